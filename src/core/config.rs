@@ -1,0 +1,272 @@
+//! The gateway's one JSON config document: providers, models, client keys, limits.
+//!
+//! Parsed with `deny_unknown_fields`, then validated as a whole: [`Config::parse`] returns
+//! every problem with its JSON path, never just the first. Provider API keys are never in the
+//! config: a provider names the Worker secret that holds its key.
+//! Prices are given in USD per million tokens and held as integer micro-USD per million.
+
+use crate::core::auth::is_sha256_hex;
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+
+pub const DEFAULT_CONFIG: &str = include_str!("../config.default.json");
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProviderKind {
+    /// Any OpenAI-compatible Chat Completions server.
+    Openai,
+    /// The built-in mock upstream.
+    Mock,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Provider {
+    pub kind: ProviderKind,
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// Name of the Worker secret holding the API key (absent: no key is sent).
+    #[serde(default)]
+    pub api_key_secret: Option<String>,
+    /// Upper bound on one upstream call, head and body, in milliseconds.
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u32,
+    /// Mock only: default spacing between stream chunks.
+    #[serde(default)]
+    pub stream_chunk_ms: u32,
+}
+
+fn default_timeout_ms() -> u32 {
+    120_000
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PricesUsd {
+    #[serde(default)]
+    pub input: f64,
+    #[serde(default)]
+    pub output: f64,
+    #[serde(default)]
+    pub cached_input: Option<f64>,
+    #[serde(default)]
+    pub cache_write: Option<f64>,
+}
+
+/// Integer prices: micro-USD per million tokens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Prices {
+    pub input: u64,
+    pub output: u64,
+    pub cached_input: u64,
+    pub cache_write: u64,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Capabilities {
+    #[serde(default = "yes")]
+    pub tools: bool,
+    #[serde(default)]
+    pub vision: bool,
+    #[serde(default = "yes")]
+    pub json: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for Capabilities {
+    fn default() -> Self {
+        Capabilities { tools: true, vision: false, json: true }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Model {
+    /// Public name callers use.
+    pub name: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    pub provider: String,
+    /// The upstream's model id.
+    pub model: String,
+    #[serde(default)]
+    pub context_window: Option<u32>,
+    #[serde(default)]
+    pub prices: PricesUsd,
+    #[serde(default)]
+    pub capabilities: Capabilities,
+    #[serde(skip)]
+    pub price: Prices,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientKey {
+    pub name: String,
+    /// Hex SHA-256 of the key; the key itself is never stored.
+    pub sha256: String,
+    #[serde(default = "default_tenant")]
+    pub tenant: String,
+    /// Public model names this key may use; absent means all.
+    #[serde(default)]
+    pub models: Option<Vec<String>>,
+}
+
+fn default_tenant() -> String {
+    "default".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    #[serde(default = "default_max_body")]
+    pub max_body_bytes: usize,
+}
+
+fn default_max_body() -> usize {
+    DEFAULT_MAX_BODY_BYTES
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_body_bytes: DEFAULT_MAX_BODY_BYTES }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub providers: BTreeMap<String, Provider>,
+    #[serde(default)]
+    pub models: Vec<Model>,
+    #[serde(default)]
+    pub keys: Vec<ClientKey>,
+    #[serde(default)]
+    pub limits: Limits,
+    /// Public name or alias → index into `models`.
+    #[serde(skip)]
+    index: HashMap<String, usize>,
+}
+
+/// One problem found in a config, with the JSON path where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub path: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+fn micro_per_million(usd: f64) -> Option<u64> {
+    (usd.is_finite() && usd >= 0.0 && usd < 1e6).then(|| (usd * 1e6).round() as u64)
+}
+
+impl Config {
+    /// Parse and validate; on failure, every problem found.
+    pub fn parse(text: &str) -> Result<Config, Vec<Problem>> {
+        let mut cfg: Config = serde_json::from_str(text).map_err(|e| vec![Problem { path: "$".into(), message: e.to_string() }])?;
+        let problems = cfg.validate();
+        if problems.is_empty() {
+            Ok(cfg)
+        } else {
+            Err(problems)
+        }
+    }
+
+    fn validate(&mut self) -> Vec<Problem> {
+        let mut p = Vec::new();
+        let mut add = |path: String, message: &str| p.push(Problem { path, message: message.to_string() });
+        for (name, prov) in &self.providers {
+            let path = format!("providers.{name}");
+            match (&prov.base_url, prov.kind) {
+                (Some(url), _) if !(url.starts_with("https://") || url.starts_with("http://")) => add(format!("{path}.base_url"), "must start with https:// or http://"),
+                (None, ProviderKind::Openai) => add(format!("{path}.base_url"), "is required for kind openai"),
+                _ => {}
+            }
+            if let Some(s) = &prov.api_key_secret {
+                if s.is_empty() || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                    add(format!("{path}.api_key_secret"), "must be a secret name of letters, digits and _");
+                }
+            }
+            if !(100..=900_000).contains(&prov.timeout_ms) {
+                add(format!("{path}.timeout_ms"), "must be between 100 and 900000");
+            }
+        }
+        self.index.clear();
+        for (i, m) in self.models.iter_mut().enumerate() {
+            let path = format!("models[{i}]");
+            if !self.providers.contains_key(&m.provider) {
+                add(format!("{path}.provider"), &format!("unknown provider '{}'", m.provider));
+            }
+            if m.model.is_empty() {
+                add(format!("{path}.model"), "must not be empty");
+            }
+            for name in std::iter::once(&m.name).chain(&m.aliases) {
+                if name.is_empty() {
+                    add(format!("{path}.name"), "names and aliases must not be empty");
+                } else if self.index.insert(name.clone(), i).is_some() {
+                    add(format!("{path}.name"), &format!("'{name}' is defined twice"));
+                }
+            }
+            let pr = m.prices;
+            let conv = |v: f64, field: &str, add: &mut dyn FnMut(String, &str)| {
+                micro_per_million(v).unwrap_or_else(|| {
+                    add(format!("{path}.prices.{field}"), "must be a non-negative number of USD per million tokens");
+                    0
+                })
+            };
+            m.price = Prices {
+                input: conv(pr.input, "input", &mut add),
+                output: conv(pr.output, "output", &mut add),
+                cached_input: conv(pr.cached_input.unwrap_or(pr.input), "cached_input", &mut add),
+                cache_write: conv(pr.cache_write.unwrap_or(pr.input), "cache_write", &mut add),
+            };
+        }
+        for (i, k) in self.keys.iter().enumerate() {
+            let path = format!("keys[{i}]");
+            if !is_sha256_hex(&k.sha256) {
+                add(format!("{path}.sha256"), "must be 64 lowercase hex digits (the SHA-256 of the key)");
+            }
+            if k.tenant.is_empty() || k.tenant.len() > 64 {
+                add(format!("{path}.tenant"), "must be 1 to 64 characters");
+            }
+            for (j, name) in k.models.iter().flatten().enumerate() {
+                if !self.index.contains_key(name) {
+                    add(format!("{path}.models[{j}]"), &format!("unknown model '{name}'"));
+                }
+            }
+        }
+        if self.limits.max_body_bytes < 1024 || self.limits.max_body_bytes > 100 << 20 {
+            add("limits.max_body_bytes".into(), "must be between 1024 and 104857600");
+        }
+        p
+    }
+
+    /// The model entry for a public name or alias.
+    pub fn model(&self, name: &str) -> Option<&Model> {
+        self.index.get(name).map(|&i| &self.models[i])
+    }
+
+    /// Names of the Worker secrets the config refers to.
+    pub fn secret_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.providers.values().filter_map(|p| p.api_key_secret.clone()).collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+}
+
+#[cfg(test)]
+#[path = "config_tests.rs"]
+mod tests;

@@ -1,0 +1,54 @@
+use super::*;
+
+#[test]
+fn embedded_default_config_is_valid() {
+    let cfg = Config::parse(DEFAULT_CONFIG).unwrap_or_else(|p| panic!("{p:?}"));
+    assert_eq!(cfg.model("gpt-4o-mini").unwrap().name, "mock");
+    assert_eq!(cfg.model("mock").unwrap().price.input, 150_000);
+    assert!(cfg.model("nope").is_none());
+}
+
+#[test]
+fn every_problem_is_listed_with_its_path() {
+    let text = r#"{
+      "providers": {"up": {"kind": "openai", "base_url": "ftp://x", "api_key_secret": "bad name", "timeout_ms": 5},
+                    "nourl": {"kind": "openai"}},
+      "models": [
+        {"name": "a", "provider": "missing", "model": ""},
+        {"name": "b", "aliases": ["a"], "provider": "up", "model": "m", "prices": {"input": -1}}
+      ],
+      "keys": [{"name": "k", "sha256": "xyz", "tenant": "", "models": ["ghost"]}],
+      "limits": {"max_body_bytes": 10}
+    }"#;
+    let problems = Config::parse(text).unwrap_err();
+    let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+    for want in [
+        "providers.up.base_url", "providers.up.api_key_secret", "providers.up.timeout_ms", "providers.nourl.base_url",
+        "models[0].provider", "models[0].model", "models[1].name", "models[1].prices.input",
+        "keys[0].sha256", "keys[0].tenant", "keys[0].models[0]", "limits.max_body_bytes",
+    ] {
+        assert!(paths.contains(&want), "missing {want} in {paths:?}");
+    }
+}
+
+#[test]
+fn unknown_fields_and_bad_json_are_reported() {
+    let p = Config::parse(r#"{"providers": {}, "modles": []}"#).unwrap_err();
+    assert!(p[0].message.contains("unknown field"), "{p:?}");
+    assert!(Config::parse("{").is_err());
+    let p = Config::parse(r#"{"providers": {"x": {"kind": "carrier-pigeon"}}}"#).unwrap_err();
+    assert!(p[0].message.contains("unknown variant"));
+}
+
+#[test]
+fn prices_are_integer_micro_usd_per_million() {
+    let cfg = Config::parse(r#"{"providers":{"m":{"kind":"mock"}},"models":[{"name":"x","provider":"m","model":"y","prices":{"input":2.5,"output":10,"cached_input":1.25}}]}"#).unwrap();
+    let p = cfg.model("x").unwrap().price;
+    assert_eq!((p.input, p.output, p.cached_input, p.cache_write), (2_500_000, 10_000_000, 1_250_000, 2_500_000));
+}
+
+#[test]
+fn secret_names_are_collected() {
+    let cfg = Config::parse(r#"{"providers":{"a":{"kind":"openai","base_url":"https://a","api_key_secret":"A_KEY"},"b":{"kind":"openai","base_url":"https://b","api_key_secret":"A_KEY"}}}"#).unwrap();
+    assert_eq!(cfg.secret_names(), ["A_KEY"]);
+}

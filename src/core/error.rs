@@ -1,0 +1,207 @@
+//! The one public gateway error. Small per-module causes feed it; its axes are methods:
+//! where the fault lies, whether a retry may help, whether it counts against a circuit
+//! breaker, and a short stable `code` used in the client's error body and in analytics.
+//!
+//! Invariant: a `GatewayError` message never contains a secret. Messages built from upstream
+//! bodies go through [`sanitize_upstream_message`] first.
+
+use serde_json::json;
+
+/// Where the fault lies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    Client,
+    Upstream,
+    Gateway,
+}
+
+/// OpenAI's error `type` values, plus the status each implies by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    InvalidRequest,
+    Authentication,
+    Permission,
+    NotFound,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    RateLimited,
+    UpstreamError,
+    UpstreamTimeout,
+    Internal,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GatewayError {
+    pub kind: Kind,
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+    pub param: Option<String>,
+    /// `retry-after` seconds to pass to the client, when the cause gave one.
+    pub retry_after: Option<String>,
+}
+
+impl GatewayError {
+    pub fn new(kind: Kind, code: &'static str, message: impl Into<String>) -> Self {
+        let status = match kind {
+            Kind::InvalidRequest => 400,
+            Kind::Authentication => 401,
+            Kind::Permission => 403,
+            Kind::NotFound => 404,
+            Kind::MethodNotAllowed => 405,
+            Kind::PayloadTooLarge => 413,
+            Kind::UnsupportedMediaType => 415,
+            Kind::RateLimited => 429,
+            Kind::UpstreamError => 502,
+            Kind::UpstreamTimeout => 504,
+            Kind::Internal => 500,
+        };
+        GatewayError { kind, status, code, message: message.into(), param: None, retry_after: None }
+    }
+
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(Kind::InvalidRequest, code, message)
+    }
+
+    pub fn with_param(mut self, param: impl Into<String>) -> Self {
+        self.param = Some(param.into());
+        self
+    }
+
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = status;
+        self
+    }
+
+    pub fn fault(&self) -> Fault {
+        match self.kind {
+            Kind::UpstreamError | Kind::UpstreamTimeout => Fault::Upstream,
+            Kind::Internal => Fault::Gateway,
+            Kind::RateLimited if self.code == "upstream_rate_limited" => Fault::Upstream,
+            _ => Fault::Client,
+        }
+    }
+
+    /// Whether the same request may succeed if tried again.
+    pub fn retryable(&self) -> bool {
+        matches!(self.status, 408 | 429 | 500 | 502 | 503 | 504 | 529) && self.fault() != Fault::Client
+    }
+
+    /// Whether it is evidence that the upstream target is unhealthy.
+    pub fn counts_against_breaker(&self) -> bool {
+        self.fault() == Fault::Upstream
+    }
+
+    /// OpenAI's `type` string.
+    pub fn type_str(&self) -> &'static str {
+        match self.kind {
+            Kind::InvalidRequest | Kind::PayloadTooLarge | Kind::UnsupportedMediaType => "invalid_request_error",
+            Kind::MethodNotAllowed => "invalid_request_error",
+            Kind::NotFound => "not_found_error",
+            Kind::Authentication => "authentication_error",
+            Kind::Permission => "permission_error",
+            Kind::RateLimited => "rate_limit_error",
+            Kind::UpstreamError | Kind::UpstreamTimeout => "upstream_error",
+            Kind::Internal => "server_error",
+        }
+    }
+
+    /// The body in OpenAI's shape: `{"error": {"message", "type", "code", "param"}}`.
+    pub fn to_openai_json(&self) -> Vec<u8> {
+        let body = json!({
+            "error": {
+                "message": self.message,
+                "type": self.type_str(),
+                "code": self.code,
+                "param": self.param,
+            }
+        });
+        serde_json::to_vec(&body).unwrap_or_default()
+    }
+}
+
+/// Bound on how much of an upstream error message reaches a client.
+const MAX_UPSTREAM_MESSAGE: usize = 300;
+
+/// Make an upstream-supplied message safe to show: drop anything that looks like a key or
+/// bearer token (providers echo partial keys in 401 bodies), strip control characters, and
+/// bound the length.
+pub fn sanitize_upstream_message(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(MAX_UPSTREAM_MESSAGE));
+    for word in message.split_inclusive(char::is_whitespace) {
+        let trimmed = word.trim_end();
+        if looks_like_secret(trimmed) {
+            out.push_str("[redacted]");
+            out.push_str(&word[trimmed.len()..]);
+        } else {
+            out.push_str(word);
+        }
+    }
+    let mut clean: String = out.chars().filter(|c| !c.is_control() || *c == ' ').collect();
+    if clean.len() > MAX_UPSTREAM_MESSAGE {
+        let mut cut = MAX_UPSTREAM_MESSAGE;
+        while !clean.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        clean.truncate(cut);
+        clean.push('…');
+    }
+    clean
+}
+
+fn looks_like_secret(word: &str) -> bool {
+    let w = word.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_' && c != '*');
+    let prefixed = ["sk-", "sk_", "pk-", "key-", "gsk_", "xai-", "AIza", "Bearer"].iter().any(|p| w.starts_with(p));
+    let long_token = w.len() >= 24 && w.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '*'))
+        && w.chars().any(|c| c.is_ascii_digit());
+    (prefixed && w.len() > 6) || long_token
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openai_shape_has_all_four_fields() {
+        let e = GatewayError::invalid("invalid_type", "bad").with_param("temperature");
+        let v: serde_json::Value = serde_json::from_slice(&e.to_openai_json()).unwrap();
+        assert_eq!(v["error"]["message"], "bad");
+        assert_eq!(v["error"]["type"], "invalid_request_error");
+        assert_eq!(v["error"]["code"], "invalid_type");
+        assert_eq!(v["error"]["param"], "temperature");
+        assert_eq!(e.status, 400);
+    }
+
+    #[test]
+    fn null_param_is_present() {
+        let v: serde_json::Value =
+            serde_json::from_slice(&GatewayError::new(Kind::NotFound, "model_not_found", "x").to_openai_json()).unwrap();
+        assert!(v["error"].as_object().unwrap().contains_key("param"));
+    }
+
+    #[test]
+    fn client_errors_are_not_retryable_upstream_5xx_are() {
+        assert!(!GatewayError::invalid("x", "y").retryable());
+        assert!(GatewayError::new(Kind::UpstreamError, "upstream_error", "y").with_status(503).retryable());
+        assert!(GatewayError::new(Kind::UpstreamTimeout, "upstream_timeout", "y").retryable());
+        assert!(!GatewayError::new(Kind::RateLimited, "rate_limited", "y").retryable());
+    }
+
+    #[test]
+    fn sanitize_redacts_keys() {
+        let m = sanitize_upstream_message("Incorrect API key provided: sk-proj-abc123def456ghi. You can find...");
+        assert!(!m.contains("abc123"), "{m}");
+        assert!(m.contains("[redacted]"));
+        let m = sanitize_upstream_message("token ABCDEFGHIJKLMNOPQRSTUVWXYZ123456 bad");
+        assert!(!m.contains("ABCDEFGHIJ"));
+        assert_eq!(sanitize_upstream_message("model not found"), "model not found");
+    }
+
+    #[test]
+    fn sanitize_bounds_length_and_controls() {
+        let m = sanitize_upstream_message(&"é".repeat(400));
+        assert!(m.len() <= MAX_UPSTREAM_MESSAGE + 3);
+        assert_eq!(sanitize_upstream_message("a\u{0}b\nc"), "abc");
+    }
+}

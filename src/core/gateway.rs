@@ -1,0 +1,192 @@
+//! The gateway's front door: route an inbound request, authenticate it, decode it, resolve
+//! the model and produce the first [`Action`] of its [`Exchange`].
+//!
+//! Invariant: nothing a client sends produces a 500 or reaches an upstream unless it passed
+//! authentication, the body cap and decoding.
+
+use crate::core::auth::{authenticate, bearer, Secret};
+use crate::core::config::{ClientKey, Config, Model, Problem, ProviderKind};
+use crate::core::dialect::openai;
+use crate::core::error::{GatewayError, Kind};
+use crate::core::exchange::{base_headers, error_reply, Action, Exchange, Reply};
+use crate::core::providers::mock::{self, Directive, MockCall};
+use crate::core::providers::openai as openai_provider;
+use crate::core::types::{ChatRequest, Content, Part, ResponseFormat};
+use serde_json::json;
+use std::collections::HashMap;
+
+/// Header that selects mock faults per request.
+pub const MOCK_HEADER: &str = "x-switchyard-mock";
+
+/// An inbound HTTP request, as the edge saw it.
+#[derive(Debug, Clone, Copy)]
+pub struct Inbound<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub headers: &'a [(String, String)],
+    pub body: &'a [u8],
+    /// `content-length` as declared, when the edge refused to read an oversized body.
+    pub declared_len: Option<usize>,
+    pub now_ms: u64,
+    pub seed: u64,
+}
+
+impl Inbound<'_> {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Per-isolate state: the validated config and the secrets it names.
+pub struct Gateway {
+    config: Result<Config, Vec<Problem>>,
+    secrets: HashMap<String, Secret>,
+}
+
+impl Gateway {
+    /// Build from config text (`None`: the embedded default). A bad config is kept as its
+    /// problems, reported on every request, so the worker never fails to start.
+    pub fn new(config_text: Option<&str>) -> Gateway {
+        let text = config_text.filter(|t| !t.trim().is_empty()).unwrap_or(crate::core::config::DEFAULT_CONFIG);
+        Gateway { config: Config::parse(text), secrets: HashMap::new() }
+    }
+
+    pub fn config_problems(&self) -> Option<&[Problem]> {
+        self.config.as_ref().err().map(Vec::as_slice)
+    }
+
+    pub fn secret_names(&self) -> Vec<String> {
+        self.config.as_ref().map(Config::secret_names).unwrap_or_default()
+    }
+
+    pub fn set_secret(&mut self, name: &str, value: &str) {
+        if !value.is_empty() {
+            self.secrets.insert(name.to_string(), Secret::new(value));
+        }
+    }
+
+    pub fn max_body_bytes(&self) -> usize {
+        self.config.as_ref().map_or(crate::core::config::DEFAULT_MAX_BODY_BYTES, |c| c.limits.max_body_bytes)
+    }
+
+    /// Handle an inbound request up to its first action.
+    pub fn start(&self, inb: &Inbound) -> (Option<Exchange>, Action) {
+        let request_id = request_id(inb);
+        let fail = |e: GatewayError| (None, Action::Respond(error_reply(&request_id, &e)));
+        let route = match (inb.method, inb.path) {
+            (_, "/healthz") | (_, "/v1/models") | (_, "/v1/chat/completions") => inb.path,
+            _ => return fail(GatewayError::new(Kind::NotFound, "unknown_route", format!("no route for {}", inb.path))),
+        };
+        let allowed = if route == "/v1/chat/completions" { "POST" } else { "GET" };
+        if inb.method != allowed && !(inb.method == "HEAD" && allowed == "GET") {
+            let mut reply = error_reply(&request_id, &GatewayError::new(Kind::MethodNotAllowed, "method_not_allowed", format!("{route} accepts {allowed}")));
+            reply.headers.push(("allow".into(), allowed.into()));
+            return (None, Action::Respond(reply));
+        }
+        if route == "/healthz" {
+            let body = json!({"status": "ok", "config": if self.config.is_ok() { "ok" } else { "invalid" }});
+            return (None, Action::Respond(Reply { status: 200, headers: base_headers(&request_id, "application/json"), body: body.to_string().into_bytes() }));
+        }
+        let config = match &self.config {
+            Ok(c) => c,
+            Err(problems) => {
+                let list: Vec<String> = problems.iter().map(Problem::to_string).collect();
+                return fail(GatewayError::new(Kind::Internal, "config_invalid", format!("the gateway's config is invalid: {}", list.join("; "))));
+            }
+        };
+        let key = match inb.header("authorization").and_then(bearer).and_then(|t| authenticate(config, t)) {
+            Some(k) => k,
+            None => return fail(GatewayError::new(Kind::Authentication, "invalid_api_key", "a valid gateway key is required: Authorization: Bearer <key>")),
+        };
+        if route == "/v1/models" {
+            return (None, Action::Respond(list_models(config, key, &request_id)));
+        }
+        match self.chat(config, key, inb, request_id.clone()) {
+            Ok((ex, action)) => (Some(ex), action),
+            Err(e) => fail(e),
+        }
+    }
+
+    fn chat(&self, config: &Config, key: &ClientKey, inb: &Inbound, request_id: String) -> Result<(Exchange, Action), GatewayError> {
+        let max = config.limits.max_body_bytes;
+        if inb.declared_len.unwrap_or(0) > max || inb.body.len() > max {
+            return Err(GatewayError::new(Kind::PayloadTooLarge, "body_too_large", format!("request body exceeds {max} bytes")));
+        }
+        if let Some(ct) = inb.header("content-type") {
+            if !ct.trim_start().to_ascii_lowercase().starts_with("application/json") {
+                return Err(GatewayError::new(Kind::UnsupportedMediaType, "unsupported_content_type", "content-type must be application/json"));
+            }
+        }
+        let req = openai::decode_request(inb.body)?;
+        let model = config
+            .model(&req.model)
+            .ok_or_else(|| GatewayError::new(Kind::NotFound, "model_not_found", format!("the model '{}' does not exist", req.model)).with_param("model"))?;
+        if key.models.as_ref().is_some_and(|allowed| !allowed.iter().any(|m| config.model(m).is_some_and(|x| x.name == model.name))) {
+            return Err(GatewayError::new(Kind::Permission, "model_not_allowed", format!("this key may not use '{}'", req.model)).with_param("model"));
+        }
+        check_capabilities(&req, model)?;
+        let provider = &config.providers[&model.provider];
+        let ex = Exchange::new(request_id, &model.provider, &model.model, req.stream);
+        let action = match provider.kind {
+            ProviderKind::Mock => {
+                let from_model = model.model.strip_prefix("fault:").map(Directive::parse).transpose()?.unwrap_or_default();
+                let from_header = inb.header(MOCK_HEADER).map(Directive::parse).transpose()?.unwrap_or_default();
+                let call = MockCall { upstream_model: &model.model, directive: from_model.merged(from_header), default_chunk_ms: provider.stream_chunk_ms, now_s: inb.now_ms / 1000 };
+                Action::Mock(mock::respond(&req, call))
+            }
+            ProviderKind::Openai => {
+                let key = match &provider.api_key_secret {
+                    None => None,
+                    Some(name) => Some(self.secrets.get(name).ok_or_else(|| {
+                        GatewayError::new(Kind::Internal, "provider_key_missing", format!("the secret '{name}' for provider '{}' is not set", model.provider))
+                    })?),
+                };
+                let base = provider.base_url.as_deref().unwrap_or_default();
+                let request = openai_provider::build_request(&req, base, &model.model, key.map(Secret::expose));
+                Action::Fetch { request, timeout_ms: provider.timeout_ms }
+            }
+        };
+        Ok((ex, action))
+    }
+}
+
+fn check_capabilities(req: &ChatRequest, model: &Model) -> Result<(), GatewayError> {
+    let caps = model.capabilities;
+    let unsupported = |what: &str, param: &str| {
+        GatewayError::invalid("unsupported_capability", format!("the model '{}' does not support {what}", req.model)).with_param(param)
+    };
+    if !caps.tools && !req.tools.is_empty() {
+        return Err(unsupported("tools", "tools"));
+    }
+    if !caps.json && matches!(req.response_format, Some(ResponseFormat::JsonObject | ResponseFormat::JsonSchema { .. })) {
+        return Err(unsupported("JSON output", "response_format"));
+    }
+    let has_image = req.messages.iter().any(|m| matches!(&m.content, Content::Parts(p) if p.iter().any(|x| matches!(x, Part::Image { .. }))));
+    if !caps.vision && has_image {
+        return Err(unsupported("image input", "messages"));
+    }
+    Ok(())
+}
+
+fn list_models(config: &Config, key: &ClientKey, request_id: &str) -> Reply {
+    let data: Vec<serde_json::Value> = config
+        .models
+        .iter()
+        .filter(|m| key.models.as_ref().is_none_or(|allowed| allowed.iter().any(|a| config.model(a).is_some_and(|x| x.name == m.name))))
+        .flat_map(|m| std::iter::once(&m.name).chain(&m.aliases).map(move |id| json!({"id": id, "object": "model", "created": 0, "owned_by": m.provider})))
+        .collect();
+    let body = json!({"object": "list", "data": data});
+    Reply { status: 200, headers: base_headers(request_id, "application/json"), body: body.to_string().into_bytes() }
+}
+
+/// The client's `x-request-id` when it is short and plain, else one made from the seed.
+fn request_id(inb: &Inbound) -> String {
+    match inb.header("x-request-id") {
+        Some(id) if (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) => id.to_string(),
+        _ => format!("req_{:016x}", inb.seed),
+    }
+}
+
+#[cfg(test)]
+#[path = "gateway_tests.rs"]
+mod tests;

@@ -1,0 +1,214 @@
+use super::*;
+
+const KEY: &str = "Bearer sk-switchyard-dev";
+
+fn hdrs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+fn run(gw: &Gateway, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (Option<Exchange>, Action) {
+    let h = hdrs(headers);
+    gw.start(&Inbound { method, path, headers: &h, body: body.as_bytes(), declared_len: None, now_ms: 1_700_000_000_000, seed: 0xabc })
+}
+
+fn reply(a: Action) -> Reply {
+    match a {
+        Action::Respond(r) => r,
+        other => panic!("expected a reply, got {other:?}"),
+    }
+}
+
+fn err_code(r: &Reply) -> String {
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    v["error"]["code"].as_str().unwrap().to_string()
+}
+
+const CHAT: &str = r#"{"model":"mock","messages":[{"role":"user","content":"hi"}]}"#;
+
+#[test]
+fn healthz_needs_no_key() {
+    let r = reply(run(&Gateway::new(None), "GET", "/healthz", &[], "").1);
+    assert_eq!(r.status, 200);
+    assert!(r.header("x-request-id").unwrap().starts_with("req_"));
+}
+
+#[test]
+fn routing_errors() {
+    let gw = Gateway::new(None);
+    let r = reply(run(&gw, "GET", "/nope", &[], "").1);
+    assert_eq!((r.status, err_code(&r).as_str()), (404, "unknown_route"));
+    let r = reply(run(&gw, "GET", "/v1/chat/completions", &[("authorization", KEY)], "").1);
+    assert_eq!(r.status, 405);
+    assert_eq!(r.header("allow"), Some("POST"));
+    let r = reply(run(&gw, "DELETE", "/v1/models", &[], "").1);
+    assert_eq!(r.status, 405);
+}
+
+#[test]
+fn auth_is_required() {
+    let gw = Gateway::new(None);
+    for h in [vec![], vec![("authorization", "Bearer wrong")], vec![("authorization", "sk-switchyard-dev")]] {
+        let r = reply(run(&gw, "POST", "/v1/chat/completions", &h, CHAT).1);
+        assert_eq!((r.status, err_code(&r).as_str()), (401, "invalid_api_key"));
+    }
+}
+
+#[test]
+fn models_lists_names_and_aliases() {
+    let r = reply(run(&Gateway::new(None), "GET", "/v1/models", &[("authorization", KEY)], "").1);
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    let ids: Vec<&str> = v["data"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&"mock") && ids.contains(&"gpt-4o-mini"), "{ids:?}");
+}
+
+#[test]
+fn client_errors_have_right_status() {
+    let gw = Gateway::new(None);
+    let cases: &[(&[(&str, &str)], &str, u16, &str)] = &[
+        (&[("authorization", KEY)], "{", 400, "invalid_json"),
+        (&[("authorization", KEY)], r#"{"model":"ghost","messages":[{"role":"user","content":"hi"}]}"#, 404, "model_not_found"),
+        (&[("authorization", KEY), ("content-type", "text/plain")], CHAT, 415, "unsupported_content_type"),
+        (&[("authorization", KEY), ("x-switchyard-mock", "explode")], CHAT, 400, "invalid_mock_directive"),
+    ];
+    for (h, body, status, code) in cases {
+        let r = reply(run(&gw, "POST", "/v1/chat/completions", h, body).1);
+        assert_eq!((r.status, err_code(&r).as_str()), (*status, *code), "{body}");
+    }
+}
+
+#[test]
+fn oversized_body_is_413_before_decoding() {
+    let gw = Gateway::new(None);
+    let h = hdrs(&[("authorization", KEY)]);
+    let big = vec![b' '; 2 << 20];
+    let r = reply(gw.start(&Inbound { method: "POST", path: "/v1/chat/completions", headers: &h, body: &big, declared_len: None, now_ms: 0, seed: 1 }).1);
+    assert_eq!(r.status, 413);
+    let r = reply(gw.start(&Inbound { method: "POST", path: "/v1/chat/completions", headers: &h, body: b"", declared_len: Some(5 << 20), now_ms: 0, seed: 1 }).1);
+    assert_eq!(r.status, 413);
+}
+
+#[test]
+fn bad_config_reports_problems_on_requests_not_panics() {
+    let gw = Gateway::new(Some(r#"{"models":[{"name":"a","provider":"x","model":"m"}]}"#));
+    assert!(gw.config_problems().is_some());
+    let r = reply(run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY)], CHAT).1);
+    assert_eq!(r.status, 500);
+    assert!(String::from_utf8_lossy(&r.body).contains("models[0].provider"));
+    assert_eq!(reply(run(&gw, "GET", "/healthz", &[], "").1).status, 200);
+}
+
+fn upstream_config(secret: bool) -> String {
+    let key = if secret { r#","api_key_secret":"UP_KEY""# } else { "" };
+    format!(
+        r#"{{"providers":{{"up":{{"kind":"openai","base_url":"http://127.0.0.1:9/v1"{key},"timeout_ms":5000}}}},
+           "models":[{{"name":"fast","provider":"up","model":"llama-3","capabilities":{{"tools":false}}}}],
+           "keys":[{{"name":"dev","sha256":"8edd8fc603d1de18ee8dcf261109b9486994e9fd6b674a0177e29b88128a7ef3","tenant":"t"}}]}}"#
+    )
+}
+
+#[test]
+fn openai_upstream_flow_non_streaming() {
+    let mut gw = Gateway::new(Some(&upstream_config(true)));
+    gw.set_secret("UP_KEY", "sk-up-secret");
+    let (ex, action) = run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY)], r#"{"model":"fast","messages":[{"role":"user","content":"hi"}]}"#);
+    let Action::Fetch { request, timeout_ms } = action else { panic!("{action:?}") };
+    assert_eq!(request.url, "http://127.0.0.1:9/v1/chat/completions");
+    assert_eq!(timeout_ms, 5000);
+    assert!(request.headers.contains(&("authorization".into(), "Bearer sk-up-secret".into())));
+    let mut ex = ex.unwrap();
+    assert_eq!(ex.on_head(200, &hdrs(&[("content-type", "application/json")])), Action::ReadBody);
+    let body = br#"{"id":"x","object":"chat.completion","created":1,"model":"llama-3","choices":[{"index":0,"message":{"role":"assistant","content":"yo"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4},"system_fingerprint":"fp"}"#;
+    let r = reply(ex.on_body(body));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, body.to_vec(), "same-dialect bodies pass through untouched");
+    assert_eq!(r.header("x-switchyard-provider"), Some("up"));
+    assert_eq!(r.header("x-switchyard-model"), Some("llama-3"));
+    assert_eq!(ex.usage.unwrap().input_tokens, 3);
+}
+
+#[test]
+fn missing_provider_secret_is_a_gateway_error_naming_the_secret() {
+    let gw = Gateway::new(Some(&upstream_config(true)));
+    let r = reply(run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY)], r#"{"model":"fast","messages":[{"role":"user","content":"hi"}]}"#).1);
+    assert_eq!(r.status, 500);
+    assert!(String::from_utf8_lossy(&r.body).contains("UP_KEY"));
+}
+
+#[test]
+fn capability_mismatch_is_400() {
+    let gw = Gateway::new(Some(&upstream_config(false)));
+    let body = r#"{"model":"fast","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}]}"#;
+    let r = reply(run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY)], body).1);
+    assert_eq!((r.status, err_code(&r).as_str()), (400, "unsupported_capability"));
+}
+
+#[test]
+fn upstream_errors_and_failures() {
+    let gw = Gateway::new(Some(&upstream_config(false)));
+    let start = || run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY)], r#"{"model":"fast","messages":[{"role":"user","content":"hi"}]}"#).0.unwrap();
+    let mut ex = start();
+    ex.on_head(429, &hdrs(&[("retry-after", "7")]));
+    let r = reply(ex.on_body(br#"{"error":{"message":"slow down","type":"requests","code":"rate_limit_exceeded"}}"#));
+    assert_eq!((r.status, r.header("retry-after")), (429, Some("7")));
+    let mut ex = start();
+    ex.on_head(200, &[]);
+    assert_eq!(reply(ex.on_body(b"<html>")).status, 502);
+    assert_eq!(reply(start().on_fetch_error(true)).status, 504);
+    assert_eq!(reply(start().on_fetch_error(false)).status, 502);
+}
+
+fn stream_exchange(gw: &Gateway) -> Exchange {
+    let body = r#"{"model":"fast","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true}}"#;
+    let mut ex = run(gw, "POST", "/v1/chat/completions", &[("authorization", KEY)], body).0.unwrap();
+    let Action::Stream(head) = ex.on_head(200, &hdrs(&[("content-type", "text/event-stream; charset=utf-8")])) else { panic!() };
+    assert_eq!(head.header("content-type"), Some("text/event-stream"));
+    ex
+}
+
+#[test]
+fn stream_passes_chunks_through_and_observes_usage() {
+    let gw = Gateway::new(Some(&upstream_config(false)));
+    let mut ex = stream_exchange(&gw);
+    let c1 = b"data: {\"id\":\"c\",\"model\":\"llama-3\",\"created\":1,\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"},\"finish_reason\":null}]}\n\n";
+    assert_eq!(ex.on_chunk(c1), None);
+    assert_eq!(ex.on_chunk(b"data: {\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":2,\"completion_tokens\":1}}\n\ndata: [DO"), None);
+    assert_eq!(ex.on_chunk(b"NE]\n\n"), None);
+    assert_eq!(ex.on_end(), Vec::<u8>::new());
+    assert_eq!(ex.usage.unwrap().input_tokens, 2);
+}
+
+#[test]
+fn cut_or_malformed_stream_ends_with_in_band_error() {
+    let gw = Gateway::new(Some(&upstream_config(false)));
+    let mut ex = stream_exchange(&gw);
+    ex.on_chunk(b"data: {\"id\":\"c\",\"choices\":[]}\n\n");
+    let tail = String::from_utf8(ex.on_end()).unwrap();
+    assert!(tail.starts_with("data: {\"error\""), "{tail}");
+    let mut ex = stream_exchange(&gw);
+    let out = String::from_utf8(ex.on_chunk(b"data: {garbage\n\n").unwrap()).unwrap();
+    assert!(out.contains("\"error\""));
+    assert_eq!(ex.on_chunk(b"data: [DONE]\n\n"), Some(Vec::new()), "nothing after the error");
+    assert!(ex.on_end().is_empty());
+    let mut ex = stream_exchange(&gw);
+    assert!(String::from_utf8(ex.on_stream_error()).unwrap().contains("interrupted"));
+}
+
+#[test]
+fn mock_flow_with_header_fault() {
+    let gw = Gateway::new(None);
+    let (_, action) = run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY), ("x-switchyard-mock", "status=503")], CHAT);
+    let Action::Mock(m) = action else { panic!() };
+    assert_eq!(m.status, 503);
+    let (_, action) = run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY)], r#"{"model":"mock-rate-limited","messages":[{"role":"user","content":"hi"}]}"#);
+    let Action::Mock(m) = action else { panic!() };
+    assert_eq!(m.status, 429);
+}
+
+#[test]
+fn client_request_id_is_kept_when_plain() {
+    let gw = Gateway::new(None);
+    let r = reply(run(&gw, "GET", "/healthz", &[("x-request-id", "abc-123")], "").1);
+    assert_eq!(r.header("x-request-id"), Some("abc-123"));
+    let r = reply(run(&gw, "GET", "/healthz", &[("x-request-id", "a b\nc")], "").1);
+    assert!(r.header("x-request-id").unwrap().starts_with("req_"));
+}

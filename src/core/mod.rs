@@ -1,0 +1,13 @@
+//! The pure core: every decision the gateway makes, as plain functions and state machines.
+//! No `worker` types, no I/O, no clock, no randomness: time and seeds come in as numbers.
+
+pub mod auth;
+pub mod config;
+pub mod dialect;
+pub mod error;
+pub mod exchange;
+pub mod gateway;
+pub mod providers;
+pub mod sse;
+pub mod types;
+pub mod wire;

@@ -1,0 +1,114 @@
+//! Fixtures follow OpenAI's published examples for chat completions, chunks and errors.
+use super::*;
+use serde_json::json;
+
+const COMPLETION: &str = r#"{
+  "id": "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT",
+  "object": "chat.completion",
+  "created": 1741569952,
+  "model": "gpt-4.1-2025-04-14",
+  "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello! How can I assist you today?",
+      "refusal": null, "annotations": []}, "logprobs": null, "finish_reason": "stop"}],
+  "usage": {"prompt_tokens": 19, "completion_tokens": 10, "total_tokens": 29,
+    "prompt_tokens_details": {"cached_tokens": 4, "audio_tokens": 0},
+    "completion_tokens_details": {"reasoning_tokens": 2, "audio_tokens": 0}},
+  "service_tier": "default"
+}"#;
+
+const TOOL_STREAM: &str = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"index\":0,\"id\":\"call_X\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":\"\"}}]},\"finish_reason\":null}]}\n\n\
+data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"loc\"}}]},\"finish_reason\":null}]}\n\n\
+data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n\
+data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":3,\"total_tokens\":12}}\n\n\
+data: [DONE]\n\n";
+
+#[test]
+fn decodes_completion_with_usage_details() {
+    let r = decode_response(COMPLETION.as_bytes()).unwrap();
+    assert_eq!(r.model, "gpt-4.1-2025-04-14");
+    assert_eq!(r.choices[0].content.as_deref(), Some("Hello! How can I assist you today?"));
+    assert_eq!(r.choices[0].finish_reason, Some(FinishReason::Stop));
+    let u = r.usage.unwrap();
+    assert_eq!((u.input_tokens, u.output_tokens, u.cached_input_tokens, u.reasoning_tokens), (19, 10, 4, 2));
+}
+
+#[test]
+fn malformed_response_is_502() {
+    for body in [&b"{\"choices\": 5}"[..], b"not json", b""] {
+        let e = decode_response(body).unwrap_err();
+        assert_eq!((e.status, e.code), (502, "upstream_malformed"));
+    }
+}
+
+#[test]
+fn stream_decodes_tool_calls_finish_usage_done() {
+    let mut d = StreamDecoder::default();
+    let evs = d.push(TOOL_STREAM.as_bytes()).unwrap();
+    assert!(matches!(&evs[0], StreamEvent::Start { model, .. } if model == "gpt-4o"));
+    assert!(matches!(&evs[1], StreamEvent::ToolCallDelta { id: Some(id), name: Some(n), .. } if id == "call_X" && n == "get_weather"));
+    assert!(matches!(&evs[2], StreamEvent::ToolCallDelta { id: None, arguments, .. } if arguments == "{\"loc"));
+    assert_eq!(evs[3], StreamEvent::Finish { index: 0, reason: FinishReason::ToolCalls });
+    assert!(matches!(evs[4], StreamEvent::Usage(Usage { input_tokens: 9, output_tokens: 3, .. })));
+    assert_eq!(evs[5], StreamEvent::Done);
+}
+
+#[test]
+fn stream_split_anywhere_gives_same_events() {
+    let whole = StreamDecoder::default().push(TOOL_STREAM.as_bytes()).unwrap();
+    for cut in 0..TOOL_STREAM.len() {
+        let mut d = StreamDecoder::default();
+        let mut evs = d.push(&TOOL_STREAM.as_bytes()[..cut]).unwrap();
+        evs.extend(d.push(&TOOL_STREAM.as_bytes()[cut..]).unwrap());
+        evs.extend(d.finish().unwrap());
+        assert_eq!(evs, whole, "cut at {cut}");
+    }
+}
+
+#[test]
+fn malformed_chunk_is_an_error() {
+    assert_eq!(StreamDecoder::default().push(b"data: {oops\n\n").unwrap_err().code, "upstream_malformed");
+}
+
+#[test]
+fn request_carries_key_and_url() {
+    let r = crate::core::dialect::openai::decode_request(br#"{"model":"fast","messages":[{"role":"user","content":"hi"}],"stream":true}"#).unwrap();
+    let up = build_request(&r, "https://api.groq.com/openai/v1/", "llama", Some("k"));
+    assert_eq!(up.url, "https://api.groq.com/openai/v1/chat/completions");
+    assert!(up.headers.contains(&("authorization".into(), "Bearer k".into())));
+    let body: serde_json::Value = serde_json::from_slice(&up.body).unwrap();
+    assert_eq!(body["model"], "llama");
+    assert_eq!(body["stream"], true);
+    let none = build_request(&r, "http://localhost:11434/v1", "llama", None);
+    assert!(!none.headers.iter().any(|(k, _)| k == "authorization"));
+}
+
+#[test]
+fn error_classification() {
+    let body = |code: &str, msg: &str| serde_json::to_vec(&json!({"error": {"message": msg, "type": "x", "code": code, "param": null}})).unwrap();
+    let cases: &[(u16, &str, u16, &str)] = &[
+        (400, "context_length_exceeded", 400, "context_length_exceeded"),
+        (400, "invalid_value", 400, "upstream_rejected_request"),
+        (401, "invalid_api_key", 502, "upstream_auth_failed"),
+        (403, "", 502, "upstream_auth_failed"),
+        (404, "model_not_found", 502, "upstream_not_found"),
+        (429, "rate_limit_exceeded", 429, "upstream_rate_limited"),
+        (429, "insufficient_quota", 502, "upstream_quota_exhausted"),
+        (500, "", 502, "upstream_error"),
+        (503, "", 502, "upstream_error"),
+        (504, "", 504, "upstream_timeout"),
+        (529, "", 502, "upstream_error"),
+    ];
+    for &(status, code, want_status, want_code) in cases {
+        let e = decode_error(status, Some("3"), &body(code, "boom"));
+        assert_eq!((e.status, e.code), (want_status, want_code), "{status} {code}");
+    }
+    assert_eq!(decode_error(429, Some("3"), &body("rate_limit_exceeded", "slow")).retry_after.as_deref(), Some("3"));
+}
+
+#[test]
+fn upstream_key_echo_never_reaches_client() {
+    let body = br#"{"error":{"message":"Incorrect API key provided: sk-canary-1234567890abcdef. Find your key.","type":"invalid_request_error","code":"invalid_api_key"}}"#;
+    for status in [400, 401, 429, 500] {
+        let e = decode_error(status, None, body);
+        assert!(!e.message.contains("canary"), "{status}: {}", e.message);
+    }
+}

@@ -1,0 +1,3 @@
+//! Serde mirrors of each vendor's JSON: data only.
+
+pub mod openai;

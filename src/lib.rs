@@ -1,0 +1,9 @@
+//! Switchyard: an LLM gateway that runs as a Cloudflare Worker.
+//!
+//! `core` decides (pure, tested on the host); `edge` performs (wasm32 only: the JS↔wasm
+//! boundary, the clock, randomness). See README.md for the request path.
+
+pub mod core;
+
+#[cfg(target_arch = "wasm32")]
+mod edge;
