@@ -102,6 +102,11 @@ impl Exchange {
         &self.request_id
     }
 
+    /// True once nothing more will be produced (reply sent, or stream closed).
+    pub fn is_finished(&self) -> bool {
+        self.phase == Phase::Done
+    }
+
     fn headers(&self, content_type: &str) -> Vec<(String, String)> {
         let mut h = base_headers(&self.request_id, content_type);
         h.push(("x-switchyard-provider".into(), self.provider.clone()));

@@ -1,0 +1,182 @@
+// The Worker's entry: a small I/O driver around the Rust core.
+//
+// The core (compiled to wasm) decides everything; this file only performs what it asks:
+// read the request, call the upstream (or play back the built-in mock), and send the reply,
+// piping streams chunk by chunk. Calls into wasm are few, synchronous and carry bytes: the
+// measured fast path on workerd (README, "Hot path").
+
+import wasmModule from "../../build/switchyard_bg.wasm";
+import { initSync, Gateway, __wbg_reset_state } from "../../build/switchyard.js";
+
+initSync({ module: wasmModule });
+
+const RESPOND = 0, FETCH = 1, MOCK = 2, READ_BODY = 3, STREAM = 4;
+const EMPTY = new Uint8Array(0);
+
+let gateway = null;
+
+function getGateway(env) {
+  if (gateway) return gateway;
+  const gw = new Gateway(typeof env.SWITCHYARD_CONFIG === "string" ? env.SWITCHYARD_CONFIG : undefined);
+  for (const name of gw.secret_names()) {
+    const value = env[name];
+    if (typeof value === "string") gw.set_secret(name, value);
+  }
+  const problems = gw.config_error();
+  if (problems) console.error("switchyard: the config is invalid:\n" + problems);
+  gateway = gw;
+  return gw;
+}
+
+function flatHeaders(headers) {
+  const flat = [];
+  for (const [k, v] of headers) flat.push(k, v);
+  return flat;
+}
+
+function pairs(flat) {
+  const out = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i], flat[i + 1]]);
+  return out;
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const isTimeout = (e) => e?.name === "TimeoutError" || e?.name === "AbortError";
+
+// The built-in mock upstream, played back with real timers so delays and chunk spacing are real.
+async function playMock(step) {
+  const delay = step.mock_delay_ms();
+  if (delay) await sleep(delay);
+  const frames = [];
+  for (let i = 0, n = step.mock_frame_count(); i < n; i++) frames.push(step.mock_frame(i));
+  const interval = step.mock_interval_ms();
+  const cut = step.mock_cut();
+  let next = 0;
+  const body = new ReadableStream({
+    async pull(controller) {
+      if (next < frames.length) {
+        if (next > 0 && interval) await sleep(interval);
+        controller.enqueue(frames[next++]);
+      } else if (cut) {
+        controller.error(new Error("mock stream cut"));
+      } else {
+        controller.close();
+      }
+    },
+  });
+  return new Response(body, { status: step.status(), headers: pairs(step.headers()) });
+}
+
+// Pipe the upstream stream to the client through the core, one chunk at a time.
+function streamReply(step, upstreamBody) {
+  const reader = upstreamBody.getReader();
+  const init = { status: step.status(), headers: pairs(step.headers()) };
+  let open = true;
+  const close = (controller, tail) => {
+    if (tail && tail.length) controller.enqueue(tail);
+    controller.close();
+    open = false;
+    step.free();
+  };
+  const body = new ReadableStream({
+    async pull(controller) {
+      for (;;) {
+        let chunk;
+        try {
+          chunk = await reader.read();
+        } catch {
+          return close(controller, step.on_stream_error());
+        }
+        if (chunk.done) return close(controller, step.on_end());
+        const replaced = step.on_chunk(chunk.value);
+        if (replaced === undefined) return controller.enqueue(chunk.value);
+        if (replaced.length) controller.enqueue(replaced);
+        if (step.stream_closed()) {
+          reader.cancel().catch(() => {});
+          return close(controller);
+        }
+        if (replaced.length) return;
+      }
+    },
+    cancel(reason) {
+      reader.cancel(reason).catch(() => {});
+      if (open) {
+        open = false;
+        step.free();
+      }
+    },
+  });
+  return new Response(body, init);
+}
+
+async function drive(step) {
+  let upstream = null;
+  for (;;) {
+    switch (step.kind()) {
+      case RESPOND: {
+        const response = new Response(step.take_body(), { status: step.status(), headers: pairs(step.headers()) });
+        step.free();
+        return response;
+      }
+      case FETCH:
+        try {
+          upstream = await fetch(step.url(), {
+            method: "POST",
+            headers: pairs(step.headers()),
+            body: step.take_body(),
+            signal: AbortSignal.timeout(step.timeout_ms()),
+          });
+          step.on_head(upstream.status, flatHeaders(upstream.headers));
+        } catch (e) {
+          step.on_fetch_error(isTimeout(e));
+        }
+        break;
+      case MOCK:
+        upstream = await playMock(step);
+        step.on_head(upstream.status, flatHeaders(upstream.headers));
+        break;
+      case READ_BODY:
+        try {
+          step.on_body(new Uint8Array(await upstream.arrayBuffer()));
+        } catch (e) {
+          step.on_fetch_error(isTimeout(e));
+        }
+        break;
+      case STREAM:
+        return streamReply(step, upstream.body);
+      default:
+        throw new Error("unknown step");
+    }
+  }
+}
+
+// A bug in the gateway: answer with a JSON 500 and make sure the next request starts clean.
+function crashed(error, requestId) {
+  console.error("switchyard: internal error", requestId, error?.stack || String(error));
+  if (error instanceof WebAssembly.RuntimeError) {
+    __wbg_reset_state();
+    gateway = null;
+  }
+  const body = JSON.stringify({
+    error: { message: "internal gateway error (request " + requestId + ")", type: "server_error", code: "internal_error", param: null },
+  });
+  return new Response(body, { status: 500, headers: { "content-type": "application/json", "x-request-id": requestId } });
+}
+
+export default {
+  async fetch(request, env) {
+    let requestId = "req_" + crypto.randomUUID().replaceAll("-", "").slice(0, 16);
+    try {
+      const gw = getGateway(env);
+      const declared = Number(request.headers.get("content-length") ?? -1);
+      const skipBody = request.method === "GET" || request.method === "HEAD" || declared > gw.max_body_bytes();
+      const body = skipBody ? EMPTY : new Uint8Array(await request.arrayBuffer());
+      const step = gw.start(request.method, new URL(request.url).pathname, flatHeaders(request.headers), body, skipBody ? declared : -1);
+      requestId = step.request_id() || requestId;
+      return await drive(step);
+    } catch (error) {
+      return crashed(error, requestId);
+    }
+  },
+};

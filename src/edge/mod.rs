@@ -1,0 +1,217 @@
+//! The wasm32 edge: the core's state machine exported to the JavaScript driver
+//! (`entry.js`) as coarse, synchronous calls that take and return bytes.
+//!
+//! Why this shape: measured on workerd, crossing the JS↔wasm boundary a few times per request
+//! with plain bytes costs next to nothing, while async Rust request wrappers cost 20–50% of the
+//! runtime's throughput (README, "Hot path"). So the driver does the I/O and the core decides.
+//! This module adds only the clock, randomness and the boundary conversions.
+
+use crate::core::exchange::{Action, Exchange};
+use crate::core::gateway::{Gateway as CoreGateway, Inbound};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = Date, js_name = now)]
+    fn date_now() -> f64;
+}
+
+fn seed() -> u64 {
+    let mut b = [0u8; 8];
+    // Without randomness the id is still unique enough to log; never fail a request for it.
+    let _ = getrandom::fill(&mut b);
+    u64::from_le_bytes(b)
+}
+
+fn pairs(flat: &[String]) -> Vec<(String, String)> {
+    flat.chunks_exact(2).map(|c| (c[0].to_ascii_lowercase(), c[1].clone())).collect()
+}
+
+fn flatten(headers: &[(String, String)]) -> Vec<String> {
+    headers.iter().flat_map(|(k, v)| [k.clone(), v.clone()]).collect()
+}
+
+/// Per-isolate gateway: config and secrets, built once.
+#[wasm_bindgen]
+pub struct Gateway {
+    inner: CoreGateway,
+}
+
+#[wasm_bindgen]
+impl Gateway {
+    #[wasm_bindgen(constructor)]
+    pub fn new(config: Option<String>) -> Gateway {
+        console_error_panic_hook::set_once();
+        Gateway { inner: CoreGateway::new(config.as_deref()) }
+    }
+
+    /// The config's problems, one per line, or `undefined` when it is valid.
+    pub fn config_error(&self) -> Option<String> {
+        self.inner.config_problems().map(|p| p.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
+    }
+
+    pub fn secret_names(&self) -> Vec<String> {
+        self.inner.secret_names()
+    }
+
+    pub fn set_secret(&mut self, name: &str, value: &str) {
+        self.inner.set_secret(name, value);
+    }
+
+    pub fn max_body_bytes(&self) -> f64 {
+        self.inner.max_body_bytes() as f64
+    }
+
+    /// Begin an exchange. `headers` is flat: name, value, name, value, ...
+    /// `declared_len` is the content-length when the body was not read because it is too big.
+    pub fn start(&self, method: &str, path: &str, headers: Vec<String>, body: &[u8], declared_len: f64) -> Step {
+        let headers = pairs(&headers);
+        let inbound = Inbound {
+            method,
+            path,
+            headers: &headers,
+            body,
+            declared_len: (declared_len >= 0.0).then_some(declared_len as usize),
+            now_ms: date_now() as u64,
+            seed: seed(),
+        };
+        let (exchange, action) = self.inner.start(&inbound);
+        Step { exchange, action }
+    }
+}
+
+/// One request in flight: the current action and the exchange behind it.
+#[wasm_bindgen]
+pub struct Step {
+    exchange: Option<Exchange>,
+    action: Action,
+}
+
+const RESPOND: u8 = 0;
+const FETCH: u8 = 1;
+const MOCK: u8 = 2;
+const READ_BODY: u8 = 3;
+const STREAM: u8 = 4;
+
+#[wasm_bindgen]
+impl Step {
+    /// 0 respond, 1 fetch, 2 mock, 3 read body, 4 stream.
+    pub fn kind(&self) -> u8 {
+        match self.action {
+            Action::Respond(_) => RESPOND,
+            Action::Fetch { .. } => FETCH,
+            Action::Mock(_) => MOCK,
+            Action::ReadBody => READ_BODY,
+            Action::Stream(_) => STREAM,
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        match &self.action {
+            Action::Respond(r) | Action::Stream(r) => r.status,
+            Action::Mock(m) => m.status,
+            _ => 0,
+        }
+    }
+
+    /// Headers of the reply, the upstream request or the mock reply, flat.
+    pub fn headers(&self) -> Vec<String> {
+        match &self.action {
+            Action::Respond(r) | Action::Stream(r) => flatten(&r.headers),
+            Action::Fetch { request, .. } => flatten(&request.headers),
+            Action::Mock(m) => flatten(&m.headers),
+            Action::ReadBody => Vec::new(),
+        }
+    }
+
+    /// The reply body or the upstream request body (moved out: call once).
+    pub fn take_body(&mut self) -> Vec<u8> {
+        match &mut self.action {
+            Action::Respond(r) => std::mem::take(&mut r.body),
+            Action::Fetch { request, .. } => std::mem::take(&mut request.body),
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        match &self.action {
+            Action::Fetch { request, .. } => request.url.clone(),
+            _ => String::new(),
+        }
+    }
+
+    pub fn timeout_ms(&self) -> u32 {
+        match &self.action {
+            Action::Fetch { timeout_ms, .. } => *timeout_ms,
+            _ => 0,
+        }
+    }
+
+    pub fn request_id(&self) -> String {
+        match (&self.exchange, &self.action) {
+            (Some(ex), _) => ex.request_id().to_string(),
+            (None, Action::Respond(r)) => r.header("x-request-id").unwrap_or_default().to_string(),
+            _ => String::new(),
+        }
+    }
+
+    pub fn mock_delay_ms(&self) -> u32 {
+        if let Action::Mock(m) = &self.action { m.delay_ms } else { 0 }
+    }
+
+    pub fn mock_interval_ms(&self) -> u32 {
+        if let Action::Mock(m) = &self.action { m.interval_ms } else { 0 }
+    }
+
+    pub fn mock_cut(&self) -> bool {
+        matches!(&self.action, Action::Mock(m) if m.cut)
+    }
+
+    pub fn mock_frame_count(&self) -> usize {
+        if let Action::Mock(m) = &self.action { m.frames.len() } else { 0 }
+    }
+
+    pub fn mock_frame(&self, i: usize) -> Vec<u8> {
+        match &self.action {
+            Action::Mock(m) => m.frames.get(i).cloned().unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn advance(&mut self, f: impl FnOnce(&mut Exchange) -> Action) {
+        if let Some(ex) = self.exchange.as_mut() {
+            self.action = f(ex);
+        }
+    }
+
+    pub fn on_head(&mut self, status: u16, headers: Vec<String>) {
+        let headers = pairs(&headers);
+        self.advance(|ex| ex.on_head(status, &headers));
+    }
+
+    pub fn on_body(&mut self, body: &[u8]) {
+        self.advance(|ex| ex.on_body(body));
+    }
+
+    pub fn on_fetch_error(&mut self, timed_out: bool) {
+        self.advance(|ex| ex.on_fetch_error(timed_out));
+    }
+
+    /// `undefined`: forward the chunk unchanged; otherwise send these bytes instead.
+    pub fn on_chunk(&mut self, chunk: &[u8]) -> Option<Vec<u8>> {
+        self.exchange.as_mut().and_then(|ex| ex.on_chunk(chunk))
+    }
+
+    /// True once the stream has been closed by the gateway (after an in-band error).
+    pub fn stream_closed(&self) -> bool {
+        self.exchange.as_ref().is_none_or(Exchange::is_finished)
+    }
+
+    pub fn on_end(&mut self) -> Vec<u8> {
+        self.exchange.as_mut().map(Exchange::on_end).unwrap_or_default()
+    }
+
+    pub fn on_stream_error(&mut self) -> Vec<u8> {
+        self.exchange.as_mut().map(Exchange::on_stream_error).unwrap_or_default()
+    }
+}
