@@ -169,7 +169,7 @@ impl std::fmt::Display for Problem {
 }
 
 fn micro_per_million(usd: f64) -> Option<u64> {
-    (usd.is_finite() && usd >= 0.0 && usd < 1e6).then(|| (usd * 1e6).round() as u64)
+    (0.0..1e6).contains(&usd).then(|| (usd * 1e6).round() as u64)
 }
 
 impl Config {
@@ -190,7 +190,9 @@ impl Config {
         for (name, prov) in &self.providers {
             let path = format!("providers.{name}");
             match (&prov.base_url, prov.kind) {
-                (Some(url), _) if !(url.starts_with("https://") || url.starts_with("http://")) => add(format!("{path}.base_url"), "must start with https:// or http://"),
+                (Some(url), _) if !(url.starts_with("https://") || url.starts_with("http://")) => {
+                    add(format!("{path}.base_url"), "must start with https:// or http://")
+                }
                 (None, ProviderKind::Openai) => add(format!("{path}.base_url"), "is required for kind openai"),
                 _ => {}
             }

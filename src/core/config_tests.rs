@@ -23,9 +23,18 @@ fn every_problem_is_listed_with_its_path() {
     let problems = Config::parse(text).unwrap_err();
     let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
     for want in [
-        "providers.up.base_url", "providers.up.api_key_secret", "providers.up.timeout_ms", "providers.nourl.base_url",
-        "models[0].provider", "models[0].model", "models[1].name", "models[1].prices.input",
-        "keys[0].sha256", "keys[0].tenant", "keys[0].models[0]", "limits.max_body_bytes",
+        "providers.up.base_url",
+        "providers.up.api_key_secret",
+        "providers.up.timeout_ms",
+        "providers.nourl.base_url",
+        "models[0].provider",
+        "models[0].model",
+        "models[1].name",
+        "models[1].prices.input",
+        "keys[0].sha256",
+        "keys[0].tenant",
+        "keys[0].models[0]",
+        "limits.max_body_bytes",
     ] {
         assert!(paths.contains(&want), "missing {want} in {paths:?}");
     }

@@ -153,7 +153,8 @@ pub fn sanitize_upstream_message(message: &str) -> String {
 fn looks_like_secret(word: &str) -> bool {
     let w = word.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_' && c != '*');
     let prefixed = ["sk-", "sk_", "pk-", "key-", "gsk_", "xai-", "AIza", "Bearer"].iter().any(|p| w.starts_with(p));
-    let long_token = w.len() >= 24 && w.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '*'))
+    let long_token = w.len() >= 24
+        && w.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '*'))
         && w.chars().any(|c| c.is_ascii_digit());
     (prefixed && w.len() > 6) || long_token
 }

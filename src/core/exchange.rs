@@ -148,7 +148,11 @@ impl Exchange {
             return self.fail(err);
         }
         if self.stream {
-            return self.fail(GatewayError::new(Kind::UpstreamError, "upstream_malformed", "the upstream answered a stream request without a stream"));
+            return self.fail(GatewayError::new(
+                Kind::UpstreamError,
+                "upstream_malformed",
+                "the upstream answered a stream request without a stream",
+            ));
         }
         match openai::decode_response(body) {
             Ok(resp) => {

@@ -79,24 +79,44 @@ impl Gateway {
         };
         let allowed = if route == "/v1/chat/completions" { "POST" } else { "GET" };
         if inb.method != allowed && !(inb.method == "HEAD" && allowed == "GET") {
-            let mut reply = error_reply(&request_id, &GatewayError::new(Kind::MethodNotAllowed, "method_not_allowed", format!("{route} accepts {allowed}")));
+            let mut reply = error_reply(
+                &request_id,
+                &GatewayError::new(Kind::MethodNotAllowed, "method_not_allowed", format!("{route} accepts {allowed}")),
+            );
             reply.headers.push(("allow".into(), allowed.into()));
             return (None, Action::Respond(reply));
         }
         if route == "/healthz" {
             let body = json!({"status": "ok", "config": if self.config.is_ok() { "ok" } else { "invalid" }});
-            return (None, Action::Respond(Reply { status: 200, headers: base_headers(&request_id, "application/json"), body: body.to_string().into_bytes() }));
+            return (
+                None,
+                Action::Respond(Reply {
+                    status: 200,
+                    headers: base_headers(&request_id, "application/json"),
+                    body: body.to_string().into_bytes(),
+                }),
+            );
         }
         let config = match &self.config {
             Ok(c) => c,
             Err(problems) => {
                 let list: Vec<String> = problems.iter().map(Problem::to_string).collect();
-                return fail(GatewayError::new(Kind::Internal, "config_invalid", format!("the gateway's config is invalid: {}", list.join("; "))));
+                return fail(GatewayError::new(
+                    Kind::Internal,
+                    "config_invalid",
+                    format!("the gateway's config is invalid: {}", list.join("; ")),
+                ));
             }
         };
         let key = match inb.header("authorization").and_then(bearer).and_then(|t| authenticate(config, t)) {
             Some(k) => k,
-            None => return fail(GatewayError::new(Kind::Authentication, "invalid_api_key", "a valid gateway key is required: Authorization: Bearer <key>")),
+            None => {
+                return fail(GatewayError::new(
+                    Kind::Authentication,
+                    "invalid_api_key",
+                    "a valid gateway key is required: Authorization: Bearer <key>",
+                ))
+            }
         };
         if route == "/v1/models" {
             return (None, Action::Respond(list_models(config, key, &request_id)));
@@ -114,15 +134,20 @@ impl Gateway {
         }
         if let Some(ct) = inb.header("content-type") {
             if !ct.trim_start().to_ascii_lowercase().starts_with("application/json") {
-                return Err(GatewayError::new(Kind::UnsupportedMediaType, "unsupported_content_type", "content-type must be application/json"));
+                return Err(GatewayError::new(
+                    Kind::UnsupportedMediaType,
+                    "unsupported_content_type",
+                    "content-type must be application/json",
+                ));
             }
         }
         let req = openai::decode_request(inb.body)?;
-        let model = config
-            .model(&req.model)
-            .ok_or_else(|| GatewayError::new(Kind::NotFound, "model_not_found", format!("the model '{}' does not exist", req.model)).with_param("model"))?;
+        let model = config.model(&req.model).ok_or_else(|| {
+            GatewayError::new(Kind::NotFound, "model_not_found", format!("the model '{}' does not exist", req.model)).with_param("model")
+        })?;
         if key.models.as_ref().is_some_and(|allowed| !allowed.iter().any(|m| config.model(m).is_some_and(|x| x.name == model.name))) {
-            return Err(GatewayError::new(Kind::Permission, "model_not_allowed", format!("this key may not use '{}'", req.model)).with_param("model"));
+            return Err(GatewayError::new(Kind::Permission, "model_not_allowed", format!("this key may not use '{}'", req.model))
+                .with_param("model"));
         }
         check_capabilities(&req, model)?;
         let provider = &config.providers[&model.provider];
@@ -131,14 +156,23 @@ impl Gateway {
             ProviderKind::Mock => {
                 let from_model = model.model.strip_prefix("fault:").map(Directive::parse).transpose()?.unwrap_or_default();
                 let from_header = inb.header(MOCK_HEADER).map(Directive::parse).transpose()?.unwrap_or_default();
-                let call = MockCall { upstream_model: &model.model, directive: from_model.merged(from_header), default_chunk_ms: provider.stream_chunk_ms, now_s: inb.now_ms / 1000 };
+                let call = MockCall {
+                    upstream_model: &model.model,
+                    directive: from_model.merged(from_header),
+                    default_chunk_ms: provider.stream_chunk_ms,
+                    now_s: inb.now_ms / 1000,
+                };
                 Action::Mock(mock::respond(&req, call))
             }
             ProviderKind::Openai => {
                 let key = match &provider.api_key_secret {
                     None => None,
                     Some(name) => Some(self.secrets.get(name).ok_or_else(|| {
-                        GatewayError::new(Kind::Internal, "provider_key_missing", format!("the secret '{name}' for provider '{}' is not set", model.provider))
+                        GatewayError::new(
+                            Kind::Internal,
+                            "provider_key_missing",
+                            format!("the secret '{name}' for provider '{}' is not set", model.provider),
+                        )
                     })?),
                 };
                 let base = provider.base_url.as_deref().unwrap_or_default();
@@ -161,7 +195,8 @@ fn check_capabilities(req: &ChatRequest, model: &Model) -> Result<(), GatewayErr
     if !caps.json && matches!(req.response_format, Some(ResponseFormat::JsonObject | ResponseFormat::JsonSchema { .. })) {
         return Err(unsupported("JSON output", "response_format"));
     }
-    let has_image = req.messages.iter().any(|m| matches!(&m.content, Content::Parts(p) if p.iter().any(|x| matches!(x, Part::Image { .. }))));
+    let has_image =
+        req.messages.iter().any(|m| matches!(&m.content, Content::Parts(p) if p.iter().any(|x| matches!(x, Part::Image { .. }))));
     if !caps.vision && has_image {
         return Err(unsupported("image input", "messages"));
     }
@@ -173,7 +208,11 @@ fn list_models(config: &Config, key: &ClientKey, request_id: &str) -> Reply {
         .models
         .iter()
         .filter(|m| key.models.as_ref().is_none_or(|allowed| allowed.iter().any(|a| config.model(a).is_some_and(|x| x.name == m.name))))
-        .flat_map(|m| std::iter::once(&m.name).chain(&m.aliases).map(move |id| json!({"id": id, "object": "model", "created": 0, "owned_by": m.provider})))
+        .flat_map(|m| {
+            std::iter::once(&m.name)
+                .chain(&m.aliases)
+                .map(move |id| json!({"id": id, "object": "model", "created": 0, "owned_by": m.provider}))
+        })
         .collect();
     let body = json!({"object": "list", "data": data});
     Reply { status: 200, headers: base_headers(request_id, "application/json"), body: body.to_string().into_bytes() }
@@ -182,7 +221,9 @@ fn list_models(config: &Config, key: &ClientKey, request_id: &str) -> Reply {
 /// The client's `x-request-id` when it is short and plain, else one made from the seed.
 fn request_id(inb: &Inbound) -> String {
     match inb.header("x-request-id") {
-        Some(id) if (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) => id.to_string(),
+        Some(id) if (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) => {
+            id.to_string()
+        }
         _ => format!("req_{:016x}", inb.seed),
     }
 }

@@ -64,7 +64,8 @@ fn models_lists_names_and_aliases() {
 #[test]
 fn client_errors_have_right_status() {
     let gw = Gateway::new(None);
-    let cases: &[(&[(&str, &str)], &str, u16, &str)] = &[
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, u16, &'a str);
+    let cases: &[Case] = &[
         (&[("authorization", KEY)], "{", 400, "invalid_json"),
         (&[("authorization", KEY)], r#"{"model":"ghost","messages":[{"role":"user","content":"hi"}]}"#, 404, "model_not_found"),
         (&[("authorization", KEY), ("content-type", "text/plain")], CHAT, 415, "unsupported_content_type"),
@@ -81,9 +82,31 @@ fn oversized_body_is_413_before_decoding() {
     let gw = Gateway::new(None);
     let h = hdrs(&[("authorization", KEY)]);
     let big = vec![b' '; 2 << 20];
-    let r = reply(gw.start(&Inbound { method: "POST", path: "/v1/chat/completions", headers: &h, body: &big, declared_len: None, now_ms: 0, seed: 1 }).1);
+    let r = reply(
+        gw.start(&Inbound {
+            method: "POST",
+            path: "/v1/chat/completions",
+            headers: &h,
+            body: &big,
+            declared_len: None,
+            now_ms: 0,
+            seed: 1,
+        })
+        .1,
+    );
     assert_eq!(r.status, 413);
-    let r = reply(gw.start(&Inbound { method: "POST", path: "/v1/chat/completions", headers: &h, body: b"", declared_len: Some(5 << 20), now_ms: 0, seed: 1 }).1);
+    let r = reply(
+        gw.start(&Inbound {
+            method: "POST",
+            path: "/v1/chat/completions",
+            headers: &h,
+            body: b"",
+            declared_len: Some(5 << 20),
+            now_ms: 0,
+            seed: 1,
+        })
+        .1,
+    );
     assert_eq!(r.status, 413);
 }
 
@@ -110,7 +133,13 @@ fn upstream_config(secret: bool) -> String {
 fn openai_upstream_flow_non_streaming() {
     let mut gw = Gateway::new(Some(&upstream_config(true)));
     gw.set_secret("UP_KEY", "sk-up-secret");
-    let (ex, action) = run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY)], r#"{"model":"fast","messages":[{"role":"user","content":"hi"}]}"#);
+    let (ex, action) = run(
+        &gw,
+        "POST",
+        "/v1/chat/completions",
+        &[("authorization", KEY)],
+        r#"{"model":"fast","messages":[{"role":"user","content":"hi"}]}"#,
+    );
     let Action::Fetch { request, timeout_ms } = action else { panic!("{action:?}") };
     assert_eq!(request.url, "http://127.0.0.1:9/v1/chat/completions");
     assert_eq!(timeout_ms, 5000);
@@ -129,7 +158,16 @@ fn openai_upstream_flow_non_streaming() {
 #[test]
 fn missing_provider_secret_is_a_gateway_error_naming_the_secret() {
     let gw = Gateway::new(Some(&upstream_config(true)));
-    let r = reply(run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY)], r#"{"model":"fast","messages":[{"role":"user","content":"hi"}]}"#).1);
+    let r = reply(
+        run(
+            &gw,
+            "POST",
+            "/v1/chat/completions",
+            &[("authorization", KEY)],
+            r#"{"model":"fast","messages":[{"role":"user","content":"hi"}]}"#,
+        )
+        .1,
+    );
     assert_eq!(r.status, 500);
     assert!(String::from_utf8_lossy(&r.body).contains("UP_KEY"));
 }
@@ -145,7 +183,17 @@ fn capability_mismatch_is_400() {
 #[test]
 fn upstream_errors_and_failures() {
     let gw = Gateway::new(Some(&upstream_config(false)));
-    let start = || run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY)], r#"{"model":"fast","messages":[{"role":"user","content":"hi"}]}"#).0.unwrap();
+    let start = || {
+        run(
+            &gw,
+            "POST",
+            "/v1/chat/completions",
+            &[("authorization", KEY)],
+            r#"{"model":"fast","messages":[{"role":"user","content":"hi"}]}"#,
+        )
+        .0
+        .unwrap()
+    };
     let mut ex = start();
     ex.on_head(429, &hdrs(&[("retry-after", "7")]));
     let r = reply(ex.on_body(br#"{"error":{"message":"slow down","type":"requests","code":"rate_limit_exceeded"}}"#));
@@ -171,7 +219,10 @@ fn stream_passes_chunks_through_and_observes_usage() {
     let mut ex = stream_exchange(&gw);
     let c1 = b"data: {\"id\":\"c\",\"model\":\"llama-3\",\"created\":1,\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"},\"finish_reason\":null}]}\n\n";
     assert_eq!(ex.on_chunk(c1), None);
-    assert_eq!(ex.on_chunk(b"data: {\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":2,\"completion_tokens\":1}}\n\ndata: [DO"), None);
+    assert_eq!(
+        ex.on_chunk(b"data: {\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":2,\"completion_tokens\":1}}\n\ndata: [DO"),
+        None
+    );
     assert_eq!(ex.on_chunk(b"NE]\n\n"), None);
     assert_eq!(ex.on_end(), Vec::<u8>::new());
     assert_eq!(ex.usage.unwrap().input_tokens, 2);
@@ -199,7 +250,13 @@ fn mock_flow_with_header_fault() {
     let (_, action) = run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY), ("x-switchyard-mock", "status=503")], CHAT);
     let Action::Mock(m) = action else { panic!() };
     assert_eq!(m.status, 503);
-    let (_, action) = run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY)], r#"{"model":"mock-rate-limited","messages":[{"role":"user","content":"hi"}]}"#);
+    let (_, action) = run(
+        &gw,
+        "POST",
+        "/v1/chat/completions",
+        &[("authorization", KEY)],
+        r#"{"model":"mock-rate-limited","messages":[{"role":"user","content":"hi"}]}"#,
+    );
     let Action::Mock(m) = action else { panic!() };
     assert_eq!(m.status, 429);
 }

@@ -36,7 +36,10 @@ impl Role {
 pub enum Part {
     Text(String),
     /// An image by URL or `data:` URI; `detail` is `auto`, `low` or `high` when given.
-    Image { url: String, detail: Option<String> },
+    Image {
+        url: String,
+        detail: Option<String>,
+    },
     /// A part kind the gateway does not interpret (audio, file, ...), kept verbatim.
     Other(Value),
 }
@@ -263,16 +266,34 @@ pub struct ChatResponse {
 #[derive(Debug, Clone, PartialEq)]
 pub enum StreamEvent {
     /// Metadata known at the start.
-    Start { id: String, model: String, created: u64 },
+    Start {
+        id: String,
+        model: String,
+        created: u64,
+    },
     /// Assistant text for choice `index`.
-    TextDelta { index: u32, text: String },
+    TextDelta {
+        index: u32,
+        text: String,
+    },
     /// A fragment of tool call `call_index` in choice `index`. `id` and `name` arrive once.
-    ToolCallDelta { index: u32, call_index: u32, id: Option<String>, name: Option<String>, arguments: String },
+    ToolCallDelta {
+        index: u32,
+        call_index: u32,
+        id: Option<String>,
+        name: Option<String>,
+        arguments: String,
+    },
     /// Choice `index` finished.
-    Finish { index: u32, reason: FinishReason },
+    Finish {
+        index: u32,
+        reason: FinishReason,
+    },
     Usage(Usage),
     /// The upstream reported an error mid-stream.
-    Error { message: String },
+    Error {
+        message: String,
+    },
     /// The upstream signalled a clean end.
     Done,
 }

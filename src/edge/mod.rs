@@ -156,11 +156,19 @@ impl Step {
     }
 
     pub fn mock_delay_ms(&self) -> u32 {
-        if let Action::Mock(m) = &self.action { m.delay_ms } else { 0 }
+        if let Action::Mock(m) = &self.action {
+            m.delay_ms
+        } else {
+            0
+        }
     }
 
     pub fn mock_interval_ms(&self) -> u32 {
-        if let Action::Mock(m) = &self.action { m.interval_ms } else { 0 }
+        if let Action::Mock(m) = &self.action {
+            m.interval_ms
+        } else {
+            0
+        }
     }
 
     pub fn mock_cut(&self) -> bool {
@@ -168,7 +176,11 @@ impl Step {
     }
 
     pub fn mock_frame_count(&self) -> usize {
-        if let Action::Mock(m) = &self.action { m.frames.len() } else { 0 }
+        if let Action::Mock(m) = &self.action {
+            m.frames.len()
+        } else {
+            0
+        }
     }
 
     pub fn mock_frame(&self, i: usize) -> Vec<u8> {

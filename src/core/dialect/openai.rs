@@ -14,15 +14,33 @@ use serde_json::{json, Map, Value};
 
 /// Keys this decoder interprets; anything else lands in `ChatRequest::extra`.
 const KNOWN: &[&str] = &[
-    "model", "messages", "tools", "tool_choice", "parallel_tool_calls", "response_format", "temperature", "top_p",
-    "presence_penalty", "frequency_penalty", "seed", "stop", "logit_bias", "n", "max_tokens", "max_completion_tokens",
-    "reasoning_effort", "stream", "stream_options", "user", "metadata",
+    "model",
+    "messages",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "response_format",
+    "temperature",
+    "top_p",
+    "presence_penalty",
+    "frequency_penalty",
+    "seed",
+    "stop",
+    "logit_bias",
+    "n",
+    "max_tokens",
+    "max_completion_tokens",
+    "reasoning_effort",
+    "stream",
+    "stream_options",
+    "user",
+    "metadata",
 ];
 
 /// Decode a Chat Completions request body.
 pub fn decode_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| GatewayError::invalid("invalid_json", format!("request body is not valid JSON: {e}")))?;
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| GatewayError::invalid("invalid_json", format!("request body is not valid JSON: {e}")))?;
     let Value::Object(obj) = value else {
         return Err(GatewayError::invalid("invalid_json", "request body must be a JSON object"));
     };
@@ -54,11 +72,12 @@ pub fn decode_object(mut obj: Map<String, Value>) -> Result<ChatRequest, Gateway
     if sampling.n == Some(0) {
         return Err(invalid_value("n", "must be at least 1"));
     }
-    let (max_output_tokens, max_tokens_field) = match (opt_u32(&obj, "max_completion_tokens", "max_completion_tokens")?, opt_u32(&obj, "max_tokens", "max_tokens")?) {
-        (Some(_), Some(_)) => return Err(invalid_value("max_tokens", "give max_tokens or max_completion_tokens, not both")),
-        (Some(m), None) => (Some(m), MaxTokensField::MaxCompletionTokens),
-        (None, m) => (m, MaxTokensField::MaxTokens),
-    };
+    let (max_output_tokens, max_tokens_field) =
+        match (opt_u32(&obj, "max_completion_tokens", "max_completion_tokens")?, opt_u32(&obj, "max_tokens", "max_tokens")?) {
+            (Some(_), Some(_)) => return Err(invalid_value("max_tokens", "give max_tokens or max_completion_tokens, not both")),
+            (Some(m), None) => (Some(m), MaxTokensField::MaxCompletionTokens),
+            (None, m) => (m, MaxTokensField::MaxTokens),
+        };
     let stream = opt_bool(&obj, "stream", "stream")?.unwrap_or(false);
     let include_usage = match opt_obj(&obj, "stream_options", "stream_options")? {
         Some(o) => opt_bool(o, "include_usage", "stream_options.include_usage")?.unwrap_or(false),
@@ -66,7 +85,9 @@ pub fn decode_object(mut obj: Map<String, Value>) -> Result<ChatRequest, Gateway
     };
     let reasoning_effort = match opt_str(&obj, "reasoning_effort", "reasoning_effort")? {
         None => None,
-        Some(s) => Some(ReasoningEffort::parse(&s).ok_or_else(|| invalid_value("reasoning_effort", "must be minimal, low, medium or high"))?),
+        Some(s) => {
+            Some(ReasoningEffort::parse(&s).ok_or_else(|| invalid_value("reasoning_effort", "must be minimal, low, medium or high"))?)
+        }
     };
     let tools = match opt_array(&obj, "tools", "tools")? {
         None => Vec::new(),
@@ -120,7 +141,9 @@ fn decode_message(v: &Value, i: usize) -> Result<Message, GatewayError> {
     };
     let tool_calls = match opt_array(m, "tool_calls", &format!("{path}.tool_calls"))? {
         None => Vec::new(),
-        Some(list) => list.iter().enumerate().map(|(j, c)| decode_tool_call(c, &format!("{path}.tool_calls[{j}]"))).collect::<Result<_, _>>()?,
+        Some(list) => {
+            list.iter().enumerate().map(|(j, c)| decode_tool_call(c, &format!("{path}.tool_calls[{j}]"))).collect::<Result<_, _>>()?
+        }
     };
     let tool_call_id = opt_str(m, "tool_call_id", &format!("{path}.tool_call_id"))?;
     if role == Role::Tool && tool_call_id.is_none() {
@@ -222,7 +245,8 @@ fn decode_stop(obj: &Map<String, Value>) -> Result<(Vec<String>, bool), GatewayE
         None => Ok((Vec::new(), false)),
         Some(Value::String(s)) => Ok((vec![s.clone()], true)),
         Some(Value::Array(a)) => {
-            let stops = a.iter().enumerate().map(|(i, s)| as_str(s, &format!("stop[{i}]")).map(str::to_string)).collect::<Result<Vec<_>, _>>()?;
+            let stops =
+                a.iter().enumerate().map(|(i, s)| as_str(s, &format!("stop[{i}]")).map(str::to_string)).collect::<Result<Vec<_>, _>>()?;
             if stops.len() > 4 {
                 return Err(invalid_value("stop", "at most 4 stop sequences"));
             }

@@ -25,7 +25,8 @@ impl OpenAiStreamEncoder {
     }
 
     fn chunk(&self, choices: Value, usage: Option<&Usage>) -> Vec<u8> {
-        let mut c = json!({"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model, "choices": choices});
+        let mut c =
+            json!({"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model, "choices": choices});
         if let Some(u) = usage {
             c["usage"] = encode_usage(u);
         }
@@ -124,9 +125,13 @@ mod tests {
 
     #[test]
     fn tool_call_deltas() {
-        let evs = [StreamEvent::ToolCallDelta { index: 0, call_index: 0, id: Some("t1".into()), name: Some("f".into()), arguments: "{".into() }];
+        let evs =
+            [StreamEvent::ToolCallDelta { index: 0, call_index: 0, id: Some("t1".into()), name: Some("f".into()), arguments: "{".into() }];
         let v: Value = serde_json::from_str(&frames(&evs, false)[0]).unwrap();
         let call = &v["choices"][0]["delta"]["tool_calls"][0];
-        assert_eq!((call["id"].as_str(), call["function"]["name"].as_str(), call["type"].as_str()), (Some("t1"), Some("f"), Some("function")));
+        assert_eq!(
+            (call["id"].as_str(), call["function"]["name"].as_str(), call["type"].as_str()),
+            (Some("t1"), Some("f"), Some("function"))
+        );
     }
 }

@@ -53,9 +53,13 @@ impl Directive {
         let mut d = Directive::default();
         for item in s.split([',', ';']).map(str::trim).filter(|i| !i.is_empty()) {
             let (key, value) = item.split_once('=').unwrap_or((item, ""));
-            let num = |max: u64| value.parse::<u64>().ok().filter(|v| *v <= max).ok_or_else(|| bad(&format!("'{key}' needs a number up to {max}")));
+            let num = |max: u64| {
+                value.parse::<u64>().ok().filter(|v| *v <= max).ok_or_else(|| bad(&format!("'{key}' needs a number up to {max}")))
+            };
             match key {
-                "status" => d.status = Some(num(599).and_then(|v| if v >= 200 { Ok(v as u16) } else { Err(bad("status must be 200..599")) })?),
+                "status" => {
+                    d.status = Some(num(599).and_then(|v| if v >= 200 { Ok(v as u16) } else { Err(bad("status must be 200..599")) })?)
+                }
                 "retry_after" => d.retry_after = Some(num(86_400)?.to_string()),
                 "delay_ms" => d.delay_ms = num(MAX_DELAY_MS as u64)? as u32,
                 "chunk_ms" => d.chunk_ms = Some(num(10_000)? as u32),
@@ -81,8 +85,30 @@ impl Directive {
 }
 
 const WORDS: &[&str] = &[
-    "switchyard", "routes", "every", "request", "to", "the", "right", "model", "and", "keeps", "costs", "low", "while",
-    "answers", "stay", "fast", "reliable", "cached", "tokens", "flow", "through", "edge", "gateway", "calm",
+    "switchyard",
+    "routes",
+    "every",
+    "request",
+    "to",
+    "the",
+    "right",
+    "model",
+    "and",
+    "keeps",
+    "costs",
+    "low",
+    "while",
+    "answers",
+    "stay",
+    "fast",
+    "reliable",
+    "cached",
+    "tokens",
+    "flow",
+    "through",
+    "edge",
+    "gateway",
+    "calm",
 ];
 
 fn estimate_tokens(text: &str) -> u64 {
@@ -114,13 +140,24 @@ fn answer(req: &ChatRequest, upstream_model: &str, now_s: u64) -> ChatResponse {
     let id = format!("chatcmpl-mock-{}", hex::encode(&digest[..12]));
     let tool = pick_tool(req);
     let (content, tool_calls, finish) = match tool {
-        Some(t) => (None, vec![ToolCall { id: format!("call_{}", hex::encode(&digest[12..20])), name: t.name.clone(), arguments: tool_arguments(t) }], FinishReason::ToolCalls),
+        Some(t) => (
+            None,
+            vec![ToolCall { id: format!("call_{}", hex::encode(&digest[12..20])), name: t.name.clone(), arguments: tool_arguments(t) }],
+            FinishReason::ToolCalls,
+        ),
         None => (Some(text), Vec::new(), if n_words < 8 { FinishReason::Length } else { FinishReason::Stop }),
     };
-    let out_tokens = content.as_deref().map_or(0, |c| c.split(' ').count() as u64) + tool_calls.iter().map(|c| estimate_tokens(&c.arguments) + 5).sum::<u64>();
+    let out_tokens = content.as_deref().map_or(0, |c| c.split(' ').count() as u64)
+        + tool_calls.iter().map(|c| estimate_tokens(&c.arguments) + 5).sum::<u64>();
     let n = req.sampling.n.unwrap_or(1).min(8);
     let choices = (0..n)
-        .map(|index| Choice { index, content: content.clone(), refusal: None, tool_calls: tool_calls.clone(), finish_reason: Some(finish.clone()) })
+        .map(|index| Choice {
+            index,
+            content: content.clone(),
+            refusal: None,
+            tool_calls: tool_calls.clone(),
+            finish_reason: Some(finish.clone()),
+        })
         .collect();
     let usage = Usage { input_tokens: estimate_input_tokens(req), output_tokens: out_tokens * n as u64, ..Default::default() };
     ChatResponse { id, model: upstream_model.to_string(), created: now_s, choices, usage: Some(usage) }
@@ -162,7 +199,13 @@ fn stream_events(r: &ChatResponse) -> Vec<StreamEvent> {
         }
         for (i, call) in c.tool_calls.iter().enumerate() {
             let (head, tail) = call.arguments.split_at(call.arguments.len() / 2);
-            evs.push(StreamEvent::ToolCallDelta { index: c.index, call_index: i as u32, id: Some(call.id.clone()), name: Some(call.name.clone()), arguments: head.into() });
+            evs.push(StreamEvent::ToolCallDelta {
+                index: c.index,
+                call_index: i as u32,
+                id: Some(call.id.clone()),
+                name: Some(call.name.clone()),
+                arguments: head.into(),
+            });
             evs.push(StreamEvent::ToolCallDelta { index: c.index, call_index: i as u32, id: None, name: None, arguments: tail.into() });
         }
         if let Some(f) = &c.finish_reason {

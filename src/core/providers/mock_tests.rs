@@ -34,11 +34,20 @@ fn answer_is_a_valid_openai_completion_with_usage() {
 #[test]
 fn stream_decodes_to_same_text_and_usage() {
     let whole = decode_response(&respond(&req(HELLO), call("")).frames[0]).unwrap();
-    let r = respond(&req(r#"{"model":"mock","messages":[{"role":"user","content":"hello"}],"stream":true,"stream_options":{"include_usage":true}}"#), call("chunk_ms=20"));
+    let r = respond(
+        &req(r#"{"model":"mock","messages":[{"role":"user","content":"hello"}],"stream":true,"stream_options":{"include_usage":true}}"#),
+        call("chunk_ms=20"),
+    );
     assert_eq!(r.interval_ms, 20);
     let mut d = StreamDecoder::default();
     let evs: Vec<StreamEvent> = r.frames.iter().flat_map(|f| d.push(f).unwrap()).collect();
-    let text: String = evs.iter().filter_map(|e| match e { StreamEvent::TextDelta { text, .. } => Some(text.as_str()), _ => None }).collect();
+    let text: String = evs
+        .iter()
+        .filter_map(|e| match e {
+            StreamEvent::TextDelta { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
     assert_eq!(Some(text), whole.choices[0].content);
     assert!(evs.contains(&StreamEvent::Usage(whole.usage.unwrap())));
     assert_eq!(evs.last(), Some(&StreamEvent::Done));
@@ -46,8 +55,11 @@ fn stream_decodes_to_same_text_and_usage() {
 
 #[test]
 fn tools_produce_a_tool_call_with_schema_arguments() {
-    let r = respond(&req(r#"{"model":"mock","messages":[{"role":"user","content":"weather?"}],
-        "tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"},"days":{"type":"integer"}}}}}]}"#), call(""));
+    let r = respond(
+        &req(r#"{"model":"mock","messages":[{"role":"user","content":"weather?"}],
+        "tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"},"days":{"type":"integer"}}}}}]}"#),
+        call(""),
+    );
     let resp = decode_response(&r.frames[0]).unwrap();
     let c = &resp.choices[0];
     assert_eq!(c.finish_reason, Some(FinishReason::ToolCalls));

@@ -82,8 +82,16 @@ pub fn decode_error(status: u16, retry_after: Option<&str>, body: &[u8]) -> Gate
             let code = if upstream_code == "context_length_exceeded" { "context_length_exceeded" } else { "upstream_rejected_request" };
             GatewayError::invalid(code, format!("the upstream rejected the request: {message}"))
         }
-        401 | 403 => GatewayError::new(Kind::UpstreamError, "upstream_auth_failed", "the gateway's credentials were rejected by the upstream provider"),
-        404 => GatewayError::new(Kind::UpstreamError, "upstream_not_found", format!("the upstream does not know this model or route: {message}")),
+        401 | 403 => GatewayError::new(
+            Kind::UpstreamError,
+            "upstream_auth_failed",
+            "the gateway's credentials were rejected by the upstream provider",
+        ),
+        404 => GatewayError::new(
+            Kind::UpstreamError,
+            "upstream_not_found",
+            format!("the upstream does not know this model or route: {message}"),
+        ),
         408 | 504 => GatewayError::new(Kind::UpstreamTimeout, "upstream_timeout", format!("the upstream timed out ({status})")),
         _ => GatewayError::new(Kind::UpstreamError, "upstream_error", format!("the upstream failed with status {status}: {message}")),
     };

@@ -70,7 +70,8 @@ fn malformed_chunk_is_an_error() {
 
 #[test]
 fn request_carries_key_and_url() {
-    let r = crate::core::dialect::openai::decode_request(br#"{"model":"fast","messages":[{"role":"user","content":"hi"}],"stream":true}"#).unwrap();
+    let r = crate::core::dialect::openai::decode_request(br#"{"model":"fast","messages":[{"role":"user","content":"hi"}],"stream":true}"#)
+        .unwrap();
     let up = build_request(&r, "https://api.groq.com/openai/v1/", "llama", Some("k"));
     assert_eq!(up.url, "https://api.groq.com/openai/v1/chat/completions");
     assert!(up.headers.contains(&("authorization".into(), "Bearer k".into())));
@@ -83,7 +84,8 @@ fn request_carries_key_and_url() {
 
 #[test]
 fn error_classification() {
-    let body = |code: &str, msg: &str| serde_json::to_vec(&json!({"error": {"message": msg, "type": "x", "code": code, "param": null}})).unwrap();
+    let body =
+        |code: &str, msg: &str| serde_json::to_vec(&json!({"error": {"message": msg, "type": "x", "code": code, "param": null}})).unwrap();
     let cases: &[(u16, &str, u16, &str)] = &[
         (400, "context_length_exceeded", 400, "context_length_exceeded"),
         (400, "invalid_value", 400, "upstream_rejected_request"),

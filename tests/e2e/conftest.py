@@ -1,0 +1,116 @@
+"""End-to-end fixtures: the real worker on workerd (`wrangler dev`, local KV and Durable
+Objects, fresh state per run) in front of a mock OpenAI upstream that the tests start."""
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+from upstream import Upstream
+
+ROOT = Path(__file__).resolve().parents[2]
+DEV_KEY = "sk-switchyard-dev"
+DEV_KEY_SHA256 = "8edd8fc603d1de18ee8dcf261109b9486994e9fd6b674a0177e29b88128a7ef3"
+# A recognisable provider key: it must never reach a client or a log line.
+CANARY_KEY = "sk-canary-" + secrets.token_hex(12)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_config(upstream_port):
+    base = f"http://127.0.0.1:{upstream_port}/v1"
+    behaviours = ["ok", "status-400", "status-429", "status-500", "status-503", "echo-key-401",
+                  "malformed", "cut", "slow-stream", "sleep-3000"]
+    models = [{"name": "up-" + b, "provider": "up", "model": b, "capabilities": {"tools": True, "vision": True, "json": True}}
+              for b in behaviours]
+    models.append({"name": "up-timeout", "provider": "up-short", "model": "sleep-3000"})
+    models.append({"name": "up-no-tools", "provider": "up", "model": "ok", "capabilities": {"tools": False}})
+    models.append({"name": "mock", "aliases": ["gpt-4o-mini"], "provider": "mock", "model": "mock-1"})
+    models.append({"name": "mock-rate-limited", "provider": "mock", "model": "fault:status=429,retry_after=1"})
+    return {
+        "providers": {
+            "mock": {"kind": "mock"},
+            "up": {"kind": "openai", "base_url": base, "api_key_secret": "UPSTREAM_KEY", "timeout_ms": 10000},
+            "up-short": {"kind": "openai", "base_url": base, "api_key_secret": "UPSTREAM_KEY", "timeout_ms": 1000},
+        },
+        "models": models,
+        "keys": [
+            {"name": "dev", "sha256": DEV_KEY_SHA256, "tenant": "dev"},
+            {"name": "narrow", "sha256": "8d1862d93b507a1357476e928240ab16cddeeeb5f4b718f7cd1858047e68d7e5", "tenant": "other", "models": ["mock"]},
+        ],
+        "limits": {"max_body_bytes": 65536},
+    }
+
+
+class Gateway:
+    def __init__(self, tmp: Path, upstream_port: int):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = tmp / "wrangler.log"
+        config = json.dumps(test_config(upstream_port))
+        cmd = [str(ROOT / "node_modules/.bin/wrangler"), "dev", "--ip", "127.0.0.1", "--port", str(self.port),
+               "--persist-to", str(tmp / "state"), "--inspector-port", str(free_port()), "--show-interactive-dev-session=false",
+               "--var", f"SWITCHYARD_CONFIG:{config}", "--var", f"UPSTREAM_KEY:{CANARY_KEY}"]
+        env = dict(os.environ, WRANGLER_SEND_METRICS="false", NO_COLOR="1")
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+
+    def wait_ready(self, timeout=180):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("wrangler dev exited:\n" + self.log_path.read_text())
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError("wrangler dev did not become ready:\n" + self.log_path.read_text())
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def upstream():
+    u = Upstream().start()
+    yield u
+    u.stop()
+
+
+@pytest.fixture(scope="session")
+def gateway(upstream, tmp_path_factory):
+    g = Gateway(tmp_path_factory.mktemp("gateway"), upstream.port)
+    try:
+        g.wait_ready()
+        yield g
+    finally:
+        g.stop()
+
+
+@pytest.fixture(scope="session")
+def client(gateway):
+    return openai.OpenAI(base_url=gateway.url + "/v1", api_key=DEV_KEY, max_retries=0, timeout=30)
+
+
+@pytest.fixture(scope="session")
+def http(gateway):
+    with httpx.Client(base_url=gateway.url, headers={"authorization": f"Bearer {DEV_KEY}"}, timeout=30) as c:
+        yield c
