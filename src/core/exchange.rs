@@ -19,9 +19,22 @@ pub struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// The body is the upstream's body exactly as received (same dialect, validated): the
+    /// edge sends the bytes it already holds instead of copying them through the core.
+    pub body_from_upstream: bool,
 }
 
 impl Reply {
+    /// A 200 JSON reply made by the gateway itself.
+    pub fn json(request_id: &str, value: &serde_json::Value) -> Reply {
+        Reply {
+            status: 200,
+            headers: base_headers(request_id, "application/json"),
+            body: value.to_string().into_bytes(),
+            body_from_upstream: false,
+        }
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
@@ -79,7 +92,7 @@ pub fn error_reply(request_id: &str, err: &GatewayError) -> Reply {
     if let Some(ra) = &err.retry_after {
         headers.push(("retry-after".into(), ra.clone()));
     }
-    Reply { status: err.status, headers, body: err.to_openai_json() }
+    Reply { status: err.status, headers, body: err.to_openai_json(), body_from_upstream: false }
 }
 
 impl Exchange {
@@ -132,7 +145,7 @@ impl Exchange {
             self.phase = Phase::Streaming;
             let mut h = self.headers("text/event-stream");
             h.push(("cache-control".into(), "no-cache".into()));
-            return Action::Stream(Reply { status: 200, headers: h, body: Vec::new() });
+            return Action::Stream(Reply { status: 200, headers: h, body: Vec::new(), body_from_upstream: false });
         }
         self.phase = Phase::AwaitBody { status };
         Action::ReadBody
@@ -160,7 +173,12 @@ impl Exchange {
                 self.phase = Phase::Done;
                 // Same dialect on both sides: the validated upstream body goes out untouched,
                 // keeping fields the gateway does not model (system_fingerprint, logprobs, ...).
-                Action::Respond(Reply { status: 200, headers: self.headers("application/json"), body: body.to_vec() })
+                Action::Respond(Reply {
+                    status: 200,
+                    headers: self.headers("application/json"),
+                    body: Vec::new(),
+                    body_from_upstream: true,
+                })
             }
             Err(e) => self.fail(e),
         }

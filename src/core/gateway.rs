@@ -8,7 +8,7 @@ use crate::core::auth::{authenticate, bearer, Secret};
 use crate::core::config::{ClientKey, Config, Model, Problem, ProviderKind};
 use crate::core::dialect::openai;
 use crate::core::error::{GatewayError, Kind};
-use crate::core::exchange::{base_headers, error_reply, Action, Exchange, Reply};
+use crate::core::exchange::{error_reply, Action, Exchange, Reply};
 use crate::core::providers::mock::{self, Directive, MockCall};
 use crate::core::providers::openai as openai_provider;
 use crate::core::types::{ChatRequest, Content, Part, ResponseFormat};
@@ -88,14 +88,7 @@ impl Gateway {
         }
         if route == "/healthz" {
             let body = json!({"status": "ok", "config": if self.config.is_ok() { "ok" } else { "invalid" }});
-            return (
-                None,
-                Action::Respond(Reply {
-                    status: 200,
-                    headers: base_headers(&request_id, "application/json"),
-                    body: body.to_string().into_bytes(),
-                }),
-            );
+            return (None, Action::Respond(Reply::json(&request_id, &body)));
         }
         let config = match &self.config {
             Ok(c) => c,
@@ -215,7 +208,7 @@ fn list_models(config: &Config, key: &ClientKey, request_id: &str) -> Reply {
         })
         .collect();
     let body = json!({"object": "list", "data": data});
-    Reply { status: 200, headers: base_headers(request_id, "application/json"), body: body.to_string().into_bytes() }
+    Reply::json(request_id, &body)
 }
 
 /// The client's `x-request-id` when it is short and plain, else one made from the seed.

@@ -28,15 +28,19 @@ function getGateway(env) {
   return gw;
 }
 
-function flatHeaders(headers) {
-  const flat = [];
-  for (const [k, v] of headers) flat.push(k, v);
-  return flat;
+// Headers cross into wasm as one block of `name:value` lines (one crossing, not two per header).
+function headerBlock(headers) {
+  let block = "";
+  for (const [k, v] of headers) block += k + ":" + v + "\n";
+  return block;
 }
 
-function pairs(flat) {
+function pairs(block) {
   const out = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i], flat[i + 1]]);
+  for (const line of block.split("\n")) {
+    const i = line.indexOf(":");
+    if (i > 0) out.push([line.slice(0, i), line.slice(i + 1)]);
+  }
   return out;
 }
 
@@ -52,6 +56,8 @@ async function playMock(step) {
   for (let i = 0, n = step.mock_frame_count(); i < n; i++) frames.push(step.mock_frame(i));
   const interval = step.mock_interval_ms();
   const cut = step.mock_cut();
+  const init = { status: step.status(), headers: pairs(step.headers()) };
+  if (frames.length <= 1 && !cut) return new Response(frames[0] ?? null, init);
   let next = 0;
   const body = new ReadableStream({
     async pull(controller) {
@@ -65,7 +71,7 @@ async function playMock(step) {
       }
     },
   });
-  return new Response(body, { status: step.status(), headers: pairs(step.headers()) });
+  return new Response(body, init);
 }
 
 // Pipe the upstream stream to the client through the core, one chunk at a time.
@@ -112,10 +118,12 @@ function streamReply(step, upstreamBody) {
 
 async function drive(step) {
   let upstream = null;
+  let upstreamBody = null;
   for (;;) {
     switch (step.kind()) {
       case RESPOND: {
-        const response = new Response(step.take_body(), { status: step.status(), headers: pairs(step.headers()) });
+        const body = step.body_from_upstream() ? upstreamBody : step.take_body();
+        const response = new Response(body, { status: step.status(), headers: pairs(step.headers()) });
         step.free();
         return response;
       }
@@ -127,18 +135,19 @@ async function drive(step) {
             body: step.take_body(),
             signal: AbortSignal.timeout(step.timeout_ms()),
           });
-          step.on_head(upstream.status, flatHeaders(upstream.headers));
+          step.on_head(upstream.status, headerBlock(upstream.headers));
         } catch (e) {
           step.on_fetch_error(isTimeout(e));
         }
         break;
       case MOCK:
         upstream = await playMock(step);
-        step.on_head(upstream.status, flatHeaders(upstream.headers));
+        step.on_head(upstream.status, headerBlock(upstream.headers));
         break;
       case READ_BODY:
         try {
-          step.on_body(new Uint8Array(await upstream.arrayBuffer()));
+          upstreamBody = new Uint8Array(await upstream.arrayBuffer());
+          step.on_body(upstreamBody);
         } catch (e) {
           step.on_fetch_error(isTimeout(e));
         }
@@ -153,6 +162,7 @@ async function drive(step) {
 
 // A bug in the gateway: answer with a JSON 500 and make sure the next request starts clean.
 function crashed(error, requestId) {
+  requestId ||= "req_" + crypto.randomUUID().replaceAll("-", "").slice(0, 16);
   console.error("switchyard: internal error", requestId, error?.stack || String(error));
   if (error instanceof WebAssembly.RuntimeError) {
     __wbg_reset_state();
@@ -166,13 +176,13 @@ function crashed(error, requestId) {
 
 export default {
   async fetch(request, env) {
-    let requestId = "req_" + crypto.randomUUID().replaceAll("-", "").slice(0, 16);
+    let requestId = "";
     try {
       const gw = getGateway(env);
       const declared = Number(request.headers.get("content-length") ?? -1);
       const skipBody = request.method === "GET" || request.method === "HEAD" || declared > gw.max_body_bytes();
       const body = skipBody ? EMPTY : new Uint8Array(await request.arrayBuffer());
-      const step = gw.start(request.method, new URL(request.url).pathname, flatHeaders(request.headers), body, skipBody ? declared : -1);
+      const step = gw.start(request.method, new URL(request.url).pathname, headerBlock(request.headers), body, skipBody ? declared : -1);
       requestId = step.request_id() || requestId;
       return await drive(step);
     } catch (error) {

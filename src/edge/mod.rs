@@ -23,12 +23,21 @@ fn seed() -> u64 {
     u64::from_le_bytes(b)
 }
 
-fn pairs(flat: &[String]) -> Vec<(String, String)> {
-    flat.chunks_exact(2).map(|c| (c[0].to_ascii_lowercase(), c[1].clone())).collect()
+/// Headers cross the boundary as one string, `name:value` lines joined by `\n` (HTTP forbids
+/// newlines in both): one crossing instead of two per header, which measurably matters.
+fn parse_block(block: &str) -> Vec<(String, String)> {
+    block.lines().filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())).collect()
 }
 
-fn flatten(headers: &[(String, String)]) -> Vec<String> {
-    headers.iter().flat_map(|(k, v)| [k.clone(), v.clone()]).collect()
+fn to_block(headers: &[(String, String)]) -> String {
+    let mut out = String::with_capacity(headers.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
+    for (k, v) in headers {
+        out.push_str(k);
+        out.push(':');
+        out.push_str(v);
+        out.push('\n');
+    }
+    out
 }
 
 /// Per-isolate gateway: config and secrets, built once.
@@ -62,10 +71,10 @@ impl Gateway {
         self.inner.max_body_bytes() as f64
     }
 
-    /// Begin an exchange. `headers` is flat: name, value, name, value, ...
+    /// Begin an exchange. `headers` is a header block (see `parse_block`).
     /// `declared_len` is the content-length when the body was not read because it is too big.
-    pub fn start(&self, method: &str, path: &str, headers: Vec<String>, body: &[u8], declared_len: f64) -> Step {
-        let headers = pairs(&headers);
+    pub fn start(&self, method: &str, path: &str, headers: &str, body: &[u8], declared_len: f64) -> Step {
+        let headers = parse_block(headers);
         let inbound = Inbound {
             method,
             path,
@@ -114,14 +123,19 @@ impl Step {
         }
     }
 
-    /// Headers of the reply, the upstream request or the mock reply, flat.
-    pub fn headers(&self) -> Vec<String> {
+    /// Headers of the reply, the upstream request or the mock reply, as a header block.
+    pub fn headers(&self) -> String {
         match &self.action {
-            Action::Respond(r) | Action::Stream(r) => flatten(&r.headers),
-            Action::Fetch { request, .. } => flatten(&request.headers),
-            Action::Mock(m) => flatten(&m.headers),
-            Action::ReadBody => Vec::new(),
+            Action::Respond(r) | Action::Stream(r) => to_block(&r.headers),
+            Action::Fetch { request, .. } => to_block(&request.headers),
+            Action::Mock(m) => to_block(&m.headers),
+            Action::ReadBody => String::new(),
         }
+    }
+
+    /// The reply's body is the upstream body the edge already holds: send that.
+    pub fn body_from_upstream(&self) -> bool {
+        matches!(&self.action, Action::Respond(r) if r.body_from_upstream)
     }
 
     /// The reply body or the upstream request body (moved out: call once).
@@ -196,8 +210,8 @@ impl Step {
         }
     }
 
-    pub fn on_head(&mut self, status: u16, headers: Vec<String>) {
-        let headers = pairs(&headers);
+    pub fn on_head(&mut self, status: u16, headers: &str) {
+        let headers = parse_block(headers);
         self.advance(|ex| ex.on_head(status, &headers));
     }
 
