@@ -33,7 +33,7 @@ fn decodes_completion_with_usage_details() {
 
 #[test]
 fn malformed_response_is_502() {
-    for body in [&b"{\"choices\": 5}"[..], b"not json", b""] {
+    for body in [&b"{\"choices\": 5}"[..], b"not json", b"", b"{}", b"{\"error\": {\"message\": \"x\"}}"] {
         let e = decode_response(body).unwrap_err();
         assert_eq!((e.status, e.code), (502, "upstream_malformed"));
     }
