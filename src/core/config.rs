@@ -6,6 +6,7 @@
 //! Prices are given in USD per million tokens and held as integer micro-USD per million.
 
 use crate::core::auth::is_sha256_hex;
+use crate::core::types::Dialect;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -15,10 +16,76 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ProviderKind {
-    /// Any OpenAI-compatible Chat Completions server.
+    /// OpenAI, or any OpenAI-compatible Chat Completions server given its `base_url`.
     Openai,
-    /// The built-in mock upstream.
+    Groq,
+    Mistral,
+    Deepseek,
+    Together,
+    Openrouter,
+    Vllm,
+    Ollama,
+    /// Azure OpenAI: deployment URLs, `api-version`, `api-key` header.
+    AzureOpenai,
+    /// Anthropic's Messages API.
+    Anthropic,
+    /// Google's Generative Language API (Gemini).
+    Gemini,
+    /// The built-in mock upstream (OpenAI wire format).
     Mock,
+}
+
+/// How an OpenAI-compatible server departs from OpenAI's own API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Quirks {
+    /// The `developer` role is unknown: send it as `system`.
+    pub developer_as_system: bool,
+    /// `max_completion_tokens` is unknown: send `max_tokens`.
+    pub legacy_max_tokens: bool,
+    /// `stream_options` is rejected; usage comes in the last chunk anyway.
+    pub no_stream_options: bool,
+}
+
+impl ProviderKind {
+    /// The wire format the upstream speaks.
+    pub fn wire(self) -> Dialect {
+        match self {
+            ProviderKind::Anthropic => Dialect::Anthropic,
+            ProviderKind::Gemini => Dialect::Gemini,
+            _ => Dialect::OpenAi,
+        }
+    }
+
+    /// Where the vendor's API lives, when the kind has one fixed place.
+    pub fn default_base_url(self) -> Option<&'static str> {
+        Some(match self {
+            ProviderKind::Openai => "https://api.openai.com/v1",
+            ProviderKind::Groq => "https://api.groq.com/openai/v1",
+            ProviderKind::Mistral => "https://api.mistral.ai/v1",
+            ProviderKind::Deepseek => "https://api.deepseek.com/v1",
+            ProviderKind::Together => "https://api.together.xyz/v1",
+            ProviderKind::Openrouter => "https://openrouter.ai/api/v1",
+            ProviderKind::Vllm => "http://127.0.0.1:8000/v1",
+            ProviderKind::Ollama => "http://127.0.0.1:11434/v1",
+            ProviderKind::Anthropic => "https://api.anthropic.com",
+            ProviderKind::Gemini => "https://generativelanguage.googleapis.com",
+            ProviderKind::AzureOpenai | ProviderKind::Mock => return None,
+        })
+    }
+
+    pub fn quirks(self) -> Quirks {
+        match self {
+            ProviderKind::Openai | ProviderKind::AzureOpenai | ProviderKind::Mock => Quirks::default(),
+            ProviderKind::Openrouter
+            | ProviderKind::Groq
+            | ProviderKind::Deepseek
+            | ProviderKind::Together
+            | ProviderKind::Vllm
+            | ProviderKind::Ollama => Quirks { developer_as_system: true, legacy_max_tokens: true, no_stream_options: false },
+            ProviderKind::Mistral => Quirks { developer_as_system: true, legacy_max_tokens: true, no_stream_options: true },
+            ProviderKind::Anthropic | ProviderKind::Gemini => Quirks::default(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -36,6 +103,16 @@ pub struct Provider {
     /// Mock only: default spacing between stream chunks.
     #[serde(default)]
     pub stream_chunk_ms: u32,
+    /// Azure OpenAI only: the `api-version` query parameter.
+    #[serde(default)]
+    pub api_version: Option<String>,
+}
+
+impl Provider {
+    /// The configured base URL, or the kind's default.
+    pub fn base_url(&self) -> &str {
+        self.base_url.as_deref().or(self.kind.default_base_url()).unwrap_or_default()
+    }
 }
 
 fn default_timeout_ms() -> u32 {
@@ -97,6 +174,10 @@ pub struct Model {
     pub model: String,
     #[serde(default)]
     pub context_window: Option<u32>,
+    /// The model's output cap; sent as `max_tokens` where the upstream requires one
+    /// (Anthropic) and the caller gave none. Default 4096.
+    #[serde(default)]
+    pub max_output_tokens: Option<u32>,
     #[serde(default)]
     pub prices: PricesUsd,
     #[serde(default)]
@@ -193,8 +274,14 @@ impl Config {
                 (Some(url), _) if !(url.starts_with("https://") || url.starts_with("http://")) => {
                     add(format!("{path}.base_url"), "must start with https:// or http://")
                 }
-                (None, ProviderKind::Openai) => add(format!("{path}.base_url"), "is required for kind openai"),
+                (Some(url), _) if url.contains(['?', '#']) => add(format!("{path}.base_url"), "must not carry a query or fragment"),
+                (None, ProviderKind::AzureOpenai) => {
+                    add(format!("{path}.base_url"), "is required for kind azure-openai (https://RESOURCE.openai.azure.com)")
+                }
                 _ => {}
+            }
+            if prov.api_version.is_some() && prov.kind != ProviderKind::AzureOpenai {
+                add(format!("{path}.api_version"), "applies only to kind azure-openai");
             }
             if let Some(s) = &prov.api_key_secret {
                 if s.is_empty() || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {

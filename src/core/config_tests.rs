@@ -12,7 +12,7 @@ fn embedded_default_config_is_valid() {
 fn every_problem_is_listed_with_its_path() {
     let text = r#"{
       "providers": {"up": {"kind": "openai", "base_url": "ftp://x", "api_key_secret": "bad name", "timeout_ms": 5},
-                    "nourl": {"kind": "openai"}},
+                    "nourl": {"kind": "azure-openai", "api_version": "2024-10-21"}, "x": {"kind": "groq", "api_version": "1"}},
       "models": [
         {"name": "a", "provider": "missing", "model": ""},
         {"name": "b", "aliases": ["a"], "provider": "up", "model": "m", "prices": {"input": -1}}
@@ -60,4 +60,16 @@ fn prices_are_integer_micro_usd_per_million() {
 fn secret_names_are_collected() {
     let cfg = Config::parse(r#"{"providers":{"a":{"kind":"openai","base_url":"https://a","api_key_secret":"A_KEY"},"b":{"kind":"openai","base_url":"https://b","api_key_secret":"A_KEY"}}}"#).unwrap();
     assert_eq!(cfg.secret_names(), ["A_KEY"]);
+}
+
+#[test]
+fn presets_have_default_urls_and_wires() {
+    let cfg = Config::parse(
+        r#"{"providers":{"g":{"kind":"groq"},"a":{"kind":"anthropic"},"o":{"kind":"openai","base_url":"http://127.0.0.1:1/v1"}}}"#,
+    )
+    .unwrap();
+    assert_eq!(cfg.providers["g"].base_url(), "https://api.groq.com/openai/v1");
+    assert_eq!(cfg.providers["o"].base_url(), "http://127.0.0.1:1/v1");
+    assert_eq!(cfg.providers["a"].kind.wire(), Dialect::Anthropic);
+    assert!(cfg.providers["g"].kind.quirks().developer_as_system);
 }

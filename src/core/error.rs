@@ -5,6 +5,7 @@
 //! Invariant: a `GatewayError` message never contains a secret. Messages built from upstream
 //! bodies go through [`sanitize_upstream_message`] first.
 
+use crate::core::types::Dialect;
 use serde_json::json;
 
 /// Where the fault lies.
@@ -121,6 +122,37 @@ impl GatewayError {
     }
 }
 
+impl GatewayError {
+    /// Anthropic's error `type` for this error.
+    fn anthropic_type(&self) -> &'static str {
+        match (self.kind, self.status) {
+            (Kind::Authentication, _) => "authentication_error",
+            (Kind::Permission, _) => "permission_error",
+            (Kind::NotFound, _) => "not_found_error",
+            (Kind::PayloadTooLarge, _) => "request_too_large",
+            (Kind::RateLimited, _) => "rate_limit_error",
+            (_, 529) => "overloaded_error",
+            (Kind::UpstreamTimeout, _) => "timeout_error",
+            (Kind::UpstreamError | Kind::Internal, _) => "api_error",
+            _ => "invalid_request_error",
+        }
+    }
+
+    /// The body in Anthropic's shape: `{"type": "error", "error": {"type", "message"}}`.
+    pub fn to_anthropic_json(&self) -> Vec<u8> {
+        let body = json!({"type": "error", "error": {"type": self.anthropic_type(), "message": self.message}});
+        serde_json::to_vec(&body).unwrap_or_default()
+    }
+
+    /// The body in the caller's dialect.
+    pub fn body_for(&self, dialect: Dialect) -> Vec<u8> {
+        match dialect {
+            Dialect::Anthropic => self.to_anthropic_json(),
+            _ => self.to_openai_json(),
+        }
+    }
+}
+
 /// Bound on how much of an upstream error message reaches a client.
 const MAX_UPSTREAM_MESSAGE: usize = 300;
 
@@ -187,6 +219,13 @@ mod tests {
         assert!(GatewayError::new(Kind::UpstreamError, "upstream_error", "y").with_status(503).retryable());
         assert!(GatewayError::new(Kind::UpstreamTimeout, "upstream_timeout", "y").retryable());
         assert!(!GatewayError::new(Kind::RateLimited, "rate_limited", "y").retryable());
+    }
+
+    #[test]
+    fn anthropic_shape() {
+        let e = GatewayError::new(Kind::Authentication, "invalid_api_key", "no");
+        let v: serde_json::Value = serde_json::from_slice(&e.body_for(Dialect::Anthropic)).unwrap();
+        assert_eq!(v, json!({"type": "error", "error": {"type": "authentication_error", "message": "no"}}));
     }
 
     #[test]

@@ -7,11 +7,11 @@
 //! Stream invariant: a stream that ends without the upstream's clean end (`[DONE]`), or
 //! with a malformed chunk, is closed with an in-band error event, never as a clean finish.
 
-use crate::core::dialect::openai_stream::OpenAiStreamEncoder;
+use crate::core::dialect::{self, StreamEncoder};
 use crate::core::error::{GatewayError, Kind};
 use crate::core::providers::mock::MockReply;
-use crate::core::providers::{openai, UpstreamRequest};
-use crate::core::types::{StreamEvent, Usage};
+use crate::core::providers::{self, StreamDecoder, UpstreamRequest};
+use crate::core::types::{Dialect, StreamEvent, Usage};
 
 /// A complete response for the client (or, for `Action::Stream`, its head).
 #[derive(Debug, Clone, PartialEq)]
@@ -65,16 +65,34 @@ enum Phase {
     Done,
 }
 
+/// Who is talking to whom: the caller's dialect and what the upstream speaks.
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub provider: String,
+    pub upstream_model: String,
+    pub client: Dialect,
+    pub wire: Dialect,
+    pub stream: bool,
+    /// The caller asked for usage in its stream (the upstream is always asked).
+    pub include_usage: bool,
+}
+
+impl Route {
+    /// Same wire format on both sides, nothing to strip: upstream bytes go out untouched.
+    fn passthrough_stream(&self) -> bool {
+        self.client == Dialect::OpenAi && self.wire == Dialect::OpenAi && self.include_usage
+    }
+}
+
 /// What the exchange knows once a route is chosen.
 #[derive(Debug)]
 pub struct Exchange {
     pub(crate) request_id: String,
-    pub(crate) provider: String,
-    pub(crate) upstream_model: String,
-    pub(crate) stream: bool,
+    route: Route,
     phase: Phase,
     retry_after: Option<String>,
-    decoder: openai::StreamDecoder,
+    decoder: StreamDecoder,
+    encoder: StreamEncoder,
     saw_done: bool,
     stream_failed: bool,
     /// Usage reported by the upstream, once known.
@@ -86,25 +104,24 @@ pub fn base_headers(request_id: &str, content_type: &str) -> Vec<(String, String
     vec![("content-type".into(), content_type.into()), ("x-request-id".into(), request_id.into())]
 }
 
-/// An error response in OpenAI's shape.
-pub fn error_reply(request_id: &str, err: &GatewayError) -> Reply {
+/// An error response in the caller's dialect.
+pub fn error_reply(request_id: &str, err: &GatewayError, dialect: Dialect) -> Reply {
     let mut headers = base_headers(request_id, "application/json");
     if let Some(ra) = &err.retry_after {
         headers.push(("retry-after".into(), ra.clone()));
     }
-    Reply { status: err.status, headers, body: err.to_openai_json(), body_from_upstream: false }
+    Reply { status: err.status, headers, body: err.body_for(dialect), body_from_upstream: false }
 }
 
 impl Exchange {
-    pub(crate) fn new(request_id: String, provider: &str, upstream_model: &str, stream: bool) -> Self {
+    pub(crate) fn new(request_id: String, route: Route) -> Self {
         Exchange {
             request_id,
-            provider: provider.to_string(),
-            upstream_model: upstream_model.to_string(),
-            stream,
             phase: Phase::AwaitHead,
             retry_after: None,
-            decoder: openai::StreamDecoder::default(),
+            decoder: StreamDecoder::new(route.wire),
+            encoder: StreamEncoder::new(route.client, route.include_usage),
+            route,
             saw_done: false,
             stream_failed: false,
             usage: None,
@@ -122,15 +139,15 @@ impl Exchange {
 
     fn headers(&self, content_type: &str) -> Vec<(String, String)> {
         let mut h = base_headers(&self.request_id, content_type);
-        h.push(("x-switchyard-provider".into(), self.provider.clone()));
-        h.push(("x-switchyard-model".into(), self.upstream_model.clone()));
+        h.push(("x-switchyard-provider".into(), self.route.provider.clone()));
+        h.push(("x-switchyard-model".into(), self.route.upstream_model.clone()));
         h
     }
 
     fn fail(&mut self, err: GatewayError) -> Action {
         self.phase = Phase::Done;
-        let mut reply = error_reply(&self.request_id, &err);
-        reply.headers.push(("x-switchyard-provider".into(), self.provider.clone()));
+        let mut reply = error_reply(&self.request_id, &err, self.route.client);
+        reply.headers.push(("x-switchyard-provider".into(), self.route.provider.clone()));
         Action::Respond(reply)
     }
 
@@ -141,7 +158,7 @@ impl Exchange {
         }
         self.retry_after = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("retry-after")).map(|(_, v)| v.clone());
         let is_sse = headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v.starts_with("text/event-stream"));
-        if status == 200 && self.stream && is_sse {
+        if status == 200 && self.route.stream && is_sse {
             self.phase = Phase::Streaming;
             let mut h = self.headers("text/event-stream");
             h.push(("cache-control".into(), "no-cache".into()));
@@ -156,32 +173,32 @@ impl Exchange {
         let Phase::AwaitBody { status } = self.phase else {
             return self.fail(GatewayError::new(Kind::Internal, "exchange_out_of_order", "response body arrived out of order"));
         };
+        let route = &self.route;
         if !(200..300).contains(&status) {
-            let err = openai::decode_error(status, self.retry_after.as_deref(), body);
+            let err = providers::decode_error(route.wire, status, self.retry_after.as_deref(), body);
             return self.fail(err);
         }
-        if self.stream {
+        if route.stream {
             return self.fail(GatewayError::new(
                 Kind::UpstreamError,
                 "upstream_malformed",
                 "the upstream answered a stream request without a stream",
             ));
         }
-        match openai::decode_response(body) {
-            Ok(resp) => {
-                self.usage = resp.usage;
-                self.phase = Phase::Done;
-                // Same dialect on both sides: the validated upstream body goes out untouched,
-                // keeping fields the gateway does not model (system_fingerprint, logprobs, ...).
-                Action::Respond(Reply {
-                    status: 200,
-                    headers: self.headers("application/json"),
-                    body: Vec::new(),
-                    body_from_upstream: true,
-                })
-            }
-            Err(e) => self.fail(e),
+        let resp = match providers::decode_response(route.wire, body) {
+            Ok(resp) => resp,
+            Err(e) => return self.fail(e),
+        };
+        self.usage = resp.usage;
+        self.phase = Phase::Done;
+        let headers = self.headers("application/json");
+        if self.route.client == self.route.wire {
+            // Same dialect on both sides: the validated upstream body goes out untouched,
+            // keeping fields the gateway does not model (system_fingerprint, logprobs, ...).
+            return Action::Respond(Reply { status: 200, headers, body: Vec::new(), body_from_upstream: true });
         }
+        let body = dialect::encode_response(self.route.client, &resp);
+        Action::Respond(Reply { status: 200, headers, body, body_from_upstream: false })
     }
 
     /// The upstream could not be reached, or did not answer in time.
@@ -194,35 +211,52 @@ impl Exchange {
         self.fail(err)
     }
 
-    /// One chunk of an upstream stream. `None`: forward the chunk unchanged.
+    /// One chunk of an upstream stream: the bytes to send the caller. (`None` would mean
+    /// "forward the chunk unchanged"; it is not used while passthrough re-frames events.)
     pub fn on_chunk(&mut self, chunk: &[u8]) -> Option<Vec<u8>> {
         if self.stream_failed || self.phase != Phase::Streaming {
             return Some(Vec::new());
         }
         match self.decoder.push(chunk) {
             Ok(events) => {
-                self.observe(&events);
-                None
+                let out = self.translate(&events);
+                Some(self.with_echo(out))
             }
             Err(e) => Some(self.stream_error(&e.message)),
         }
     }
 
-    fn observe(&mut self, events: &[StreamEvent]) {
+    /// Observe events (usage, clean end, errors) and encode them for the caller.
+    fn translate(&mut self, events: &[StreamEvent]) -> Vec<u8> {
+        let mut out = Vec::new();
         for ev in events {
             match ev {
                 StreamEvent::Usage(u) => self.usage = Some(*u),
                 StreamEvent::Done => self.saw_done = true,
+                StreamEvent::Error { message } => return self.stream_error(message),
                 _ => {}
             }
+            if !self.route.passthrough_stream() {
+                out.extend(self.encoder.push(ev));
+            }
         }
+        out
+    }
+
+    /// In passthrough, the upstream's own complete events go first (then any error).
+    fn with_echo(&mut self, translated: Vec<u8>) -> Vec<u8> {
+        if !self.route.passthrough_stream() {
+            return translated;
+        }
+        let mut out = self.decoder.take_echo();
+        out.extend(translated);
+        out
     }
 
     fn stream_error(&mut self, message: &str) -> Vec<u8> {
         self.stream_failed = true;
         self.phase = Phase::Done;
-        let mut enc = OpenAiStreamEncoder::new(false);
-        enc.push(&StreamEvent::Error { message: message.to_string() })
+        self.encoder.error(message)
     }
 
     /// The upstream stream ended. Returns bytes to append (an error event if it was cut).
@@ -230,15 +264,20 @@ impl Exchange {
         if self.stream_failed || self.phase != Phase::Streaming {
             return Vec::new();
         }
-        match self.decoder.finish() {
-            Ok(events) => self.observe(&events),
+        let mut out = match self.decoder.finish() {
+            Ok(events) => self.translate(&events),
             Err(e) => return self.stream_error(&e.message),
+        };
+        out = self.with_echo(out);
+        if self.stream_failed {
+            return out;
         }
         if !self.saw_done {
-            return self.stream_error("the upstream stream ended before completion");
+            out.extend(self.stream_error("the upstream stream ended before completion"));
+            return out;
         }
         self.phase = Phase::Done;
-        Vec::new()
+        out
     }
 
     /// Reading the upstream stream failed midway.
@@ -249,3 +288,7 @@ impl Exchange {
         self.stream_error("the upstream stream was interrupted")
     }
 }
+
+#[cfg(test)]
+#[path = "exchange_tests.rs"]
+mod tests;

@@ -6,14 +6,19 @@
 
 use crate::core::auth::{authenticate, bearer, Secret};
 use crate::core::config::{ClientKey, Config, Model, Problem, ProviderKind};
-use crate::core::dialect::openai;
+use crate::core::dialect;
 use crate::core::error::{GatewayError, Kind};
-use crate::core::exchange::{error_reply, Action, Exchange, Reply};
+use crate::core::exchange::{error_reply, Action, Exchange, Reply, Route};
 use crate::core::providers::mock::{self, Directive, MockCall};
-use crate::core::providers::openai as openai_provider;
-use crate::core::types::{ChatRequest, Content, Part, ResponseFormat};
+use crate::core::providers::{self, Target};
+use crate::core::types::{ChatRequest, Content, Dialect, Part, ResponseFormat};
 use serde_json::json;
 use std::collections::HashMap;
+
+/// Azure OpenAI's `api-version` when the config names none.
+pub const DEFAULT_AZURE_API_VERSION: &str = "2024-10-21";
+/// Output cap sent where an upstream requires one and neither caller nor config gave one.
+pub const DEFAULT_MAX_OUTPUT_TOKENS: u32 = 4096;
 
 /// Header that selects mock faults per request.
 pub const MOCK_HEADER: &str = "x-switchyard-mock";
@@ -72,21 +77,23 @@ impl Gateway {
     /// Handle an inbound request up to its first action.
     pub fn start(&self, inb: &Inbound) -> (Option<Exchange>, Action) {
         let request_id = request_id(inb);
-        let fail = |e: GatewayError| (None, Action::Respond(error_reply(&request_id, &e)));
-        let route = match (inb.method, inb.path) {
-            (_, "/healthz") | (_, "/v1/models") | (_, "/v1/chat/completions") => inb.path,
-            _ => return fail(GatewayError::new(Kind::NotFound, "unknown_route", format!("no route for {}", inb.path))),
+        let (dialect, allowed) = match inb.path {
+            "/v1/chat/completions" => (Dialect::OpenAi, "POST"),
+            "/v1/messages" => (Dialect::Anthropic, "POST"),
+            "/healthz" | "/v1/models" => (Dialect::OpenAi, "GET"),
+            _ => (Dialect::OpenAi, ""),
         };
-        let allowed = if route == "/v1/chat/completions" { "POST" } else { "GET" };
+        let fail = |e: GatewayError| (None, Action::Respond(error_reply(&request_id, &e, dialect)));
+        if allowed.is_empty() {
+            return fail(GatewayError::new(Kind::NotFound, "unknown_route", format!("no route for {}", inb.path)));
+        }
         if inb.method != allowed && !(inb.method == "HEAD" && allowed == "GET") {
-            let mut reply = error_reply(
-                &request_id,
-                &GatewayError::new(Kind::MethodNotAllowed, "method_not_allowed", format!("{route} accepts {allowed}")),
-            );
+            let err = GatewayError::new(Kind::MethodNotAllowed, "method_not_allowed", format!("{} accepts {allowed}", inb.path));
+            let mut reply = error_reply(&request_id, &err, dialect);
             reply.headers.push(("allow".into(), allowed.into()));
             return (None, Action::Respond(reply));
         }
-        if route == "/healthz" {
+        if inb.path == "/healthz" {
             let body = json!({"status": "ok", "config": if self.config.is_ok() { "ok" } else { "invalid" }});
             return (None, Action::Respond(Reply::json(&request_id, &body)));
         }
@@ -101,26 +108,27 @@ impl Gateway {
                 ));
             }
         };
-        let key = match inb.header("authorization").and_then(bearer).and_then(|t| authenticate(config, t)) {
-            Some(k) => k,
-            None => {
-                return fail(GatewayError::new(
-                    Kind::Authentication,
-                    "invalid_api_key",
-                    "a valid gateway key is required: Authorization: Bearer <key>",
-                ))
-            }
+        let Some(key) = presented_key(inb).and_then(|t| authenticate(config, t)) else {
+            let hint = "a valid gateway key is required: Authorization: Bearer <key> (or x-api-key on /v1/messages)";
+            return fail(GatewayError::new(Kind::Authentication, "invalid_api_key", hint));
         };
-        if route == "/v1/models" {
+        if inb.path == "/v1/models" {
             return (None, Action::Respond(list_models(config, key, &request_id)));
         }
-        match self.chat(config, key, inb, request_id.clone()) {
+        match self.chat(config, key, inb, dialect, request_id.clone()) {
             Ok((ex, action)) => (Some(ex), action),
             Err(e) => fail(e),
         }
     }
 
-    fn chat(&self, config: &Config, key: &ClientKey, inb: &Inbound, request_id: String) -> Result<(Exchange, Action), GatewayError> {
+    fn chat(
+        &self,
+        config: &Config,
+        key: &ClientKey,
+        inb: &Inbound,
+        dialect: Dialect,
+        request_id: String,
+    ) -> Result<(Exchange, Action), GatewayError> {
         let max = config.limits.max_body_bytes;
         if inb.declared_len.unwrap_or(0) > max || inb.body.len() > max {
             return Err(GatewayError::new(Kind::PayloadTooLarge, "body_too_large", format!("request body exceeds {max} bytes")));
@@ -134,7 +142,7 @@ impl Gateway {
                 ));
             }
         }
-        let req = openai::decode_request(inb.body)?;
+        let req = dialect::decode_request(dialect, inb.body)?;
         let model = config.model(&req.model).ok_or_else(|| {
             GatewayError::new(Kind::NotFound, "model_not_found", format!("the model '{}' does not exist", req.model)).with_param("model")
         })?;
@@ -144,37 +152,49 @@ impl Gateway {
         }
         check_capabilities(&req, model)?;
         let provider = &config.providers[&model.provider];
-        let ex = Exchange::new(request_id, &model.provider, &model.model, req.stream);
-        let action = match provider.kind {
-            ProviderKind::Mock => {
-                let from_model = model.model.strip_prefix("fault:").map(Directive::parse).transpose()?.unwrap_or_default();
-                let from_header = inb.header(MOCK_HEADER).map(Directive::parse).transpose()?.unwrap_or_default();
-                let call = MockCall {
-                    upstream_model: &model.model,
-                    directive: from_model.merged(from_header),
-                    default_chunk_ms: provider.stream_chunk_ms,
-                    now_s: inb.now_ms / 1000,
-                };
-                Action::Mock(mock::respond(&req, call))
-            }
-            ProviderKind::Openai => {
-                let key = match &provider.api_key_secret {
-                    None => None,
-                    Some(name) => Some(self.secrets.get(name).ok_or_else(|| {
-                        GatewayError::new(
-                            Kind::Internal,
-                            "provider_key_missing",
-                            format!("the secret '{name}' for provider '{}' is not set", model.provider),
-                        )
-                    })?),
-                };
-                let base = provider.base_url.as_deref().unwrap_or_default();
-                let request = openai_provider::build_request(&req, base, &model.model, key.map(Secret::expose));
-                Action::Fetch { request, timeout_ms: provider.timeout_ms }
-            }
+        let route = Route {
+            provider: model.provider.clone(),
+            upstream_model: model.model.clone(),
+            client: dialect,
+            wire: provider.kind.wire(),
+            stream: req.stream,
+            include_usage: req.include_usage,
         };
-        Ok((ex, action))
+        let action = if provider.kind == ProviderKind::Mock {
+            let from_model = model.model.strip_prefix("fault:").map(Directive::parse).transpose()?.unwrap_or_default();
+            let from_header = inb.header(MOCK_HEADER).map(Directive::parse).transpose()?.unwrap_or_default();
+            let directive = from_model.merged(from_header);
+            let call =
+                MockCall { upstream_model: &model.model, directive, default_chunk_ms: provider.stream_chunk_ms, now_s: inb.now_ms / 1000 };
+            Action::Mock(mock::respond(&req, call))
+        } else {
+            let api_key = match &provider.api_key_secret {
+                None => None,
+                Some(name) => Some(self.secrets.get(name).map(Secret::expose).ok_or_else(|| {
+                    GatewayError::new(
+                        Kind::Internal,
+                        "provider_key_missing",
+                        format!("the secret '{name}' for provider '{}' is not set", model.provider),
+                    )
+                })?),
+            };
+            let target = Target {
+                kind: provider.kind,
+                base_url: provider.base_url(),
+                model: &model.model,
+                api_key,
+                api_version: provider.api_version.as_deref().unwrap_or(DEFAULT_AZURE_API_VERSION),
+                max_output_tokens: model.max_output_tokens.unwrap_or(DEFAULT_MAX_OUTPUT_TOKENS),
+            };
+            Action::Fetch { request: providers::build_request(&req, &target)?, timeout_ms: provider.timeout_ms }
+        };
+        Ok((Exchange::new(request_id, route), action))
     }
+}
+
+/// The gateway key: `Authorization: Bearer`, or Anthropic's `x-api-key`.
+fn presented_key<'a>(inb: &'a Inbound) -> Option<&'a str> {
+    inb.header("authorization").and_then(bearer).or_else(|| inb.header("x-api-key").map(str::trim).filter(|k| !k.is_empty()))
 }
 
 fn check_capabilities(req: &ChatRequest, model: &Model) -> Result<(), GatewayError> {

@@ -218,12 +218,12 @@ fn stream_passes_chunks_through_and_observes_usage() {
     let gw = Gateway::new(Some(&upstream_config(false)));
     let mut ex = stream_exchange(&gw);
     let c1 = b"data: {\"id\":\"c\",\"model\":\"llama-3\",\"created\":1,\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"},\"finish_reason\":null}]}\n\n";
-    assert_eq!(ex.on_chunk(c1), None);
-    assert_eq!(
-        ex.on_chunk(b"data: {\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":2,\"completion_tokens\":1}}\n\ndata: [DO"),
-        None
-    );
-    assert_eq!(ex.on_chunk(b"NE]\n\n"), None);
+    assert_eq!(ex.on_chunk(c1).unwrap(), c1.to_vec(), "complete events pass through as sent");
+    let usage = b"data: {\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":2,\"completion_tokens\":1}}\n\n";
+    let mut second = usage.to_vec();
+    second.extend_from_slice(b"data: [DO");
+    assert_eq!(ex.on_chunk(&second).unwrap(), usage.to_vec(), "half an event waits for the rest");
+    assert_eq!(ex.on_chunk(b"NE]\n\n").unwrap(), b"data: [DONE]\n\n".to_vec());
     assert_eq!(ex.on_end(), Vec::<u8>::new());
     assert_eq!(ex.usage.unwrap().input_tokens, 2);
 }

@@ -9,6 +9,14 @@
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
+/// A wire format: what a caller speaks, or what an upstream speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    OpenAi,
+    Anthropic,
+    Gemini,
+}
+
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -164,6 +172,8 @@ pub enum MaxTokensField {
 pub struct Sampling {
     pub temperature: Option<f64>,
     pub top_p: Option<f64>,
+    /// Anthropic and Gemini only; OpenAI-family upstreams do not receive it.
+    pub top_k: Option<u32>,
     pub presence_penalty: Option<f64>,
     pub frequency_penalty: Option<f64>,
     pub seed: Option<i64>,
@@ -192,7 +202,10 @@ pub struct ChatRequest {
     pub include_usage: bool,
     pub user: Option<String>,
     pub metadata: BTreeMap<String, String>,
-    /// Fields with no canonical home, passed through to OpenAI-family upstreams untouched.
+    /// The dialect the caller spoke.
+    pub dialect: Dialect,
+    /// Fields with no canonical home, in `dialect`'s terms: passed through untouched to
+    /// upstreams that speak the same wire format, dropped for the others.
     pub extra: Map<String, Value>,
 }
 

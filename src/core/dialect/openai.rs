@@ -61,6 +61,7 @@ pub fn decode_object(mut obj: Map<String, Value>) -> Result<ChatRequest, Gateway
     let sampling = Sampling {
         temperature: opt_f64_in(&obj, "temperature", 0.0, 2.0)?,
         top_p: opt_f64_in(&obj, "top_p", 0.0, 1.0)?,
+        top_k: None,
         presence_penalty: opt_f64_in(&obj, "presence_penalty", -2.0, 2.0)?,
         frequency_penalty: opt_f64_in(&obj, "frequency_penalty", -2.0, 2.0)?,
         seed: opt_i64(&obj, "seed", "seed")?,
@@ -108,6 +109,7 @@ pub fn decode_object(mut obj: Map<String, Value>) -> Result<ChatRequest, Gateway
         include_usage,
         user: opt_str(&obj, "user", "user")?,
         metadata: decode_metadata(&obj)?,
+        dialect: Dialect::OpenAi,
         extra: Map::new(),
     };
     for key in KNOWN {
@@ -275,7 +277,7 @@ fn decode_metadata(obj: &Map<String, Value>) -> Result<std::collections::BTreeMa
 
 /// Encode a canonical request as an OpenAI request for `upstream_model`, with `extra` merged in.
 pub fn encode_request(r: &ChatRequest, upstream_model: &str) -> Map<String, Value> {
-    let mut o = r.extra.clone();
+    let mut o = if r.dialect == Dialect::OpenAi { r.extra.clone() } else { Map::new() };
     o.insert("model".into(), upstream_model.into());
     o.insert("messages".into(), r.messages.iter().map(encode_message).collect());
     if !r.tools.is_empty() {

@@ -5,28 +5,63 @@
 //! <https://platform.openai.com/docs/guides/error-codes>; `insufficient_quota` arrives as a 429
 //! but is not a rate limit (no retry helps).
 
-use super::UpstreamRequest;
+use super::{malformed, Target, UpstreamRequest};
+use crate::core::config::ProviderKind;
 use crate::core::dialect::openai::encode_request;
-use crate::core::error::{sanitize_upstream_message, GatewayError, Kind};
+use crate::core::error::{sanitize_upstream_message, GatewayError};
 use crate::core::sse::SseParser;
 use crate::core::types::*;
 use crate::core::wire::openai as wire;
+use serde_json::{json, Value};
 
-/// Build the upstream call. `api_key` is `None` for servers that need none (Ollama, vLLM).
-pub fn build_request(req: &ChatRequest, base_url: &str, upstream_model: &str, api_key: Option<&str>) -> UpstreamRequest {
-    let body = serde_json::to_vec(&encode_request(req, upstream_model)).unwrap_or_default();
+/// Build the upstream call, applying the preset's quirks. The gateway always asks for usage
+/// on streams (cost accounting needs it); the exchange strips it if the caller did not ask.
+pub fn build_request(req: &ChatRequest, t: &Target) -> UpstreamRequest {
+    let mut body = encode_request(req, t.model);
+    let quirks = t.kind.quirks();
+    if req.stream {
+        if quirks.no_stream_options {
+            body.remove("stream_options");
+        } else {
+            body.insert("stream_options".into(), json!({"include_usage": true}));
+        }
+    }
+    if quirks.legacy_max_tokens {
+        if let Some(v) = body.remove("max_completion_tokens") {
+            body.insert("max_tokens".into(), v);
+        }
+    }
+    if quirks.developer_as_system {
+        if let Some(Value::Array(messages)) = body.get_mut("messages") {
+            for m in messages.iter_mut().filter(|m| m["role"] == "developer") {
+                m["role"] = "system".into();
+            }
+        }
+    }
     let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
     if req.stream {
         headers.push(("accept".into(), "text/event-stream".into()));
     }
-    if let Some(key) = api_key {
-        headers.push(("authorization".into(), format!("Bearer {key}")));
-    }
-    UpstreamRequest { url: format!("{}/chat/completions", base_url.trim_end_matches('/')), headers, body }
+    let base = t.base_url.trim_end_matches('/');
+    let url = if t.kind == ProviderKind::AzureOpenai {
+        if let Some(key) = t.api_key {
+            headers.push(("api-key".into(), key.to_string()));
+        }
+        format!("{base}/openai/deployments/{}/chat/completions?api-version={}", t.model, t.api_version)
+    } else {
+        if let Some(key) = t.api_key {
+            headers.push(("authorization".into(), format!("Bearer {key}")));
+        }
+        format!("{base}/chat/completions")
+    };
+    UpstreamRequest { url, headers, body: serde_json::to_vec(&body).unwrap_or_default() }
 }
 
-fn malformed(what: &str) -> GatewayError {
-    GatewayError::new(Kind::UpstreamError, "upstream_malformed", format!("the upstream sent a malformed {what}"))
+/// The upstream's error code (or type) and message from an OpenAI-shaped error body.
+pub fn error_parts(body: &[u8]) -> (String, String) {
+    let Ok(e) = serde_json::from_slice::<wire::ErrorEnvelope>(body) else { return Default::default() };
+    let code = e.error.code.as_ref().and_then(Value::as_str).map(str::to_string).or(e.error.kind).unwrap_or_default();
+    (code, e.error.message)
 }
 
 pub fn usage_from_wire(u: &wire::WireUsage) -> Usage {
@@ -68,47 +103,14 @@ pub fn decode_response(body: &[u8]) -> Result<ChatResponse, GatewayError> {
     })
 }
 
-/// Turn an upstream error status and body into the gateway error the client sees.
-pub fn decode_error(status: u16, retry_after: Option<&str>, body: &[u8]) -> GatewayError {
-    let parsed: Option<wire::ErrorEnvelope> = serde_json::from_slice(body).ok();
-    let upstream_code = parsed.as_ref().and_then(|e| e.error.code.as_ref()).and_then(|c| c.as_str()).unwrap_or("");
-    let upstream_type = parsed.as_ref().and_then(|e| e.error.kind.as_deref()).unwrap_or("");
-    let message = parsed.as_ref().map(|e| sanitize_upstream_message(&e.error.message)).unwrap_or_default();
-    let quota = upstream_code == "insufficient_quota" || upstream_type == "insufficient_quota";
-    let mut err = match status {
-        429 if quota => GatewayError::new(Kind::UpstreamError, "upstream_quota_exhausted", "the upstream provider's quota is exhausted"),
-        429 => GatewayError::new(Kind::RateLimited, "upstream_rate_limited", format!("the upstream provider is rate limiting: {message}")),
-        400 | 413 | 422 => {
-            let code = if upstream_code == "context_length_exceeded" { "context_length_exceeded" } else { "upstream_rejected_request" };
-            GatewayError::invalid(code, format!("the upstream rejected the request: {message}"))
-        }
-        401 | 403 => GatewayError::new(
-            Kind::UpstreamError,
-            "upstream_auth_failed",
-            "the gateway's credentials were rejected by the upstream provider",
-        ),
-        404 => GatewayError::new(
-            Kind::UpstreamError,
-            "upstream_not_found",
-            format!("the upstream does not know this model or route: {message}"),
-        ),
-        408 | 504 => GatewayError::new(Kind::UpstreamTimeout, "upstream_timeout", format!("the upstream timed out ({status})")),
-        _ => GatewayError::new(Kind::UpstreamError, "upstream_error", format!("the upstream failed with status {status}: {message}")),
-    };
-    if err.kind == Kind::RateLimited {
-        err.retry_after = retry_after.filter(|v| v.len() <= 16 && v.bytes().all(|b| b.is_ascii_digit() || b == b'.')).map(str::to_string);
-    }
-    if message.is_empty() {
-        err.message = err.message.trim_end_matches(": ").to_string();
-    }
-    err
-}
-
 /// SSE bytes from an OpenAI-compatible upstream to canonical stream events.
 #[derive(Debug, Default)]
 pub struct StreamDecoder {
     sse: SseParser,
     started: bool,
+    /// Every complete event, re-framed with its data untouched: what a same-dialect caller
+    /// receives, so a cut never leaves it half an event.
+    pub echo: Vec<u8>,
 }
 
 impl StreamDecoder {
@@ -126,10 +128,15 @@ impl StreamDecoder {
         let mut out = Vec::new();
         for ev in events {
             if ev.data == "[DONE]" {
+                self.echo.extend(crate::core::sse::frame(&ev.data));
                 out.push(StreamEvent::Done);
                 continue;
             }
             let chunk: wire::Chunk = serde_json::from_str(&ev.data).map_err(|_| malformed("stream chunk"))?;
+            if chunk.error.is_none() {
+                // Upstream error events are not echoed: the caller gets the sanitised one.
+                self.echo.extend(crate::core::sse::frame(&ev.data));
+            }
             self.chunk_events(chunk, &mut out);
         }
         Ok(out)
@@ -164,4 +171,4 @@ impl StreamDecoder {
 
 #[cfg(test)]
 #[path = "openai_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -1,6 +1,15 @@
 //! Fixtures follow OpenAI's published examples for chat completions, chunks and errors.
 use super::*;
+use crate::core::providers::decode_error as decode_any_error;
 use serde_json::json;
+
+fn decode_error(status: u16, retry_after: Option<&str>, body: &[u8]) -> GatewayError {
+    decode_any_error(Dialect::OpenAi, status, retry_after, body)
+}
+
+fn target(kind: ProviderKind, base_url: &'static str, key: Option<&'static str>) -> Target<'static> {
+    Target { kind, base_url, model: "llama", api_key: key, api_version: "2024-10-21", max_output_tokens: 4096 }
+}
 
 const COMPLETION: &str = r#"{
   "id": "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT",
@@ -15,7 +24,7 @@ const COMPLETION: &str = r#"{
   "service_tier": "default"
 }"#;
 
-const TOOL_STREAM: &str = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"index\":0,\"id\":\"call_X\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":\"\"}}]},\"finish_reason\":null}]}\n\n\
+pub const TOOL_STREAM: &str = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"index\":0,\"id\":\"call_X\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":\"\"}}]},\"finish_reason\":null}]}\n\n\
 data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"loc\"}}]},\"finish_reason\":null}]}\n\n\
 data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n\
 data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":3,\"total_tokens\":12}}\n\n\
@@ -72,13 +81,14 @@ fn malformed_chunk_is_an_error() {
 fn request_carries_key_and_url() {
     let r = crate::core::dialect::openai::decode_request(br#"{"model":"fast","messages":[{"role":"user","content":"hi"}],"stream":true}"#)
         .unwrap();
-    let up = build_request(&r, "https://api.groq.com/openai/v1/", "llama", Some("k"));
+    let up = build_request(&r, &target(ProviderKind::Openai, "https://api.groq.com/openai/v1/", Some("k")));
     assert_eq!(up.url, "https://api.groq.com/openai/v1/chat/completions");
     assert!(up.headers.contains(&("authorization".into(), "Bearer k".into())));
     let body: serde_json::Value = serde_json::from_slice(&up.body).unwrap();
     assert_eq!(body["model"], "llama");
     assert_eq!(body["stream"], true);
-    let none = build_request(&r, "http://localhost:11434/v1", "llama", None);
+    assert_eq!(body["stream_options"]["include_usage"], true, "usage is always asked for on streams");
+    let none = build_request(&r, &target(ProviderKind::Ollama, "http://localhost:11434/v1", None));
     assert!(!none.headers.iter().any(|(k, _)| k == "authorization"));
 }
 
@@ -97,7 +107,7 @@ fn error_classification() {
         (500, "", 502, "upstream_error"),
         (503, "", 502, "upstream_error"),
         (504, "", 504, "upstream_timeout"),
-        (529, "", 502, "upstream_error"),
+        (529, "", 502, "upstream_overloaded"),
     ];
     for &(status, code, want_status, want_code) in cases {
         let e = decode_error(status, Some("3"), &body(code, "boom"));
@@ -113,4 +123,36 @@ fn upstream_key_echo_never_reaches_client() {
         let e = decode_error(status, None, body);
         assert!(!e.message.contains("canary"), "{status}: {}", e.message);
     }
+}
+
+#[test]
+fn azure_uses_deployment_url_api_version_and_api_key_header() {
+    let r = crate::core::dialect::openai::decode_request(br#"{"model":"gpt","messages":[{"role":"user","content":"hi"}]}"#).unwrap();
+    let up = build_request(&r, &target(ProviderKind::AzureOpenai, "https://res.openai.azure.com", Some("az-key")));
+    assert_eq!(up.url, "https://res.openai.azure.com/openai/deployments/llama/chat/completions?api-version=2024-10-21");
+    assert!(up.headers.contains(&("api-key".into(), "az-key".into())));
+    assert!(!up.headers.iter().any(|(k, _)| k == "authorization"));
+}
+
+#[test]
+fn preset_quirks_rewrite_roles_and_token_fields() {
+    let r = crate::core::dialect::openai::decode_request(
+        br#"{"model":"m","messages":[{"role":"developer","content":"be terse"},{"role":"user","content":"hi"}],"max_completion_tokens":9,"stream":true}"#,
+    )
+    .unwrap();
+    let body =
+        |kind| -> serde_json::Value { serde_json::from_slice(&build_request(&r, &target(kind, "https://x/v1", None)).body).unwrap() };
+    let openai = body(ProviderKind::Openai);
+    assert_eq!((openai["messages"][0]["role"].as_str(), openai["max_completion_tokens"].as_u64()), (Some("developer"), Some(9)));
+    let groq = body(ProviderKind::Groq);
+    assert_eq!((groq["messages"][0]["role"].as_str(), groq["max_tokens"].as_u64()), (Some("system"), Some(9)));
+    assert!(groq.get("max_completion_tokens").is_none());
+    assert!(body(ProviderKind::Mistral).get("stream_options").is_none());
+}
+
+#[test]
+fn unknown_fields_and_new_enum_values_are_tolerated() {
+    let body = br#"{"id":"x","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi","audio":null,"new_field":1},"finish_reason":"brand_new_reason"}],"brand_new":{"a":1}}"#;
+    let r = decode_response(body).unwrap();
+    assert_eq!(r.choices[0].finish_reason, Some(FinishReason::Other("brand_new_reason".into())));
 }
