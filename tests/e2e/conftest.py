@@ -9,6 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import anthropic
 import httpx
 import openai
 import pytest
@@ -35,6 +36,10 @@ def test_config(upstream_port):
     models = [{"name": "up-" + b, "provider": "up", "model": b, "capabilities": {"tools": True, "vision": True, "json": True}}
               for b in behaviours]
     models.append({"name": "up-timeout", "provider": "up-short", "model": "sleep-3000"})
+    for family, provider in (("claude", "anth"), ("gemini", "gem")):
+        for b in ["ok", "cut", "status-429", "status-500"]:
+            models.append({"name": f"{family}-{b}", "provider": provider, "model": b, "max_output_tokens": 512,
+                           "capabilities": {"tools": True, "vision": True, "json": True}})
     models.append({"name": "up-no-tools", "provider": "up", "model": "ok", "capabilities": {"tools": False}})
     models.append({"name": "mock", "aliases": ["gpt-4o-mini"], "provider": "mock", "model": "mock-1"})
     models.append({"name": "mock-rate-limited", "provider": "mock", "model": "fault:status=429,retry_after=1"})
@@ -43,6 +48,8 @@ def test_config(upstream_port):
             "mock": {"kind": "mock"},
             "up": {"kind": "openai", "base_url": base, "api_key_secret": "UPSTREAM_KEY", "timeout_ms": 10000},
             "up-short": {"kind": "openai", "base_url": base, "api_key_secret": "UPSTREAM_KEY", "timeout_ms": 1000},
+            "anth": {"kind": "anthropic", "base_url": f"http://127.0.0.1:{upstream_port}", "api_key_secret": "UPSTREAM_KEY"},
+            "gem": {"kind": "gemini", "base_url": f"http://127.0.0.1:{upstream_port}", "api_key_secret": "UPSTREAM_KEY"},
         },
         "models": models,
         "keys": [
@@ -108,6 +115,11 @@ def gateway(upstream, tmp_path_factory):
 @pytest.fixture(scope="session")
 def client(gateway):
     return openai.OpenAI(base_url=gateway.url + "/v1", api_key=DEV_KEY, max_retries=0, timeout=30)
+
+
+@pytest.fixture(scope="session")
+def claude(gateway):
+    return anthropic.Anthropic(base_url=gateway.url, api_key=DEV_KEY, max_retries=0, timeout=30)
 
 
 @pytest.fixture(scope="session")

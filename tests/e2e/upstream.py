@@ -1,7 +1,8 @@
-"""A mock OpenAI-compatible upstream for end-to-end tests.
-
-It speaks OpenAI's Chat Completions wire format. Behaviour is chosen per request by the
-upstream model id the gateway sends (the test config maps public names to these ids):
+"""A mock upstream for end-to-end tests that speaks three wire formats: OpenAI Chat
+Completions (`/v1/chat/completions`), Anthropic Messages (`/v1/messages`, checking
+`x-api-key` and `anthropic-version`) and Gemini (`/v1beta/models/M:generateContent` and
+`:streamGenerateContent?alt=sse`, checking `x-goog-api-key`). Behaviour is chosen per request
+by the upstream model id the gateway sends (the test config maps public names to these ids):
 
     ok             a deterministic answer (a tool call when tools are offered)
     status-NNN     an OpenAI-shaped error with status NNN (429 adds retry-after: 2)
@@ -38,7 +39,7 @@ class Upstream:
 
     def calls_for(self, model):
         with self.lock:
-            return [c for c in self.calls if c["body"].get("model") == model]
+            return [c for c in self.calls if c["model"] == model]
 
     def _handler(self):
         upstream = self
@@ -57,8 +58,18 @@ class Upstream:
                 except ValueError:
                     body = {}
                 call = {"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body, "received": time.time()}
+                if self.path.startswith("/v1beta/models/"):
+                    call["model"] = self.path.split("/")[3].split(":")[0]
+                    call["wire"] = "gemini"
+                else:
+                    call["model"] = body.get("model")
+                    call["wire"] = "anthropic" if self.path == "/v1/messages" else "openai"
                 with upstream.lock:
                     upstream.calls.append(call)
+                if call["wire"] == "anthropic":
+                    return anthropic_behave(self, body, call)
+                if call["wire"] == "gemini":
+                    return gemini_behave(self, body, call)
                 behave(self, body, call)
 
         return Handler
@@ -115,8 +126,16 @@ def send_stream(h, body, call, words, interval=0.0, cut=False):
     h.send_header("connection", "close")
     h.end_headers()
     frames = [chunk(model, {"role": "assistant", "content": ""})]
-    frames += [chunk(model, {"content": w}) for w in words]
-    frames.append(chunk(model, {}, finish="stop"))
+    tools = body.get("tools") or []
+    if tools and body.get("tool_choice") != "none":
+        name = tools[0]["function"]["name"]
+        frames.append(chunk(model, {"tool_calls": [{"index": 0, "id": "call_up_1", "type": "function", "function": {"name": name, "arguments": ""}}]}))
+        frames.append(chunk(model, {"tool_calls": [{"index": 0, "function": {"arguments": "{\"city\": "}}]}))
+        frames.append(chunk(model, {"tool_calls": [{"index": 0, "function": {"arguments": "\"Oslo\"}"}}]}))
+        frames.append(chunk(model, {}, finish="tool_calls"))
+    else:
+        frames += [chunk(model, {"content": w}) for w in words]
+        frames.append(chunk(model, {}, finish="stop"))
     if (body.get("stream_options") or {}).get("include_usage"):
         frames.append(chunk(model, {}, usage={"prompt_tokens": 11, "completion_tokens": len(words), "total_tokens": 11 + len(words)}, choices=False))
     frames.append(b"data: [DONE]\n\n")
@@ -160,3 +179,110 @@ def behave(h, body, call):
             return send_stream(h, body, call, ["one ", "two ", "three ", "four ", "five"], interval=0.15)
         return send_stream(h, body, call, words, cut=(model == "cut"))
     return send_json(h, 200, completion(body))
+
+
+# ---- Anthropic Messages ----
+
+def anthropic_text(body):
+    last = next((m for m in reversed(body.get("messages", [])) if m.get("role") == "user"), {})
+    content = last.get("content")
+    if isinstance(content, list):
+        content = " ".join(b.get("text", "") for b in content if b.get("type") == "text")
+    return f"echo: {content}"
+
+
+def anthropic_error(h, status, kind, message):
+    send_json(h, status, {"type": "error", "error": {"type": kind, "message": message}},
+              [("retry-after", "2")] if status == 429 else [])
+
+
+def sse_event(h, name, data):
+    h.wfile.write(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode())
+    h.wfile.flush()
+
+
+def anthropic_behave(h, body, call):
+    model = str(body.get("model", ""))
+    if h.headers.get("x-api-key") is None or h.headers.get("anthropic-version") != "2023-06-01":
+        return anthropic_error(h, 401, "authentication_error", "missing x-api-key or anthropic-version")
+    if model.startswith("status-"):
+        status = int(model.split("-")[1])
+        kinds = {400: "invalid_request_error", 429: "rate_limit_error", 529: "overloaded_error"}
+        return anthropic_error(h, status, kinds.get(status, "api_error"), f"upstream says {status}")
+    tools = body.get("tools") or []
+    use_tool = tools and (body.get("tool_choice") or {}).get("type") != "none"
+    usage = {"input_tokens": 12, "output_tokens": 6, "cache_read_input_tokens": 3, "cache_creation_input_tokens": 0}
+    if not body.get("stream"):
+        content = [{"type": "text", "text": anthropic_text(body)}]
+        if use_tool:
+            content = [{"type": "tool_use", "id": "toolu_up_1", "name": tools[0]["name"], "input": {"city": "Oslo"}}]
+        return send_json(h, 200, {"id": "msg_up_1", "type": "message", "role": "assistant", "model": model, "content": content,
+                                  "stop_reason": "tool_use" if use_tool else "end_turn", "stop_sequence": None, "usage": usage})
+    h.send_response(200)
+    h.send_header("content-type", "text/event-stream")
+    h.send_header("connection", "close")
+    h.end_headers()
+    sse_event(h, "message_start", {"type": "message_start", "message": {"id": "msg_up_1", "type": "message", "role": "assistant", "content": [],
+              "model": model, "stop_reason": None, "stop_sequence": None, "usage": dict(usage, output_tokens=1)}})
+    if use_tool:
+        sse_event(h, "content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "toolu_up_1", "name": tools[0]["name"], "input": {}}})
+        sse_event(h, "content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": "{\"city\": "}})
+        sse_event(h, "content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": "\"Oslo\"}"}})
+    else:
+        sse_event(h, "content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})
+        sse_event(h, "ping", {"type": "ping"})
+        for w in anthropic_text(body).split(" "):
+            sse_event(h, "content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": w + " "}})
+            if model == "cut":
+                h.close_connection = True
+                return
+    sse_event(h, "content_block_stop", {"type": "content_block_stop", "index": 0})
+    sse_event(h, "message_delta", {"type": "message_delta", "delta": {"stop_reason": "tool_use" if use_tool else "end_turn", "stop_sequence": None},
+              "usage": {"output_tokens": 6}})
+    sse_event(h, "message_stop", {"type": "message_stop"})
+    h.close_connection = True
+
+
+# ---- Gemini ----
+
+def gemini_text(body):
+    last = next((c for c in reversed(body.get("contents", [])) if c.get("role") == "user"), {})
+    return "echo: " + " ".join(p.get("text", "") for p in last.get("parts", []) if "text" in p)
+
+
+def gemini_behave(h, body, call):
+    model = call["model"]
+    if h.headers.get("x-goog-api-key") is None or "key=" in h.path:
+        return send_json(h, 403, {"error": {"code": 403, "message": "key must be in x-goog-api-key", "status": "PERMISSION_DENIED"}})
+    if model.startswith("status-"):
+        status = int(model.split("-")[1])
+        names = {400: "INVALID_ARGUMENT", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
+        return send_json(h, status, {"error": {"code": status, "message": f"upstream says {status}", "status": names.get(status, "UNKNOWN")}},
+                         [("retry-after", "2")] if status == 429 else [])
+    decls = [d for t in body.get("tools", []) for d in t.get("functionDeclarations", [])]
+    usage = {"promptTokenCount": 9, "candidatesTokenCount": 4, "totalTokenCount": 13}
+    if decls and (body.get("toolConfig") or {}).get("functionCallingConfig", {}).get("mode") != "NONE":
+        parts = [{"functionCall": {"name": decls[0]["name"], "args": {"city": "Oslo"}}}]
+    else:
+        parts = [{"text": gemini_text(body)}]
+    if ":streamGenerateContent" not in h.path:
+        return send_json(h, 200, {"candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}],
+                                  "usageMetadata": usage, "modelVersion": model, "responseId": "gem-1"})
+    assert h.path.endswith("alt=sse")
+    h.send_response(200)
+    h.send_header("content-type", "text/event-stream")
+    h.send_header("connection", "close")
+    h.end_headers()
+    if "text" in parts[0]:
+        words = parts[0]["text"].split(" ")
+        chunks = [[{"text": w + (" " if i < len(words) - 1 else "")}] for i, w in enumerate(words)]
+    else:
+        chunks = [parts]
+    for i, p in enumerate(chunks):
+        last = i == len(chunks) - 1
+        cand = {"content": {"role": "model", "parts": p}, "index": 0}
+        if last and model != "cut":
+            cand["finishReason"] = "STOP"
+        h.wfile.write(("data: " + json.dumps({"candidates": [cand], "usageMetadata": usage, "modelVersion": model, "responseId": "gem-1"}) + "\r\n\r\n").encode())
+        h.wfile.flush()
+    h.close_connection = True
