@@ -27,6 +27,9 @@ pub enum ProviderKind {
     Ollama,
     /// Azure OpenAI: deployment URLs, `api-version`, `api-key` header.
     AzureOpenai,
+    /// Cloudflare Workers AI through its OpenAI-compatible REST endpoint
+    /// (`https://api.cloudflare.com/client/v4/accounts/ACCOUNT_ID/ai/v1`).
+    WorkersAi,
     /// Anthropic's Messages API.
     Anthropic,
     /// Google's Generative Language API (Gemini).
@@ -69,7 +72,7 @@ impl ProviderKind {
             ProviderKind::Ollama => "http://127.0.0.1:11434/v1",
             ProviderKind::Anthropic => "https://api.anthropic.com",
             ProviderKind::Gemini => "https://generativelanguage.googleapis.com",
-            ProviderKind::AzureOpenai | ProviderKind::Mock => return None,
+            ProviderKind::AzureOpenai | ProviderKind::WorkersAi | ProviderKind::Mock => return None,
         })
     }
 
@@ -81,7 +84,8 @@ impl ProviderKind {
             | ProviderKind::Deepseek
             | ProviderKind::Together
             | ProviderKind::Vllm
-            | ProviderKind::Ollama => Quirks { developer_as_system: true, legacy_max_tokens: true, no_stream_options: false },
+            | ProviderKind::Ollama
+            | ProviderKind::WorkersAi => Quirks { developer_as_system: true, legacy_max_tokens: true, no_stream_options: false },
             ProviderKind::Mistral => Quirks { developer_as_system: true, legacy_max_tokens: true, no_stream_options: true },
             ProviderKind::Anthropic | ProviderKind::Gemini => Quirks::default(),
         }

@@ -8,6 +8,7 @@
 //! with a malformed chunk, is closed with an in-band error event, never as a clean finish.
 
 use crate::core::dialect::{self, StreamEncoder};
+use crate::core::embeddings::{self, EmbeddingsRequest};
 use crate::core::error::{GatewayError, Kind};
 use crate::core::providers::mock::MockReply;
 use crate::core::providers::{self, StreamDecoder, UpstreamRequest};
@@ -75,6 +76,8 @@ pub struct Route {
     pub stream: bool,
     /// The caller asked for usage in its stream (the upstream is always asked).
     pub include_usage: bool,
+    /// Set for an embeddings call: its answer is an embedding list, not a chat answer.
+    pub embeddings: Option<Box<EmbeddingsRequest>>,
 }
 
 impl Route {
@@ -185,20 +188,34 @@ impl Exchange {
                 "the upstream answered a stream request without a stream",
             ));
         }
+        if let Some(req) = &route.embeddings {
+            if route.wire == Dialect::OpenAi {
+                return self.respond(None);
+            }
+            return match embeddings::gemini_to_openai(body, req, &route.upstream_model) {
+                Ok(body) => self.respond(Some(body)),
+                Err(e) => self.fail(e),
+            };
+        }
         let resp = match providers::decode_response(route.wire, body) {
             Ok(resp) => resp,
             Err(e) => return self.fail(e),
         };
         self.usage = resp.usage;
-        self.phase = Phase::Done;
-        let headers = self.headers("application/json");
         if self.route.client == self.route.wire {
             // Same dialect on both sides: the validated upstream body goes out untouched,
             // keeping fields the gateway does not model (system_fingerprint, logprobs, ...).
-            return Action::Respond(Reply { status: 200, headers, body: Vec::new(), body_from_upstream: true });
+            return self.respond(None);
         }
-        let body = dialect::encode_response(self.route.client, &resp);
-        Action::Respond(Reply { status: 200, headers, body, body_from_upstream: false })
+        self.respond(Some(dialect::encode_response(self.route.client, &resp)))
+    }
+
+    /// A 200 answer: `body`, or (`None`) the upstream's body exactly as received.
+    fn respond(&mut self, body: Option<Vec<u8>>) -> Action {
+        self.phase = Phase::Done;
+        let headers = self.headers("application/json");
+        let body_from_upstream = body.is_none();
+        Action::Respond(Reply { status: 200, headers, body: body.unwrap_or_default(), body_from_upstream })
     }
 
     /// The upstream could not be reached, or did not answer in time.

@@ -7,9 +7,10 @@
 use crate::core::auth::{authenticate, bearer, Secret};
 use crate::core::config::{ClientKey, Config, Model, Problem, ProviderKind};
 use crate::core::dialect;
+use crate::core::embeddings;
 use crate::core::error::{GatewayError, Kind};
 use crate::core::exchange::{error_reply, Action, Exchange, Reply, Route};
-use crate::core::providers::mock::{self, Directive, MockCall};
+use crate::core::providers::mock::{self, Directive, MockCall, MockReply};
 use crate::core::providers::{self, Target};
 use crate::core::types::{ChatRequest, Content, Dialect, Part, ResponseFormat};
 use serde_json::json;
@@ -80,6 +81,7 @@ impl Gateway {
         let (dialect, allowed) = match inb.path {
             "/v1/chat/completions" => (Dialect::OpenAi, "POST"),
             "/v1/messages" => (Dialect::Anthropic, "POST"),
+            "/v1/embeddings" => (Dialect::OpenAi, "POST"),
             "/healthz" | "/v1/models" => (Dialect::OpenAi, "GET"),
             _ => (Dialect::OpenAi, ""),
         };
@@ -129,27 +131,12 @@ impl Gateway {
         dialect: Dialect,
         request_id: String,
     ) -> Result<(Exchange, Action), GatewayError> {
-        let max = config.limits.max_body_bytes;
-        if inb.declared_len.unwrap_or(0) > max || inb.body.len() > max {
-            return Err(GatewayError::new(Kind::PayloadTooLarge, "body_too_large", format!("request body exceeds {max} bytes")));
-        }
-        if let Some(ct) = inb.header("content-type") {
-            if !ct.trim_start().to_ascii_lowercase().starts_with("application/json") {
-                return Err(GatewayError::new(
-                    Kind::UnsupportedMediaType,
-                    "unsupported_content_type",
-                    "content-type must be application/json",
-                ));
-            }
+        check_body(config, inb)?;
+        if inb.path == "/v1/embeddings" {
+            return self.embeddings(config, key, inb, request_id);
         }
         let req = dialect::decode_request(dialect, inb.body)?;
-        let model = config.model(&req.model).ok_or_else(|| {
-            GatewayError::new(Kind::NotFound, "model_not_found", format!("the model '{}' does not exist", req.model)).with_param("model")
-        })?;
-        if key.models.as_ref().is_some_and(|allowed| !allowed.iter().any(|m| config.model(m).is_some_and(|x| x.name == model.name))) {
-            return Err(GatewayError::new(Kind::Permission, "model_not_allowed", format!("this key may not use '{}'", req.model))
-                .with_param("model"));
-        }
+        let model = resolve(config, key, &req.model)?;
         check_capabilities(&req, model)?;
         let provider = &config.providers[&model.provider];
         let route = Route {
@@ -159,6 +146,7 @@ impl Gateway {
             wire: provider.kind.wire(),
             stream: req.stream,
             include_usage: req.include_usage,
+            embeddings: None,
         };
         let action = if provider.kind == ProviderKind::Mock {
             let from_model = model.model.strip_prefix("fault:").map(Directive::parse).transpose()?.unwrap_or_default();
@@ -168,28 +156,84 @@ impl Gateway {
                 MockCall { upstream_model: &model.model, directive, default_chunk_ms: provider.stream_chunk_ms, now_s: inb.now_ms / 1000 };
             Action::Mock(mock::respond(&req, call))
         } else {
-            let api_key = match &provider.api_key_secret {
-                None => None,
-                Some(name) => Some(self.secrets.get(name).map(Secret::expose).ok_or_else(|| {
-                    GatewayError::new(
-                        Kind::Internal,
-                        "provider_key_missing",
-                        format!("the secret '{name}' for provider '{}' is not set", model.provider),
-                    )
-                })?),
-            };
-            let target = Target {
-                kind: provider.kind,
-                base_url: provider.base_url(),
-                model: &model.model,
-                api_key,
-                api_version: provider.api_version.as_deref().unwrap_or(DEFAULT_AZURE_API_VERSION),
-                max_output_tokens: model.max_output_tokens.unwrap_or(DEFAULT_MAX_OUTPUT_TOKENS),
-            };
+            let target = self.target(config, model)?;
             Action::Fetch { request: providers::build_request(&req, &target)?, timeout_ms: provider.timeout_ms }
         };
         Ok((Exchange::new(request_id, route), action))
     }
+
+    fn embeddings(&self, config: &Config, key: &ClientKey, inb: &Inbound, request_id: String) -> Result<(Exchange, Action), GatewayError> {
+        let req = embeddings::decode_request(inb.body)?;
+        let model = resolve(config, key, &req.model)?;
+        let provider = &config.providers[&model.provider];
+        let mut route = Route {
+            provider: model.provider.clone(),
+            upstream_model: model.model.clone(),
+            client: Dialect::OpenAi,
+            wire: provider.kind.wire(),
+            stream: false,
+            include_usage: false,
+            embeddings: None,
+        };
+        let action = if provider.kind == ProviderKind::Mock {
+            let body = embeddings::mock_response(&req, &model.model);
+            let headers = vec![("content-type".into(), "application/json".into())];
+            Action::Mock(MockReply { status: 200, headers, delay_ms: 0, frames: vec![body], interval_ms: 0, cut: false })
+        } else {
+            let target = self.target(config, model)?;
+            Action::Fetch { request: embeddings::build_request(&req, &target)?, timeout_ms: provider.timeout_ms }
+        };
+        route.embeddings = Some(Box::new(req));
+        Ok((Exchange::new(request_id, route), action))
+    }
+
+    /// How to reach `model`'s upstream, with its API key from the secrets.
+    fn target<'a>(&'a self, config: &'a Config, model: &'a Model) -> Result<Target<'a>, GatewayError> {
+        let provider = &config.providers[&model.provider];
+        let api_key = match &provider.api_key_secret {
+            None => None,
+            Some(name) => Some(self.secrets.get(name).map(Secret::expose).ok_or_else(|| {
+                GatewayError::new(
+                    Kind::Internal,
+                    "provider_key_missing",
+                    format!("the secret '{name}' for provider '{}' is not set", model.provider),
+                )
+            })?),
+        };
+        Ok(Target {
+            kind: provider.kind,
+            base_url: provider.base_url(),
+            model: &model.model,
+            api_key,
+            api_version: provider.api_version.as_deref().unwrap_or(DEFAULT_AZURE_API_VERSION),
+            max_output_tokens: model.max_output_tokens.unwrap_or(DEFAULT_MAX_OUTPUT_TOKENS),
+        })
+    }
+}
+
+/// The body cap and content type, before anything is decoded.
+fn check_body(config: &Config, inb: &Inbound) -> Result<(), GatewayError> {
+    let max = config.limits.max_body_bytes;
+    if inb.declared_len.unwrap_or(0) > max || inb.body.len() > max {
+        return Err(GatewayError::new(Kind::PayloadTooLarge, "body_too_large", format!("request body exceeds {max} bytes")));
+    }
+    match inb.header("content-type") {
+        Some(ct) if !ct.trim_start().to_ascii_lowercase().starts_with("application/json") => {
+            Err(GatewayError::new(Kind::UnsupportedMediaType, "unsupported_content_type", "content-type must be application/json"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The model a public name or alias names, if this key may use it.
+fn resolve<'a>(config: &'a Config, key: &ClientKey, name: &str) -> Result<&'a Model, GatewayError> {
+    let model = config.model(name).ok_or_else(|| {
+        GatewayError::new(Kind::NotFound, "model_not_found", format!("the model '{name}' does not exist")).with_param("model")
+    })?;
+    if key.models.as_ref().is_some_and(|allowed| !allowed.iter().any(|m| config.model(m).is_some_and(|x| x.name == model.name))) {
+        return Err(GatewayError::new(Kind::Permission, "model_not_allowed", format!("this key may not use '{name}'")).with_param("model"));
+    }
+    Ok(model)
 }
 
 /// The gateway key: `Authorization: Bearer`, or Anthropic's `x-api-key`.

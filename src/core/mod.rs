@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod config;
 pub mod dialect;
+pub mod embeddings;
 pub mod error;
 pub mod exchange;
 pub mod gateway;

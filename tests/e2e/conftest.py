@@ -42,6 +42,8 @@ def test_config(upstream_port):
                            "capabilities": {"tools": True, "vision": True, "json": True}})
     models.append({"name": "up-no-tools", "provider": "up", "model": "ok", "capabilities": {"tools": False}})
     models.append({"name": "mock", "aliases": ["gpt-4o-mini"], "provider": "mock", "model": "mock-1"})
+    models.append({"name": "emb-up", "provider": "up", "model": "text-embedding-3-small"})
+    models.append({"name": "emb-gemini", "provider": "gem", "model": "gemini-embedding-001"})
     models.append({"name": "mock-rate-limited", "provider": "mock", "model": "fault:status=429,retry_after=1"})
     return {
         "providers": {

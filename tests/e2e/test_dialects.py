@@ -1,7 +1,9 @@
 """Every caller dialect (OpenAI SDK, Anthropic SDK) against every upstream wire format
 (built-in mock, OpenAI-compatible, Anthropic, Gemini): the same cases for each pairing."""
 
+import base64
 import json
+import struct
 
 import anthropic
 import httpx
@@ -128,3 +130,21 @@ def test_upstream_requests_carry_each_wires_auth(http, upstream):
     gem = [c for c in upstream.calls if c["wire"] == "gemini"][-1]
     assert anth["headers"]["x-api-key"] == CANARY_KEY and anth["body"]["max_tokens"] == 512
     assert gem["headers"]["x-goog-api-key"] == CANARY_KEY and CANARY_KEY not in gem["path"]
+
+
+@pytest.mark.parametrize("model", ["mock", "emb-up", "emb-gemini"])
+def test_embeddings(client, model):
+    r = client.embeddings.create(model=model, input=["hello", "world"], dimensions=8)
+    assert [d.index for d in r.data] == [0, 1]
+    assert all(len(d.embedding) == 8 for d in r.data)
+    b = client.embeddings.create(model=model, input="hello", dimensions=8, encoding_format="base64")
+    vector = b.data[0].embedding
+    if isinstance(vector, str):  # base64 of little-endian f32, as OpenAI sends it
+        raw = base64.b64decode(vector)
+        vector = list(struct.unpack(f"<{len(raw) // 4}f", raw))
+    assert vector == pytest.approx(r.data[0].embedding)
+
+
+def test_embeddings_unsupported_provider_is_400(http):
+    r = http.post("/v1/embeddings", json={"model": "claude-ok", "input": "x"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "unsupported_for_provider"

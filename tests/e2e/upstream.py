@@ -66,6 +66,10 @@ class Upstream:
                     call["wire"] = "anthropic" if self.path == "/v1/messages" else "openai"
                 with upstream.lock:
                     upstream.calls.append(call)
+                if self.path == "/v1/embeddings":
+                    return openai_embeddings(self, body)
+                if self.path.endswith(":batchEmbedContents"):
+                    return gemini_embeddings(self, body)
                 if call["wire"] == "anthropic":
                     return anthropic_behave(self, body, call)
                 if call["wire"] == "gemini":
@@ -286,3 +290,19 @@ def gemini_behave(h, body, call):
         h.wfile.write(("data: " + json.dumps({"candidates": [cand], "usageMetadata": usage, "modelVersion": model, "responseId": "gem-1"}) + "\r\n\r\n").encode())
         h.wfile.flush()
     h.close_connection = True
+
+
+# ---- Embeddings ----
+
+def openai_embeddings(h, body):
+    inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+    dims = body.get("dimensions", 4)
+    data = [{"object": "embedding", "index": i, "embedding": [0.5] * dims} for i, _ in enumerate(inputs)]
+    send_json(h, 200, {"object": "list", "data": data, "model": body.get("model"), "usage": {"prompt_tokens": 3, "total_tokens": 3}})
+
+
+def gemini_embeddings(h, body):
+    if h.headers.get("x-goog-api-key") is None:
+        return send_json(h, 403, {"error": {"code": 403, "message": "no key", "status": "PERMISSION_DENIED"}})
+    embeddings = [{"values": [0.25] * r.get("outputDimensionality", 4)} for r in body["requests"]]
+    send_json(h, 200, {"embeddings": embeddings})
