@@ -117,6 +117,7 @@ fn error_shapes() {
     let body = |code: u16, status: &str| format!(r#"{{"error":{{"code":{code},"message":"boom","status":"{status}"}}}}"#).into_bytes();
     let cases = [
         (400, "INVALID_ARGUMENT", 400, "upstream_rejected_request"),
+        (401, "UNAUTHENTICATED", 502, "upstream_auth_failed"),
         (403, "PERMISSION_DENIED", 502, "upstream_auth_failed"),
         (429, "RESOURCE_EXHAUSTED", 429, "upstream_rate_limited"),
         (500, "INTERNAL", 502, "upstream_error"),
