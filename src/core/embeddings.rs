@@ -31,11 +31,7 @@ pub struct EmbeddingsRequest {
 const MAX_INPUTS: usize = 2048;
 
 pub fn decode_request(body: &[u8]) -> Result<EmbeddingsRequest, GatewayError> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| GatewayError::invalid("invalid_json", format!("request body is not valid JSON: {e}")))?;
-    let Value::Object(obj) = value else {
-        return Err(GatewayError::invalid("invalid_json", "request body must be a JSON object"));
-    };
+    let obj = parse_object(body)?;
     let model = req_str(&obj, "model", "model")?;
     let (inputs, token_input) = match opt(&obj, "input") {
         None => return Err(missing("input")),

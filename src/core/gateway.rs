@@ -5,6 +5,7 @@
 //! authentication, the body cap and decoding.
 
 use crate::core::auth::{authenticate, bearer, Secret};
+use crate::core::caps;
 use crate::core::config::{ClientKey, Config, Model, Problem, ProviderKind};
 use crate::core::dialect;
 use crate::core::embeddings;
@@ -86,6 +87,9 @@ impl Gateway {
             _ => (Dialect::OpenAi, ""),
         };
         let fail = |e: GatewayError| (None, Action::Respond(error_reply(&request_id, &e, dialect)));
+        if let Err(e) = caps::check_headers(inb.headers) {
+            return fail(e);
+        }
         if allowed.is_empty() {
             return fail(GatewayError::new(Kind::NotFound, "unknown_route", format!("no route for {}", inb.path)));
         }
@@ -136,6 +140,7 @@ impl Gateway {
             return self.embeddings(config, key, inb, request_id);
         }
         let req = dialect::decode_request(dialect, inb.body)?;
+        caps::check_request(&req)?;
         let model = resolve(config, key, &req.model)?;
         check_capabilities(&req, model)?;
         let provider = &config.providers[&model.provider];

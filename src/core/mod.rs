@@ -2,6 +2,7 @@
 //! No `worker` types, no I/O, no clock, no randomness: time and seeds come in as numbers.
 
 pub mod auth;
+pub mod caps;
 pub mod config;
 pub mod dialect;
 pub mod embeddings;
@@ -10,5 +11,9 @@ pub mod exchange;
 pub mod gateway;
 pub mod providers;
 pub mod sse;
+pub mod strict_json;
 pub mod types;
 pub mod wire;
+
+#[cfg(test)]
+mod fuzz_tests;

@@ -30,11 +30,7 @@ const KNOWN: &[&str] = &[
 ];
 
 pub fn decode_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| GatewayError::invalid("invalid_json", format!("request body is not valid JSON: {e}")))?;
-    let Value::Object(mut obj) = value else {
-        return Err(GatewayError::invalid("invalid_json", "request body must be a JSON object"));
-    };
+    let mut obj = parse_object(body)?;
     let model = req_str(&obj, "model", "model")?;
     let max_tokens = opt_u32(&obj, "max_tokens", "max_tokens")?.ok_or_else(|| missing("max_tokens"))?;
     if max_tokens == 0 {

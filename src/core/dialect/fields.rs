@@ -16,6 +16,15 @@ fn type_error(path: &str, want: &str, got: &Value) -> GatewayError {
     GatewayError::invalid("invalid_type", format!("'{path}' must be {want}, got {got}")).with_param(path)
 }
 
+/// A request body as a JSON object, read strictly (no duplicate keys, bounded depth).
+pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, GatewayError> {
+    match crate::core::strict_json::parse(body) {
+        Ok(Value::Object(obj)) => Ok(obj),
+        Ok(_) => Err(GatewayError::invalid("invalid_json", "request body must be a JSON object")),
+        Err(e) => Err(GatewayError::invalid("invalid_json", format!("request body is not valid JSON: {e}"))),
+    }
+}
+
 pub fn missing(path: &str) -> GatewayError {
     GatewayError::invalid("missing_required_parameter", format!("'{path}' is required")).with_param(path)
 }

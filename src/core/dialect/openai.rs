@@ -39,11 +39,7 @@ const KNOWN: &[&str] = &[
 
 /// Decode a Chat Completions request body.
 pub fn decode_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| GatewayError::invalid("invalid_json", format!("request body is not valid JSON: {e}")))?;
-    let Value::Object(obj) = value else {
-        return Err(GatewayError::invalid("invalid_json", "request body must be a JSON object"));
-    };
+    let obj = parse_object(body)?;
     decode_object(obj)
 }
 
