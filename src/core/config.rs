@@ -107,6 +107,10 @@ pub struct Provider {
     /// Mock only: default spacing between stream chunks.
     #[serde(default)]
     pub stream_chunk_ms: u32,
+    /// Mock only: honour the `panic` directive (for testing crash recovery; never in production,
+    /// since a panic also fails the other requests in flight on that isolate).
+    #[serde(default)]
+    pub allow_panic: bool,
     /// Azure OpenAI only: the `api-version` query parameter.
     #[serde(default)]
     pub api_version: Option<String>,
@@ -201,6 +205,25 @@ pub struct ClientKey {
     /// Public model names this key may use; absent means all.
     #[serde(default)]
     pub models: Option<Vec<String>>,
+    /// Browser origins this key (and tokens minted with it) may be used from, or `["*"]`.
+    /// Absent: a server-side key; a request that carries an `Origin` is refused.
+    #[serde(default)]
+    pub origins: Option<Vec<String>>,
+}
+
+/// Browser tokens (`POST /v1/tokens`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokensConfig {
+    /// Name of the Worker secret holding the signing key.
+    pub secret: String,
+    /// Longest lifetime a token may be minted with, in seconds (default 900).
+    #[serde(default = "default_max_ttl")]
+    pub max_ttl_seconds: u64,
+}
+
+fn default_max_ttl() -> u64 {
+    900
 }
 
 fn default_tenant() -> String {
@@ -235,6 +258,9 @@ pub struct Config {
     pub keys: Vec<ClientKey>,
     #[serde(default)]
     pub limits: Limits,
+    /// Browser tokens; absent: minting is off.
+    #[serde(default)]
+    pub tokens: Option<TokensConfig>,
     /// Public name or alias → index into `models`.
     #[serde(skip)]
     index: HashMap<String, usize>,
@@ -340,6 +366,21 @@ impl Config {
                 }
             }
         }
+        for (i, k) in self.keys.iter().enumerate() {
+            for (j, o) in k.origins.iter().flatten().enumerate() {
+                if o != "*" && !(o.starts_with("https://") || o.starts_with("http://")) || o.ends_with('/') {
+                    add(format!("keys[{i}].origins[{j}]"), "must be \"*\" or an origin such as https://app.example (no path)");
+                }
+            }
+        }
+        if let Some(t) = &self.tokens {
+            if !(60..=86_400).contains(&t.max_ttl_seconds) {
+                add("tokens.max_ttl_seconds".into(), "must be between 60 and 86400");
+            }
+            if t.secret.is_empty() {
+                add("tokens.secret".into(), "must name a Worker secret");
+            }
+        }
         if self.limits.max_body_bytes < 1024 || self.limits.max_body_bytes > 100 << 20 {
             add("limits.max_body_bytes".into(), "must be between 1024 and 104857600");
         }
@@ -354,6 +395,7 @@ impl Config {
     /// Names of the Worker secrets the config refers to.
     pub fn secret_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.providers.values().filter_map(|p| p.api_key_secret.clone()).collect();
+        names.extend(self.tokens.as_ref().map(|t| t.secret.clone()));
         names.sort();
         names.dedup();
         names

@@ -78,6 +78,8 @@ pub struct Route {
     pub include_usage: bool,
     /// Set for an embeddings call: its answer is an embedding list, not a chat answer.
     pub embeddings: Option<Box<EmbeddingsRequest>>,
+    /// The caller's allowed browser origin: replies carry CORS headers for it.
+    pub cors_origin: Option<String>,
 }
 
 impl Route {
@@ -144,6 +146,7 @@ impl Exchange {
         let mut h = base_headers(&self.request_id, content_type);
         h.push(("x-switchyard-provider".into(), self.route.provider.clone()));
         h.push(("x-switchyard-model".into(), self.route.upstream_model.clone()));
+        h.extend(self.route.cors_origin.as_deref().map(crate::core::cors::headers).unwrap_or_default());
         h
     }
 
@@ -151,6 +154,7 @@ impl Exchange {
         self.phase = Phase::Done;
         let mut reply = error_reply(&self.request_id, &err, self.route.client);
         reply.headers.push(("x-switchyard-provider".into(), self.route.provider.clone()));
+        reply.headers.extend(self.route.cors_origin.as_deref().map(crate::core::cors::headers).unwrap_or_default());
         Action::Respond(reply)
     }
 

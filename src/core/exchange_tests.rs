@@ -8,7 +8,16 @@ use crate::core::types::{FinishReason, StreamEvent, Usage};
 use proptest::prelude::*;
 
 fn exchange(client: Dialect, wire: Dialect, include_usage: bool) -> Exchange {
-    let route = Route { provider: "p".into(), upstream_model: "m".into(), client, wire, stream: true, include_usage, embeddings: None };
+    let route = Route {
+        provider: "p".into(),
+        upstream_model: "m".into(),
+        client,
+        wire,
+        stream: true,
+        include_usage,
+        embeddings: None,
+        cors_origin: None,
+    };
     let mut ex = Exchange::new("req_1".into(), route);
     let head = ex.on_head(200, &[("content-type".into(), "text/event-stream".into())]);
     assert!(matches!(head, Action::Stream(_)));
@@ -130,6 +139,7 @@ fn non_streamed_answers_translate_to_the_callers_shape() {
         stream: false,
         include_usage: false,
         embeddings: None,
+        cors_origin: None,
     };
     let mut ex = Exchange::new("r".into(), route);
     ex.on_head(200, &[]);
@@ -152,6 +162,7 @@ fn upstream_errors_come_back_in_the_callers_shape() {
         stream: false,
         include_usage: true,
         embeddings: None,
+        cors_origin: None,
     };
     let mut ex = Exchange::new("r".into(), route);
     ex.on_head(429, &[("retry-after".into(), "3".into())]);

@@ -4,15 +4,19 @@
 //! Invariant: nothing a client sends produces a 500 or reaches an upstream unless it passed
 //! authentication, the body cap and decoding.
 
-use crate::core::auth::{authenticate, bearer, Secret};
+use crate::core::auth::Secret;
 use crate::core::caps;
-use crate::core::config::{ClientKey, Config, Model, Problem, ProviderKind};
+use crate::core::config::{Config, Model, Problem, ProviderKind};
+use crate::core::cors;
 use crate::core::dialect;
+use crate::core::dialect::fields::{as_str, invalid_value, opt_array, opt_u32, parse_object, req_str};
 use crate::core::embeddings;
 use crate::core::error::{GatewayError, Kind};
 use crate::core::exchange::{error_reply, Action, Exchange, Reply, Route};
+use crate::core::principal::{self, Principal};
 use crate::core::providers::mock::{self, Directive, MockCall, MockReply};
 use crate::core::providers::{self, Target};
+use crate::core::tokens::{self, Claims};
 use crate::core::types::{ChatRequest, Content, Dialect, Part, ResponseFormat};
 use serde_json::json;
 use std::collections::HashMap;
@@ -80,24 +84,33 @@ impl Gateway {
     pub fn start(&self, inb: &Inbound) -> (Option<Exchange>, Action) {
         let request_id = request_id(inb);
         let (dialect, allowed) = match inb.path {
-            "/v1/chat/completions" => (Dialect::OpenAi, "POST"),
+            "/v1/chat/completions" | "/v1/embeddings" | "/v1/tokens" => (Dialect::OpenAi, "POST"),
             "/v1/messages" => (Dialect::Anthropic, "POST"),
-            "/v1/embeddings" => (Dialect::OpenAi, "POST"),
             "/healthz" | "/v1/models" => (Dialect::OpenAi, "GET"),
             _ => (Dialect::OpenAi, ""),
         };
-        let fail = |e: GatewayError| (None, Action::Respond(error_reply(&request_id, &e, dialect)));
+        let origin = inb.header("origin");
+        let reply = |e: GatewayError, cors: bool| {
+            let mut r = error_reply(&request_id, &e, dialect);
+            if let (true, Some(o)) = (cors, origin) {
+                r.headers.extend(cors::headers(o));
+            }
+            (None, Action::Respond(r))
+        };
         if let Err(e) = caps::check_headers(inb.headers) {
-            return fail(e);
+            return reply(e, false);
         }
         if allowed.is_empty() {
-            return fail(GatewayError::new(Kind::NotFound, "unknown_route", format!("no route for {}", inb.path)));
+            return reply(GatewayError::new(Kind::NotFound, "unknown_route", format!("no route for {}", inb.path)), false);
+        }
+        if inb.method == "OPTIONS" {
+            return (None, Action::Respond(cors::preflight(&request_id, origin, inb.header("access-control-request-headers"))));
         }
         if inb.method != allowed && !(inb.method == "HEAD" && allowed == "GET") {
             let err = GatewayError::new(Kind::MethodNotAllowed, "method_not_allowed", format!("{} accepts {allowed}", inb.path));
-            let mut reply = error_reply(&request_id, &err, dialect);
-            reply.headers.push(("allow".into(), allowed.into()));
-            return (None, Action::Respond(reply));
+            let mut r = error_reply(&request_id, &err, dialect);
+            r.headers.push(("allow".into(), allowed.into()));
+            return (None, Action::Respond(r));
         }
         if inb.path == "/healthz" {
             let body = json!({"status": "ok", "config": if self.config.is_ok() { "ok" } else { "invalid" }});
@@ -107,41 +120,97 @@ impl Gateway {
             Ok(c) => c,
             Err(problems) => {
                 let list: Vec<String> = problems.iter().map(Problem::to_string).collect();
-                return fail(GatewayError::new(
-                    Kind::Internal,
-                    "config_invalid",
-                    format!("the gateway's config is invalid: {}", list.join("; ")),
-                ));
+                return reply(
+                    GatewayError::new(Kind::Internal, "config_invalid", format!("the gateway's config is invalid: {}", list.join("; "))),
+                    false,
+                );
             }
         };
-        let Some(key) = presented_key(inb).and_then(|t| authenticate(config, t)) else {
-            let hint = "a valid gateway key is required: Authorization: Bearer <key> (or x-api-key on /v1/messages)";
-            return fail(GatewayError::new(Kind::Authentication, "invalid_api_key", hint));
+        let who = match principal::identify(config, &self.secrets, inb) {
+            Ok(p) => p,
+            Err((e, cors)) => return reply(e, cors),
         };
-        if inb.path == "/v1/models" {
-            return (None, Action::Respond(list_models(config, key, &request_id)));
+        if let Err(e) = who.check_origin(origin) {
+            return reply(e, false);
         }
-        match self.chat(config, key, inb, dialect, request_id.clone()) {
-            Ok((ex, action)) => (Some(ex), action),
-            Err(e) => fail(e),
+        let cors_origin = origin.map(str::to_string);
+        let result = match inb.path {
+            "/v1/models" => Ok((None, Action::Respond(list_models(config, &who, &request_id)))),
+            "/v1/tokens" => self.mint_token(config, &who, inb, &request_id).map(|r| (None, Action::Respond(r))),
+            _ => self.chat(config, &who, inb, dialect, request_id.clone(), cors_origin.clone()).map(|(ex, a)| (Some(ex), a)),
+        };
+        match result {
+            Ok((ex, Action::Respond(mut r))) => {
+                if let Some(o) = &cors_origin {
+                    r.headers.extend(cors::headers(o));
+                }
+                (ex, Action::Respond(r))
+            }
+            Ok(other) => other,
+            Err(e) => reply(e, true),
         }
+    }
+
+    /// `POST /v1/tokens`: a key (never a token) mints a short-lived browser token.
+    fn mint_token(&self, config: &Config, who: &Principal, inb: &Inbound, request_id: &str) -> Result<Reply, GatewayError> {
+        let Some(tc) = &config.tokens else {
+            return Err(GatewayError::new(Kind::NotFound, "tokens_disabled", "browser tokens are not enabled in this gateway's config"));
+        };
+        if who.is_token {
+            return Err(GatewayError::new(Kind::Permission, "token_cannot_mint", "a token cannot mint tokens"));
+        }
+        let secret = self.secrets.get(&tc.secret).ok_or_else(|| {
+            GatewayError::new(Kind::Internal, "token_secret_missing", format!("the secret '{}' for signing tokens is not set", tc.secret))
+        })?;
+        check_body(config, inb)?;
+        let body = parse_object(inb.body)?;
+        let origin = req_str(&body, "origin", "origin")?;
+        if !(origin.starts_with("https://") || origin.starts_with("http://")) || origin.ends_with('/') || origin.len() > 256 {
+            return Err(invalid_value("origin", "must be an origin such as https://app.example"));
+        }
+        if who.origins.is_some() && who.check_origin(Some(&origin)).is_err() {
+            return Err(GatewayError::new(Kind::Permission, "origin_not_allowed", "this key may not mint tokens for that origin")
+                .with_param("origin"));
+        }
+        let ttl = opt_u32(&body, "ttl_seconds", "ttl_seconds")?.map_or(tokens::DEFAULT_TTL_S, u64::from);
+        if !(1..=tc.max_ttl_seconds).contains(&ttl) {
+            return Err(invalid_value("ttl_seconds", &format!("must be between 1 and {}", tc.max_ttl_seconds)));
+        }
+        let models = match opt_array(&body, "models", "models")? {
+            None => None,
+            Some(list) => Some(
+                list.iter()
+                    .enumerate()
+                    .map(|(i, m)| {
+                        let name = as_str(m, &format!("models[{i}]"))?;
+                        let model = resolve(config, who, name).map_err(|e| e.with_param(format!("models[{i}]")))?;
+                        Ok(model.name.clone())
+                    })
+                    .collect::<Result<Vec<_>, GatewayError>>()?,
+            ),
+        };
+        let exp = inb.now_ms / 1000 + ttl;
+        let claims = Claims { t: who.tenant.clone(), k: who.key_name.clone(), m: models.clone(), o: origin.clone(), exp };
+        let token = tokens::mint(&claims, secret);
+        Ok(Reply::json(request_id, &json!({"token": token, "expires_at": exp, "origin": origin, "models": models})))
     }
 
     fn chat(
         &self,
         config: &Config,
-        key: &ClientKey,
+        who: &Principal,
         inb: &Inbound,
         dialect: Dialect,
         request_id: String,
+        cors_origin: Option<String>,
     ) -> Result<(Exchange, Action), GatewayError> {
         check_body(config, inb)?;
         if inb.path == "/v1/embeddings" {
-            return self.embeddings(config, key, inb, request_id);
+            return self.embeddings(config, who, inb, request_id, cors_origin);
         }
         let req = dialect::decode_request(dialect, inb.body)?;
         caps::check_request(&req)?;
-        let model = resolve(config, key, &req.model)?;
+        let model = resolve(config, who, &req.model)?;
         check_capabilities(&req, model)?;
         let provider = &config.providers[&model.provider];
         let route = Route {
@@ -152,11 +221,18 @@ impl Gateway {
             stream: req.stream,
             include_usage: req.include_usage,
             embeddings: None,
+            cors_origin,
         };
         let action = if provider.kind == ProviderKind::Mock {
             let from_model = model.model.strip_prefix("fault:").map(Directive::parse).transpose()?.unwrap_or_default();
             let from_header = inb.header(MOCK_HEADER).map(Directive::parse).transpose()?.unwrap_or_default();
             let directive = from_model.merged(from_header);
+            if directive.panic {
+                if !provider.allow_panic {
+                    return Err(GatewayError::invalid("invalid_mock_directive", "mock directive: panic is not enabled for this provider"));
+                }
+                panic!("panic requested by a mock directive (request {request_id})");
+            }
             let call =
                 MockCall { upstream_model: &model.model, directive, default_chunk_ms: provider.stream_chunk_ms, now_s: inb.now_ms / 1000 };
             Action::Mock(mock::respond(&req, call))
@@ -167,9 +243,16 @@ impl Gateway {
         Ok((Exchange::new(request_id, route), action))
     }
 
-    fn embeddings(&self, config: &Config, key: &ClientKey, inb: &Inbound, request_id: String) -> Result<(Exchange, Action), GatewayError> {
+    fn embeddings(
+        &self,
+        config: &Config,
+        who: &Principal,
+        inb: &Inbound,
+        request_id: String,
+        cors_origin: Option<String>,
+    ) -> Result<(Exchange, Action), GatewayError> {
         let req = embeddings::decode_request(inb.body)?;
-        let model = resolve(config, key, &req.model)?;
+        let model = resolve(config, who, &req.model)?;
         let provider = &config.providers[&model.provider];
         let mut route = Route {
             provider: model.provider.clone(),
@@ -179,6 +262,7 @@ impl Gateway {
             stream: false,
             include_usage: false,
             embeddings: None,
+            cors_origin,
         };
         let action = if provider.kind == ProviderKind::Mock {
             let body = embeddings::mock_response(&req, &model.model);
@@ -231,19 +315,14 @@ fn check_body(config: &Config, inb: &Inbound) -> Result<(), GatewayError> {
 }
 
 /// The model a public name or alias names, if this key may use it.
-fn resolve<'a>(config: &'a Config, key: &ClientKey, name: &str) -> Result<&'a Model, GatewayError> {
+fn resolve<'a>(config: &'a Config, who: &Principal, name: &str) -> Result<&'a Model, GatewayError> {
     let model = config.model(name).ok_or_else(|| {
         GatewayError::new(Kind::NotFound, "model_not_found", format!("the model '{name}' does not exist")).with_param("model")
     })?;
-    if key.models.as_ref().is_some_and(|allowed| !allowed.iter().any(|m| config.model(m).is_some_and(|x| x.name == model.name))) {
+    if !who.may_use(config, model) {
         return Err(GatewayError::new(Kind::Permission, "model_not_allowed", format!("this key may not use '{name}'")).with_param("model"));
     }
     Ok(model)
-}
-
-/// The gateway key: `Authorization: Bearer`, or Anthropic's `x-api-key`.
-fn presented_key<'a>(inb: &'a Inbound) -> Option<&'a str> {
-    inb.header("authorization").and_then(bearer).or_else(|| inb.header("x-api-key").map(str::trim).filter(|k| !k.is_empty()))
 }
 
 fn check_capabilities(req: &ChatRequest, model: &Model) -> Result<(), GatewayError> {
@@ -265,11 +344,11 @@ fn check_capabilities(req: &ChatRequest, model: &Model) -> Result<(), GatewayErr
     Ok(())
 }
 
-fn list_models(config: &Config, key: &ClientKey, request_id: &str) -> Reply {
+fn list_models(config: &Config, who: &Principal, request_id: &str) -> Reply {
     let data: Vec<serde_json::Value> = config
         .models
         .iter()
-        .filter(|m| key.models.as_ref().is_none_or(|allowed| allowed.iter().any(|a| config.model(a).is_some_and(|x| x.name == m.name))))
+        .filter(|m| who.may_use(config, m))
         .flat_map(|m| {
             std::iter::once(&m.name)
                 .chain(&m.aliases)

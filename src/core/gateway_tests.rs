@@ -269,3 +269,115 @@ fn client_request_id_is_kept_when_plain() {
     let r = reply(run(&gw, "GET", "/healthz", &[("x-request-id", "a b\nc")], "").1);
     assert!(r.header("x-request-id").unwrap().starts_with("req_"));
 }
+
+fn token_config() -> Gateway {
+    let mut gw = Gateway::new(Some(
+        r#"{"providers":{"mock":{"kind":"mock"}},
+            "models":[{"name":"mock","provider":"mock","model":"mock-1"},{"name":"other","provider":"mock","model":"mock-2"}],
+            "keys":[{"name":"backend","sha256":"8edd8fc603d1de18ee8dcf261109b9486994e9fd6b674a0177e29b88128a7ef3","tenant":"acme",
+                     "origins":["https://app.example"]}],
+            "tokens":{"secret":"TOKEN_KEY","max_ttl_seconds":600}}"#,
+    ));
+    gw.set_secret("TOKEN_KEY", "signing-secret");
+    gw
+}
+
+fn at(gw: &Gateway, now_ms: u64, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Action {
+    let h = hdrs(headers);
+    gw.start(&Inbound { method, path, headers: &h, body: body.as_bytes(), declared_len: None, now_ms, seed: 1 }).1
+}
+
+#[test]
+fn browser_token_flow() {
+    let gw = token_config();
+    let minted = reply(at(
+        &gw,
+        1_000_000,
+        "POST",
+        "/v1/tokens",
+        &[("authorization", KEY)],
+        r#"{"origin":"https://app.example","models":["mock"],"ttl_seconds":60}"#,
+    ));
+    assert_eq!(minted.status, 200, "{}", String::from_utf8_lossy(&minted.body));
+    let v: serde_json::Value = serde_json::from_slice(&minted.body).unwrap();
+    let bearer = format!("Bearer {}", v["token"].as_str().unwrap());
+    assert_eq!(v["expires_at"], 1_060);
+    let chat = |now, origin: Option<&str>, model: &str| {
+        let mut h = vec![("authorization", bearer.as_str())];
+        h.extend(origin.map(|o| ("origin", o)));
+        at(&gw, now, "POST", "/v1/chat/completions", &h, &format!(r#"{{"model":"{model}","messages":[{{"role":"user","content":"hi"}}]}}"#))
+    };
+    assert!(matches!(chat(1_010_000, Some("https://app.example"), "mock"), Action::Mock(_)));
+    let r = reply(chat(1_010_000, Some("https://evil.example"), "mock"));
+    assert_eq!((r.status, err_code(&r).as_str(), r.header("access-control-allow-origin")), (403, "origin_not_allowed", None));
+    assert_eq!(reply(chat(1_010_000, None, "mock")).status, 403, "tokens are bound to an origin");
+    assert_eq!(err_code(&reply(chat(1_010_000, Some("https://app.example"), "other"))), "model_not_allowed");
+    let r = reply(chat(1_060_000, Some("https://app.example"), "mock"));
+    assert_eq!((r.status, err_code(&r).as_str()), (401, "token_expired"));
+    assert_eq!(r.header("access-control-allow-origin"), Some("https://app.example"), "the page can read that it must refresh");
+    let r = reply(at(
+        &gw,
+        1_010_000,
+        "POST",
+        "/v1/tokens",
+        &[("authorization", &bearer), ("origin", "https://app.example")],
+        r#"{"origin":"https://app.example"}"#,
+    ));
+    assert_eq!(err_code(&r), "token_cannot_mint");
+}
+
+#[test]
+fn minting_is_scoped_and_validated() {
+    let gw = token_config();
+    let mint = |body: &str| reply(at(&gw, 0, "POST", "/v1/tokens", &[("authorization", KEY)], body));
+    assert_eq!(err_code(&mint(r#"{"origin":"https://evil.example"}"#)), "origin_not_allowed");
+    assert_eq!(mint(r#"{"origin":"https://app.example","ttl_seconds":9999}"#).status, 400);
+    assert_eq!(mint(r#"{"origin":"app.example"}"#).status, 400);
+    assert_eq!(err_code(&mint(r#"{"origin":"https://app.example","models":["ghost"]}"#)), "model_not_found");
+    let off = Gateway::new(None);
+    assert_eq!(
+        err_code(&reply(at(&off, 0, "POST", "/v1/tokens", &[("authorization", KEY)], r#"{"origin":"https://a.b"}"#))),
+        "tokens_disabled"
+    );
+}
+
+#[test]
+fn cors_for_keys_and_preflight() {
+    let gw = token_config();
+    let r = reply(at(
+        &gw,
+        0,
+        "OPTIONS",
+        "/v1/chat/completions",
+        &[("origin", "https://x.example"), ("access-control-request-headers", "authorization, content-type")],
+        "",
+    ));
+    assert_eq!((r.status, r.header("access-control-allow-origin")), (204, Some("https://x.example")));
+    let body = r#"{"model":"mock","messages":[{"role":"user","content":"hi"}]}"#;
+    let models = reply(at(&gw, 0, "GET", "/v1/models", &[("authorization", KEY), ("origin", "https://app.example")], ""));
+    assert_eq!(models.header("access-control-allow-origin"), Some("https://app.example"));
+    assert!(models.header("access-control-expose-headers").unwrap().contains("x-request-id"));
+    let r = reply(at(&gw, 0, "POST", "/v1/chat/completions", &[("authorization", KEY), ("origin", "https://evil.example")], body));
+    assert_eq!(err_code(&r), "origin_not_allowed");
+    // A server-side key (no origins) is refused from a browser.
+    let dev = Gateway::new(None);
+    let r = reply(at(&dev, 0, "POST", "/v1/chat/completions", &[("authorization", KEY), ("origin", "https://app.example")], body));
+    assert_eq!(r.status, 403);
+}
+
+#[test]
+fn panic_directive_needs_the_providers_permission() {
+    let gw = Gateway::new(None);
+    let r = reply(run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY), ("x-switchyard-mock", "panic")], CHAT).1);
+    assert_eq!((r.status, err_code(&r).as_str()), (400, "invalid_mock_directive"));
+}
+
+#[test]
+fn duplicate_fields_and_deep_json_are_400() {
+    let gw = Gateway::new(None);
+    let dup = r#"{"model":"mock","model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}"#;
+    assert_eq!(reply(run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY)], dup).1).status, 400);
+    let deep =
+        format!(r#"{{"model":"mock","messages":[{{"role":"user","content":"hi"}}],"metadata":{}1{}}}"#, "[".repeat(80), "]".repeat(80));
+    assert_eq!(reply(run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY)], &deep).1).status, 400);
+}

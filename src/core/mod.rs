@@ -2,16 +2,20 @@
 //! No `worker` types, no I/O, no clock, no randomness: time and seeds come in as numbers.
 
 pub mod auth;
+pub mod b64;
 pub mod caps;
 pub mod config;
+pub mod cors;
 pub mod dialect;
 pub mod embeddings;
 pub mod error;
 pub mod exchange;
 pub mod gateway;
+pub mod principal;
 pub mod providers;
 pub mod sse;
 pub mod strict_json;
+pub mod tokens;
 pub mod types;
 pub mod wire;
 

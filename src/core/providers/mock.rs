@@ -8,7 +8,8 @@
 //! Faults are chosen per request by a directive string, from the `x-switchyard-mock` header or
 //! from an upstream model id of the form `fault:<directive>` in config. A directive is a list
 //! of `key=value` items separated by `,` or `;`:
-//! `status=429`, `retry_after=2`, `delay_ms=300`, `chunk_ms=20`, `cut_after=3`, `malformed`.
+//! `status=429`, `retry_after=2`, `delay_ms=300`, `chunk_ms=20`, `cut_after=3`, `malformed`,
+//! and `panic` where the provider allows it.
 
 use crate::core::dialect::openai::encode_response;
 use crate::core::dialect::openai_stream::OpenAiStreamEncoder;
@@ -40,6 +41,9 @@ pub struct Directive {
     pub chunk_ms: Option<u32>,
     pub cut_after: Option<usize>,
     pub malformed: bool,
+    /// Make the gateway itself panic (only where the mock provider sets `allow_panic`), to
+    /// prove recovery: a JSON 500 now, a working gateway on the next request.
+    pub panic: bool,
 }
 
 const MAX_DELAY_MS: u32 = 120_000;
@@ -65,6 +69,7 @@ impl Directive {
                 "chunk_ms" => d.chunk_ms = Some(num(10_000)? as u32),
                 "cut_after" => d.cut_after = Some(num(100_000)? as usize),
                 "malformed" => d.malformed = true,
+                "panic" => d.panic = true,
                 _ => return Err(bad(&format!("unknown item '{key}'"))),
             }
         }
@@ -80,6 +85,7 @@ impl Directive {
             chunk_ms: over.chunk_ms.or(self.chunk_ms),
             cut_after: over.cut_after.or(self.cut_after),
             malformed: over.malformed || self.malformed,
+            panic: over.panic || self.panic,
         }
     }
 }
