@@ -37,7 +37,10 @@ pub fn identify(config: &Config, secrets: &HashMap<String, Secret>, inb: &Inboun
         let secret = config.tokens.as_ref().and_then(|t| secrets.get(&t.secret)).ok_or((no_key(), false))?;
         return match tokens::verify(credential, secret, inb.now_ms / 1000) {
             Ok(claims) => Ok(from_claims(config, claims)),
-            Err((e, claims)) => Err((e, claims.is_some_and(|c| inb.header("origin") == Some(c.o.as_str())))),
+            Err(refused) => {
+                let cors = matches!(&refused, tokens::Refused::Expired { origin } if inb.header("origin") == Some(origin.as_str()));
+                Err((refused.error(), cors))
+            }
         };
     }
     let key = authenticate(config, credential).ok_or((no_key(), false))?;

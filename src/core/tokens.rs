@@ -53,24 +53,38 @@ pub fn mint(claims: &Claims, secret: &Secret) -> String {
     format!("{signed}.{}", b64::encode_url(&mac))
 }
 
-fn invalid() -> GatewayError {
-    GatewayError::new(Kind::Authentication, "invalid_token", "the token is malformed or its signature does not match")
+/// Why a token was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// Malformed, or the signature does not match.
+    Invalid,
+    /// Genuine but expired; its origin lets the reply carry CORS headers for that page.
+    Expired { origin: String },
 }
 
-/// Check a token's signature and expiry. An expired token's claims come back with the error,
-/// so the reply can still carry CORS headers for its origin.
-pub fn verify(token: &str, secret: &Secret, now_s: u64) -> Result<Claims, (GatewayError, Option<Claims>)> {
-    let (signed, mac) = token.rsplit_once('.').ok_or((invalid(), None))?;
-    let claims_part = signed.strip_prefix(PREFIX).ok_or((invalid(), None))?;
-    let given = b64::decode_url(mac).ok_or((invalid(), None))?;
+impl Refused {
+    pub fn error(&self) -> GatewayError {
+        match self {
+            Refused::Invalid => {
+                GatewayError::new(Kind::Authentication, "invalid_token", "the token is malformed or its signature does not match")
+            }
+            Refused::Expired { .. } => GatewayError::new(Kind::Authentication, "token_expired", "the token has expired; mint a new one"),
+        }
+    }
+}
+
+/// Check a token's signature (in constant time) and then its expiry.
+pub fn verify(token: &str, secret: &Secret, now_s: u64) -> Result<Claims, Refused> {
+    let (signed, mac) = token.rsplit_once('.').ok_or(Refused::Invalid)?;
+    let claims_part = signed.strip_prefix(PREFIX).ok_or(Refused::Invalid)?;
+    let given = b64::decode_url(mac).ok_or(Refused::Invalid)?;
     let expected = hmac_sha256(secret.expose().as_bytes(), signed.as_bytes());
     if given.len() != expected.len() || given.iter().zip(expected).fold(0u8, |acc, (a, b)| acc | (a ^ b)) != 0 {
-        return Err((invalid(), None));
+        return Err(Refused::Invalid);
     }
-    let claims: Claims = b64::decode_url(claims_part).and_then(|c| serde_json::from_slice(&c).ok()).ok_or((invalid(), None))?;
+    let claims: Claims = b64::decode_url(claims_part).and_then(|c| serde_json::from_slice(&c).ok()).ok_or(Refused::Invalid)?;
     if claims.exp <= now_s {
-        let err = GatewayError::new(Kind::Authentication, "token_expired", "the token has expired; mint a new one");
-        return Err((err, Some(claims)));
+        return Err(Refused::Expired { origin: claims.o });
     }
     Ok(claims)
 }
@@ -95,13 +109,14 @@ mod tests {
         let token = mint(&claims(), &secret);
         assert!(token.starts_with(PREFIX));
         assert_eq!(verify(&token, &secret, 999).unwrap(), claims());
-        let (err, expired) = verify(&token, &secret, 1_000).unwrap_err();
-        assert_eq!((err.status, err.code, expired.map(|c| c.o)), (401, "token_expired", Some("https://app.example".into())));
-        assert_eq!(verify(&token, &Secret::new("other"), 0).unwrap_err().0.code, "invalid_token");
+        let refused = verify(&token, &secret, 1_000).unwrap_err();
+        assert_eq!(refused, Refused::Expired { origin: "https://app.example".into() });
+        assert_eq!((refused.error().status, refused.error().code), (401, "token_expired"));
+        assert_eq!(verify(&token, &Secret::new("other"), 0).unwrap_err(), Refused::Invalid);
         // Change one character of the claims: the signature no longer matches.
         let mut forged = token.clone().into_bytes();
         forged[6] = if forged[6] == b'A' { b'B' } else { b'A' };
-        assert_eq!(verify(&String::from_utf8(forged).unwrap(), &secret, 0).unwrap_err().0.code, "invalid_token");
+        assert_eq!(verify(&String::from_utf8(forged).unwrap(), &secret, 0).unwrap_err(), Refused::Invalid);
         for junk in ["", "sy1.", "sy1.a.b", "abc", "sy1..", "sy2.x.y"] {
             assert!(verify(junk, &secret, 0).is_err(), "{junk}");
         }
