@@ -1,6 +1,7 @@
 """End-to-end fixtures: the real worker on workerd (`wrangler dev`, local KV and Durable
 Objects, fresh state per run) in front of a mock OpenAI upstream that the tests start."""
 
+import hashlib
 import json
 import os
 import secrets
@@ -21,6 +22,9 @@ DEV_KEY = "sk-switchyard-dev"
 DEV_KEY_SHA256 = "8edd8fc603d1de18ee8dcf261109b9486994e9fd6b674a0177e29b88128a7ef3"
 # A recognisable provider key: it must never reach a client or a log line.
 CANARY_KEY = "sk-canary-" + secrets.token_hex(12)
+WEB_KEY = "sk-web-backend"
+WEB_KEY_SHA256 = hashlib.sha256(WEB_KEY.encode()).hexdigest()
+APP_ORIGIN = "https://app.example"
 
 
 def free_port():
@@ -47,7 +51,7 @@ def test_config(upstream_port):
     models.append({"name": "mock-rate-limited", "provider": "mock", "model": "fault:status=429,retry_after=1"})
     return {
         "providers": {
-            "mock": {"kind": "mock"},
+            "mock": {"kind": "mock", "allow_panic": True},
             "up": {"kind": "openai", "base_url": base, "api_key_secret": "UPSTREAM_KEY", "timeout_ms": 10000},
             "up-short": {"kind": "openai", "base_url": base, "api_key_secret": "UPSTREAM_KEY", "timeout_ms": 1000},
             "anth": {"kind": "anthropic", "base_url": f"http://127.0.0.1:{upstream_port}", "api_key_secret": "UPSTREAM_KEY"},
@@ -56,9 +60,11 @@ def test_config(upstream_port):
         "models": models,
         "keys": [
             {"name": "dev", "sha256": DEV_KEY_SHA256, "tenant": "dev"},
+            {"name": "web", "sha256": WEB_KEY_SHA256, "tenant": "web", "origins": [APP_ORIGIN]},
             {"name": "narrow", "sha256": "8d1862d93b507a1357476e928240ab16cddeeeb5f4b718f7cd1858047e68d7e5", "tenant": "other", "models": ["mock"]},
         ],
         "limits": {"max_body_bytes": 65536},
+        "tokens": {"secret": "TOKEN_KEY", "max_ttl_seconds": 600},
     }
 
 
@@ -70,7 +76,7 @@ class Gateway:
         config = json.dumps(test_config(upstream_port))
         cmd = [str(ROOT / "node_modules/.bin/wrangler"), "dev", "--ip", "127.0.0.1", "--port", str(self.port),
                "--persist-to", str(tmp / "state"), "--inspector-port", str(free_port()), "--show-interactive-dev-session=false",
-               "--var", f"SWITCHYARD_CONFIG:{config}", "--var", f"UPSTREAM_KEY:{CANARY_KEY}"]
+               "--var", f"SWITCHYARD_CONFIG:{config}", "--var", f"UPSTREAM_KEY:{CANARY_KEY}", "--var", "TOKEN_KEY:" + secrets.token_hex(16)]
         env = dict(os.environ, WRANGLER_SEND_METRICS="false", NO_COLOR="1")
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
