@@ -10,6 +10,7 @@
 use crate::core::dialect::{self, StreamEncoder};
 use crate::core::embeddings::{self, EmbeddingsRequest};
 use crate::core::error::{GatewayError, Kind};
+use crate::core::keystore::{KvOp, Pending};
 use crate::core::providers::mock::MockReply;
 use crate::core::providers::{self, StreamDecoder, UpstreamRequest};
 use crate::core::types::{Dialect, StreamEvent, Usage};
@@ -52,6 +53,9 @@ pub enum Action {
     Mock(MockReply),
     /// Read the whole upstream body and pass it to `on_body`.
     ReadBody,
+    /// Perform a KV operation on the `KEYS` namespace, then hand `then` and the result to
+    /// `Gateway::resume`.
+    Kv { op: KvOp, then: Box<Pending> },
     /// Send this head, then pipe upstream chunks through `on_chunk` and finish with `on_end`
     /// (or `on_stream_error` if reading failed).
     Stream(Reply),

@@ -4,7 +4,8 @@
 //! Invariant: nothing a client sends produces a 500 or reaches an upstream unless it passed
 //! authentication, the body cap and decoding.
 
-use crate::core::auth::Secret;
+use crate::core::admin;
+use crate::core::auth::{sha256_hex, Secret};
 use crate::core::caps;
 use crate::core::config::{Config, Model, Problem, ProviderKind};
 use crate::core::cors;
@@ -13,6 +14,7 @@ use crate::core::dialect::fields::{as_str, invalid_value, opt_array, opt_u32, pa
 use crate::core::embeddings;
 use crate::core::error::{GatewayError, Kind};
 use crate::core::exchange::{error_reply, Action, Exchange, Reply, Route};
+use crate::core::keystore::{kv_key, KeyRecord, KvOp, OwnedInbound, Pending, LOOKUP_CACHE_TTL_S};
 use crate::core::principal::{self, Principal};
 use crate::core::providers::mock::{self, Directive, MockCall, MockReply};
 use crate::core::providers::{self, Target};
@@ -40,6 +42,8 @@ pub struct Inbound<'a> {
     pub declared_len: Option<usize>,
     pub now_ms: u64,
     pub seed: u64,
+    /// Random bytes for making secrets (the edge supplies them on admin routes only).
+    pub entropy: &'a [u8],
 }
 
 impl Inbound<'_> {
@@ -52,6 +56,8 @@ impl Inbound<'_> {
 pub struct Gateway {
     config: Result<Config, Vec<Problem>>,
     secrets: HashMap<String, Secret>,
+    /// The `KEYS` KV namespace is bound: runtime keys and the admin API are on.
+    keystore: bool,
 }
 
 impl Gateway {
@@ -59,7 +65,7 @@ impl Gateway {
     /// problems, reported on every request, so the worker never fails to start.
     pub fn new(config_text: Option<&str>) -> Gateway {
         let text = config_text.filter(|t| !t.trim().is_empty()).unwrap_or(crate::core::config::DEFAULT_CONFIG);
-        Gateway { config: Config::parse(text), secrets: HashMap::new() }
+        Gateway { config: Config::parse(text), secrets: HashMap::new(), keystore: false }
     }
 
     pub fn config_problems(&self) -> Option<&[Problem]> {
@@ -67,7 +73,13 @@ impl Gateway {
     }
 
     pub fn secret_names(&self) -> Vec<String> {
-        self.config.as_ref().map(Config::secret_names).unwrap_or_default()
+        let mut names = self.config.as_ref().map(Config::secret_names).unwrap_or_default();
+        names.push(admin::ADMIN_SECRET.to_string());
+        names
+    }
+
+    pub fn set_keystore(&mut self, bound: bool) {
+        self.keystore = bound;
     }
 
     pub fn set_secret(&mut self, name: &str, value: &str) {
@@ -83,22 +95,17 @@ impl Gateway {
     /// Handle an inbound request up to its first action.
     pub fn start(&self, inb: &Inbound) -> (Option<Exchange>, Action) {
         let request_id = request_id(inb);
-        let (dialect, allowed) = match inb.path {
-            "/v1/chat/completions" | "/v1/embeddings" | "/v1/tokens" => (Dialect::OpenAi, "POST"),
-            "/v1/messages" => (Dialect::Anthropic, "POST"),
-            "/healthz" | "/v1/models" => (Dialect::OpenAi, "GET"),
-            _ => (Dialect::OpenAi, ""),
-        };
+        let (dialect, allowed) = route_of(inb.path);
         let origin = inb.header("origin");
-        let reply = |e: GatewayError, cors: bool| {
-            let mut r = error_reply(&request_id, &e, dialect);
-            if let (true, Some(o)) = (cors, origin) {
-                r.headers.extend(cors::headers(o));
-            }
-            (None, Action::Respond(r))
-        };
+        let reply = |e: GatewayError, cors: bool| respond_error(&request_id, &e, dialect, origin.filter(|_| cors));
         if let Err(e) = caps::check_headers(inb.headers) {
             return reply(e, false);
+        }
+        if inb.path == "/admin/keys" || inb.path.starts_with("/admin/keys/") {
+            return match self.admin(inb, &request_id) {
+                Ok(action) => (None, action),
+                Err(e) => reply(e, false),
+            };
         }
         if allowed.is_empty() {
             return reply(GatewayError::new(Kind::NotFound, "unknown_route", format!("no route for {}", inb.path)), false);
@@ -116,28 +123,67 @@ impl Gateway {
             let body = json!({"status": "ok", "config": if self.config.is_ok() { "ok" } else { "invalid" }});
             return (None, Action::Respond(Reply::json(&request_id, &body)));
         }
-        let config = match &self.config {
+        let config = match self.config() {
             Ok(c) => c,
-            Err(problems) => {
-                let list: Vec<String> = problems.iter().map(Problem::to_string).collect();
-                return reply(
-                    GatewayError::new(Kind::Internal, "config_invalid", format!("the gateway's config is invalid: {}", list.join("; "))),
-                    false,
-                );
+            Err(e) => return reply(e, false),
+        };
+        match principal::identify(config, &self.secrets, inb) {
+            Ok(who) => self.authenticated(config, inb, &who),
+            Err(_) if self.keystore && principal::presented(inb).is_some_and(|c| !c.starts_with(tokens::PREFIX)) => {
+                // Not a config key: perhaps one made at runtime. Look it up by hash in KV.
+                let hash = sha256_hex(principal::presented(inb).unwrap_or_default().as_bytes());
+                let op = KvOp::Get { key: kv_key(&hash), cache_ttl_s: LOOKUP_CACHE_TTL_S };
+                (None, Action::Kv { op, then: Box::new(Pending::Authenticate(Box::new(OwnedInbound::from(inb)))) })
             }
+            Err((e, cors)) => reply(e, cors),
+        }
+    }
+
+    /// Carry on after a KV step with its result (a value, a JSON list, or nothing).
+    pub fn resume(&self, pending: Pending, kv_result: Option<&str>) -> (Option<Exchange>, Action) {
+        let Pending::Authenticate(owned) = pending else {
+            return (None, Action::Respond(admin::finish(pending, kv_result)));
         };
-        let who = match principal::identify(config, &self.secrets, inb) {
-            Ok(p) => p,
-            Err((e, cors)) => return reply(e, cors),
-        };
+        let inb = owned.view();
+        let record = kv_result.and_then(|v| serde_json::from_str::<KeyRecord>(v).ok());
+        match (self.config(), record) {
+            (Ok(config), Some(record)) => self.authenticated(config, &inb, &record.principal()),
+            (Err(e), _) => respond_error(&request_id(&inb), &e, route_of(inb.path).0, None),
+            (Ok(_), None) => respond_error(&request_id(&inb), &principal::no_key(), route_of(inb.path).0, None),
+        }
+    }
+
+    fn config(&self) -> Result<&Config, GatewayError> {
+        self.config.as_ref().map_err(|problems| {
+            let list: Vec<String> = problems.iter().map(Problem::to_string).collect();
+            GatewayError::new(Kind::Internal, "config_invalid", format!("the gateway's config is invalid: {}", list.join("; ")))
+        })
+    }
+
+    fn admin(&self, inb: &Inbound, request_id: &str) -> Result<Action, GatewayError> {
+        let config = self.config()?;
+        admin::authorize(inb, self.secrets.get(admin::ADMIN_SECRET))?;
+        if !self.keystore {
+            return Err(GatewayError::new(Kind::NotFound, "keystore_disabled", "runtime keys need the KEYS KV namespace bound"));
+        }
+        check_body(config, inb)?;
+        let (op, then) = admin::start(config, inb, request_id)?;
+        Ok(Action::Kv { op, then: Box::new(then) })
+    }
+
+    /// The request's caller is known: check its origin and serve the route.
+    fn authenticated(&self, config: &Config, inb: &Inbound, who: &Principal) -> (Option<Exchange>, Action) {
+        let request_id = request_id(inb);
+        let dialect = route_of(inb.path).0;
+        let origin = inb.header("origin");
         if let Err(e) = who.check_origin(origin) {
-            return reply(e, false);
+            return respond_error(&request_id, &e, dialect, None);
         }
         let cors_origin = origin.map(str::to_string);
         let result = match inb.path {
-            "/v1/models" => Ok((None, Action::Respond(list_models(config, &who, &request_id)))),
-            "/v1/tokens" => self.mint_token(config, &who, inb, &request_id).map(|r| (None, Action::Respond(r))),
-            _ => self.chat(config, &who, inb, dialect, request_id.clone(), cors_origin.clone()).map(|(ex, a)| (Some(ex), a)),
+            "/v1/models" => Ok((None, Action::Respond(list_models(config, who, &request_id)))),
+            "/v1/tokens" => self.mint_token(config, who, inb, &request_id).map(|r| (None, Action::Respond(r))),
+            _ => self.chat(config, who, inb, dialect, request_id.clone(), cors_origin.clone()).map(|(ex, a)| (Some(ex), a)),
         };
         match result {
             Ok((ex, Action::Respond(mut r))) => {
@@ -147,7 +193,7 @@ impl Gateway {
                 (ex, Action::Respond(r))
             }
             Ok(other) => other,
-            Err(e) => reply(e, true),
+            Err(e) => respond_error(&request_id, &e, dialect, origin),
         }
     }
 
@@ -298,6 +344,23 @@ impl Gateway {
             max_output_tokens: model.max_output_tokens.unwrap_or(DEFAULT_MAX_OUTPUT_TOKENS),
         })
     }
+}
+
+/// The caller's dialect and the method a path accepts (`""`: no such route).
+fn route_of(path: &str) -> (Dialect, &'static str) {
+    match path {
+        "/v1/chat/completions" | "/v1/embeddings" | "/v1/tokens" => (Dialect::OpenAi, "POST"),
+        "/v1/messages" => (Dialect::Anthropic, "POST"),
+        "/healthz" | "/v1/models" => (Dialect::OpenAi, "GET"),
+        _ => (Dialect::OpenAi, ""),
+    }
+}
+
+/// An error reply in `dialect`, with CORS headers for `cors_origin` when given.
+fn respond_error(request_id: &str, e: &GatewayError, dialect: Dialect, cors_origin: Option<&str>) -> (Option<Exchange>, Action) {
+    let mut r = error_reply(request_id, e, dialect);
+    r.headers.extend(cors_origin.map(cors::headers).unwrap_or_default());
+    (None, Action::Respond(r))
 }
 
 /// The body cap and content type, before anything is decoded.

@@ -1,4 +1,5 @@
 use super::*;
+use crate::core::keystore::KvOp;
 
 const KEY: &str = "Bearer sk-switchyard-dev";
 
@@ -8,7 +9,16 @@ fn hdrs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 
 fn run(gw: &Gateway, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (Option<Exchange>, Action) {
     let h = hdrs(headers);
-    gw.start(&Inbound { method, path, headers: &h, body: body.as_bytes(), declared_len: None, now_ms: 1_700_000_000_000, seed: 0xabc })
+    gw.start(&Inbound {
+        method,
+        path,
+        headers: &h,
+        body: body.as_bytes(),
+        declared_len: None,
+        now_ms: 1_700_000_000_000,
+        seed: 0xabc,
+        entropy: &[],
+    })
 }
 
 fn reply(a: Action) -> Reply {
@@ -91,6 +101,7 @@ fn oversized_body_is_413_before_decoding() {
             declared_len: None,
             now_ms: 0,
             seed: 1,
+            entropy: &[],
         })
         .1,
     );
@@ -104,6 +115,7 @@ fn oversized_body_is_413_before_decoding() {
             declared_len: Some(5 << 20),
             now_ms: 0,
             seed: 1,
+            entropy: &[],
         })
         .1,
     );
@@ -284,7 +296,7 @@ fn token_config() -> Gateway {
 
 fn at(gw: &Gateway, now_ms: u64, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Action {
     let h = hdrs(headers);
-    gw.start(&Inbound { method, path, headers: &h, body: body.as_bytes(), declared_len: None, now_ms, seed: 1 }).1
+    gw.start(&Inbound { method, path, headers: &h, body: body.as_bytes(), declared_len: None, now_ms, seed: 1, entropy: &[] }).1
 }
 
 #[test]
@@ -380,4 +392,33 @@ fn duplicate_fields_and_deep_json_are_400() {
     let deep =
         format!(r#"{{"model":"mock","messages":[{{"role":"user","content":"hi"}}],"metadata":{}1{}}}"#, "[".repeat(80), "]".repeat(80));
     assert_eq!(reply(run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY)], &deep).1).status, 400);
+}
+
+#[test]
+fn runtime_keys_are_looked_up_in_kv_by_hash() {
+    let mut gw = Gateway::new(None);
+    gw.set_keystore(true);
+    let (_, action) = run(&gw, "POST", "/v1/chat/completions", &[("authorization", "Bearer sk-sy-runtime")], CHAT);
+    let Action::Kv { op, then } = action else { panic!("{action:?}") };
+    assert_eq!(op, KvOp::Get { key: format!("key:{}", crate::core::auth::sha256_hex(b"sk-sy-runtime")), cache_ttl_s: 60 });
+    let record = r#"{"name":"rt","tenant":"acme","models":["mock"],"created":1}"#;
+    assert!(matches!(gw.resume((*then).clone(), Some(record)).1, Action::Mock(_)));
+    let r = reply(gw.resume(*then, None).1);
+    assert_eq!((r.status, err_code(&r).as_str()), (401, "invalid_api_key"));
+    // Config keys never touch KV; without the namespace nothing is looked up.
+    assert!(matches!(run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY)], CHAT).1, Action::Mock(_)));
+    let off = Gateway::new(None);
+    assert_eq!(reply(run(&off, "POST", "/v1/chat/completions", &[("authorization", "Bearer sk-sy-runtime")], CHAT).1).status, 401);
+}
+
+#[test]
+fn admin_routes_need_the_admin_secret_and_the_namespace() {
+    let mut gw = Gateway::new(None);
+    let admin = [("authorization", "Bearer admin-secret")];
+    assert_eq!(err_code(&reply(run(&gw, "GET", "/admin/keys", &admin, "").1)), "admin_disabled");
+    gw.set_secret("SWITCHYARD_ADMIN_KEY", "admin-secret");
+    assert_eq!(err_code(&reply(run(&gw, "GET", "/admin/keys", &admin, "").1)), "keystore_disabled");
+    gw.set_keystore(true);
+    assert!(matches!(run(&gw, "GET", "/admin/keys", &admin, "").1, Action::Kv { op: KvOp::List { .. }, .. }));
+    assert_eq!(reply(run(&gw, "GET", "/admin/keys", &[("authorization", KEY)], "").1).status, 401);
 }

@@ -1,6 +1,7 @@
 //! The pure core: every decision the gateway makes, as plain functions and state machines.
 //! No `worker` types, no I/O, no clock, no randomness: time and seeds come in as numbers.
 
+pub mod admin;
 pub mod auth;
 pub mod b64;
 pub mod caps;
@@ -11,6 +12,7 @@ pub mod embeddings;
 pub mod error;
 pub mod exchange;
 pub mod gateway;
+pub mod keystore;
 pub mod principal;
 pub mod providers;
 pub mod sse;

@@ -24,7 +24,7 @@ pub fn presented<'a>(inb: &'a Inbound) -> Option<&'a str> {
     inb.header("authorization").and_then(bearer).or_else(|| inb.header("x-api-key").map(str::trim).filter(|k| !k.is_empty()))
 }
 
-fn no_key() -> GatewayError {
+pub fn no_key() -> GatewayError {
     let hint = "a valid gateway key or token is required: Authorization: Bearer <key> (or x-api-key on /v1/messages)";
     GatewayError::new(Kind::Authentication, "invalid_api_key", hint)
 }

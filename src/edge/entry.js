@@ -10,7 +10,7 @@ import { initSync, Gateway, __wbg_reset_state } from "../../build/switchyard.js"
 
 initSync({ module: wasmModule });
 
-const RESPOND = 0, FETCH = 1, MOCK = 2, READ_BODY = 3, STREAM = 4;
+const RESPOND = 0, FETCH = 1, MOCK = 2, READ_BODY = 3, STREAM = 4, KV = 5;
 const EMPTY = new Uint8Array(0);
 
 let gateway = null;
@@ -22,6 +22,7 @@ function getGateway(env) {
     const value = env[name];
     if (typeof value === "string") gw.set_secret(name, value);
   }
+  gw.set_keystore(Boolean(env.KEYS));
   const problems = gw.config_error();
   if (problems) console.error("switchyard: the config is invalid:\n" + problems);
   gateway = gw;
@@ -116,7 +117,32 @@ function streamReply(step, upstreamBody) {
   return new Response(body, init);
 }
 
-async function drive(step) {
+// One operation on the KEYS namespace; the result goes back to the core as a string.
+async function kvStep(kv, step) {
+  const key = step.kv_key();
+  switch (step.kv_op()) {
+    case 0:
+      return (await kv.get(key, { cacheTtl: step.kv_cache_ttl() })) ?? undefined;
+    case 1:
+      await kv.put(key, step.kv_value(), { metadata: step.kv_metadata() });
+      return undefined;
+    case 2:
+      await kv.delete(key);
+      return undefined;
+    default: {
+      const entries = [];
+      let cursor;
+      do {
+        const page = await kv.list({ prefix: key, cursor });
+        for (const k of page.keys) entries.push({ name: k.name, metadata: k.metadata ?? null });
+        cursor = page.list_complete ? undefined : page.cursor;
+      } while (cursor);
+      return JSON.stringify(entries);
+    }
+  }
+}
+
+async function drive(step, gw, env) {
   let upstream = null;
   let upstreamBody = null;
   for (;;) {
@@ -154,6 +180,9 @@ async function drive(step) {
         break;
       case STREAM:
         return streamReply(step, upstream.body);
+      case KV:
+        gw.resume(step, await kvStep(env.KEYS, step));
+        break;
       default:
         throw new Error("unknown step");
     }
@@ -182,9 +211,11 @@ export default {
       const declared = Number(request.headers.get("content-length") ?? -1);
       const skipBody = request.method === "GET" || request.method === "HEAD" || declared > gw.max_body_bytes();
       const body = skipBody ? EMPTY : new Uint8Array(await request.arrayBuffer());
-      const step = gw.start(request.method, new URL(request.url).pathname, headerBlock(request.headers), body, skipBody ? declared : -1);
+      const path = new URL(request.url).pathname;
+      const entropy = path.startsWith("/admin/") ? crypto.getRandomValues(new Uint8Array(24)) : EMPTY;
+      const step = gw.start(request.method, path, headerBlock(request.headers), body, skipBody ? declared : -1, entropy);
       requestId = step.request_id() || requestId;
-      return await drive(step);
+      return await drive(step, gw, env);
     } catch (error) {
       return crashed(error, requestId);
     }

@@ -8,6 +8,7 @@
 
 use crate::core::exchange::{Action, Exchange};
 use crate::core::gateway::{Gateway as CoreGateway, Inbound};
+use crate::core::keystore::KvOp;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -67,13 +68,27 @@ impl Gateway {
         self.inner.set_secret(name, value);
     }
 
+    /// The `KEYS` KV namespace is bound (runtime keys and the admin API).
+    pub fn set_keystore(&mut self, bound: bool) {
+        self.inner.set_keystore(bound);
+    }
+
+    /// Hand a KV result (a value, a JSON list, or `undefined`) back to a step waiting on it.
+    pub fn resume(&self, step: &mut Step, result: Option<String>) {
+        let Action::Kv { then, .. } = std::mem::replace(&mut step.action, Action::ReadBody) else { return };
+        let (exchange, action) = self.inner.resume(*then, result.as_deref());
+        step.exchange = exchange;
+        step.action = action;
+    }
+
     pub fn max_body_bytes(&self) -> f64 {
         self.inner.max_body_bytes() as f64
     }
 
     /// Begin an exchange. `headers` is a header block (see `parse_block`).
     /// `declared_len` is the content-length when the body was not read because it is too big.
-    pub fn start(&self, method: &str, path: &str, headers: &str, body: &[u8], declared_len: f64) -> Step {
+    /// `entropy`: random bytes for making secrets (admin routes), else empty.
+    pub fn start(&self, method: &str, path: &str, headers: &str, body: &[u8], declared_len: f64, entropy: &[u8]) -> Step {
         let headers = parse_block(headers);
         let inbound = Inbound {
             method,
@@ -83,6 +98,7 @@ impl Gateway {
             declared_len: (declared_len >= 0.0).then_some(declared_len as usize),
             now_ms: date_now() as u64,
             seed: seed(),
+            entropy,
         };
         let (exchange, action) = self.inner.start(&inbound);
         Step { exchange, action }
@@ -101,6 +117,7 @@ const FETCH: u8 = 1;
 const MOCK: u8 = 2;
 const READ_BODY: u8 = 3;
 const STREAM: u8 = 4;
+const KV: u8 = 5;
 
 #[wasm_bindgen]
 impl Step {
@@ -112,6 +129,47 @@ impl Step {
             Action::Mock(_) => MOCK,
             Action::ReadBody => READ_BODY,
             Action::Stream(_) => STREAM,
+            Action::Kv { .. } => KV,
+        }
+    }
+
+    /// For a KV step: 0 get, 1 put, 2 delete, 3 list.
+    pub fn kv_op(&self) -> u8 {
+        match &self.action {
+            Action::Kv { op: KvOp::Get { .. }, .. } => 0,
+            Action::Kv { op: KvOp::Put { .. }, .. } => 1,
+            Action::Kv { op: KvOp::Delete { .. }, .. } => 2,
+            _ => 3,
+        }
+    }
+
+    /// The KV key (or, for a list, the prefix).
+    pub fn kv_key(&self) -> String {
+        match &self.action {
+            Action::Kv { op: KvOp::Get { key, .. } | KvOp::Put { key, .. } | KvOp::Delete { key }, .. } => key.clone(),
+            Action::Kv { op: KvOp::List { prefix }, .. } => prefix.clone(),
+            _ => String::new(),
+        }
+    }
+
+    pub fn kv_value(&self) -> String {
+        match &self.action {
+            Action::Kv { op: KvOp::Put { value, .. }, .. } => value.clone(),
+            _ => String::new(),
+        }
+    }
+
+    pub fn kv_metadata(&self) -> String {
+        match &self.action {
+            Action::Kv { op: KvOp::Put { metadata, .. }, .. } => metadata.clone(),
+            _ => String::new(),
+        }
+    }
+
+    pub fn kv_cache_ttl(&self) -> u32 {
+        match &self.action {
+            Action::Kv { op: KvOp::Get { cache_ttl_s, .. }, .. } => *cache_ttl_s,
+            _ => 0,
         }
     }
 
@@ -129,7 +187,7 @@ impl Step {
             Action::Respond(r) | Action::Stream(r) => to_block(&r.headers),
             Action::Fetch { request, .. } => to_block(&request.headers),
             Action::Mock(m) => to_block(&m.headers),
-            Action::ReadBody => String::new(),
+            Action::ReadBody | Action::Kv { .. } => String::new(),
         }
     }
 

@@ -25,6 +25,7 @@ CANARY_KEY = "sk-canary-" + secrets.token_hex(12)
 WEB_KEY = "sk-web-backend"
 WEB_KEY_SHA256 = hashlib.sha256(WEB_KEY.encode()).hexdigest()
 APP_ORIGIN = "https://app.example"
+ADMIN_KEY = "sk-admin-" + secrets.token_hex(8)
 
 
 def free_port():
@@ -73,10 +74,12 @@ class Gateway:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp / "wrangler.log"
+        self.state_dir = tmp / "state"
         config = json.dumps(test_config(upstream_port))
         cmd = [str(ROOT / "node_modules/.bin/wrangler"), "dev", "--ip", "127.0.0.1", "--port", str(self.port),
                "--persist-to", str(tmp / "state"), "--inspector-port", str(free_port()), "--show-interactive-dev-session=false",
-               "--var", f"SWITCHYARD_CONFIG:{config}", "--var", f"UPSTREAM_KEY:{CANARY_KEY}", "--var", "TOKEN_KEY:" + secrets.token_hex(16)]
+               "--var", f"SWITCHYARD_CONFIG:{config}", "--var", f"UPSTREAM_KEY:{CANARY_KEY}", "--var", "TOKEN_KEY:" + secrets.token_hex(16),
+               "--var", f"SWITCHYARD_ADMIN_KEY:{ADMIN_KEY}"]
         env = dict(os.environ, WRANGLER_SEND_METRICS="false", NO_COLOR="1")
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)

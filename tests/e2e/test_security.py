@@ -142,3 +142,33 @@ def test_panic_gives_json_500_and_the_next_request_succeeds(http):
     assert err["code"] == "internal_error" and r.headers["x-request-id"] in err["message"]
     for _ in range(3):
         assert http.post("/v1/chat/completions", json={"model": "mock", "messages": HI}).status_code == 200
+
+
+def test_runtime_keys_created_used_listed_and_revoked(gateway):
+    from conftest import ADMIN_KEY
+    admin = {"authorization": f"Bearer {ADMIN_KEY}"}
+    assert httpx.get(gateway.url + "/admin/keys", headers={"authorization": f"Bearer {DEV_KEY}"}).status_code == 401
+    r = httpx.post(gateway.url + "/admin/keys", json={"name": "rt", "tenant": "acme", "models": ["mock"]}, headers=admin)
+    assert r.status_code == 201, r.text
+    created = r.json()
+    key, key_id = created["key"], created["id"]
+    chat = {"model": "mock", "messages": HI}
+    assert httpx.post(gateway.url + "/v1/chat/completions", json=chat, headers={"authorization": f"Bearer {key}"}).status_code == 200
+    denied = httpx.post(gateway.url + "/v1/chat/completions", json={"model": "up-ok", "messages": HI}, headers={"authorization": f"Bearer {key}"})
+    assert denied.status_code == 403
+    listed = httpx.get(gateway.url + "/admin/keys", headers=admin).json()["data"]
+    assert any(e["id"] == key_id and e["record"]["name"] == "rt" for e in listed)
+    assert all(key not in json.dumps(e) for e in listed), "the key itself is never stored or listed"
+    assert httpx.delete(gateway.url + f"/admin/keys/{key_id}", headers=admin).json()["revoked"] is True
+    assert not any(e["id"] == key_id for e in httpx.get(gateway.url + "/admin/keys", headers=admin).json()["data"])
+    # Locally, KV is read through without an edge cache, so revocation shows at once.
+    r = httpx.post(gateway.url + "/v1/chat/completions", json=chat, headers={"authorization": f"Bearer {key}"})
+    assert r.status_code == 401
+
+
+def test_canary_key_is_in_no_stored_state(gateway, http):
+    from conftest import CANARY_KEY
+    http.post("/v1/chat/completions", json={"model": "up-echo-key-401", "messages": HI})
+    for path in gateway.state_dir.rglob("*"):
+        if path.is_file():
+            assert CANARY_KEY.encode() not in path.read_bytes(), path
