@@ -10,7 +10,6 @@
 
 use super::{malformed, Target, UpstreamRequest};
 use crate::core::error::GatewayError;
-use crate::core::sse::SseParser;
 use crate::core::types::*;
 use crate::core::wire::anthropic as wire;
 use serde_json::{json, Map, Value};
@@ -234,24 +233,13 @@ pub fn error_parts(body: &[u8]) -> (String, String) {
 /// Anthropic SSE events to canonical stream events.
 #[derive(Debug, Default)]
 pub struct StreamDecoder {
-    sse: SseParser,
     start_usage: wire::Usage,
     /// Content block index → tool call index.
     tool_blocks: HashMap<u32, u32>,
 }
 
 impl StreamDecoder {
-    pub fn push(&mut self, bytes: &[u8]) -> Result<Vec<StreamEvent>, GatewayError> {
-        let events = self.sse.push(bytes).map_err(|_| malformed("stream line"))?;
-        self.decode(events)
-    }
-
-    pub fn finish(&mut self) -> Result<Vec<StreamEvent>, GatewayError> {
-        let events = self.sse.finish();
-        self.decode(events)
-    }
-
-    fn decode(&mut self, events: Vec<crate::core::sse::SseEvent>) -> Result<Vec<StreamEvent>, GatewayError> {
+    pub(super) fn decode(&mut self, events: Vec<crate::core::sse::SseEvent>) -> Result<Vec<StreamEvent>, GatewayError> {
         let mut out = Vec::new();
         for ev in events {
             let event: wire::Event = serde_json::from_str(&ev.data).map_err(|_| malformed("stream event"))?;

@@ -105,7 +105,7 @@ event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
 
 #[test]
 fn stream_transcript() {
-    let evs = StreamDecoder::default().push(STREAM.as_bytes()).unwrap();
+    let evs = crate::core::providers::StreamDecoder::new(Dialect::Anthropic).push(STREAM.as_bytes()).unwrap();
     assert_eq!(evs[0], StreamEvent::Start { id: "msg_1".into(), model: "claude-sonnet-4-5".into(), created: 0 });
     assert_eq!(evs[1], StreamEvent::TextDelta { index: 0, text: "Okay".into() });
     assert_eq!(
@@ -126,13 +126,13 @@ fn stream_transcript() {
 
 #[test]
 fn stream_error_event_and_split_invariance() {
-    let evs = StreamDecoder::default()
+    let evs = crate::core::providers::StreamDecoder::new(Dialect::Anthropic)
         .push(b"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n")
         .unwrap();
     assert!(matches!(&evs[0], StreamEvent::Error { message } if message.contains("overloaded_error")));
-    let whole = StreamDecoder::default().push(STREAM.as_bytes()).unwrap();
+    let whole = crate::core::providers::StreamDecoder::new(Dialect::Anthropic).push(STREAM.as_bytes()).unwrap();
     for cut in (0..STREAM.len()).step_by(7) {
-        let mut d = StreamDecoder::default();
+        let mut d = crate::core::providers::StreamDecoder::new(Dialect::Anthropic);
         let mut evs = d.push(&STREAM.as_bytes()[..cut]).unwrap();
         evs.extend(d.push(&STREAM.as_bytes()[cut..]).unwrap());
         evs.extend(d.finish().unwrap());

@@ -12,7 +12,6 @@
 
 use super::{malformed, Target, UpstreamRequest};
 use crate::core::error::{sanitize_upstream_message, GatewayError};
-use crate::core::sse::SseParser;
 use crate::core::types::*;
 use crate::core::wire::gemini as wire;
 use serde_json::{json, Map, Value};
@@ -277,7 +276,6 @@ pub fn error_parts(body: &[u8]) -> (String, String) {
 /// Gemini's SSE stream (`alt=sse`, one `GenerateContentResponse` per event) to canonical events.
 #[derive(Debug, Default)]
 pub struct StreamDecoder {
-    sse: SseParser,
     started: bool,
     finished: bool,
     usage: Option<wire::UsageMetadata>,
@@ -286,25 +284,19 @@ pub struct StreamDecoder {
 }
 
 impl StreamDecoder {
-    pub fn push(&mut self, bytes: &[u8]) -> Result<Vec<StreamEvent>, GatewayError> {
-        let events = self.sse.push(bytes).map_err(|_| malformed("stream line"))?;
-        self.decode(events)
-    }
-
     /// The stream ended: it is complete only if a candidate finished.
-    pub fn finish(&mut self) -> Result<Vec<StreamEvent>, GatewayError> {
-        let events = self.sse.finish();
-        let mut out = self.decode(events)?;
+    pub(super) fn end(&mut self) -> Vec<StreamEvent> {
+        let mut out = Vec::new();
         if self.finished {
             if let Some(u) = self.usage.take() {
                 out.push(StreamEvent::Usage(usage_from_wire(&u)));
             }
             out.push(StreamEvent::Done);
         }
-        Ok(out)
+        out
     }
 
-    fn decode(&mut self, events: Vec<crate::core::sse::SseEvent>) -> Result<Vec<StreamEvent>, GatewayError> {
+    pub(super) fn decode(&mut self, events: Vec<crate::core::sse::SseEvent>) -> Result<Vec<StreamEvent>, GatewayError> {
         let mut out = Vec::new();
         for ev in events {
             if let Ok(err) = serde_json::from_str::<wire::ErrorEnvelope>(&ev.data) {

@@ -83,7 +83,7 @@ data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"lo\"}],\"role\":
 
 #[test]
 fn stream_transcript_ends_cleanly_only_after_a_finish_reason() {
-    let mut d = StreamDecoder::default();
+    let mut d = crate::core::providers::StreamDecoder::new(Dialect::Gemini);
     let mut evs = d.push(STREAM.as_bytes()).unwrap();
     evs.extend(d.finish().unwrap());
     assert_eq!(evs[0], StreamEvent::Start { id: "r1".into(), model: "gemini-2.5-flash".into(), created: 0 });
@@ -92,7 +92,7 @@ fn stream_transcript_ends_cleanly_only_after_a_finish_reason() {
     assert!(matches!(evs[4], StreamEvent::Usage(Usage { input_tokens: 8, output_tokens: 2, .. })));
     assert_eq!(evs[5], StreamEvent::Done);
     let first = STREAM.split("\r\n\r\n").next().unwrap();
-    let mut cut = StreamDecoder::default();
+    let mut cut = crate::core::providers::StreamDecoder::new(Dialect::Gemini);
     let mut evs = cut.push(first.as_bytes()).unwrap();
     evs.extend(cut.finish().unwrap());
     assert!(!evs.contains(&StreamEvent::Done), "no finishReason: not a clean end");
@@ -101,7 +101,7 @@ fn stream_transcript_ends_cleanly_only_after_a_finish_reason() {
 #[test]
 fn stream_split_invariance() {
     let run = |parts: &[&[u8]]| {
-        let mut d = StreamDecoder::default();
+        let mut d = crate::core::providers::StreamDecoder::new(Dialect::Gemini);
         let mut evs: Vec<StreamEvent> = parts.iter().flat_map(|p| d.push(p).unwrap()).collect();
         evs.extend(d.finish().unwrap());
         evs

@@ -1,6 +1,6 @@
 use super::*;
 use crate::core::dialect::openai::decode_request;
-use crate::core::providers::openai::{decode_response, StreamDecoder};
+use crate::core::providers::openai::decode_response;
 
 fn req(body: &str) -> ChatRequest {
     decode_request(body.as_bytes()).unwrap()
@@ -39,7 +39,7 @@ fn stream_decodes_to_same_text_and_usage() {
         call("chunk_ms=20"),
     );
     assert_eq!(r.interval_ms, 20);
-    let mut d = StreamDecoder::default();
+    let mut d = crate::core::providers::StreamDecoder::new(Dialect::OpenAi);
     let evs: Vec<StreamEvent> = r.frames.iter().flat_map(|f| d.push(f).unwrap()).collect();
     let text: String = evs
         .iter()

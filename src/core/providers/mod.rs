@@ -8,6 +8,7 @@ pub mod openai;
 
 use crate::core::config::ProviderKind;
 use crate::core::error::{sanitize_upstream_message, GatewayError, Kind};
+use crate::core::sse::{SseEvent, SseParser};
 use crate::core::types::{ChatRequest, ChatResponse, Dialect, StreamEvent};
 
 /// An HTTP call for the edge to make. The URL's host comes only from config.
@@ -56,9 +57,15 @@ pub fn decode_error(wire: Dialect, status: u16, retry_after: Option<&str>, body:
     classify_error(status, &code, &sanitize_upstream_message(&message), retry_after)
 }
 
-/// An upstream's stream decoder, by wire format.
+/// An upstream's stream, by wire format: SSE framing here, each wire's events in its file.
 #[derive(Debug)]
-pub enum StreamDecoder {
+pub struct StreamDecoder {
+    sse: SseParser,
+    wire: WireStream,
+}
+
+#[derive(Debug)]
+enum WireStream {
     OpenAi(openai::StreamDecoder),
     Anthropic(anthropic::StreamDecoder),
     Gemini(gemini::StreamDecoder),
@@ -66,34 +73,42 @@ pub enum StreamDecoder {
 
 impl StreamDecoder {
     pub fn new(wire: Dialect) -> Self {
-        match wire {
-            Dialect::OpenAi => StreamDecoder::OpenAi(Default::default()),
-            Dialect::Anthropic => StreamDecoder::Anthropic(Default::default()),
-            Dialect::Gemini => StreamDecoder::Gemini(Default::default()),
+        let wire = match wire {
+            Dialect::OpenAi => WireStream::OpenAi(Default::default()),
+            Dialect::Anthropic => WireStream::Anthropic(Default::default()),
+            Dialect::Gemini => WireStream::Gemini(Default::default()),
+        };
+        StreamDecoder { sse: SseParser::default(), wire }
+    }
+
+    fn decode(&mut self, events: Vec<SseEvent>) -> Result<Vec<StreamEvent>, GatewayError> {
+        match &mut self.wire {
+            WireStream::OpenAi(d) => d.decode(events),
+            WireStream::Anthropic(d) => d.decode(events),
+            WireStream::Gemini(d) => d.decode(events),
         }
     }
 
     pub fn push(&mut self, bytes: &[u8]) -> Result<Vec<StreamEvent>, GatewayError> {
-        match self {
-            StreamDecoder::OpenAi(d) => d.push(bytes),
-            StreamDecoder::Anthropic(d) => d.push(bytes),
-            StreamDecoder::Gemini(d) => d.push(bytes),
+        let events = self.sse.push(bytes).map_err(|_| malformed("stream line"))?;
+        self.decode(events)
+    }
+
+    /// The upstream's body ended.
+    pub fn finish(&mut self) -> Result<Vec<StreamEvent>, GatewayError> {
+        let events = self.sse.finish();
+        let mut out = self.decode(events)?;
+        if let WireStream::Gemini(d) = &mut self.wire {
+            out.extend(d.end());
         }
+        Ok(out)
     }
 
     /// Complete upstream events re-framed as received (OpenAI wire only).
     pub fn take_echo(&mut self) -> Vec<u8> {
-        match self {
-            StreamDecoder::OpenAi(d) => std::mem::take(&mut d.echo),
+        match &mut self.wire {
+            WireStream::OpenAi(d) => std::mem::take(&mut d.echo),
             _ => Vec::new(),
-        }
-    }
-
-    pub fn finish(&mut self) -> Result<Vec<StreamEvent>, GatewayError> {
-        match self {
-            StreamDecoder::OpenAi(d) => d.finish(),
-            StreamDecoder::Anthropic(d) => d.finish(),
-            StreamDecoder::Gemini(d) => d.finish(),
         }
     }
 }

@@ -9,7 +9,6 @@ use super::{malformed, Target, UpstreamRequest};
 use crate::core::config::ProviderKind;
 use crate::core::dialect::openai::encode_request;
 use crate::core::error::{sanitize_upstream_message, GatewayError};
-use crate::core::sse::SseParser;
 use crate::core::types::*;
 use crate::core::wire::openai as wire;
 use serde_json::{json, Value};
@@ -106,7 +105,6 @@ pub fn decode_response(body: &[u8]) -> Result<ChatResponse, GatewayError> {
 /// SSE bytes from an OpenAI-compatible upstream to canonical stream events.
 #[derive(Debug, Default)]
 pub struct StreamDecoder {
-    sse: SseParser,
     started: bool,
     /// Every complete event, re-framed with its data untouched: what a same-dialect caller
     /// receives, so a cut never leaves it half an event.
@@ -114,17 +112,7 @@ pub struct StreamDecoder {
 }
 
 impl StreamDecoder {
-    pub fn push(&mut self, bytes: &[u8]) -> Result<Vec<StreamEvent>, GatewayError> {
-        let events = self.sse.push(bytes).map_err(|_| malformed("stream line"))?;
-        self.decode(events)
-    }
-
-    pub fn finish(&mut self) -> Result<Vec<StreamEvent>, GatewayError> {
-        let events = self.sse.finish();
-        self.decode(events)
-    }
-
-    fn decode(&mut self, events: Vec<crate::core::sse::SseEvent>) -> Result<Vec<StreamEvent>, GatewayError> {
+    pub(super) fn decode(&mut self, events: Vec<crate::core::sse::SseEvent>) -> Result<Vec<StreamEvent>, GatewayError> {
         let mut out = Vec::new();
         for ev in events {
             if ev.data == "[DONE]" {

@@ -50,7 +50,7 @@ fn malformed_response_is_502() {
 
 #[test]
 fn stream_decodes_tool_calls_finish_usage_done() {
-    let mut d = StreamDecoder::default();
+    let mut d = crate::core::providers::StreamDecoder::new(Dialect::OpenAi);
     let evs = d.push(TOOL_STREAM.as_bytes()).unwrap();
     assert!(matches!(&evs[0], StreamEvent::Start { model, .. } if model == "gpt-4o"));
     assert!(matches!(&evs[1], StreamEvent::ToolCallDelta { id: Some(id), name: Some(n), .. } if id == "call_X" && n == "get_weather"));
@@ -62,9 +62,9 @@ fn stream_decodes_tool_calls_finish_usage_done() {
 
 #[test]
 fn stream_split_anywhere_gives_same_events() {
-    let whole = StreamDecoder::default().push(TOOL_STREAM.as_bytes()).unwrap();
+    let whole = crate::core::providers::StreamDecoder::new(Dialect::OpenAi).push(TOOL_STREAM.as_bytes()).unwrap();
     for cut in 0..TOOL_STREAM.len() {
-        let mut d = StreamDecoder::default();
+        let mut d = crate::core::providers::StreamDecoder::new(Dialect::OpenAi);
         let mut evs = d.push(&TOOL_STREAM.as_bytes()[..cut]).unwrap();
         evs.extend(d.push(&TOOL_STREAM.as_bytes()[cut..]).unwrap());
         evs.extend(d.finish().unwrap());
@@ -74,7 +74,10 @@ fn stream_split_anywhere_gives_same_events() {
 
 #[test]
 fn malformed_chunk_is_an_error() {
-    assert_eq!(StreamDecoder::default().push(b"data: {oops\n\n").unwrap_err().code, "upstream_malformed");
+    assert_eq!(
+        crate::core::providers::StreamDecoder::new(Dialect::OpenAi).push(b"data: {oops\n\n").unwrap_err().code,
+        "upstream_malformed"
+    );
 }
 
 #[test]
