@@ -6,6 +6,7 @@
 //! Prices are given in USD per million tokens and held as integer micro-USD per million.
 
 use crate::core::auth::is_sha256_hex;
+use crate::core::routes::{RouteConfig, StepConfig};
 use crate::core::types::Dialect;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
@@ -261,6 +262,9 @@ pub struct Config {
     /// Browser tokens; absent: minting is off.
     #[serde(default)]
     pub tokens: Option<TokensConfig>,
+    /// Fallback chains under public names of their own.
+    #[serde(default)]
+    pub routes: Vec<RouteConfig>,
     /// Public name or alias → index into `models`.
     #[serde(skip)]
     index: HashMap<String, usize>,
@@ -373,6 +377,23 @@ impl Config {
                 }
             }
         }
+        for (i, r) in self.routes.iter().enumerate() {
+            let path = format!("routes[{i}]");
+            if r.name.is_empty() || self.index.contains_key(&r.name) || self.routes[..i].iter().any(|o| o.name == r.name) {
+                add(format!("{path}.name"), "must be non-empty and differ from every model name, alias and other route");
+            }
+            if r.steps.is_empty() || r.steps.iter().any(|s| matches!(s, StepConfig::Pool { pool } if pool.is_empty() || pool.iter().all(|m| m.weight == 0))) {
+                add(format!("{path}.steps"), "needs at least one step, and every pool a member with weight > 0");
+            }
+            for (at, model) in r.models() {
+                if !self.index.contains_key(model) {
+                    add(format!("{path}.{at}"), &format!("unknown model '{model}'"));
+                }
+            }
+            if !(1_000..=900_000).contains(&r.deadline_ms) || r.retry.max_retries > 10 {
+                add(format!("{path}.deadline_ms"), "deadline_ms must be 1000..900000 and retry.max_retries at most 10");
+            }
+        }
         if let Some(t) = &self.tokens {
             if !(60..=86_400).contains(&t.max_ttl_seconds) {
                 add("tokens.max_ttl_seconds".into(), "must be between 60 and 86400");
@@ -385,6 +406,11 @@ impl Config {
             add("limits.max_body_bytes".into(), "must be between 1024 and 104857600");
         }
         p
+    }
+
+    /// The route with this public name.
+    pub fn route(&self, name: &str) -> Option<&RouteConfig> {
+        self.routes.iter().find(|r| r.name == name)
     }
 
     /// The model entry for a public name or alias.

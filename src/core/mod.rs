@@ -15,6 +15,7 @@ pub mod gateway;
 pub mod keystore;
 pub mod principal;
 pub mod providers;
+pub mod routes;
 pub mod sse;
 pub mod strict_json;
 pub mod tokens;

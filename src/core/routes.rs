@@ -1,0 +1,194 @@
+//! Routes: a public name mapped to an ordered fallback chain of targets, where any step may
+//! be a weighted pool, with a retry policy and a deadline. A plain model is a route of one
+//! target that is not retried.
+//!
+//! ```json
+//! "routes": [{
+//!   "name": "smart",
+//!   "steps": [ {"model": "gpt-4o", "max_retries": 1},
+//!              {"pool": [{"model": "claude-sonnet", "weight": 3}, {"model": "gemini-pro", "weight": 1}]},
+//!              {"model": "mock"} ],
+//!   "retry": {"max_retries": 2, "base_ms": 250, "max_backoff_ms": 8000},
+//!   "deadline_ms": 60000
+//! }]
+//! ```
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RetryPolicy {
+    /// Retries on the same target after a retryable failure (then the next target).
+    #[serde(default = "default_retries")]
+    pub max_retries: u32,
+    /// First backoff ceiling; doubles per retry (full jitter: a uniform draw below it).
+    #[serde(default = "default_base")]
+    pub base_ms: u32,
+    #[serde(default = "default_max_backoff")]
+    pub max_backoff_ms: u32,
+}
+
+fn default_retries() -> u32 {
+    2
+}
+fn default_base() -> u32 {
+    250
+}
+fn default_max_backoff() -> u32 {
+    8_000
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy { max_retries: default_retries(), base_ms: default_base(), max_backoff_ms: default_max_backoff() }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries: what a plain model gets.
+    pub const NONE: RetryPolicy = RetryPolicy { max_retries: 0, base_ms: 0, max_backoff_ms: 0 };
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PoolMember {
+    pub model: String,
+    #[serde(default = "one")]
+    pub weight: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged, deny_unknown_fields)]
+pub enum StepConfig {
+    Model {
+        model: String,
+        #[serde(default)]
+        max_retries: Option<u32>,
+        #[serde(default)]
+        timeout_ms: Option<u32>,
+    },
+    Pool {
+        pool: Vec<PoolMember>,
+    },
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    pub name: String,
+    pub steps: Vec<StepConfig>,
+    #[serde(default)]
+    pub retry: RetryPolicy,
+    #[serde(default = "default_deadline")]
+    pub deadline_ms: u32,
+}
+
+fn default_deadline() -> u32 {
+    120_000
+}
+
+/// One target of a planned chain: a model name with its overrides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedTarget {
+    pub model: String,
+    pub max_retries: u32,
+    pub timeout_ms: Option<u32>,
+}
+
+/// A deterministic stream of pseudo-random numbers from a seed (splitmix64).
+pub fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+impl RouteConfig {
+    /// The chain for one request: pools become all their members in a weighted random order
+    /// (the pick first, the others as its fallbacks), so a pool spreads load and still
+    /// falls back within itself.
+    pub fn plan(&self, seed: u64) -> Vec<PlannedTarget> {
+        let mut state = seed;
+        let mut out = Vec::new();
+        for step in &self.steps {
+            match step {
+                StepConfig::Model { model, max_retries, timeout_ms } => {
+                    out.push(PlannedTarget { model: model.clone(), max_retries: max_retries.unwrap_or(self.retry.max_retries), timeout_ms: *timeout_ms })
+                }
+                StepConfig::Pool { pool } => {
+                    let mut left: Vec<&PoolMember> = pool.iter().filter(|m| m.weight > 0).collect();
+                    while !left.is_empty() {
+                        let total: u64 = left.iter().map(|m| m.weight as u64).sum();
+                        let mut pick = splitmix(&mut state) % total;
+                        let i = left.iter().position(|m| {
+                            let hit = pick < m.weight as u64;
+                            pick = pick.saturating_sub(m.weight as u64);
+                            hit
+                        });
+                        let m = left.remove(i.unwrap_or(0));
+                        out.push(PlannedTarget { model: m.model.clone(), max_retries: self.retry.max_retries, timeout_ms: None });
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Every model a route names, with its JSON path, for validation.
+    pub fn models(&self) -> Vec<(String, &str)> {
+        let mut out = Vec::new();
+        for (i, step) in self.steps.iter().enumerate() {
+            match step {
+                StepConfig::Model { model, .. } => out.push((format!("steps[{i}].model"), model.as_str())),
+                StepConfig::Pool { pool } => out.extend(pool.iter().enumerate().map(|(j, m)| (format!("steps[{i}].pool[{j}].model"), m.model.as_str()))),
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn route(json: &str) -> RouteConfig {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn plans_chains_with_overrides() {
+        let r = route(r#"{"name":"r","steps":[{"model":"a","max_retries":0,"timeout_ms":500},{"model":"b"}],"retry":{"max_retries":3}}"#);
+        let p = r.plan(1);
+        assert_eq!(p[0], PlannedTarget { model: "a".into(), max_retries: 0, timeout_ms: Some(500) });
+        assert_eq!(p[1].max_retries, 3);
+    }
+
+    #[test]
+    fn pools_follow_their_weights() {
+        let r = route(r#"{"name":"r","steps":[{"pool":[{"model":"a","weight":3},{"model":"b","weight":1}]},{"model":"z"}]}"#);
+        let firsts = (0..4000u64).filter(|s| r.plan(s.wrapping_mul(7919)).first().unwrap().model == "a").count();
+        assert!((2700..3300).contains(&firsts), "{firsts} of 4000 should be near 3000");
+        let p = r.plan(5);
+        assert_eq!(p.len(), 3);
+        assert_eq!(p[2].model, "z");
+    }
+
+    proptest! {
+        #[test]
+        fn a_pool_plans_each_member_once(seed in any::<u64>(), weights in prop::collection::vec(1u32..10, 1..6)) {
+            let pool: Vec<PoolMember> = weights.iter().enumerate().map(|(i, w)| PoolMember { model: format!("m{i}"), weight: *w }).collect();
+            let r = RouteConfig { name: "r".into(), steps: vec![StepConfig::Pool { pool }], retry: RetryPolicy::default(), deadline_ms: 1000 };
+            let mut names: Vec<String> = r.plan(seed).into_iter().map(|t| t.model).collect();
+            names.sort();
+            let mut want: Vec<String> = (0..weights.len()).map(|i| format!("m{i}")).collect();
+            want.sort();
+            prop_assert_eq!(names, want);
+        }
+    }
+}
