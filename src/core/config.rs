@@ -382,7 +382,9 @@ impl Config {
             if r.name.is_empty() || self.index.contains_key(&r.name) || self.routes[..i].iter().any(|o| o.name == r.name) {
                 add(format!("{path}.name"), "must be non-empty and differ from every model name, alias and other route");
             }
-            if r.steps.is_empty() || r.steps.iter().any(|s| matches!(s, StepConfig::Pool { pool } if pool.is_empty() || pool.iter().all(|m| m.weight == 0))) {
+            if r.steps.is_empty()
+                || r.steps.iter().any(|s| matches!(s, StepConfig::Pool { pool } if pool.is_empty() || pool.iter().all(|m| m.weight == 0)))
+            {
                 add(format!("{path}.steps"), "needs at least one step, and every pool a member with weight > 0");
             }
             for (at, model) in r.models() {

@@ -77,9 +77,15 @@ fn presets_have_default_urls_and_wires() {
 #[test]
 fn routes_are_validated() {
     let base = r#""providers":{"m":{"kind":"mock"}},"models":[{"name":"a","provider":"m","model":"x"}]"#;
-    let ok = Config::parse(&format!(r#"{{{base},"routes":[{{"name":"r","steps":[{{"model":"a"}},{{"pool":[{{"model":"a","weight":2}}]}}]}}]}}"#)).unwrap();
+    let ok = Config::parse(&format!(
+        r#"{{{base},"routes":[{{"name":"r","steps":[{{"model":"a"}},{{"pool":[{{"model":"a","weight":2}}]}}]}}]}}"#
+    ))
+    .unwrap();
     assert_eq!(ok.route("r").unwrap().plan(0).len(), 2);
-    let bad = Config::parse(&format!(r#"{{{base},"routes":[{{"name":"a","steps":[{{"model":"ghost"}}],"deadline_ms":5}},{{"name":"e","steps":[]}}]}}"#)).unwrap_err();
+    let bad = Config::parse(&format!(
+        r#"{{{base},"routes":[{{"name":"a","steps":[{{"model":"ghost"}}],"deadline_ms":5}},{{"name":"e","steps":[]}}]}}"#
+    ))
+    .unwrap_err();
     let paths: Vec<&str> = bad.iter().map(|p| p.path.as_str()).collect();
     for want in ["routes[0].name", "routes[0].steps[0].model", "routes[0].deadline_ms", "routes[1].steps"] {
         assert!(paths.contains(&want), "missing {want} in {paths:?}");

@@ -16,6 +16,18 @@ pub enum Fault {
     Gateway,
 }
 
+/// What a failed attempt means for the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// A transient upstream failure: the same target may succeed after a backoff.
+    Retry,
+    /// This target cannot serve the request (credentials, model, quota, context window,
+    /// content policy, garbage): try the next one at once.
+    NextTarget,
+    /// The caller's own mistake: no other target would do better.
+    Return,
+}
+
 /// OpenAI's error `type` values, plus the status each implies by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -87,6 +99,23 @@ impl GatewayError {
     /// Whether the same request may succeed if tried again.
     pub fn retryable(&self) -> bool {
         matches!(self.status, 408 | 429 | 500 | 502 | 503 | 504 | 529) && self.fault() != Fault::Client
+    }
+
+    /// What to do after an attempt failed with this error (README, "Failures").
+    pub fn disposition(&self) -> Disposition {
+        match self.code {
+            "upstream_rate_limited" | "upstream_timeout" | "upstream_unreachable" | "upstream_overloaded" => Disposition::Retry,
+            "upstream_error" if self.status >= 500 => Disposition::Retry,
+            "upstream_auth_failed"
+            | "upstream_not_found"
+            | "upstream_quota_exhausted"
+            | "context_length_exceeded"
+            | "upstream_malformed"
+            | "content_policy"
+            | "unsupported_for_provider"
+            | "provider_key_missing" => Disposition::NextTarget,
+            _ => Disposition::Return,
+        }
     }
 
     /// Whether it is evidence that the upstream target is unhealthy.

@@ -47,8 +47,9 @@ impl Reply {
 pub enum Action {
     /// Send this response; the exchange is over.
     Respond(Reply),
-    /// Call the upstream, then report with `on_head` (or `on_fetch_error`).
-    Fetch { request: UpstreamRequest, timeout_ms: u32 },
+    /// Wait `delay_ms` (a retry's backoff), call the upstream, then report with `on_head`
+    /// (or `on_fetch_error`).
+    Fetch { request: UpstreamRequest, timeout_ms: u32, delay_ms: u32 },
     /// Play back the built-in mock upstream's reply, then report it like a fetched one.
     Mock(MockReply),
     /// Read the whole upstream body and pass it to `on_body`.
@@ -106,6 +107,12 @@ pub struct Exchange {
     stream_failed: bool,
     /// Usage reported by the upstream, once known.
     pub usage: Option<Usage>,
+    /// Why this attempt failed, once it has (before or after the commit point).
+    pub failure: Option<GatewayError>,
+    /// The upstream's `retry-after-ms`, or `retry-after` in seconds, as milliseconds.
+    pub retry_after_ms: Option<u64>,
+    /// The reply head went to the client: from here a failure can only be reported in-band.
+    pub committed: bool,
 }
 
 /// Headers every response carries.
@@ -134,6 +141,9 @@ impl Exchange {
             saw_done: false,
             stream_failed: false,
             usage: None,
+            failure: None,
+            retry_after_ms: None,
+            committed: false,
         }
     }
 
@@ -154,8 +164,13 @@ impl Exchange {
         h
     }
 
+    pub(crate) fn fail_now(&mut self, err: GatewayError) -> Action {
+        self.fail(err)
+    }
+
     fn fail(&mut self, err: GatewayError) -> Action {
         self.phase = Phase::Done;
+        self.failure = Some(err.clone());
         let mut reply = error_reply(&self.request_id, &err, self.route.client);
         reply.headers.push(("x-switchyard-provider".into(), self.route.provider.clone()));
         reply.headers.extend(self.route.cors_origin.as_deref().map(crate::core::cors::headers).unwrap_or_default());
@@ -167,10 +182,17 @@ impl Exchange {
         if self.phase != Phase::AwaitHead {
             return self.fail(GatewayError::new(Kind::Internal, "exchange_out_of_order", "response head arrived out of order"));
         }
-        self.retry_after = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("retry-after")).map(|(_, v)| v.clone());
+        let header = |name: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim());
+        self.retry_after = header("retry-after").map(str::to_string);
+        self.retry_after_ms = header("retry-after-ms")
+            .and_then(|v| v.parse::<f64>().ok())
+            .or_else(|| header("retry-after").and_then(|v| v.parse::<f64>().ok()).map(|s| s * 1000.0))
+            .filter(|ms| ms.is_finite() && *ms >= 0.0)
+            .map(|ms| ms.min(86_400_000.0) as u64);
         let is_sse = headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v.starts_with("text/event-stream"));
         if status == 200 && self.route.stream && is_sse {
             self.phase = Phase::Streaming;
+            self.committed = true;
             let mut h = self.headers("text/event-stream");
             h.push(("cache-control".into(), "no-cache".into()));
             return Action::Stream(Reply { status: 200, headers: h, body: Vec::new(), body_from_upstream: false });

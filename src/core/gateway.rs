@@ -7,17 +7,17 @@
 use crate::core::admin;
 use crate::core::auth::{sha256_hex, Secret};
 use crate::core::caps;
-use crate::core::config::{Config, Model, Problem, ProviderKind};
+use crate::core::config::{Config, Model, Problem};
 use crate::core::cors;
 use crate::core::dialect;
 use crate::core::dialect::fields::{as_str, invalid_value, opt_array, opt_u32, parse_object, req_str};
 use crate::core::embeddings;
 use crate::core::error::{GatewayError, Kind};
-use crate::core::exchange::{error_reply, Action, Exchange, Reply, Route};
+use crate::core::exchange::{error_reply, Action, Reply};
 use crate::core::keystore::{kv_key, KeyRecord, KvOp, OwnedInbound, Pending, LOOKUP_CACHE_TTL_S};
 use crate::core::principal::{self, Principal};
-use crate::core::providers::mock::{self, Directive, MockCall, MockReply};
-use crate::core::providers::{self, Target};
+use crate::core::routes::{PlannedTarget, RetryPolicy};
+use crate::core::session::{Caller, Payload, Session, TargetSpec};
 use crate::core::tokens::{self, Claims};
 use crate::core::types::{ChatRequest, Content, Dialect, Part, ResponseFormat};
 use serde_json::json;
@@ -93,7 +93,7 @@ impl Gateway {
     }
 
     /// Handle an inbound request up to its first action.
-    pub fn start(&self, inb: &Inbound) -> (Option<Exchange>, Action) {
+    pub fn start(&self, inb: &Inbound) -> (Option<Session>, Action) {
         let request_id = request_id(inb);
         let (dialect, allowed) = route_of(inb.path);
         let origin = inb.header("origin");
@@ -140,7 +140,7 @@ impl Gateway {
     }
 
     /// Carry on after a KV step with its result (a value, a JSON list, or nothing).
-    pub fn resume(&self, pending: Pending, kv_result: Option<&str>) -> (Option<Exchange>, Action) {
+    pub fn resume(&self, pending: Pending, kv_result: Option<&str>) -> (Option<Session>, Action) {
         let Pending::Authenticate(owned) = pending else {
             return (None, Action::Respond(admin::finish(pending, kv_result)));
         };
@@ -172,7 +172,7 @@ impl Gateway {
     }
 
     /// The request's caller is known: check its origin and serve the route.
-    fn authenticated(&self, config: &Config, inb: &Inbound, who: &Principal) -> (Option<Exchange>, Action) {
+    fn authenticated(&self, config: &Config, inb: &Inbound, who: &Principal) -> (Option<Session>, Action) {
         let request_id = request_id(inb);
         let dialect = route_of(inb.path).0;
         let origin = inb.header("origin");
@@ -183,7 +183,7 @@ impl Gateway {
         let result = match inb.path {
             "/v1/models" => Ok((None, Action::Respond(list_models(config, who, &request_id)))),
             "/v1/tokens" => self.mint_token(config, who, inb, &request_id).map(|r| (None, Action::Respond(r))),
-            _ => self.chat(config, who, inb, dialect, request_id.clone(), cors_origin.clone()).map(|(ex, a)| (Some(ex), a)),
+            _ => self.chat(config, who, inb, dialect, request_id.clone(), cors_origin.clone()).map(|(s, a)| (Some(s), a)),
         };
         match result {
             Ok((ex, Action::Respond(mut r))) => {
@@ -249,100 +249,75 @@ impl Gateway {
         dialect: Dialect,
         request_id: String,
         cors_origin: Option<String>,
-    ) -> Result<(Exchange, Action), GatewayError> {
+    ) -> Result<(Session, Action), GatewayError> {
         check_body(config, inb)?;
-        if inb.path == "/v1/embeddings" {
-            return self.embeddings(config, who, inb, request_id, cors_origin);
-        }
-        let req = dialect::decode_request(dialect, inb.body)?;
-        caps::check_request(&req)?;
-        let model = resolve(config, who, &req.model)?;
-        check_capabilities(&req, model)?;
-        let provider = &config.providers[&model.provider];
-        let route = Route {
-            provider: model.provider.clone(),
-            upstream_model: model.model.clone(),
-            client: dialect,
-            wire: provider.kind.wire(),
-            stream: req.stream,
-            include_usage: req.include_usage,
-            embeddings: None,
-            cors_origin,
+        let embeddings_call = inb.path == "/v1/embeddings";
+        let (payload, name, include_usage) = if embeddings_call {
+            let req = embeddings::decode_request(inb.body)?;
+            let name = req.model.clone();
+            (Payload::Embeddings(Box::new(req)), name, false)
+        } else {
+            let req = dialect::decode_request(dialect, inb.body)?;
+            caps::check_request(&req)?;
+            let (name, usage) = (req.model.clone(), req.include_usage);
+            (Payload::Chat(Box::new(req)), name, usage)
         };
-        let action = if provider.kind == ProviderKind::Mock {
-            let from_model = model.model.strip_prefix("fault:").map(Directive::parse).transpose()?.unwrap_or_default();
-            let from_header = inb.header(MOCK_HEADER).map(Directive::parse).transpose()?.unwrap_or_default();
-            let directive = from_model.merged(from_header);
-            if directive.panic {
-                if !provider.allow_panic {
-                    return Err(GatewayError::invalid("invalid_mock_directive", "mock directive: panic is not enabled for this provider"));
-                }
-                panic!("panic requested by a mock directive (request {request_id})");
+        let (planned, policy, deadline_ms) = match config.route(&name) {
+            Some(route) => (route.plan(inb.seed), route.retry, route.deadline_ms),
+            None => {
+                let model = resolve(config, who, &name)?;
+                (vec![PlannedTarget { model: model.name.clone(), max_retries: 0, timeout_ms: None }], RetryPolicy::NONE, 900_000)
             }
-            let call =
-                MockCall { upstream_model: &model.model, directive, default_chunk_ms: provider.stream_chunk_ms, now_s: inb.now_ms / 1000 };
-            Action::Mock(mock::respond(&req, call))
-        } else {
-            let target = self.target(config, model)?;
-            Action::Fetch { request: providers::build_request(&req, &target)?, timeout_ms: provider.timeout_ms }
         };
-        Ok((Exchange::new(request_id, route), action))
-    }
-
-    fn embeddings(
-        &self,
-        config: &Config,
-        who: &Principal,
-        inb: &Inbound,
-        request_id: String,
-        cors_origin: Option<String>,
-    ) -> Result<(Exchange, Action), GatewayError> {
-        let req = embeddings::decode_request(inb.body)?;
-        let model = resolve(config, who, &req.model)?;
-        let provider = &config.providers[&model.provider];
-        let mut route = Route {
-            provider: model.provider.clone(),
-            upstream_model: model.model.clone(),
-            client: Dialect::OpenAi,
-            wire: provider.kind.wire(),
-            stream: false,
-            include_usage: false,
-            embeddings: None,
+        let mut targets = Vec::new();
+        let mut first_refusal = None;
+        for p in &planned {
+            let model = resolve(config, who, &p.model)?;
+            if let Payload::Chat(req) = &payload {
+                if let Err(e) = check_capabilities(req, model) {
+                    first_refusal.get_or_insert(e);
+                    continue;
+                }
+            }
+            targets.push(self.target_spec(config, model, p));
+        }
+        if targets.is_empty() {
+            return Err(
+                first_refusal.unwrap_or_else(|| GatewayError::new(Kind::NotFound, "model_not_found", "no target can serve this request"))
+            );
+        }
+        let caller = Caller {
+            request_id,
+            client: if embeddings_call { Dialect::OpenAi } else { dialect },
+            include_usage,
             cors_origin,
+            mock_header: inb.header(MOCK_HEADER).map(str::to_string),
+            now_ms: inb.now_ms,
+            seed: inb.seed,
         };
-        let action = if provider.kind == ProviderKind::Mock {
-            let body = embeddings::mock_response(&req, &model.model);
-            let headers = vec![("content-type".into(), "application/json".into())];
-            Action::Mock(MockReply { status: 200, headers, delay_ms: 0, frames: vec![body], interval_ms: 0, cut: false })
-        } else {
-            let target = self.target(config, model)?;
-            Action::Fetch { request: embeddings::build_request(&req, &target)?, timeout_ms: provider.timeout_ms }
-        };
-        route.embeddings = Some(Box::new(req));
-        Ok((Exchange::new(request_id, route), action))
+        Ok(Session::start(caller, payload, targets, policy, deadline_ms))
     }
 
-    /// How to reach `model`'s upstream, with its API key from the secrets.
-    fn target<'a>(&'a self, config: &'a Config, model: &'a Model) -> Result<Target<'a>, GatewayError> {
+    /// How to reach one planned target's upstream, with its API key from the secrets.
+    fn target_spec(&self, config: &Config, model: &Model, planned: &PlannedTarget) -> TargetSpec {
         let provider = &config.providers[&model.provider];
         let api_key = match &provider.api_key_secret {
-            None => None,
-            Some(name) => Some(self.secrets.get(name).map(Secret::expose).ok_or_else(|| {
-                GatewayError::new(
-                    Kind::Internal,
-                    "provider_key_missing",
-                    format!("the secret '{name}' for provider '{}' is not set", model.provider),
-                )
-            })?),
+            None => Ok(None),
+            Some(name) => self.secrets.get(name).map(|s| Some(s.expose().to_string())).ok_or_else(|| name.clone()),
         };
-        Ok(Target {
+        TargetSpec {
+            provider: model.provider.clone(),
             kind: provider.kind,
-            base_url: provider.base_url(),
-            model: &model.model,
+            base_url: provider.base_url().to_string(),
+            model: model.model.clone(),
             api_key,
-            api_version: provider.api_version.as_deref().unwrap_or(DEFAULT_AZURE_API_VERSION),
+            api_version: provider.api_version.clone().unwrap_or_else(|| DEFAULT_AZURE_API_VERSION.to_string()),
             max_output_tokens: model.max_output_tokens.unwrap_or(DEFAULT_MAX_OUTPUT_TOKENS),
-        })
+            timeout_ms: planned.timeout_ms.unwrap_or(provider.timeout_ms),
+            max_retries: planned.max_retries,
+            stream_chunk_ms: provider.stream_chunk_ms,
+            allow_panic: provider.allow_panic,
+        }
     }
 }
 
@@ -357,7 +332,7 @@ fn route_of(path: &str) -> (Dialect, &'static str) {
 }
 
 /// An error reply in `dialect`, with CORS headers for `cors_origin` when given.
-fn respond_error(request_id: &str, e: &GatewayError, dialect: Dialect, cors_origin: Option<&str>) -> (Option<Exchange>, Action) {
+fn respond_error(request_id: &str, e: &GatewayError, dialect: Dialect, cors_origin: Option<&str>) -> (Option<Session>, Action) {
     let mut r = error_reply(request_id, e, dialect);
     r.headers.extend(cors_origin.map(cors::headers).unwrap_or_default());
     (None, Action::Respond(r))

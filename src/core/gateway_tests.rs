@@ -1,5 +1,6 @@
 use super::*;
 use crate::core::keystore::KvOp;
+use crate::core::session::Session;
 
 const KEY: &str = "Bearer sk-switchyard-dev";
 
@@ -7,7 +8,7 @@ fn hdrs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
-fn run(gw: &Gateway, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (Option<Exchange>, Action) {
+fn run(gw: &Gateway, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (Option<Session>, Action) {
     let h = hdrs(headers);
     gw.start(&Inbound {
         method,
@@ -152,19 +153,19 @@ fn openai_upstream_flow_non_streaming() {
         &[("authorization", KEY)],
         r#"{"model":"fast","messages":[{"role":"user","content":"hi"}]}"#,
     );
-    let Action::Fetch { request, timeout_ms } = action else { panic!("{action:?}") };
+    let Action::Fetch { request, timeout_ms, .. } = action else { panic!("{action:?}") };
     assert_eq!(request.url, "http://127.0.0.1:9/v1/chat/completions");
     assert_eq!(timeout_ms, 5000);
     assert!(request.headers.contains(&("authorization".into(), "Bearer sk-up-secret".into())));
     let mut ex = ex.unwrap();
-    assert_eq!(ex.on_head(200, &hdrs(&[("content-type", "application/json")])), Action::ReadBody);
+    assert_eq!(ex.on_head(200, &hdrs(&[("content-type", "application/json")]), 0), Action::ReadBody);
     let body = br#"{"id":"x","object":"chat.completion","created":1,"model":"llama-3","choices":[{"index":0,"message":{"role":"assistant","content":"yo"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4},"system_fingerprint":"fp"}"#;
-    let r = reply(ex.on_body(body));
+    let r = reply(ex.on_body(body, 0));
     assert_eq!(r.status, 200);
     assert!(r.body_from_upstream && r.body.is_empty(), "same-dialect bodies pass through untouched");
     assert_eq!(r.header("x-switchyard-provider"), Some("up"));
     assert_eq!(r.header("x-switchyard-model"), Some("llama-3"));
-    assert_eq!(ex.usage.unwrap().input_tokens, 3);
+    assert_eq!(ex.exchange().usage.unwrap().input_tokens, 3);
 }
 
 #[test]
@@ -207,20 +208,20 @@ fn upstream_errors_and_failures() {
         .unwrap()
     };
     let mut ex = start();
-    ex.on_head(429, &hdrs(&[("retry-after", "7")]));
-    let r = reply(ex.on_body(br#"{"error":{"message":"slow down","type":"requests","code":"rate_limit_exceeded"}}"#));
+    ex.on_head(429, &hdrs(&[("retry-after", "7")]), 0);
+    let r = reply(ex.on_body(br#"{"error":{"message":"slow down","type":"requests","code":"rate_limit_exceeded"}}"#, 0));
     assert_eq!((r.status, r.header("retry-after")), (429, Some("7")));
     let mut ex = start();
-    ex.on_head(200, &[]);
-    assert_eq!(reply(ex.on_body(b"<html>")).status, 502);
-    assert_eq!(reply(start().on_fetch_error(true)).status, 504);
-    assert_eq!(reply(start().on_fetch_error(false)).status, 502);
+    ex.on_head(200, &[], 0);
+    assert_eq!(reply(ex.on_body(b"<html>", 0)).status, 502);
+    assert_eq!(reply(start().on_fetch_error(true, 0)).status, 504);
+    assert_eq!(reply(start().on_fetch_error(false, 0)).status, 502);
 }
 
-fn stream_exchange(gw: &Gateway) -> Exchange {
+fn stream_exchange(gw: &Gateway) -> Session {
     let body = r#"{"model":"fast","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true}}"#;
     let mut ex = run(gw, "POST", "/v1/chat/completions", &[("authorization", KEY)], body).0.unwrap();
-    let Action::Stream(head) = ex.on_head(200, &hdrs(&[("content-type", "text/event-stream; charset=utf-8")])) else { panic!() };
+    let Action::Stream(head) = ex.on_head(200, &hdrs(&[("content-type", "text/event-stream; charset=utf-8")]), 0) else { panic!() };
     assert_eq!(head.header("content-type"), Some("text/event-stream"));
     ex
 }
@@ -237,7 +238,7 @@ fn stream_passes_chunks_through_and_observes_usage() {
     assert_eq!(ex.on_chunk(&second).unwrap(), usage.to_vec(), "half an event waits for the rest");
     assert_eq!(ex.on_chunk(b"NE]\n\n").unwrap(), b"data: [DONE]\n\n".to_vec());
     assert_eq!(ex.on_end(), Vec::<u8>::new());
-    assert_eq!(ex.usage.unwrap().input_tokens, 2);
+    assert_eq!(ex.exchange().usage.unwrap().input_tokens, 2);
 }
 
 #[test]

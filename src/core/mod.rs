@@ -16,6 +16,7 @@ pub mod keystore;
 pub mod principal;
 pub mod providers;
 pub mod routes;
+pub mod session;
 pub mod sse;
 pub mod strict_json;
 pub mod tokens;

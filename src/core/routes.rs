@@ -117,9 +117,11 @@ impl RouteConfig {
         let mut out = Vec::new();
         for step in &self.steps {
             match step {
-                StepConfig::Model { model, max_retries, timeout_ms } => {
-                    out.push(PlannedTarget { model: model.clone(), max_retries: max_retries.unwrap_or(self.retry.max_retries), timeout_ms: *timeout_ms })
-                }
+                StepConfig::Model { model, max_retries, timeout_ms } => out.push(PlannedTarget {
+                    model: model.clone(),
+                    max_retries: max_retries.unwrap_or(self.retry.max_retries),
+                    timeout_ms: *timeout_ms,
+                }),
                 StepConfig::Pool { pool } => {
                     let mut left: Vec<&PoolMember> = pool.iter().filter(|m| m.weight > 0).collect();
                     while !left.is_empty() {
@@ -145,7 +147,9 @@ impl RouteConfig {
         for (i, step) in self.steps.iter().enumerate() {
             match step {
                 StepConfig::Model { model, .. } => out.push((format!("steps[{i}].model"), model.as_str())),
-                StepConfig::Pool { pool } => out.extend(pool.iter().enumerate().map(|(j, m)| (format!("steps[{i}].pool[{j}].model"), m.model.as_str()))),
+                StepConfig::Pool { pool } => {
+                    out.extend(pool.iter().enumerate().map(|(j, m)| (format!("steps[{i}].pool[{j}].model"), m.model.as_str())))
+                }
             }
         }
         out

@@ -155,6 +155,8 @@ async function drive(step, gw, env) {
       }
       case FETCH:
         try {
+          const delay = step.delay_ms();
+          if (delay) await sleep(delay);
           upstream = await fetch(step.url(), {
             method: "POST",
             headers: pairs(step.headers()),

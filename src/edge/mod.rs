@@ -6,9 +6,10 @@
 //! runtime's throughput (README, "Hot path"). So the driver does the I/O and the core decides.
 //! This module adds only the clock, randomness and the boundary conversions.
 
-use crate::core::exchange::{Action, Exchange};
+use crate::core::exchange::Action;
 use crate::core::gateway::{Gateway as CoreGateway, Inbound};
 use crate::core::keystore::KvOp;
+use crate::core::session::Session;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -76,8 +77,8 @@ impl Gateway {
     /// Hand a KV result (a value, a JSON list, or `undefined`) back to a step waiting on it.
     pub fn resume(&self, step: &mut Step, result: Option<String>) {
         let Action::Kv { then, .. } = std::mem::replace(&mut step.action, Action::ReadBody) else { return };
-        let (exchange, action) = self.inner.resume(*then, result.as_deref());
-        step.exchange = exchange;
+        let (session, action) = self.inner.resume(*then, result.as_deref());
+        step.session = session;
         step.action = action;
     }
 
@@ -100,15 +101,15 @@ impl Gateway {
             seed: seed(),
             entropy,
         };
-        let (exchange, action) = self.inner.start(&inbound);
-        Step { exchange, action }
+        let (session, action) = self.inner.start(&inbound);
+        Step { session, action }
     }
 }
 
 /// One request in flight: the current action and the exchange behind it.
 #[wasm_bindgen]
 pub struct Step {
-    exchange: Option<Exchange>,
+    session: Option<Session>,
     action: Action,
 }
 
@@ -220,8 +221,8 @@ impl Step {
     }
 
     pub fn request_id(&self) -> String {
-        match (&self.exchange, &self.action) {
-            (Some(ex), _) => ex.request_id().to_string(),
+        match (&self.session, &self.action) {
+            (Some(s), _) => s.request_id().to_string(),
             (None, Action::Respond(r)) => r.header("x-request-id").unwrap_or_default().to_string(),
             _ => String::new(),
         }
@@ -262,40 +263,48 @@ impl Step {
         }
     }
 
-    fn advance(&mut self, f: impl FnOnce(&mut Exchange) -> Action) {
-        if let Some(ex) = self.exchange.as_mut() {
-            self.action = f(ex);
+    fn advance(&mut self, f: impl FnOnce(&mut Session, u64) -> Action) {
+        if let Some(s) = self.session.as_mut() {
+            self.action = f(s, date_now() as u64);
         }
     }
 
     pub fn on_head(&mut self, status: u16, headers: &str) {
         let headers = parse_block(headers);
-        self.advance(|ex| ex.on_head(status, &headers));
+        self.advance(|s, now| s.on_head(status, &headers, now));
     }
 
     pub fn on_body(&mut self, body: &[u8]) {
-        self.advance(|ex| ex.on_body(body));
+        self.advance(|s, now| s.on_body(body, now));
     }
 
     pub fn on_fetch_error(&mut self, timed_out: bool) {
-        self.advance(|ex| ex.on_fetch_error(timed_out));
+        self.advance(|s, now| s.on_fetch_error(timed_out, now));
     }
 
-    /// `undefined`: forward the chunk unchanged; otherwise send these bytes instead.
+    /// The bytes to send for this upstream chunk (`undefined`: the chunk unchanged).
     pub fn on_chunk(&mut self, chunk: &[u8]) -> Option<Vec<u8>> {
-        self.exchange.as_mut().and_then(|ex| ex.on_chunk(chunk))
+        self.session.as_mut().and_then(|s| s.on_chunk(chunk))
     }
 
     /// True once the stream has been closed by the gateway (after an in-band error).
     pub fn stream_closed(&self) -> bool {
-        self.exchange.as_ref().is_none_or(Exchange::is_finished)
+        self.session.as_ref().is_none_or(Session::is_finished)
     }
 
     pub fn on_end(&mut self) -> Vec<u8> {
-        self.exchange.as_mut().map(Exchange::on_end).unwrap_or_default()
+        self.session.as_mut().map(Session::on_end).unwrap_or_default()
     }
 
     pub fn on_stream_error(&mut self) -> Vec<u8> {
-        self.exchange.as_mut().map(Exchange::on_stream_error).unwrap_or_default()
+        self.session.as_mut().map(Session::on_stream_error).unwrap_or_default()
+    }
+
+    /// For a fetch: wait this long first (a retry's backoff).
+    pub fn delay_ms(&self) -> u32 {
+        match &self.action {
+            Action::Fetch { delay_ms, .. } => *delay_ms,
+            _ => 0,
+        }
     }
 }

@@ -1,0 +1,271 @@
+//! One request across its attempts: retries with backoff on the same target, fallback to
+//! the next target of its route, and the commit point.
+//!
+//! Each attempt is an [`Exchange`]. When one fails before anything was sent to the client,
+//! the failure's [`Disposition`] decides: retry the same target (exponential backoff with
+//! full jitter, the upstream's `retry-after` as a floor when it fits the deadline), move to
+//! the next target at once, or return the error. Once a stream's head has gone out, failures
+//! are reported in-band by the exchange and never retried.
+
+use crate::core::config::ProviderKind;
+use crate::core::embeddings::{self, EmbeddingsRequest};
+use crate::core::error::{Disposition, GatewayError, Kind};
+use crate::core::exchange::{error_reply, Action, Exchange, Reply, Route};
+use crate::core::providers::mock::{self, Directive, MockCall, MockReply};
+use crate::core::providers::{self, Target};
+use crate::core::routes::{splitmix, RetryPolicy};
+use crate::core::types::{ChatRequest, Dialect};
+
+/// What is being asked for.
+#[derive(Debug, Clone)]
+pub enum Payload {
+    Chat(Box<ChatRequest>),
+    Embeddings(Box<EmbeddingsRequest>),
+}
+
+/// Everything needed to make one attempt at one target, owned.
+#[derive(Debug, Clone)]
+pub struct TargetSpec {
+    pub provider: String,
+    pub kind: ProviderKind,
+    pub base_url: String,
+    pub model: String,
+    /// The API key, or the name of the secret that should hold it but does not.
+    pub api_key: Result<Option<String>, String>,
+    pub api_version: String,
+    pub max_output_tokens: u32,
+    pub timeout_ms: u32,
+    pub max_retries: u32,
+    pub stream_chunk_ms: u32,
+    pub allow_panic: bool,
+}
+
+/// The caller's side of every attempt.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub request_id: String,
+    pub client: Dialect,
+    pub include_usage: bool,
+    pub cors_origin: Option<String>,
+    pub mock_header: Option<String>,
+    pub now_ms: u64,
+    pub seed: u64,
+}
+
+#[derive(Debug)]
+pub struct Session {
+    caller: Caller,
+    payload: Payload,
+    targets: Vec<TargetSpec>,
+    policy: RetryPolicy,
+    deadline_at_ms: u64,
+    index: usize,
+    retries_here: u32,
+    attempts: u32,
+    rng: u64,
+    failures: Vec<String>,
+    exchange: Exchange,
+}
+
+impl Session {
+    /// Plan the first attempt. `targets` must not be empty.
+    pub fn start(caller: Caller, payload: Payload, targets: Vec<TargetSpec>, policy: RetryPolicy, deadline_ms: u32) -> (Session, Action) {
+        let exchange = Exchange::new(caller.request_id.clone(), route_for(&caller, &payload, &targets[0]));
+        let mut s = Session {
+            deadline_at_ms: caller.now_ms + deadline_ms as u64,
+            rng: caller.seed ^ 0x5eed,
+            caller,
+            payload,
+            targets,
+            policy,
+            index: 0,
+            retries_here: 0,
+            attempts: 0,
+            failures: Vec::new(),
+            exchange,
+        };
+        let action = s.attempt(0, s.caller.now_ms);
+        (s, action)
+    }
+
+    pub fn request_id(&self) -> &str {
+        &self.caller.request_id
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.exchange.is_finished()
+    }
+
+    pub fn exchange(&self) -> &Exchange {
+        &self.exchange
+    }
+
+    /// Make an attempt at the current target after `delay_ms`.
+    fn attempt(&mut self, delay_ms: u32, now_ms: u64) -> Action {
+        self.attempts += 1;
+        let t = self.targets[self.index].clone();
+        self.exchange = Exchange::new(self.caller.request_id.clone(), route_for(&self.caller, &self.payload, &t));
+        match self.action_for(&t, delay_ms) {
+            Ok(action) => self.finish(action, now_ms),
+            Err(e) => {
+                let failed = self.exchange.fail_now(e);
+                self.finish(failed, now_ms)
+            }
+        }
+    }
+
+    fn action_for(&self, t: &TargetSpec, delay_ms: u32) -> Result<Action, GatewayError> {
+        if t.kind == ProviderKind::Mock {
+            return self.mock_action(t, delay_ms);
+        }
+        let api_key = match &t.api_key {
+            Ok(k) => k.as_deref(),
+            Err(name) => {
+                let msg = format!("the secret '{name}' for provider '{}' is not set", t.provider);
+                return Err(GatewayError::new(Kind::Internal, "provider_key_missing", msg));
+            }
+        };
+        let target = Target {
+            kind: t.kind,
+            base_url: &t.base_url,
+            model: &t.model,
+            api_key,
+            api_version: &t.api_version,
+            max_output_tokens: t.max_output_tokens,
+        };
+        let request = match &self.payload {
+            Payload::Chat(req) => providers::build_request(req, &target)?,
+            Payload::Embeddings(req) => embeddings::build_request(req, &target)?,
+        };
+        Ok(Action::Fetch { request, timeout_ms: t.timeout_ms, delay_ms })
+    }
+
+    fn mock_action(&self, t: &TargetSpec, delay_ms: u32) -> Result<Action, GatewayError> {
+        let from_model = t.model.strip_prefix("fault:").map(Directive::parse).transpose()?.unwrap_or_default();
+        let from_header = self.caller.mock_header.as_deref().map(Directive::parse).transpose()?.unwrap_or_default();
+        let directive = from_model.merged(from_header);
+        if directive.panic {
+            if !t.allow_panic {
+                return Err(GatewayError::invalid("invalid_mock_directive", "mock directive: panic is not enabled for this provider"));
+            }
+            panic!("panic requested by a mock directive (request {})", self.caller.request_id);
+        }
+        let mut reply = match &self.payload {
+            Payload::Chat(req) => {
+                let call =
+                    MockCall { upstream_model: &t.model, directive, default_chunk_ms: t.stream_chunk_ms, now_s: self.caller.now_ms / 1000 };
+                mock::respond(req, call)
+            }
+            Payload::Embeddings(req) => {
+                let headers = vec![("content-type".into(), "application/json".into())];
+                MockReply {
+                    status: 200,
+                    headers,
+                    delay_ms: 0,
+                    frames: vec![embeddings::mock_response(req, &t.model)],
+                    interval_ms: 0,
+                    cut: false,
+                }
+            }
+        };
+        reply.delay_ms += delay_ms;
+        Ok(Action::Mock(reply))
+    }
+
+    pub fn on_head(&mut self, status: u16, headers: &[(String, String)], now_ms: u64) -> Action {
+        let a = self.exchange.on_head(status, headers);
+        self.finish(a, now_ms)
+    }
+
+    pub fn on_body(&mut self, body: &[u8], now_ms: u64) -> Action {
+        let a = self.exchange.on_body(body);
+        self.finish(a, now_ms)
+    }
+
+    pub fn on_fetch_error(&mut self, timed_out: bool, now_ms: u64) -> Action {
+        let a = self.exchange.on_fetch_error(timed_out);
+        self.finish(a, now_ms)
+    }
+
+    pub fn on_chunk(&mut self, chunk: &[u8]) -> Option<Vec<u8>> {
+        self.exchange.on_chunk(chunk)
+    }
+
+    pub fn on_end(&mut self) -> Vec<u8> {
+        self.exchange.on_end()
+    }
+
+    pub fn on_stream_error(&mut self) -> Vec<u8> {
+        self.exchange.on_stream_error()
+    }
+
+    /// After each step of an attempt: recover from a failure if it may be, and label replies.
+    fn finish(&mut self, action: Action, now_ms: u64) -> Action {
+        let failure = match (&action, &self.exchange.failure, self.exchange.committed) {
+            (Action::Respond(_), Some(e), false) => e.clone(),
+            _ => return self.label(action),
+        };
+        let t = &self.targets[self.index];
+        self.failures.push(format!("{}/{}: {}", t.provider, t.model, failure.code));
+        let remaining = self.deadline_at_ms.saturating_sub(now_ms);
+        match failure.disposition() {
+            Disposition::Return => return self.label(action),
+            Disposition::Retry if self.retries_here < t.max_retries => {
+                let ceiling =
+                    (self.policy.base_ms as u64).saturating_mul(1 << self.retries_here.min(20)).min(self.policy.max_backoff_ms as u64);
+                let jitter = if ceiling == 0 { 0 } else { splitmix(&mut self.rng) % (ceiling + 1) };
+                let delay = jitter.max(self.exchange.retry_after_ms.unwrap_or(0));
+                if delay < remaining {
+                    self.retries_here += 1;
+                    return self.attempt(delay as u32, now_ms);
+                }
+            }
+            _ => {}
+        }
+        if self.index + 1 < self.targets.len() && remaining > 0 {
+            self.index += 1;
+            self.retries_here = 0;
+            return self.attempt(0, now_ms);
+        }
+        if self.targets.len() > 1 {
+            let message = format!("every target failed ({} attempts): {}", self.attempts, self.failures.join("; "));
+            let err = GatewayError::new(Kind::UpstreamError, "all_targets_failed", message).with_status(503);
+            let mut reply = error_reply(&self.caller.request_id, &err, self.caller.client);
+            reply.headers.extend(self.caller.cors_origin.as_deref().map(crate::core::cors::headers).unwrap_or_default());
+            return self.label(Action::Respond(reply));
+        }
+        self.label(action)
+    }
+
+    fn label(&self, mut action: Action) -> Action {
+        if let Action::Respond(r) | Action::Stream(r) = &mut action {
+            add_attempts(r, self.attempts);
+        }
+        action
+    }
+}
+
+fn add_attempts(r: &mut Reply, attempts: u32) {
+    r.headers.push(("x-switchyard-attempts".into(), attempts.to_string()));
+}
+
+fn route_for(caller: &Caller, payload: &Payload, t: &TargetSpec) -> Route {
+    let (stream, embeddings) = match payload {
+        Payload::Chat(req) => (req.stream, None),
+        Payload::Embeddings(req) => (false, Some(req.clone())),
+    };
+    Route {
+        provider: t.provider.clone(),
+        upstream_model: t.model.clone(),
+        client: caller.client,
+        wire: t.kind.wire(),
+        stream,
+        include_usage: caller.include_usage,
+        embeddings,
+        cors_origin: caller.cors_origin.clone(),
+    }
+}
+
+#[cfg(test)]
+#[path = "session_tests.rs"]
+mod tests;

@@ -1,0 +1,150 @@
+//! Retry and fallback scenarios with a numeric clock: what each attempt does and when.
+use crate::core::exchange::Action;
+use crate::core::gateway::{Gateway, Inbound};
+use crate::core::session::Session;
+
+const KEY: &str = "Bearer sk-switchyard-dev";
+const OK: &[u8] = br#"{"id":"x","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}"#;
+
+fn gateway(steps: &str, retry: &str, deadline_ms: u32) -> Gateway {
+    let mut gw = Gateway::new(Some(&format!(
+        r#"{{"providers":{{"a":{{"kind":"openai","base_url":"http://a.test/v1","api_key_secret":"A_KEY"}},
+                          "b":{{"kind":"anthropic","base_url":"http://b.test","api_key_secret":"B_KEY"}}}},
+           "models":[{{"name":"ma","provider":"a","model":"a-1"}},{{"name":"mb","provider":"b","model":"b-1"}}],
+           "routes":[{{"name":"smart","steps":{steps},"retry":{retry},"deadline_ms":{deadline_ms}}}],
+           "keys":[{{"name":"dev","sha256":"8edd8fc603d1de18ee8dcf261109b9486994e9fd6b674a0177e29b88128a7ef3"}}]}}"#
+    )));
+    gw.set_secret("A_KEY", "sk-a-secret-value");
+    gw.set_secret("B_KEY", "sk-b-secret-value");
+    gw
+}
+
+fn start(gw: &Gateway, stream: bool) -> (Session, Action) {
+    let h = vec![("authorization".to_string(), KEY.to_string())];
+    let body = format!(r#"{{"model":"smart","messages":[{{"role":"user","content":"hi"}}],"stream":{stream}}}"#);
+    let inb = Inbound {
+        method: "POST",
+        path: "/v1/chat/completions",
+        headers: &h,
+        body: body.as_bytes(),
+        declared_len: None,
+        now_ms: 0,
+        seed: 9,
+        entropy: &[],
+    };
+    let (s, a) = gw.start(&inb);
+    (s.expect("a session"), a)
+}
+
+/// The URL and delay of a fetch action.
+fn fetch(a: &Action) -> (&str, u32) {
+    match a {
+        Action::Fetch { request, delay_ms, .. } => (request.url.as_str(), *delay_ms),
+        other => panic!("expected a fetch, got {other:?}"),
+    }
+}
+
+fn error_body(status: u16) -> Vec<u8> {
+    format!(r#"{{"error":{{"message":"status {status}","type":"x","code":null}}}}"#).into_bytes()
+}
+
+/// Feed one failed upstream answer; return the next action.
+fn fail_with(s: &mut Session, status: u16, headers: &[(&str, &str)], now: u64) -> Action {
+    let h: Vec<(String, String)> = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    assert_eq!(s.on_head(status, &h, now), Action::ReadBody);
+    s.on_body(&error_body(status), now)
+}
+
+fn reply(a: Action) -> crate::core::exchange::Reply {
+    match a {
+        Action::Respond(r) => r,
+        other => panic!("expected a reply, got {other:?}"),
+    }
+}
+
+#[test]
+fn rate_limit_with_retry_after_is_retried_no_sooner_than_it_says() {
+    let gw = gateway(r#"[{"model":"ma"}]"#, r#"{"max_retries":2,"base_ms":10,"max_backoff_ms":20}"#, 60_000);
+    let (mut s, first) = start(&gw, false);
+    assert_eq!(fetch(&first), ("http://a.test/v1/chat/completions", 0));
+    let retry = fail_with(&mut s, 429, &[("retry-after", "1")], 50);
+    assert_eq!(fetch(&retry).0, "http://a.test/v1/chat/completions");
+    assert!(fetch(&retry).1 >= 1000, "retry-after is a floor: {:?}", fetch(&retry));
+    s.on_head(200, &[], 1100);
+    let r = reply(s.on_body(OK, 1100));
+    assert_eq!((r.status, r.header("x-switchyard-attempts")), (200, Some("2")));
+}
+
+#[test]
+fn repeated_5xx_exhausts_retries_then_falls_back_across_dialects() {
+    let gw = gateway(r#"[{"model":"ma"},{"model":"mb"}]"#, r#"{"max_retries":2,"base_ms":100,"max_backoff_ms":400}"#, 60_000);
+    let (mut s, _) = start(&gw, false);
+    for (n, now) in [(1, 10), (2, 600)] {
+        let a = fail_with(&mut s, 503, &[], now);
+        let (url, delay) = fetch(&a);
+        assert_eq!(url, "http://a.test/v1/chat/completions", "retry {n}");
+        assert!(delay <= 100 << (n - 1), "full jitter below the doubling ceiling: {delay}");
+    }
+    let fallback = fail_with(&mut s, 503, &[], 1500);
+    assert_eq!(fetch(&fallback), ("http://b.test/v1/messages", 0));
+    s.on_head(200, &[], 1600);
+    let body = br#"{"id":"msg_1","type":"message","role":"assistant","model":"b-1","content":[{"type":"text","text":"hello"}],"stop_reason":"end_turn","usage":{"input_tokens":3,"output_tokens":1}}"#;
+    let r = reply(s.on_body(body, 1600));
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(v["choices"][0]["message"]["content"], "hello", "an OpenAI caller served by the Anthropic fallback");
+    assert_eq!((r.header("x-switchyard-attempts"), r.header("x-switchyard-provider")), (Some("4"), Some("b")));
+}
+
+#[test]
+fn provider_auth_failure_moves_on_at_once_and_client_errors_return() {
+    let gw = gateway(r#"[{"model":"ma"},{"model":"mb"}]"#, r#"{"max_retries":3}"#, 60_000);
+    let (mut s, _) = start(&gw, false);
+    assert_eq!(fetch(&fail_with(&mut s, 401, &[], 10)), ("http://b.test/v1/messages", 0));
+    let (mut s, _) = start(&gw, false);
+    let r = reply(fail_with(&mut s, 400, &[], 10));
+    assert_eq!((r.status, r.header("x-switchyard-attempts")), (400, Some("1")));
+}
+
+#[test]
+fn timeouts_fall_back_and_all_down_is_a_clear_503() {
+    let gw = gateway(r#"[{"model":"ma","max_retries":0},{"model":"mb","max_retries":0}]"#, "{}", 60_000);
+    let (mut s, _) = start(&gw, false);
+    assert_eq!(fetch(&s.on_fetch_error(true, 10)).0, "http://b.test/v1/messages");
+    let r = reply(s.on_fetch_error(false, 20));
+    assert_eq!(r.status, 503);
+    let text = String::from_utf8(r.body).unwrap();
+    assert!(
+        text.contains("all_targets_failed") && text.contains("a/a-1: upstream_timeout") && text.contains("b/b-1: upstream_unreachable"),
+        "{text}"
+    );
+    assert!(!text.contains("secret-value"));
+}
+
+#[test]
+fn retry_after_beyond_the_deadline_moves_to_the_next_target() {
+    let gw = gateway(r#"[{"model":"ma"},{"model":"mb"}]"#, r#"{"max_retries":2}"#, 5_000);
+    let (mut s, _) = start(&gw, false);
+    assert_eq!(fetch(&fail_with(&mut s, 429, &[("retry-after", "30")], 10)), ("http://b.test/v1/messages", 0));
+}
+
+#[test]
+fn after_the_stream_head_a_cut_is_in_band_and_never_retried() {
+    let gw = gateway(r#"[{"model":"ma"},{"model":"mb"}]"#, r#"{"max_retries":2}"#, 60_000);
+    let (mut s, _) = start(&gw, true);
+    let head = s.on_head(200, &[("content-type".into(), "text/event-stream".into())], 10);
+    assert!(matches!(head, Action::Stream(ref r) if r.header("x-switchyard-attempts") == Some("1")));
+    let tail = String::from_utf8(s.on_end()).unwrap();
+    assert!(tail.contains("\"error\""), "{tail}");
+}
+
+#[test]
+fn plain_models_are_not_retried() {
+    let gw = gateway(r#"[{"model":"ma"}]"#, "{}", 60_000);
+    let h = vec![("authorization".to_string(), KEY.to_string())];
+    let body = br#"{"model":"ma","messages":[{"role":"user","content":"hi"}]}"#;
+    let inb =
+        Inbound { method: "POST", path: "/v1/chat/completions", headers: &h, body, declared_len: None, now_ms: 0, seed: 1, entropy: &[] };
+    let (s, _) = gw.start(&inb);
+    let mut s = s.unwrap();
+    assert_eq!(reply(fail_with(&mut s, 503, &[], 5)).status, 502);
+}
