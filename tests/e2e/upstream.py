@@ -158,8 +158,17 @@ def error(status, message, code):
     return {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": code}}
 
 
+SEEN = {}
+
+
 def behave(h, body, call):
     model = str(body.get("model", ""))
+    if model == "flaky-429":
+        # Fails the first time it sees a prompt (429, retry-after: 1), then answers.
+        prompt = json.dumps(body.get("messages"))
+        SEEN[prompt] = SEEN.get(prompt, 0) + 1
+        if SEEN[prompt] == 1:
+            return send_json(h, 429, error(429, "slow down", "rate_limit_exceeded"), [("retry-after", "1")])
     if model.startswith("status-"):
         status = int(model.split("-")[1])
         headers = [("retry-after", "2")] if status == 429 else []

@@ -1,0 +1,67 @@
+"""Retries, fallbacks and the streaming commit point, end to end: each scenario checks both
+what the client got and what the mock upstream saw."""
+
+import json
+import time
+import uuid
+
+HI = [{"role": "user", "content": "hi"}]
+
+
+def prompt():
+    return [{"role": "user", "content": "q-" + uuid.uuid4().hex}]
+
+
+def test_429_with_retry_after_then_success(http, upstream):
+    messages = prompt()
+    t = time.time()
+    r = http.post("/v1/chat/completions", json={"model": "r-429", "messages": messages})
+    assert r.status_code == 200 and r.headers["x-switchyard-attempts"] == "2"
+    calls = [c for c in upstream.calls_for("flaky-429") if c["body"]["messages"] == messages]
+    assert len(calls) == 2 and calls[1]["received"] - calls[0]["received"] >= 1.0
+    assert time.time() - t >= 1.0
+
+
+def test_503_three_times_then_fallback_to_another_provider(http, upstream):
+    before_503, before_claude = len(upstream.calls_for("status-503")), len([c for c in upstream.calls if c["wire"] == "anthropic"])
+    r = http.post("/v1/chat/completions", json={"model": "r-fallback", "messages": HI})
+    assert r.status_code == 200 and r.json()["choices"][0]["message"]["content"] == "echo: hi"
+    assert (r.headers["x-switchyard-attempts"], r.headers["x-switchyard-provider"]) == ("4", "anth")
+    assert len(upstream.calls_for("status-503")) - before_503 == 3
+    assert len([c for c in upstream.calls if c["wire"] == "anthropic"]) - before_claude == 1
+
+
+def test_provider_401_goes_to_the_next_target_without_retry(http, upstream):
+    before = len(upstream.calls_for("echo-key-401"))
+    r = http.post("/v1/chat/completions", json={"model": "r-401", "messages": HI})
+    assert r.status_code == 200 and r.headers["x-switchyard-attempts"] == "2"
+    assert len(upstream.calls_for("echo-key-401")) - before == 1
+
+
+def test_client_400_is_one_attempt(http, upstream):
+    before = len(upstream.calls_for("status-400"))
+    r = http.post("/v1/chat/completions", json={"model": "r-400", "messages": HI})
+    assert r.status_code == 400 and r.headers["x-switchyard-attempts"] == "1"
+    assert len(upstream.calls_for("status-400")) - before == 1
+
+
+def test_timeout_falls_back(http):
+    r = http.post("/v1/chat/completions", json={"model": "r-timeout", "messages": HI})
+    assert r.status_code == 200 and r.headers["x-switchyard-provider"] == "mock"
+
+
+def test_all_targets_down_is_a_clear_503(http):
+    r = http.post("/v1/chat/completions", json={"model": "r-down", "messages": HI})
+    assert r.status_code == 503
+    err = r.json()["error"]
+    assert err["code"] == "all_targets_failed" and "up/status-500" in err["message"] and "anth/status-500" in err["message"]
+    from conftest import CANARY_KEY
+    assert CANARY_KEY not in r.text
+
+
+def test_stream_cut_after_first_byte_is_in_band_with_no_fallback(http, upstream):
+    before = len([c for c in upstream.calls if c["wire"] == "anthropic"])
+    r = http.post("/v1/chat/completions", json={"model": "r-cut", "messages": HI, "stream": True})
+    data = [line[6:] for line in r.text.splitlines() if line.startswith("data: ")]
+    assert json.loads(data[-1])["error"] and "[DONE]" not in data
+    assert len([c for c in upstream.calls if c["wire"] == "anthropic"]) == before
