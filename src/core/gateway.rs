@@ -14,6 +14,7 @@ use crate::core::dialect::fields::{as_str, invalid_value, opt_array, opt_u32, pa
 use crate::core::embeddings;
 use crate::core::error::{GatewayError, Kind};
 use crate::core::exchange::{error_reply, Action, Reply};
+use crate::core::health::Health;
 use crate::core::keystore::{kv_key, KeyRecord, KvOp, OwnedInbound, Pending, LOOKUP_CACHE_TTL_S};
 use crate::core::principal::{self, Principal};
 use crate::core::routes::{PlannedTarget, RetryPolicy};
@@ -58,6 +59,8 @@ pub struct Gateway {
     secrets: HashMap<String, Secret>,
     /// The `KEYS` KV namespace is bound: runtime keys and the admin API are on.
     keystore: bool,
+    /// This isolate's view of target health (breakers, retry budgets).
+    health: Health,
 }
 
 impl Gateway {
@@ -65,7 +68,7 @@ impl Gateway {
     /// problems, reported on every request, so the worker never fails to start.
     pub fn new(config_text: Option<&str>) -> Gateway {
         let text = config_text.filter(|t| !t.trim().is_empty()).unwrap_or(crate::core::config::DEFAULT_CONFIG);
-        Gateway { config: Config::parse(text), secrets: HashMap::new(), keystore: false }
+        Gateway { config: Config::parse(text), secrets: HashMap::new(), keystore: false, health: Health::default() }
     }
 
     pub fn config_problems(&self) -> Option<&[Problem]> {
@@ -295,7 +298,7 @@ impl Gateway {
             now_ms: inb.now_ms,
             seed: inb.seed,
         };
-        Ok(Session::start(caller, payload, targets, policy, deadline_ms))
+        Ok(Session::start(caller, payload, targets, policy, deadline_ms, self.health.clone()))
     }
 
     /// How to reach one planned target's upstream, with its API key from the secrets.

@@ -12,6 +12,7 @@ pub mod embeddings;
 pub mod error;
 pub mod exchange;
 pub mod gateway;
+pub mod health;
 pub mod keystore;
 pub mod principal;
 pub mod providers;

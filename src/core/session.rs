@@ -11,6 +11,7 @@ use crate::core::config::ProviderKind;
 use crate::core::embeddings::{self, EmbeddingsRequest};
 use crate::core::error::{Disposition, GatewayError, Kind};
 use crate::core::exchange::{error_reply, Action, Exchange, Reply, Route};
+use crate::core::health::Health;
 use crate::core::providers::mock::{self, Directive, MockCall, MockReply};
 use crate::core::providers::{self, Target};
 use crate::core::routes::{splitmix, RetryPolicy};
@@ -65,11 +66,21 @@ pub struct Session {
     rng: u64,
     failures: Vec<String>,
     exchange: Exchange,
+    health: Health,
+    /// When the current attempt began (its backoff excluded), for slow-call accounting.
+    attempt_started_ms: u64,
 }
 
 impl Session {
     /// Plan the first attempt. `targets` must not be empty.
-    pub fn start(caller: Caller, payload: Payload, targets: Vec<TargetSpec>, policy: RetryPolicy, deadline_ms: u32) -> (Session, Action) {
+    pub fn start(
+        caller: Caller,
+        payload: Payload,
+        targets: Vec<TargetSpec>,
+        policy: RetryPolicy,
+        deadline_ms: u32,
+        health: Health,
+    ) -> (Session, Action) {
         let exchange = Exchange::new(caller.request_id.clone(), route_for(&caller, &payload, &targets[0]));
         let mut s = Session {
             deadline_at_ms: caller.now_ms + deadline_ms as u64,
@@ -83,8 +94,10 @@ impl Session {
             attempts: 0,
             failures: Vec::new(),
             exchange,
+            health,
+            attempt_started_ms: 0,
         };
-        let action = s.attempt(0, s.caller.now_ms);
+        let action = s.first_admitted(s.caller.now_ms);
         (s, action)
     }
 
@@ -100,9 +113,36 @@ impl Session {
         &self.exchange
     }
 
+    fn key(t: &TargetSpec) -> String {
+        format!("{}/{}", t.provider, t.model)
+    }
+
+    /// Attempt the first target from `index` on whose circuit admits a request; if none
+    /// does, the one whose circuit opened longest ago, rather than fail without trying.
+    fn first_admitted(&mut self, now_ms: u64) -> Action {
+        let start = self.index;
+        while self.index < self.targets.len() {
+            let key = Self::key(&self.targets[self.index]);
+            if self.health.borrow_mut().admit(&key, now_ms) {
+                return self.attempt(0, now_ms);
+            }
+            self.failures.push(format!("{key}: circuit_open"));
+            self.index += 1;
+        }
+        let health = self.health.borrow();
+        let oldest = (start..self.targets.len()).min_by_key(|&i| health.opened_at(&Self::key(&self.targets[i])).unwrap_or(0));
+        drop(health);
+        self.index = oldest.unwrap_or(start);
+        self.attempt(0, now_ms)
+    }
+
     /// Make an attempt at the current target after `delay_ms`.
     fn attempt(&mut self, delay_ms: u32, now_ms: u64) -> Action {
         self.attempts += 1;
+        self.attempt_started_ms = now_ms + delay_ms as u64;
+        if self.retries_here == 0 {
+            self.health.borrow_mut().count_request(&self.targets[self.index].provider, now_ms);
+        }
         let t = self.targets[self.index].clone();
         self.exchange = Exchange::new(self.caller.request_id.clone(), route_for(&self.caller, &self.payload, &t));
         match self.action_for(&t, delay_ms) {
@@ -201,16 +241,25 @@ impl Session {
 
     /// After each step of an attempt: recover from a failure if it may be, and label replies.
     fn finish(&mut self, action: Action, now_ms: u64) -> Action {
+        let key = Self::key(&self.targets[self.index]);
+        let elapsed = now_ms.saturating_sub(self.attempt_started_ms);
         let failure = match (&action, &self.exchange.failure, self.exchange.committed) {
             (Action::Respond(_), Some(e), false) => e.clone(),
+            (Action::Respond(_) | Action::Stream(_), None, _) => {
+                self.health.borrow_mut().record(&key, now_ms, true, elapsed);
+                return self.label(action);
+            }
             _ => return self.label(action),
         };
+        if failure.disposition() != Disposition::Return && failure.counts_against_breaker() {
+            self.health.borrow_mut().record(&key, now_ms, false, elapsed);
+        }
         let t = &self.targets[self.index];
-        self.failures.push(format!("{}/{}: {}", t.provider, t.model, failure.code));
+        self.failures.push(format!("{key}: {}", failure.code));
         let remaining = self.deadline_at_ms.saturating_sub(now_ms);
         match failure.disposition() {
             Disposition::Return => return self.label(action),
-            Disposition::Retry if self.retries_here < t.max_retries => {
+            Disposition::Retry if self.retries_here < t.max_retries && self.health.borrow_mut().take_retry(&t.provider, now_ms) => {
                 let ceiling =
                     (self.policy.base_ms as u64).saturating_mul(1 << self.retries_here.min(20)).min(self.policy.max_backoff_ms as u64);
                 let jitter = if ceiling == 0 { 0 } else { splitmix(&mut self.rng) % (ceiling + 1) };
@@ -225,7 +274,7 @@ impl Session {
         if self.index + 1 < self.targets.len() && remaining > 0 {
             self.index += 1;
             self.retries_here = 0;
-            return self.attempt(0, now_ms);
+            return self.first_admitted(now_ms);
         }
         if self.targets.len() > 1 {
             let message = format!("every target failed ({} attempts): {}", self.attempts, self.failures.join("; "));

@@ -148,3 +148,24 @@ fn plain_models_are_not_retried() {
     let mut s = s.unwrap();
     assert_eq!(reply(fail_with(&mut s, 503, &[], 5)).status, 502);
 }
+
+#[test]
+fn an_open_circuit_is_skipped_until_its_cooldown_then_probed() {
+    let gw = gateway(r#"[{"model":"ma","max_retries":0},{"model":"mb","max_retries":0}]"#, "{}", 60_000);
+    let succeed_on_b = |s: &mut Session, now| {
+        s.on_head(200, &[], now);
+        let body = br#"{"id":"m","type":"message","role":"assistant","model":"b-1","content":[{"type":"text","text":"ok"}],"stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":1}}"#;
+        assert_eq!(reply(s.on_body(body, now)).status, 200);
+    };
+    // Five requests in a row find `a` failing and fall back to `b`.
+    for i in 0..5 {
+        let (mut s, first) = start(&gw, false);
+        assert_eq!(fetch(&first).0, "http://a.test/v1/chat/completions", "request {i} still tries a");
+        assert_eq!(fetch(&fail_with(&mut s, 503, &[], 100)).0, "http://b.test/v1/messages");
+        succeed_on_b(&mut s, 110);
+    }
+    // Now a's circuit is open: requests go straight to b.
+    let (mut s, first) = start(&gw, false);
+    assert_eq!(fetch(&first).0, "http://b.test/v1/messages");
+    succeed_on_b(&mut s, 200);
+}

@@ -1,0 +1,272 @@
+//! Target health as a pure state machine: a circuit breaker per target and a retry budget
+//! per provider. Time is an input (`now_ms`); nothing here does I/O.
+//!
+//! Breaker: closed → open when, over a sliding window, the failure rate reaches
+//! `failure_rate_pct` with at least `min_calls` calls, or after `consecutive_failures` in a
+//! row; slow calls count as failures; the caller's own errors are never recorded. Open for
+//! `cooldown_ms`, then half-open, admitting at most `probes` requests; a probe's failure
+//! re-opens it, `probes` successes close it.
+//!
+//! Retry budget: retries to a provider may be at most `ratio_pct` of its recent requests plus
+//! a small floor, so an outage cannot turn into a retry storm.
+//!
+//! This view lives per isolate (`Health`); persisting it in a Durable Object so every isolate
+//! shares it is the next step.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BreakerConfig {
+    pub window_ms: u64,
+    pub min_calls: u32,
+    pub failure_rate_pct: u32,
+    pub consecutive_failures: u32,
+    pub cooldown_ms: u64,
+    pub probes: u32,
+    pub slow_call_ms: u64,
+}
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        BreakerConfig {
+            window_ms: 60_000,
+            min_calls: 10,
+            failure_rate_pct: 50,
+            consecutive_failures: 5,
+            cooldown_ms: 30_000,
+            probes: 2,
+            slow_call_ms: 60_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Closed,
+    Open { since_ms: u64 },
+    HalfOpen { admitted: u32, succeeded: u32 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Breaker {
+    pub state: State,
+    /// (time, failed) of recent calls while closed.
+    recent: VecDeque<(u64, bool)>,
+    consecutive: u32,
+}
+
+impl Default for Breaker {
+    fn default() -> Self {
+        Breaker { state: State::Closed, recent: VecDeque::new(), consecutive: 0 }
+    }
+}
+
+impl Breaker {
+    /// May a request go to this target now? (Half-open admissions are counted.)
+    pub fn admit(&mut self, cfg: &BreakerConfig, now_ms: u64) -> bool {
+        match self.state {
+            State::Closed => true,
+            State::Open { since_ms } if now_ms >= since_ms + cfg.cooldown_ms => {
+                self.state = State::HalfOpen { admitted: 1, succeeded: 0 };
+                true
+            }
+            State::Open { .. } => false,
+            State::HalfOpen { admitted, succeeded } if admitted < cfg.probes => {
+                self.state = State::HalfOpen { admitted: admitted + 1, succeeded };
+                true
+            }
+            State::HalfOpen { .. } => false,
+        }
+    }
+
+    /// Record how a call went; `elapsed_ms` over the slow threshold counts as a failure.
+    pub fn record(&mut self, cfg: &BreakerConfig, now_ms: u64, ok: bool, elapsed_ms: u64) {
+        let failed = !ok || elapsed_ms >= cfg.slow_call_ms;
+        match self.state {
+            State::HalfOpen { .. } if failed => self.open(now_ms),
+            State::HalfOpen { admitted, succeeded } => {
+                if succeeded + 1 >= cfg.probes {
+                    *self = Breaker::default();
+                } else {
+                    self.state = State::HalfOpen { admitted, succeeded: succeeded + 1 };
+                }
+            }
+            State::Open { .. } => {}
+            State::Closed => {
+                self.recent.push_back((now_ms, failed));
+                while self.recent.front().is_some_and(|(t, _)| *t + cfg.window_ms < now_ms) || self.recent.len() > 1024 {
+                    self.recent.pop_front();
+                }
+                self.consecutive = if failed { self.consecutive + 1 } else { 0 };
+                let calls = self.recent.len() as u32;
+                let failures = self.recent.iter().filter(|(_, f)| *f).count() as u32;
+                let rate_trips = calls >= cfg.min_calls && failures * 100 >= cfg.failure_rate_pct * calls;
+                if rate_trips || self.consecutive >= cfg.consecutive_failures {
+                    self.open(now_ms);
+                }
+            }
+        }
+    }
+
+    fn open(&mut self, now_ms: u64) {
+        self.state = State::Open { since_ms: now_ms };
+        self.recent.clear();
+        self.consecutive = 0;
+    }
+
+    /// When it opened, if it is open.
+    pub fn opened_at(&self) -> Option<u64> {
+        match self.state {
+            State::Open { since_ms } => Some(since_ms),
+            _ => None,
+        }
+    }
+}
+
+/// Retries may be `RATIO_PCT` of a provider's requests in the current window, plus `FLOOR`.
+const BUDGET_WINDOW_MS: u64 = 10_000;
+const RATIO_PCT: u64 = 20;
+const FLOOR: u64 = 3;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Budget {
+    window_start: u64,
+    requests: u64,
+    retries: u64,
+}
+
+impl Budget {
+    fn roll(&mut self, now_ms: u64) {
+        if now_ms >= self.window_start + BUDGET_WINDOW_MS {
+            *self = Budget { window_start: now_ms, ..Default::default() };
+        }
+    }
+}
+
+/// Every target's breaker and every provider's retry budget, for one isolate.
+#[derive(Debug, Default)]
+pub struct HealthView {
+    pub config: BreakerConfig,
+    breakers: HashMap<String, Breaker>,
+    budgets: HashMap<String, Budget>,
+}
+
+pub type Health = Rc<RefCell<HealthView>>;
+
+impl HealthView {
+    pub fn admit(&mut self, target: &str, now_ms: u64) -> bool {
+        let cfg = self.config;
+        self.breakers.entry(target.to_string()).or_default().admit(&cfg, now_ms)
+    }
+
+    pub fn opened_at(&self, target: &str) -> Option<u64> {
+        self.breakers.get(target).and_then(Breaker::opened_at)
+    }
+
+    pub fn record(&mut self, target: &str, now_ms: u64, ok: bool, elapsed_ms: u64) {
+        let cfg = self.config;
+        self.breakers.entry(target.to_string()).or_default().record(&cfg, now_ms, ok, elapsed_ms);
+    }
+
+    /// Count a first attempt to a provider.
+    pub fn count_request(&mut self, provider: &str, now_ms: u64) {
+        let b = self.budgets.entry(provider.to_string()).or_default();
+        b.roll(now_ms);
+        b.requests += 1;
+    }
+
+    /// Take a retry from the provider's budget, if one is left.
+    pub fn take_retry(&mut self, provider: &str, now_ms: u64) -> bool {
+        let b = self.budgets.entry(provider.to_string()).or_default();
+        b.roll(now_ms);
+        if b.retries < b.requests * RATIO_PCT / 100 + FLOOR {
+            b.retries += 1;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const CFG: BreakerConfig = BreakerConfig {
+        window_ms: 1000,
+        min_calls: 4,
+        failure_rate_pct: 50,
+        consecutive_failures: 3,
+        cooldown_ms: 500,
+        probes: 2,
+        slow_call_ms: 200,
+    };
+
+    #[test]
+    fn opens_on_consecutive_failures_and_recovers_through_probes() {
+        let mut b = Breaker::default();
+        for t in 0..3 {
+            assert!(b.admit(&CFG, t));
+            b.record(&CFG, t, false, 10);
+        }
+        assert_eq!(b.state, State::Open { since_ms: 2 });
+        assert!(!b.admit(&CFG, 100), "open: no calls during the cooldown");
+        assert!(b.admit(&CFG, 502) && b.admit(&CFG, 503) && !b.admit(&CFG, 504), "half-open admits exactly its probes");
+        b.record(&CFG, 510, true, 10);
+        b.record(&CFG, 511, true, 10);
+        assert_eq!(b.state, State::Closed);
+    }
+
+    #[test]
+    fn failure_rate_and_slow_calls_trip_it_and_a_failed_probe_reopens() {
+        let mut b = Breaker::default();
+        for (t, ok) in [(0, true), (1, false), (2, true), (3, true)] {
+            b.record(&CFG, t, ok, if t == 3 { 500 } else { 10 });
+        }
+        assert!(matches!(b.state, State::Open { .. }), "2 of 4 failed (one of them slow): {:?}", b.state);
+        assert!(b.admit(&CFG, 600));
+        b.record(&CFG, 601, false, 10);
+        assert_eq!(b.state, State::Open { since_ms: 601 });
+    }
+
+    #[test]
+    fn the_retry_budget_is_a_fraction_of_requests_plus_a_floor() {
+        let mut h = HealthView::default();
+        for _ in 0..50 {
+            h.count_request("p", 0);
+        }
+        let granted = (0..100).filter(|_| h.take_retry("p", 1)).count();
+        assert_eq!(granted, 13, "20% of 50 plus 3");
+        assert!(h.take_retry("p", 20_000), "a new window");
+    }
+
+    proptest! {
+        #[test]
+        fn half_open_never_admits_more_than_its_probes(ops in prop::collection::vec((0u8..3, 0u64..50), 1..200)) {
+            let mut b = Breaker::default();
+            let mut now = 0;
+            let mut admitted_since_half_open = 0;
+            for (op, dt) in ops {
+                now += dt;
+                let was_half_open = matches!(b.state, State::HalfOpen { .. });
+                match op {
+                    0 => {
+                        let before = b.state;
+                        if b.admit(&CFG, now) && (was_half_open || matches!(before, State::Open { .. })) {
+                            admitted_since_half_open += 1;
+                        }
+                    }
+                    1 => b.record(&CFG, now, true, 10),
+                    _ => b.record(&CFG, now, false, 10),
+                }
+                if !matches!(b.state, State::HalfOpen { .. }) {
+                    admitted_since_half_open = 0;
+                }
+                prop_assert!(admitted_since_half_open <= CFG.probes);
+            }
+        }
+    }
+}
