@@ -185,6 +185,7 @@ impl Gateway {
         let cors_origin = origin.map(str::to_string);
         let result = match inb.path {
             "/v1/models" => Ok((None, Action::Respond(list_models(config, who, &request_id)))),
+            "/v1/health" => Ok((None, Action::Respond(self.health_report(config, inb.now_ms, &request_id)))),
             "/v1/tokens" => self.mint_token(config, who, inb, &request_id).map(|r| (None, Action::Respond(r))),
             _ => self.chat(config, who, inb, dialect, request_id.clone(), cors_origin.clone()).map(|(s, a)| (Some(s), a)),
         };
@@ -301,6 +302,14 @@ impl Gateway {
         Ok(Session::start(caller, payload, targets, policy, deadline_ms, self.health.clone()))
     }
 
+    /// `GET /v1/health`: this isolate's view of every configured target.
+    fn health_report(&self, config: &Config, now_ms: u64, request_id: &str) -> Reply {
+        let health = self.health.borrow();
+        let data: Vec<serde_json::Value> =
+            config.models.iter().map(|m| health.report(&format!("{}/{}", m.provider, m.model), now_ms)).collect();
+        Reply::json(request_id, &json!({"object": "list", "scope": "isolate", "data": data}))
+    }
+
     /// How to reach one planned target's upstream, with its API key from the secrets.
     fn target_spec(&self, config: &Config, model: &Model, planned: &PlannedTarget) -> TargetSpec {
         let provider = &config.providers[&model.provider];
@@ -329,7 +338,7 @@ fn route_of(path: &str) -> (Dialect, &'static str) {
     match path {
         "/v1/chat/completions" | "/v1/embeddings" | "/v1/tokens" => (Dialect::OpenAi, "POST"),
         "/v1/messages" => (Dialect::Anthropic, "POST"),
-        "/healthz" | "/v1/models" => (Dialect::OpenAi, "GET"),
+        "/healthz" | "/v1/models" | "/v1/health" => (Dialect::OpenAi, "GET"),
         _ => (Dialect::OpenAi, ""),
     }
 }

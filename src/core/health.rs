@@ -145,12 +145,21 @@ impl Budget {
     }
 }
 
+/// What `GET /v1/health` shows of a target besides its breaker.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Stats {
+    last_error: Option<String>,
+    /// Latencies of recent successful calls, newest last.
+    latencies: VecDeque<u64>,
+}
+
 /// Every target's breaker and every provider's retry budget, for one isolate.
 #[derive(Debug, Default)]
 pub struct HealthView {
     pub config: BreakerConfig,
     breakers: HashMap<String, Breaker>,
     budgets: HashMap<String, Budget>,
+    stats: HashMap<String, Stats>,
 }
 
 pub type Health = Rc<RefCell<HealthView>>;
@@ -165,9 +174,44 @@ impl HealthView {
         self.breakers.get(target).and_then(Breaker::opened_at)
     }
 
-    pub fn record(&mut self, target: &str, now_ms: u64, ok: bool, elapsed_ms: u64) {
+    /// Record an attempt's outcome: `Ok(())` or the failure's code.
+    pub fn record(&mut self, target: &str, now_ms: u64, outcome: Result<(), &str>, elapsed_ms: u64) {
         let cfg = self.config;
-        self.breakers.entry(target.to_string()).or_default().record(&cfg, now_ms, ok, elapsed_ms);
+        self.breakers.entry(target.to_string()).or_default().record(&cfg, now_ms, outcome.is_ok(), elapsed_ms);
+        let stats = self.stats.entry(target.to_string()).or_default();
+        match outcome {
+            Ok(()) => {
+                stats.latencies.push_back(elapsed_ms);
+                if stats.latencies.len() > 64 {
+                    stats.latencies.pop_front();
+                }
+            }
+            Err(code) => stats.last_error = Some(code.to_string()),
+        }
+    }
+
+    /// A report of one target for `GET /v1/health`.
+    pub fn report(&self, target: &str, now_ms: u64) -> serde_json::Value {
+        let b = self.breakers.get(target).cloned().unwrap_or_default();
+        let stats = self.stats.get(target).cloned().unwrap_or_default();
+        let (state, half_open_in_ms) = match b.state {
+            State::Closed => ("closed", None),
+            State::Open { since_ms } => ("open", Some((since_ms + self.config.cooldown_ms).saturating_sub(now_ms))),
+            State::HalfOpen { .. } => ("half_open", None),
+        };
+        let recent: Vec<bool> = b.recent.iter().filter(|(t, _)| t + self.config.window_ms >= now_ms).map(|(_, f)| *f).collect();
+        let failure_rate = if recent.is_empty() { 0.0 } else { recent.iter().filter(|f| **f).count() as f64 / recent.len() as f64 };
+        let mut lat: Vec<u64> = stats.latencies.iter().copied().collect();
+        lat.sort_unstable();
+        serde_json::json!({
+            "target": target,
+            "state": state,
+            "failure_rate": failure_rate,
+            "recent_calls": recent.len(),
+            "last_error": stats.last_error,
+            "latency_p50_ms": lat.get(lat.len() / 2),
+            "half_open_in_ms": half_open_in_ms,
+        })
     }
 
     /// Count a first attempt to a provider.
@@ -230,6 +274,24 @@ mod tests {
         assert!(b.admit(&CFG, 600));
         b.record(&CFG, 601, false, 10);
         assert_eq!(b.state, State::Open { since_ms: 601 });
+    }
+
+    #[test]
+    fn reports_state_rate_error_and_latency() {
+        let mut h = HealthView::default();
+        h.record("p/m", 0, Ok(()), 120);
+        h.record("p/m", 10, Ok(()), 80);
+        h.record("p/m", 20, Err("upstream_error"), 5);
+        let r = h.report("p/m", 30);
+        assert_eq!(
+            (r["state"].as_str(), r["last_error"].as_str(), r["latency_p50_ms"].as_u64()),
+            (Some("closed"), Some("upstream_error"), Some(120))
+        );
+        assert!((r["failure_rate"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9);
+        for t in 0..5 {
+            h.record("p/x", t, Err("upstream_timeout"), 5);
+        }
+        assert_eq!(h.report("p/x", 1000)["half_open_in_ms"], 29_004);
     }
 
     #[test]

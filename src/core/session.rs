@@ -246,13 +246,13 @@ impl Session {
         let failure = match (&action, &self.exchange.failure, self.exchange.committed) {
             (Action::Respond(_), Some(e), false) => e.clone(),
             (Action::Respond(_) | Action::Stream(_), None, _) => {
-                self.health.borrow_mut().record(&key, now_ms, true, elapsed);
+                self.health.borrow_mut().record(&key, now_ms, Ok(()), elapsed);
                 return self.label(action);
             }
             _ => return self.label(action),
         };
         if failure.disposition() != Disposition::Return && failure.counts_against_breaker() {
-            self.health.borrow_mut().record(&key, now_ms, false, elapsed);
+            self.health.borrow_mut().record(&key, now_ms, Err(failure.code), elapsed);
         }
         let t = &self.targets[self.index];
         self.failures.push(format!("{key}: {}", failure.code));

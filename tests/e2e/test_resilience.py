@@ -65,3 +65,15 @@ def test_stream_cut_after_first_byte_is_in_band_with_no_fallback(http, upstream)
     data = [line[6:] for line in r.text.splitlines() if line.startswith("data: ")]
     assert json.loads(data[-1])["error"] and "[DONE]" not in data
     assert len([c for c in upstream.calls if c["wire"] == "anthropic"]) == before
+
+
+def test_health_reports_each_target(http, gateway):
+    http.post("/v1/chat/completions", json={"model": "r-down", "messages": HI})
+    r = http.get("/v1/health")
+    assert r.status_code == 200
+    targets = {t["target"]: t for t in r.json()["data"]}
+    down = targets["up/status-500"]
+    assert down["last_error"] == "upstream_error" and down["state"] in ("closed", "open")
+    assert targets["up/ok"]["state"] == "closed"
+    import httpx
+    assert httpx.get(gateway.url + "/v1/health").status_code == 401
