@@ -105,6 +105,12 @@ pub struct Provider {
     /// Upper bound on one upstream call, head and body, in milliseconds.
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u32,
+    /// Bound on the wait for the response head, in milliseconds (default: `timeout_ms`).
+    #[serde(default)]
+    pub ttfb_timeout_ms: Option<u32>,
+    /// For streams: the longest gap between two chunks, in milliseconds (default: none).
+    #[serde(default)]
+    pub idle_timeout_ms: Option<u32>,
     /// Mock only: default spacing between stream chunks.
     #[serde(default)]
     pub stream_chunk_ms: u32,
@@ -321,6 +327,9 @@ impl Config {
                 if s.is_empty() || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
                     add(format!("{path}.api_key_secret"), "must be a secret name of letters, digits and _");
                 }
+            }
+            if [prov.ttfb_timeout_ms, prov.idle_timeout_ms].iter().flatten().any(|t| !(10..=900_000).contains(t)) {
+                add(format!("{path}.ttfb_timeout_ms"), "ttfb_timeout_ms and idle_timeout_ms must be between 10 and 900000");
             }
             if !(100..=900_000).contains(&prov.timeout_ms) {
                 add(format!("{path}.timeout_ms"), "must be between 100 and 900000");

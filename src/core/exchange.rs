@@ -49,7 +49,8 @@ pub enum Action {
     Respond(Reply),
     /// Wait `delay_ms` (a retry's backoff), call the upstream, then report with `on_head`
     /// (or `on_fetch_error`).
-    Fetch { request: UpstreamRequest, timeout_ms: u32, delay_ms: u32 },
+    /// `timeout_ms` bounds the whole call, `ttfb_ms` the wait for its head (0: no separate bound).
+    Fetch { request: UpstreamRequest, timeout_ms: u32, ttfb_ms: u32, delay_ms: u32 },
     /// Play back the built-in mock upstream's reply, then report it like a fetched one.
     Mock(MockReply),
     /// Read the whole upstream body and pass it to `on_body`.

@@ -326,6 +326,8 @@ impl Gateway {
             api_version: provider.api_version.clone().unwrap_or_else(|| DEFAULT_AZURE_API_VERSION.to_string()),
             max_output_tokens: model.max_output_tokens.unwrap_or(DEFAULT_MAX_OUTPUT_TOKENS),
             timeout_ms: planned.timeout_ms.unwrap_or(provider.timeout_ms),
+            ttfb_timeout_ms: provider.ttfb_timeout_ms.unwrap_or(0),
+            idle_timeout_ms: provider.idle_timeout_ms.unwrap_or(0),
             max_retries: planned.max_retries,
             stream_chunk_ms: provider.stream_chunk_ms,
             allow_panic: provider.allow_panic,

@@ -36,6 +36,8 @@ pub struct TargetSpec {
     pub api_version: String,
     pub max_output_tokens: u32,
     pub timeout_ms: u32,
+    pub ttfb_timeout_ms: u32,
+    pub idle_timeout_ms: u32,
     pub max_retries: u32,
     pub stream_chunk_ms: u32,
     pub allow_panic: bool,
@@ -113,6 +115,11 @@ impl Session {
         &self.exchange
     }
 
+    /// For a stream: the longest gap allowed between upstream chunks (0: none).
+    pub fn idle_timeout_ms(&self) -> u32 {
+        self.targets[self.index].idle_timeout_ms
+    }
+
     fn key(t: &TargetSpec) -> String {
         format!("{}/{}", t.provider, t.model)
     }
@@ -177,7 +184,7 @@ impl Session {
             Payload::Chat(req) => providers::build_request(req, &target)?,
             Payload::Embeddings(req) => embeddings::build_request(req, &target)?,
         };
-        Ok(Action::Fetch { request, timeout_ms: t.timeout_ms, delay_ms })
+        Ok(Action::Fetch { request, timeout_ms: t.timeout_ms, ttfb_ms: t.ttfb_timeout_ms, delay_ms })
     }
 
     fn mock_action(&self, t: &TargetSpec, delay_ms: u32) -> Result<Action, GatewayError> {

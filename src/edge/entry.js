@@ -76,8 +76,19 @@ async function playMock(step) {
 }
 
 // Pipe the upstream stream to the client through the core, one chunk at a time.
+// A read that fails if no chunk arrives within `ms` (0: wait as long as it takes).
+function readWithin(reader, ms) {
+  if (!ms) return reader.read();
+  let timer;
+  const idle = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new DOMException("stream idle", "TimeoutError")), ms);
+  });
+  return Promise.race([reader.read(), idle]).finally(() => clearTimeout(timer));
+}
+
 function streamReply(step, upstreamBody) {
   const reader = upstreamBody.getReader();
+  const idleMs = step.idle_timeout_ms();
   const init = { status: step.status(), headers: pairs(step.headers()) };
   let open = true;
   const close = (controller, tail) => {
@@ -91,8 +102,9 @@ function streamReply(step, upstreamBody) {
       for (;;) {
         let chunk;
         try {
-          chunk = await reader.read();
+          chunk = await readWithin(reader, idleMs);
         } catch {
+          reader.cancel().catch(() => {});
           return close(controller, step.on_stream_error());
         }
         if (chunk.done) return close(controller, step.on_end());
@@ -157,12 +169,20 @@ async function drive(step, gw, env) {
         try {
           const delay = step.delay_ms();
           if (delay) await sleep(delay);
-          upstream = await fetch(step.url(), {
-            method: "POST",
-            headers: pairs(step.headers()),
-            body: step.take_body(),
-            signal: AbortSignal.timeout(step.timeout_ms()),
-          });
+          const total = AbortSignal.timeout(step.timeout_ms());
+          const ttfb = step.ttfb_ms();
+          const head = ttfb ? new AbortController() : null;
+          const timer = head ? setTimeout(() => head.abort(new DOMException("no response head in time", "TimeoutError")), ttfb) : null;
+          try {
+            upstream = await fetch(step.url(), {
+              method: "POST",
+              headers: pairs(step.headers()),
+              body: step.take_body(),
+              signal: head ? AbortSignal.any([total, head.signal]) : total,
+            });
+          } finally {
+            if (timer) clearTimeout(timer);
+          }
           step.on_head(upstream.status, headerBlock(upstream.headers));
         } catch (e) {
           step.on_fetch_error(isTimeout(e));

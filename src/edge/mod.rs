@@ -300,6 +300,19 @@ impl Step {
         self.session.as_mut().map(Session::on_stream_error).unwrap_or_default()
     }
 
+    /// For a fetch: the bound on the wait for the response head (0: none but `timeout_ms`).
+    pub fn ttfb_ms(&self) -> u32 {
+        match &self.action {
+            Action::Fetch { ttfb_ms, .. } => *ttfb_ms,
+            _ => 0,
+        }
+    }
+
+    /// For a stream: the longest gap between upstream chunks (0: none).
+    pub fn idle_timeout_ms(&self) -> u32 {
+        self.session.as_ref().map_or(0, Session::idle_timeout_ms)
+    }
+
     /// For a fetch: wait this long first (a retry's backoff).
     pub fn delay_ms(&self) -> u32 {
         match &self.action {

@@ -41,6 +41,8 @@ def test_config(upstream_port):
     models = [{"name": "up-" + b, "provider": "up", "model": b, "capabilities": {"tools": True, "vision": True, "json": True}}
               for b in behaviours]
     models.append({"name": "up-timeout", "provider": "up-short", "model": "sleep-3000"})
+    models.append({"name": "up-ttfb-sleep", "provider": "up-ttfb", "model": "sleep-3000"})
+    models.append({"name": "up-idle-slow", "provider": "up-idle", "model": "slow-stream"})
     for family, provider in (("claude", "anth"), ("gemini", "gem")):
         for b in ["ok", "cut", "status-429", "status-500"]:
             models.append({"name": f"{family}-{b}", "provider": provider, "model": b, "max_output_tokens": 512,
@@ -55,6 +57,8 @@ def test_config(upstream_port):
             "mock": {"kind": "mock", "allow_panic": True},
             "up": {"kind": "openai", "base_url": base, "api_key_secret": "UPSTREAM_KEY", "timeout_ms": 10000},
             "up-short": {"kind": "openai", "base_url": base, "api_key_secret": "UPSTREAM_KEY", "timeout_ms": 1000},
+            "up-ttfb": {"kind": "openai", "base_url": base, "api_key_secret": "UPSTREAM_KEY", "ttfb_timeout_ms": 500},
+            "up-idle": {"kind": "openai", "base_url": base, "api_key_secret": "UPSTREAM_KEY", "idle_timeout_ms": 60},
             "anth": {"kind": "anthropic", "base_url": f"http://127.0.0.1:{upstream_port}", "api_key_secret": "UPSTREAM_KEY"},
             "gem": {"kind": "gemini", "base_url": f"http://127.0.0.1:{upstream_port}", "api_key_secret": "UPSTREAM_KEY"},
         },

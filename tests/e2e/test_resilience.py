@@ -77,3 +77,15 @@ def test_health_reports_each_target(http, gateway):
     assert targets["up/ok"]["state"] == "closed"
     import httpx
     assert httpx.get(gateway.url + "/v1/health").status_code == 401
+
+
+def test_time_to_first_byte_bound(http):
+    t = time.time()
+    r = http.post("/v1/chat/completions", json={"model": "up-ttfb-sleep", "messages": HI})
+    assert r.status_code == 504 and time.time() - t < 2.5
+
+
+def test_stream_idle_timeout_ends_in_band(http):
+    r = http.post("/v1/chat/completions", json={"model": "up-idle-slow", "messages": HI, "stream": True})
+    data = [line[6:] for line in r.text.splitlines() if line.startswith("data: ")]
+    assert "[DONE]" not in data and json.loads(data[-1])["error"]
