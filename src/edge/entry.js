@@ -75,7 +75,6 @@ async function playMock(step) {
   return new Response(body, init);
 }
 
-// Pipe the upstream stream to the client through the core, one chunk at a time.
 // A read that fails if no chunk arrives within `ms` (0: wait as long as it takes).
 function readWithin(reader, ms) {
   if (!ms) return reader.read();
@@ -86,6 +85,7 @@ function readWithin(reader, ms) {
   return Promise.race([reader.read(), idle]).finally(() => clearTimeout(timer));
 }
 
+// Pipe the upstream stream to the client through the core, one chunk at a time.
 function streamReply(step, upstreamBody) {
   const reader = upstreamBody.getReader();
   const idleMs = step.idle_timeout_ms();
