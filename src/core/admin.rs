@@ -5,7 +5,7 @@
 //! - `GET /admin/keys` lists records (id = the key's SHA-256, never the key).
 //! - `DELETE /admin/keys/<id>` revokes (see `keystore` for how soon that takes effect).
 
-use crate::core::auth::{bearer, sha256_hex, Secret};
+use crate::core::auth::{bearer, ct_eq, sha256_hex, Secret};
 use crate::core::config::Config;
 use crate::core::dialect::fields::{as_str, invalid_value, opt_array, parse_object, req_str};
 use crate::core::error::{GatewayError, Kind};
@@ -15,10 +15,6 @@ use crate::core::keystore::{kv_key, KeyRecord, KvOp, Pending, KEY_PREFIX};
 use serde_json::{json, Value};
 
 pub const ADMIN_SECRET: &str = "SWITCHYARD_ADMIN_KEY";
-
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
 
 /// Check the admin key; `Err` when it is not configured (404) or does not match (401).
 pub fn authorize(inb: &Inbound, admin: Option<&Secret>) -> Result<(), GatewayError> {

@@ -49,7 +49,8 @@ pub fn is_sha256_hex(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+/// Equality whose time depends only on the lengths, not on where the inputs differ.
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

@@ -6,7 +6,7 @@
 //! `sy1.<claims>` with a Worker secret. Verification compares MACs in constant time before
 //! reading the claims. A token is bound to one origin and optionally to a subset of models.
 
-use crate::core::auth::Secret;
+use crate::core::auth::{ct_eq, Secret};
 use crate::core::b64;
 use crate::core::error::{GatewayError, Kind};
 use serde::{Deserialize, Serialize};
@@ -79,7 +79,7 @@ pub fn verify(token: &str, secret: &Secret, now_s: u64) -> Result<Claims, Refuse
     let claims_part = signed.strip_prefix(PREFIX).ok_or(Refused::Invalid)?;
     let given = b64::decode_url(mac).ok_or(Refused::Invalid)?;
     let expected = hmac_sha256(secret.expose().as_bytes(), signed.as_bytes());
-    if given.len() != expected.len() || given.iter().zip(expected).fold(0u8, |acc, (a, b)| acc | (a ^ b)) != 0 {
+    if !ct_eq(&given, &expected) {
         return Err(Refused::Invalid);
     }
     let claims: Claims = b64::decode_url(claims_part).and_then(|c| serde_json::from_slice(&c).ok()).ok_or(Refused::Invalid)?;
