@@ -81,6 +81,11 @@ impl Gateway {
         names
     }
 
+    /// Adopt a target's shared breaker state, as its Durable Object answered.
+    pub fn adopt_health(&self, stored: &str) {
+        self.health.borrow_mut().adopt(stored);
+    }
+
     pub fn set_keystore(&mut self, bound: bool) {
         self.keystore = bound;
     }

@@ -10,9 +10,16 @@
 //! Retry budget: retries to a provider may be at most `ratio_pct` of its recent requests plus
 //! a small floor, so an outage cannot turn into a retry storm.
 //!
-//! This view lives per isolate (`Health`); persisting it in a Durable Object so every isolate
-//! shares it is the next step.
+//! Each isolate keeps a view (`Health`) and decides from it with no remote call. Failures,
+//! and the successes that end a failure streak or answer a probe, are also sent after the
+//! response to the target's Durable Object, which applies them to the stored breaker
+//! ([`apply_outcome`]: consecutive failures and probes only, since it does not see the
+//! steady stream of successes, which never leave the isolate) and answers with the shared
+//! state. An isolate adopts a shared state that differs from its own, so an opening (or a
+//! closing) anywhere reaches every isolate that reports, and it survives eviction. When
+//! nothing fails, no Durable Object is called at all.
 
+use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
@@ -42,14 +49,14 @@ impl Default for BreakerConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum State {
     Closed,
     Open { since_ms: u64 },
     HalfOpen { admitted: u32, succeeded: u32 },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Breaker {
     pub state: State,
     /// (time, failed) of recent calls while closed.
@@ -125,6 +132,34 @@ impl Breaker {
     }
 }
 
+/// A target's breaker as its Durable Object stores it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shared {
+    pub target: String,
+    pub breaker: Breaker,
+}
+
+/// Apply one outcome to a stored breaker (`None`: none yet); the new state, as stored.
+pub fn apply_outcome(stored: Option<&str>, target: &str, cfg: &BreakerConfig, now_ms: u64, ok: bool, elapsed_ms: u64) -> String {
+    // The object sees failures but not every success: rates are the isolates' business.
+    let cfg = &BreakerConfig { min_calls: u32::MAX, ..*cfg };
+    let mut shared = stored
+        .and_then(|s| serde_json::from_str::<Shared>(s).ok())
+        .filter(|s| s.target == target)
+        .unwrap_or_else(|| Shared { target: target.to_string(), breaker: Breaker::default() });
+    shared.breaker.record(cfg, now_ms, ok, elapsed_ms);
+    serde_json::to_string(&shared).unwrap_or_default()
+}
+
+/// An attempt's outcome, to be reported to its target's Durable Object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    pub target: String,
+    pub ok: bool,
+    pub now_ms: u64,
+    pub elapsed_ms: u64,
+}
+
 /// Retries may be `RATIO_PCT` of a provider's requests in the current window, plus `FLOOR`.
 const BUDGET_WINDOW_MS: u64 = 10_000;
 const RATIO_PCT: u64 = 20;
@@ -168,6 +203,22 @@ impl HealthView {
     pub fn admit(&mut self, target: &str, now_ms: u64) -> bool {
         let cfg = self.config;
         self.breakers.entry(target.to_string()).or_default().admit(&cfg, now_ms)
+    }
+
+    /// Take the shared state a target's Durable Object answered with, when it differs from
+    /// this isolate's (a closed one here keeps its own window of recent calls).
+    pub fn adopt(&mut self, stored: &str) {
+        let Ok(shared) = serde_json::from_str::<Shared>(stored) else { return };
+        let local = self.breakers.entry(shared.target).or_default();
+        if !(local.state == State::Closed && shared.breaker.state == State::Closed) {
+            *local = shared.breaker;
+        }
+    }
+
+    /// Whether an outcome for this target is news for its Durable Object: any failure, or a
+    /// success while the breaker is not plainly closed (a streak ends, a probe answers).
+    pub fn worth_reporting(&self, target: &str, ok: bool) -> bool {
+        !ok || self.breakers.get(target).is_some_and(|b| b.state != State::Closed || b.consecutive > 0)
     }
 
     pub fn opened_at(&self, target: &str) -> Option<u64> {
@@ -292,6 +343,35 @@ mod tests {
             h.record("p/x", t, Err("upstream_timeout"), 5);
         }
         assert_eq!(h.report("p/x", 1000)["half_open_in_ms"], 29_004);
+    }
+
+    #[test]
+    fn the_shared_breaker_ignores_rates_it_cannot_see() {
+        let mut stored = None;
+        for t in 0..4 {
+            stored = Some(apply_outcome(stored.as_deref(), "p/m", &CFG, t * 10, t % 2 == 0, 5));
+        }
+        assert!(stored.unwrap().contains("Closed"), "2 of 4 failed: a rate the object must not act on");
+    }
+
+    #[test]
+    fn shared_state_round_trips_and_is_adopted() {
+        let mut stored = None;
+        for t in 0..5 {
+            stored = Some(apply_outcome(stored.as_deref(), "p/m", &BreakerConfig::default(), t, false, 5));
+        }
+        let stored = stored.unwrap();
+        assert!(stored.contains("\"target\":\"p/m\""));
+        let mut view = HealthView::default();
+        assert!(!view.worth_reporting("p/m", true), "successes of a healthy target stay local");
+        assert!(view.worth_reporting("p/m", false));
+        view.adopt(&stored);
+        assert_eq!(view.opened_at("p/m"), Some(4), "five consecutive failures opened it");
+        assert!(!view.admit("p/m", 10));
+        assert!(view.worth_reporting("p/m", true), "a success while open or half-open is news");
+        // Another target's state is never applied under this name.
+        let fresh = apply_outcome(Some(&stored), "q/n", &BreakerConfig::default(), 10, true, 5);
+        assert!(fresh.contains("Closed"));
     }
 
     #[test]

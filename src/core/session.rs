@@ -11,7 +11,7 @@ use crate::core::config::ProviderKind;
 use crate::core::embeddings::{self, EmbeddingsRequest};
 use crate::core::error::{Disposition, GatewayError, Kind};
 use crate::core::exchange::{error_reply, Action, Exchange, Reply, Route};
-use crate::core::health::Health;
+use crate::core::health::{Health, Outcome};
 use crate::core::providers::mock::{self, Directive, MockCall, MockReply};
 use crate::core::providers::{self, Target};
 use crate::core::routes::{splitmix, RetryPolicy};
@@ -71,6 +71,8 @@ pub struct Session {
     health: Health,
     /// When the current attempt began (its backoff excluded), for slow-call accounting.
     attempt_started_ms: u64,
+    /// Outcomes to report to the targets' Durable Objects after the response.
+    outcomes: Vec<Outcome>,
 }
 
 impl Session {
@@ -98,6 +100,7 @@ impl Session {
             exchange,
             health,
             attempt_started_ms: 0,
+            outcomes: Vec::new(),
         };
         let action = s.first_admitted(s.caller.now_ms);
         (s, action)
@@ -113,6 +116,11 @@ impl Session {
 
     pub fn exchange(&self) -> &Exchange {
         &self.exchange
+    }
+
+    /// The attempts' outcomes so far, for the targets' Durable Objects (taken once).
+    pub fn take_outcomes(&mut self) -> Vec<Outcome> {
+        std::mem::take(&mut self.outcomes)
     }
 
     /// For a stream: the longest gap allowed between upstream chunks (0: none).
@@ -253,13 +261,18 @@ impl Session {
         let failure = match (&action, &self.exchange.failure, self.exchange.committed) {
             (Action::Respond(_), Some(e), false) => e.clone(),
             (Action::Respond(_) | Action::Stream(_), None, _) => {
+                let news = self.health.borrow().worth_reporting(&key, true);
                 self.health.borrow_mut().record(&key, now_ms, Ok(()), elapsed);
+                if news {
+                    self.outcomes.push(Outcome { target: key, ok: true, now_ms, elapsed_ms: elapsed });
+                }
                 return self.label(action);
             }
             _ => return self.label(action),
         };
         if failure.disposition() != Disposition::Return && failure.counts_against_breaker() {
             self.health.borrow_mut().record(&key, now_ms, Err(failure.code), elapsed);
+            self.outcomes.push(Outcome { target: key.clone(), ok: false, now_ms, elapsed_ms: elapsed });
         }
         let t = &self.targets[self.index];
         self.failures.push(format!("{key}: {}", failure.code));

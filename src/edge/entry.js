@@ -5,8 +5,9 @@
 // piping streams chunk by chunk. Calls into wasm are few, synchronous and carry bytes: the
 // measured fast path on workerd (README, "Hot path").
 
+import { DurableObject } from "cloudflare:workers";
 import wasmModule from "../../build/switchyard_bg.wasm";
-import { initSync, Gateway, __wbg_reset_state } from "../../build/switchyard.js";
+import { initSync, Gateway, __wbg_reset_state, health_apply } from "../../build/switchyard.js";
 
 initSync({ module: wasmModule });
 
@@ -154,7 +155,35 @@ async function kvStep(kv, step) {
   }
 }
 
-async function drive(step, gw, env) {
+// After the response: send each attempt's outcome to its target's Durable Object, which keeps
+// the breaker every isolate shares, and adopt the state it answers with.
+async function reportHealth(gw, env, outcomesJson) {
+  for (const o of JSON.parse(outcomesJson)) {
+    try {
+      const stub = env.HEALTH.get(env.HEALTH.idFromName(o.target));
+      gw.adopt_health(await stub.record(o.target, o.now_ms, o.ok, o.elapsed_ms));
+    } catch (e) {
+      console.error("switchyard: health report failed", String(e));
+    }
+  }
+}
+
+// One breaker per target, in SQLite-backed storage: a thin shell around the core's
+// `health_apply`.
+export class TargetHealth extends DurableObject {
+  async record(target, nowMs, ok, elapsedMs) {
+    const stored = await this.ctx.storage.get("state");
+    const next = health_apply(stored ?? undefined, target, nowMs, ok, elapsedMs);
+    await this.ctx.storage.put("state", next);
+    return next;
+  }
+}
+
+async function drive(step, gw, env, ctx) {
+  const report = () => {
+    const outcomes = step.take_outcomes();
+    if (env.HEALTH && outcomes !== "[]") ctx.waitUntil(reportHealth(gw, env, outcomes));
+  };
   let upstream = null;
   let upstreamBody = null;
   for (;;) {
@@ -162,6 +191,7 @@ async function drive(step, gw, env) {
       case RESPOND: {
         const body = step.body_from_upstream() ? upstreamBody : step.take_body();
         const response = new Response(body, { status: step.status(), headers: pairs(step.headers()) });
+        report();
         step.free();
         return response;
       }
@@ -201,6 +231,7 @@ async function drive(step, gw, env) {
         }
         break;
       case STREAM:
+        report();
         return streamReply(step, upstream.body);
       case KV:
         gw.resume(step, await kvStep(env.KEYS, step));
@@ -226,7 +257,7 @@ function crashed(error, requestId) {
 }
 
 export default {
-  async fetch(request, env) {
+  async fetch(request, env, ctx) {
     let requestId = "";
     try {
       const gw = getGateway(env);
@@ -237,7 +268,7 @@ export default {
       const entropy = path.startsWith("/admin/") ? crypto.getRandomValues(new Uint8Array(24)) : EMPTY;
       const step = gw.start(request.method, path, headerBlock(request.headers), body, skipBody ? declared : -1, entropy);
       requestId = step.request_id() || requestId;
-      return await drive(step, gw, env);
+      return await drive(step, gw, env, ctx);
     } catch (error) {
       return crashed(error, requestId);
     }

@@ -42,6 +42,14 @@ fn to_block(headers: &[(String, String)]) -> String {
     out
 }
 
+/// For the `TargetHealth` Durable Object: apply one outcome to its stored breaker and
+/// return the new state to store (and to hand back to the reporting isolate).
+#[wasm_bindgen]
+pub fn health_apply(stored: Option<String>, target: &str, now_ms: f64, ok: bool, elapsed_ms: f64) -> String {
+    let cfg = crate::core::health::BreakerConfig::default();
+    crate::core::health::apply_outcome(stored.as_deref(), target, &cfg, now_ms as u64, ok, elapsed_ms as u64)
+}
+
 /// Per-isolate gateway: config and secrets, built once.
 #[wasm_bindgen]
 pub struct Gateway {
@@ -67,6 +75,11 @@ impl Gateway {
 
     pub fn set_secret(&mut self, name: &str, value: &str) {
         self.inner.set_secret(name, value);
+    }
+
+    /// Adopt the shared breaker state a target's Durable Object answered with.
+    pub fn adopt_health(&self, stored: &str) {
+        self.inner.adopt_health(stored);
     }
 
     /// The `KEYS` KV namespace is bound (runtime keys and the admin API).
@@ -298,6 +311,13 @@ impl Step {
 
     pub fn on_stream_error(&mut self) -> Vec<u8> {
         self.session.as_mut().map(Session::on_stream_error).unwrap_or_default()
+    }
+
+    /// The attempts' outcomes so far as JSON (`[{"target", "ok", "now_ms", "elapsed_ms"}]`),
+    /// taken once, for the targets' Durable Objects.
+    pub fn take_outcomes(&mut self) -> String {
+        let outcomes = self.session.as_mut().map(Session::take_outcomes).unwrap_or_default();
+        serde_json::to_string(&outcomes).unwrap_or_else(|_| "[]".into())
     }
 
     /// For a fetch: the bound on the wait for the response head (0: none but `timeout_ms`).

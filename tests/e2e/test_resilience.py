@@ -89,3 +89,14 @@ def test_stream_idle_timeout_ends_in_band(http):
     r = http.post("/v1/chat/completions", json={"model": "up-idle-slow", "messages": HI, "stream": True})
     data = [line[6:] for line in r.text.splitlines() if line.startswith("data: ")]
     assert "[DONE]" not in data and json.loads(data[-1])["error"]
+
+
+def test_breaker_state_is_kept_in_the_targets_durable_object(http, gateway):
+    http.post("/v1/chat/completions", json={"model": "r-down", "messages": HI})
+    needle = b'"target":"up/status-500"'
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        if any(needle in p.read_bytes() for p in gateway.state_dir.rglob("*") if p.is_file()):
+            return
+        time.sleep(0.2)
+    raise AssertionError("no Durable Object stored the breaker of up/status-500")
