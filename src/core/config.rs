@@ -218,6 +218,14 @@ pub struct ClientKey {
     pub origins: Option<Vec<String>>,
 }
 
+/// Scheduled health probes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthChecks {
+    /// Public model names whose targets are probed with a one-token request.
+    pub models: Vec<String>,
+}
+
 /// Browser tokens (`POST /v1/tokens`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -271,6 +279,9 @@ pub struct Config {
     /// Fallback chains under public names of their own.
     #[serde(default)]
     pub routes: Vec<RouteConfig>,
+    /// Models to probe on the Cron Trigger (opt-in: probes spend a few tokens).
+    #[serde(default)]
+    pub health_checks: Option<HealthChecks>,
     /// Public name or alias → index into `models`.
     #[serde(skip)]
     index: HashMap<String, usize>,
@@ -403,6 +414,11 @@ impl Config {
             }
             if !(1_000..=900_000).contains(&r.deadline_ms) || r.retry.max_retries > 10 {
                 add(format!("{path}.deadline_ms"), "deadline_ms must be 1000..900000 and retry.max_retries at most 10");
+            }
+        }
+        for (i, m) in self.health_checks.iter().flat_map(|h| &h.models).enumerate() {
+            if !self.index.contains_key(m) {
+                add(format!("health_checks.models[{i}]"), &format!("unknown model '{m}'"));
             }
         }
         if let Some(t) = &self.tokens {

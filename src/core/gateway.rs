@@ -7,16 +7,17 @@
 use crate::core::admin;
 use crate::core::auth::{sha256_hex, Secret};
 use crate::core::caps;
-use crate::core::config::{Config, Model, Problem};
+use crate::core::config::{Config, Model, Problem, ProviderKind};
 use crate::core::cors;
 use crate::core::dialect;
 use crate::core::dialect::fields::{as_str, invalid_value, opt_array, opt_u32, parse_object, req_str};
 use crate::core::embeddings;
 use crate::core::error::{GatewayError, Kind};
 use crate::core::exchange::{error_reply, Action, Reply};
-use crate::core::health::Health;
+use crate::core::health::{Health, Outcome};
 use crate::core::keystore::{kv_key, KeyRecord, KvOp, OwnedInbound, Pending, LOOKUP_CACHE_TTL_S};
 use crate::core::principal::{self, Principal};
+use crate::core::providers::{self, Target, UpstreamRequest};
 use crate::core::routes::{PlannedTarget, RetryPolicy};
 use crate::core::session::{Caller, Payload, Session, TargetSpec};
 use crate::core::tokens::{self, Claims};
@@ -305,6 +306,43 @@ impl Gateway {
             seed: inb.seed,
         };
         Ok(Session::start(caller, payload, targets, policy, deadline_ms, self.health.clone()))
+    }
+
+    /// The scheduled probes: a one-token chat request to each model in `health_checks` (the
+    /// mock is skipped). Each is `(target, request, timeout_ms)`.
+    pub fn probes(&self) -> Vec<(String, UpstreamRequest, u32)> {
+        let Ok(config) = &self.config else { return Vec::new() };
+        let names = config.health_checks.iter().flat_map(|h| &h.models);
+        let probe = r#"{"model":"probe","messages":[{"role":"user","content":"ping"}],"max_tokens":1}"#;
+        let Ok(req) = dialect::openai::decode_request(probe.as_bytes()) else { return Vec::new() };
+        names
+            .filter_map(|name| config.model(name))
+            .filter(|m| config.providers[&m.provider].kind != ProviderKind::Mock)
+            .filter_map(|m| {
+                let spec = self.target_spec(config, m, &PlannedTarget { model: m.name.clone(), max_retries: 0, timeout_ms: None });
+                let api_key = spec.api_key.clone().ok()?;
+                let target = Target {
+                    kind: spec.kind,
+                    base_url: &spec.base_url,
+                    model: &spec.model,
+                    api_key: api_key.as_deref(),
+                    api_version: &spec.api_version,
+                    max_output_tokens: 1,
+                };
+                let request = providers::build_request(&req, &target).ok()?;
+                Some((format!("{}/{}", m.provider, m.model), request, spec.timeout_ms.min(30_000)))
+            })
+            .collect()
+    }
+
+    /// Record a probe's result (`status` 0: no answer) in this isolate's view; the outcome to
+    /// report to the target's Durable Object, if it is news.
+    pub fn probe_result(&self, target: &str, status: u16, elapsed_ms: u64, now_ms: u64) -> Option<Outcome> {
+        let ok = (200..300).contains(&status) || (400..500).contains(&status) && !matches!(status, 401 | 403 | 404 | 408 | 429);
+        let mut health = self.health.borrow_mut();
+        let news = health.worth_reporting(target, ok);
+        health.record(target, now_ms, if ok { Ok(()) } else { Err("probe_failed") }, elapsed_ms);
+        news.then(|| Outcome { target: target.to_string(), ok, now_ms, elapsed_ms })
     }
 
     /// `GET /v1/health`: this isolate's view of every configured target.

@@ -423,3 +423,22 @@ fn admin_routes_need_the_admin_secret_and_the_namespace() {
     assert!(matches!(run(&gw, "GET", "/admin/keys", &admin, "").1, Action::Kv { op: KvOp::List { .. }, .. }));
     assert_eq!(reply(run(&gw, "GET", "/admin/keys", &[("authorization", KEY)], "").1).status, 401);
 }
+
+#[test]
+fn probes_are_one_token_requests_to_the_listed_targets() {
+    let mut gw = Gateway::new(Some(
+        r#"{"providers":{"up":{"kind":"openai","base_url":"http://up.test/v1","api_key_secret":"K"},"mock":{"kind":"mock"}},
+            "models":[{"name":"a","provider":"up","model":"a-1"},{"name":"m","provider":"mock","model":"m-1"}],
+            "health_checks":{"models":["a","m"]}}"#,
+    ));
+    gw.set_secret("K", "sk-k");
+    let probes = gw.probes();
+    assert_eq!(probes.len(), 1, "the mock is not probed");
+    let (target, request, _) = &probes[0];
+    assert_eq!((target.as_str(), request.url.as_str()), ("up/a-1", "http://up.test/v1/chat/completions"));
+    let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+    assert_eq!(body["max_tokens"], 1);
+    assert!(gw.probe_result("up/a-1", 200, 30, 1000).is_none(), "a healthy answer is not news");
+    assert!(!gw.probe_result("up/a-1", 503, 30, 1001).unwrap().ok);
+    assert!(!gw.probe_result("up/a-1", 0, 30, 1002).unwrap().ok, "no answer at all is a failure");
+}

@@ -155,17 +155,39 @@ async function kvStep(kv, step) {
   }
 }
 
-// After the response: send each attempt's outcome to its target's Durable Object, which keeps
-// the breaker every isolate shares, and adopt the state it answers with.
-async function reportHealth(gw, env, outcomesJson) {
-  for (const o of JSON.parse(outcomesJson)) {
-    try {
-      const stub = env.HEALTH.get(env.HEALTH.idFromName(o.target));
-      gw.adopt_health(await stub.record(o.target, o.now_ms, o.ok, o.elapsed_ms));
-    } catch (e) {
-      console.error("switchyard: health report failed", String(e));
-    }
+// Send an attempt's outcome to its target's Durable Object, which keeps the breaker every
+// isolate shares, and adopt the state it answers with.
+async function reportOne(gw, env, o) {
+  try {
+    const stub = env.HEALTH.get(env.HEALTH.idFromName(o.target));
+    gw.adopt_health(await stub.record(o.target, o.now_ms, o.ok, o.elapsed_ms));
+  } catch (e) {
+    console.error("switchyard: health report failed", String(e));
   }
+}
+
+async function reportHealth(gw, env, outcomesJson) {
+  for (const o of JSON.parse(outcomesJson)) await reportOne(gw, env, o);
+}
+
+// The Cron Trigger: probe each target named in `health_checks` with a one-token request and
+// feed the breakers. Locally: `wrangler dev --test-scheduled`, then GET /__scheduled.
+async function runProbes(gw, env) {
+  await Promise.all(
+    JSON.parse(gw.probes()).map(async (p) => {
+      const started = Date.now();
+      let status = 0;
+      try {
+        const r = await fetch(p.url, { method: "POST", headers: p.headers, body: p.body, signal: AbortSignal.timeout(p.timeout_ms) });
+        status = r.status;
+        await r.arrayBuffer();
+      } catch {
+        status = 0;
+      }
+      const outcome = gw.probe_result(p.target, status, Date.now() - started);
+      if (outcome && env.HEALTH) await reportOne(gw, env, JSON.parse(outcome));
+    }),
+  );
 }
 
 // One breaker per target, in SQLite-backed storage: a thin shell around the core's
@@ -257,6 +279,10 @@ function crashed(error, requestId) {
 }
 
 export default {
+  async scheduled(event, env, ctx) {
+    ctx.waitUntil(runProbes(getGateway(env), env));
+  },
+
   async fetch(request, env, ctx) {
     let requestId = "";
     try {

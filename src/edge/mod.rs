@@ -77,6 +77,25 @@ impl Gateway {
         self.inner.set_secret(name, value);
     }
 
+    /// The scheduled probes as JSON: `[{"target", "url", "headers": [[name, value]], "body", "timeout_ms"}]`.
+    pub fn probes(&self) -> String {
+        let list: Vec<serde_json::Value> = self
+            .inner
+            .probes()
+            .into_iter()
+            .map(|(target, r, timeout_ms)| {
+                serde_json::json!({"target": target, "url": r.url, "headers": r.headers, "body": String::from_utf8_lossy(&r.body), "timeout_ms": timeout_ms})
+            })
+            .collect();
+        serde_json::to_string(&list).unwrap_or_else(|_| "[]".into())
+    }
+
+    /// Record a probe's result (`status` 0: no answer); the outcome to report as JSON, or "".
+    pub fn probe_result(&self, target: &str, status: u16, elapsed_ms: f64) -> String {
+        let outcome = self.inner.probe_result(target, status, elapsed_ms as u64, date_now() as u64);
+        outcome.and_then(|o| serde_json::to_string(&o).ok()).unwrap_or_default()
+    }
+
     /// Adopt the shared breaker state a target's Durable Object answered with.
     pub fn adopt_health(&self, stored: &str) {
         self.inner.adopt_health(stored);

@@ -37,7 +37,7 @@ def free_port():
 def test_config(upstream_port):
     base = f"http://127.0.0.1:{upstream_port}/v1"
     behaviours = ["ok", "status-400", "status-429", "status-500", "status-503", "echo-key-401",
-                  "malformed", "cut", "slow-stream", "sleep-3000", "flaky-429"]
+                  "malformed", "cut", "slow-stream", "sleep-3000", "flaky-429", "status-502"]
     models = [{"name": "up-" + b, "provider": "up", "model": b, "capabilities": {"tools": True, "vision": True, "json": True}}
               for b in behaviours]
     models.append({"name": "up-timeout", "provider": "up-short", "model": "sleep-3000"})
@@ -70,6 +70,7 @@ def test_config(upstream_port):
         ],
         "limits": {"max_body_bytes": 65536},
         "tokens": {"secret": "TOKEN_KEY", "max_ttl_seconds": 600},
+        "health_checks": {"models": ["up-ok", "up-status-502", "mock"]},
         "routes": [
             {"name": "r-429", "steps": [{"model": "up-flaky-429"}], "retry": {"max_retries": 2, "base_ms": 50}},
             {"name": "r-fallback", "steps": [{"model": "up-status-503"}, {"model": "claude-ok"}], "retry": {"max_retries": 2, "base_ms": 20, "max_backoff_ms": 100}},
@@ -90,7 +91,7 @@ class Gateway:
         self.state_dir = tmp / "state"
         config = json.dumps(test_config(upstream_port))
         cmd = [str(ROOT / "node_modules/.bin/wrangler"), "dev", "--ip", "127.0.0.1", "--port", str(self.port),
-               "--persist-to", str(tmp / "state"), "--inspector-port", str(free_port()), "--show-interactive-dev-session=false",
+               "--persist-to", str(tmp / "state"), "--inspector-port", str(free_port()), "--show-interactive-dev-session=false", "--test-scheduled",
                "--var", f"SWITCHYARD_CONFIG:{config}", "--var", f"UPSTREAM_KEY:{CANARY_KEY}", "--var", "TOKEN_KEY:" + secrets.token_hex(16),
                "--var", f"SWITCHYARD_ADMIN_KEY:{ADMIN_KEY}"]
         env = dict(os.environ, WRANGLER_SEND_METRICS="false", NO_COLOR="1")

@@ -100,3 +100,21 @@ def test_breaker_state_is_kept_in_the_targets_durable_object(http, gateway):
             return
         time.sleep(0.2)
     raise AssertionError("no Durable Object stored the breaker of up/status-500")
+
+
+def test_scheduled_probes_reach_each_target_and_feed_its_breaker(gateway, upstream):
+    import httpx
+    before_ok, before_bad = len(upstream.calls_for("ok")), len(upstream.calls_for("status-502"))
+    assert httpx.get(gateway.url + "/__scheduled", params={"cron": "* * * * *"}).status_code == 200
+    deadline = time.time() + 10
+    while time.time() < deadline and len(upstream.calls_for("status-502")) == before_bad:
+        time.sleep(0.2)
+    probe = upstream.calls_for("status-502")[-1]["body"]
+    assert probe["max_tokens"] == 1 and probe["messages"] == [{"role": "user", "content": "ping"}]
+    assert len(upstream.calls_for("ok")) > before_ok
+    needle = b'"target":"up/status-502"'
+    while time.time() < deadline:
+        if any(needle in p.read_bytes() for p in gateway.state_dir.rglob("*") if p.is_file()):
+            return
+        time.sleep(0.2)
+    raise AssertionError("the failed probe did not reach the target's Durable Object")
