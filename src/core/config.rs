@@ -6,6 +6,7 @@
 //! Prices are given in USD per million tokens and held as integer micro-USD per million.
 
 use crate::core::auth::is_sha256_hex;
+use crate::core::health::BreakerConfig;
 use crate::core::routes::{RouteConfig, StepConfig};
 use crate::core::types::Dialect;
 use serde::Deserialize;
@@ -279,6 +280,9 @@ pub struct Config {
     /// Fallback chains under public names of their own.
     #[serde(default)]
     pub routes: Vec<RouteConfig>,
+    /// Circuit breaker settings for every target.
+    #[serde(default)]
+    pub breaker: BreakerConfig,
     /// Models to probe on the Cron Trigger (opt-in: probes spend a few tokens).
     #[serde(default)]
     pub health_checks: Option<HealthChecks>,
@@ -415,6 +419,10 @@ impl Config {
             if !(1_000..=900_000).contains(&r.deadline_ms) || r.retry.max_retries > 10 {
                 add(format!("{path}.deadline_ms"), "deadline_ms must be 1000..900000 and retry.max_retries at most 10");
             }
+        }
+        let b = &self.breaker;
+        if b.probes == 0 || b.consecutive_failures == 0 || b.failure_rate_pct == 0 || b.failure_rate_pct > 100 || b.min_calls == 0 {
+            add("breaker".into(), "probes, consecutive_failures and min_calls must be at least 1, failure_rate_pct 1..100");
         }
         for (i, m) in self.health_checks.iter().flat_map(|h| &h.models).enumerate() {
             if !self.index.contains_key(m) {

@@ -69,7 +69,12 @@ impl Gateway {
     /// problems, reported on every request, so the worker never fails to start.
     pub fn new(config_text: Option<&str>) -> Gateway {
         let text = config_text.filter(|t| !t.trim().is_empty()).unwrap_or(crate::core::config::DEFAULT_CONFIG);
-        Gateway { config: Config::parse(text), secrets: HashMap::new(), keystore: false, health: Health::default() }
+        let config = Config::parse(text);
+        let health = Health::default();
+        if let Ok(c) = &config {
+            health.borrow_mut().config = c.breaker;
+        }
+        Gateway { config, secrets: HashMap::new(), keystore: false, health }
     }
 
     pub fn config_problems(&self) -> Option<&[Problem]> {
@@ -80,6 +85,11 @@ impl Gateway {
         let mut names = self.config.as_ref().map(Config::secret_names).unwrap_or_default();
         names.push(admin::ADMIN_SECRET.to_string());
         names
+    }
+
+    /// The breaker settings as JSON, for the Durable Objects that apply outcomes.
+    pub fn breaker_config_json(&self) -> String {
+        serde_json::to_string(&self.health.borrow().config).unwrap_or_default()
     }
 
     /// Adopt a target's shared breaker state, as its Durable Object answered.

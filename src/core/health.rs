@@ -24,7 +24,9 @@ use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Breaker settings (config `breaker`; every field optional).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct BreakerConfig {
     pub window_ms: u64,
     pub min_calls: u32,
@@ -147,6 +149,10 @@ pub fn apply_outcome(stored: Option<&str>, target: &str, cfg: &BreakerConfig, no
         .and_then(|s| serde_json::from_str::<Shared>(s).ok())
         .filter(|s| s.target == target)
         .unwrap_or_else(|| Shared { target: target.to_string(), breaker: Breaker::default() });
+    // An outcome reported for an open breaker past its cooldown is a probe's: let it in first.
+    if matches!(shared.breaker.state, State::Open { .. }) {
+        shared.breaker.admit(cfg, now_ms);
+    }
     shared.breaker.record(cfg, now_ms, ok, elapsed_ms);
     serde_json::to_string(&shared).unwrap_or_default()
 }
@@ -195,12 +201,22 @@ pub struct HealthView {
     breakers: HashMap<String, Breaker>,
     budgets: HashMap<String, Budget>,
     stats: HashMap<String, Stats>,
+    /// Targets that answered 429 with a `retry-after`: not tried before this time.
+    parked_until: HashMap<String, u64>,
 }
 
 pub type Health = Rc<RefCell<HealthView>>;
 
 impl HealthView {
+    /// A rate-limited target waits out its `retry-after` before other requests try it.
+    pub fn park(&mut self, target: &str, until_ms: u64) {
+        self.parked_until.insert(target.to_string(), until_ms);
+    }
+
     pub fn admit(&mut self, target: &str, now_ms: u64) -> bool {
+        if self.parked_until.get(target).is_some_and(|&until| now_ms < until) {
+            return false;
+        }
         let cfg = self.config;
         self.breakers.entry(target.to_string()).or_default().admit(&cfg, now_ms)
     }
@@ -369,6 +385,9 @@ mod tests {
         assert_eq!(view.opened_at("p/m"), Some(4), "five consecutive failures opened it");
         assert!(!view.admit("p/m", 10));
         assert!(view.worth_reporting("p/m", true), "a success while open or half-open is news");
+        // A probe's failure past the cooldown re-opens it from then; its success counts to closing.
+        let reopened = apply_outcome(Some(&stored), "p/m", &BreakerConfig::default(), 40_000, false, 5);
+        assert!(reopened.contains("\"since_ms\":40000"), "{reopened}");
         // Another target's state is never applied under this name.
         let fresh = apply_outcome(Some(&stored), "q/n", &BreakerConfig::default(), 10, true, 5);
         assert!(fresh.contains("Closed"));

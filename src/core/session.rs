@@ -270,6 +270,9 @@ impl Session {
             }
             _ => return self.label(action),
         };
+        if let (429, Some(ms)) = (failure.status, self.exchange.retry_after_ms) {
+            self.health.borrow_mut().park(&key, now_ms + ms);
+        }
         if failure.disposition() != Disposition::Return && failure.counts_against_breaker() {
             self.health.borrow_mut().record(&key, now_ms, Err(failure.code), elapsed);
             self.outcomes.push(Outcome { target: key.clone(), ok: false, now_ms, elapsed_ms: elapsed });

@@ -169,3 +169,12 @@ fn an_open_circuit_is_skipped_until_its_cooldown_then_probed() {
     assert_eq!(fetch(&first).0, "http://b.test/v1/messages");
     succeed_on_b(&mut s, 200);
 }
+
+#[test]
+fn a_429_parks_its_target_for_other_requests_until_retry_after() {
+    let gw = gateway(r#"[{"model":"ma","max_retries":0},{"model":"mb","max_retries":0}]"#, "{}", 60_000);
+    let (mut s, _) = start(&gw, false);
+    assert_eq!(fetch(&fail_with(&mut s, 429, &[("retry-after", "30")], 0)).0, "http://b.test/v1/messages");
+    let (_, first) = start(&gw, false);
+    assert_eq!(fetch(&first).0, "http://b.test/v1/messages", "a is parked");
+}

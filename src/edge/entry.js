@@ -160,7 +160,7 @@ async function kvStep(kv, step) {
 async function reportOne(gw, env, o) {
   try {
     const stub = env.HEALTH.get(env.HEALTH.idFromName(o.target));
-    gw.adopt_health(await stub.record(o.target, o.now_ms, o.ok, o.elapsed_ms));
+    gw.adopt_health(await stub.record(o.target, gw.breaker_config(), o.now_ms, o.ok, o.elapsed_ms));
   } catch (e) {
     console.error("switchyard: health report failed", String(e));
   }
@@ -193,9 +193,9 @@ async function runProbes(gw, env) {
 // One breaker per target, in SQLite-backed storage: a thin shell around the core's
 // `health_apply`.
 export class TargetHealth extends DurableObject {
-  async record(target, nowMs, ok, elapsedMs) {
+  async record(target, config, nowMs, ok, elapsedMs) {
     const stored = await this.ctx.storage.get("state");
-    const next = health_apply(stored ?? undefined, target, nowMs, ok, elapsedMs);
+    const next = health_apply(stored ?? undefined, target, config, nowMs, ok, elapsedMs);
     await this.ctx.storage.put("state", next);
     return next;
   }

@@ -45,8 +45,8 @@ fn to_block(headers: &[(String, String)]) -> String {
 /// For the `TargetHealth` Durable Object: apply one outcome to its stored breaker and
 /// return the new state to store (and to hand back to the reporting isolate).
 #[wasm_bindgen]
-pub fn health_apply(stored: Option<String>, target: &str, now_ms: f64, ok: bool, elapsed_ms: f64) -> String {
-    let cfg = crate::core::health::BreakerConfig::default();
+pub fn health_apply(stored: Option<String>, target: &str, config: &str, now_ms: f64, ok: bool, elapsed_ms: f64) -> String {
+    let cfg: crate::core::health::BreakerConfig = serde_json::from_str(config).unwrap_or_default();
     crate::core::health::apply_outcome(stored.as_deref(), target, &cfg, now_ms as u64, ok, elapsed_ms as u64)
 }
 
@@ -94,6 +94,11 @@ impl Gateway {
     pub fn probe_result(&self, target: &str, status: u16, elapsed_ms: f64) -> String {
         let outcome = self.inner.probe_result(target, status, elapsed_ms as u64, date_now() as u64);
         outcome.and_then(|o| serde_json::to_string(&o).ok()).unwrap_or_default()
+    }
+
+    /// The breaker settings as JSON, sent along with each outcome to the Durable Object.
+    pub fn breaker_config(&self) -> String {
+        self.inner.breaker_config_json()
     }
 
     /// Adopt the shared breaker state a target's Durable Object answered with.

@@ -37,7 +37,7 @@ def free_port():
 def test_config(upstream_port):
     base = f"http://127.0.0.1:{upstream_port}/v1"
     behaviours = ["ok", "status-400", "status-429", "status-500", "status-503", "echo-key-401",
-                  "malformed", "cut", "slow-stream", "sleep-3000", "flaky-429", "status-502"]
+                  "malformed", "cut", "slow-stream", "sleep-3000", "flaky-429", "status-502", "status-504"]
     models = [{"name": "up-" + b, "provider": "up", "model": b, "capabilities": {"tools": True, "vision": True, "json": True}}
               for b in behaviours]
     models.append({"name": "up-timeout", "provider": "up-short", "model": "sleep-3000"})
@@ -71,6 +71,7 @@ def test_config(upstream_port):
         "limits": {"max_body_bytes": 65536},
         "tokens": {"secret": "TOKEN_KEY", "max_ttl_seconds": 600},
         "health_checks": {"models": ["up-ok", "up-status-502", "mock"]},
+        "breaker": {"consecutive_failures": 3, "cooldown_ms": 1500, "probes": 1, "min_calls": 1000},
         "routes": [
             {"name": "r-429", "steps": [{"model": "up-flaky-429"}], "retry": {"max_retries": 2, "base_ms": 50}},
             {"name": "r-fallback", "steps": [{"model": "up-status-503"}, {"model": "claude-ok"}], "retry": {"max_retries": 2, "base_ms": 20, "max_backoff_ms": 100}},
@@ -78,6 +79,7 @@ def test_config(upstream_port):
             {"name": "r-400", "steps": [{"model": "up-status-400"}, {"model": "claude-ok"}], "retry": {"max_retries": 3}},
             {"name": "r-timeout", "steps": [{"model": "up-timeout", "max_retries": 0}, {"model": "mock"}]},
             {"name": "r-down", "steps": [{"model": "up-status-500"}, {"model": "claude-status-500"}], "retry": {"max_retries": 0}},
+            {"name": "r-breaker", "steps": [{"model": "up-status-504", "max_retries": 0}, {"model": "mock"}]},
             {"name": "r-cut", "steps": [{"model": "up-cut"}, {"model": "claude-ok"}], "retry": {"max_retries": 2}},
         ],
     }

@@ -118,3 +118,20 @@ def test_scheduled_probes_reach_each_target_and_feed_its_breaker(gateway, upstre
             return
         time.sleep(0.2)
     raise AssertionError("the failed probe did not reach the target's Durable Object")
+
+
+def test_breaker_opens_skips_the_target_then_admits_one_probe(http, upstream):
+    calls = lambda: len(upstream.calls_for("status-504"))
+    start = calls()
+    for _ in range(3):
+        r = http.post("/v1/chat/completions", json={"model": "r-breaker", "messages": HI})
+        assert r.status_code == 200 and r.headers["x-switchyard-provider"] == "mock"
+    assert calls() - start == 3
+    for _ in range(2):
+        r = http.post("/v1/chat/completions", json={"model": "r-breaker", "messages": HI})
+        assert r.status_code == 200 and r.headers["x-switchyard-attempts"] == "1"
+    assert calls() - start == 3, "no calls while the circuit is open"
+    time.sleep(1.7)
+    for _ in range(3):
+        http.post("/v1/chat/completions", json={"model": "r-breaker", "messages": HI})
+    assert calls() - start == 4, "half-open admits exactly its one probe, whose failure re-opens it"
