@@ -114,6 +114,10 @@ pub struct Exchange {
     pub retry_after_ms: Option<u64>,
     /// The reply head went to the client: from here a failure can only be reported in-band.
     pub committed: bool,
+    /// Characters of answer text and tool arguments seen, for estimating missing usage.
+    pub output_chars: u64,
+    /// The stream ended with the upstream's clean end.
+    pub completed: bool,
 }
 
 /// Headers every response carries.
@@ -145,6 +149,8 @@ impl Exchange {
             failure: None,
             retry_after_ms: None,
             committed: false,
+            output_chars: 0,
+            completed: false,
         }
     }
 
@@ -233,6 +239,11 @@ impl Exchange {
             Err(e) => return self.fail(e),
         };
         self.usage = resp.usage;
+        self.output_chars = resp
+            .choices
+            .iter()
+            .map(|c| c.content.as_deref().map_or(0, |t| t.chars().count()) + c.tool_calls.iter().map(|t| t.arguments.len()).sum::<usize>())
+            .sum::<usize>() as u64;
         if self.route.client == self.route.wire {
             // Same dialect on both sides: the validated upstream body goes out untouched,
             // keeping fields the gateway does not model (system_fingerprint, logprobs, ...).
@@ -281,6 +292,8 @@ impl Exchange {
             match ev {
                 StreamEvent::Usage(u) => self.usage = Some(*u),
                 StreamEvent::Done => self.saw_done = true,
+                StreamEvent::TextDelta { text, .. } => self.output_chars += text.chars().count() as u64,
+                StreamEvent::ToolCallDelta { arguments, .. } => self.output_chars += arguments.chars().count() as u64,
                 StreamEvent::Error { message } => return self.stream_error(message),
                 _ => {}
             }
@@ -325,6 +338,7 @@ impl Exchange {
             return out;
         }
         self.phase = Phase::Done;
+        self.completed = true;
         out
     }
 

@@ -384,6 +384,7 @@ impl Gateway {
             max_retries: planned.max_retries,
             stream_chunk_ms: provider.stream_chunk_ms,
             allow_panic: provider.allow_panic,
+            prices: model.price,
         }
     }
 }

@@ -237,7 +237,8 @@ fn stream_passes_chunks_through_and_observes_usage() {
     second.extend_from_slice(b"data: [DO");
     assert_eq!(ex.on_chunk(&second).unwrap(), usage.to_vec(), "half an event waits for the rest");
     assert_eq!(ex.on_chunk(b"NE]\n\n").unwrap(), b"data: [DONE]\n\n".to_vec());
-    assert_eq!(ex.on_end(), Vec::<u8>::new());
+    let tail = String::from_utf8(ex.on_end()).unwrap();
+    assert!(tail.starts_with(": switchyard cost_usd=") && tail.contains("input_tokens=2 output_tokens=1 estimated=false"), "{tail}");
     assert_eq!(ex.exchange().usage.unwrap().input_tokens, 2);
 }
 
@@ -441,4 +442,40 @@ fn probes_are_one_token_requests_to_the_listed_targets() {
     assert!(gw.probe_result("up/a-1", 200, 30, 1000).is_none(), "a healthy answer is not news");
     assert!(!gw.probe_result("up/a-1", 503, 30, 1001).unwrap().ok);
     assert!(!gw.probe_result("up/a-1", 0, 30, 1002).unwrap().ok, "no answer at all is a failure");
+}
+
+#[test]
+fn answers_carry_their_cost_and_tokens() {
+    let gw = Gateway::new(None);
+    let (ex, action) = run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY)], CHAT);
+    let (mut ex, Action::Mock(m)) = (ex.unwrap(), action) else { panic!() };
+    ex.on_head(200, &m.headers, 0);
+    let r = reply(ex.on_body(&m.frames[0], 0));
+    let v: serde_json::Value = serde_json::from_slice(&m.frames[0]).unwrap();
+    let (input, output) = (v["usage"]["prompt_tokens"].as_u64().unwrap(), v["usage"]["completion_tokens"].as_u64().unwrap());
+    // The default mock model costs $0.15 / $0.60 per million tokens.
+    let nano = input * 150 + output * 600;
+    assert_eq!(r.header("x-switchyard-cost-usd"), Some(crate::core::cost::usd_string(nano).as_str()));
+    assert_eq!(r.header("x-switchyard-input-tokens"), Some(input.to_string().as_str()));
+    assert!(r.header("x-switchyard-usage-estimated").is_none());
+}
+
+#[test]
+fn missing_usage_is_estimated_and_flagged() {
+    let gw = Gateway::new(Some(&upstream_config(false)));
+    let (ex, _) = run(
+        &gw,
+        "POST",
+        "/v1/chat/completions",
+        &[("authorization", KEY)],
+        r#"{"model":"fast","messages":[{"role":"user","content":"hello there"}]}"#,
+    );
+    let mut ex = ex.unwrap();
+    ex.on_head(200, &[], 0);
+    let r = reply(ex.on_body(
+        br#"{"id":"x","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"abcdefgh"},"finish_reason":"stop"}]}"#,
+        0,
+    ));
+    assert_eq!(r.header("x-switchyard-usage-estimated"), Some("true"));
+    assert_eq!(r.header("x-switchyard-output-tokens"), Some("2"));
 }

@@ -7,6 +7,7 @@ pub mod b64;
 pub mod caps;
 pub mod config;
 pub mod cors;
+pub mod cost;
 pub mod dialect;
 pub mod embeddings;
 pub mod error;

@@ -7,7 +7,8 @@
 //! the next target at once, or return the error. Once a stream's head has gone out, failures
 //! are reported in-band by the exchange and never retried.
 
-use crate::core::config::ProviderKind;
+use crate::core::config::{Prices, ProviderKind};
+use crate::core::cost::{self, usd_string};
 use crate::core::embeddings::{self, EmbeddingsRequest};
 use crate::core::error::{Disposition, GatewayError, Kind};
 use crate::core::exchange::{error_reply, Action, Exchange, Reply, Route};
@@ -15,7 +16,7 @@ use crate::core::health::{Health, Outcome};
 use crate::core::providers::mock::{self, Directive, MockCall, MockReply};
 use crate::core::providers::{self, Target};
 use crate::core::routes::{splitmix, RetryPolicy};
-use crate::core::types::{ChatRequest, Dialect};
+use crate::core::types::{ChatRequest, Dialect, Usage};
 
 /// What is being asked for.
 #[derive(Debug, Clone)]
@@ -41,6 +42,7 @@ pub struct TargetSpec {
     pub max_retries: u32,
     pub stream_chunk_ms: u32,
     pub allow_panic: bool,
+    pub prices: Prices,
 }
 
 /// The caller's side of every attempt.
@@ -73,6 +75,9 @@ pub struct Session {
     attempt_started_ms: u64,
     /// Outcomes to report to the targets' Durable Objects after the response.
     outcomes: Vec<Outcome>,
+    /// Characters and messages of the request's text, for estimating missing usage.
+    input_chars: u64,
+    messages: u64,
 }
 
 impl Session {
@@ -101,7 +106,13 @@ impl Session {
             health,
             attempt_started_ms: 0,
             outcomes: Vec::new(),
+            input_chars: 0,
+            messages: 0,
         };
+        if let Payload::Chat(req) = &s.payload {
+            s.input_chars = req.messages.iter().map(|m| m.content.text().chars().count() as u64).sum();
+            s.messages = req.messages.len() as u64;
+        }
         let action = s.first_admitted(s.caller.now_ms);
         (s, action)
     }
@@ -246,8 +257,34 @@ impl Session {
         self.exchange.on_chunk(chunk)
     }
 
+    /// The end of the upstream stream: the exchange's closing bytes, then (for a clean end)
+    /// an SSE comment with the usage and cost, which SSE parsers ignore.
     pub fn on_end(&mut self) -> Vec<u8> {
-        self.exchange.on_end()
+        let mut out = self.exchange.on_end();
+        if self.exchange.completed {
+            if let Some((usage, nano)) = self.usage_and_cost() {
+                out.extend(
+                    format!(
+                        ": switchyard cost_usd={} input_tokens={} output_tokens={} estimated={}\n\n",
+                        usd_string(nano),
+                        usage.input_tokens,
+                        usage.output_tokens,
+                        usage.estimated
+                    )
+                    .into_bytes(),
+                );
+            }
+        }
+        out
+    }
+
+    /// The answer's usage (reported, or estimated from text) and its cost in nano-USD.
+    pub fn usage_and_cost(&self) -> Option<(Usage, u64)> {
+        if !matches!(self.payload, Payload::Chat(_)) {
+            return None;
+        }
+        let usage = self.exchange.usage.unwrap_or_else(|| cost::estimate(self.input_chars, self.messages, self.exchange.output_chars));
+        Some((usage, cost::nano_usd(&usage, &self.targets[self.index].prices)))
     }
 
     pub fn on_stream_error(&mut self) -> Vec<u8> {
@@ -312,6 +349,18 @@ impl Session {
     fn label(&self, mut action: Action) -> Action {
         if let Action::Respond(r) | Action::Stream(r) = &mut action {
             add_attempts(r, self.attempts);
+        }
+        if let (Action::Respond(r), None) = (&mut action, &self.exchange.failure) {
+            if let Some((usage, nano)) = self.usage_and_cost() {
+                r.headers.extend([
+                    ("x-switchyard-cost-usd".to_string(), usd_string(nano)),
+                    ("x-switchyard-input-tokens".to_string(), usage.input_tokens.to_string()),
+                    ("x-switchyard-output-tokens".to_string(), usage.output_tokens.to_string()),
+                ]);
+                if usage.estimated {
+                    r.headers.push(("x-switchyard-usage-estimated".into(), "true".into()));
+                }
+            }
         }
         action
     }

@@ -48,7 +48,7 @@ def test_config(upstream_port):
             models.append({"name": f"{family}-{b}", "provider": provider, "model": b, "max_output_tokens": 512,
                            "capabilities": {"tools": True, "vision": True, "json": True}})
     models.append({"name": "up-no-tools", "provider": "up", "model": "ok", "capabilities": {"tools": False}})
-    models.append({"name": "mock", "aliases": ["gpt-4o-mini"], "provider": "mock", "model": "mock-1"})
+    models.append({"name": "mock", "aliases": ["gpt-4o-mini"], "provider": "mock", "model": "mock-1", "prices": {"input": 0.15, "output": 0.6}})
     models.append({"name": "emb-up", "provider": "up", "model": "text-embedding-3-small"})
     models.append({"name": "emb-gemini", "provider": "gem", "model": "gemini-embedding-001"})
     models.append({"name": "mock-rate-limited", "provider": "mock", "model": "fault:status=429,retry_after=1"})

@@ -131,3 +131,15 @@ def test_provider_key_never_leaks(http, gateway):
         assert all(CANARY_KEY not in v for v in r.headers.values())
     time.sleep(0.5)
     assert CANARY_KEY not in gateway.log_path.read_text()
+
+
+def test_cost_and_tokens_in_headers_and_stream_comment(http):
+    r = http.post(CHAT, json={"model": "mock", "messages": HI})
+    usage = r.json()["usage"]
+    expected = usage["prompt_tokens"] * 0.15e-6 + usage["completion_tokens"] * 0.60e-6
+    assert abs(float(r.headers["x-switchyard-cost-usd"]) - expected) < 1e-9
+    assert int(r.headers["x-switchyard-output-tokens"]) == usage["completion_tokens"]
+    assert "x-switchyard-cost-usd" in r.headers.get("access-control-expose-headers", "x-switchyard-cost-usd")
+    s = http.post(CHAT, json={"model": "up-ok", "messages": HI, "stream": True})
+    comment = [line for line in s.text.splitlines() if line.startswith(": switchyard cost_usd=")]
+    assert comment and "input_tokens=11" in comment[0], s.text[-300:]
