@@ -306,8 +306,13 @@ impl Gateway {
                 first_refusal.unwrap_or_else(|| GatewayError::new(Kind::NotFound, "model_not_found", "no target can serve this request"))
             );
         }
+        let run = inb.header("x-switchyard-run").filter(|r| r.len() <= 64).unwrap_or_default().to_string();
         let caller = Caller {
             request_id,
+            tenant: who.tenant.clone(),
+            key_name: who.key_name.clone(),
+            public_model: name.clone(),
+            run,
             client: if embeddings_call { Dialect::OpenAi } else { dialect },
             include_usage,
             cors_origin,

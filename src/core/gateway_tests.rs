@@ -479,3 +479,19 @@ fn missing_usage_is_estimated_and_flagged() {
     assert_eq!(r.header("x-switchyard-usage-estimated"), Some("true"));
     assert_eq!(r.header("x-switchyard-output-tokens"), Some("2"));
 }
+
+#[test]
+fn an_answered_request_yields_one_analytics_point() {
+    let gw = Gateway::new(None);
+    let (ex, action) = run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY), ("x-switchyard-run", "nightly")], CHAT);
+    let (mut ex, Action::Mock(m)) = (ex.unwrap(), action) else { panic!() };
+    assert!(ex.analytics(0).is_none(), "nothing answered yet");
+    ex.on_head(200, &m.headers, 5);
+    ex.on_body(&m.frames[0], 5);
+    let p = ex.analytics(1_700_000_000_042).unwrap();
+    assert_eq!(p.indexes, ["dev"]);
+    assert_eq!(&p.blobs[..5], ["dev", "mock", "mock", "mock-1", "2xx"]);
+    assert_eq!(p.blobs[7], "nightly");
+    assert_eq!((p.doubles[4], p.doubles[5]), (42.0, 1.0), "latency and attempts");
+    assert!(p.doubles[3] > 0.0, "cost in USD");
+}

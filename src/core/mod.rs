@@ -2,6 +2,7 @@
 //! No `worker` types, no I/O, no clock, no randomness: time and seeds come in as numbers.
 
 pub mod admin;
+pub mod analytics;
 pub mod auth;
 pub mod b64;
 pub mod caps;

@@ -7,6 +7,7 @@
 //! the next target at once, or return the error. Once a stream's head has gone out, failures
 //! are reported in-band by the exchange and never retried.
 
+use crate::core::analytics::{self, DataPoint};
 use crate::core::config::{Prices, ProviderKind};
 use crate::core::cost::{self, usd_string};
 use crate::core::embeddings::{self, EmbeddingsRequest};
@@ -49,6 +50,12 @@ pub struct TargetSpec {
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub request_id: String,
+    pub tenant: String,
+    pub key_name: String,
+    /// The public name the caller asked for (a model, alias or route).
+    pub public_model: String,
+    /// The caller's run tag (`x-switchyard-run`), for grouping in analytics.
+    pub run: String,
     pub client: Dialect,
     pub include_usage: bool,
     pub cors_origin: Option<String>,
@@ -78,6 +85,9 @@ pub struct Session {
     /// Characters and messages of the request's text, for estimating missing usage.
     input_chars: u64,
     messages: u64,
+    /// The status and error code of the reply sent (0 until then).
+    status: u16,
+    error_code: &'static str,
 }
 
 impl Session {
@@ -108,6 +118,8 @@ impl Session {
             outcomes: Vec::new(),
             input_chars: 0,
             messages: 0,
+            status: 0,
+            error_code: "",
         };
         if let Payload::Chat(req) = &s.payload {
             s.input_chars = req.messages.iter().map(|m| m.content.text().chars().count() as u64).sum();
@@ -278,6 +290,37 @@ impl Session {
         out
     }
 
+    /// The Analytics Engine data point for this request, once a reply was sent.
+    pub fn analytics(&self, now_ms: u64) -> Option<DataPoint> {
+        if self.status == 0 {
+            return None;
+        }
+        let (usage, cost_nano_usd) = self.usage_and_cost().filter(|_| self.exchange.failure.is_none()).unwrap_or_default();
+        let t = &self.targets[self.index];
+        let stream = matches!(&self.payload, Payload::Chat(r) if r.stream);
+        let dialect = match self.caller.client {
+            Dialect::Anthropic => "anthropic",
+            _ => "openai",
+        };
+        Some(analytics::data_point(&analytics::Record {
+            tenant: &self.caller.tenant,
+            key_name: &self.caller.key_name,
+            public_model: &self.caller.public_model,
+            provider: &t.provider,
+            upstream_model: &t.model,
+            status: self.status,
+            error_code: self.error_code,
+            cache: "none",
+            run: &self.caller.run,
+            dialect,
+            stream,
+            usage,
+            cost_nano_usd,
+            latency_ms: now_ms.saturating_sub(self.caller.now_ms),
+            attempts: self.attempts,
+        }))
+    }
+
     /// The answer's usage (reported, or estimated from text) and its cost in nano-USD.
     pub fn usage_and_cost(&self) -> Option<(Usage, u64)> {
         if !matches!(self.payload, Payload::Chat(_)) {
@@ -346,9 +389,11 @@ impl Session {
         self.label(action)
     }
 
-    fn label(&self, mut action: Action) -> Action {
+    fn label(&mut self, mut action: Action) -> Action {
         if let Action::Respond(r) | Action::Stream(r) = &mut action {
             add_attempts(r, self.attempts);
+            self.status = r.status;
+            self.error_code = self.exchange.failure.as_ref().map_or("", |e| e.code);
         }
         if let (Action::Respond(r), None) = (&mut action, &self.exchange.failure) {
             if let Some((usage, nano)) = self.usage_and_cost() {

@@ -86,8 +86,15 @@ function readWithin(reader, ms) {
   return Promise.race([reader.read(), idle]).finally(() => clearTimeout(timer));
 }
 
+// One Analytics Engine data point per answered request (written, never awaited).
+function writeAnalytics(env, step) {
+  if (!env.ANALYTICS) return;
+  const point = step.analytics();
+  if (point) env.ANALYTICS.writeDataPoint(JSON.parse(point));
+}
+
 // Pipe the upstream stream to the client through the core, one chunk at a time.
-function streamReply(step, upstreamBody) {
+function streamReply(step, upstreamBody, env) {
   const reader = upstreamBody.getReader();
   const idleMs = step.idle_timeout_ms();
   const init = { status: step.status(), headers: pairs(step.headers()) };
@@ -96,6 +103,7 @@ function streamReply(step, upstreamBody) {
     if (tail && tail.length) controller.enqueue(tail);
     controller.close();
     open = false;
+    writeAnalytics(env, step);
     step.free();
   };
   const body = new ReadableStream({
@@ -123,6 +131,7 @@ function streamReply(step, upstreamBody) {
       reader.cancel(reason).catch(() => {});
       if (open) {
         open = false;
+        writeAnalytics(env, step);
         step.free();
       }
     },
@@ -214,6 +223,7 @@ async function drive(step, gw, env, ctx) {
         const body = step.body_from_upstream() ? upstreamBody : step.take_body();
         const response = new Response(body, { status: step.status(), headers: pairs(step.headers()) });
         report();
+        writeAnalytics(env, step);
         step.free();
         return response;
       }
@@ -254,7 +264,7 @@ async function drive(step, gw, env, ctx) {
         break;
       case STREAM:
         report();
-        return streamReply(step, upstream.body);
+        return streamReply(step, upstream.body, env);
       case KV:
         gw.resume(step, await kvStep(env.KEYS, step));
         break;

@@ -344,6 +344,12 @@ impl Step {
         serde_json::to_string(&outcomes).unwrap_or_else(|_| "[]".into())
     }
 
+    /// The Analytics Engine data point as JSON (`writeDataPoint`'s shape), or "" when none.
+    pub fn analytics(&self) -> String {
+        let point = self.session.as_ref().and_then(|s| s.analytics(date_now() as u64));
+        point.and_then(|p| serde_json::to_string(&p).ok()).unwrap_or_default()
+    }
+
     /// For a fetch: the bound on the wait for the response head (0: none but `timeout_ms`).
     pub fn ttfb_ms(&self) -> u32 {
         match &self.action {

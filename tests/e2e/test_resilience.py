@@ -107,7 +107,8 @@ def test_scheduled_probes_reach_each_target_and_feed_its_breaker(gateway, upstre
     before_ok, before_bad = len(upstream.calls_for("ok")), len(upstream.calls_for("status-502"))
     assert httpx.get(gateway.url + "/__scheduled", params={"cron": "* * * * *"}).status_code == 200
     deadline = time.time() + 10
-    while time.time() < deadline and len(upstream.calls_for("status-502")) == before_bad:
+    # The probes run concurrently: wait for both to arrive.
+    while time.time() < deadline and (len(upstream.calls_for("status-502")) == before_bad or len(upstream.calls_for("ok")) == before_ok):
         time.sleep(0.2)
     probe = upstream.calls_for("status-502")[-1]["body"]
     assert probe["max_tokens"] == 1 and probe["messages"] == [{"role": "user", "content": "ping"}]
