@@ -100,7 +100,7 @@ class Gateway:
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
 
-    def wait_ready(self, timeout=180):
+    def wait_ready(self, timeout=420):
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
