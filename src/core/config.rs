@@ -263,28 +263,21 @@ impl Default for Limits {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Every field is optional (`#[serde(default)]`); unknown fields are errors.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Config {
-    #[serde(default)]
     pub providers: BTreeMap<String, Provider>,
-    #[serde(default)]
     pub models: Vec<Model>,
-    #[serde(default)]
     pub keys: Vec<ClientKey>,
-    #[serde(default)]
     pub limits: Limits,
     /// Browser tokens; absent: minting is off.
-    #[serde(default)]
     pub tokens: Option<TokensConfig>,
     /// Fallback chains under public names of their own.
-    #[serde(default)]
     pub routes: Vec<RouteConfig>,
     /// Circuit breaker settings for every target.
-    #[serde(default)]
     pub breaker: BreakerConfig,
     /// Models to probe on the Cron Trigger (opt-in: probes spend a few tokens).
-    #[serde(default)]
     pub health_checks: Option<HealthChecks>,
     /// Public name or alias → index into `models`.
     #[serde(skip)]

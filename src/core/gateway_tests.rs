@@ -133,6 +133,11 @@ fn bad_config_reports_problems_on_requests_not_panics() {
     assert_eq!(reply(run(&gw, "GET", "/healthz", &[], "").1).status, 200);
 }
 
+/// A plain chat request to the `fast` model of `upstream_config`.
+fn chat_fast(gw: &Gateway) -> (Option<Session>, Action) {
+    run(gw, "POST", "/v1/chat/completions", &[("authorization", KEY)], r#"{"model":"fast","messages":[{"role":"user","content":"hi"}]}"#)
+}
+
 fn upstream_config(secret: bool) -> String {
     let key = if secret { r#","api_key_secret":"UP_KEY""# } else { "" };
     format!(
@@ -146,13 +151,7 @@ fn upstream_config(secret: bool) -> String {
 fn openai_upstream_flow_non_streaming() {
     let mut gw = Gateway::new(Some(&upstream_config(true)));
     gw.set_secret("UP_KEY", "sk-up-secret");
-    let (ex, action) = run(
-        &gw,
-        "POST",
-        "/v1/chat/completions",
-        &[("authorization", KEY)],
-        r#"{"model":"fast","messages":[{"role":"user","content":"hi"}]}"#,
-    );
+    let (ex, action) = chat_fast(&gw);
     let Action::Fetch { request, timeout_ms, .. } = action else { panic!("{action:?}") };
     assert_eq!(request.url, "http://127.0.0.1:9/v1/chat/completions");
     assert_eq!(timeout_ms, 5000);
@@ -171,16 +170,7 @@ fn openai_upstream_flow_non_streaming() {
 #[test]
 fn missing_provider_secret_is_a_gateway_error_naming_the_secret() {
     let gw = Gateway::new(Some(&upstream_config(true)));
-    let r = reply(
-        run(
-            &gw,
-            "POST",
-            "/v1/chat/completions",
-            &[("authorization", KEY)],
-            r#"{"model":"fast","messages":[{"role":"user","content":"hi"}]}"#,
-        )
-        .1,
-    );
+    let r = reply(chat_fast(&gw).1);
     assert_eq!(r.status, 500);
     assert!(String::from_utf8_lossy(&r.body).contains("UP_KEY"));
 }
@@ -196,17 +186,7 @@ fn capability_mismatch_is_400() {
 #[test]
 fn upstream_errors_and_failures() {
     let gw = Gateway::new(Some(&upstream_config(false)));
-    let start = || {
-        run(
-            &gw,
-            "POST",
-            "/v1/chat/completions",
-            &[("authorization", KEY)],
-            r#"{"model":"fast","messages":[{"role":"user","content":"hi"}]}"#,
-        )
-        .0
-        .unwrap()
-    };
+    let start = || chat_fast(&gw).0.unwrap();
     let mut ex = start();
     ex.on_head(429, &hdrs(&[("retry-after", "7")]), 0);
     let r = reply(ex.on_body(br#"{"error":{"message":"slow down","type":"requests","code":"rate_limit_exceeded"}}"#, 0));

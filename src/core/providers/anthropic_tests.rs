@@ -130,14 +130,7 @@ fn stream_error_event_and_split_invariance() {
         .push(b"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n")
         .unwrap();
     assert!(matches!(&evs[0], StreamEvent::Error { message } if message.contains("overloaded_error")));
-    let whole = crate::core::providers::StreamDecoder::new(Dialect::Anthropic).push(STREAM.as_bytes()).unwrap();
-    for cut in (0..STREAM.len()).step_by(7) {
-        let mut d = crate::core::providers::StreamDecoder::new(Dialect::Anthropic);
-        let mut evs = d.push(&STREAM.as_bytes()[..cut]).unwrap();
-        evs.extend(d.push(&STREAM.as_bytes()[cut..]).unwrap());
-        evs.extend(d.finish().unwrap());
-        assert_eq!(evs, whole, "cut at {cut}");
-    }
+    crate::core::providers::assert_split_invariant(Dialect::Anthropic, STREAM.as_bytes());
 }
 
 #[test]

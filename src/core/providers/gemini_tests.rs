@@ -100,16 +100,7 @@ fn stream_transcript_ends_cleanly_only_after_a_finish_reason() {
 
 #[test]
 fn stream_split_invariance() {
-    let run = |parts: &[&[u8]]| {
-        let mut d = crate::core::providers::StreamDecoder::new(Dialect::Gemini);
-        let mut evs: Vec<StreamEvent> = parts.iter().flat_map(|p| d.push(p).unwrap()).collect();
-        evs.extend(d.finish().unwrap());
-        evs
-    };
-    let whole = run(&[STREAM.as_bytes()]);
-    for cut in 0..STREAM.len() {
-        assert_eq!(run(&[&STREAM.as_bytes()[..cut], &STREAM.as_bytes()[cut..]]), whole, "cut at {cut}");
-    }
+    crate::core::providers::assert_split_invariant(Dialect::Gemini, STREAM.as_bytes());
 }
 
 #[test]

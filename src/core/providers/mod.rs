@@ -145,3 +145,18 @@ pub fn classify_error(status: u16, code: &str, message: &str, retry_after: Optio
     }
     err
 }
+
+/// Test helper: decoding `bytes` split at every offset gives the same events as in one piece.
+#[cfg(test)]
+pub(crate) fn assert_split_invariant(wire: Dialect, bytes: &[u8]) {
+    let run = |parts: &[&[u8]]| {
+        let mut d = StreamDecoder::new(wire);
+        let mut evs: Vec<StreamEvent> = parts.iter().flat_map(|p| d.push(p).unwrap()).collect();
+        evs.extend(d.finish().unwrap());
+        evs
+    };
+    let whole = run(&[bytes]);
+    for cut in 0..bytes.len() {
+        assert_eq!(run(&[&bytes[..cut], &bytes[cut..]]), whole, "{wire:?} cut at {cut}");
+    }
+}
