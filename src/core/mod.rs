@@ -5,6 +5,7 @@ pub mod admin;
 pub mod analytics;
 pub mod auth;
 pub mod b64;
+pub mod cache;
 pub mod caps;
 pub mod config;
 pub mod cors;
