@@ -1,6 +1,6 @@
 //! The admin API for runtime-managed keys, authenticated by the admin key held in the Worker
 //! secret [`ADMIN_SECRET`]:
-//! - `POST /admin/keys` `{"name", "tenant", "models"?, "origins"?}` creates a key and shows
+//! - `POST /admin/keys` `{"name", "tenant", "models"?, "origins"?, "limits"?}` creates a key and shows
 //!   it once (201); only its SHA-256 is stored.
 //! - `GET /admin/keys` lists records (id = the key's SHA-256, never the key).
 //! - `DELETE /admin/keys/<id>` revokes (see `keystore` for how soon that takes effect).
@@ -12,6 +12,7 @@ use crate::core::error::{GatewayError, Kind};
 use crate::core::exchange::Reply;
 use crate::core::gateway::Inbound;
 use crate::core::keystore::{kv_key, KeyRecord, KvOp, Pending, KEY_PREFIX};
+use crate::core::spend::Limits;
 use serde_json::{json, Value};
 
 pub const ADMIN_SECRET: &str = "SWITCHYARD_ADMIN_KEY";
@@ -33,6 +34,16 @@ pub fn authorize(inb: &Inbound, admin: Option<&Secret>) -> Result<(), GatewayErr
 fn string_list(body: &serde_json::Map<String, Value>, field: &str) -> Result<Option<Vec<String>>, GatewayError> {
     let Some(list) = opt_array(body, field, field)? else { return Ok(None) };
     list.iter().enumerate().map(|(i, v)| as_str(v, &format!("{field}[{i}]")).map(str::to_string)).collect::<Result<_, _>>().map(Some)
+}
+
+/// The optional `limits` object (the config's key `limits`), checked.
+pub fn parse_limits(body: &serde_json::Map<String, Value>) -> Result<Limits, GatewayError> {
+    let Some(v) = body.get("limits") else { return Ok(Limits::default()) };
+    let limits: Limits = serde_json::from_value(v.clone()).map_err(|e| invalid_value("limits", &e.to_string()))?;
+    match limits.problem() {
+        Some(p) => Err(invalid_value("limits", p)),
+        None => Ok(limits),
+    }
 }
 
 /// Route an admin request to its first KV step.
@@ -63,10 +74,11 @@ pub fn start(config: &Config, inb: &Inbound, request_id: &str) -> Result<(KvOp, 
             }
             let key = format!("sk-sy-{}", hex::encode(inb.entropy));
             let id = sha256_hex(key.as_bytes());
-            let record = KeyRecord { name, tenant, models, origins, created: inb.now_ms / 1000 };
+            let limits = parse_limits(&body)?;
+            let record = KeyRecord { name, tenant, models, origins, created: inb.now_ms / 1000, limits };
             let json = serde_json::to_string(&record).unwrap_or_default();
             let op = KvOp::Put { key: kv_key(&id), value: json.clone(), metadata: json };
-            Ok((op, Pending::Created { request_id, key, id, record }))
+            Ok((op, Pending::Created { request_id, key, id, record: Box::new(record) }))
         }
         ("GET", "/admin/keys") => Ok((KvOp::List { prefix: KEY_PREFIX.into() }, Pending::Listed { request_id })),
         ("DELETE", path) if path.starts_with("/admin/keys/") => {
@@ -112,7 +124,7 @@ mod tests {
     use crate::core::config::DEFAULT_CONFIG;
 
     fn inb<'a>(method: &'a str, path: &'a str, headers: &'a [(String, String)], body: &'a str) -> Inbound<'a> {
-        Inbound { method, path, headers, body: body.as_bytes(), declared_len: None, now_ms: 5_000, seed: 0, entropy: &[7; 24] }
+        Inbound { method, path, query: "", headers, body: body.as_bytes(), declared_len: None, now_ms: 5_000, seed: 0, entropy: &[7; 24] }
     }
 
     #[test]

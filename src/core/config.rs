@@ -8,6 +8,7 @@
 use crate::core::auth::is_sha256_hex;
 use crate::core::health::BreakerConfig;
 use crate::core::routes::{RouteConfig, StepConfig};
+use crate::core::spend::Limits as SpendLimits;
 use crate::core::types::Dialect;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
@@ -217,6 +218,17 @@ pub struct ClientKey {
     /// Absent: a server-side key; a request that carries an `Origin` is refused.
     #[serde(default)]
     pub origins: Option<Vec<String>>,
+    /// Rate limits and budgets of this key (and of the tokens minted with it).
+    #[serde(default)]
+    pub limits: SpendLimits,
+}
+
+/// Limits and budgets shared by every key of a tenant.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantConfig {
+    #[serde(default)]
+    pub limits: SpendLimits,
 }
 
 /// Scheduled health probes.
@@ -279,6 +291,8 @@ pub struct Config {
     pub breaker: BreakerConfig,
     /// Models to probe on the Cron Trigger (opt-in: probes spend a few tokens).
     pub health_checks: Option<HealthChecks>,
+    /// Limits and budgets per tenant, by tenant id.
+    pub tenants: BTreeMap<String, TenantConfig>,
     /// Public name or alias → index into `models`.
     #[serde(skip)]
     index: HashMap<String, usize>,
@@ -388,6 +402,9 @@ impl Config {
             }
         }
         for (i, k) in self.keys.iter().enumerate() {
+            if let Some(problem) = k.limits.problem() {
+                add(format!("keys[{i}].limits"), problem);
+            }
             for (j, o) in k.origins.iter().flatten().enumerate() {
                 if o != "*" && !(o.starts_with("https://") || o.starts_with("http://")) || o.ends_with('/') {
                     add(format!("keys[{i}].origins[{j}]"), "must be \"*\" or an origin such as https://app.example (no path)");
@@ -428,6 +445,11 @@ impl Config {
             }
             if t.secret.is_empty() {
                 add("tokens.secret".into(), "must name a Worker secret");
+            }
+        }
+        for (name, t) in &self.tenants {
+            if let Some(problem) = t.limits.problem() {
+                add(format!("tenants.{name}.limits"), problem);
             }
         }
         if self.limits.max_body_bytes < 1024 || self.limits.max_body_bytes > 100 << 20 {

@@ -13,6 +13,7 @@ use crate::core::error::{GatewayError, Kind};
 use crate::core::keystore::{KvOp, Pending};
 use crate::core::providers::mock::MockReply;
 use crate::core::providers::{self, StreamDecoder, UpstreamRequest};
+use crate::core::spend::TenantNext;
 use crate::core::types::{Dialect, StreamEvent, Usage};
 
 /// A complete response for the client (or, for `Action::Stream`, its head).
@@ -61,6 +62,9 @@ pub enum Action {
     /// Send this head, then pipe upstream chunks through `on_chunk` and finish with `on_end`
     /// (or `on_stream_error` if reading failed).
     Stream(Reply),
+    /// Send `op` (JSON) to the tenant's Durable Object (spend control and ledger), then hand
+    /// its answer to `Session::on_admit` or, for `TenantNext::Usage`, `Gateway::resume_tenant`.
+    Tenant { tenant: String, op: String, then: TenantNext },
 }
 
 /// Where the exchange stands.

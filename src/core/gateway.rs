@@ -9,6 +9,7 @@ use crate::core::auth::{sha256_hex, Secret};
 use crate::core::caps;
 use crate::core::config::{Config, Model, Problem, ProviderKind};
 use crate::core::cors;
+use crate::core::cost;
 use crate::core::dialect;
 use crate::core::dialect::fields::{as_str, invalid_value, opt_array, opt_u32, parse_object, req_str};
 use crate::core::embeddings;
@@ -16,12 +17,14 @@ use crate::core::error::{GatewayError, Kind};
 use crate::core::exchange::{error_reply, Action, Reply};
 use crate::core::health::{Health, Outcome};
 use crate::core::keystore::{kv_key, KeyRecord, KvOp, OwnedInbound, Pending, LOOKUP_CACHE_TTL_S};
+use crate::core::ledger;
 use crate::core::principal::{self, Principal};
 use crate::core::providers::{self, Target, UpstreamRequest};
 use crate::core::routes::{PlannedTarget, RetryPolicy};
-use crate::core::session::{Caller, Payload, Session, TargetSpec};
+use crate::core::session::{Caller, Payload, Session, SpendPlan, TargetSpec};
+use crate::core::spend::{Op, TenantNext};
 use crate::core::tokens::{self, Claims};
-use crate::core::types::{ChatRequest, Content, Dialect, Part, ResponseFormat};
+use crate::core::types::{ChatRequest, Content, Dialect, Part, ResponseFormat, Usage};
 use serde_json::json;
 use std::collections::HashMap;
 
@@ -38,6 +41,8 @@ pub const MOCK_HEADER: &str = "x-switchyard-mock";
 pub struct Inbound<'a> {
     pub method: &'a str,
     pub path: &'a str,
+    /// The query string, without `?`.
+    pub query: &'a str,
     pub headers: &'a [(String, String)],
     pub body: &'a [u8],
     /// `content-length` as declared, when the edge refused to read an oversized body.
@@ -60,6 +65,8 @@ pub struct Gateway {
     secrets: HashMap<String, Secret>,
     /// The `KEYS` KV namespace is bound: runtime keys and the admin API are on.
     keystore: bool,
+    /// The `TENANTS` Durable Object namespace is bound: limits, budgets and the ledger are on.
+    ledger: bool,
     /// This isolate's view of target health (breakers, retry budgets).
     health: Health,
 }
@@ -74,7 +81,7 @@ impl Gateway {
         if let Ok(c) = &config {
             health.borrow_mut().config = c.breaker;
         }
-        Gateway { config, secrets: HashMap::new(), keystore: false, health }
+        Gateway { config, secrets: HashMap::new(), keystore: false, ledger: false, health }
     }
 
     pub fn config_problems(&self) -> Option<&[Problem]> {
@@ -99,6 +106,26 @@ impl Gateway {
 
     pub fn set_keystore(&mut self, bound: bool) {
         self.keystore = bound;
+    }
+
+    pub fn set_ledger(&mut self, bound: bool) {
+        self.ledger = bound;
+    }
+
+    /// Answer `GET /v1/usage` with the rows the tenant's object returned (`None`: no answer).
+    pub fn resume_tenant(&self, then: TenantNext, rows: Option<&str>) -> Action {
+        let TenantNext::Usage { request_id, tenant, query, cors_origin } = then else {
+            return Action::Respond(Reply::json("", &json!({})));
+        };
+        let result = rows
+            .ok_or_else(|| GatewayError::new(Kind::UpstreamError, "ledger_unavailable", "the usage ledger did not answer").with_status(503))
+            .and_then(|r| ledger::usage_reply(&tenant, &query, r));
+        let mut reply = match result {
+            Ok(body) => Reply::json(&request_id, &body),
+            Err(e) => error_reply(&request_id, &e, Dialect::OpenAi),
+        };
+        reply.headers.extend(cors_origin.as_deref().map(cors::headers).unwrap_or_default());
+        Action::Respond(reply)
     }
 
     pub fn set_secret(&mut self, name: &str, value: &str) {
@@ -203,6 +230,7 @@ impl Gateway {
             "/v1/models" => Ok((None, Action::Respond(list_models(config, who, &request_id)))),
             "/v1/health" => Ok((None, Action::Respond(self.health_report(config, inb.now_ms, &request_id)))),
             "/v1/tokens" => self.mint_token(config, who, inb, &request_id).map(|r| (None, Action::Respond(r))),
+            "/v1/usage" => self.usage(who, inb, &request_id, cors_origin.clone()).map(|a| (None, a)),
             _ => self.chat(config, who, inb, dialect, request_id.clone(), cors_origin.clone()).map(|(s, a)| (Some(s), a)),
         };
         match result {
@@ -215,6 +243,20 @@ impl Gateway {
             Ok(other) => other,
             Err(e) => respond_error(&request_id, &e, dialect, origin),
         }
+    }
+
+    /// `GET /v1/usage`: the ledger of the caller's tenant (keys only, not browser tokens).
+    fn usage(&self, who: &Principal, inb: &Inbound, request_id: &str, cors_origin: Option<String>) -> Result<Action, GatewayError> {
+        if !self.ledger {
+            return Err(GatewayError::new(Kind::NotFound, "ledger_disabled", "usage needs the TENANTS Durable Object namespace bound"));
+        }
+        if who.is_token {
+            return Err(GatewayError::new(Kind::Permission, "token_cannot_read_usage", "a browser token cannot read usage"));
+        }
+        let query = ledger::parse_query(inb.query, inb.now_ms)?;
+        let op = serde_json::to_string(&Op::Usage(query.clone())).unwrap_or_default();
+        let then = TenantNext::Usage { request_id: request_id.to_string(), tenant: who.tenant.clone(), query, cors_origin };
+        Ok(Action::Tenant { tenant: who.tenant.clone(), op, then })
     }
 
     /// `POST /v1/tokens`: a key (never a token) mints a short-lived browser token.
@@ -255,8 +297,10 @@ impl Gateway {
                     .collect::<Result<Vec<_>, GatewayError>>()?,
             ),
         };
+        let limits = admin::parse_limits(&body)?;
         let exp = inb.now_ms / 1000 + ttl;
-        let claims = Claims { t: who.tenant.clone(), k: who.key_name.clone(), m: models.clone(), o: origin.clone(), exp };
+        let l = (!limits.is_empty()).then_some(limits);
+        let claims = Claims { t: who.tenant.clone(), k: who.key_name.clone(), m: models.clone(), o: origin.clone(), exp, l };
         let token = tokens::mint(&claims, secret);
         Ok(Reply::json(request_id, &json!({"token": token, "expires_at": exp, "origin": origin, "models": models})))
     }
@@ -307,6 +351,7 @@ impl Gateway {
             );
         }
         let run = inb.header("x-switchyard-run").filter(|r| r.len() <= 64).unwrap_or_default().to_string();
+        let spend = self.spend_plan(config, who, &payload, &targets, inb.body.len())?;
         let caller = Caller {
             request_id,
             tenant: who.tenant.clone(),
@@ -320,7 +365,45 @@ impl Gateway {
             now_ms: inb.now_ms,
             seed: inb.seed,
         };
-        Ok(Session::start(caller, payload, targets, policy, deadline_ms, self.health.clone()))
+        Ok(Session::start_with(caller, payload, targets, policy, deadline_ms, self.health.clone(), spend))
+    }
+
+    /// Whose limits this request must fit, and its worst case: the input estimated from its
+    /// text, the output at its cap, both at the dearest target's prices.
+    fn spend_plan(
+        &self,
+        config: &Config,
+        who: &Principal,
+        payload: &Payload,
+        targets: &[TargetSpec],
+        body_len: usize,
+    ) -> Result<SpendPlan, GatewayError> {
+        let mut subjects = Vec::new();
+        if let Some((id, limits)) = &who.token {
+            subjects.push(limits.subject(id.clone()));
+        }
+        subjects.push(who.limits.subject(format!("key:{}", who.key_name)));
+        subjects.push(config.tenants.get(&who.tenant).map(|t| t.limits).unwrap_or_default().subject("tenant".into()));
+        let (input, output) = match payload {
+            Payload::Chat(req) => {
+                let chars = req.messages.iter().map(|m| m.content.text().chars().count() as u64).sum();
+                let input = cost::estimate(chars, req.messages.len() as u64, 0).input_tokens;
+                let cap = targets.iter().map(|t| t.max_output_tokens).max().unwrap_or(DEFAULT_MAX_OUTPUT_TOKENS);
+                (input, req.max_output_tokens.unwrap_or(cap).min(cap.max(1)) as u64)
+            }
+            Payload::Embeddings(_) => ((body_len as u64).div_ceil(4), 0),
+        };
+        let worst = Usage { input_tokens: input, output_tokens: output, ..Usage::default() };
+        let reserve_nusd = targets.iter().map(|t| cost::nano_usd(&worst, &t.prices)).max().unwrap_or(0);
+        let plan = SpendPlan::new(subjects, input + output, reserve_nusd);
+        if !self.ledger && plan.needs_admission() {
+            return Err(GatewayError::new(
+                Kind::Internal,
+                "spend_control_unbound",
+                "this key has limits but the TENANTS Durable Object namespace is not bound",
+            ));
+        }
+        Ok(plan)
     }
 
     /// The scheduled probes: a one-token chat request to each model in `health_checks` (the
@@ -399,7 +482,7 @@ fn route_of(path: &str) -> (Dialect, &'static str) {
     match path {
         "/v1/chat/completions" | "/v1/embeddings" | "/v1/tokens" => (Dialect::OpenAi, "POST"),
         "/v1/messages" => (Dialect::Anthropic, "POST"),
-        "/healthz" | "/v1/models" | "/v1/health" => (Dialect::OpenAi, "GET"),
+        "/healthz" | "/v1/models" | "/v1/health" | "/v1/usage" => (Dialect::OpenAi, "GET"),
         _ => (Dialect::OpenAi, ""),
     }
 }

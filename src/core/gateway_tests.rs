@@ -13,6 +13,7 @@ fn run(gw: &Gateway, method: &str, path: &str, headers: &[(&str, &str)], body: &
     gw.start(&Inbound {
         method,
         path,
+        query: "",
         headers: &h,
         body: body.as_bytes(),
         declared_len: None,
@@ -97,6 +98,7 @@ fn oversized_body_is_413_before_decoding() {
         gw.start(&Inbound {
             method: "POST",
             path: "/v1/chat/completions",
+            query: "",
             headers: &h,
             body: &big,
             declared_len: None,
@@ -111,6 +113,7 @@ fn oversized_body_is_413_before_decoding() {
         gw.start(&Inbound {
             method: "POST",
             path: "/v1/chat/completions",
+            query: "",
             headers: &h,
             body: b"",
             declared_len: Some(5 << 20),
@@ -278,7 +281,7 @@ fn token_config() -> Gateway {
 
 fn at(gw: &Gateway, now_ms: u64, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Action {
     let h = hdrs(headers);
-    gw.start(&Inbound { method, path, headers: &h, body: body.as_bytes(), declared_len: None, now_ms, seed: 1, entropy: &[] }).1
+    gw.start(&Inbound { method, path, query: "", headers: &h, body: body.as_bytes(), declared_len: None, now_ms, seed: 1, entropy: &[] }).1
 }
 
 #[test]

@@ -11,6 +11,7 @@
 
 use crate::core::gateway::Inbound;
 use crate::core::principal::Principal;
+use crate::core::spend::Limits;
 use serde::{Deserialize, Serialize};
 
 pub const KEY_PREFIX: &str = "key:";
@@ -29,7 +30,7 @@ pub enum KvOp {
     List { prefix: String },
 }
 
-/// A runtime-managed key. Its limits and budget fields belong to the spend-control work.
+/// A runtime-managed key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KeyRecord {
     pub name: String,
@@ -40,11 +41,21 @@ pub struct KeyRecord {
     pub origins: Option<Vec<String>>,
     /// Unix seconds.
     pub created: u64,
+    #[serde(default, skip_serializing_if = "Limits::is_empty")]
+    pub limits: Limits,
 }
 
 impl KeyRecord {
     pub fn principal(self) -> Principal {
-        Principal { tenant: self.tenant, key_name: self.name, models: self.models, origins: self.origins, is_token: false }
+        Principal {
+            tenant: self.tenant,
+            key_name: self.name,
+            models: self.models,
+            origins: self.origins,
+            is_token: false,
+            limits: self.limits,
+            token: None,
+        }
     }
 }
 
@@ -53,6 +64,7 @@ impl KeyRecord {
 pub struct OwnedInbound {
     pub method: String,
     pub path: String,
+    pub query: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub declared_len: Option<usize>,
@@ -65,6 +77,7 @@ impl OwnedInbound {
         OwnedInbound {
             method: inb.method.to_string(),
             path: inb.path.to_string(),
+            query: inb.query.to_string(),
             headers: inb.headers.to_vec(),
             body: inb.body.to_vec(),
             declared_len: inb.declared_len,
@@ -77,6 +90,7 @@ impl OwnedInbound {
         Inbound {
             method: &self.method,
             path: &self.path,
+            query: &self.query,
             headers: &self.headers,
             body: &self.body,
             declared_len: self.declared_len,
@@ -97,7 +111,7 @@ pub enum Pending {
         request_id: String,
         key: String,
         id: String,
-        record: KeyRecord,
+        record: Box<KeyRecord>,
     },
     Listed {
         request_id: String,

@@ -5,6 +5,7 @@ use crate::core::auth::{authenticate, bearer, Secret};
 use crate::core::config::{Config, Model};
 use crate::core::error::{GatewayError, Kind};
 use crate::core::gateway::Inbound;
+use crate::core::spend::Limits;
 use crate::core::tokens::{self, Claims};
 use std::collections::HashMap;
 
@@ -17,6 +18,10 @@ pub struct Principal {
     /// Allowed browser origins; `None`: none (a server-side key).
     pub origins: Option<Vec<String>>,
     pub is_token: bool,
+    /// The key's rate limits and budget.
+    pub limits: Limits,
+    /// For a token: its own subject id (from its signature) and limits, on top of its key's.
+    pub token: Option<(String, Limits)>,
 }
 
 /// The credential a request presents: `Authorization: Bearer`, or Anthropic's `x-api-key`.
@@ -36,7 +41,7 @@ pub fn identify(config: &Config, secrets: &HashMap<String, Secret>, inb: &Inboun
     if credential.starts_with(tokens::PREFIX) {
         let secret = config.tokens.as_ref().and_then(|t| secrets.get(&t.secret)).ok_or((no_key(), false))?;
         return match tokens::verify(credential, secret, inb.now_ms / 1000) {
-            Ok(claims) => Ok(from_claims(config, claims)),
+            Ok(claims) => Ok(from_claims(config, claims, credential)),
             Err(refused) => {
                 let cors = matches!(&refused, tokens::Refused::Expired { origin } if inb.header("origin") == Some(origin.as_str()));
                 Err((refused.error(), cors))
@@ -50,17 +55,31 @@ pub fn identify(config: &Config, secrets: &HashMap<String, Secret>, inb: &Inboun
         models: key.models.clone(),
         origins: key.origins.clone(),
         is_token: false,
+        limits: key.limits,
+        token: None,
     })
 }
 
-fn from_claims(config: &Config, c: Claims) -> Principal {
-    // A token never widens its key's scope: models are the intersection.
-    let key_models = config.keys.iter().find(|k| k.name == c.k && k.tenant == c.t).and_then(|k| k.models.clone());
+fn from_claims(config: &Config, c: Claims, token: &str) -> Principal {
+    // A token never widens its key's scope: models are the intersection, and its own limits
+    // apply on top of its key's.
+    let key = config.keys.iter().find(|k| k.name == c.k && k.tenant == c.t);
+    let key_models = key.and_then(|k| k.models.clone());
+    let key_limits = key.map(|k| k.limits).unwrap_or_default();
+    let token_id = format!("token:{}", &crate::core::auth::sha256_hex(token.as_bytes())[..32]);
     let models = match (c.m, key_models) {
         (Some(m), Some(k)) => Some(m.into_iter().filter(|x| k.contains(x)).collect()),
         (m, k) => m.or(k),
     };
-    Principal { tenant: c.t, key_name: c.k, models, origins: Some(vec![c.o]), is_token: true }
+    Principal {
+        tenant: c.t,
+        key_name: c.k,
+        models,
+        origins: Some(vec![c.o]),
+        is_token: true,
+        limits: key_limits,
+        token: Some((token_id, c.l.unwrap_or_default())),
+    }
 }
 
 impl Principal {

@@ -14,9 +14,11 @@ use crate::core::embeddings::{self, EmbeddingsRequest};
 use crate::core::error::{Disposition, GatewayError, Kind};
 use crate::core::exchange::{error_reply, Action, Exchange, Reply, Route};
 use crate::core::health::{Health, Outcome};
+use crate::core::ledger::LedgerRow;
 use crate::core::providers::mock::{self, Directive, MockCall, MockReply};
 use crate::core::providers::{self, Target};
 use crate::core::routes::{splitmix, RetryPolicy};
+use crate::core::spend::{self, Admit, Op, RateInfo, Settle, Subject, TenantNext, Verdict};
 use crate::core::types::{ChatRequest, Dialect, Usage};
 
 /// What is being asked for.
@@ -64,6 +66,31 @@ pub struct Caller {
     pub seed: u64,
 }
 
+/// Spend control for one request: whose limits it must fit and what it holds.
+#[derive(Debug, Clone, Default)]
+pub struct SpendPlan {
+    /// The token (if any), the key and the tenant, with their limits.
+    pub subjects: Vec<Subject>,
+    /// Estimated tokens (input estimate plus output cap) and worst-case cost.
+    pub tokens: u64,
+    pub reserve_nusd: u64,
+    /// The lease id, unique to this request, once admission was asked.
+    lease: Option<String>,
+    rate: RateInfo,
+    refused: bool,
+}
+
+impl SpendPlan {
+    pub fn new(subjects: Vec<Subject>, tokens: u64, reserve_nusd: u64) -> Self {
+        SpendPlan { subjects, tokens, reserve_nusd, ..SpendPlan::default() }
+    }
+
+    /// Whether the tenant's object must admit this request before it goes upstream.
+    pub fn needs_admission(&self) -> bool {
+        self.subjects.iter().any(Subject::has_limits)
+    }
+}
+
 #[derive(Debug)]
 pub struct Session {
     caller: Caller,
@@ -88,6 +115,7 @@ pub struct Session {
     /// The status and error code of the reply sent (0 until then).
     status: u16,
     error_code: &'static str,
+    spend: SpendPlan,
 }
 
 impl Session {
@@ -99,6 +127,20 @@ impl Session {
         policy: RetryPolicy,
         deadline_ms: u32,
         health: Health,
+    ) -> (Session, Action) {
+        Self::start_with(caller, payload, targets, policy, deadline_ms, health, SpendPlan::default())
+    }
+
+    /// Like `start`; when `spend` has limits to check, the first action asks the tenant's
+    /// object to admit the request, and `on_admit` carries on.
+    pub fn start_with(
+        caller: Caller,
+        payload: Payload,
+        targets: Vec<TargetSpec>,
+        policy: RetryPolicy,
+        deadline_ms: u32,
+        health: Health,
+        spend: SpendPlan,
     ) -> (Session, Action) {
         let exchange = Exchange::new(caller.request_id.clone(), route_for(&caller, &payload, &targets[0]));
         let mut s = Session {
@@ -120,13 +162,86 @@ impl Session {
             messages: 0,
             status: 0,
             error_code: "",
+            spend,
         };
         if let Payload::Chat(req) = &s.payload {
             s.input_chars = req.messages.iter().map(|m| m.content.text().chars().count() as u64).sum();
             s.messages = req.messages.len() as u64;
         }
+        if s.spend.needs_admission() {
+            let lease = format!("{:016x}", splitmix(&mut s.rng));
+            let op = Op::Admit(Admit {
+                lease: lease.clone(),
+                subjects: s.spend.subjects.clone(),
+                tokens: s.spend.tokens,
+                reserve_nusd: s.spend.reserve_nusd,
+                lease_ms: deadline_ms as u64 + 60_000,
+            });
+            s.spend.lease = Some(lease);
+            let op = serde_json::to_string(&op).unwrap_or_default();
+            let action = Action::Tenant { tenant: s.caller.tenant.clone(), op, then: TenantNext::Admission };
+            return (s, action);
+        }
         let action = s.first_admitted(s.caller.now_ms);
         (s, action)
+    }
+
+    /// The tenant's object answered the admission (`None`: it could not be reached, and the
+    /// request is refused rather than let through unmetered).
+    pub fn on_admit(&mut self, answer: Option<&str>, now_ms: u64) -> Action {
+        let verdict = answer.and_then(|a| serde_json::from_str::<Verdict>(a).ok());
+        let err = match verdict {
+            Some(Verdict::Admitted { rate }) => {
+                self.spend.rate = rate;
+                return self.first_admitted(now_ms);
+            }
+            Some(v) => refusal(&v, &mut self.spend.rate),
+            None => GatewayError::new(Kind::UpstreamError, "spend_control_unavailable", "limits could not be checked; try again")
+                .with_status(503),
+        };
+        self.spend.refused = true;
+        self.spend.lease = None;
+        let mut reply = error_reply(&self.caller.request_id, &err, self.caller.client);
+        reply.headers.extend(self.caller.cors_origin.as_deref().map(crate::core::cors::headers).unwrap_or_default());
+        self.error_code = err.code;
+        self.label(Action::Respond(reply))
+    }
+
+    /// The op that settles this request in its tenant's ledger (and releases its lease),
+    /// once a reply was sent; `None` before that, or when admission refused it.
+    pub fn settlement(&self) -> Option<(String, String)> {
+        if self.status == 0 || self.spend.refused {
+            return None;
+        }
+        let (usage, cost) = self.billed().unwrap_or_default();
+        let row = LedgerRow {
+            day: String::new(),
+            key: self.caller.key_name.clone(),
+            model: self.caller.public_model.clone(),
+            run: self.caller.run.clone(),
+            calls: 1,
+            errors: u64::from(self.status >= 400 || self.exchange.failure.is_some()),
+            input_tokens: usage.input_tokens,
+            output_tokens: usage.output_tokens,
+            cached_tokens: usage.cached_input_tokens,
+            cost_nusd: cost,
+            cache_hits: 0,
+            saved_nusd: 0,
+        };
+        let subjects = self.spend.subjects.iter().filter(|s| !s.id.starts_with("token:") || s.has_budget()).map(|s| s.id.clone());
+        let op = Op::Settle(Settle {
+            lease: self.spend.lease.clone(),
+            subjects: subjects.collect(),
+            tokens: usage.input_tokens + usage.output_tokens,
+            row,
+        });
+        Some((self.caller.tenant.clone(), serde_json::to_string(&op).unwrap_or_default()))
+    }
+
+    /// What the request cost: its usage and price when an answer (or part of a stream)
+    /// went out; nothing for an error reply, which upstreams do not bill.
+    fn billed(&self) -> Option<(Usage, u64)> {
+        self.usage_and_cost().filter(|_| self.exchange.failure.is_none() || self.exchange.committed)
     }
 
     pub fn request_id(&self) -> &str {
@@ -295,7 +410,7 @@ impl Session {
         if self.status == 0 {
             return None;
         }
-        let (usage, cost_nano_usd) = self.usage_and_cost().filter(|_| self.exchange.failure.is_none()).unwrap_or_default();
+        let (usage, cost_nano_usd) = self.billed().unwrap_or_default();
         let t = &self.targets[self.index];
         let stream = matches!(&self.payload, Payload::Chat(r) if r.stream);
         let dialect = match self.caller.client {
@@ -392,6 +507,7 @@ impl Session {
     fn label(&mut self, mut action: Action) -> Action {
         if let Action::Respond(r) | Action::Stream(r) = &mut action {
             add_attempts(r, self.attempts);
+            r.headers.extend(spend::rate_headers(&self.spend.rate));
             self.status = r.status;
             self.error_code = self.exchange.failure.as_ref().map_or("", |e| e.code);
         }
@@ -408,6 +524,46 @@ impl Session {
             }
         }
         action
+    }
+}
+
+/// The error for a refused admission; the rate windows it reports go to `rate`.
+fn refusal(v: &Verdict, rate: &mut RateInfo) -> GatewayError {
+    let who = |subject: &str| match subject.split_once(':') {
+        Some(("key", name)) => format!("key '{name}'"),
+        Some(("token", _)) => "this token".to_string(),
+        _ => "this tenant".to_string(),
+    };
+    match v {
+        Verdict::Limited { subject, limit, retry_after_ms, rate: r } => {
+            *rate = *r;
+            let secs = retry_after_ms.div_ceil(1000).max(1);
+            let mut e = GatewayError::new(
+                Kind::RateLimited,
+                "rate_limit_exceeded",
+                format!("rate limit reached for {} ({limit}); retry after {secs} s", who(subject)),
+            );
+            e.retry_after = Some(secs.to_string());
+            e
+        }
+        Verdict::TooLarge { subject, limit, requested, allowed } => GatewayError::new(
+            Kind::PayloadTooLarge,
+            "request_exceeds_limit",
+            format!("this request needs {requested} against {}'s {limit} of {allowed}: it can never fit; lower max_tokens or the input", who(subject)),
+        ),
+        Verdict::OverBudget { subject, period, budget_nusd, spent_nusd, reserved_nusd, requested_nusd } => GatewayError::new(
+            Kind::PaymentRequired,
+            "budget_exceeded",
+            format!(
+                "the {period} budget of {} (USD {}) cannot hold this request: spent {}, held by requests in flight {}, this request up to {}",
+                who(subject),
+                usd_string(*budget_nusd),
+                usd_string(*spent_nusd),
+                usd_string(*reserved_nusd),
+                usd_string(*requested_nusd)
+            ),
+        ),
+        Verdict::Admitted { .. } => GatewayError::new(Kind::Internal, "internal_error", "admitted"),
     }
 }
 

@@ -25,6 +25,7 @@ fn start(gw: &Gateway, stream: bool) -> (Session, Action) {
     let inb = Inbound {
         method: "POST",
         path: "/v1/chat/completions",
+        query: "",
         headers: &h,
         body: body.as_bytes(),
         declared_len: None,
@@ -142,8 +143,17 @@ fn plain_models_are_not_retried() {
     let gw = gateway(r#"[{"model":"ma"}]"#, "{}", 60_000);
     let h = vec![("authorization".to_string(), KEY.to_string())];
     let body = br#"{"model":"ma","messages":[{"role":"user","content":"hi"}]}"#;
-    let inb =
-        Inbound { method: "POST", path: "/v1/chat/completions", headers: &h, body, declared_len: None, now_ms: 0, seed: 1, entropy: &[] };
+    let inb = Inbound {
+        method: "POST",
+        path: "/v1/chat/completions",
+        query: "",
+        headers: &h,
+        body,
+        declared_len: None,
+        now_ms: 0,
+        seed: 1,
+        entropy: &[],
+    };
     let (s, _) = gw.start(&inb);
     let mut s = s.unwrap();
     assert_eq!(reply(fail_with(&mut s, 503, &[], 5)).status, 502);
@@ -177,4 +187,108 @@ fn a_429_parks_its_target_for_other_requests_until_retry_after() {
     assert_eq!(fetch(&fail_with(&mut s, 429, &[("retry-after", "30")], 0)).0, "http://b.test/v1/messages");
     let (_, first) = start(&gw, false);
     assert_eq!(fetch(&first).0, "http://b.test/v1/messages", "a is parked");
+}
+
+mod spend {
+    use super::*;
+    use crate::core::spend::{apply, Op, TenantNext, TenantState};
+
+    fn limited_gateway(ledger: bool) -> Gateway {
+        let mut gw = Gateway::new(Some(
+            r#"{"providers":{"m":{"kind":"mock"}},
+                "models":[{"name":"mock","provider":"m","model":"echo","max_output_tokens":100,"prices":{"input":1,"output":2}}],
+                "tenants":{"acme":{"limits":{"daily_usd":1}}},
+                "keys":[{"name":"dev","tenant":"acme","sha256":"8edd8fc603d1de18ee8dcf261109b9486994e9fd6b674a0177e29b88128a7ef3",
+                         "limits":{"requests_per_minute":2}}]}"#,
+        ));
+        gw.set_ledger(ledger);
+        gw
+    }
+
+    fn chat(gw: &Gateway, seed: u64) -> (Option<Session>, Action) {
+        let h = vec![("authorization".to_string(), KEY.to_string())];
+        let body = br#"{"model":"mock","messages":[{"role":"user","content":"hello there"}]}"#;
+        let inb = Inbound {
+            method: "POST",
+            path: "/v1/chat/completions",
+            query: "",
+            headers: &h,
+            body,
+            declared_len: None,
+            now_ms: 0,
+            seed,
+            entropy: &[],
+        };
+        gw.start(&inb)
+    }
+
+    /// Drive a request through a real tenant state: admission, the mock, settlement.
+    fn through(gw: &Gateway, state: &mut TenantState, seed: u64) -> crate::core::exchange::Reply {
+        let (s, a) = chat(gw, seed);
+        let mut s = s.unwrap();
+        let Action::Tenant { tenant, op, then: TenantNext::Admission } = a else { panic!("{a:?}") };
+        assert_eq!(tenant, "acme");
+        let applied = apply(state, serde_json::from_str(&op).unwrap(), 0);
+        if let Some(next) = applied.state {
+            *state = next;
+        }
+        let a = s.on_admit(Some(&applied.reply.to_string()), 0);
+        let a = match a {
+            Action::Mock(m) => {
+                let h = m.headers.clone();
+                assert_eq!(s.on_head(m.status, &h, 0), Action::ReadBody);
+                s.on_body(&m.frames[0], 0)
+            }
+            other => other,
+        };
+        if let Some((_, op)) = s.settlement() {
+            let op: Op = serde_json::from_str(&op).unwrap();
+            let applied = apply(state, op, 0);
+            *state = applied.state.unwrap();
+        }
+        reply(a)
+    }
+
+    #[test]
+    fn limits_are_checked_before_the_upstream_and_reported_in_headers() {
+        let gw = limited_gateway(true);
+        let mut state = TenantState::default();
+        let r = through(&gw, &mut state, 1);
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("x-ratelimit-limit-requests"), Some("2"));
+        assert_eq!(r.header("x-ratelimit-remaining-requests"), Some("1"));
+        assert_eq!(through(&gw, &mut state, 2).status, 200);
+        let r = through(&gw, &mut state, 3);
+        assert_eq!(r.status, 429);
+        assert_eq!(r.header("retry-after"), Some("30"));
+        assert_eq!(r.header("x-ratelimit-remaining-requests"), Some("0"));
+    }
+
+    #[test]
+    fn unreachable_spend_control_refuses_rather_than_admits() {
+        let gw = limited_gateway(true);
+        let (s, _) = chat(&gw, 1);
+        let mut s = s.unwrap();
+        let r = reply(s.on_admit(None, 0));
+        assert_eq!(r.status, 503);
+        assert!(s.settlement().is_none());
+    }
+
+    #[test]
+    fn limits_without_the_binding_are_a_config_error_not_a_free_pass() {
+        let (_, a) = chat(&limited_gateway(false), 1);
+        assert_eq!(reply(a).status, 500);
+    }
+
+    #[test]
+    fn the_reservation_is_the_worst_case() {
+        let (_, a) = chat(&limited_gateway(true), 1);
+        let Action::Tenant { op, .. } = a else { panic!() };
+        let Op::Admit(admit) = serde_json::from_str(&op).unwrap() else { panic!() };
+        // "hello there": 11 chars → 3 tokens + 4 per message + 3; output at the model's cap.
+        assert_eq!(admit.tokens, 10 + 100);
+        // $1/M input and $2/M output: 1,000 and 2,000 nano-USD a token.
+        assert_eq!(admit.reserve_nusd, 10 * 1_000 + 100 * 2_000);
+        assert_eq!(admit.subjects.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["key:dev", "tenant"]);
+    }
 }

@@ -28,6 +28,9 @@ pub struct Claims {
     pub o: String,
     /// Expiry, Unix seconds.
     pub exp: u64,
+    /// The token's own rate limits and budget, on top of its key's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub l: Option<crate::core::spend::Limits>,
 }
 
 /// HMAC-SHA-256 of `message` under `key`.
@@ -94,7 +97,7 @@ mod tests {
     use super::*;
 
     fn claims() -> Claims {
-        Claims { t: "acme".into(), k: "web".into(), m: Some(vec!["mock".into()]), o: "https://app.example".into(), exp: 1_000 }
+        Claims { t: "acme".into(), k: "web".into(), m: Some(vec!["mock".into()]), o: "https://app.example".into(), exp: 1_000, l: None }
     }
 
     #[test]

@@ -7,11 +7,11 @@
 
 import { DurableObject } from "cloudflare:workers";
 import wasmModule from "../../build/switchyard_bg.wasm";
-import { initSync, Gateway, __wbg_reset_state, health_apply } from "../../build/switchyard.js";
+import { initSync, Gateway, __wbg_reset_state, health_apply, tenant_apply, tenant_schema } from "../../build/switchyard.js";
 
 initSync({ module: wasmModule });
 
-const RESPOND = 0, FETCH = 1, MOCK = 2, READ_BODY = 3, STREAM = 4, KV = 5;
+const RESPOND = 0, FETCH = 1, MOCK = 2, READ_BODY = 3, STREAM = 4, KV = 5, TENANT = 6;
 const EMPTY = new Uint8Array(0);
 
 let gateway = null;
@@ -24,6 +24,7 @@ function getGateway(env) {
     if (typeof value === "string") gw.set_secret(name, value);
   }
   gw.set_keystore(Boolean(env.KEYS));
+  gw.set_ledger(Boolean(env.TENANTS));
   const problems = gw.config_error();
   if (problems) console.error("switchyard: the config is invalid:\n" + problems);
   gateway = gw;
@@ -86,15 +87,29 @@ function readWithin(reader, ms) {
   return Promise.race([reader.read(), idle]).finally(() => clearTimeout(timer));
 }
 
-// One Analytics Engine data point per answered request (written, never awaited).
-function writeAnalytics(env, step) {
-  if (!env.ANALYTICS) return;
-  const point = step.analytics();
-  if (point) env.ANALYTICS.writeDataPoint(JSON.parse(point));
+// One op on a tenant's Durable Object; its answer, or undefined when it cannot be reached.
+async function tenantCall(env, tenant, op) {
+  try {
+    return await env.TENANTS.get(env.TENANTS.idFromName(tenant)).call(op);
+  } catch (e) {
+    console.error("switchyard: tenant object unreachable", String(e));
+    return undefined;
+  }
+}
+
+// A request is answered: one Analytics Engine data point (written, never awaited) and the
+// settlement in the tenant's ledger (after the response, through waitUntil).
+function finish(env, ctx, step) {
+  if (env.ANALYTICS) {
+    const point = step.analytics();
+    if (point) env.ANALYTICS.writeDataPoint(JSON.parse(point));
+  }
+  const settle = env.TENANTS ? step.settlement() : undefined;
+  if (settle) ctx.waitUntil(tenantCall(env, settle[0], settle[1]));
 }
 
 // Pipe the upstream stream to the client through the core, one chunk at a time.
-function streamReply(step, upstreamBody, env) {
+function streamReply(step, upstreamBody, env, ctx) {
   const reader = upstreamBody.getReader();
   const idleMs = step.idle_timeout_ms();
   const init = { status: step.status(), headers: pairs(step.headers()) };
@@ -103,7 +118,7 @@ function streamReply(step, upstreamBody, env) {
     if (tail && tail.length) controller.enqueue(tail);
     controller.close();
     open = false;
-    writeAnalytics(env, step);
+    finish(env, ctx, step);
     step.free();
   };
   const body = new ReadableStream({
@@ -131,7 +146,7 @@ function streamReply(step, upstreamBody, env) {
       reader.cancel(reason).catch(() => {});
       if (open) {
         open = false;
-        writeAnalytics(env, step);
+        finish(env, ctx, step);
         step.free();
       }
     },
@@ -210,6 +225,33 @@ export class TargetHealth extends DurableObject {
   }
 }
 
+// One tenant's spend control and ledger, in SQLite-backed storage: a thin shell around the
+// core's `tenant_apply`. Its state is one small JSON document, kept in memory between calls;
+// every call runs without awaiting once it is loaded, so calls never interleave.
+export class Tenant extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    ctx.storage.sql.exec(tenant_schema());
+    this.state = null;
+    ctx.blockConcurrencyWhile(async () => {
+      this.state = (await ctx.storage.get("state")) ?? null;
+    });
+  }
+
+  async call(op) {
+    const r = JSON.parse(tenant_apply(this.state ?? undefined, op, Date.now()));
+    if (r.state !== undefined) {
+      this.state = r.state;
+      this.ctx.storage.put("state", r.state);
+    }
+    if (r.sql) {
+      const rows = this.ctx.storage.sql.exec(r.sql.sql, ...r.sql.args).toArray();
+      if (r.rows) return JSON.stringify(rows);
+    }
+    return JSON.stringify(r.reply);
+  }
+}
+
 async function drive(step, gw, env, ctx) {
   const report = () => {
     const outcomes = step.take_outcomes();
@@ -223,7 +265,7 @@ async function drive(step, gw, env, ctx) {
         const body = step.body_from_upstream() ? upstreamBody : step.take_body();
         const response = new Response(body, { status: step.status(), headers: pairs(step.headers()) });
         report();
-        writeAnalytics(env, step);
+        finish(env, ctx, step);
         step.free();
         return response;
       }
@@ -264,9 +306,12 @@ async function drive(step, gw, env, ctx) {
         break;
       case STREAM:
         report();
-        return streamReply(step, upstream.body, env);
+        return streamReply(step, upstream.body, env, ctx);
       case KV:
         gw.resume(step, await kvStep(env.KEYS, step));
+        break;
+      case TENANT:
+        gw.resume_tenant(step, await tenantCall(env, step.tenant(), step.tenant_op()));
         break;
       default:
         throw new Error("unknown step");
@@ -300,9 +345,9 @@ export default {
       const declared = Number(request.headers.get("content-length") ?? -1);
       const skipBody = request.method === "GET" || request.method === "HEAD" || declared > gw.max_body_bytes();
       const body = skipBody ? EMPTY : new Uint8Array(await request.arrayBuffer());
-      const path = new URL(request.url).pathname;
-      const entropy = path.startsWith("/admin/") ? crypto.getRandomValues(new Uint8Array(24)) : EMPTY;
-      const step = gw.start(request.method, path, headerBlock(request.headers), body, skipBody ? declared : -1, entropy);
+      const url = new URL(request.url);
+      const entropy = url.pathname.startsWith("/admin/") ? crypto.getRandomValues(new Uint8Array(24)) : EMPTY;
+      const step = gw.start(request.method, url.pathname + url.search, headerBlock(request.headers), body, skipBody ? declared : -1, entropy);
       requestId = step.request_id() || requestId;
       return await drive(step, gw, env, ctx);
     } catch (error) {

@@ -10,6 +10,7 @@ use crate::core::exchange::Action;
 use crate::core::gateway::{Gateway as CoreGateway, Inbound};
 use crate::core::keystore::KvOp;
 use crate::core::session::Session;
+use crate::core::spend::TenantNext;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -48,6 +49,32 @@ fn to_block(headers: &[(String, String)]) -> String {
 pub fn health_apply(stored: Option<String>, target: &str, config: &str, now_ms: f64, ok: bool, elapsed_ms: f64) -> String {
     let cfg: crate::core::health::BreakerConfig = serde_json::from_str(config).unwrap_or_default();
     crate::core::health::apply_outcome(stored.as_deref(), target, &cfg, now_ms as u64, ok, elapsed_ms as u64)
+}
+
+/// For a tenant's Durable Object: apply one spend-control op (JSON) to its stored state.
+/// Returns `{"state"?: string, "reply": any, "sql"?: {"sql", "args"}, "rows": bool}`: the
+/// state to store when it changed, the answer, a statement to run on the ledger, and
+/// whether the answer is that statement's rows instead.
+#[wasm_bindgen]
+pub fn tenant_apply(stored: Option<String>, op: &str, now_ms: f64) -> String {
+    use crate::core::spend::{apply, Op, TenantState};
+    let state: TenantState = stored.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
+    let Ok(op) = serde_json::from_str::<Op>(op) else {
+        return r#"{"reply":null,"rows":false}"#.into();
+    };
+    let rows = matches!(op, Op::Usage(_));
+    let applied = apply(&state, op, now_ms as u64);
+    let mut out = serde_json::json!({"reply": applied.reply, "rows": rows, "sql": applied.sql});
+    if let Some(s) = applied.state {
+        out["state"] = serde_json::Value::String(serde_json::to_string(&s).unwrap_or_default());
+    }
+    out.to_string()
+}
+
+/// The ledger's table, for a tenant's Durable Object to create.
+#[wasm_bindgen]
+pub fn tenant_schema() -> String {
+    crate::core::ledger::SCHEMA.to_string()
 }
 
 /// Per-isolate gateway: config and secrets, built once.
@@ -111,6 +138,22 @@ impl Gateway {
         self.inner.set_keystore(bound);
     }
 
+    /// The `TENANTS` Durable Object namespace is bound (limits, budgets, ledger).
+    pub fn set_ledger(&mut self, bound: bool) {
+        self.inner.set_ledger(bound);
+    }
+
+    /// Hand a tenant object's answer (`undefined`: it could not be reached) to a step
+    /// waiting on it.
+    pub fn resume_tenant(&self, step: &mut Step, answer: Option<String>) {
+        let Action::Tenant { then, .. } = std::mem::replace(&mut step.action, Action::ReadBody) else { return };
+        let now = date_now() as u64;
+        step.action = match (step.session.as_mut(), then) {
+            (Some(s), TenantNext::Admission) => s.on_admit(answer.as_deref(), now),
+            (_, then) => self.inner.resume_tenant(then, answer.as_deref()),
+        };
+    }
+
     /// Hand a KV result (a value, a JSON list, or `undefined`) back to a step waiting on it.
     pub fn resume(&self, step: &mut Step, result: Option<String>) {
         let Action::Kv { then, .. } = std::mem::replace(&mut step.action, Action::ReadBody) else { return };
@@ -123,14 +166,17 @@ impl Gateway {
         self.inner.max_body_bytes() as f64
     }
 
-    /// Begin an exchange. `headers` is a header block (see `parse_block`).
+    /// Begin an exchange. `path` may carry the query string; `headers` is a header block
+    /// (see `parse_block`).
     /// `declared_len` is the content-length when the body was not read because it is too big.
     /// `entropy`: random bytes for making secrets (admin routes), else empty.
     pub fn start(&self, method: &str, path: &str, headers: &str, body: &[u8], declared_len: f64, entropy: &[u8]) -> Step {
         let headers = parse_block(headers);
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
         let inbound = Inbound {
             method,
             path,
+            query,
             headers: &headers,
             body,
             declared_len: (declared_len >= 0.0).then_some(declared_len as usize),
@@ -156,10 +202,11 @@ const MOCK: u8 = 2;
 const READ_BODY: u8 = 3;
 const STREAM: u8 = 4;
 const KV: u8 = 5;
+const TENANT: u8 = 6;
 
 #[wasm_bindgen]
 impl Step {
-    /// 0 respond, 1 fetch, 2 mock, 3 read body, 4 stream.
+    /// 0 respond, 1 fetch, 2 mock, 3 read body, 4 stream, 5 KV, 6 tenant object.
     pub fn kind(&self) -> u8 {
         match self.action {
             Action::Respond(_) => RESPOND,
@@ -168,7 +215,30 @@ impl Step {
             Action::ReadBody => READ_BODY,
             Action::Stream(_) => STREAM,
             Action::Kv { .. } => KV,
+            Action::Tenant { .. } => TENANT,
         }
+    }
+
+    /// For a tenant step: the tenant (the Durable Object's name).
+    pub fn tenant(&self) -> String {
+        match &self.action {
+            Action::Tenant { tenant, .. } => tenant.clone(),
+            _ => String::new(),
+        }
+    }
+
+    /// For a tenant step: the op to send, as JSON.
+    pub fn tenant_op(&self) -> String {
+        match &self.action {
+            Action::Tenant { op, .. } => op.clone(),
+            _ => String::new(),
+        }
+    }
+
+    /// Once a reply was sent: `[tenant, op]` settling the request in its tenant's ledger,
+    /// or `undefined`.
+    pub fn settlement(&self) -> Option<Vec<String>> {
+        self.session.as_ref().and_then(Session::settlement).map(|(t, op)| vec![t, op])
     }
 
     /// For a KV step: 0 get, 1 put, 2 delete, 3 list.
@@ -225,7 +295,7 @@ impl Step {
             Action::Respond(r) | Action::Stream(r) => to_block(&r.headers),
             Action::Fetch { request, .. } => to_block(&request.headers),
             Action::Mock(m) => to_block(&m.headers),
-            Action::ReadBody | Action::Kv { .. } => String::new(),
+            Action::ReadBody | Action::Kv { .. } | Action::Tenant { .. } => String::new(),
         }
     }
 

@@ -26,6 +26,19 @@ WEB_KEY = "sk-web-backend"
 WEB_KEY_SHA256 = hashlib.sha256(WEB_KEY.encode()).hexdigest()
 APP_ORIGIN = "https://app.example"
 ADMIN_KEY = "sk-admin-" + secrets.token_hex(8)
+# Keys with spend control, each in a tenant of its own: name -> (key, tenant, limits).
+SPEND_KEYS = {
+    "rpm": ("sk-spend-rpm", "t-rpm", {"requests_per_minute": 5}),
+    "budget": ("sk-spend-budget", "t-budget", {}),
+    "usage": ("sk-spend-usage", "t-usage", {}),
+    "tpm": ("sk-spend-tpm", "t-tpm", {"tokens_per_minute": 60}),
+    "conc": ("sk-spend-conc", "t-conc", {"concurrent_requests": 2}),
+}
+# $10 per million tokens in and out: 10,000 nano-USD a token.
+PRICED = {"input": 10, "output": 10}
+# Fits exactly ten reservations of a 40-character prompt (17 tokens estimated) with
+# max_tokens 5: 10 x 22 tokens x 10,000 nano-USD.
+BUDGET_USD = 0.0022
 
 
 def free_port():
@@ -51,6 +64,8 @@ def test_config(upstream_port):
     models.append({"name": "mock", "aliases": ["gpt-4o-mini"], "provider": "mock", "model": "mock-1", "prices": {"input": 0.15, "output": 0.6}})
     models.append({"name": "emb-up", "provider": "up", "model": "text-embedding-3-small"})
     models.append({"name": "emb-gemini", "provider": "gem", "model": "gemini-embedding-001"})
+    models.append({"name": "up-priced", "provider": "up", "model": "priced", "prices": PRICED, "max_output_tokens": 92})
+    models.append({"name": "up-priced-slow", "provider": "up", "model": "sleep-400", "prices": PRICED})
     models.append({"name": "mock-rate-limited", "provider": "mock", "model": "fault:status=429,retry_after=1"})
     return {
         "providers": {
@@ -67,7 +82,9 @@ def test_config(upstream_port):
             {"name": "dev", "sha256": DEV_KEY_SHA256, "tenant": "dev"},
             {"name": "web", "sha256": WEB_KEY_SHA256, "tenant": "web", "origins": [APP_ORIGIN]},
             {"name": "narrow", "sha256": "8d1862d93b507a1357476e928240ab16cddeeeb5f4b718f7cd1858047e68d7e5", "tenant": "other", "models": ["mock"]},
-        ],
+        ] + [{"name": name, "sha256": hashlib.sha256(key.encode()).hexdigest(), "tenant": tenant, "limits": limits}
+             for name, (key, tenant, limits) in SPEND_KEYS.items()],
+        "tenants": {"t-budget": {"limits": {"daily_usd": BUDGET_USD}}},
         "limits": {"max_body_bytes": 65536},
         "tokens": {"secret": "TOKEN_KEY", "max_ttl_seconds": 600},
         "health_checks": {"models": ["up-ok", "up-status-502", "mock"]},

@@ -87,6 +87,14 @@ def answer_text(body):
     return f"echo: {content}"
 
 
+def reported_usage(call):
+    """The (prompt, completion) tokens this upstream reported for a recorded OpenAI call."""
+    body = call["body"]
+    if body.get("stream"):
+        return 11, len(answer_text(body).split(" "))
+    return 11, 5
+
+
 def completion(body):
     tools = body.get("tools") or []
     message = {"role": "assistant", "content": answer_text(body), "refusal": None}
