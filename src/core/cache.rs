@@ -320,10 +320,13 @@ pub struct Decision {
 pub const BYPASS: Decision = Decision { read: false, write: false, ttl_s: 0, max_stale_s: 0, max_age_s: None, reason: "not_cacheable" };
 
 impl Decision {
-    /// Freshness of `entry` for this caller: past the caller's `max-age` it is expired.
+    /// Freshness of `entry` for this caller: past the caller's `max-age` it is stale at best.
     pub fn judge(&self, entry: &Entry, now_ms: u64) -> Freshness {
+        // Older than the caller accepts: never a hit, but (like `stale-if-error`, RFC 5861)
+        // still an answer when every target fails, if the route keeps stale entries.
         match fresh(entry, now_ms, self.max_stale_s) {
-            Freshness::Fresh { age_s } | Freshness::Stale { age_s } if self.max_age_s.is_some_and(|m| age_s > m) => Freshness::Expired,
+            Freshness::Fresh { age_s } if self.max_age_s.is_some_and(|m| age_s > m) && self.max_stale_s > 0 => Freshness::Stale { age_s },
+            Freshness::Fresh { age_s } if self.max_age_s.is_some_and(|m| age_s > m) => Freshness::Expired,
             f => f,
         }
     }

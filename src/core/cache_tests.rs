@@ -467,7 +467,8 @@ fn callers_max_age_limits_what_it_is_served() {
     let e = entry(response());
     let d = Decision { read: true, write: true, ttl_s: 60, max_stale_s: 30, max_age_s: Some(10), reason: "client_opt_in" };
     assert_eq!(d.judge(&e, 1_010_999), Freshness::Fresh { age_s: 10 });
-    assert_eq!(d.judge(&e, 1_011_000), Freshness::Expired);
+    assert_eq!(d.judge(&e, 1_011_000), Freshness::Stale { age_s: 11 }, "kept only as a fallback");
+    assert_eq!(Decision { max_stale_s: 0, ..d }.judge(&e, 1_011_000), Freshness::Expired);
     let lax = Decision { max_age_s: None, ..d };
     assert_eq!(lax.judge(&e, 1_070_000), Freshness::Stale { age_s: 70 });
 }

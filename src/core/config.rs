@@ -223,6 +223,35 @@ pub struct ClientKey {
     pub limits: SpendLimits,
 }
 
+/// Response cache settings (README, "Cache").
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheConfig {
+    /// Cache every request, not only deterministic (temperature 0 or seeded) or opted-in ones.
+    pub enabled: bool,
+    /// Lifetime of an entry, seconds (at least 60, KV's minimum).
+    pub ttl_seconds: u32,
+    /// How long past its lifetime an entry may still answer when every target fails.
+    pub max_stale_seconds: u32,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig { enabled: false, ttl_seconds: 3600, max_stale_seconds: 0 }
+    }
+}
+
+impl CacheConfig {
+    pub fn policy(&self) -> crate::core::cache::RoutePolicy {
+        crate::core::cache::RoutePolicy { enabled: self.enabled, ttl_s: self.ttl_seconds, max_stale_s: self.max_stale_seconds }
+    }
+
+    fn problem(&self) -> Option<&'static str> {
+        (!(60..=31_536_000).contains(&self.ttl_seconds) || self.max_stale_seconds > 31_536_000)
+            .then_some("ttl_seconds must be 60..31536000 and max_stale_seconds at most 31536000")
+    }
+}
+
 /// Limits and budgets shared by every key of a tenant.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -293,6 +322,8 @@ pub struct Config {
     pub health_checks: Option<HealthChecks>,
     /// Limits and budgets per tenant, by tenant id.
     pub tenants: BTreeMap<String, TenantConfig>,
+    /// Response cache defaults (routes may override).
+    pub cache: CacheConfig,
     /// Public name or alias → index into `models`.
     #[serde(skip)]
     index: HashMap<String, usize>,
@@ -445,6 +476,13 @@ impl Config {
             }
             if t.secret.is_empty() {
                 add("tokens.secret".into(), "must name a Worker secret");
+            }
+        }
+        for (at, c) in std::iter::once(("cache".to_string(), &self.cache))
+            .chain(self.routes.iter().enumerate().filter_map(|(i, r)| r.cache.as_ref().map(|c| (format!("routes[{i}].cache"), c))))
+        {
+            if let Some(problem) = c.problem() {
+                add(at, problem);
             }
         }
         for (name, t) in &self.tenants {

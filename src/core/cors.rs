@@ -10,10 +10,10 @@ use crate::core::exchange::{base_headers, Reply};
 
 /// Response headers a script may read.
 pub const EXPOSED: &str = "x-request-id, x-switchyard-provider, x-switchyard-model, x-switchyard-attempts, x-switchyard-cache, \
-x-switchyard-cost-usd, x-ratelimit-limit-requests, x-ratelimit-remaining-requests, x-ratelimit-reset-requests, \
+x-switchyard-cost-usd, x-switchyard-saved-usd, x-switchyard-input-tokens, x-switchyard-output-tokens, x-ratelimit-limit-requests, x-ratelimit-remaining-requests, x-ratelimit-reset-requests, \
 x-ratelimit-limit-tokens, x-ratelimit-remaining-tokens, x-ratelimit-reset-tokens, retry-after, age";
 
-const DEFAULT_ALLOWED_HEADERS: &str = "authorization, content-type, x-api-key, anthropic-version, x-request-id, x-switchyard-mock";
+const DEFAULT_ALLOWED_HEADERS: &str = "authorization, content-type, x-api-key, anthropic-version, x-request-id, x-switchyard-mock, x-switchyard-cache, cache-control, x-switchyard-run";
 
 /// Headers for a reply to an allowed cross-origin request.
 pub fn headers(origin: &str) -> Vec<(String, String)> {

@@ -7,6 +7,7 @@
 //! Stream invariant: a stream that ends without the upstream's clean end (`[DONE]`), or
 //! with a malformed chunk, is closed with an in-band error event, never as a clean finish.
 
+use crate::core::assembler::Assembler;
 use crate::core::dialect::{self, StreamEncoder};
 use crate::core::embeddings::{self, EmbeddingsRequest};
 use crate::core::error::{GatewayError, Kind};
@@ -14,7 +15,7 @@ use crate::core::keystore::{KvOp, Pending};
 use crate::core::providers::mock::MockReply;
 use crate::core::providers::{self, StreamDecoder, UpstreamRequest};
 use crate::core::spend::TenantNext;
-use crate::core::types::{Dialect, StreamEvent, Usage};
+use crate::core::types::{ChatResponse, Dialect, StreamEvent, Usage};
 
 /// A complete response for the client (or, for `Action::Stream`, its head).
 #[derive(Debug, Clone, PartialEq)]
@@ -65,6 +66,9 @@ pub enum Action {
     /// Send `op` (JSON) to the tenant's Durable Object (spend control and ledger), then hand
     /// its answer to `Session::on_admit` or, for `TenantNext::Usage`, `Gateway::resume_tenant`.
     Tenant { tenant: String, op: String, then: TenantNext },
+    /// Read this key from the `CACHE` KV namespace (or join an identical request already in
+    /// flight) and hand the value, if any, to `Session::on_cache`.
+    CacheGet { key: String },
 }
 
 /// Where the exchange stands.
@@ -122,6 +126,10 @@ pub struct Exchange {
     pub output_chars: u64,
     /// The stream ended with the upstream's clean end.
     pub completed: bool,
+    /// Collecting the whole answer (for the cache): the stream's events so far.
+    assembler: Option<Assembler>,
+    /// The whole answer, once complete, when collecting.
+    pub answer: Option<ChatResponse>,
 }
 
 /// Headers every response carries.
@@ -155,11 +163,18 @@ impl Exchange {
             committed: false,
             output_chars: 0,
             completed: false,
+            assembler: None,
+            answer: None,
         }
     }
 
     pub fn request_id(&self) -> &str {
         &self.request_id
+    }
+
+    /// Keep the whole answer (`answer`) once it is complete.
+    pub fn collect(&mut self) {
+        self.assembler = Some(Assembler::default());
     }
 
     /// True once nothing more will be produced (reply sent, or stream closed).
@@ -243,6 +258,9 @@ impl Exchange {
             Err(e) => return self.fail(e),
         };
         self.usage = resp.usage;
+        if self.assembler.take().is_some() {
+            self.answer = Some(resp.clone());
+        }
         self.output_chars = resp
             .choices
             .iter()
@@ -301,6 +319,9 @@ impl Exchange {
                 StreamEvent::Error { message } => return self.stream_error(message),
                 _ => {}
             }
+            if let Some(a) = &mut self.assembler {
+                a.push(ev);
+            }
             if !self.route.passthrough_stream() {
                 out.extend(self.encoder.push(ev));
             }
@@ -343,6 +364,7 @@ impl Exchange {
         }
         self.phase = Phase::Done;
         self.completed = true;
+        self.answer = self.assembler.take().and_then(Assembler::finish);
         out
     }
 

@@ -6,6 +6,7 @@
 
 use crate::core::admin;
 use crate::core::auth::{sha256_hex, Secret};
+use crate::core::cache;
 use crate::core::caps;
 use crate::core::config::{Config, Model, Problem, ProviderKind};
 use crate::core::cors;
@@ -21,7 +22,7 @@ use crate::core::ledger;
 use crate::core::principal::{self, Principal};
 use crate::core::providers::{self, Target, UpstreamRequest};
 use crate::core::routes::{PlannedTarget, RetryPolicy};
-use crate::core::session::{Caller, Payload, Session, SpendPlan, TargetSpec};
+use crate::core::session::{CachePlan, Caller, Payload, Plans, Session, SpendPlan, TargetSpec};
 use crate::core::spend::{Op, TenantNext};
 use crate::core::tokens::{self, Claims};
 use crate::core::types::{ChatRequest, Content, Dialect, Part, ResponseFormat, Usage};
@@ -67,6 +68,8 @@ pub struct Gateway {
     keystore: bool,
     /// The `TENANTS` Durable Object namespace is bound: limits, budgets and the ledger are on.
     ledger: bool,
+    /// The `CACHE` KV namespace is bound: the response cache is on.
+    cache: bool,
     /// This isolate's view of target health (breakers, retry budgets).
     health: Health,
 }
@@ -81,7 +84,7 @@ impl Gateway {
         if let Ok(c) = &config {
             health.borrow_mut().config = c.breaker;
         }
-        Gateway { config, secrets: HashMap::new(), keystore: false, ledger: false, health }
+        Gateway { config, secrets: HashMap::new(), keystore: false, ledger: false, cache: false, health }
     }
 
     pub fn config_problems(&self) -> Option<&[Problem]> {
@@ -110,6 +113,10 @@ impl Gateway {
 
     pub fn set_ledger(&mut self, bound: bool) {
         self.ledger = bound;
+    }
+
+    pub fn set_cache(&mut self, bound: bool) {
+        self.cache = bound;
     }
 
     /// Answer `GET /v1/usage` with the rows the tenant's object returned (`None`: no answer).
@@ -365,7 +372,26 @@ impl Gateway {
             now_ms: inb.now_ms,
             seed: inb.seed,
         };
-        Ok(Session::start_with(caller, payload, targets, policy, deadline_ms, self.health.clone(), spend))
+        let cache = self.cache_plan(config, who, &payload, &targets, inb);
+        Ok(Session::start_with(caller, payload, targets, policy, deadline_ms, self.health.clone(), Plans { spend, cache }))
+    }
+
+    /// Whether the response cache reads or writes for this request, and under which key
+    /// (scoped by tenant, public model and the targets of the resolved route).
+    fn cache_plan(&self, config: &Config, who: &Principal, payload: &Payload, targets: &[TargetSpec], inb: &Inbound) -> Option<CachePlan> {
+        let Payload::Chat(req) = payload else { return None };
+        if !self.cache {
+            return None;
+        }
+        let policy = config.route(&req.model).and_then(|r| r.cache).unwrap_or(config.cache).policy();
+        let decision = cache::decide(req, &cache::CacheControl::from_headers(inb.headers), &policy);
+        let key = if decision.read || decision.write {
+            let route = cache::route_fingerprint(targets.iter().map(|t| (t.provider.as_str(), t.model.as_str())));
+            cache::cache_key(&cache::KeyScope { tenant: &who.tenant, public_model: &req.model, route: &route }, req)
+        } else {
+            String::new()
+        };
+        Some(CachePlan { key, decision })
     }
 
     /// Whose limits this request must fit, and its worst case: the input estimated from its

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod analytics;
+pub mod assembler;
 pub mod auth;
 pub mod b64;
 pub mod cache;

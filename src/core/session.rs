@@ -8,6 +8,7 @@
 //! are reported in-band by the exchange and never retried.
 
 use crate::core::analytics::{self, DataPoint};
+use crate::core::cache::{self, Decision, Entry, Freshness};
 use crate::core::config::{Prices, ProviderKind};
 use crate::core::cost::{self, usd_string};
 use crate::core::embeddings::{self, EmbeddingsRequest};
@@ -91,6 +92,22 @@ impl SpendPlan {
     }
 }
 
+/// The response cache's part in one request.
+#[derive(Debug, Clone)]
+pub struct CachePlan {
+    /// The cache key (empty when the decision neither reads nor writes).
+    pub key: String,
+    pub decision: Decision,
+}
+
+/// What the gateway decided before the first attempt, beside the targets.
+#[derive(Debug, Clone, Default)]
+pub struct Plans {
+    pub spend: SpendPlan,
+    /// `None`: no cache (not bound, or not a chat request).
+    pub cache: Option<CachePlan>,
+}
+
 #[derive(Debug)]
 pub struct Session {
     caller: Caller,
@@ -116,6 +133,13 @@ pub struct Session {
     status: u16,
     error_code: &'static str,
     spend: SpendPlan,
+    cache: Option<CachePlan>,
+    /// `HIT`, `MISS`, `BYPASS` or `STALE` once known ("" without a cache).
+    cache_status: &'static str,
+    /// An expired entry still within its stale window: the answer if every target fails.
+    stale: Option<Entry>,
+    /// What the cached answer served would have cost upstream.
+    saved_nusd: u64,
 }
 
 impl Session {
@@ -128,7 +152,7 @@ impl Session {
         deadline_ms: u32,
         health: Health,
     ) -> (Session, Action) {
-        Self::start_with(caller, payload, targets, policy, deadline_ms, health, SpendPlan::default())
+        Self::start_with(caller, payload, targets, policy, deadline_ms, health, Plans::default())
     }
 
     /// Like `start`; when `spend` has limits to check, the first action asks the tenant's
@@ -140,7 +164,7 @@ impl Session {
         policy: RetryPolicy,
         deadline_ms: u32,
         health: Health,
-        spend: SpendPlan,
+        plans: Plans,
     ) -> (Session, Action) {
         let exchange = Exchange::new(caller.request_id.clone(), route_for(&caller, &payload, &targets[0]));
         let mut s = Session {
@@ -162,7 +186,15 @@ impl Session {
             messages: 0,
             status: 0,
             error_code: "",
-            spend,
+            cache_status: match &plans.cache {
+                Some(c) if c.decision.read => "MISS",
+                Some(_) => "BYPASS",
+                None => "",
+            },
+            spend: plans.spend,
+            cache: plans.cache,
+            stale: None,
+            saved_nusd: 0,
         };
         if let Payload::Chat(req) = &s.payload {
             s.input_chars = req.messages.iter().map(|m| m.content.text().chars().count() as u64).sum();
@@ -182,8 +214,82 @@ impl Session {
             let action = Action::Tenant { tenant: s.caller.tenant.clone(), op, then: TenantNext::Admission };
             return (s, action);
         }
-        let action = s.first_admitted(s.caller.now_ms);
+        let action = s.proceed(s.caller.now_ms);
         (s, action)
+    }
+
+    /// Past admission: look in the cache first when the decision says so.
+    fn proceed(&mut self, now_ms: u64) -> Action {
+        match &self.cache {
+            Some(c) if c.decision.read => Action::CacheGet { key: c.key.clone() },
+            _ => self.first_admitted(now_ms),
+        }
+    }
+
+    /// The cache answered (`None`: a miss, or the cache could not be read). A fresh entry is
+    /// the reply; a stale one is kept in case every target fails.
+    pub fn on_cache(&mut self, value: Option<&str>, now_ms: u64) -> Action {
+        let entry = value.and_then(Entry::from_json);
+        if let (Some(plan), Some(entry)) = (&self.cache, entry) {
+            match plan.decision.judge(&entry, now_ms) {
+                Freshness::Fresh { age_s } => {
+                    if let Some(action) = self.answer_from_cache(entry, age_s, "HIT") {
+                        return action;
+                    }
+                }
+                Freshness::Stale { .. } => self.stale = Some(entry),
+                Freshness::Expired => {}
+            }
+        }
+        self.first_admitted(now_ms)
+    }
+
+    /// Answer with a cached entry, replayed in the caller's dialect (and as a stream when
+    /// the caller streams).
+    fn answer_from_cache(&mut self, entry: Entry, age_s: u32, status: &'static str) -> Option<Action> {
+        let stream = matches!(&self.payload, Payload::Chat(r) if r.stream);
+        let body = cache::replay(&entry, self.caller.client, stream, self.caller.include_usage)?;
+        let content_type = if stream { "text/event-stream" } else { "application/json" };
+        let mut headers = crate::core::exchange::base_headers(&self.caller.request_id, content_type);
+        headers.push(("x-switchyard-provider".into(), entry.provider.clone()));
+        headers.push(("x-switchyard-model".into(), entry.upstream_model.clone()));
+        headers.push(("age".into(), age_s.to_string()));
+        headers.extend(self.caller.cors_origin.as_deref().map(crate::core::cors::headers).unwrap_or_default());
+        self.cache_status = status;
+        self.saved_nusd = entry.cost_nano_usd;
+        Some(self.label(Action::Respond(Reply { status: 200, headers, body, body_from_upstream: false })))
+    }
+
+    /// Every target failed: a stale cached answer, if one is kept, rather than the error.
+    fn give_up(&mut self, action: Action) -> Action {
+        if let Some(entry) = self.stale.take() {
+            let age_s = (self.caller.now_ms.saturating_sub(entry.created_ms) / 1000) as u32;
+            if let Some(a) = self.answer_from_cache(entry, age_s, "STALE") {
+                return a;
+            }
+        }
+        self.label(action)
+    }
+
+    fn served_from_cache(&self) -> bool {
+        matches!(self.cache_status, "HIT" | "STALE")
+    }
+
+    /// Once a fresh answer went out: `(key, entry JSON, KV expirationTtl)` to store, when the
+    /// decision writes and the answer is complete and storable.
+    pub fn cache_put(&self, now_ms: u64) -> Option<(String, String, u32)> {
+        let plan = self.cache.as_ref().filter(|c| c.decision.write && !self.served_from_cache())?;
+        let answer = self.exchange.answer.as_ref().filter(|a| self.exchange.failure.is_none() && cache::storable(a))?;
+        let t = &self.targets[self.index];
+        let entry = Entry {
+            response: answer.clone(),
+            created_ms: now_ms,
+            ttl_s: plan.decision.ttl_s,
+            provider: t.provider.clone(),
+            upstream_model: t.model.clone(),
+            cost_nano_usd: self.billed().map_or(0, |(_, c)| c),
+        };
+        Some((plan.key.clone(), entry.to_json(), plan.decision.kv_ttl_s()))
     }
 
     /// The tenant's object answered the admission (`None`: it could not be reached, and the
@@ -193,7 +299,7 @@ impl Session {
         let err = match verdict {
             Some(Verdict::Admitted { rate }) => {
                 self.spend.rate = rate;
-                return self.first_admitted(now_ms);
+                return self.proceed(now_ms);
             }
             Some(v) => refusal(&v, &mut self.spend.rate),
             None => GatewayError::new(Kind::UpstreamError, "spend_control_unavailable", "limits could not be checked; try again")
@@ -220,13 +326,13 @@ impl Session {
             model: self.caller.public_model.clone(),
             run: self.caller.run.clone(),
             calls: 1,
-            errors: u64::from(self.status >= 400 || self.exchange.failure.is_some()),
+            errors: u64::from(self.status >= 400 || self.exchange.failure.is_some() && !self.served_from_cache()),
             input_tokens: usage.input_tokens,
             output_tokens: usage.output_tokens,
             cached_tokens: usage.cached_input_tokens,
             cost_nusd: cost,
-            cache_hits: 0,
-            saved_nusd: 0,
+            cache_hits: u64::from(self.served_from_cache()),
+            saved_nusd: self.saved_nusd,
         };
         let subjects = self.spend.subjects.iter().filter(|s| !s.id.starts_with("token:") || s.has_budget()).map(|s| s.id.clone());
         let op = Op::Settle(Settle {
@@ -298,6 +404,9 @@ impl Session {
         }
         let t = self.targets[self.index].clone();
         self.exchange = Exchange::new(self.caller.request_id.clone(), route_for(&self.caller, &self.payload, &t));
+        if self.cache.as_ref().is_some_and(|c| c.decision.write) {
+            self.exchange.collect();
+        }
         match self.action_for(&t, delay_ms) {
             Ok(action) => self.finish(action, now_ms),
             Err(e) => {
@@ -425,7 +534,7 @@ impl Session {
             upstream_model: &t.model,
             status: self.status,
             error_code: self.error_code,
-            cache: "none",
+            cache: if self.cache_status.is_empty() { "none" } else { self.cache_status },
             run: &self.caller.run,
             dialect,
             stream,
@@ -438,7 +547,7 @@ impl Session {
 
     /// The answer's usage (reported, or estimated from text) and its cost in nano-USD.
     pub fn usage_and_cost(&self) -> Option<(Usage, u64)> {
-        if !matches!(self.payload, Payload::Chat(_)) {
+        if !matches!(self.payload, Payload::Chat(_)) || self.served_from_cache() {
             return None;
         }
         let usage = self.exchange.usage.unwrap_or_else(|| cost::estimate(self.input_chars, self.messages, self.exchange.output_chars));
@@ -499,15 +608,18 @@ impl Session {
             let err = GatewayError::new(Kind::UpstreamError, "all_targets_failed", message).with_status(503);
             let mut reply = error_reply(&self.caller.request_id, &err, self.caller.client);
             reply.headers.extend(self.caller.cors_origin.as_deref().map(crate::core::cors::headers).unwrap_or_default());
-            return self.label(Action::Respond(reply));
+            return self.give_up(Action::Respond(reply));
         }
-        self.label(action)
+        self.give_up(action)
     }
 
     fn label(&mut self, mut action: Action) -> Action {
         if let Action::Respond(r) | Action::Stream(r) = &mut action {
             add_attempts(r, self.attempts);
             r.headers.extend(spend::rate_headers(&self.spend.rate));
+            if !self.cache_status.is_empty() {
+                r.headers.push((cache::SWITCH_HEADER.into(), self.cache_status.into()));
+            }
             self.status = r.status;
             self.error_code = self.exchange.failure.as_ref().map_or("", |e| e.code);
         }
@@ -521,6 +633,11 @@ impl Session {
                 if usage.estimated {
                     r.headers.push(("x-switchyard-usage-estimated".into(), "true".into()));
                 }
+            } else if self.served_from_cache() {
+                r.headers.extend([
+                    ("x-switchyard-cost-usd".to_string(), usd_string(0)),
+                    ("x-switchyard-saved-usd".to_string(), usd_string(self.saved_nusd)),
+                ]);
             }
         }
         action

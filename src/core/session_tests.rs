@@ -292,3 +292,147 @@ mod spend {
         assert_eq!(admit.subjects.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["key:dev", "tenant"]);
     }
 }
+
+mod caching {
+    use super::*;
+    use crate::core::cache::Entry;
+
+    const DEV_SHA: &str = "8edd8fc603d1de18ee8dcf261109b9486994e9fd6b674a0177e29b88128a7ef3";
+    const OTHER_SHA: &str = "e9bf1996e064596015b082a89ea76788bf4fee8de46926593e7e65f7064423c6";
+
+    fn gw() -> Gateway {
+        let mut gw = Gateway::new(Some(&format!(
+            r#"{{"providers":{{"m":{{"kind":"mock"}}}},
+                "models":[{{"name":"mock","provider":"m","model":"echo"}}],
+                "routes":[{{"name":"cached","steps":[{{"model":"mock"}}],"cache":{{"enabled":true,"ttl_seconds":60,"max_stale_seconds":600}}}}],
+                "keys":[{{"name":"dev","tenant":"a","sha256":"{DEV_SHA}"}},{{"name":"other","tenant":"b","sha256":"{OTHER_SHA}"}}]}}"#
+        )));
+        gw.set_cache(true);
+        gw
+    }
+
+    fn start(gw: &Gateway, key: &str, body: &str, extra: &[(&str, &str)], now_ms: u64) -> (Session, Action) {
+        let mut h = vec![("authorization".to_string(), format!("Bearer {key}"))];
+        h.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let inb = Inbound {
+            method: "POST",
+            path: "/v1/chat/completions",
+            query: "",
+            headers: &h,
+            body: body.as_bytes(),
+            declared_len: None,
+            now_ms,
+            seed: 3,
+            entropy: &[],
+        };
+        let (s, a) = gw.start(&inb);
+        (s.unwrap(), a)
+    }
+
+    fn key_of(a: &Action) -> String {
+        match a {
+            Action::CacheGet { key } => key.clone(),
+            other => panic!("expected a cache read, got {other:?}"),
+        }
+    }
+
+    /// Play the mock's reply through the session (a whole body, or a stream).
+    fn play(s: &mut Session, a: Action, now: u64) -> (crate::core::exchange::Reply, Vec<u8>) {
+        let m = match a {
+            Action::Mock(m) => m,
+            Action::Respond(r) => {
+                let body = r.body.clone();
+                return (r, body);
+            }
+            other => panic!("{other:?}"),
+        };
+        match s.on_head(m.status, &m.headers, now) {
+            Action::ReadBody => match s.on_body(&m.frames.concat(), now) {
+                Action::Respond(r) => {
+                    let body = if r.body_from_upstream { m.frames.concat() } else { r.body.clone() };
+                    (r, body)
+                }
+                next => play(s, next, now),
+            },
+            Action::Stream(r) => {
+                let mut body = Vec::new();
+                for f in &m.frames {
+                    body.extend(s.on_chunk(f).unwrap_or_else(|| f.clone()));
+                }
+                body.extend(s.on_end());
+                (r, body)
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    const T0: &str = r#"{"model":"mock","temperature":0,"messages":[{"role":"user","content":"cache me"}]}"#;
+
+    #[test]
+    fn a_second_identical_request_is_a_hit_in_either_dialect_and_mode() {
+        let gw = gw();
+        let (mut s, a) = start(&gw, "sk-switchyard-dev", T0, &[], 1_000);
+        let key = key_of(&a);
+        let miss = s.on_cache(None, 1_000);
+        let (r, body) = play(&mut s, miss, 1_000);
+        assert_eq!((r.status, r.header("x-switchyard-cache")), (200, Some("MISS")));
+        let (put_key, value, ttl) = s.cache_put(1_000).expect("a storable answer");
+        assert_eq!((put_key.as_str(), ttl), (key.as_str(), 3600));
+
+        let (mut s2, a2) = start(&gw, "sk-switchyard-dev", T0, &[], 6_000);
+        assert_eq!(key_of(&a2), key);
+        let hit = reply(s2.on_cache(Some(&value), 6_000));
+        assert_eq!((hit.header("x-switchyard-cache"), hit.header("age")), (Some("HIT"), Some("5")));
+        assert_eq!(hit.header("x-switchyard-cost-usd"), Some("0.000000000"));
+        let text = |b: &[u8]| serde_json::from_slice::<serde_json::Value>(b).unwrap()["choices"][0]["message"]["content"].clone();
+        assert_eq!(text(&hit.body), text(&body));
+        assert!(s2.cache_put(6_000).is_none(), "a hit is not written again");
+
+        let streamed = T0.replace(r#""temperature":0"#, r#""temperature":0,"stream":true"#);
+        let (mut s3, a3) = start(&gw, "sk-switchyard-dev", &streamed, &[], 7_000);
+        assert_eq!(key_of(&a3), key, "the stream flag is not part of the key");
+        let hit = reply(s3.on_cache(Some(&value), 7_000));
+        assert!(String::from_utf8_lossy(&hit.body).ends_with("data: [DONE]\n\n"));
+    }
+
+    #[test]
+    fn tenants_never_share_entries_and_sampled_requests_bypass() {
+        let gw = gw();
+        let (_, a) = start(&gw, "sk-switchyard-dev", T0, &[], 0);
+        let (_, b) = start(&gw, "other-key-for-tests", T0, &[], 0);
+        assert_ne!(key_of(&a), key_of(&b));
+        let sampled = T0.replace(r#""temperature":0"#, r#""temperature":0.7"#);
+        let (mut s, a) = start(&gw, "sk-switchyard-dev", &sampled, &[], 0);
+        assert!(matches!(a, Action::Mock(_)));
+        let (r, _) = play(&mut s, a, 0);
+        assert_eq!(r.header("x-switchyard-cache"), Some("BYPASS"));
+        assert!(s.cache_put(0).is_none());
+        let (_, a) = start(&gw, "sk-switchyard-dev", &sampled, &[("x-switchyard-cache", "on")], 0);
+        assert!(matches!(a, Action::CacheGet { .. }));
+    }
+
+    #[test]
+    fn a_stale_entry_answers_only_when_every_target_fails() {
+        let gw = gw();
+        let body = r#"{"model":"cached","temperature":0.9,"messages":[{"role":"user","content":"stale?"}]}"#;
+        let (mut s, a) = start(&gw, "sk-switchyard-dev", body, &[], 0);
+        key_of(&a);
+        let miss = s.on_cache(None, 0);
+        play(&mut s, miss, 0);
+        let (_, value, ttl) = s.cache_put(0).unwrap();
+        assert_eq!(ttl, 660);
+        let old = Entry::from_json(&value).unwrap();
+        // 100 s later the entry is past its 60 s TTL but within 600 s of stale.
+        let now = 100_000;
+        let (mut s, _) = start(&gw, "sk-switchyard-dev", body, &[], now);
+        let a = s.on_cache(Some(&value), now);
+        let (r, _) = play(&mut s, a, now);
+        assert_eq!(r.header("x-switchyard-cache"), Some("MISS"), "a healthy target answers fresh");
+        let (mut s, _) = start(&gw, "sk-switchyard-dev", body, &[("x-switchyard-mock", "status=503")], now);
+        let a = s.on_cache(Some(&value), now);
+        let (r, body) = play(&mut s, a, now);
+        assert_eq!((r.status, r.header("x-switchyard-cache")), (200, Some("STALE")));
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["choices"][0]["message"]["content"].as_str(), old.response.choices[0].content.as_deref());
+    }
+}

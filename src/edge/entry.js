@@ -11,7 +11,9 @@ import { initSync, Gateway, __wbg_reset_state, health_apply, tenant_apply, tenan
 
 initSync({ module: wasmModule });
 
-const RESPOND = 0, FETCH = 1, MOCK = 2, READ_BODY = 3, STREAM = 4, KV = 5, TENANT = 6;
+const RESPOND = 0, FETCH = 1, MOCK = 2, READ_BODY = 3, STREAM = 4, KV = 5, TENANT = 6, CACHE_GET = 7;
+// How long a request waits for an identical one already in flight before going upstream itself.
+const FOLLOW_MS = 60_000;
 const EMPTY = new Uint8Array(0);
 
 let gateway = null;
@@ -25,6 +27,7 @@ function getGateway(env) {
   }
   gw.set_keystore(Boolean(env.KEYS));
   gw.set_ledger(Boolean(env.TENANTS));
+  gw.set_cache(Boolean(env.CACHE));
   const problems = gw.config_error();
   if (problems) console.error("switchyard: the config is invalid:\n" + problems);
   gateway = gw;
@@ -97,19 +100,62 @@ async function tenantCall(env, tenant, op) {
   }
 }
 
-// A request is answered: one Analytics Engine data point (written, never awaited) and the
-// settlement in the tenant's ledger (after the response, through waitUntil).
-function finish(env, ctx, step) {
+// Identical cacheable requests in flight in this isolate: cache key -> the first one's
+// answer (the entry it stored, or null when it stored none). Followers wait for it instead
+// of calling the upstream again.
+const inflight = new Map();
+
+// Read the cache, or join an identical request already on its way. A failing KV read is a
+// miss: the request is served uncached.
+async function cacheLookup(job, key) {
+  const leader = inflight.get(key);
+  if (leader) {
+    return Promise.race([leader, sleep(FOLLOW_MS).then(() => null)]);
+  }
+  let resolve;
+  inflight.set(key, new Promise((r) => (resolve = r)));
+  job.lead = { key, resolve };
+  let value = null;
+  try {
+    value = await job.env.CACHE.get(key);
+  } catch (e) {
+    console.error("switchyard: cache read failed; serving uncached", String(e));
+  }
+  if (value !== null) release(job, value);
+  return value;
+}
+
+// The leader is done: hand followers its entry (or null: they go upstream themselves).
+function release(job, value) {
+  if (!job.lead) return;
+  if (inflight.get(job.lead.key)) inflight.delete(job.lead.key);
+  job.lead.resolve(value);
+  job.lead = null;
+}
+
+// A request is answered: one Analytics Engine data point (written, never awaited), the
+// cache write, and the settlement in the tenant's ledger (after the response, through
+// waitUntil).
+function finish(job, step) {
+  const { env, ctx } = job;
   if (env.ANALYTICS) {
     const point = step.analytics();
     if (point) env.ANALYTICS.writeDataPoint(JSON.parse(point));
   }
+  const put = env.CACHE ? step.cache_put() : undefined;
+  if (put) {
+    const [key, value, ttl] = put;
+    ctx.waitUntil(
+      env.CACHE.put(key, value, { expirationTtl: Number(ttl) }).catch((e) => console.error("switchyard: cache write failed", String(e))),
+    );
+  }
+  release(job, put ? put[1] : null);
   const settle = env.TENANTS ? step.settlement() : undefined;
   if (settle) ctx.waitUntil(tenantCall(env, settle[0], settle[1]));
 }
 
 // Pipe the upstream stream to the client through the core, one chunk at a time.
-function streamReply(step, upstreamBody, env, ctx) {
+function streamReply(job, step, upstreamBody) {
   const reader = upstreamBody.getReader();
   const idleMs = step.idle_timeout_ms();
   const init = { status: step.status(), headers: pairs(step.headers()) };
@@ -118,7 +164,7 @@ function streamReply(step, upstreamBody, env, ctx) {
     if (tail && tail.length) controller.enqueue(tail);
     controller.close();
     open = false;
-    finish(env, ctx, step);
+    finish(job, step);
     step.free();
   };
   const body = new ReadableStream({
@@ -146,7 +192,7 @@ function streamReply(step, upstreamBody, env, ctx) {
       reader.cancel(reason).catch(() => {});
       if (open) {
         open = false;
-        finish(env, ctx, step);
+        finish(job, step);
         step.free();
       }
     },
@@ -252,7 +298,8 @@ export class Tenant extends DurableObject {
   }
 }
 
-async function drive(step, gw, env, ctx) {
+async function drive(job, step, gw) {
+  const { env, ctx } = job;
   const report = () => {
     const outcomes = step.take_outcomes();
     if (env.HEALTH && outcomes !== "[]") ctx.waitUntil(reportHealth(gw, env, outcomes));
@@ -265,7 +312,7 @@ async function drive(step, gw, env, ctx) {
         const body = step.body_from_upstream() ? upstreamBody : step.take_body();
         const response = new Response(body, { status: step.status(), headers: pairs(step.headers()) });
         report();
-        finish(env, ctx, step);
+        finish(job, step);
         step.free();
         return response;
       }
@@ -306,12 +353,15 @@ async function drive(step, gw, env, ctx) {
         break;
       case STREAM:
         report();
-        return streamReply(step, upstream.body, env, ctx);
+        return streamReply(job, step, upstream.body);
       case KV:
         gw.resume(step, await kvStep(env.KEYS, step));
         break;
       case TENANT:
         gw.resume_tenant(step, await tenantCall(env, step.tenant(), step.tenant_op()));
+        break;
+      case CACHE_GET:
+        step.on_cache((await cacheLookup(job, step.cache_key())) ?? undefined);
         break;
       default:
         throw new Error("unknown step");
@@ -340,6 +390,7 @@ export default {
 
   async fetch(request, env, ctx) {
     let requestId = "";
+    const job = { env, ctx, lead: null };
     try {
       const gw = getGateway(env);
       const declared = Number(request.headers.get("content-length") ?? -1);
@@ -349,8 +400,9 @@ export default {
       const entropy = url.pathname.startsWith("/admin/") ? crypto.getRandomValues(new Uint8Array(24)) : EMPTY;
       const step = gw.start(request.method, url.pathname + url.search, headerBlock(request.headers), body, skipBody ? declared : -1, entropy);
       requestId = step.request_id() || requestId;
-      return await drive(step, gw, env, ctx);
+      return await drive(job, step, gw);
     } catch (error) {
+      release(job, null);
       return crashed(error, requestId);
     }
   },

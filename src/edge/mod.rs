@@ -138,6 +138,11 @@ impl Gateway {
         self.inner.set_keystore(bound);
     }
 
+    /// The `CACHE` KV namespace is bound (the response cache).
+    pub fn set_cache(&mut self, bound: bool) {
+        self.inner.set_cache(bound);
+    }
+
     /// The `TENANTS` Durable Object namespace is bound (limits, budgets, ledger).
     pub fn set_ledger(&mut self, bound: bool) {
         self.inner.set_ledger(bound);
@@ -203,10 +208,11 @@ const READ_BODY: u8 = 3;
 const STREAM: u8 = 4;
 const KV: u8 = 5;
 const TENANT: u8 = 6;
+const CACHE_GET: u8 = 7;
 
 #[wasm_bindgen]
 impl Step {
-    /// 0 respond, 1 fetch, 2 mock, 3 read body, 4 stream, 5 KV, 6 tenant object.
+    /// 0 respond, 1 fetch, 2 mock, 3 read body, 4 stream, 5 KV, 6 tenant object, 7 cache read.
     pub fn kind(&self) -> u8 {
         match self.action {
             Action::Respond(_) => RESPOND,
@@ -216,7 +222,28 @@ impl Step {
             Action::Stream(_) => STREAM,
             Action::Kv { .. } => KV,
             Action::Tenant { .. } => TENANT,
+            Action::CacheGet { .. } => CACHE_GET,
         }
+    }
+
+    /// For a cache read: the key.
+    pub fn cache_key(&self) -> String {
+        match &self.action {
+            Action::CacheGet { key } => key.clone(),
+            _ => String::new(),
+        }
+    }
+
+    /// The cache's value for the key (`undefined`: a miss, or the cache failed).
+    pub fn on_cache(&mut self, value: Option<String>) {
+        self.advance(|s, now| s.on_cache(value.as_deref(), now));
+    }
+
+    /// Once a fresh answer went out: `[key, entry, expirationTtl]` to write to the cache,
+    /// or `undefined`.
+    pub fn cache_put(&self) -> Option<Vec<String>> {
+        let put = self.session.as_ref().and_then(|s| s.cache_put(date_now() as u64));
+        put.map(|(key, value, ttl)| vec![key, value, ttl.to_string()])
     }
 
     /// For a tenant step: the tenant (the Durable Object's name).
@@ -295,7 +322,7 @@ impl Step {
             Action::Respond(r) | Action::Stream(r) => to_block(&r.headers),
             Action::Fetch { request, .. } => to_block(&request.headers),
             Action::Mock(m) => to_block(&m.headers),
-            Action::ReadBody | Action::Kv { .. } | Action::Tenant { .. } => String::new(),
+            Action::ReadBody | Action::Kv { .. } | Action::Tenant { .. } | Action::CacheGet { .. } => String::new(),
         }
     }
 

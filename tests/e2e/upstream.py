@@ -184,6 +184,9 @@ def behave(h, body, call):
     if model == "echo-key-401":
         key = h.headers.get("authorization", "").removeprefix("Bearer ")
         return send_json(h, 401, error(401, f"Incorrect API key provided: {key}. You can find your API key at https://platform.openai.com/account/api-keys.", "invalid_api_key"))
+    if model == "slow-fail":
+        time.sleep(0.3)
+        return send_json(h, 500, error(500, "upstream says 500 slowly", "code_500"))
     if model.startswith("sleep-"):
         time.sleep(int(model.split("-")[1]) / 1000)
     if model == "malformed":
