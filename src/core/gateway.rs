@@ -309,7 +309,7 @@ impl Gateway {
         let l = (!limits.is_empty()).then_some(limits);
         let claims = Claims { t: who.tenant.clone(), k: who.key_name.clone(), m: models.clone(), o: origin.clone(), exp, l };
         let token = tokens::mint(&claims, secret);
-        Ok(Reply::json(request_id, &json!({"token": token, "expires_at": exp, "origin": origin, "models": models})))
+        Ok(Reply::json(request_id, &json!({"token": token, "expires_at": exp, "origin": origin, "models": models, "limits": l})))
     }
 
     fn chat(

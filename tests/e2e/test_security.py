@@ -172,3 +172,30 @@ def test_canary_key_is_in_no_stored_state(gateway, http):
     for path in gateway.state_dir.rglob("*"):
         if path.is_file():
             assert CANARY_KEY.encode() not in path.read_bytes(), path
+
+
+def test_runtime_keys_and_tokens_carry_their_own_limits(gateway):
+    from conftest import ADMIN_KEY
+    admin = {"authorization": f"Bearer {ADMIN_KEY}"}
+    bad = httpx.post(gateway.url + "/admin/keys", json={"name": "x", "tenant": "t-lim", "limits": {"requests_per_minute": 0}}, headers=admin)
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "limits"
+    r = httpx.post(gateway.url + "/admin/keys", json={"name": "limited", "tenant": "t-lim", "limits": {"requests_per_minute": 2}}, headers=admin)
+    assert r.status_code == 201, r.text
+    assert r.json()["record"]["limits"] == {"requests_per_minute": 2}
+    hdrs = {"authorization": f"Bearer {r.json()['key']}"}
+    chat = {"model": "mock", "messages": HI}
+    statuses = [httpx.post(gateway.url + "/v1/chat/completions", json=chat, headers=hdrs).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+
+    # A token's own budget holds on top of its key's: a total of one ten-millionth of a dollar
+    # fits no request of the priced mock model.
+    token = mint(gateway, models=["mock"], limits={"total_usd": 0.0000001})
+    browser = {"authorization": f"Bearer {token}", "origin": APP_ORIGIN}
+    r = httpx.post(gateway.url + "/v1/chat/completions", json=chat, headers=browser)
+    assert r.status_code == 402 and r.json()["error"]["code"] == "budget_exceeded"
+    assert r.headers["access-control-allow-origin"] == APP_ORIGIN, "the page may read why"
+    token = mint(gateway, models=["mock"], limits={"requests_per_minute": 1})
+    browser = {"authorization": f"Bearer {token}", "origin": APP_ORIGIN}
+    statuses = [httpx.post(gateway.url + "/v1/chat/completions", json=chat, headers=browser).status_code for _ in range(2)]
+    assert statuses == [200, 429]
+    assert httpx.get(gateway.url + "/v1/usage", headers=browser).status_code == 403
