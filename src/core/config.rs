@@ -199,8 +199,20 @@ pub struct Model {
     pub prices: PricesUsd,
     #[serde(default)]
     pub capabilities: Capabilities,
+    /// The upstream account's rate limits for this model: routing prefers targets with
+    /// headroom.
+    #[serde(default)]
+    pub quota: Quota,
     #[serde(skip)]
     pub price: Prices,
+}
+
+/// An upstream's rate limits for one model, as its provider set them for the account.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Quota {
+    pub requests_per_minute: Option<u32>,
+    pub tokens_per_minute: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -403,6 +415,9 @@ impl Config {
                 } else if self.index.insert(name.clone(), i).is_some() {
                     add(format!("{path}.name"), &format!("'{name}' is defined twice"));
                 }
+            }
+            if m.quota.requests_per_minute == Some(0) || m.quota.tokens_per_minute == Some(0) {
+                add(format!("{path}.quota"), "requests_per_minute and tokens_per_minute must be at least 1");
             }
             let pr = m.prices;
             let conv = |v: f64, field: &str, add: &mut dyn FnMut(String, &str)| {

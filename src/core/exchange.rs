@@ -126,6 +126,8 @@ pub struct Exchange {
     pub output_chars: u64,
     /// The stream ended with the upstream's clean end.
     pub completed: bool,
+    /// The upstream's `x-ratelimit-remaining-*` said 0: how long until it resets.
+    pub quota_exhausted_ms: Option<u64>,
     /// Collecting the whole answer (for the cache): the stream's events so far.
     assembler: Option<Assembler>,
     /// The whole answer, once complete, when collecting.
@@ -163,6 +165,7 @@ impl Exchange {
             committed: false,
             output_chars: 0,
             completed: false,
+            quota_exhausted_ms: None,
             assembler: None,
             answer: None,
         }
@@ -215,6 +218,14 @@ impl Exchange {
             .or_else(|| header("retry-after").and_then(|v| v.parse::<f64>().ok()).map(|s| s * 1000.0))
             .filter(|ms| ms.is_finite() && *ms >= 0.0)
             .map(|ms| ms.min(86_400_000.0) as u64);
+        self.quota_exhausted_ms = [
+            ("x-ratelimit-remaining-requests", "x-ratelimit-reset-requests"),
+            ("x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens"),
+        ]
+        .iter()
+        .filter(|(remaining, _)| header(remaining).and_then(|v| v.parse::<u64>().ok()) == Some(0))
+        .map(|(_, reset)| header(reset).and_then(crate::core::spend::parse_duration_ms).unwrap_or(1000))
+        .max();
         let is_sse = headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v.starts_with("text/event-stream"));
         if status == 200 && self.route.stream && is_sse {
             self.phase = Phase::Streaming;

@@ -499,6 +499,7 @@ impl Gateway {
             stream_chunk_ms: provider.stream_chunk_ms,
             allow_panic: provider.allow_panic,
             prices: model.price,
+            quota: model.quota,
         }
     }
 }

@@ -19,6 +19,8 @@
 //! closing) anywhere reaches every isolate that reports, and it survives eviction. When
 //! nothing fails, no Durable Object is called at all.
 
+use crate::core::config::Quota;
+use crate::core::spend;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -201,8 +203,12 @@ pub struct HealthView {
     breakers: HashMap<String, Breaker>,
     budgets: HashMap<String, Budget>,
     stats: HashMap<String, Stats>,
-    /// Targets that answered 429 with a `retry-after`: not tried before this time.
+    /// Targets that answered 429 with a `retry-after`, or said their quota is used up: not
+    /// preferred before this time.
     parked_until: HashMap<String, u64>,
+    /// Each target's configured quota as used by this isolate: GCRA arrival times (ns) for
+    /// requests and tokens.
+    quota_tat: HashMap<String, (u64, u64)>,
 }
 
 pub type Health = Rc<RefCell<HealthView>>;
@@ -211,6 +217,23 @@ impl HealthView {
     /// A rate-limited target waits out its `retry-after` before other requests try it.
     pub fn park(&mut self, target: &str, until_ms: u64) {
         self.parked_until.insert(target.to_string(), until_ms);
+    }
+
+    /// Whether `tokens` more fit the target's configured quota now (as this isolate has
+    /// used it); if so, the new arrival times to commit with `take_quota`.
+    pub fn quota_room(&self, target: &str, quota: &Quota, tokens: u64, now_ms: u64) -> Option<(u64, u64)> {
+        let now_ns = now_ms.saturating_mul(1_000_000);
+        let (req, tok) = self.quota_tat.get(target).copied().unwrap_or((0, 0));
+        let fit = |tat: u64, limit: Option<u64>, cost: u64| match limit {
+            None => Some(tat),
+            Some(l) if cost > l => None,
+            Some(l) => spend::gcra(tat, now_ns, spend::interval_ns(l), cost).ok(),
+        };
+        Some((fit(req, quota.requests_per_minute.map(u64::from), 1)?, fit(tok, quota.tokens_per_minute, tokens)?))
+    }
+
+    pub fn take_quota(&mut self, target: &str, tats: (u64, u64)) {
+        self.quota_tat.insert(target.to_string(), tats);
     }
 
     pub fn admit(&mut self, target: &str, now_ms: u64) -> bool {

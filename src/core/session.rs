@@ -9,7 +9,7 @@
 
 use crate::core::analytics::{self, DataPoint};
 use crate::core::cache::{self, Decision, Entry, Freshness};
-use crate::core::config::{Prices, ProviderKind};
+use crate::core::config::{Prices, ProviderKind, Quota};
 use crate::core::cost::{self, usd_string};
 use crate::core::embeddings::{self, EmbeddingsRequest};
 use crate::core::error::{Disposition, GatewayError, Kind};
@@ -47,6 +47,7 @@ pub struct TargetSpec {
     pub stream_chunk_ms: u32,
     pub allow_panic: bool,
     pub prices: Prices,
+    pub quota: Quota,
 }
 
 /// The caller's side of every attempt.
@@ -381,8 +382,16 @@ impl Session {
     fn first_admitted(&mut self, now_ms: u64) -> Action {
         let start = self.index;
         while self.index < self.targets.len() {
-            let key = Self::key(&self.targets[self.index]);
+            let t = &self.targets[self.index];
+            let key = Self::key(t);
+            let room = self.health.borrow().quota_room(&key, &t.quota, self.spend.tokens, now_ms);
+            let Some(room) = room else {
+                self.failures.push(format!("{key}: no_quota_headroom"));
+                self.index += 1;
+                continue;
+            };
             if self.health.borrow_mut().admit(&key, now_ms) {
+                self.health.borrow_mut().take_quota(&key, room);
                 return self.attempt(0, now_ms);
             }
             self.failures.push(format!("{key}: circuit_open"));
@@ -565,6 +574,7 @@ impl Session {
         let failure = match (&action, &self.exchange.failure, self.exchange.committed) {
             (Action::Respond(_), Some(e), false) => e.clone(),
             (Action::Respond(_) | Action::Stream(_), None, _) => {
+                self.note_exhausted_quota(&key, now_ms);
                 let news = self.health.borrow().worth_reporting(&key, true);
                 self.health.borrow_mut().record(&key, now_ms, Ok(()), elapsed);
                 if news {
@@ -577,6 +587,7 @@ impl Session {
         if let (429, Some(ms)) = (failure.status, self.exchange.retry_after_ms) {
             self.health.borrow_mut().park(&key, now_ms + ms);
         }
+        self.note_exhausted_quota(&key, now_ms);
         if failure.disposition() != Disposition::Return && failure.counts_against_breaker() {
             self.health.borrow_mut().record(&key, now_ms, Err(failure.code), elapsed);
             self.outcomes.push(Outcome { target: key.clone(), ok: false, now_ms, elapsed_ms: elapsed });
@@ -611,6 +622,14 @@ impl Session {
             return self.give_up(Action::Respond(reply));
         }
         self.give_up(action)
+    }
+
+    /// The upstream said this account's quota is used up: prefer other targets until it
+    /// resets.
+    fn note_exhausted_quota(&self, key: &str, now_ms: u64) {
+        if let Some(ms) = self.exchange.quota_exhausted_ms {
+            self.health.borrow_mut().park(key, now_ms + ms);
+        }
     }
 
     fn label(&mut self, mut action: Action) -> Action {

@@ -436,3 +436,73 @@ mod caching {
         assert_eq!(v["choices"][0]["message"]["content"].as_str(), old.response.choices[0].content.as_deref());
     }
 }
+
+mod quotas {
+    use super::*;
+
+    fn gw() -> Gateway {
+        let mut gw = Gateway::new(Some(
+            r#"{"providers":{"a":{"kind":"openai","base_url":"http://a.test/v1","api_key_secret":"A_KEY"},
+                            "b":{"kind":"openai","base_url":"http://b.test/v1","api_key_secret":"A_KEY"}},
+               "models":[{"name":"ma","provider":"a","model":"a-1","quota":{"requests_per_minute":2}},
+                         {"name":"mb","provider":"b","model":"b-1"}],
+               "routes":[{"name":"smart","steps":[{"model":"ma"},{"model":"mb"}]}],
+               "keys":[{"name":"dev","sha256":"8edd8fc603d1de18ee8dcf261109b9486994e9fd6b674a0177e29b88128a7ef3"}]}"#,
+        ));
+        gw.set_secret("A_KEY", "sk-a-secret-value");
+        gw
+    }
+
+    fn target_at(gw: &Gateway, now_ms: u64) -> String {
+        let h = vec![("authorization".to_string(), KEY.to_string())];
+        let body = br#"{"model":"smart","messages":[{"role":"user","content":"hi"}]}"#;
+        let inb = Inbound {
+            method: "POST",
+            path: "/v1/chat/completions",
+            query: "",
+            headers: &h,
+            body,
+            declared_len: None,
+            now_ms,
+            seed: 1,
+            entropy: &[],
+        };
+        let (_, a) = gw.start(&inb);
+        fetch(&a).0.to_string()
+    }
+
+    #[test]
+    fn a_target_out_of_quota_yields_to_the_next_until_it_refills() {
+        let gw = gw();
+        assert!(target_at(&gw, 0).starts_with("http://a.test"));
+        assert!(target_at(&gw, 0).starts_with("http://a.test"));
+        assert!(target_at(&gw, 0).starts_with("http://b.test"), "a's two requests a minute are used");
+        assert!(target_at(&gw, 30_000).starts_with("http://a.test"), "half a minute refills one");
+    }
+
+    #[test]
+    fn an_upstream_saying_its_quota_is_spent_is_avoided_until_reset() {
+        let gw = gw();
+        let h = vec![("authorization".to_string(), KEY.to_string())];
+        let body = br#"{"model":"smart","messages":[{"role":"user","content":"hi"}]}"#;
+        let inb = Inbound {
+            method: "POST",
+            path: "/v1/chat/completions",
+            query: "",
+            headers: &h,
+            body,
+            declared_len: None,
+            now_ms: 0,
+            seed: 1,
+            entropy: &[],
+        };
+        let (s, _) = gw.start(&inb);
+        let mut s = s.unwrap();
+        let head = [("x-ratelimit-remaining-tokens", "0"), ("x-ratelimit-reset-tokens", "20s"), ("content-type", "application/json")];
+        let h: Vec<(String, String)> = head.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        assert_eq!(s.on_head(200, &h, 0), Action::ReadBody);
+        assert_eq!(reply(s.on_body(OK, 0)).status, 200);
+        assert!(target_at(&gw, 10_000).starts_with("http://b.test"));
+        assert!(target_at(&gw, 30_000).starts_with("http://a.test"));
+    }
+}

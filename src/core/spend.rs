@@ -282,12 +282,12 @@ pub fn apply(state: &TenantState, op: Op, now_ms: u64) -> Applied {
 }
 
 /// The emission interval of a per-minute limit, in nanoseconds (rounded up: never faster).
-fn interval_ns(per_minute: u64) -> u64 {
+pub(crate) fn interval_ns(per_minute: u64) -> u64 {
     MINUTE_NS.div_ceil(per_minute.max(1))
 }
 
 /// GCRA: the new theoretical arrival time if `cost` fits now, else how long until it would.
-fn gcra(tat: u64, now_ns: u64, interval: u64, cost: u64) -> Result<u64, u64> {
+pub(crate) fn gcra(tat: u64, now_ns: u64, interval: u64, cost: u64) -> Result<u64, u64> {
     let next = tat.max(now_ns).saturating_add(interval.saturating_mul(cost));
     if next - now_ns <= MINUTE_NS {
         Ok(next)
@@ -434,6 +434,31 @@ pub fn reset_string(ms: u64) -> String {
         }
         _ => format!("{}m{}s", ms / 60_000, (ms % 60_000) / 1000),
     }
+}
+
+/// A duration in the format of `x-ratelimit-reset-*` (`20ms`, `1.5s`, `6m0s`, `1h2m`), as
+/// milliseconds.
+pub fn parse_duration_ms(s: &str) -> Option<u64> {
+    let mut total = 0.0;
+    let mut rest = s.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let value: f64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let (unit_ms, len) = match rest.as_bytes() {
+            [b'm', b's', ..] => (1.0, 2),
+            [b'h', ..] => (3_600_000.0, 1),
+            [b'm', ..] => (60_000.0, 1),
+            [b's', ..] => (1_000.0, 1),
+            _ => return None,
+        };
+        total += value * unit_ms;
+        rest = &rest[len..];
+    }
+    (total.is_finite() && total < 86_400_000.0).then_some(total.ceil() as u64)
 }
 
 /// The `x-ratelimit-*` headers for `rate`.

@@ -156,6 +156,17 @@ fn reset_strings_follow_openai() {
 }
 
 #[test]
+fn upstream_reset_durations_parse() {
+    for (s, ms) in [("20ms", 20), ("1s", 1000), ("1.5s", 1500), ("6m0s", 360_000), ("1h2m", 3_720_000), ("0.25s", 250)] {
+        assert_eq!(parse_duration_ms(s), Some(ms), "{s}");
+        assert_eq!(parse_duration_ms(&reset_string(ms)), Some(ms));
+    }
+    for bad in ["", "5", "s", "1x", "-1s", "99999h"] {
+        assert_eq!(parse_duration_ms(bad), None, "{bad}");
+    }
+}
+
+#[test]
 fn limits_validate() {
     assert!(Limits { requests_per_minute: Some(0), ..Default::default() }.problem().is_some());
     assert!(Limits { daily_usd: Some(-1.0), ..Default::default() }.problem().is_some());
