@@ -236,7 +236,7 @@ pub struct ClientKey {
 }
 
 /// Response cache settings (README, "Cache").
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CacheConfig {
     /// Cache every request, not only deterministic (temperature 0 or seeded) or opted-in ones.
@@ -245,11 +245,13 @@ pub struct CacheConfig {
     pub ttl_seconds: u32,
     /// How long past its lifetime an entry may still answer when every target fails.
     pub max_stale_seconds: u32,
+    /// The similar-prompt cache (routes only).
+    pub similar: Option<crate::core::similar::SimilarConfig>,
 }
 
 impl Default for CacheConfig {
     fn default() -> Self {
-        CacheConfig { enabled: false, ttl_seconds: 3600, max_stale_seconds: 0 }
+        CacheConfig { enabled: false, ttl_seconds: 3600, max_stale_seconds: 0, similar: None }
     }
 }
 
@@ -497,7 +499,18 @@ impl Config {
             .chain(self.routes.iter().enumerate().filter_map(|(i, r)| r.cache.as_ref().map(|c| (format!("routes[{i}].cache"), c))))
         {
             if let Some(problem) = c.problem() {
-                add(at, problem);
+                add(at.clone(), problem);
+            }
+            if let Some(s) = &c.similar {
+                if at == "cache" {
+                    add(format!("{at}.similar"), "is set per route (routes[].cache.similar)");
+                }
+                if let Some(problem) = s.problem() {
+                    add(format!("{at}.similar"), problem);
+                }
+                if !self.index.contains_key(&s.embedding_model) {
+                    add(format!("{at}.similar.embedding_model"), &format!("unknown model '{}'", s.embedding_model));
+                }
             }
         }
         for (name, t) in &self.tenants {

@@ -66,9 +66,16 @@ pub enum Action {
     /// Send `op` (JSON) to the tenant's Durable Object (spend control and ledger), then hand
     /// its answer to `Session::on_admit` or, for `TenantNext::Usage`, `Gateway::resume_tenant`.
     Tenant { tenant: String, op: String, then: TenantNext },
-    /// Read this key from the `CACHE` KV namespace (or join an identical request already in
-    /// flight) and hand the value, if any, to `Session::on_cache`.
-    CacheGet { key: String },
+    /// Read this key from the `CACHE` KV namespace and hand the value, if any, to
+    /// `Session::on_cache`. With `join`, an identical request already in flight is joined
+    /// instead, or this one leads: it is the request's own key, not a similar prompt's.
+    CacheGet { key: String, join: bool },
+    /// Call an embedding model for the similar-prompt cache; hand the status and whole body
+    /// to `Session::on_embedding` (status 0: no answer).
+    Embed { request: UpstreamRequest, timeout_ms: u32 },
+    /// Send `op` (JSON) to the similar-prompt index object `name`; hand its answer (a match,
+    /// or nothing) to `Session::on_index`.
+    Index { name: String, op: String },
 }
 
 /// Where the exchange stands.

@@ -22,7 +22,7 @@ use crate::core::ledger;
 use crate::core::principal::{self, Principal};
 use crate::core::providers::{self, Target, UpstreamRequest};
 use crate::core::routes::{PlannedTarget, RetryPolicy};
-use crate::core::session::{CachePlan, Caller, Payload, Plans, Session, SpendPlan, TargetSpec};
+use crate::core::session::{CachePlan, Caller, Payload, Plans, Session, SimilarPlan, SpendPlan, TargetSpec};
 use crate::core::spend::{Op, TenantNext};
 use crate::core::tokens::{self, Claims};
 use crate::core::types::{ChatRequest, Content, Dialect, Part, ResponseFormat, Usage};
@@ -70,6 +70,8 @@ pub struct Gateway {
     ledger: bool,
     /// The `CACHE` KV namespace is bound: the response cache is on.
     cache: bool,
+    /// The `SIMILAR` Durable Object namespace is bound: routes may use the similar-prompt cache.
+    similar_index: bool,
     /// This isolate's view of target health (breakers, retry budgets).
     health: Health,
 }
@@ -84,7 +86,7 @@ impl Gateway {
         if let Ok(c) = &config {
             health.borrow_mut().config = c.breaker;
         }
-        Gateway { config, secrets: HashMap::new(), keystore: false, ledger: false, cache: false, health }
+        Gateway { config, secrets: HashMap::new(), keystore: false, ledger: false, cache: false, similar_index: false, health }
     }
 
     pub fn config_problems(&self) -> Option<&[Problem]> {
@@ -117,6 +119,10 @@ impl Gateway {
 
     pub fn set_cache(&mut self, bound: bool) {
         self.cache = bound;
+    }
+
+    pub fn set_similar_index(&mut self, bound: bool) {
+        self.similar_index = bound;
     }
 
     /// Answer `GET /v1/usage` with the rows the tenant's object returned (`None`: no answer).
@@ -373,7 +379,52 @@ impl Gateway {
             seed: inb.seed,
         };
         let cache = self.cache_plan(config, who, &payload, &targets, inb);
-        Ok(Session::start_with(caller, payload, targets, policy, deadline_ms, self.health.clone(), Plans { spend, cache }))
+        let similar = self.similar_plan(config, who, &payload, cache.as_ref(), &targets);
+        let plans = Plans { spend, cache, similar };
+        Ok(Session::start_with(caller, payload, targets, policy, deadline_ms, self.health.clone(), plans))
+    }
+
+    /// For a route with `cache.similar` whose request reads the cache and ends with a text
+    /// user turn: how to embed that turn and where its index is.
+    fn similar_plan(
+        &self,
+        config: &Config,
+        who: &Principal,
+        payload: &Payload,
+        cache: Option<&CachePlan>,
+        targets: &[TargetSpec],
+    ) -> Option<SimilarPlan> {
+        let Payload::Chat(req) = payload else { return None };
+        if !self.similar_index || !cache.is_some_and(|c| c.decision.read) {
+            return None;
+        }
+        let route = config.route(&req.model)?;
+        let settings = route.cache.as_ref()?.similar.as_ref()?;
+        let text = cache::last_user_text(req)?;
+        let model = config.model(&settings.embedding_model)?;
+        let embed = self.target_spec(config, model, &PlannedTarget { model: model.name.clone(), max_retries: 0, timeout_ms: None });
+        let fingerprint = cache::route_fingerprint(targets.iter().map(|t| (t.provider.as_str(), t.model.as_str())));
+        let scope = cache::KeyScope { tenant: &who.tenant, public_model: &req.model, route: &fingerprint };
+        let mut raw = serde_json::Map::new();
+        raw.insert("model".into(), model.name.clone().into());
+        raw.insert("input".into(), text.clone().into());
+        Some(SimilarPlan {
+            index: serde_json::to_string(&[&who.tenant, &route.name]).unwrap_or_default(),
+            prefix: cache::prefix_hash(&scope, req),
+            threshold: settings.threshold,
+            max_entries: settings.max_entries,
+            embed,
+            request: embeddings::EmbeddingsRequest {
+                model: model.name.clone(),
+                inputs: vec![text],
+                dimensions: None,
+                base64: false,
+                raw,
+                token_input: false,
+            },
+            vector: None,
+            matched: None,
+        })
     }
 
     /// Whether the response cache reads or writes for this request, and under which key
@@ -383,7 +434,7 @@ impl Gateway {
         if !self.cache {
             return None;
         }
-        let policy = config.route(&req.model).and_then(|r| r.cache).unwrap_or(config.cache).policy();
+        let policy = config.route(&req.model).and_then(|r| r.cache.as_ref()).unwrap_or(&config.cache).policy();
         let decision = cache::decide(req, &cache::CacheControl::from_headers(inb.headers), &policy);
         let key = if decision.read || decision.write {
             let route = cache::route_fingerprint(targets.iter().map(|t| (t.provider.as_str(), t.model.as_str())));

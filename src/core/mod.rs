@@ -23,6 +23,7 @@ pub mod principal;
 pub mod providers;
 pub mod routes;
 pub mod session;
+pub mod similar;
 pub mod spend;
 pub mod sse;
 pub mod strict_json;

@@ -19,6 +19,7 @@ use crate::core::ledger::LedgerRow;
 use crate::core::providers::mock::{self, Directive, MockCall, MockReply};
 use crate::core::providers::{self, Target};
 use crate::core::routes::{splitmix, RetryPolicy};
+use crate::core::similar::{self, IndexOp};
 use crate::core::spend::{self, Admit, Op, RateInfo, Settle, Subject, TenantNext, Verdict};
 use crate::core::types::{ChatRequest, Dialect, Usage};
 
@@ -101,12 +102,30 @@ pub struct CachePlan {
     pub decision: Decision,
 }
 
+/// The similar-prompt cache's part in one request (routes with `cache.similar`).
+#[derive(Debug, Clone)]
+pub struct SimilarPlan {
+    /// The index object's name: tenant and route.
+    pub index: String,
+    /// Everything but the last user turn, hashed: only prompts sharing it are compared.
+    pub prefix: String,
+    pub threshold: f32,
+    pub max_entries: u32,
+    /// The embedding model's target and the request that embeds the last user turn.
+    pub embed: TargetSpec,
+    pub request: EmbeddingsRequest,
+    pub vector: Option<Vec<f32>>,
+    /// The similarity of the entry being read, once the index found one.
+    pub matched: Option<f32>,
+}
+
 /// What the gateway decided before the first attempt, beside the targets.
 #[derive(Debug, Clone, Default)]
 pub struct Plans {
     pub spend: SpendPlan,
     /// `None`: no cache (not bound, or not a chat request).
     pub cache: Option<CachePlan>,
+    pub similar: Option<SimilarPlan>,
 }
 
 #[derive(Debug)]
@@ -135,7 +154,8 @@ pub struct Session {
     error_code: &'static str,
     spend: SpendPlan,
     cache: Option<CachePlan>,
-    /// `HIT`, `MISS`, `BYPASS` or `STALE` once known ("" without a cache).
+    similar: Option<Box<SimilarPlan>>,
+    /// `HIT`, `SIMILAR`, `MISS`, `BYPASS` or `STALE` once known ("" without a cache).
     cache_status: &'static str,
     /// An expired entry still within its stale window: the answer if every target fails.
     stale: Option<Entry>,
@@ -194,6 +214,7 @@ impl Session {
             },
             spend: plans.spend,
             cache: plans.cache,
+            similar: plans.similar.map(Box::new),
             stale: None,
             saved_nusd: 0,
         };
@@ -222,7 +243,7 @@ impl Session {
     /// Past admission: look in the cache first when the decision says so.
     fn proceed(&mut self, now_ms: u64) -> Action {
         match &self.cache {
-            Some(c) if c.decision.read => Action::CacheGet { key: c.key.clone() },
+            Some(c) if c.decision.read => Action::CacheGet { key: c.key.clone(), join: true },
             _ => self.first_admitted(now_ms),
         }
     }
@@ -231,18 +252,76 @@ impl Session {
     /// the reply; a stale one is kept in case every target fails.
     pub fn on_cache(&mut self, value: Option<&str>, now_ms: u64) -> Action {
         let entry = value.and_then(Entry::from_json);
+        let similar = self.similar.as_ref().and_then(|s| s.matched).is_some();
         if let (Some(plan), Some(entry)) = (&self.cache, entry) {
             match plan.decision.judge(&entry, now_ms) {
                 Freshness::Fresh { age_s } => {
-                    if let Some(action) = self.answer_from_cache(entry, age_s, "HIT") {
+                    if let Some(action) = self.answer_from_cache(entry, age_s, if similar { "SIMILAR" } else { "HIT" }) {
                         return action;
                     }
                 }
-                Freshness::Stale { .. } => self.stale = Some(entry),
-                Freshness::Expired => {}
+                Freshness::Stale { .. } if !similar => self.stale = Some(entry),
+                _ => {}
             }
         }
+        if !similar && self.similar.is_some() {
+            return self.embed(now_ms);
+        }
         self.first_admitted(now_ms)
+    }
+
+    /// Embed the last user turn for the similar-prompt index (the mock embeds at once).
+    fn embed(&mut self, now_ms: u64) -> Action {
+        let Some(s) = self.similar.as_mut() else { return self.first_admitted(now_ms) };
+        if s.embed.kind == ProviderKind::Mock {
+            s.vector = similar::mock_vector(&s.request, &s.embed.model);
+            return self.lookup(now_ms);
+        }
+        let request = target_of(&s.embed).and_then(|t| embeddings::build_request(&s.request, &t));
+        match request {
+            Ok(request) => Action::Embed { request, timeout_ms: s.embed.timeout_ms.min(10_000) },
+            Err(_) => self.first_admitted(now_ms),
+        }
+    }
+
+    /// The embedding model answered (status 0: it could not be reached). Without a vector
+    /// the request simply goes upstream.
+    pub fn on_embedding(&mut self, status: u16, body: &[u8], now_ms: u64) -> Action {
+        if let Some(s) = self.similar.as_mut() {
+            s.vector = (status == 200).then(|| similar::vector_from(s.embed.kind.wire(), body)).flatten();
+        }
+        self.lookup(now_ms)
+    }
+
+    fn lookup(&mut self, now_ms: u64) -> Action {
+        let Some(s) = self.similar.as_ref().filter(|s| s.vector.is_some()) else { return self.first_admitted(now_ms) };
+        let op = IndexOp::Lookup {
+            prefix: s.prefix.clone(),
+            vector: s.vector.clone().unwrap_or_default(),
+            threshold: s.threshold,
+            max_entries: s.max_entries,
+        };
+        Action::Index { name: s.index.clone(), op: serde_json::to_string(&op).unwrap_or_default() }
+    }
+
+    /// The index answered: read the matched prompt's entry, or go upstream.
+    pub fn on_index(&mut self, answer: Option<&str>, now_ms: u64) -> Action {
+        let found = answer.and_then(|a| serde_json::from_str::<similar::Match>(a).ok());
+        match (found, self.similar.as_mut()) {
+            (Some(m), Some(s)) => {
+                s.matched = Some(m.score);
+                Action::CacheGet { key: m.key, join: false }
+            }
+            _ => self.first_admitted(now_ms),
+        }
+    }
+
+    /// With an answer stored: the index entry that makes it findable by similar prompts.
+    pub fn similar_put(&self, now_ms: u64) -> Option<(String, String)> {
+        let s = self.similar.as_ref()?;
+        let (key, _, _) = self.cache_put(now_ms)?;
+        let op = IndexOp::Insert { prefix: s.prefix.clone(), key, vector: s.vector.clone()?, max_entries: s.max_entries, now_ms };
+        Some((s.index.clone(), serde_json::to_string(&op).unwrap_or_default()))
     }
 
     /// Answer with a cached entry, replayed in the caller's dialect (and as a stream when
@@ -255,6 +334,9 @@ impl Session {
         headers.push(("x-switchyard-provider".into(), entry.provider.clone()));
         headers.push(("x-switchyard-model".into(), entry.upstream_model.clone()));
         headers.push(("age".into(), age_s.to_string()));
+        if let (Some(score), "SIMILAR") = (self.similar.as_ref().and_then(|s| s.matched), status) {
+            headers.push(("x-switchyard-similarity".into(), format!("{score:.4}")));
+        }
         headers.extend(self.caller.cors_origin.as_deref().map(crate::core::cors::headers).unwrap_or_default());
         self.cache_status = status;
         self.saved_nusd = entry.cost_nano_usd;
@@ -273,7 +355,7 @@ impl Session {
     }
 
     fn served_from_cache(&self) -> bool {
-        matches!(self.cache_status, "HIT" | "STALE")
+        matches!(self.cache_status, "HIT" | "SIMILAR" | "STALE")
     }
 
     /// Once a fresh answer went out: `(key, entry JSON, KV expirationTtl)` to store, when the
@@ -429,21 +511,7 @@ impl Session {
         if t.kind == ProviderKind::Mock {
             return self.mock_action(t, delay_ms);
         }
-        let api_key = match &t.api_key {
-            Ok(k) => k.as_deref(),
-            Err(name) => {
-                let msg = format!("the secret '{name}' for provider '{}' is not set", t.provider);
-                return Err(GatewayError::new(Kind::Internal, "provider_key_missing", msg));
-            }
-        };
-        let target = Target {
-            kind: t.kind,
-            base_url: &t.base_url,
-            model: &t.model,
-            api_key,
-            api_version: &t.api_version,
-            max_output_tokens: t.max_output_tokens,
-        };
+        let target = target_of(t)?;
         let request = match &self.payload {
             Payload::Chat(req) => providers::build_request(req, &target)?,
             Payload::Embeddings(req) => embeddings::build_request(req, &target)?,
@@ -661,6 +729,25 @@ impl Session {
         }
         action
     }
+}
+
+/// How to reach a target, with its API key; an error when the key's secret is not set.
+fn target_of(t: &TargetSpec) -> Result<Target<'_>, GatewayError> {
+    let api_key = match &t.api_key {
+        Ok(k) => k.as_deref(),
+        Err(name) => {
+            let msg = format!("the secret '{name}' for provider '{}' is not set", t.provider);
+            return Err(GatewayError::new(Kind::Internal, "provider_key_missing", msg));
+        }
+    };
+    Ok(Target {
+        kind: t.kind,
+        base_url: &t.base_url,
+        model: &t.model,
+        api_key,
+        api_version: &t.api_version,
+        max_output_tokens: t.max_output_tokens,
+    })
 }
 
 /// The error for a refused admission; the rate windows it reports go to `rate`.

@@ -331,7 +331,7 @@ mod caching {
 
     fn key_of(a: &Action) -> String {
         match a {
-            Action::CacheGet { key } => key.clone(),
+            Action::CacheGet { key, .. } => key.clone(),
             other => panic!("expected a cache read, got {other:?}"),
         }
     }
@@ -504,5 +504,91 @@ mod quotas {
         assert_eq!(reply(s.on_body(OK, 0)).status, 200);
         assert!(target_at(&gw, 10_000).starts_with("http://b.test"));
         assert!(target_at(&gw, 30_000).starts_with("http://a.test"));
+    }
+}
+
+mod similar_prompts {
+    use super::*;
+    use crate::core::similar::IndexOp;
+
+    fn gw() -> Gateway {
+        let mut gw = Gateway::new(Some(
+            r#"{"providers":{"m":{"kind":"mock"}},
+                "models":[{"name":"mock","provider":"m","model":"echo"},{"name":"emb","provider":"m","model":"embed"}],
+                "routes":[{"name":"faq","steps":[{"model":"mock"}],
+                           "cache":{"enabled":true,"similar":{"embedding_model":"emb","threshold":0.9}}}],
+                "keys":[{"name":"dev","sha256":"8edd8fc603d1de18ee8dcf261109b9486994e9fd6b674a0177e29b88128a7ef3"}]}"#,
+        ));
+        gw.set_cache(true);
+        gw.set_similar_index(true);
+        gw
+    }
+
+    fn start(gw: &Gateway, messages: &str) -> (Session, Action) {
+        let h = vec![("authorization".to_string(), KEY.to_string())];
+        let body = format!(r#"{{"model":"faq","messages":{messages}}}"#);
+        let inb = Inbound {
+            method: "POST",
+            path: "/v1/chat/completions",
+            query: "",
+            headers: &h,
+            body: body.as_bytes(),
+            declared_len: None,
+            now_ms: 0,
+            seed: 1,
+            entropy: &[],
+        };
+        let (s, a) = gw.start(&inb);
+        (s.unwrap(), a)
+    }
+
+    fn lookup_prefix(a: &Action) -> String {
+        let Action::Index { op, .. } = a else { panic!("{a:?}") };
+        let IndexOp::Lookup { prefix, vector, .. } = serde_json::from_str(op).unwrap() else { panic!() };
+        assert!(!vector.is_empty());
+        prefix
+    }
+
+    #[test]
+    fn a_miss_asks_the_index_and_a_match_is_served_as_similar() {
+        let gw = gw();
+        let (mut s, _) = start(&gw, r#"[{"role":"user","content":"What is the capital of France?"}]"#);
+        let a = s.on_cache(None, 0);
+        let prefix = lookup_prefix(&a);
+        let a = s.on_index(None, 0);
+        let Action::Mock(m) = a else { panic!("{a:?}") };
+        assert_eq!(s.on_head(m.status, &m.headers, 0), Action::ReadBody);
+        assert_eq!(reply(s.on_body(&m.frames.concat(), 0)).header("x-switchyard-cache"), Some("MISS"));
+        let (key, value, _) = s.cache_put(0).unwrap();
+        let (_, insert) = s.similar_put(0).unwrap();
+        assert!(matches!(serde_json::from_str(&insert).unwrap(), IndexOp::Insert { key: k, prefix: p, .. } if k == key && p == prefix));
+
+        let (mut s, _) = start(&gw, r#"[{"role":"user","content":"what's the capital of france"}]"#);
+        assert_eq!(lookup_prefix(&s.on_cache(None, 0)), prefix, "same earlier turns and settings: same prefix");
+        let a = s.on_index(Some(&format!(r#"{{"key":"{key}","score":0.97}}"#)), 0);
+        assert_eq!(a, Action::CacheGet { key: key.clone(), join: false });
+        let r = reply(s.on_cache(Some(&value), 1_000));
+        assert_eq!((r.header("x-switchyard-cache"), r.header("x-switchyard-similarity")), (Some("SIMILAR"), Some("0.9700")));
+        assert!(s.similar_put(1_000).is_none() && s.cache_put(1_000).is_none());
+    }
+
+    #[test]
+    fn other_earlier_turns_are_another_prefix() {
+        let gw = gw();
+        let (mut a, _) = start(&gw, r#"[{"role":"user","content":"What is the capital of France?"}]"#);
+        let (mut b, _) = start(
+            &gw,
+            r#"[{"role":"user","content":"Talk like a pirate."},{"role":"assistant","content":"Arr."},{"role":"user","content":"What is the capital of France?"}]"#,
+        );
+        assert_ne!(lookup_prefix(&a.on_cache(None, 0)), lookup_prefix(&b.on_cache(None, 0)));
+    }
+
+    #[test]
+    fn a_vanished_match_goes_upstream() {
+        let gw = gw();
+        let (mut s, _) = start(&gw, r#"[{"role":"user","content":"hello"}]"#);
+        s.on_cache(None, 0);
+        s.on_index(Some(r#"{"key":"gone","score":0.99}"#), 0);
+        assert!(matches!(s.on_cache(None, 0), Action::Mock(_)));
     }
 }

@@ -7,11 +7,21 @@
 
 import { DurableObject } from "cloudflare:workers";
 import wasmModule from "../../build/switchyard_bg.wasm";
-import { initSync, Gateway, __wbg_reset_state, health_apply, tenant_apply, tenant_schema } from "../../build/switchyard.js";
+import {
+  initSync,
+  Gateway,
+  __wbg_reset_state,
+  health_apply,
+  tenant_apply,
+  tenant_schema,
+  similar_schema,
+  similar_statements,
+  similar_pick,
+} from "../../build/switchyard.js";
 
 initSync({ module: wasmModule });
 
-const RESPOND = 0, FETCH = 1, MOCK = 2, READ_BODY = 3, STREAM = 4, KV = 5, TENANT = 6, CACHE_GET = 7;
+const RESPOND = 0, FETCH = 1, MOCK = 2, READ_BODY = 3, STREAM = 4, KV = 5, TENANT = 6, CACHE_GET = 7, EMBED = 8, INDEX = 9;
 // How long a request waits for an identical one already in flight before going upstream itself.
 const FOLLOW_MS = 60_000;
 const EMPTY = new Uint8Array(0);
@@ -28,6 +38,7 @@ function getGateway(env) {
   gw.set_keystore(Boolean(env.KEYS));
   gw.set_ledger(Boolean(env.TENANTS));
   gw.set_cache(Boolean(env.CACHE));
+  gw.set_similar_index(Boolean(env.SIMILAR));
   const problems = gw.config_error();
   if (problems) console.error("switchyard: the config is invalid:\n" + problems);
   gateway = gw;
@@ -107,30 +118,67 @@ const inflight = new Map();
 
 // Read the cache, or join an identical request already on its way. A failing KV read is a
 // miss: the request is served uncached.
-async function cacheLookup(job, key) {
+async function cacheLookup(job, key, join) {
+  if (!join) return cacheGet(job.env, key);
   const leader = inflight.get(key);
   if (leader) {
     return Promise.race([leader, sleep(FOLLOW_MS).then(() => null)]);
   }
   let resolve;
-  inflight.set(key, new Promise((r) => (resolve = r)));
-  job.lead = { key, resolve };
-  let value = null;
-  try {
-    value = await job.env.CACHE.get(key);
-  } catch (e) {
-    console.error("switchyard: cache read failed; serving uncached", String(e));
-  }
+  const answer = new Promise((r) => (resolve = r));
+  inflight.set(key, answer);
+  job.lead = { key, resolve, answer };
+  const value = await cacheGet(job.env, key);
   if (value !== null) release(job, value);
   return value;
 }
 
+async function cacheGet(env, key) {
+  try {
+    return await env.CACHE.get(key);
+  } catch (e) {
+    console.error("switchyard: cache read failed; serving uncached", String(e));
+    return null;
+  }
+}
+
 // The leader is done: hand followers its entry (or null: they go upstream themselves).
-function release(job, value) {
+// Until its KV write (`written`) lands, later arrivals take the entry from here too.
+function release(job, value, written) {
   if (!job.lead) return;
-  if (inflight.get(job.lead.key)) inflight.delete(job.lead.key);
-  job.lead.resolve(value);
+  const { key, resolve, answer } = job.lead;
   job.lead = null;
+  resolve(value);
+  const forget = () => {
+    if (inflight.get(key) === answer) inflight.delete(key);
+  };
+  if (value !== null && written) written.finally(forget);
+  else forget();
+}
+
+// One op on a similar-prompt index object; its answer ("" or a match), or undefined.
+async function indexCall(env, name, op) {
+  try {
+    return await env.SIMILAR.get(env.SIMILAR.idFromName(name)).call(op);
+  } catch (e) {
+    console.error("switchyard: similar-prompt index unreachable", String(e));
+    return undefined;
+  }
+}
+
+// The embedding of a prompt, for the similar-prompt cache: [status, body] (0: no answer).
+async function embed(step) {
+  try {
+    const r = await fetch(step.url(), {
+      method: "POST",
+      headers: pairs(step.headers()),
+      body: step.take_body(),
+      signal: AbortSignal.timeout(step.timeout_ms()),
+    });
+    return [r.status, new Uint8Array(await r.arrayBuffer())];
+  } catch {
+    return [0, EMPTY];
+  }
 }
 
 // A request is answered: one Analytics Engine data point (written, never awaited), the
@@ -143,13 +191,17 @@ function finish(job, step) {
     if (point) env.ANALYTICS.writeDataPoint(JSON.parse(point));
   }
   const put = env.CACHE ? step.cache_put() : undefined;
+  let written;
   if (put) {
     const [key, value, ttl] = put;
-    ctx.waitUntil(
-      env.CACHE.put(key, value, { expirationTtl: Number(ttl) }).catch((e) => console.error("switchyard: cache write failed", String(e))),
+    written = env.CACHE.put(key, value, { expirationTtl: Number(ttl) }).catch((e) =>
+      console.error("switchyard: cache write failed", String(e)),
     );
+    ctx.waitUntil(written);
   }
-  release(job, put ? put[1] : null);
+  release(job, put ? put[1] : null, written);
+  const similar = put && env.SIMILAR ? step.similar_put() : undefined;
+  if (similar) ctx.waitUntil(indexCall(env, similar[0], similar[1]));
   const settle = env.TENANTS ? step.settlement() : undefined;
   if (settle) ctx.waitUntil(tenantCall(env, settle[0], settle[1]));
 }
@@ -298,6 +350,21 @@ export class Tenant extends DurableObject {
   }
 }
 
+// Recent prompts' embeddings for one tenant and route (the similar-prompt cache): SQLite
+// statements and the cosine search both come from the core.
+export class SimilarIndex extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    ctx.storage.sql.exec(similar_schema());
+  }
+
+  async call(op) {
+    let rows = [];
+    for (const q of JSON.parse(similar_statements(op))) rows = this.ctx.storage.sql.exec(q.sql, ...q.args).toArray();
+    return similar_pick(op, JSON.stringify(rows));
+  }
+}
+
 async function drive(job, step, gw) {
   const { env, ctx } = job;
   const report = () => {
@@ -361,7 +428,15 @@ async function drive(job, step, gw) {
         gw.resume_tenant(step, await tenantCall(env, step.tenant(), step.tenant_op()));
         break;
       case CACHE_GET:
-        step.on_cache((await cacheLookup(job, step.cache_key())) ?? undefined);
+        step.on_cache((await cacheLookup(job, step.cache_key(), step.cache_join())) ?? undefined);
+        break;
+      case EMBED: {
+        const [status, body] = await embed(step);
+        step.on_embedding(status, body);
+        break;
+      }
+      case INDEX:
+        step.on_index(await indexCall(env, step.index_name(), step.index_op()));
         break;
       default:
         throw new Error("unknown step");

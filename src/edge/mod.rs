@@ -71,6 +71,27 @@ pub fn tenant_apply(stored: Option<String>, op: &str, now_ms: f64) -> String {
     out.to_string()
 }
 
+/// The similar-prompt index's table, for its Durable Object to create.
+#[wasm_bindgen]
+pub fn similar_schema() -> String {
+    crate::core::similar::SCHEMA.to_string()
+}
+
+/// The statements an index op runs, as JSON `[{"sql", "args"}]` (none for a bad op).
+#[wasm_bindgen]
+pub fn similar_statements(op: &str) -> String {
+    let op = serde_json::from_str(op).ok();
+    let list = op.as_ref().map(crate::core::similar::statements).unwrap_or_default();
+    serde_json::to_string(&list).unwrap_or_else(|_| "[]".into())
+}
+
+/// A lookup's best match as JSON, from the rows its statement read; "" when none.
+#[wasm_bindgen]
+pub fn similar_pick(op: &str, rows: &str) -> String {
+    let found = serde_json::from_str(op).ok().and_then(|op| crate::core::similar::pick(&op, rows));
+    found.and_then(|m| serde_json::to_string(&m).ok()).unwrap_or_default()
+}
+
 /// The ledger's table, for a tenant's Durable Object to create.
 #[wasm_bindgen]
 pub fn tenant_schema() -> String {
@@ -143,6 +164,11 @@ impl Gateway {
         self.inner.set_cache(bound);
     }
 
+    /// The `SIMILAR` Durable Object namespace is bound (the similar-prompt cache).
+    pub fn set_similar_index(&mut self, bound: bool) {
+        self.inner.set_similar_index(bound);
+    }
+
     /// The `TENANTS` Durable Object namespace is bound (limits, budgets, ledger).
     pub fn set_ledger(&mut self, bound: bool) {
         self.inner.set_ledger(bound);
@@ -209,10 +235,13 @@ const STREAM: u8 = 4;
 const KV: u8 = 5;
 const TENANT: u8 = 6;
 const CACHE_GET: u8 = 7;
+const EMBED: u8 = 8;
+const INDEX: u8 = 9;
 
 #[wasm_bindgen]
 impl Step {
-    /// 0 respond, 1 fetch, 2 mock, 3 read body, 4 stream, 5 KV, 6 tenant object, 7 cache read.
+    /// 0 respond, 1 fetch, 2 mock, 3 read body, 4 stream, 5 KV, 6 tenant object, 7 cache
+    /// read, 8 embedding call, 9 similar-prompt index.
     pub fn kind(&self) -> u8 {
         match self.action {
             Action::Respond(_) => RESPOND,
@@ -223,15 +252,55 @@ impl Step {
             Action::Kv { .. } => KV,
             Action::Tenant { .. } => TENANT,
             Action::CacheGet { .. } => CACHE_GET,
+            Action::Embed { .. } => EMBED,
+            Action::Index { .. } => INDEX,
         }
+    }
+
+    /// The embedding model's answer: its status (0: no answer) and whole body.
+    pub fn on_embedding(&mut self, status: u16, body: &[u8]) {
+        self.advance(|s, now| s.on_embedding(status, body, now));
+    }
+
+    /// For an index step: the index object's name and the op (JSON).
+    pub fn index_name(&self) -> String {
+        match &self.action {
+            Action::Index { name, .. } => name.clone(),
+            _ => String::new(),
+        }
+    }
+
+    pub fn index_op(&self) -> String {
+        match &self.action {
+            Action::Index { op, .. } => op.clone(),
+            _ => String::new(),
+        }
+    }
+
+    /// The index's answer: a match as JSON, or `undefined`/"" for none.
+    pub fn on_index(&mut self, answer: Option<String>) {
+        let answer = answer.filter(|a| !a.is_empty());
+        self.advance(|s, now| s.on_index(answer.as_deref(), now));
+    }
+
+    /// With an answer stored: `[index name, insert op]` for the similar-prompt index, or
+    /// `undefined`.
+    pub fn similar_put(&self) -> Option<Vec<String>> {
+        let put = self.session.as_ref().and_then(|s| s.similar_put(date_now() as u64));
+        put.map(|(name, op)| vec![name, op])
     }
 
     /// For a cache read: the key.
     pub fn cache_key(&self) -> String {
         match &self.action {
-            Action::CacheGet { key } => key.clone(),
+            Action::CacheGet { key, .. } => key.clone(),
             _ => String::new(),
         }
+    }
+
+    /// For a cache read: whether identical requests in flight share it (see `Action::CacheGet`).
+    pub fn cache_join(&self) -> bool {
+        matches!(&self.action, Action::CacheGet { join: true, .. })
     }
 
     /// The cache's value for the key (`undefined`: a miss, or the cache failed).
@@ -320,9 +389,9 @@ impl Step {
     pub fn headers(&self) -> String {
         match &self.action {
             Action::Respond(r) | Action::Stream(r) => to_block(&r.headers),
-            Action::Fetch { request, .. } => to_block(&request.headers),
+            Action::Fetch { request, .. } | Action::Embed { request, .. } => to_block(&request.headers),
             Action::Mock(m) => to_block(&m.headers),
-            Action::ReadBody | Action::Kv { .. } | Action::Tenant { .. } | Action::CacheGet { .. } => String::new(),
+            Action::ReadBody | Action::Kv { .. } | Action::Tenant { .. } | Action::CacheGet { .. } | Action::Index { .. } => String::new(),
         }
     }
 
@@ -335,21 +404,21 @@ impl Step {
     pub fn take_body(&mut self) -> Vec<u8> {
         match &mut self.action {
             Action::Respond(r) => std::mem::take(&mut r.body),
-            Action::Fetch { request, .. } => std::mem::take(&mut request.body),
+            Action::Fetch { request, .. } | Action::Embed { request, .. } => std::mem::take(&mut request.body),
             _ => Vec::new(),
         }
     }
 
     pub fn url(&self) -> String {
         match &self.action {
-            Action::Fetch { request, .. } => request.url.clone(),
+            Action::Fetch { request, .. } | Action::Embed { request, .. } => request.url.clone(),
             _ => String::new(),
         }
     }
 
     pub fn timeout_ms(&self) -> u32 {
         match &self.action {
-            Action::Fetch { timeout_ms, .. } => *timeout_ms,
+            Action::Fetch { timeout_ms, .. } | Action::Embed { timeout_ms, .. } => *timeout_ms,
             _ => 0,
         }
     }

@@ -66,6 +66,7 @@ def test_config(upstream_port):
     models.append({"name": "emb-gemini", "provider": "gem", "model": "gemini-embedding-001"})
     models.append({"name": "up-priced", "provider": "up", "model": "priced", "prices": PRICED, "max_output_tokens": 92})
     models.append({"name": "up-priced-slow", "provider": "up", "model": "sleep-400", "prices": PRICED})
+    models.append({"name": "emb-bow", "provider": "up", "model": "bow-embedding"})
     models.append({"name": "up-slow", "provider": "up", "model": "sleep-300"})
     models.append({"name": "up-slow-fail", "provider": "up", "model": "slow-fail"})
     models.append({"name": "mock-rate-limited", "provider": "mock", "model": "fault:status=429,retry_after=1"})
@@ -99,6 +100,8 @@ def test_config(upstream_port):
             {"name": "r-timeout", "steps": [{"model": "up-timeout", "max_retries": 0}, {"model": "mock"}]},
             {"name": "r-down", "steps": [{"model": "up-status-500"}, {"model": "claude-status-500"}], "retry": {"max_retries": 0}},
             {"name": "r-breaker", "steps": [{"model": "up-status-504", "max_retries": 0}, {"model": "mock"}]},
+            {"name": "r-similar", "steps": [{"model": "up-ok"}],
+             "cache": {"enabled": True, "similar": {"embedding_model": "emb-bow", "threshold": 0.9}}},
             {"name": "r-stale", "steps": [{"model": "mock"}], "retry": {"max_retries": 0},
              "cache": {"ttl_seconds": 60, "max_stale_seconds": 600}},
             {"name": "r-cut", "steps": [{"model": "up-cut"}, {"model": "claude-ok"}], "retry": {"max_retries": 2}},

@@ -146,3 +146,24 @@ def test_browsers_may_send_and_read_the_cache_headers(gateway):
     r = post(gateway, body, key=WEB_KEY, origin=APP_ORIGIN)
     assert r.headers["access-control-allow-origin"] == APP_ORIGIN
     assert "x-switchyard-cache" in r.headers["access-control-expose-headers"]
+
+
+def test_similar_prompt_hit_and_multi_turn_near_miss(gateway, upstream):
+    tag = secrets.token_hex(3)
+    question = f"What is the capital of France {tag}?"
+    first = post(gateway, {"model": "r-similar", "messages": [{"role": "user", "content": question}]})
+    assert first.status_code == 200 and first.headers["x-switchyard-cache"] == "MISS"
+    time.sleep(1)  # the entry and its index row are written after the response
+    near = post(gateway, {"model": "r-similar", "messages": [{"role": "user", "content": f"what is the CAPITAL of france, {tag}"}]})
+    assert near.headers["x-switchyard-cache"] == "SIMILAR", near.headers
+    assert float(near.headers["x-switchyard-similarity"]) >= 0.9
+    assert near.json()["choices"][0]["message"]["content"] == first.json()["choices"][0]["message"]["content"]
+    # The same last question after other turns is another conversation: never a hit.
+    turns = [{"role": "user", "content": "Talk like a pirate."}, {"role": "assistant", "content": "Arr."},
+             {"role": "user", "content": question}]
+    assert post(gateway, {"model": "r-similar", "messages": turns}).headers["x-switchyard-cache"] == "MISS"
+    # A different question is a miss.
+    other = post(gateway, {"model": "r-similar", "messages": [{"role": "user", "content": f"How tall is Everest {tag}?"}]})
+    assert other.headers["x-switchyard-cache"] == "MISS"
+    chats = [c for c in upstream.calls if tag in json.dumps(c["body"].get("messages")) and c["path"].endswith("/chat/completions")]
+    assert len(chats) == 3, "the similar prompt made no upstream chat call"

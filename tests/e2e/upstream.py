@@ -16,6 +16,8 @@ Every call is recorded (headers, JSON body, times) so tests can count upstream c
 """
 
 import json
+import re
+import zlib
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -314,10 +316,21 @@ def gemini_behave(h, body, call):
 
 # ---- Embeddings ----
 
+def bag_of_words(text, dims=64):
+    """An embedding where texts with the same words (any case, any punctuation) are identical."""
+    v = [0.0] * dims
+    for word in re.findall(r"[a-z]+", text.lower()):
+        v[zlib.crc32(word.encode()) % dims] += 1.0
+    return v
+
+
 def openai_embeddings(h, body):
     inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
     dims = body.get("dimensions", 4)
-    data = [{"object": "embedding", "index": i, "embedding": [0.5] * dims} for i, _ in enumerate(inputs)]
+    if body.get("model") == "bow-embedding":
+        data = [{"object": "embedding", "index": i, "embedding": bag_of_words(t)} for i, t in enumerate(inputs)]
+    else:
+        data = [{"object": "embedding", "index": i, "embedding": [0.5] * dims} for i, _ in enumerate(inputs)]
     send_json(h, 200, {"object": "list", "data": data, "model": body.get("model"), "usage": {"prompt_tokens": 3, "total_tokens": 3}})
 
 
