@@ -247,11 +247,14 @@ pub struct CacheConfig {
     pub max_stale_seconds: u32,
     /// The similar-prompt cache (routes only).
     pub similar: Option<crate::core::similar::SimilarConfig>,
+    /// Coalesce identical requests across isolates through a Durable Object (top level only;
+    /// costs one Durable Object call per cacheable miss).
+    pub coalesce: bool,
 }
 
 impl Default for CacheConfig {
     fn default() -> Self {
-        CacheConfig { enabled: false, ttl_seconds: 3600, max_stale_seconds: 0, similar: None }
+        CacheConfig { enabled: false, ttl_seconds: 3600, max_stale_seconds: 0, similar: None, coalesce: false }
     }
 }
 
@@ -500,6 +503,9 @@ impl Config {
         {
             if let Some(problem) = c.problem() {
                 add(at.clone(), problem);
+            }
+            if c.coalesce && at != "cache" {
+                add(format!("{at}.coalesce"), "is set for the whole gateway (cache.coalesce)");
             }
             if let Some(s) = &c.similar {
                 if at == "cache" {

@@ -69,7 +69,9 @@ pub enum Action {
     /// Read this key from the `CACHE` KV namespace and hand the value, if any, to
     /// `Session::on_cache`. With `join`, an identical request already in flight is joined
     /// instead, or this one leads: it is the request's own key, not a similar prompt's.
-    CacheGet { key: String, join: bool },
+    /// With `coalesce` too, a request that leads in its isolate also coalesces across
+    /// isolates through the key's Durable Object.
+    CacheGet { key: String, join: bool, coalesce: bool },
     /// Call an embedding model for the similar-prompt cache; hand the status and whole body
     /// to `Session::on_embedding` (status 0: no answer).
     Embed { request: UpstreamRequest, timeout_ms: u32 },

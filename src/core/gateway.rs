@@ -442,7 +442,7 @@ impl Gateway {
         } else {
             String::new()
         };
-        Some(CachePlan { key, decision })
+        Some(CachePlan { key, decision, coalesce: config.cache.coalesce })
     }
 
     /// Whose limits this request must fit, and its worst case: the input estimated from its

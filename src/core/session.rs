@@ -100,6 +100,8 @@ pub struct CachePlan {
     /// The cache key (empty when the decision neither reads nor writes).
     pub key: String,
     pub decision: Decision,
+    /// Coalesce identical requests across isolates (config `cache.coalesce`).
+    pub coalesce: bool,
 }
 
 /// The similar-prompt cache's part in one request (routes with `cache.similar`).
@@ -243,7 +245,7 @@ impl Session {
     /// Past admission: look in the cache first when the decision says so.
     fn proceed(&mut self, now_ms: u64) -> Action {
         match &self.cache {
-            Some(c) if c.decision.read => Action::CacheGet { key: c.key.clone(), join: true },
+            Some(c) if c.decision.read => Action::CacheGet { key: c.key.clone(), join: true, coalesce: c.coalesce },
             _ => self.first_admitted(now_ms),
         }
     }
@@ -310,7 +312,7 @@ impl Session {
         match (found, self.similar.as_mut()) {
             (Some(m), Some(s)) => {
                 s.matched = Some(m.score);
-                Action::CacheGet { key: m.key, join: false }
+                Action::CacheGet { key: m.key, join: false, coalesce: false }
             }
             _ => self.first_admitted(now_ms),
         }

@@ -566,7 +566,7 @@ mod similar_prompts {
         let (mut s, _) = start(&gw, r#"[{"role":"user","content":"what's the capital of france"}]"#);
         assert_eq!(lookup_prefix(&s.on_cache(None, 0)), prefix, "same earlier turns and settings: same prefix");
         let a = s.on_index(Some(&format!(r#"{{"key":"{key}","score":0.97}}"#)), 0);
-        assert_eq!(a, Action::CacheGet { key: key.clone(), join: false });
+        assert_eq!(a, Action::CacheGet { key: key.clone(), join: false, coalesce: false });
         let r = reply(s.on_cache(Some(&value), 1_000));
         assert_eq!((r.header("x-switchyard-cache"), r.header("x-switchyard-similarity")), (Some("SIMILAR"), Some("0.9700")));
         assert!(s.similar_put(1_000).is_none() && s.cache_put(1_000).is_none());

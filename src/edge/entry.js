@@ -118,7 +118,7 @@ const inflight = new Map();
 
 // Read the cache, or join an identical request already on its way. A failing KV read is a
 // miss: the request is served uncached.
-async function cacheLookup(job, key, join) {
+async function cacheLookup(job, key, join, coalesce) {
   if (!join) return cacheGet(job.env, key);
   const leader = inflight.get(key);
   if (leader) {
@@ -128,9 +128,24 @@ async function cacheLookup(job, key, join) {
   const answer = new Promise((r) => (resolve = r));
   inflight.set(key, answer);
   job.lead = { key, resolve, answer };
-  const value = await cacheGet(job.env, key);
+  let value = await cacheGet(job.env, key);
+  if (value === null && coalesce && job.env.COALESCER) value = await coalesceAcross(job, key);
   if (value !== null) release(job, value);
   return value;
+}
+
+// Across isolates: the key's Coalescer object names one leader; the others wait for its
+// answer (null after FOLLOW_MS, or when the object cannot be reached: go upstream).
+async function coalesceAcross(job, key) {
+  try {
+    const stub = job.env.COALESCER.get(job.env.COALESCER.idFromName(key));
+    const r = await stub.join(FOLLOW_MS);
+    if (r.lead) job.lead.remote = stub;
+    return r.value ?? null;
+  } catch (e) {
+    console.error("switchyard: coalescer unreachable", String(e));
+    return null;
+  }
 }
 
 async function cacheGet(env, key) {
@@ -146,9 +161,10 @@ async function cacheGet(env, key) {
 // Until its KV write (`written`) lands, later arrivals take the entry from here too.
 function release(job, value, written) {
   if (!job.lead) return;
-  const { key, resolve, answer } = job.lead;
+  const { key, resolve, answer, remote } = job.lead;
   job.lead = null;
   resolve(value);
+  if (remote) job.ctx.waitUntil(remote.done(value).catch(() => {}));
   const forget = () => {
     if (inflight.get(key) === answer) inflight.delete(key);
   };
@@ -365,6 +381,40 @@ export class SimilarIndex extends DurableObject {
   }
 }
 
+// One per cache key, for coalescing identical requests across isolates: the first to join
+// leads, the rest wait for its answer. Nothing is stored: if the object restarts, waiters
+// get null and go upstream themselves.
+export class Coalescer extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    this.leaderSince = 0;
+    this.waiters = [];
+  }
+
+  // {lead: true} for the leader; {value} (an entry, or null) for the others.
+  async join(waitMs) {
+    const now = Date.now();
+    if (!this.leaderSince || now - this.leaderSince > waitMs) {
+      this.leaderSince = now;
+      return { lead: true };
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve({ value: null }), waitMs);
+      this.waiters.push((value) => {
+        clearTimeout(timer);
+        resolve({ value });
+      });
+    });
+  }
+
+  async done(value) {
+    this.leaderSince = 0;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w(value);
+  }
+}
+
 async function drive(job, step, gw) {
   const { env, ctx } = job;
   const report = () => {
@@ -428,7 +478,7 @@ async function drive(job, step, gw) {
         gw.resume_tenant(step, await tenantCall(env, step.tenant(), step.tenant_op()));
         break;
       case CACHE_GET:
-        step.on_cache((await cacheLookup(job, step.cache_key(), step.cache_join())) ?? undefined);
+        step.on_cache((await cacheLookup(job, step.cache_key(), step.cache_join(), step.cache_coalesce())) ?? undefined);
         break;
       case EMBED: {
         const [status, body] = await embed(step);

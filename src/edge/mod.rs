@@ -303,6 +303,11 @@ impl Step {
         matches!(&self.action, Action::CacheGet { join: true, .. })
     }
 
+    /// For a cache read: whether a leader also coalesces across isolates.
+    pub fn cache_coalesce(&self) -> bool {
+        matches!(&self.action, Action::CacheGet { coalesce: true, .. })
+    }
+
     /// The cache's value for the key (`undefined`: a miss, or the cache failed).
     pub fn on_cache(&mut self, value: Option<String>) {
         self.advance(|s, now| s.on_cache(value.as_deref(), now));

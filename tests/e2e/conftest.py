@@ -87,6 +87,7 @@ def test_config(upstream_port):
             {"name": "narrow", "sha256": "8d1862d93b507a1357476e928240ab16cddeeeb5f4b718f7cd1858047e68d7e5", "tenant": "other", "models": ["mock"]},
         ] + [{"name": name, "sha256": hashlib.sha256(key.encode()).hexdigest(), "tenant": tenant, "limits": limits}
              for name, (key, tenant, limits) in SPEND_KEYS.items()],
+        "cache": {"coalesce": True},
         "tenants": {"t-budget": {"limits": {"daily_usd": BUDGET_USD}}},
         "limits": {"max_body_bytes": 65536},
         "tokens": {"secret": "TOKEN_KEY", "max_ttl_seconds": 600},
