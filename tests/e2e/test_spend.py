@@ -154,3 +154,26 @@ def test_refusals_speak_the_callers_dialect(gateway, dialect):
                        json={"model": "up-priced", "max_tokens": 90, "messages": [{"role": "user", "content": "hi"}]})
         assert r.json() == {"type": "error", "error": {"type": "request_too_large", "message": r.json()["error"]["message"]}}
     assert r.status_code == 413
+
+
+def test_cache_hits_cost_nothing_and_their_saving_is_in_the_ledger(gateway):
+    run = "hits-" + secrets.token_hex(4)
+    body = {"model": "up-priced", "temperature": 0, "messages": [{"role": "user", "content": f"cache me {run}"}]}
+    hdrs = headers("usage", **{"x-switchyard-run": run})
+    first = httpx.post(gateway.url + "/v1/chat/completions", json=body, headers=hdrs, timeout=30)
+    assert first.headers["x-switchyard-cache"] == "MISS"
+    cost = first.headers["x-switchyard-cost-usd"]
+    deadline = time.time() + 10
+    while True:
+        hit = httpx.post(gateway.url + "/v1/chat/completions", json=body, headers=hdrs, timeout=30)
+        if hit.headers["x-switchyard-cache"] == "HIT" or time.time() > deadline:
+            break
+        time.sleep(0.3)
+    assert hit.headers["x-switchyard-cache"] == "HIT"
+    assert hit.headers["x-switchyard-saved-usd"] == cost
+    u = settled_usage(gateway, "usage", 2, run=run)
+    total = u["total"]
+    misses = total["calls"] - total["cache_hits"]
+    assert total["cache_hits"] >= 1
+    assert total["cost_usd"] == f"{float(cost) * misses:.9f}"
+    assert total["saved_usd"] == f"{float(cost) * total['cache_hits']:.9f}"
