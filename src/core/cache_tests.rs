@@ -19,36 +19,12 @@ fn key(req: &ChatRequest) -> String {
     cache_key(&SCOPE, req)
 }
 
-/// A request that uses every canonical field.
+/// A request that uses every canonical field (the OpenAI dialect's fixture, plus `top_k`).
 fn full() -> ChatRequest {
-    let mut req = openai(json!({
-        "model": "smart",
-        "messages": [
-            {"role": "system", "content": "be brief"},
-            {"role": "developer", "content": "json only"},
-            {"role": "user", "name": "ann", "content": [
-                {"type": "text", "text": "what is this?"},
-                {"type": "image_url", "image_url": {"url": "https://x.test/cat.png", "detail": "low"}},
-                {"type": "input_audio", "input_audio": {"data": "AAA", "format": "wav"}}
-            ]},
-            {"role": "assistant", "content": null, "tool_calls": [
-                {"id": "call_1", "type": "function", "function": {"name": "look", "arguments": "{\"q\":1}"}}
-            ]},
-            {"role": "tool", "tool_call_id": "call_1", "content": "a cat"},
-            {"role": "assistant", "content": "x", "refusal": "no"}
-        ],
-        "tools": [{"type": "function", "function": {"name": "look", "description": "d",
-                   "parameters": {"type": "object", "properties": {"q": {"type": "integer"}}}, "strict": true}}],
-        "tool_choice": {"type": "function", "function": {"name": "look"}},
-        "parallel_tool_calls": false,
-        "response_format": {"type": "json_schema", "json_schema": {"name": "s", "schema": {"type": "object"}, "strict": true}},
-        "temperature": 0.2, "top_p": 0.9, "presence_penalty": 0.1, "frequency_penalty": -0.1,
-        "seed": 42, "stop": ["END", "STOP"], "logit_bias": {"50256": -100}, "n": 2,
-        "max_completion_tokens": 300, "reasoning_effort": "low",
-        "stream": true, "stream_options": {"include_usage": true},
-        "user": "u-1", "metadata": {"run": "r1"},
-        "service_tier": "flex"
-    }));
+    let mut v = crate::core::dialect::openai::tests::full_request();
+    v["model"] = json!("smart");
+    v.as_object_mut().unwrap().remove("prediction");
+    let mut req = openai(v);
     req.sampling.top_k = Some(40);
     req
 }

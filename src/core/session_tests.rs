@@ -6,6 +6,11 @@ use crate::core::session::Session;
 const KEY: &str = "Bearer sk-switchyard-dev";
 const OK: &[u8] = br#"{"id":"x","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}"#;
 
+/// A chat completion request as the edge would hand it over.
+fn chat_inbound<'a>(h: &'a [(String, String)], body: &'a [u8], now_ms: u64, seed: u64) -> Inbound<'a> {
+    Inbound { method: "POST", path: "/v1/chat/completions", query: "", headers: h, body, declared_len: None, now_ms, seed, entropy: &[] }
+}
+
 fn gateway(steps: &str, retry: &str, deadline_ms: u32) -> Gateway {
     let mut gw = Gateway::new(Some(&format!(
         r#"{{"providers":{{"a":{{"kind":"openai","base_url":"http://a.test/v1","api_key_secret":"A_KEY"}},
@@ -22,17 +27,7 @@ fn gateway(steps: &str, retry: &str, deadline_ms: u32) -> Gateway {
 fn start(gw: &Gateway, stream: bool) -> (Session, Action) {
     let h = vec![("authorization".to_string(), KEY.to_string())];
     let body = format!(r#"{{"model":"smart","messages":[{{"role":"user","content":"hi"}}],"stream":{stream}}}"#);
-    let inb = Inbound {
-        method: "POST",
-        path: "/v1/chat/completions",
-        query: "",
-        headers: &h,
-        body: body.as_bytes(),
-        declared_len: None,
-        now_ms: 0,
-        seed: 9,
-        entropy: &[],
-    };
+    let inb = chat_inbound(&h, body.as_bytes(), 0, 9);
     let (s, a) = gw.start(&inb);
     (s.expect("a session"), a)
 }
@@ -143,17 +138,7 @@ fn plain_models_are_not_retried() {
     let gw = gateway(r#"[{"model":"ma"}]"#, "{}", 60_000);
     let h = vec![("authorization".to_string(), KEY.to_string())];
     let body = br#"{"model":"ma","messages":[{"role":"user","content":"hi"}]}"#;
-    let inb = Inbound {
-        method: "POST",
-        path: "/v1/chat/completions",
-        query: "",
-        headers: &h,
-        body,
-        declared_len: None,
-        now_ms: 0,
-        seed: 1,
-        entropy: &[],
-    };
+    let inb = chat_inbound(&h, body, 0, 1);
     let (s, _) = gw.start(&inb);
     let mut s = s.unwrap();
     assert_eq!(reply(fail_with(&mut s, 503, &[], 5)).status, 502);
@@ -208,17 +193,7 @@ mod spend {
     fn chat(gw: &Gateway, seed: u64) -> (Option<Session>, Action) {
         let h = vec![("authorization".to_string(), KEY.to_string())];
         let body = br#"{"model":"mock","messages":[{"role":"user","content":"hello there"}]}"#;
-        let inb = Inbound {
-            method: "POST",
-            path: "/v1/chat/completions",
-            query: "",
-            headers: &h,
-            body,
-            declared_len: None,
-            now_ms: 0,
-            seed,
-            entropy: &[],
-        };
+        let inb = chat_inbound(&h, body, 0, seed);
         gw.start(&inb)
     }
 
@@ -314,17 +289,7 @@ mod caching {
     fn start(gw: &Gateway, key: &str, body: &str, extra: &[(&str, &str)], now_ms: u64) -> (Session, Action) {
         let mut h = vec![("authorization".to_string(), format!("Bearer {key}"))];
         h.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let inb = Inbound {
-            method: "POST",
-            path: "/v1/chat/completions",
-            query: "",
-            headers: &h,
-            body: body.as_bytes(),
-            declared_len: None,
-            now_ms,
-            seed: 3,
-            entropy: &[],
-        };
+        let inb = chat_inbound(&h, body.as_bytes(), now_ms, 3);
         let (s, a) = gw.start(&inb);
         (s.unwrap(), a)
     }
@@ -456,17 +421,7 @@ mod quotas {
     fn target_at(gw: &Gateway, now_ms: u64) -> String {
         let h = vec![("authorization".to_string(), KEY.to_string())];
         let body = br#"{"model":"smart","messages":[{"role":"user","content":"hi"}]}"#;
-        let inb = Inbound {
-            method: "POST",
-            path: "/v1/chat/completions",
-            query: "",
-            headers: &h,
-            body,
-            declared_len: None,
-            now_ms,
-            seed: 1,
-            entropy: &[],
-        };
+        let inb = chat_inbound(&h, body, now_ms, 1);
         let (_, a) = gw.start(&inb);
         fetch(&a).0.to_string()
     }
@@ -485,17 +440,7 @@ mod quotas {
         let gw = gw();
         let h = vec![("authorization".to_string(), KEY.to_string())];
         let body = br#"{"model":"smart","messages":[{"role":"user","content":"hi"}]}"#;
-        let inb = Inbound {
-            method: "POST",
-            path: "/v1/chat/completions",
-            query: "",
-            headers: &h,
-            body,
-            declared_len: None,
-            now_ms: 0,
-            seed: 1,
-            entropy: &[],
-        };
+        let inb = chat_inbound(&h, body, 0, 1);
         let (s, _) = gw.start(&inb);
         let mut s = s.unwrap();
         let head = [("x-ratelimit-remaining-tokens", "0"), ("x-ratelimit-reset-tokens", "20s"), ("content-type", "application/json")];
@@ -527,17 +472,7 @@ mod similar_prompts {
     fn start(gw: &Gateway, messages: &str) -> (Session, Action) {
         let h = vec![("authorization".to_string(), KEY.to_string())];
         let body = format!(r#"{{"model":"faq","messages":{messages}}}"#);
-        let inb = Inbound {
-            method: "POST",
-            path: "/v1/chat/completions",
-            query: "",
-            headers: &h,
-            body: body.as_bytes(),
-            declared_len: None,
-            now_ms: 0,
-            seed: 1,
-            entropy: &[],
-        };
+        let inb = chat_inbound(&h, body.as_bytes(), 0, 1);
         let (s, a) = gw.start(&inb);
         (s.unwrap(), a)
     }

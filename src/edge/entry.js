@@ -101,15 +101,19 @@ function readWithin(reader, ms) {
   return Promise.race([reader.read(), idle]).finally(() => clearTimeout(timer));
 }
 
-// One op on a tenant's Durable Object; its answer, or undefined when it cannot be reached.
-async function tenantCall(env, tenant, op) {
+// One op (JSON) on the Durable Object `name` of a namespace; its answer, or undefined when
+// it cannot be reached.
+async function objectCall(namespace, name, op, what) {
   try {
-    return await env.TENANTS.get(env.TENANTS.idFromName(tenant)).call(op);
+    return await namespace.get(namespace.idFromName(name)).call(op);
   } catch (e) {
-    console.error("switchyard: tenant object unreachable", String(e));
+    console.error(`switchyard: ${what} unreachable`, String(e));
     return undefined;
   }
 }
+
+const tenantCall = (env, tenant, op) => objectCall(env.TENANTS, tenant, op, "tenant object");
+const indexCall = (env, name, op) => objectCall(env.SIMILAR, name, op, "similar-prompt index");
 
 // Identical cacheable requests in flight in this isolate: cache key -> the first one's
 // answer (the entry it stored, or null when it stored none). Followers wait for it instead
@@ -170,16 +174,6 @@ function release(job, value, written) {
   };
   if (value !== null && written) written.finally(forget);
   else forget();
-}
-
-// One op on a similar-prompt index object; its answer ("" or a match), or undefined.
-async function indexCall(env, name, op) {
-  try {
-    return await env.SIMILAR.get(env.SIMILAR.idFromName(name)).call(op);
-  } catch (e) {
-    console.error("switchyard: similar-prompt index unreachable", String(e));
-    return undefined;
-  }
 }
 
 // The embedding of a prompt, for the similar-prompt cache: [status, body] (0: no answer).

@@ -424,4 +424,4 @@ pub fn encode_response(r: &ChatResponse) -> Vec<u8> {
 
 #[cfg(test)]
 #[path = "openai_tests.rs"]
-mod tests;
+pub(crate) mod tests;

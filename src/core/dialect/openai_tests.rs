@@ -5,7 +5,7 @@ fn decode(v: Value) -> Result<ChatRequest, GatewayError> {
     decode_request(&serde_json::to_vec(&v).unwrap())
 }
 
-fn full_request() -> Value {
+pub(crate) fn full_request() -> Value {
     json!({
         "model": "gpt-4o-mini",
         "messages": [
