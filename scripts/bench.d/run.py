@@ -22,6 +22,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import pipeline
+
 ROOT = Path(__file__).resolve().parents[2]
 WORKERD = ROOT / "node_modules/.bin/workerd"
 PEERS = Path(__file__).resolve().parent / "peers"
@@ -387,6 +389,7 @@ def main():
         ]
         for p in procs[1:]:
             stop(p)  # workerd idles while the other gateways are measured
+        rows.extend(pipeline.rows(tmp, upstream_url, bundle))  # bindings on, through Miniflare
         rows.append(peer("portkey", " (node)", start_portkey, portkey_version, tmp, up_port))
         rows.append(peer("litellm", " (2 workers)", start_litellm, litellm_version, tmp, up_port))
     finally:
@@ -414,6 +417,7 @@ def main():
     out.mkdir(exist_ok=True)
     (out / "results.json").write_text(json.dumps(result, indent=2))
     print(table(rows))
+    print(pipeline.notes(rows))
     print(f"\nwasm: {wasm_bytes / 1024:.0f} KiB raw, {result['wasm_gzip_bytes'] / 1024:.0f} KiB gzipped. Times in ms. +p50/+p99/+ttfc are added"
           f" over direct calls in this run, ×p50 and ×rps are ratios to them. p50/p99 at 100 req/s are open loop (counted from"
           f" when each request was due). ttfc: first content chunk of a stream, mean of {TTFC_RUNS}; the upstream sends one every"
