@@ -216,18 +216,27 @@ function finish(job, step) {
   if (settle) ctx.waitUntil(tenantCall(env, settle[0], settle[1]));
 }
 
-// Pipe the upstream stream to the client through the core, one chunk at a time.
+// Pipe the upstream stream to the client through the core, one chunk at a time. The request
+// stays registered with waitUntil until the stream ends: without something pending there,
+// workerd does not call `cancel` when the client goes away, and the request would never
+// settle (its lease held, identical requests waiting on it).
 function streamReply(job, step, upstreamBody) {
   const reader = upstreamBody.getReader();
   const idleMs = step.idle_timeout_ms();
   const init = { status: step.status(), headers: pairs(step.headers()) };
   let open = true;
-  const close = (controller, tail) => {
-    if (tail && tail.length) controller.enqueue(tail);
-    controller.close();
+  let ended;
+  job.ctx.waitUntil(new Promise((resolve) => (ended = resolve)));
+  const end = () => {
     open = false;
     finish(job, step);
     step.free();
+    ended();
+  };
+  const close = (controller, tail) => {
+    if (tail && tail.length) controller.enqueue(tail);
+    controller.close();
+    end();
   };
   const body = new ReadableStream({
     async pull(controller) {
@@ -236,9 +245,11 @@ function streamReply(job, step, upstreamBody) {
         try {
           chunk = await readWithin(reader, idleMs);
         } catch {
+          if (!open) return;
           reader.cancel().catch(() => {});
           return close(controller, step.on_stream_error());
         }
+        if (!open) return; // the client went away while this read waited
         if (chunk.done) return close(controller, step.on_end());
         const replaced = step.on_chunk(chunk.value);
         if (replaced === undefined) return controller.enqueue(chunk.value);
@@ -252,11 +263,7 @@ function streamReply(job, step, upstreamBody) {
     },
     cancel(reason) {
       reader.cancel(reason).catch(() => {});
-      if (open) {
-        open = false;
-        finish(job, step);
-        step.free();
-      }
+      if (open) end();
     },
   });
   return new Response(body, init);

@@ -167,3 +167,16 @@ def test_similar_prompt_hit_and_multi_turn_near_miss(gateway, upstream):
     assert other.headers["x-switchyard-cache"] == "MISS"
     chats = [c for c in upstream.calls if tag in json.dumps(c["body"].get("messages")) and c["path"].endswith("/chat/completions")]
     assert len(chats) == 3, "the similar prompt made no upstream chat call"
+
+
+def test_a_client_leaving_mid_stream_does_not_hold_up_identical_requests(gateway):
+    body = {"model": "up-slow-stream", "temperature": 0, "stream": True,
+            "messages": [{"role": "user", "content": "leave-" + secrets.token_hex(4)}]}
+    with httpx.stream("POST", gateway.url + "/v1/chat/completions", json=body, headers={"authorization": f"Bearer {DEV_KEY}"}) as r:
+        assert r.headers["x-switchyard-cache"] == "MISS"
+        next(r.iter_raw())  # the first chunk, then the client hangs up
+    time.sleep(0.5)
+    started = time.time()
+    again = post(gateway, body)
+    assert again.status_code == 200
+    assert time.time() - started < 10, "the abandoned stream released its key"
