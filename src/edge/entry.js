@@ -17,6 +17,8 @@ const FOLLOW_MS = 60_000;
 const EMPTY = new Uint8Array(0);
 
 let gateway = null;
+// The upstream response headers the core reads (`Gateway.upstream_headers`).
+let upstreamHeaders = [];
 
 function getGateway(env) {
   if (gateway) return gateway;
@@ -28,6 +30,7 @@ function getGateway(env) {
   gw.set_keystore(Boolean(env.KEYS));
   gw.set_ledger(Boolean(env.TENANTS));
   gw.set_cache(Boolean(env.CACHE));
+  upstreamHeaders = gw.upstream_headers();
   const problems = gw.config_error();
   if (problems) console.error("switchyard: the config is invalid:\n" + problems);
   gateway = gw;
@@ -38,6 +41,16 @@ function getGateway(env) {
 function headerBlock(headers) {
   let block = "";
   for (const [k, v] of headers) block += k + ":" + v + "\n";
+  return block;
+}
+
+// The header block of an upstream response: only the headers the core reads, by name.
+function upstreamBlock(headers) {
+  let block = "";
+  for (const name of upstreamHeaders) {
+    const value = headers.get(name);
+    if (value !== null) block += name + ":" + value + "\n";
+  }
   return block;
 }
 
@@ -303,8 +316,9 @@ export class Tenant extends DurableObject {
 async function drive(job, step, gw) {
   const { env, ctx } = job;
   const report = () => {
+    if (!env.HEALTH) return;
     const outcomes = step.take_outcomes();
-    if (env.HEALTH && outcomes !== "[]") ctx.waitUntil(reportHealth(gw, env, outcomes));
+    if (outcomes !== "[]") ctx.waitUntil(reportHealth(gw, env, outcomes));
   };
   let upstream = null;
   let upstreamBody = null;
@@ -336,14 +350,14 @@ async function drive(job, step, gw) {
           } finally {
             if (timer) clearTimeout(timer);
           }
-          step.on_head(upstream.status, headerBlock(upstream.headers));
+          step.on_head(upstream.status, upstreamBlock(upstream.headers));
         } catch (e) {
           step.on_fetch_error(isTimeout(e));
         }
         break;
       case MOCK:
         upstream = await playMock(step);
-        step.on_head(upstream.status, headerBlock(upstream.headers));
+        step.on_head(upstream.status, upstreamBlock(upstream.headers));
         break;
       case READ_BODY:
         try {

@@ -167,6 +167,12 @@ impl Gateway {
         step.action = action;
     }
 
+    /// The upstream response headers the core reads: the edge passes only these to
+    /// `Step::on_head` (reading a few by name is cheaper than iterating all of them).
+    pub fn upstream_headers(&self) -> Vec<String> {
+        crate::core::exchange::UPSTREAM_HEADERS.iter().map(|h| h.to_string()).collect()
+    }
+
     pub fn max_body_bytes(&self) -> f64 {
         self.inner.max_body_bytes() as f64
     }
