@@ -168,7 +168,7 @@ pub fn apply_outcome(stored: Option<&str>, target: &str, cfg: &BreakerConfig, no
     // The object sees failures but not every success: rates are the isolates' business.
     let cfg = &BreakerConfig { min_calls: u32::MAX, ..*cfg };
     let mut shared = stored
-        .and_then(|s| serde_json::from_str::<Shared>(s).ok())
+        .and_then(|s| serde_json::from_slice::<Shared>(s.as_bytes()).ok())
         .filter(|s| s.target == target)
         .unwrap_or_else(|| Shared { target: target.to_string(), breaker: Breaker::default() });
     // An outcome reported for an open breaker past its cooldown is a probe's: let it in first.
@@ -255,7 +255,7 @@ impl HealthView {
     /// Take the shared state a target's Durable Object answered with, when it differs from
     /// this isolate's (a closed one here keeps its own window of recent calls).
     pub fn adopt(&mut self, stored: &str) {
-        let Ok(shared) = serde_json::from_str::<Shared>(stored) else { return };
+        let Ok(shared) = serde_json::from_slice::<Shared>(stored.as_bytes()) else { return };
         let local = self.breakers.entry(shared.target).or_default();
         if !(local.state == State::Closed && shared.breaker.state == State::Closed) {
             *local = shared.breaker;

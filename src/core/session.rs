@@ -298,7 +298,7 @@ impl Session {
     /// The tenant's object answered the admission (`None`: it could not be reached, and the
     /// request is refused rather than let through unmetered).
     pub fn on_admit(&mut self, answer: Option<&str>, now_ms: u64) -> Action {
-        let verdict = answer.and_then(|a| serde_json::from_str::<Verdict>(a).ok());
+        let verdict = answer.and_then(|a| serde_json::from_slice::<Verdict>(a.as_bytes()).ok());
         let err = match verdict {
             Some(Verdict::Admitted { rate }) => {
                 self.spend.rate = rate;
