@@ -13,6 +13,12 @@ use crate::core::session::Session;
 use crate::core::spend::TenantNext;
 use wasm_bindgen::prelude::*;
 
+mod pool;
+
+#[cfg(not(target_feature = "atomics"))]
+#[global_allocator]
+static ALLOCATOR: pool::Pooled = pool::Pooled;
+
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(js_namespace = Date, js_name = now)]
