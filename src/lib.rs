@@ -7,3 +7,8 @@ pub mod core;
 
 #[cfg(target_arch = "wasm32")]
 mod edge;
+
+// The wasm allocator is plain memory management: its tests run on the host too.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+#[path = "edge/pool.rs"]
+mod pool;

@@ -4,8 +4,11 @@ proxy on Python), all on 127.0.0.1 in front of the same mock upstream. Prints on
 writes bench-results/results.json. Run through scripts/bench, which builds and installs first.
 
 Per target: p50/p99 at a fixed 100 requests/s (open loop: latency counted from when each
-request was due), the most requests/s with 50 connections (and p99 there), the time to the
-first content chunk of a stream (mean of 20), and resident memory of its process tree."""
+request was due), the most requests/s with 50 connections (and p99 there), the CPU time its
+process tree spent per request during that run, the time to the first content chunk of a
+stream (mean of 20), and resident memory of its process tree. workerd runs a worker's
+requests on one thread, so at saturation its CPU per request sets its most requests/s; it
+is also the figure least moved by other work on the machine."""
 
 import json
 import os
@@ -120,6 +123,19 @@ def tree(pid):
     return out
 
 
+def cpu_s(pid):
+    """User and system CPU seconds of `pid`'s whole process tree, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for p in tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
 def rss_kb(pid):
     """Resident memory of `pid`'s whole process tree (VmRSS summed), in KiB."""
     total = 0
@@ -204,7 +220,7 @@ def stream_timing(url, headers=(), n=TTFC_RUNS):
     return {"ttfb_ms": sum(ttfb) / n, "ttfc_ms": sum(ttfc) / n, "ttfc_median_ms": ttfc[n // 2], "ttfc_runs": n}
 
 
-def measure(name, url, pid=None, body=BODY, headers=()):
+def measure(name, url, pid=None, body=BODY, headers=(), streams=True):
     oha(url, body, ["-c", "10"], headers, duration="2s")  # warm-up, not recorded
     idle = rss_kb(pid) if pid else None
     fixed = oha(url, body, ["-q", "100", "--latency-correction"], headers)
@@ -219,14 +235,20 @@ def measure(name, url, pid=None, body=BODY, headers=()):
 
     t = threading.Thread(target=sample)
     t.start()
+    cpu0, t0 = (cpu_s(pid), time.time()) if pid else (0.0, 0.0)
     try:
         loaded = oha(url, body, ["-c", "50"], headers)
     finally:
         stop.set()
         t.join()
+    served = loaded["rps"] * (time.time() - t0)
+    cpu_us = (cpu_s(pid) - cpu0) / served * 1e6 if pid and served else None
     row = {"target": name, "p50_ms_at_100rps": fixed["p50_ms"], "p99_ms_at_100rps": fixed["p99_ms"],
            "max_rps_c50": loaded["rps"], "p99_ms_c50": loaded["p99_ms"], "ok_ratio": min(fixed["ok_ratio"], loaded["ok_ratio"]),
-           "rss_mb_idle": idle / 1024 if pid else None, "rss_mb_under_load": peak[0] / 1024 if pid else None}
+           "rss_mb_idle": idle / 1024 if pid else None, "rss_mb_under_load": peak[0] / 1024 if pid else None,
+           "cpu_us_per_request_c50": cpu_us}
+    if not streams:
+        return row
     try:
         row.update(stream_timing(url, headers))
     except (OSError, RuntimeError, ValueError) as e:
@@ -372,6 +394,9 @@ def main():
         shutil.copy(Path(__file__).parent / "passthrough.js", tmp / "passthrough.js")
         js, js_port = start_workerd(tmp, "js-floor", [("passthrough.js", "esModule", str(tmp / "passthrough.js"))], [("UPSTREAM", str(tmp / "upstream.txt"))])
         procs.append(js)
+        shutil.copy(Path(__file__).parent / "buffered.js", tmp / "buffered.js")
+        buf, buf_port = start_workerd(tmp, "js-buffered", [("buffered.js", "esModule", str(tmp / "buffered.js"))], [("UPSTREAM", str(tmp / "upstream.txt"))])
+        procs.append(buf)
         config = {"providers": {"up": {"kind": "openai", "base_url": f"http://127.0.0.1:{up_port}/v1"}, "mock": {"kind": "mock"}},
                   "models": [{"name": "bench", "provider": "up", "model": "bench-model"}, {"name": "bench-mock", "provider": "mock", "model": "mock-1"}],
                   "keys": [{"name": "bench", "sha256": "8edd8fc603d1de18ee8dcf261109b9486994e9fd6b674a0177e29b88128a7ef3", "tenant": "bench"}]}
@@ -384,6 +409,7 @@ def main():
         rows = [
             measure("direct (the limit)", upstream_url),
             measure("js pass-through (runtime floor)", f"http://127.0.0.1:{js_port}/", js.pid),
+            measure("js, i/o of switchyard's driver", f"http://127.0.0.1:{buf_port}/", buf.pid, streams=False),
             measure("switchyard → upstream", sy_url, sy.pid),
             measure("switchyard built-in mock", sy_url, sy.pid, body=BODY.replace('"bench"', '"bench-mock"')),
         ]
@@ -421,7 +447,9 @@ def main():
     print(f"\nwasm: {wasm_bytes / 1024:.0f} KiB raw, {result['wasm_gzip_bytes'] / 1024:.0f} KiB gzipped. Times in ms. +p50/+p99/+ttfc are added"
           f" over direct calls in this run, ×p50 and ×rps are ratios to them. p50/p99 at 100 req/s are open loop (counted from"
           f" when each request was due). ttfc: first content chunk of a stream, mean of {TTFC_RUNS}; the upstream sends one every"
-          f" 20 ms. RSS: the target's process tree, idle and at peak under 50 connections.")
+          f" 20 ms. RSS: the target's process tree, idle and at peak under 50 connections. cpu/req: CPU µs of that tree per"
+          f" request at 50 connections.")
+    print("\n" + budget(rows, result["wasm_gzip_bytes"]))
     if core:
         print("\ncore hot paths on the host (cargo bench --bench core):")
         for c in core["cases"]:
@@ -431,10 +459,32 @@ def main():
         print("\ncore micro-benchmarks: no results (cargo bench --bench core did not run or failed)")
 
 
+def budget(rows, wasm_gzip_bytes):
+    """Switchyard → upstream against the performance budget, relative to the bare JS worker."""
+    by = {r["target"]: r for r in rows if "unavailable" not in r}
+    js, sy = by.get("js pass-through (runtime floor)"), by.get("switchyard → upstream")
+    if not js or not sy:
+        return "budget: not measured"
+    checks = [
+        ("added p50 at 100 req/s over bare JS", sy["p50_ms_at_100rps"] - js["p50_ms_at_100rps"], "ms", "<=", 0.1),
+        ("added p99 at 100 req/s over bare JS", sy["p99_ms_at_100rps"] - js["p99_ms_at_100rps"], "ms", "<=", 0.5),
+        ("max req/s", sy["max_rps_c50"], "", ">=", 5000),
+        ("max req/s as a share of bare JS", sy["max_rps_c50"] / js["max_rps_c50"], "", ">=", 0.8),
+        ("p99 at 50 connections over bare JS's", sy["p99_ms_c50"] / js["p99_ms_c50"], "×", "<=", 2.0),
+        ("wasm gzipped", wasm_gzip_bytes / 1000, "KB", "<=", 350),
+        ("workerd RSS under load", sy["rss_mb_under_load"], "MB", "<=", 100),
+    ]
+    lines = ["budget (switchyard → upstream):"]
+    for what, value, unit, op, limit in checks:
+        ok = value <= limit if op == "<=" else value >= limit
+        lines.append(f"  {what:40} {value:10.2f} {unit:3} {op} {limit:<6} {'met' if ok else 'MISSED'}")
+    return "\n".join(lines)
+
+
 def table(rows):
     """The comparison as a text table (one line per target)."""
     head = (f"{'target':34} {'p50@100':>8} {'+p50':>6} {'×p50':>5} {'p99@100':>8} {'+p99':>7} {'max rps':>8} {'×rps':>5}"
-            f" {'p99@c50':>8} {'ttfc':>6} {'+ttfc':>6} {'rss idle':>8} {'rss load':>8} {'ok':>5}")
+            f" {'p99@c50':>8} {'cpu/req':>7} {'ttfc':>6} {'+ttfc':>6} {'rss idle':>8} {'rss load':>8} {'ok':>5}")
     lines = [head, "-" * len(head)]
     f = lambda v, w, d=1: f"{v:>{w}.{d}f}" if isinstance(v, (int, float)) else f"{'-':>{w}}"
     for r in rows:
@@ -443,7 +493,7 @@ def table(rows):
             continue
         lines.append(f"{r['target']:34} {f(r['p50_ms_at_100rps'], 8, 2)} {f(r['added_p50_ms'], 6, 2)} {f(r['p50_vs_direct'], 5, 1)}"
                      f" {f(r['p99_ms_at_100rps'], 8, 2)} {f(r['added_p99_ms'], 7, 2)} {f(r['max_rps_c50'], 8, 0)} {f(r['rps_vs_direct'], 5, 3)}"
-                     f" {f(r['p99_ms_c50'], 8, 1)} {f(r.get('ttfc_ms'), 6, 1)} {f(r.get('added_ttfc_ms'), 6, 1)}"
+                     f" {f(r['p99_ms_c50'], 8, 1)} {f(r.get('cpu_us_per_request_c50'), 7, 0)} {f(r.get('ttfc_ms'), 6, 1)} {f(r.get('added_ttfc_ms'), 6, 1)}"
                      f" {f(r['rss_mb_idle'], 8, 1)} {f(r['rss_mb_under_load'], 8, 1)} {f(r['ok_ratio'], 5, 2)}")
     return "\n".join(lines)
 

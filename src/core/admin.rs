@@ -102,12 +102,12 @@ pub fn finish(pending: Pending, kv_result: Option<&str>) -> Reply {
             r
         }
         Pending::Listed { request_id } => {
-            let entries: Vec<Value> = kv_result.and_then(|t| serde_json::from_str(t).ok()).unwrap_or_default();
+            let entries: Vec<Value> = kv_result.and_then(|t| serde_json::from_slice(t.as_bytes()).ok()).unwrap_or_default();
             let data: Vec<Value> = entries
                 .iter()
                 .filter_map(|e| {
                     let id = e.get("name")?.as_str()?.strip_prefix(KEY_PREFIX)?;
-                    let record: KeyRecord = serde_json::from_str(e.get("metadata")?.as_str()?).ok()?;
+                    let record: KeyRecord = serde_json::from_slice(e.get("metadata")?.as_str()?.as_bytes()).ok()?;
                     Some(json!({"id": id, "record": record}))
                 })
                 .collect();

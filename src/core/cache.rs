@@ -495,7 +495,7 @@ impl Entry {
 
     /// An entry from KV; `None` (a miss) for anything not written by this version.
     pub fn from_json(text: &str) -> Option<Entry> {
-        let w: EntryWire = serde_json::from_str(text).ok().filter(|w: &EntryWire| w.v == ENTRY_VERSION)?;
+        let w: EntryWire = serde_json::from_slice(text.as_bytes()).ok().filter(|w: &EntryWire| w.v == ENTRY_VERSION)?;
         let response = ChatResponse {
             id: w.id,
             model: w.model,

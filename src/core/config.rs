@@ -366,7 +366,8 @@ fn micro_per_million(usd: f64) -> Option<u64> {
 impl Config {
     /// Parse and validate; on failure, every problem found.
     pub fn parse(text: &str) -> Result<Config, Vec<Problem>> {
-        let mut cfg: Config = serde_json::from_str(text).map_err(|e| vec![Problem { path: "$".into(), message: e.to_string() }])?;
+        let mut cfg: Config =
+            serde_json::from_slice(text.as_bytes()).map_err(|e| vec![Problem { path: "$".into(), message: e.to_string() }])?;
         let problems = cfg.validate();
         if problems.is_empty() {
             Ok(cfg)

@@ -143,6 +143,18 @@ pub struct Exchange {
     pub answer: Option<ChatResponse>,
 }
 
+/// The upstream response headers `Exchange::on_head` reads (lowercase). The edge may pass
+/// only these: the rest never changes what the exchange does.
+pub const UPSTREAM_HEADERS: [&str; 7] = [
+    "content-type",
+    "retry-after",
+    "retry-after-ms",
+    "x-ratelimit-remaining-requests",
+    "x-ratelimit-reset-requests",
+    "x-ratelimit-remaining-tokens",
+    "x-ratelimit-reset-tokens",
+];
+
 /// Headers every response carries.
 pub fn base_headers(request_id: &str, content_type: &str) -> Vec<(String, String)> {
     vec![("content-type".into(), content_type.into()), ("x-request-id".into(), request_id.into())]
@@ -215,7 +227,8 @@ impl Exchange {
         Action::Respond(reply)
     }
 
-    /// The upstream answered with a head.
+    /// The upstream answered with a head. Only the headers named in [`UPSTREAM_HEADERS`] are
+    /// read.
     pub fn on_head(&mut self, status: u16, headers: &[(String, String)]) -> Action {
         if self.phase != Phase::AwaitHead {
             return self.fail(GatewayError::new(Kind::Internal, "exchange_out_of_order", "response head arrived out of order"));

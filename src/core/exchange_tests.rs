@@ -186,3 +186,40 @@ proptest! {
         prop_assert_eq!(run(client, wire, true, &chunks), run(client, wire, true, &[f]));
     }
 }
+
+/// The edge passes only `UPSTREAM_HEADERS`: any other header must change nothing.
+#[test]
+fn on_head_reads_only_the_listed_headers() {
+    let heads: [&[(&str, &str)]; 4] = [
+        &[("Content-Type", "text/event-stream"), ("x-request-id", "up-1"), ("content-length", "12")],
+        &[("content-type", "application/json"), ("Retry-After", "7"), ("server", "up"), ("date", "now")],
+        &[("retry-after-ms", "1500"), ("retry-after", "2"), ("via", "1.1 proxy"), ("content-type", "application/json")],
+        &[("x-ratelimit-remaining", "0"), ("set-cookie", "a=b")],
+    ];
+    for status in [200, 429, 503] {
+        for stream in [false, true] {
+            for head in heads {
+                let all: Vec<(String, String)> = head.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+                let listed: Vec<(String, String)> =
+                    all.iter().filter(|(k, _)| UPSTREAM_HEADERS.contains(&k.to_ascii_lowercase().as_str())).cloned().collect();
+                let run = |headers: &[(String, String)]| {
+                    let route = Route {
+                        provider: "p".into(),
+                        upstream_model: "m".into(),
+                        client: Dialect::OpenAi,
+                        wire: Dialect::OpenAi,
+                        stream,
+                        include_usage: false,
+                        embeddings: None,
+                        cors_origin: None,
+                    };
+                    let mut ex = Exchange::new("req_1".into(), route);
+                    let head = ex.on_head(status, headers);
+                    let body = ex.on_body(br#"{"error": {"message": "slow down", "type": "rate_limit"}}"#);
+                    (head, body, ex.retry_after_ms, ex.failure.map(|f| (f.code, f.retry_after)))
+                };
+                assert_eq!(run(&all), run(&listed), "status {status}, stream {stream}, head {head:?}");
+            }
+        }
+    }
+}

@@ -28,6 +28,7 @@ use crate::core::tokens::{self, Claims};
 use crate::core::types::{ChatRequest, Content, Dialect, Part, ResponseFormat, Usage};
 use serde_json::json;
 use std::collections::HashMap;
+use std::fmt::Write;
 
 /// Azure OpenAI's `api-version` when the config names none.
 pub const DEFAULT_AZURE_API_VERSION: &str = "2024-10-21";
@@ -187,7 +188,7 @@ impl Gateway {
             Err(e) => return reply(e, false),
         };
         match principal::identify(config, &self.secrets, inb) {
-            Ok(who) => self.authenticated(config, inb, &who),
+            Ok(who) => self.authenticated(config, inb, &who, request_id),
             Err(_) if self.keystore && principal::presented(inb).is_some_and(|c| !c.starts_with(tokens::PREFIX)) => {
                 // Not a config key: perhaps one made at runtime. Look it up by hash in KV.
                 let hash = sha256_hex(principal::presented(inb).unwrap_or_default().as_bytes());
@@ -204,9 +205,9 @@ impl Gateway {
             return (None, Action::Respond(admin::finish(pending, kv_result)));
         };
         let inb = owned.view();
-        let record = kv_result.and_then(|v| serde_json::from_str::<KeyRecord>(v).ok());
+        let record = kv_result.and_then(|v| serde_json::from_slice::<KeyRecord>(v.as_bytes()).ok());
         match (self.config(), record) {
-            (Ok(config), Some(record)) => self.authenticated(config, &inb, &record.principal()),
+            (Ok(config), Some(record)) => self.authenticated(config, &inb, &record.principal(), request_id(&inb)),
             (Err(e), _) => respond_error(&request_id(&inb), &e, route_of(inb.path).0, None),
             (Ok(_), None) => respond_error(&request_id(&inb), &principal::no_key(), route_of(inb.path).0, None),
         }
@@ -231,8 +232,7 @@ impl Gateway {
     }
 
     /// The request's caller is known: check its origin and serve the route.
-    fn authenticated(&self, config: &Config, inb: &Inbound, who: &Principal) -> (Option<Session>, Action) {
-        let request_id = request_id(inb);
+    fn authenticated(&self, config: &Config, inb: &Inbound, who: &Principal, request_id: String) -> (Option<Session>, Action) {
         let dialect = route_of(inb.path).0;
         let origin = inb.header("origin");
         if let Err(e) = who.check_origin(origin) {
@@ -637,7 +637,11 @@ fn request_id(inb: &Inbound) -> String {
         Some(id) if (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) => {
             id.to_string()
         }
-        _ => format!("req_{:016x}", inb.seed),
+        _ => {
+            let mut id = String::with_capacity(20);
+            let _ = write!(id, "req_{:016x}", inb.seed);
+            id
+        }
     }
 }
 

@@ -61,16 +61,35 @@ pub enum State {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StoredBreaker")]
 pub struct Breaker {
     pub state: State,
     /// (time, failed) of recent calls while closed.
     recent: VecDeque<(u64, bool)>,
     consecutive: u32,
+    /// How many of `recent` failed, kept as calls come and go (not stored: recounted).
+    #[serde(skip)]
+    failures: u32,
+}
+
+/// A breaker as stored; its failures are recounted when it is read.
+#[derive(Deserialize)]
+struct StoredBreaker {
+    state: State,
+    recent: VecDeque<(u64, bool)>,
+    consecutive: u32,
+}
+
+impl From<StoredBreaker> for Breaker {
+    fn from(s: StoredBreaker) -> Breaker {
+        let failures = s.recent.iter().filter(|(_, f)| *f).count() as u32;
+        Breaker { state: s.state, recent: s.recent, consecutive: s.consecutive, failures }
+    }
 }
 
 impl Default for Breaker {
     fn default() -> Self {
-        Breaker { state: State::Closed, recent: VecDeque::new(), consecutive: 0 }
+        Breaker { state: State::Closed, recent: VecDeque::new(), consecutive: 0, failures: 0 }
     }
 }
 
@@ -107,13 +126,15 @@ impl Breaker {
             State::Open { .. } => {}
             State::Closed => {
                 self.recent.push_back((now_ms, failed));
+                self.failures += u32::from(failed);
                 while self.recent.front().is_some_and(|(t, _)| *t + cfg.window_ms < now_ms) || self.recent.len() > 1024 {
-                    self.recent.pop_front();
+                    if let Some((_, true)) = self.recent.pop_front() {
+                        self.failures -= 1;
+                    }
                 }
                 self.consecutive = if failed { self.consecutive + 1 } else { 0 };
                 let calls = self.recent.len() as u32;
-                let failures = self.recent.iter().filter(|(_, f)| *f).count() as u32;
-                let rate_trips = calls >= cfg.min_calls && failures * 100 >= cfg.failure_rate_pct * calls;
+                let rate_trips = calls >= cfg.min_calls && self.failures * 100 >= cfg.failure_rate_pct * calls;
                 if rate_trips || self.consecutive >= cfg.consecutive_failures {
                     self.open(now_ms);
                 }
@@ -124,6 +145,7 @@ impl Breaker {
     fn open(&mut self, now_ms: u64) {
         self.state = State::Open { since_ms: now_ms };
         self.recent.clear();
+        self.failures = 0;
         self.consecutive = 0;
     }
 
@@ -148,7 +170,7 @@ pub fn apply_outcome(stored: Option<&str>, target: &str, cfg: &BreakerConfig, no
     // The object sees failures but not every success: rates are the isolates' business.
     let cfg = &BreakerConfig { min_calls: u32::MAX, ..*cfg };
     let mut shared = stored
-        .and_then(|s| serde_json::from_str::<Shared>(s).ok())
+        .and_then(|s| serde_json::from_slice::<Shared>(s.as_bytes()).ok())
         .filter(|s| s.target == target)
         .unwrap_or_else(|| Shared { target: target.to_string(), breaker: Breaker::default() });
     // An outcome reported for an open breaker past its cooldown is a probe's: let it in first.
@@ -213,6 +235,15 @@ pub struct HealthView {
 
 pub type Health = Rc<RefCell<HealthView>>;
 
+/// `map[key]`, inserted as the default first when missing: the key is copied only then.
+fn slot<'a, V: Default>(map: &'a mut HashMap<String, V>, key: &str) -> &'a mut V {
+    if map.contains_key(key) {
+        map.get_mut(key).expect("present")
+    } else {
+        map.entry(key.to_string()).or_default()
+    }
+}
+
 impl HealthView {
     /// A rate-limited target waits out its `retry-after` before other requests try it.
     pub fn park(&mut self, target: &str, until_ms: u64) {
@@ -241,13 +272,13 @@ impl HealthView {
             return false;
         }
         let cfg = self.config;
-        self.breakers.entry(target.to_string()).or_default().admit(&cfg, now_ms)
+        slot(&mut self.breakers, target).admit(&cfg, now_ms)
     }
 
     /// Take the shared state a target's Durable Object answered with, when it differs from
     /// this isolate's (a closed one here keeps its own window of recent calls).
     pub fn adopt(&mut self, stored: &str) {
-        let Ok(shared) = serde_json::from_str::<Shared>(stored) else { return };
+        let Ok(shared) = serde_json::from_slice::<Shared>(stored.as_bytes()) else { return };
         let local = self.breakers.entry(shared.target).or_default();
         if !(local.state == State::Closed && shared.breaker.state == State::Closed) {
             *local = shared.breaker;
@@ -267,8 +298,8 @@ impl HealthView {
     /// Record an attempt's outcome: `Ok(())` or the failure's code.
     pub fn record(&mut self, target: &str, now_ms: u64, outcome: Result<(), &str>, elapsed_ms: u64) {
         let cfg = self.config;
-        self.breakers.entry(target.to_string()).or_default().record(&cfg, now_ms, outcome.is_ok(), elapsed_ms);
-        let stats = self.stats.entry(target.to_string()).or_default();
+        slot(&mut self.breakers, target).record(&cfg, now_ms, outcome.is_ok(), elapsed_ms);
+        let stats = slot(&mut self.stats, target);
         match outcome {
             Ok(()) => {
                 stats.latencies.push_back(elapsed_ms);
@@ -306,14 +337,14 @@ impl HealthView {
 
     /// Count a first attempt to a provider.
     pub fn count_request(&mut self, provider: &str, now_ms: u64) {
-        let b = self.budgets.entry(provider.to_string()).or_default();
+        let b = slot(&mut self.budgets, provider);
         b.roll(now_ms);
         b.requests += 1;
     }
 
     /// Take a retry from the provider's budget, if one is left.
     pub fn take_retry(&mut self, provider: &str, now_ms: u64) -> bool {
-        let b = self.budgets.entry(provider.to_string()).or_default();
+        let b = slot(&mut self.budgets, provider);
         b.roll(now_ms);
         if b.retries < b.requests * RATIO_PCT / 100 + FLOOR {
             b.retries += 1;
@@ -450,6 +481,24 @@ mod tests {
                     admitted_since_half_open = 0;
                 }
                 prop_assert!(admitted_since_half_open <= CFG.probes);
+            }
+        }
+
+        #[test]
+        fn failure_count_matches_the_window(ops in prop::collection::vec((0u8..3, 0u64..400), 1..300)) {
+            let cfg = BreakerConfig { min_calls: 1000, consecutive_failures: 1000, ..CFG };
+            let mut b = Breaker::default();
+            let mut now = 0;
+            for (op, dt) in ops {
+                now += dt;
+                match op {
+                    0 => drop(b.admit(&cfg, now)),
+                    1 => b.record(&cfg, now, true, 10),
+                    _ => b.record(&cfg, now, false, 10),
+                }
+                prop_assert_eq!(b.failures as usize, b.recent.iter().filter(|(_, f)| *f).count());
+                let stored: Breaker = serde_json::from_str(&serde_json::to_string(&b).unwrap()).unwrap();
+                prop_assert_eq!(&stored, &b);
             }
         }
     }

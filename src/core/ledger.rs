@@ -172,7 +172,7 @@ fn percent_decode(s: &str) -> Option<String> {
 
 /// The `/v1/usage` body from the rows the object returned (`[{"g", <counters>}]`).
 pub fn usage_reply(tenant: &str, q: &UsageQuery, rows: &str) -> Result<Value, GatewayError> {
-    let rows: Vec<serde_json::Map<String, Value>> = serde_json::from_str(rows)
+    let rows: Vec<serde_json::Map<String, Value>> = serde_json::from_slice(rows.as_bytes())
         .map_err(|_| GatewayError::new(crate::core::error::Kind::Internal, "ledger_unavailable", "the usage ledger did not answer"))?;
     let mut total = [0u64; COUNTERS.len()];
     let data: Vec<Value> = rows

@@ -135,6 +135,8 @@ pub struct Session {
     caller: Caller,
     payload: Payload,
     targets: Vec<TargetSpec>,
+    /// Each target's breaker key, `provider/model`, made once.
+    keys: Vec<String>,
     policy: RetryPolicy,
     deadline_at_ms: u64,
     index: usize,
@@ -195,6 +197,7 @@ impl Session {
             rng: caller.seed ^ 0x5eed,
             caller,
             payload,
+            keys: targets.iter().map(|t| format!("{}/{}", t.provider, t.model)).collect(),
             targets,
             policy,
             index: 0,
@@ -380,7 +383,7 @@ impl Session {
     /// The tenant's object answered the admission (`None`: it could not be reached, and the
     /// request is refused rather than let through unmetered).
     pub fn on_admit(&mut self, answer: Option<&str>, now_ms: u64) -> Action {
-        let verdict = answer.and_then(|a| serde_json::from_str::<Verdict>(a).ok());
+        let verdict = answer.and_then(|a| serde_json::from_slice::<Verdict>(a.as_bytes()).ok());
         let err = match verdict {
             Some(Verdict::Admitted { rate }) => {
                 self.spend.rate = rate;
@@ -457,32 +460,28 @@ impl Session {
         self.targets[self.index].idle_timeout_ms
     }
 
-    fn key(t: &TargetSpec) -> String {
-        format!("{}/{}", t.provider, t.model)
-    }
-
     /// Attempt the first target from `index` on whose circuit admits a request; if none
     /// does, the one whose circuit opened longest ago, rather than fail without trying.
     fn first_admitted(&mut self, now_ms: u64) -> Action {
         let start = self.index;
         while self.index < self.targets.len() {
             let t = &self.targets[self.index];
-            let key = Self::key(t);
-            let room = self.health.borrow().quota_room(&key, &t.quota, self.spend.tokens, now_ms);
+            let key = &self.keys[self.index];
+            let room = self.health.borrow().quota_room(key, &t.quota, self.spend.tokens, now_ms);
             let Some(room) = room else {
                 self.failures.push(format!("{key}: no_quota_headroom"));
                 self.index += 1;
                 continue;
             };
-            if self.health.borrow_mut().admit(&key, now_ms) {
-                self.health.borrow_mut().take_quota(&key, room);
+            if self.health.borrow_mut().admit(key, now_ms) {
+                self.health.borrow_mut().take_quota(key, room);
                 return self.attempt(0, now_ms);
             }
             self.failures.push(format!("{key}: circuit_open"));
             self.index += 1;
         }
         let health = self.health.borrow();
-        let oldest = (start..self.targets.len()).min_by_key(|&i| health.opened_at(&Self::key(&self.targets[i])).unwrap_or(0));
+        let oldest = (start..self.targets.len()).min_by_key(|&i| health.opened_at(&self.keys[i]).unwrap_or(0));
         drop(health);
         self.index = oldest.unwrap_or(start);
         self.attempt(0, now_ms)
@@ -495,12 +494,12 @@ impl Session {
         if self.retries_here == 0 {
             self.health.borrow_mut().count_request(&self.targets[self.index].provider, now_ms);
         }
-        let t = self.targets[self.index].clone();
-        self.exchange = Exchange::new(self.caller.request_id.clone(), route_for(&self.caller, &self.payload, &t));
+        let t = &self.targets[self.index];
+        self.exchange = Exchange::new(self.caller.request_id.clone(), route_for(&self.caller, &self.payload, t));
         if self.cache.as_ref().is_some_and(|c| c.decision.write) {
             self.exchange.collect();
         }
-        match self.action_for(&t, delay_ms) {
+        match self.action_for(&self.targets[self.index], delay_ms) {
             Ok(action) => self.finish(action, now_ms),
             Err(e) => {
                 let failed = self.exchange.fail_now(e);
@@ -639,21 +638,22 @@ impl Session {
 
     /// After each step of an attempt: recover from a failure if it may be, and label replies.
     fn finish(&mut self, action: Action, now_ms: u64) -> Action {
-        let key = Self::key(&self.targets[self.index]);
         let elapsed = now_ms.saturating_sub(self.attempt_started_ms);
         let failure = match (&action, &self.exchange.failure, self.exchange.committed) {
             (Action::Respond(_), Some(e), false) => e.clone(),
             (Action::Respond(_) | Action::Stream(_), None, _) => {
-                self.note_exhausted_quota(&key, now_ms);
-                let news = self.health.borrow().worth_reporting(&key, true);
-                self.health.borrow_mut().record(&key, now_ms, Ok(()), elapsed);
+                let key = &self.keys[self.index];
+                self.note_exhausted_quota(key, now_ms);
+                let news = self.health.borrow().worth_reporting(key, true);
+                self.health.borrow_mut().record(key, now_ms, Ok(()), elapsed);
                 if news {
-                    self.outcomes.push(Outcome { target: key, ok: true, now_ms, elapsed_ms: elapsed });
+                    self.outcomes.push(Outcome { target: key.clone(), ok: true, now_ms, elapsed_ms: elapsed });
                 }
                 return self.label(action);
             }
             _ => return self.label(action),
         };
+        let key = self.keys[self.index].clone();
         if let (429, Some(ms)) = (failure.status, self.exchange.retry_after_ms) {
             self.health.borrow_mut().park(&key, now_ms + ms);
         }

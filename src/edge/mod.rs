@@ -13,6 +13,12 @@ use crate::core::session::Session;
 use crate::core::spend::TenantNext;
 use wasm_bindgen::prelude::*;
 
+mod pool;
+
+#[cfg(not(target_feature = "atomics"))]
+#[global_allocator]
+static ALLOCATOR: pool::Pooled = pool::Pooled;
+
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(js_namespace = Date, js_name = now)]
@@ -47,7 +53,7 @@ fn to_block(headers: &[(String, String)]) -> String {
 /// return the new state to store (and to hand back to the reporting isolate).
 #[wasm_bindgen]
 pub fn health_apply(stored: Option<String>, target: &str, config: &str, now_ms: f64, ok: bool, elapsed_ms: f64) -> String {
-    let cfg: crate::core::health::BreakerConfig = serde_json::from_str(config).unwrap_or_default();
+    let cfg: crate::core::health::BreakerConfig = serde_json::from_slice(config.as_bytes()).unwrap_or_default();
     crate::core::health::apply_outcome(stored.as_deref(), target, &cfg, now_ms as u64, ok, elapsed_ms as u64)
 }
 
@@ -58,8 +64,8 @@ pub fn health_apply(stored: Option<String>, target: &str, config: &str, now_ms: 
 #[wasm_bindgen]
 pub fn tenant_apply(stored: Option<String>, op: &str, now_ms: f64) -> String {
     use crate::core::spend::{apply, Op, TenantState};
-    let state: TenantState = stored.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
-    let Ok(op) = serde_json::from_str::<Op>(op) else {
+    let state: TenantState = stored.as_deref().and_then(|s| serde_json::from_slice(s.as_bytes()).ok()).unwrap_or_default();
+    let Ok(op) = serde_json::from_slice::<Op>(op.as_bytes()) else {
         return r#"{"reply":null,"rows":false}"#.into();
     };
     let rows = matches!(op, Op::Usage(_));
@@ -191,6 +197,12 @@ impl Gateway {
         let (session, action) = self.inner.resume(*then, result.as_deref());
         step.session = session;
         step.action = action;
+    }
+
+    /// The upstream response headers the core reads: the edge passes only these to
+    /// `Step::on_head` (reading a few by name is cheaper than iterating all of them).
+    pub fn upstream_headers(&self) -> Vec<String> {
+        crate::core::exchange::UPSTREAM_HEADERS.iter().map(|h| h.to_string()).collect()
     }
 
     pub fn max_body_bytes(&self) -> f64 {

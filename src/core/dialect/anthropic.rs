@@ -48,9 +48,7 @@ pub fn decode_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
     }
     let stop = match opt_array(&obj, "stop_sequences", "stop_sequences")? {
         None => Vec::new(),
-        Some(a) => {
-            a.iter().enumerate().map(|(i, s)| as_str(s, &format!("stop_sequences[{i}]")).map(str::to_string)).collect::<Result<_, _>>()?
-        }
+        Some(a) => a.iter().enumerate().map(|(i, s)| as_str(s, At("stop_sequences", i)).map(str::to_string)).collect::<Result<_, _>>()?,
     };
     let tools = match opt_array(&obj, "tools", "tools")? {
         None => Vec::new(),
@@ -99,7 +97,7 @@ fn decode_system(v: Option<&Value>) -> Result<Vec<Message>, GatewayError> {
         Some(Value::Array(blocks)) => blocks
             .iter()
             .enumerate()
-            .map(|(i, b)| as_obj(b, &format!("system[{i}]")).and_then(|o| req_str(o, "text", &format!("system[{i}].text"))))
+            .map(|(i, b)| as_obj(b, At("system", i)).and_then(|o| req_str(o, "text", Dot(At("system", i), "text"))))
             .collect::<Result<Vec<_>, _>>()?
             .join("\n\n"),
         Some(_) => return Err(invalid_value("system", "must be a string or an array of text blocks")),
@@ -107,22 +105,22 @@ fn decode_system(v: Option<&Value>) -> Result<Vec<Message>, GatewayError> {
     Ok(vec![Message::new(Role::System, Content::Text(text))])
 }
 
-fn decode_image(b: &Map<String, Value>, path: &str) -> Result<Part, GatewayError> {
-    let src_path = format!("{path}.source");
-    let src = opt_obj(b, "source", &src_path)?.ok_or_else(|| missing(&src_path))?;
-    let url = match req_str(src, "type", &format!("{src_path}.type"))?.as_str() {
+fn decode_image(b: &Map<String, Value>, path: impl FieldPath) -> Result<Part, GatewayError> {
+    let src_path = Dot(path, "source");
+    let src = opt_obj(b, "source", src_path)?.ok_or_else(|| missing(&src_path.to_string()))?;
+    let url = match req_str(src, "type", Dot(src_path, "type"))?.as_str() {
         "base64" => format!(
             "data:{};base64,{}",
-            req_str(src, "media_type", &format!("{src_path}.media_type"))?,
-            req_str(src, "data", &format!("{src_path}.data"))?
+            req_str(src, "media_type", Dot(src_path, "media_type"))?,
+            req_str(src, "data", Dot(src_path, "data"))?
         ),
-        "url" => req_str(src, "url", &format!("{src_path}.url"))?,
+        "url" => req_str(src, "url", Dot(src_path, "url"))?,
         _ => return Err(invalid_value(&format!("{src_path}.type"), "must be base64 or url")),
     };
     Ok(Part::Image { url, detail: None })
 }
 
-fn tool_result_text(b: &Map<String, Value>, path: &str) -> Result<String, GatewayError> {
+fn tool_result_text(b: &Map<String, Value>, path: impl FieldPath) -> Result<String, GatewayError> {
     match opt(b, "content") {
         None => Ok(String::new()),
         Some(Value::String(s)) => Ok(s.clone()),
@@ -132,9 +130,9 @@ fn tool_result_text(b: &Map<String, Value>, path: &str) -> Result<String, Gatewa
 }
 
 fn decode_message(v: &Value, i: usize, out: &mut Vec<Message>) -> Result<(), GatewayError> {
-    let path = format!("messages[{i}]");
-    let m = as_obj(v, &path)?;
-    let role = match req_str(m, "role", &format!("{path}.role"))?.as_str() {
+    let path = At("messages", i);
+    let m = as_obj(v, path)?;
+    let role = match req_str(m, "role", Dot(path, "role"))?.as_str() {
         "user" => Role::User,
         "assistant" => Role::Assistant,
         _ => return Err(invalid_value(&format!("{path}.role"), "must be user or assistant")),
@@ -151,19 +149,19 @@ fn decode_message(v: &Value, i: usize, out: &mut Vec<Message>) -> Result<(), Gat
     let mut msg = Message::new(role, Content::Parts(Vec::new()));
     let mut parts = Vec::new();
     for (j, b) in blocks.iter().enumerate() {
-        let bp = format!("{path}.content[{j}]");
-        let bo = as_obj(b, &bp)?;
-        match req_str(bo, "type", &format!("{bp}.type"))?.as_str() {
-            "text" => parts.push(Part::Text(req_str(bo, "text", &format!("{bp}.text"))?)),
-            "image" => parts.push(decode_image(bo, &bp)?),
+        let bp = At(Dot(path, "content"), j);
+        let bo = as_obj(b, bp)?;
+        match req_str(bo, "type", Dot(bp, "type"))?.as_str() {
+            "text" => parts.push(Part::Text(req_str(bo, "text", Dot(bp, "text"))?)),
+            "image" => parts.push(decode_image(bo, bp)?),
             "tool_use" if role == Role::Assistant => msg.tool_calls.push(ToolCall {
-                id: req_str(bo, "id", &format!("{bp}.id"))?,
-                name: req_str(bo, "name", &format!("{bp}.name"))?,
+                id: req_str(bo, "id", Dot(bp, "id"))?,
+                name: req_str(bo, "name", Dot(bp, "name"))?,
                 arguments: opt(bo, "input").map(Value::to_string).unwrap_or_else(|| "{}".into()),
             }),
             "tool_result" if role == Role::User => {
-                let mut tm = Message::new(Role::Tool, Content::Text(tool_result_text(bo, &bp)?));
-                tm.tool_call_id = Some(req_str(bo, "tool_use_id", &format!("{bp}.tool_use_id"))?);
+                let mut tm = Message::new(Role::Tool, Content::Text(tool_result_text(bo, bp)?));
+                tm.tool_call_id = Some(req_str(bo, "tool_use_id", Dot(bp, "tool_use_id"))?);
                 out.push(tm);
             }
             "tool_use" | "tool_result" => {
@@ -180,16 +178,16 @@ fn decode_message(v: &Value, i: usize, out: &mut Vec<Message>) -> Result<(), Gat
 }
 
 fn decode_tool(v: &Value, i: usize) -> Result<Tool, GatewayError> {
-    let path = format!("tools[{i}]");
-    let t = as_obj(v, &path)?;
-    if let Some(kind) = opt_str(t, "type", &format!("{path}.type"))? {
+    let path = At("tools", i);
+    let t = as_obj(v, path)?;
+    if let Some(kind) = opt_str(t, "type", Dot(path, "type"))? {
         if kind != "custom" {
             return Err(invalid_value(&format!("{path}.type"), "only custom (client) tools are supported"));
         }
     }
     Ok(Tool {
-        name: req_str(t, "name", &format!("{path}.name"))?,
-        description: opt_str(t, "description", &format!("{path}.description"))?,
+        name: req_str(t, "name", Dot(path, "name"))?,
+        description: opt_str(t, "description", Dot(path, "description"))?,
         parameters: Some(opt(t, "input_schema").cloned().ok_or_else(|| missing(&format!("{path}.input_schema")))?),
         strict: None,
     })
@@ -220,7 +218,7 @@ pub fn encode_usage(u: &Usage) -> Value {
 
 /// A tool call's argument text as a `tool_use.input` object.
 pub fn tool_input(arguments: &str) -> Value {
-    serde_json::from_str::<Value>(arguments).ok().filter(Value::is_object).unwrap_or_else(|| json!({}))
+    serde_json::from_slice::<Value>(arguments.as_bytes()).ok().filter(Value::is_object).unwrap_or_else(|| json!({}))
 }
 
 /// Encode a canonical response as an Anthropic `message` (the first choice: the API has no `n`).

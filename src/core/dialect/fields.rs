@@ -3,8 +3,34 @@
 
 use crate::core::error::GatewayError;
 use serde_json::{Map, Value};
+use std::fmt::{self, Display};
 
-fn type_error(path: &str, want: &str, got: &Value) -> GatewayError {
+/// A field's path, made into text only when an error names it: a `&str`, or [`At`] and
+/// [`Dot`] built from one, so reading a valid request formats no paths at all.
+pub trait FieldPath: Copy + Display {}
+impl<T: Copy + Display> FieldPath for T {}
+
+/// `list[i]`: an element of a list.
+#[derive(Debug, Clone, Copy)]
+pub struct At<P>(pub P, pub usize);
+
+impl<P: Display> Display for At<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}[{}]", self.0, self.1)
+    }
+}
+
+/// `parent.name`: a field of an object.
+#[derive(Debug, Clone, Copy)]
+pub struct Dot<P>(pub P, pub &'static str);
+
+impl<P: Display> Display for Dot<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.0, self.1)
+    }
+}
+
+fn type_error(path: &dyn Display, want: &str, got: &Value) -> GatewayError {
     let got = match got {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -13,6 +39,7 @@ fn type_error(path: &str, want: &str, got: &Value) -> GatewayError {
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     };
+    let path = path.to_string();
     GatewayError::invalid("invalid_type", format!("'{path}' must be {want}, got {got}")).with_param(path)
 }
 
@@ -38,23 +65,23 @@ pub fn opt<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     obj.get(key).filter(|v| !v.is_null())
 }
 
-pub fn opt_str(obj: &Map<String, Value>, key: &str, path: &str) -> Result<Option<String>, GatewayError> {
+pub fn opt_str(obj: &Map<String, Value>, key: &str, path: impl FieldPath) -> Result<Option<String>, GatewayError> {
     match opt(obj, key) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(v) => Err(type_error(path, "a string", v)),
+        Some(v) => Err(type_error(&path, "a string", v)),
     }
 }
 
-pub fn req_str(obj: &Map<String, Value>, key: &str, path: &str) -> Result<String, GatewayError> {
-    opt_str(obj, key, path)?.ok_or_else(|| missing(path))
+pub fn req_str(obj: &Map<String, Value>, key: &str, path: impl FieldPath) -> Result<String, GatewayError> {
+    opt_str(obj, key, path)?.ok_or_else(|| missing(&path.to_string()))
 }
 
-pub fn opt_f64(obj: &Map<String, Value>, key: &str, path: &str) -> Result<Option<f64>, GatewayError> {
+pub fn opt_f64(obj: &Map<String, Value>, key: &str, path: impl FieldPath) -> Result<Option<f64>, GatewayError> {
     match opt(obj, key) {
         None => Ok(None),
         Some(Value::Number(n)) => Ok(n.as_f64()),
-        Some(v) => Err(type_error(path, "a number", v)),
+        Some(v) => Err(type_error(&path, "a number", v)),
     }
 }
 
@@ -67,55 +94,55 @@ pub fn opt_f64_in(obj: &Map<String, Value>, key: &str, lo: f64, hi: f64) -> Resu
     }
 }
 
-pub fn opt_i64(obj: &Map<String, Value>, key: &str, path: &str) -> Result<Option<i64>, GatewayError> {
+pub fn opt_i64(obj: &Map<String, Value>, key: &str, path: impl FieldPath) -> Result<Option<i64>, GatewayError> {
     match opt(obj, key) {
         None => Ok(None),
-        Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| type_error(path, "an integer", &Value::Null)),
-        Some(v) => Err(type_error(path, "an integer", v)),
+        Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| type_error(&path, "an integer", &Value::Null)),
+        Some(v) => Err(type_error(&path, "an integer", v)),
     }
 }
 
-pub fn opt_u32(obj: &Map<String, Value>, key: &str, path: &str) -> Result<Option<u32>, GatewayError> {
+pub fn opt_u32(obj: &Map<String, Value>, key: &str, path: impl FieldPath) -> Result<Option<u32>, GatewayError> {
     match opt(obj, key) {
         None => Ok(None),
         Some(Value::Number(n)) => match n.as_u64() {
             Some(x) if x <= u32::MAX as u64 => Ok(Some(x as u32)),
-            _ => Err(invalid_value(path, "must be a non-negative integer")),
+            _ => Err(invalid_value(&path.to_string(), "must be a non-negative integer")),
         },
-        Some(v) => Err(type_error(path, "an integer", v)),
+        Some(v) => Err(type_error(&path, "an integer", v)),
     }
 }
 
-pub fn opt_bool(obj: &Map<String, Value>, key: &str, path: &str) -> Result<Option<bool>, GatewayError> {
+pub fn opt_bool(obj: &Map<String, Value>, key: &str, path: impl FieldPath) -> Result<Option<bool>, GatewayError> {
     match opt(obj, key) {
         None => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(v) => Err(type_error(path, "a boolean", v)),
+        Some(v) => Err(type_error(&path, "a boolean", v)),
     }
 }
 
-pub fn opt_obj<'a>(obj: &'a Map<String, Value>, key: &str, path: &str) -> Result<Option<&'a Map<String, Value>>, GatewayError> {
+pub fn opt_obj<'a>(obj: &'a Map<String, Value>, key: &str, path: impl FieldPath) -> Result<Option<&'a Map<String, Value>>, GatewayError> {
     match opt(obj, key) {
         None => Ok(None),
         Some(Value::Object(o)) => Ok(Some(o)),
-        Some(v) => Err(type_error(path, "an object", v)),
+        Some(v) => Err(type_error(&path, "an object", v)),
     }
 }
 
-pub fn opt_array<'a>(obj: &'a Map<String, Value>, key: &str, path: &str) -> Result<Option<&'a Vec<Value>>, GatewayError> {
+pub fn opt_array<'a>(obj: &'a Map<String, Value>, key: &str, path: impl FieldPath) -> Result<Option<&'a Vec<Value>>, GatewayError> {
     match opt(obj, key) {
         None => Ok(None),
         Some(Value::Array(a)) => Ok(Some(a)),
-        Some(v) => Err(type_error(path, "an array", v)),
+        Some(v) => Err(type_error(&path, "an array", v)),
     }
 }
 
-pub fn as_obj<'a>(v: &'a Value, path: &str) -> Result<&'a Map<String, Value>, GatewayError> {
-    v.as_object().ok_or_else(|| type_error(path, "an object", v))
+pub fn as_obj(v: &Value, path: impl FieldPath) -> Result<&Map<String, Value>, GatewayError> {
+    v.as_object().ok_or_else(|| type_error(&path, "an object", v))
 }
 
-pub fn as_str<'a>(v: &'a Value, path: &str) -> Result<&'a str, GatewayError> {
-    v.as_str().ok_or_else(|| type_error(path, "a string", v))
+pub fn as_str(v: &Value, path: impl FieldPath) -> Result<&str, GatewayError> {
+    v.as_str().ok_or_else(|| type_error(&path, "a string", v))
 }
 
 #[cfg(test)]

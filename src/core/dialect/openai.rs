@@ -114,36 +114,36 @@ pub fn decode_object(mut obj: Map<String, Value>) -> Result<ChatRequest, Gateway
     Ok(ChatRequest { extra: obj, ..request })
 }
 
-fn decode_role(s: &str, path: &str) -> Result<Role, GatewayError> {
+fn decode_role(s: &str, path: impl FieldPath) -> Result<Role, GatewayError> {
     Ok(match s {
         "system" => Role::System,
         "developer" => Role::Developer,
         "user" => Role::User,
         "assistant" => Role::Assistant,
         "tool" => Role::Tool,
-        _ => return Err(invalid_value(path, "must be system, developer, user, assistant or tool")),
+        _ => return Err(invalid_value(&path.to_string(), "must be system, developer, user, assistant or tool")),
     })
 }
 
 fn decode_message(v: &Value, i: usize) -> Result<Message, GatewayError> {
-    let path = format!("messages[{i}]");
-    let m = as_obj(v, &path)?;
-    let role = decode_role(&req_str(m, "role", &format!("{path}.role"))?, &format!("{path}.role"))?;
+    let path = At("messages", i);
+    let m = as_obj(v, path)?;
+    let role = decode_role(&req_str(m, "role", Dot(path, "role"))?, Dot(path, "role"))?;
     let content = match opt(m, "content") {
         None => Content::None,
         Some(Value::String(s)) => Content::Text(s.clone()),
-        Some(Value::Array(parts)) => Content::Parts(
-            parts.iter().enumerate().map(|(j, p)| decode_part(p, &format!("{path}.content[{j}]"))).collect::<Result<_, _>>()?,
-        ),
+        Some(Value::Array(parts)) => {
+            Content::Parts(parts.iter().enumerate().map(|(j, p)| decode_part(p, At(Dot(path, "content"), j))).collect::<Result<_, _>>()?)
+        }
         Some(_) => return Err(invalid_value(&format!("{path}.content"), "must be a string or an array of content parts")),
     };
-    let tool_calls = match opt_array(m, "tool_calls", &format!("{path}.tool_calls"))? {
+    let tool_calls = match opt_array(m, "tool_calls", Dot(path, "tool_calls"))? {
         None => Vec::new(),
         Some(list) => {
-            list.iter().enumerate().map(|(j, c)| decode_tool_call(c, &format!("{path}.tool_calls[{j}]"))).collect::<Result<_, _>>()?
+            list.iter().enumerate().map(|(j, c)| decode_tool_call(c, At(Dot(path, "tool_calls"), j))).collect::<Result<_, _>>()?
         }
     };
-    let tool_call_id = opt_str(m, "tool_call_id", &format!("{path}.tool_call_id"))?;
+    let tool_call_id = opt_str(m, "tool_call_id", Dot(path, "tool_call_id"))?;
     if role == Role::Tool && tool_call_id.is_none() {
         return Err(missing(&format!("{path}.tool_call_id")));
     }
@@ -153,53 +153,53 @@ fn decode_message(v: &Value, i: usize) -> Result<Message, GatewayError> {
     Ok(Message {
         role,
         content,
-        name: opt_str(m, "name", &format!("{path}.name"))?,
+        name: opt_str(m, "name", Dot(path, "name"))?,
         tool_calls,
         tool_call_id,
-        refusal: opt_str(m, "refusal", &format!("{path}.refusal"))?,
+        refusal: opt_str(m, "refusal", Dot(path, "refusal"))?,
     })
 }
 
-fn decode_part(v: &Value, path: &str) -> Result<Part, GatewayError> {
+fn decode_part(v: &Value, path: impl FieldPath) -> Result<Part, GatewayError> {
     let p = as_obj(v, path)?;
-    let kind = req_str(p, "type", &format!("{path}.type"))?;
+    let kind = req_str(p, "type", Dot(path, "type"))?;
     match kind.as_str() {
-        "text" => Ok(Part::Text(req_str(p, "text", &format!("{path}.text"))?)),
+        "text" => Ok(Part::Text(req_str(p, "text", Dot(path, "text"))?)),
         "image_url" => {
-            let img_path = format!("{path}.image_url");
-            let img = opt_obj(p, "image_url", &img_path)?.ok_or_else(|| missing(&img_path))?;
-            let url = req_str(img, "url", &format!("{img_path}.url"))?;
-            Ok(Part::Image { url, detail: opt_str(img, "detail", &format!("{img_path}.detail"))? })
+            let img_path = Dot(path, "image_url");
+            let img = opt_obj(p, "image_url", img_path)?.ok_or_else(|| missing(&img_path.to_string()))?;
+            let url = req_str(img, "url", Dot(img_path, "url"))?;
+            Ok(Part::Image { url, detail: opt_str(img, "detail", Dot(img_path, "detail"))? })
         }
         _ => Ok(Part::Other(v.clone())),
     }
 }
 
-fn decode_tool_call(v: &Value, path: &str) -> Result<ToolCall, GatewayError> {
+fn decode_tool_call(v: &Value, path: impl FieldPath) -> Result<ToolCall, GatewayError> {
     let c = as_obj(v, path)?;
-    let f_path = format!("{path}.function");
-    let f = opt_obj(c, "function", &f_path)?.ok_or_else(|| missing(&f_path))?;
+    let f_path = Dot(path, "function");
+    let f = opt_obj(c, "function", f_path)?.ok_or_else(|| missing(&f_path.to_string()))?;
     Ok(ToolCall {
-        id: req_str(c, "id", &format!("{path}.id"))?,
-        name: req_str(f, "name", &format!("{f_path}.name"))?,
-        arguments: opt_str(f, "arguments", &format!("{f_path}.arguments"))?.unwrap_or_default(),
+        id: req_str(c, "id", Dot(path, "id"))?,
+        name: req_str(f, "name", Dot(f_path, "name"))?,
+        arguments: opt_str(f, "arguments", Dot(f_path, "arguments"))?.unwrap_or_default(),
     })
 }
 
 fn decode_tool(v: &Value, i: usize) -> Result<Tool, GatewayError> {
-    let path = format!("tools[{i}]");
-    let t = as_obj(v, &path)?;
-    let kind = req_str(t, "type", &format!("{path}.type"))?;
+    let path = At("tools", i);
+    let t = as_obj(v, path)?;
+    let kind = req_str(t, "type", Dot(path, "type"))?;
     if kind != "function" {
         return Err(invalid_value(&format!("{path}.type"), "only 'function' tools are supported"));
     }
-    let f_path = format!("{path}.function");
-    let f = opt_obj(t, "function", &f_path)?.ok_or_else(|| missing(&f_path))?;
+    let f_path = Dot(path, "function");
+    let f = opt_obj(t, "function", f_path)?.ok_or_else(|| missing(&f_path.to_string()))?;
     Ok(Tool {
-        name: req_str(f, "name", &format!("{f_path}.name"))?,
-        description: opt_str(f, "description", &format!("{f_path}.description"))?,
+        name: req_str(f, "name", Dot(f_path, "name"))?,
+        description: opt_str(f, "description", Dot(f_path, "description"))?,
         parameters: opt(f, "parameters").cloned(),
-        strict: opt_bool(f, "strict", &format!("{f_path}.strict"))?,
+        strict: opt_bool(f, "strict", Dot(f_path, "strict"))?,
     })
 }
 
@@ -243,8 +243,7 @@ fn decode_stop(obj: &Map<String, Value>) -> Result<(Vec<String>, bool), GatewayE
         None => Ok((Vec::new(), false)),
         Some(Value::String(s)) => Ok((vec![s.clone()], true)),
         Some(Value::Array(a)) => {
-            let stops =
-                a.iter().enumerate().map(|(i, s)| as_str(s, &format!("stop[{i}]")).map(str::to_string)).collect::<Result<Vec<_>, _>>()?;
+            let stops = a.iter().enumerate().map(|(i, s)| as_str(s, At("stop", i)).map(str::to_string)).collect::<Result<Vec<_>, _>>()?;
             if stops.len() > 4 {
                 return Err(invalid_value("stop", "at most 4 stop sequences"));
             }

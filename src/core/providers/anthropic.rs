@@ -84,7 +84,7 @@ fn content_blocks(m: &Message, native: bool) -> Result<Vec<Value>, GatewayError>
 }
 
 fn tool_use_block(c: &ToolCall) -> Value {
-    let input: Value = serde_json::from_str(&c.arguments).ok().filter(Value::is_object).unwrap_or_else(|| json!({}));
+    let input: Value = serde_json::from_slice(c.arguments.as_bytes()).ok().filter(Value::is_object).unwrap_or_else(|| json!({}));
     json!({"type": "tool_use", "id": c.id, "name": c.name, "input": input})
 }
 
@@ -242,7 +242,7 @@ impl StreamDecoder {
     pub(super) fn decode(&mut self, events: Vec<crate::core::sse::SseEvent>) -> Result<Vec<StreamEvent>, GatewayError> {
         let mut out = Vec::new();
         for ev in events {
-            let event: wire::Event = serde_json::from_str(&ev.data).map_err(|_| malformed("stream event"))?;
+            let event: wire::Event = serde_json::from_slice(ev.data.as_bytes()).map_err(|_| malformed("stream event"))?;
             self.event(event, &mut out);
         }
         Ok(out)

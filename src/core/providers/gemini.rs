@@ -108,7 +108,8 @@ fn encode_contents(req: &ChatRequest) -> Result<(Vec<String>, Vec<Value>), Gatew
             Role::Assistant => {
                 let mut p = parts_of(m)?;
                 for c in &m.tool_calls {
-                    let args: Value = serde_json::from_str(&c.arguments).ok().filter(Value::is_object).unwrap_or_else(|| json!({}));
+                    let args: Value =
+                        serde_json::from_slice(c.arguments.as_bytes()).ok().filter(Value::is_object).unwrap_or_else(|| json!({}));
                     p.push(json!({"functionCall": {"name": c.name, "args": args}}));
                 }
                 ("model", p)
@@ -117,8 +118,10 @@ fn encode_contents(req: &ChatRequest) -> Result<(Vec<String>, Vec<Value>), Gatew
                 let id = m.tool_call_id.as_deref().unwrap_or_default();
                 let name = names.get(id).copied().unwrap_or(id);
                 let text = m.content.text();
-                let response =
-                    serde_json::from_str::<Value>(&text).ok().filter(Value::is_object).unwrap_or_else(|| json!({"content": text}));
+                let response = serde_json::from_slice::<Value>(text.as_bytes())
+                    .ok()
+                    .filter(Value::is_object)
+                    .unwrap_or_else(|| json!({"content": text}));
                 ("user", vec![json!({"functionResponse": {"name": name, "response": response}})])
             }
         };
@@ -299,7 +302,7 @@ impl StreamDecoder {
     pub(super) fn decode(&mut self, events: Vec<crate::core::sse::SseEvent>) -> Result<Vec<StreamEvent>, GatewayError> {
         let mut out = Vec::new();
         for ev in events {
-            if let Ok(err) = serde_json::from_str::<wire::ErrorEnvelope>(&ev.data) {
+            if let Ok(err) = serde_json::from_slice::<wire::ErrorEnvelope>(ev.data.as_bytes()) {
                 if !err.error.message.is_empty() {
                     out.push(StreamEvent::Error {
                         message: sanitize_upstream_message(&format!("{}: {}", err.error.status, err.error.message)),
@@ -307,7 +310,7 @@ impl StreamDecoder {
                     continue;
                 }
             }
-            let r: wire::Response = serde_json::from_str(&ev.data).map_err(|_| malformed("stream chunk"))?;
+            let r: wire::Response = serde_json::from_slice(ev.data.as_bytes()).map_err(|_| malformed("stream chunk"))?;
             self.chunk(r, &mut out);
         }
         Ok(out)

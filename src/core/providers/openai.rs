@@ -120,7 +120,7 @@ impl StreamDecoder {
                 out.push(StreamEvent::Done);
                 continue;
             }
-            let chunk: wire::Chunk = serde_json::from_str(&ev.data).map_err(|_| malformed("stream chunk"))?;
+            let chunk: wire::Chunk = serde_json::from_slice(ev.data.as_bytes()).map_err(|_| malformed("stream chunk"))?;
             if chunk.error.is_none() {
                 // Upstream error events are not echoed: the caller gets the sanitised one.
                 self.echo.extend(crate::core::sse::frame(&ev.data));
