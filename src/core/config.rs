@@ -545,7 +545,7 @@ impl Config {
     pub fn secret_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.providers.values().filter_map(|p| p.api_key_secret.clone()).collect();
         names.extend(self.tokens.as_ref().map(|t| t.secret.clone()));
-        names.sort();
+        names.sort_unstable();
         names.dedup();
         names
     }

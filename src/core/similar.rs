@@ -92,11 +92,11 @@ pub fn statements(op: &IndexOp) -> Vec<Query> {
 /// The best match among the rows a lookup read (`[{"key", "vector"}]`).
 pub fn pick(op: &IndexOp, rows: &str) -> Option<Match> {
     let IndexOp::Lookup { vector, threshold, .. } = op else { return None };
-    let rows: Vec<serde_json::Map<String, Value>> = serde_json::from_str(rows).ok()?;
+    let rows: Vec<serde_json::Map<String, Value>> = serde_json::from_slice(rows.as_bytes()).ok()?;
     rows.iter()
         .filter_map(|r| {
             let key = r.get("key")?.as_str()?;
-            let stored: Vec<f32> = serde_json::from_str(r.get("vector")?.as_str()?).ok()?;
+            let stored: Vec<f32> = serde_json::from_slice(r.get("vector")?.as_str()?.as_bytes()).ok()?;
             Some(Match { key: key.to_string(), score: cache::cosine(vector, &stored) })
         })
         .filter(|m| m.score >= *threshold)

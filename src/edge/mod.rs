@@ -86,7 +86,7 @@ pub fn similar_schema() -> String {
 /// The statements an index op runs, as JSON `[{"sql", "args"}]` (none for a bad op).
 #[wasm_bindgen]
 pub fn similar_statements(op: &str) -> String {
-    let op = serde_json::from_str(op).ok();
+    let op = serde_json::from_slice(op.as_bytes()).ok();
     let list = op.as_ref().map(crate::core::similar::statements).unwrap_or_default();
     serde_json::to_string(&list).unwrap_or_else(|_| "[]".into())
 }
@@ -94,7 +94,7 @@ pub fn similar_statements(op: &str) -> String {
 /// A lookup's best match as JSON, from the rows its statement read; "" when none.
 #[wasm_bindgen]
 pub fn similar_pick(op: &str, rows: &str) -> String {
-    let found = serde_json::from_str(op).ok().and_then(|op| crate::core::similar::pick(&op, rows));
+    let found = serde_json::from_slice(op.as_bytes()).ok().and_then(|op| crate::core::similar::pick(&op, rows));
     found.and_then(|m| serde_json::to_string(&m).ok()).unwrap_or_default()
 }
 
