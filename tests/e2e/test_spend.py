@@ -177,3 +177,23 @@ def test_cache_hits_cost_nothing_and_their_saving_is_in_the_ledger(gateway):
     assert total["cache_hits"] >= 1
     assert total["cost_usd"] == f"{float(cost) * misses:.9f}"
     assert total["saved_usd"] == f"{float(cost) * total['cache_hits']:.9f}"
+
+
+@pytest.mark.parametrize("include_usage", [False, True])
+def test_streams_the_client_leaves_release_their_slots_and_settle(gateway, include_usage):
+    """A streamed request the client abandons after its first chunk still ends: its
+    concurrency slot comes back and it is counted in the ledger."""
+    run = "leave-" + secrets.token_hex(4)
+    body = {"model": "up-slow-stream", "stream": True, "messages": [{"role": "user", "content": run}]}
+    if include_usage:
+        body["stream_options"] = {"include_usage": True}
+    before = usage(gateway, "conc")["total"]["calls"]
+    for _ in range(2):  # the key's whole concurrency
+        with httpx.stream("POST", gateway.url + "/v1/chat/completions", json=body, headers=headers("conc"), timeout=30) as r:
+            assert r.status_code == 200
+            next(r.iter_raw())
+    deadline = time.time() + 10
+    while chat(gateway, "conc").status_code == 429:
+        assert time.time() < deadline, "abandoned streams still hold the key's slots"
+        time.sleep(0.2)
+    assert settled_usage(gateway, "conc", before + 3)["total"]["calls"] >= before + 3
