@@ -5,14 +5,14 @@
 //! error); a cut stream or one with an error event never becomes a cached answer.
 
 use crate::core::types::{ChatResponse, Choice, StreamEvent, ToolCall, Usage};
-use std::collections::BTreeMap;
+use crate::core::vecmap::VecMap;
 
 #[derive(Debug, Default)]
 pub struct Assembler {
     id: String,
     model: String,
     created: u64,
-    choices: BTreeMap<u32, Choice>,
+    choices: VecMap<u32, Choice>,
     usage: Option<Usage>,
     done: bool,
     failed: bool,
@@ -50,7 +50,7 @@ impl Assembler {
     }
 
     fn choice(&mut self, index: u32) -> &mut Choice {
-        self.choices.entry(index).or_insert_with(|| Choice {
+        self.choices.get_or_insert_with(index, || Choice {
             index,
             content: None,
             refusal: None,

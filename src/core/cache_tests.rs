@@ -2,6 +2,7 @@
 //! round-trip; replayed streams read back through the crate's own upstream decoders.
 use super::*;
 use crate::core::providers::{assert_split_invariant, StreamDecoder};
+use crate::core::vecmap::VecMap;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
@@ -124,8 +125,8 @@ const ANSWER_CHANGING: &[Mutation] = &[
     ("seed", |r| r.sampling.seed = Some(43)),
     ("stop", |r| r.sampling.stop = vec!["END".into()]),
     ("stop order", |r| r.sampling.stop.reverse()),
-    ("logit_bias value", |r| r.sampling.logit_bias = BTreeMap::from([("50256".into(), (-99).into())])),
-    ("logit_bias token", |r| r.sampling.logit_bias = BTreeMap::from([("50257".into(), (-100).into())])),
+    ("logit_bias value", |r| r.sampling.logit_bias = VecMap::from_iter([("50256".into(), (-99).into())])),
+    ("logit_bias token", |r| r.sampling.logit_bias = VecMap::from_iter([("50257".into(), (-100).into())])),
     ("n", |r| r.sampling.n = Some(3)),
     ("max_output_tokens", |r| r.max_output_tokens = Some(301)),
     ("reasoning_effort", |r| r.reasoning_effort = Some(ReasoningEffort::High)),
@@ -170,7 +171,9 @@ const ANSWER_KEEPING: &[Mutation] = &[
     ("max_tokens field", |r| r.max_tokens_field = MaxTokensField::MaxTokens),
     ("stop spelling", |r| r.sampling.stop_was_string = !r.sampling.stop_was_string),
     ("negative zero", |r| r.sampling.presence_penalty = Some(-0.0)),
-    ("logit_bias as float", |r| r.sampling.logit_bias = BTreeMap::from([("50256".into(), serde_json::Number::from_f64(-100.0).unwrap())])),
+    ("logit_bias as float", |r| {
+        r.sampling.logit_bias = VecMap::from_iter([("50256".into(), serde_json::Number::from_f64(-100.0).unwrap())])
+    }),
 ];
 
 #[test]

@@ -10,8 +10,8 @@ use crate::core::health::BreakerConfig;
 use crate::core::routes::{RouteConfig, StepConfig};
 use crate::core::spend::Limits as SpendLimits;
 use crate::core::types::Dialect;
+use crate::core::vecmap::VecMap;
 use serde::Deserialize;
-use std::collections::{BTreeMap, HashMap};
 
 pub const DEFAULT_CONFIG: &str = include_str!("../config.default.json");
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
@@ -325,7 +325,7 @@ impl Default for Limits {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
-    pub providers: BTreeMap<String, Provider>,
+    pub providers: VecMap<String, Provider>,
     pub models: Vec<Model>,
     pub keys: Vec<ClientKey>,
     pub limits: Limits,
@@ -338,12 +338,12 @@ pub struct Config {
     /// Models to probe on the Cron Trigger (opt-in: probes spend a few tokens).
     pub health_checks: Option<HealthChecks>,
     /// Limits and budgets per tenant, by tenant id.
-    pub tenants: BTreeMap<String, TenantConfig>,
+    pub tenants: VecMap<String, TenantConfig>,
     /// Response cache defaults (routes may override).
     pub cache: CacheConfig,
     /// Public name or alias → index into `models`.
     #[serde(skip)]
-    index: HashMap<String, usize>,
+    index: VecMap<String, usize>,
 }
 
 /// One problem found in a config, with the JSON path where it is.

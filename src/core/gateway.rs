@@ -26,8 +26,8 @@ use crate::core::session::{CachePlan, Caller, Payload, Plans, Session, SimilarPl
 use crate::core::spend::{Op, TenantNext};
 use crate::core::tokens::{self, Claims};
 use crate::core::types::{ChatRequest, Content, Dialect, Part, ResponseFormat, Usage};
+use crate::core::vecmap::VecMap;
 use serde_json::json;
-use std::collections::HashMap;
 use std::fmt::Write;
 
 /// Azure OpenAI's `api-version` when the config names none.
@@ -64,7 +64,7 @@ impl Inbound<'_> {
 /// Per-isolate state: the validated config and the secrets it names.
 pub struct Gateway {
     config: Result<Config, Vec<Problem>>,
-    secrets: HashMap<String, Secret>,
+    secrets: VecMap<String, Secret>,
     /// The `KEYS` KV namespace is bound: runtime keys and the admin API are on.
     keystore: bool,
     /// The `TENANTS` Durable Object namespace is bound: limits, budgets and the ledger are on.
@@ -87,7 +87,7 @@ impl Gateway {
         if let Ok(c) = &config {
             health.borrow_mut().config = c.breaker;
         }
-        Gateway { config, secrets: HashMap::new(), keystore: false, ledger: false, cache: false, similar_index: false, health }
+        Gateway { config, secrets: VecMap::new(), keystore: false, ledger: false, cache: false, similar_index: false, health }
     }
 
     pub fn config_problems(&self) -> Option<&[Problem]> {

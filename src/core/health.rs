@@ -21,9 +21,10 @@
 
 use crate::core::config::Quota;
 use crate::core::spend;
+use crate::core::vecmap::VecMap;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 /// Breaker settings (config `breaker`; every field optional).
@@ -222,25 +223,25 @@ struct Stats {
 #[derive(Debug, Default)]
 pub struct HealthView {
     pub config: BreakerConfig,
-    breakers: HashMap<String, Breaker>,
-    budgets: HashMap<String, Budget>,
-    stats: HashMap<String, Stats>,
+    breakers: VecMap<String, Breaker>,
+    budgets: VecMap<String, Budget>,
+    stats: VecMap<String, Stats>,
     /// Targets that answered 429 with a `retry-after`, or said their quota is used up: not
     /// preferred before this time.
-    parked_until: HashMap<String, u64>,
+    parked_until: VecMap<String, u64>,
     /// Each target's configured quota as used by this isolate: GCRA arrival times (ns) for
     /// requests and tokens.
-    quota_tat: HashMap<String, (u64, u64)>,
+    quota_tat: VecMap<String, (u64, u64)>,
 }
 
 pub type Health = Rc<RefCell<HealthView>>;
 
 /// `map[key]`, inserted as the default first when missing: the key is copied only then.
-fn slot<'a, V: Default>(map: &'a mut HashMap<String, V>, key: &str) -> &'a mut V {
+fn slot<'a, V: Default>(map: &'a mut VecMap<String, V>, key: &str) -> &'a mut V {
     if map.contains_key(key) {
         map.get_mut(key).expect("present")
     } else {
-        map.entry(key.to_string()).or_default()
+        map.get_or_insert_with(key.to_string(), V::default)
     }
 }
 
@@ -279,7 +280,7 @@ impl HealthView {
     /// this isolate's (a closed one here keeps its own window of recent calls).
     pub fn adopt(&mut self, stored: &str) {
         let Ok(shared) = serde_json::from_slice::<Shared>(stored.as_bytes()) else { return };
-        let local = self.breakers.entry(shared.target).or_default();
+        let local = self.breakers.get_or_insert_with(shared.target, Breaker::default);
         if !(local.state == State::Closed && shared.breaker.state == State::Closed) {
             *local = shared.breaker;
         }

@@ -29,6 +29,7 @@ pub mod sse;
 pub mod strict_json;
 pub mod tokens;
 pub mod types;
+pub mod vecmap;
 pub mod wire;
 
 #[cfg(test)]

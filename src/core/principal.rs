@@ -7,7 +7,7 @@ use crate::core::error::{GatewayError, Kind};
 use crate::core::gateway::Inbound;
 use crate::core::spend::Limits;
 use crate::core::tokens::{self, Claims};
-use std::collections::HashMap;
+use crate::core::vecmap::VecMap;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Principal {
@@ -36,7 +36,7 @@ pub fn no_key() -> GatewayError {
 
 /// Authenticate the request. On failure, also says whether the error reply may carry CORS
 /// headers (an expired token for this very origin: the page should learn to refresh it).
-pub fn identify(config: &Config, secrets: &HashMap<String, Secret>, inb: &Inbound) -> Result<Principal, (GatewayError, bool)> {
+pub fn identify(config: &Config, secrets: &VecMap<String, Secret>, inb: &Inbound) -> Result<Principal, (GatewayError, bool)> {
     let credential = presented(inb).ok_or((no_key(), false))?;
     if credential.starts_with(tokens::PREFIX) {
         let secret = config.tokens.as_ref().and_then(|t| secrets.get(&t.secret)).ok_or((no_key(), false))?;

@@ -13,8 +13,8 @@
 //!   concurrency slot nor its reservation is held for ever.
 
 use crate::core::ledger::{self, LedgerRow, Query, UsageQuery};
+use crate::core::vecmap::VecMap;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 const MINUTE_NS: u64 = 60_000_000_000;
 const DAY_MS: u64 = 86_400_000;
@@ -245,11 +245,11 @@ impl Spend {
 pub struct TenantState {
     /// GCRA theoretical arrival times, nanoseconds: `r:<subject>` and `t:<subject>`.
     #[serde(default)]
-    tat: BTreeMap<String, u64>,
+    tat: VecMap<String, u64>,
     #[serde(default)]
-    leases: BTreeMap<String, Lease>,
+    leases: VecMap<String, Lease>,
     #[serde(default)]
-    spend: BTreeMap<String, Spend>,
+    spend: VecMap<String, Spend>,
 }
 
 /// What applying an op produced.

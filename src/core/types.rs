@@ -6,8 +6,8 @@
 //!   destructures `ChatRequest` exhaustively, so a new field forces a decision there).
 //! - `extra` carries fields no canonical field covers; only OpenAI-family upstreams receive it.
 
+use crate::core::vecmap::VecMap;
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
 
 /// A wire format: what a caller speaks, or what an upstream speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,7 +180,7 @@ pub struct Sampling {
     pub stop: Vec<String>,
     /// Whether `stop` was a bare string (kept for faithful re-encoding).
     pub stop_was_string: bool,
-    pub logit_bias: BTreeMap<String, serde_json::Number>,
+    pub logit_bias: VecMap<String, serde_json::Number>,
     pub n: Option<u32>,
 }
 
@@ -201,7 +201,7 @@ pub struct ChatRequest {
     /// `stream_options.include_usage`.
     pub include_usage: bool,
     pub user: Option<String>,
-    pub metadata: BTreeMap<String, String>,
+    pub metadata: VecMap<String, String>,
     /// The dialect the caller spoke.
     pub dialect: Dialect,
     /// Fields with no canonical home, in `dialect`'s terms: passed through untouched to

@@ -253,7 +253,7 @@ fn decode_stop(obj: &Map<String, Value>) -> Result<(Vec<String>, bool), GatewayE
     }
 }
 
-fn decode_logit_bias(obj: &Map<String, Value>) -> Result<std::collections::BTreeMap<String, serde_json::Number>, GatewayError> {
+fn decode_logit_bias(obj: &Map<String, Value>) -> Result<crate::core::vecmap::VecMap<String, serde_json::Number>, GatewayError> {
     let Some(o) = opt_obj(obj, "logit_bias", "logit_bias")? else { return Ok(Default::default()) };
     o.iter()
         .map(|(k, v)| match v {
@@ -263,7 +263,7 @@ fn decode_logit_bias(obj: &Map<String, Value>) -> Result<std::collections::BTree
         .collect()
 }
 
-fn decode_metadata(obj: &Map<String, Value>) -> Result<std::collections::BTreeMap<String, String>, GatewayError> {
+fn decode_metadata(obj: &Map<String, Value>) -> Result<crate::core::vecmap::VecMap<String, String>, GatewayError> {
     let Some(o) = opt_obj(obj, "metadata", "metadata")? else { return Ok(Default::default()) };
     o.iter().map(|(k, v)| as_str(v, &format!("metadata.{k}")).map(|s| (k.clone(), s.to_string()))).collect()
 }

@@ -11,9 +11,9 @@
 use super::{malformed, Target, UpstreamRequest};
 use crate::core::error::GatewayError;
 use crate::core::types::*;
+use crate::core::vecmap::VecMap;
 use crate::core::wire::anthropic as wire;
 use serde_json::{json, Map, Value};
-use std::collections::HashMap;
 
 pub const API_VERSION: &str = "2023-06-01";
 
@@ -235,7 +235,7 @@ pub fn error_parts(body: &[u8]) -> (String, String) {
 pub struct StreamDecoder {
     start_usage: wire::Usage,
     /// Content block index → tool call index.
-    tool_blocks: HashMap<u32, u32>,
+    tool_blocks: VecMap<u32, u32>,
 }
 
 impl StreamDecoder {

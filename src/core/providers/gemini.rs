@@ -13,9 +13,9 @@
 use super::{malformed, Target, UpstreamRequest};
 use crate::core::error::{sanitize_upstream_message, GatewayError};
 use crate::core::types::*;
+use crate::core::vecmap::VecMap;
 use crate::core::wire::gemini as wire;
 use serde_json::{json, Map, Value};
-use std::collections::HashMap;
 
 pub fn finish_from_gemini(reason: &str, has_calls: bool) -> FinishReason {
     match reason {
@@ -95,7 +95,7 @@ fn parts_of(m: &Message) -> Result<Vec<Value>, GatewayError> {
 
 /// Canonical messages as Gemini `contents` plus the system instruction text.
 fn encode_contents(req: &ChatRequest) -> Result<(Vec<String>, Vec<Value>), GatewayError> {
-    let names: HashMap<&str, &str> = req.messages.iter().flat_map(|m| &m.tool_calls).map(|c| (c.id.as_str(), c.name.as_str())).collect();
+    let names: VecMap<&str, &str> = req.messages.iter().flat_map(|m| &m.tool_calls).map(|c| (c.id.as_str(), c.name.as_str())).collect();
     let mut system = Vec::new();
     let mut turns: Vec<(&str, Vec<Value>)> = Vec::new();
     for m in &req.messages {
@@ -283,7 +283,7 @@ pub struct StreamDecoder {
     finished: bool,
     usage: Option<wire::UsageMetadata>,
     /// Tool calls seen so far per candidate.
-    calls: HashMap<u32, usize>,
+    calls: VecMap<u32, usize>,
 }
 
 impl StreamDecoder {
@@ -329,7 +329,7 @@ impl StreamDecoder {
             out.push(StreamEvent::Finish { index: 0, reason: FinishReason::ContentFilter });
         }
         for c in &r.candidates {
-            let seen = self.calls.entry(c.index).or_default();
+            let seen = self.calls.get_or_insert_with(c.index, usize::default);
             let (text, calls) = candidate_parts(c, *seen);
             if !text.is_empty() {
                 out.push(StreamEvent::TextDelta { index: c.index, text });
