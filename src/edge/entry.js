@@ -65,15 +65,28 @@ function upstreamBlock(headers) {
   return block;
 }
 
-// A header block as a `Headers` object, appended one by one: on workerd this costs about a
-// third of converting an array of [name, value] pairs, and keeps repeated names as they are.
+// A header block as a plain object, the cheapest headers init on workerd: for eight headers
+// it costs about a third of a `Headers` filled with `append` (README, "Performance"). The core
+// never repeats a name; if it did, the values would be joined as one list.
 function toHeaders(block) {
-  const headers = new Headers();
+  const headers = {};
   for (let start = 0, end; (end = block.indexOf("\n", start)) >= 0; start = end + 1) {
     const colon = block.indexOf(":", start);
-    if (colon > start && colon < end) headers.append(block.slice(start, colon), block.slice(colon + 1, end));
+    if (colon <= start || colon >= end) continue;
+    const name = block.slice(start, colon);
+    const value = block.slice(colon + 1, end);
+    if (name === "__proto__") continue;
+    const prior = headers[name];
+    headers[name] = prior === undefined ? value : prior + ", " + value;
   }
   return headers;
+}
+
+// The path and query of a request URL, without parsing it: the URL workerd hands a worker is
+// always absolute (`scheme://host/path?query`).
+function pathAndQuery(url) {
+  const slash = url.indexOf("/", url.indexOf("//") + 2);
+  return slash < 0 ? "/" : url.slice(slash);
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -538,9 +551,9 @@ export default {
       const declared = Number(request.headers.get("content-length") ?? -1);
       const skipBody = request.method === "GET" || request.method === "HEAD" || declared > gw.max_body_bytes();
       const body = skipBody ? EMPTY : new Uint8Array(await request.arrayBuffer());
-      const url = new URL(request.url);
-      const entropy = url.pathname.startsWith("/admin/") ? crypto.getRandomValues(new Uint8Array(24)) : EMPTY;
-      const step = gw.start(request.method, url.pathname + url.search, headerBlock(request.headers), body, skipBody ? declared : -1, entropy);
+      const path = pathAndQuery(request.url);
+      const entropy = path.startsWith("/admin/") ? crypto.getRandomValues(new Uint8Array(24)) : EMPTY;
+      const step = gw.start(request.method, path, headerBlock(request.headers), body, skipBody ? declared : -1, entropy);
       requestId = step.request_id() || requestId;
       return await drive(job, step, gw);
     } catch (error) {
