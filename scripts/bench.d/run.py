@@ -4,7 +4,8 @@ proxy on Python), all on 127.0.0.1 in front of the same mock upstream. Prints on
 writes bench-results/results.json. Run through scripts/bench, which builds and installs first.
 
 Per target: p50/p99 at a fixed 100 requests/s (open loop: latency counted from when each
-request was due), the most requests/s with 50 connections (and p99 there), the CPU time its
+request was due; the plain workerd targets measured in interleaved rounds, see
+`fixed_rate`), the most requests/s with 50 connections (and p99 there), the CPU time its
 process tree spent per request during that run, the time to the first content chunk of a
 stream (mean of 20), and resident memory of its process tree. workerd runs a worker's
 requests on one thread, so at saturation its CPU per request sets its most requests/s; it
@@ -34,6 +35,7 @@ PORTKEY = PEERS / "node_modules/@portkey-ai/gateway"
 LITELLM = ROOT / "build/bench-venv/bin/litellm"
 DURATION = os.environ.get("BENCH_DURATION", "10s")
 TTFC_RUNS = 20
+ROUNDS = 5
 DEV_KEY = "sk-switchyard-dev"
 BODY = json.dumps({"model": "bench", "messages": [{"role": "user", "content": "Say something short."}]})
 STREAM_BODY = json.dumps({"model": "bench", "stream": True, "messages": [{"role": "user", "content": "Say something short."}]}, separators=(",", ":"))
@@ -220,10 +222,27 @@ def stream_timing(url, headers=(), n=TTFC_RUNS):
     return {"ttfb_ms": sum(ttfb) / n, "ttfc_ms": sum(ttfc) / n, "ttfc_median_ms": ttfc[n // 2], "ttfc_runs": n}
 
 
-def measure(name, url, pid=None, body=BODY, headers=(), streams=True):
+def fixed_rate(targets, rate=100, rounds=ROUNDS):
+    """p50 and p99 at `rate` requests/s (open loop) for several targets `(name, url, body)`,
+    measured in interleaved rounds (each target in turn, `rounds` times, DURATION in all per
+    target): the machine's drift over a run then falls on every target alike, and their
+    differences are what it leaves alone. Each figure is the median of its rounds'."""
+    seconds = max(1, round(float(DURATION.rstrip("s")) / rounds))
+    runs = {name: [] for name, _, _ in targets}
+    for _ in range(rounds):
+        for name, url, body in targets:
+            runs[name].append(oha(url, body, ["-q", str(rate), "--latency-correction"], duration=f"{seconds}s"))
+    med = lambda xs: sorted(xs)[len(xs) // 2]
+    return {name: {"p50_ms": med([r["p50_ms"] for r in rs]), "p99_ms": med([r["p99_ms"] for r in rs]),
+                   "ok_ratio": min(r["ok_ratio"] for r in rs), "rounds": rounds} for name, rs in runs.items()}
+
+
+def measure(name, url, pid=None, body=BODY, headers=(), streams=True, fixed=None):
+    """One target's figures. `fixed`: its p50/p99 at 100 requests/s from `fixed_rate`, measured
+    beside other targets; without it, measured here on its own."""
     oha(url, body, ["-c", "10"], headers, duration="2s")  # warm-up, not recorded
     idle = rss_kb(pid) if pid else None
-    fixed = oha(url, body, ["-q", "100", "--latency-correction"], headers)
+    fixed = fixed or oha(url, body, ["-q", "100", "--latency-correction"], headers)
     peak = [0]
     stop = threading.Event()
 
@@ -406,13 +425,17 @@ def main():
         sy, sy_port = start_workerd(tmp, "switchyard", modules, [("SWITCHYARD_CONFIG", str(tmp / "config.json"))])
         procs.append(sy)
         sy_url = f"http://127.0.0.1:{sy_port}/v1/chat/completions"
-        rows = [
-            measure("direct (the limit)", upstream_url),
-            measure("js pass-through (runtime floor)", f"http://127.0.0.1:{js_port}/", js.pid),
-            measure("js, i/o of switchyard's driver", f"http://127.0.0.1:{buf_port}/", buf.pid, streams=False),
-            measure("switchyard → upstream", sy_url, sy.pid),
-            measure("switchyard built-in mock", sy_url, sy.pid, body=BODY.replace('"bench"', '"bench-mock"')),
-        ]
+        mock_body = BODY.replace('"bench"', '"bench-mock"')
+        plain = [("direct (the limit)", upstream_url, BODY, None, True),
+                 ("js pass-through (runtime floor)", f"http://127.0.0.1:{js_port}/", BODY, js.pid, True),
+                 ("js, i/o of switchyard's driver", f"http://127.0.0.1:{buf_port}/", BODY, buf.pid, False),
+                 ("switchyard → upstream", sy_url, BODY, sy.pid, True),
+                 ("switchyard built-in mock", sy_url, mock_body, sy.pid, True)]
+        for _, url, body, _, _ in plain:
+            oha(url, body, ["-c", "10"], duration="2s")  # warm every target before the interleaved rounds
+        print("bench: p50/p99 at 100 req/s, plain workerd targets in interleaved rounds", file=sys.stderr)
+        lat = fixed_rate([(name, url, body) for name, url, body, _, _ in plain])
+        rows = [measure(name, url, pid, body=body, streams=streams, fixed=lat[name]) for name, url, body, pid, streams in plain]
         for p in procs[1:]:
             stop(p)  # workerd idles while the other gateways are measured
         rows.extend(pipeline.rows(tmp, upstream_url, bundle))  # bindings on, through Miniflare
@@ -446,7 +469,7 @@ def main():
     print(pipeline.notes(rows))
     print(f"\nwasm: {wasm_bytes / 1024:.0f} KiB raw, {result['wasm_gzip_bytes'] / 1024:.0f} KiB gzipped. Times in ms. +p50/+p99/+ttfc are added"
           f" over direct calls in this run, ×p50 and ×rps are ratios to them. p50/p99 at 100 req/s are open loop (counted from"
-          f" when each request was due). ttfc: first content chunk of a stream, mean of {TTFC_RUNS}; the upstream sends one every"
+          f" when each request was due); for the plain workerd rows, the median of {ROUNDS} rounds taken in turn with each other. ttfc: first content chunk of a stream, mean of {TTFC_RUNS}; the upstream sends one every"
           f" 20 ms. RSS: the target's process tree, idle and at peak under 50 connections. cpu/req: CPU µs of that tree per"
           f" request at 50 connections.")
     print("\n" + budget(rows, result["wasm_gzip_bytes"]))
