@@ -8,7 +8,11 @@ pub mod core;
 #[cfg(target_arch = "wasm32")]
 mod edge;
 
-// The wasm allocator is plain memory management: its tests run on the host too.
+// The wasm allocator and the header blocks are plain memory and string handling: their
+// tests run on the host too.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+#[path = "edge/block.rs"]
+mod block;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 #[path = "edge/pool.rs"]
 mod pool;

@@ -13,6 +13,8 @@ use crate::core::session::Session;
 use crate::core::spend::TenantNext;
 use wasm_bindgen::prelude::*;
 
+mod block;
+use block::{parse_block, to_block};
 mod pool;
 
 #[cfg(not(target_feature = "atomics"))]
@@ -34,21 +36,6 @@ fn seed() -> u64 {
 
 /// Headers cross the boundary as one string, `name:value` lines joined by `\n` (HTTP forbids
 /// newlines in both): one crossing instead of two per header, which measurably matters.
-fn parse_block(block: &str) -> Vec<(String, String)> {
-    block.lines().filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())).collect()
-}
-
-fn to_block(headers: &[(String, String)]) -> String {
-    let mut out = String::with_capacity(headers.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
-    for (k, v) in headers {
-        out.push_str(k);
-        out.push(':');
-        out.push_str(v);
-        out.push('\n');
-    }
-    out
-}
-
 /// For the `TargetHealth` Durable Object: apply one outcome to its stored breaker and
 /// return the new state to store (and to hand back to the reporting isolate).
 #[wasm_bindgen]
