@@ -14,6 +14,9 @@ Rows (all on Miniflare, each worker on a direct workerd socket, no node proxy):
                                point and the settlement in the tenant's object
   mf: full pipeline, hit       the same key, one request repeated (temperature 0): answered
                                from KV after admission, settled as a hit
+  mf: cache hit, key without    the plain run's config (no limits, so no admission) with every
+      limits                   binding: auth, the KV read, the replay; the settlement in the
+                               tenant's object and the data point come after the response
   mf: pipeline+coalesce, miss  as the miss row with `cache.coalesce`: each miss also joins
                                and releases the cache key's Coalescer Durable Object
 
@@ -274,6 +277,8 @@ def rows(tmp, upstream_url, bundle):
                                                  "bindings": {"SWITCHYARD_CONFIG": json.dumps(base)}}, None),
         ("mf: full pipeline, miss", "full", {"worker": "switchyard", "bundle": bundle_dir, "bound": True,
                                              "bindings": {"SWITCHYARD_CONFIG": json.dumps(full_config(base))}}, "full"),
+        ("mf: cache hit, key without limits", "hit", {"worker": "switchyard", "bundle": bundle_dir, "bound": True,
+                                                     "bindings": {"SWITCHYARD_CONFIG": json.dumps(base)}}, "hit"),
         ("mf: pipeline+coalesce, miss", "coalesce", {"worker": "switchyard", "bundle": bundle_dir, "bound": True,
                                                      "bindings": {"SWITCHYARD_CONFIG": json.dumps(full_config(base, True))}}, "miss"),
     ]
@@ -296,6 +301,10 @@ def rows(tmp, upstream_url, bundle):
             wait_ready(url + path, proc, tmp / f"mf-{name}.log")
             if mode is None:
                 out.append(measure(label, url + path, proc.pid))
+                continue
+            if mode == "hit":
+                prime_hit(url + CHAT)
+                out.append(measure(label, url + CHAT, proc.pid, body=HIT_BODY, stream=lambda i: HIT_STREAM))
                 continue
             check_miss(url + CHAT)
             miss = measure(label, url + CHAT, proc.pid, lines=lines, headers=NO_STORE, stream=miss_stream(tag))

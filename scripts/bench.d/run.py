@@ -413,6 +413,9 @@ def main():
         shutil.copy(Path(__file__).parent / "passthrough.js", tmp / "passthrough.js")
         js, js_port = start_workerd(tmp, "js-floor", [("passthrough.js", "esModule", str(tmp / "passthrough.js"))], [("UPSTREAM", str(tmp / "upstream.txt"))])
         procs.append(js)
+        shutil.copy(Path(__file__).parent / "constant.js", tmp / "constant.js")
+        const, const_port = start_workerd(tmp, "js-constant", [("constant.js", "esModule", str(tmp / "constant.js"))], [])
+        procs.append(const)
         shutil.copy(Path(__file__).parent / "buffered.js", tmp / "buffered.js")
         buf, buf_port = start_workerd(tmp, "js-buffered", [("buffered.js", "esModule", str(tmp / "buffered.js"))], [("UPSTREAM", str(tmp / "upstream.txt"))])
         procs.append(buf)
@@ -428,6 +431,7 @@ def main():
         mock_body = BODY.replace('"bench"', '"bench-mock"')
         plain = [("direct (the limit)", upstream_url, BODY, None, True),
                  ("js pass-through (runtime floor)", f"http://127.0.0.1:{js_port}/", BODY, js.pid, True),
+                 ("js constant answer (no upstream)", f"http://127.0.0.1:{const_port}/", BODY, const.pid, False),
                  ("js, i/o of switchyard's driver", f"http://127.0.0.1:{buf_port}/", BODY, buf.pid, False),
                  ("switchyard → upstream", sy_url, BODY, sy.pid, True),
                  ("switchyard built-in mock", sy_url, mock_body, sy.pid, True)]
@@ -497,6 +501,16 @@ def budget(rows, wasm_gzip_bytes):
         ("wasm gzipped", wasm_gzip_bytes / 1000, "KB", "<=", 350),
         ("workerd RSS under load", sy["rss_mb_under_load"], "MB", "<=", 100),
     ]
+    portkey = next((r for t, r in by.items() if t.startswith("portkey")), None)
+    if portkey:
+        checks.append(("max req/s over Portkey's", sy["max_rps_c50"] / portkey["max_rps_c50"], "×", ">=", 1.5))
+    if sy.get("ttfc_ms") is not None and js.get("ttfc_ms") is not None:
+        checks.append(("added first content chunk over bare JS", sy["ttfc_ms"] - js["ttfc_ms"], "ms", "<=", 1.0))
+    hit, mf_js, full = by.get("mf: cache hit, key without limits"), by.get("mf: js pass-through"), by.get("mf: full pipeline, miss")
+    if hit:
+        checks.append(("cache hit p50 at 100 req/s", hit["p50_ms_at_100rps"], "ms", "<=", 1.0))
+    if full and mf_js:
+        checks.append(("full pipeline: added p50 over bare JS", full["p50_ms_at_100rps"] - mf_js["p50_ms_at_100rps"], "ms", "<=", 1.0))
     lines = ["budget (switchyard → upstream):"]
     for what, value, unit, op, limit in checks:
         ok = value <= limit if op == "<=" else value >= limit
