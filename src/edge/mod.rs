@@ -34,8 +34,6 @@ fn seed() -> u64 {
     u64::from_le_bytes(b)
 }
 
-/// Headers cross the boundary as one string, `name:value` lines joined by `\n` (HTTP forbids
-/// newlines in both): one crossing instead of two per header, which measurably matters.
 /// For the `TargetHealth` Durable Object: apply one outcome to its stored breaker and
 /// return the new state to store (and to hand back to the reporting isolate).
 #[wasm_bindgen]
