@@ -226,11 +226,15 @@ def fixed_rate(targets, rate=100, rounds=ROUNDS):
     """p50 and p99 at `rate` requests/s (open loop) for several targets `(name, url, body)`,
     measured in interleaved rounds (each target in turn, `rounds` times, DURATION in all per
     target): the machine's drift over a run then falls on every target alike, and their
-    differences are what it leaves alone. Each figure is the median of its rounds'."""
+    differences are what it leaves alone. Each figure is the median of its rounds'. Each
+    round starts with a second at the same rate, not recorded: the first requests to a worker
+    left idle while the others were measured sometimes meet a pause (seen: p99 63 ms where the
+    next round's was 3), which steady traffic does not."""
     seconds = max(1, round(float(DURATION.rstrip("s")) / rounds))
     runs = {name: [] for name, _, _ in targets}
     for _ in range(rounds):
         for name, url, body in targets:
+            oha(url, body, ["-q", str(rate)], duration="1s")
             runs[name].append(oha(url, body, ["-q", str(rate), "--latency-correction"], duration=f"{seconds}s"))
     med = lambda xs: sorted(xs)[len(xs) // 2]
     return {name: {"p50_ms": med([r["p50_ms"] for r in rs]), "p99_ms": med([r["p99_ms"] for r in rs]),
