@@ -181,11 +181,43 @@ async function coalesceAcross(job, key) {
 }
 
 async function cacheGet(env, key) {
+  const near = recent.get(key);
+  if (near !== undefined) {
+    recent.delete(key); // now the most recently used
+    recent.set(key, near);
+    return near;
+  }
   try {
-    return await env.CACHE.get(key);
+    const value = await env.CACHE.get(key);
+    if (value !== null) remember(key, value);
+    return value;
   } catch (e) {
     console.error("switchyard: cache read failed; serving uncached", String(e));
     return null;
+  }
+}
+
+// Cache entries this isolate wrote or read lately, by KV key: a repeat is answered without
+// a KV read. A key names one tenant's exact request on one route and its entry never changes
+// (the core judges freshness from the entry's own timestamps), so a copy here answers as KV
+// would. At most RECENT_BYTES of them; the least recently used go first.
+const RECENT_BYTES = 8 << 20;
+const recent = new Map();
+let recentBytes = 0;
+
+function remember(key, value) {
+  if (value.length > RECENT_BYTES / 16) return;
+  const prior = recent.get(key);
+  if (prior !== undefined) {
+    recent.delete(key);
+    recentBytes -= prior.length;
+  }
+  recent.set(key, value);
+  recentBytes += value.length;
+  for (const [k, v] of recent) {
+    if (recentBytes <= RECENT_BYTES) break;
+    recent.delete(k);
+    recentBytes -= v.length;
   }
 }
 
@@ -232,6 +264,7 @@ function finish(job, step) {
   let written;
   if (put) {
     const [key, value, ttl] = put;
+    remember(key, value);
     written = env.CACHE.put(key, value, { expirationTtl: Number(ttl) }).catch((e) =>
       console.error("switchyard: cache write failed", String(e)),
     );
