@@ -10,7 +10,7 @@
 use crate::core::dialect::fields::*;
 use crate::core::error::GatewayError;
 use crate::core::providers::{malformed, Target, UpstreamRequest};
-use crate::core::types::Dialect;
+use crate::core::types::{Dialect, Usage};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
@@ -102,8 +102,36 @@ struct GeminiValues {
 pub fn gemini_to_openai(body: &[u8], req: &EmbeddingsRequest, model: &str) -> Result<Vec<u8>, GatewayError> {
     let batch: GeminiBatch = serde_json::from_slice(body).map_err(|_| malformed("embeddings response"))?;
     let vectors: Vec<Vec<f32>> = batch.embeddings.into_iter().map(|e| e.values).collect();
-    let tokens: u64 = req.inputs.iter().map(|t| (t.chars().count() as u64).div_ceil(4)).sum();
-    Ok(openai_list(&vectors, req.base64, model, tokens))
+    Ok(openai_list(&vectors, req.base64, model, estimate_tokens(req)))
+}
+
+/// What an embeddings request is billed for: the input tokens the upstream reported
+/// (`usage.prompt_tokens` of an OpenAI-shaped answer), or else an estimate, marked as one.
+pub fn usage(req: &EmbeddingsRequest, answer: Option<&[u8]>) -> Usage {
+    #[derive(Deserialize)]
+    struct Answer {
+        usage: Option<Reported>,
+    }
+    #[derive(Deserialize)]
+    struct Reported {
+        prompt_tokens: u64,
+    }
+    match answer.map(serde_json::from_slice::<Answer>) {
+        Some(Ok(Answer { usage: Some(r) })) => Usage { input_tokens: r.prompt_tokens, ..Usage::default() },
+        _ => Usage { input_tokens: estimate_tokens(req), estimated: true, ..Usage::default() },
+    }
+}
+
+/// Input tokens of an embeddings request when nobody counted them: four characters a token
+/// for text, one per id for token arrays.
+pub fn estimate_tokens(req: &EmbeddingsRequest) -> u64 {
+    if !req.token_input {
+        return req.inputs.iter().map(|t| (t.chars().count() as u64).div_ceil(4)).sum();
+    }
+    match req.raw.get("input") {
+        Some(Value::Array(items)) => items.iter().map(|v| v.as_array().map_or(1, |a| a.len() as u64)).sum(),
+        _ => 0,
+    }
 }
 
 /// OpenAI's embedding list for `vectors`.
@@ -155,6 +183,21 @@ mod tests {
 
     fn target(kind: ProviderKind) -> Target<'static> {
         Target { kind, base_url: "https://x", model: "emb-1", api_key: Some("k"), api_version: "", max_output_tokens: 0 }
+    }
+
+    #[test]
+    fn usage_is_what_the_upstream_reported_or_else_an_estimate() {
+        let text = decode_request(br#"{"model":"e","input":["abcdefgh","xyz"]}"#).unwrap();
+        let reported = usage(&text, Some(br#"{"object":"list","data":[],"usage":{"prompt_tokens":7,"total_tokens":7}}"#));
+        assert_eq!((reported.input_tokens, reported.estimated), (7, false));
+        // Four characters a token, rounded up per input: 2 + 1.
+        for answer in [None, Some(&b"not json"[..]), Some(&br#"{"data":[]}"#[..])] {
+            let u = usage(&text, answer);
+            assert_eq!((u.input_tokens, u.output_tokens, u.estimated), (3, 0, true));
+        }
+        let ids = decode_request(br#"{"model":"e","input":[[1,2,3],[4]]}"#).unwrap();
+        assert_eq!(estimate_tokens(&ids), 4);
+        assert_eq!(estimate_tokens(&decode_request(br#"{"model":"e","input":[1,2,3]}"#).unwrap()), 3);
     }
 
     #[test]

@@ -279,10 +279,14 @@ impl Exchange {
         }
         if let Some(req) = &route.embeddings {
             if route.wire == Dialect::OpenAi {
+                self.usage = Some(embeddings::usage(req, Some(body)));
                 return self.respond(None);
             }
             return match embeddings::gemini_to_openai(body, req, &route.upstream_model) {
-                Ok(body) => self.respond(Some(body)),
+                Ok(body) => {
+                    self.usage = Some(embeddings::usage(req, None));
+                    self.respond(Some(body))
+                }
                 Err(e) => self.fail(e),
             };
         }

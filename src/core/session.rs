@@ -625,10 +625,15 @@ impl Session {
 
     /// The answer's usage (reported, or estimated from text) and its cost in nano-USD.
     pub fn usage_and_cost(&self) -> Option<(Usage, u64)> {
-        if !matches!(self.payload, Payload::Chat(_)) || self.served_from_cache() {
+        if self.served_from_cache() {
             return None;
         }
-        let usage = self.exchange.usage.unwrap_or_else(|| cost::estimate(self.input_chars, self.messages, self.exchange.output_chars));
+        let usage = match self.payload {
+            Payload::Chat(_) => {
+                self.exchange.usage.unwrap_or_else(|| cost::estimate(self.input_chars, self.messages, self.exchange.output_chars))
+            }
+            Payload::Embeddings(_) => self.exchange.usage?,
+        };
         Some((usage, cost::nano_usd(&usage, &self.targets[self.index].prices)))
     }
 

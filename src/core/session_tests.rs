@@ -255,6 +255,51 @@ mod spend {
         assert_eq!(reply(a).status, 500);
     }
 
+    /// Embeddings are billed for the input tokens the upstream reports, and count against a
+    /// budget like chat: a key cannot embed for free past its tenant's daily limit.
+    #[test]
+    fn embeddings_are_metered_and_stop_at_the_budget() {
+        let mut gw = Gateway::new(Some(
+            r#"{"providers":{"m":{"kind":"mock"}},
+                "models":[{"name":"emb","provider":"m","model":"emb-1","prices":{"input":10000,"output":0}}],
+                "tenants":{"acme":{"limits":{"daily_usd":1}}},
+                "keys":[{"name":"dev","tenant":"acme","sha256":"8edd8fc603d1de18ee8dcf261109b9486994e9fd6b674a0177e29b88128a7ef3"}]}"#,
+        ));
+        gw.set_ledger(true);
+        let h = vec![("authorization".to_string(), KEY.to_string())];
+        let body = br#"{"model":"emb","input":["one two three four five six seven eight"]}"#;
+        let mut state = TenantState::default();
+        let mut answered = 0u64;
+        let mut per_call = 0u64;
+        for seed in 1..=200 {
+            let inb = Inbound { path: "/v1/embeddings", ..chat_inbound(&h, body, 0, seed) };
+            let (s, a) = gw.start(&inb);
+            let mut s = s.unwrap();
+            let Action::Tenant { op, .. } = a else { panic!("{a:?}") };
+            let applied = apply(&state, serde_json::from_str(&op).unwrap(), 0);
+            if let Some(next) = applied.state {
+                state = next;
+            }
+            let Action::Mock(m) = s.on_admit(Some(&applied.reply.to_string()), 0) else {
+                assert_eq!(reply(s.on_admit(Some(&applied.reply.to_string()), 0)).status, 402);
+                break;
+            };
+            assert_eq!(s.on_head(m.status, &m.headers.clone(), 0), Action::ReadBody);
+            let r = reply(s.on_body(&m.frames[0], 0));
+            assert_eq!(r.status, 200);
+            let tokens: u64 = r.header("x-switchyard-input-tokens").unwrap().parse().unwrap();
+            assert!(tokens > 0);
+            // $10,000 per million input tokens: 10,000,000 nano-USD a token.
+            per_call = tokens * 10_000_000;
+            assert_eq!(r.header("x-switchyard-cost-usd"), Some(crate::core::cost::usd_string(per_call).as_str()));
+            let (_, op) = s.settlement().unwrap();
+            state = apply(&state, serde_json::from_str(&op).unwrap(), 0).state.unwrap();
+            answered += 1;
+        }
+        assert!(answered > 0 && answered < 200, "embeddings were never refused ({answered} answered)");
+        assert!(answered * per_call <= 1_000_000_000, "spent past the budget");
+    }
+
     #[test]
     fn the_reservation_is_the_worst_case() {
         let (_, a) = chat(&limited_gateway(true), 1);

@@ -67,6 +67,7 @@ def test_config(upstream_port):
     models.append({"name": "up-priced", "provider": "up", "model": "priced", "prices": PRICED, "max_output_tokens": 92})
     models.append({"name": "up-priced-slow", "provider": "up", "model": "sleep-400", "prices": PRICED})
     models.append({"name": "emb-bow", "provider": "up", "model": "bow-embedding"})
+    models.append({"name": "emb-priced", "provider": "up", "model": "text-embedding-3-small", "prices": PRICED})
     models.append({"name": "up-slow", "provider": "up", "model": "sleep-300"})
     models.append({"name": "up-slow-fail", "provider": "up", "model": "slow-fail"})
     models.append({"name": "mock-rate-limited", "provider": "mock", "model": "fault:status=429,retry_after=1"})

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from conftest import BUDGET_USD, PRICED, SPEND_KEYS
-from upstream import reported_usage
+from upstream import embedding_tokens, reported_usage
 
 NANO_PER_TOKEN = {k: int(v * 1000) for k, v in PRICED.items()}  # $/M tokens -> nano-USD a token
 
@@ -76,6 +76,20 @@ def test_usage_equals_the_upstreams_own_log_per_run(gateway, upstream):
     assert any(row["run"] == run and row["calls"] == 4 for row in by_run["data"])
     by_key = usage(gateway, "usage", group_by="key")
     assert {row["key"] for row in by_key["data"]} == {"usage"}
+
+
+def test_embeddings_are_billed_for_the_reported_tokens_and_in_the_ledger(gateway):
+    run = "emb-" + secrets.token_hex(4)
+    inputs = ["one two three", "four five"]
+    r = httpx.post(gateway.url + "/v1/embeddings", json={"model": "emb-priced", "input": inputs},
+                   headers=headers("usage", **{"x-switchyard-run": run}), timeout=30)
+    assert r.status_code == 200, r.text
+    tokens = embedding_tokens(inputs)
+    assert r.json()["usage"]["prompt_tokens"] == tokens
+    nano = tokens * NANO_PER_TOKEN["input"]
+    assert (r.headers["x-switchyard-input-tokens"], r.headers["x-switchyard-cost-usd"]) == (str(tokens), f"0.{nano:09d}")
+    u = settled_usage(gateway, "usage", 1, run=run)
+    assert (u["total"]["calls"], u["total"]["input_tokens"], u["total"]["cost_nano_usd"]) == (1, tokens, nano)
 
 
 def test_usage_is_per_tenant_and_validated(gateway):

@@ -331,7 +331,13 @@ def openai_embeddings(h, body):
         data = [{"object": "embedding", "index": i, "embedding": bag_of_words(t)} for i, t in enumerate(inputs)]
     else:
         data = [{"object": "embedding", "index": i, "embedding": [0.5] * dims} for i, _ in enumerate(inputs)]
-    send_json(h, 200, {"object": "list", "data": data, "model": body.get("model"), "usage": {"prompt_tokens": 3, "total_tokens": 3}})
+    tokens = embedding_tokens(inputs)
+    send_json(h, 200, {"object": "list", "data": data, "model": body.get("model"), "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+
+
+def embedding_tokens(inputs):
+    """The input tokens this upstream reports for an embeddings request: one per word."""
+    return sum(len(t.split()) if isinstance(t, str) else 1 for t in inputs)
 
 
 def gemini_embeddings(h, body):
