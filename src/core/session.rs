@@ -165,6 +165,8 @@ pub struct Session {
     stale: Option<Entry>,
     /// What the cached answer served would have cost upstream.
     saved_nusd: u64,
+    /// What the similar-prompt lookup's embedding call cost (part of what the request costs).
+    lookup_nusd: u64,
 }
 
 impl Session {
@@ -222,6 +224,7 @@ impl Session {
             similar: plans.similar.map(Box::new),
             stale: None,
             saved_nusd: 0,
+            lookup_nusd: 0,
         };
         if let Payload::Chat(req) = &s.payload {
             s.input_chars = req.messages.iter().map(|m| m.content.text().chars().count() as u64).sum();
@@ -294,6 +297,9 @@ impl Session {
     pub fn on_embedding(&mut self, status: u16, body: &[u8], now_ms: u64) -> Action {
         if let Some(s) = self.similar.as_mut() {
             s.vector = (status == 200).then(|| similar::vector_from(s.embed.kind.wire(), body)).flatten();
+            if status == 200 {
+                self.lookup_nusd = cost::nano_usd(&embeddings::usage(&s.request, Some(body)), &s.embed.prices);
+            }
         }
         self.lookup(now_ms)
     }
@@ -408,6 +414,7 @@ impl Session {
             return None;
         }
         let (usage, cost) = self.billed().unwrap_or_default();
+        let cost = cost + self.lookup_nusd;
         let row = LedgerRow {
             day: String::new(),
             key: self.caller.key_name.clone(),
@@ -580,7 +587,7 @@ impl Session {
                 out.extend(
                     format!(
                         ": switchyard cost_usd={} input_tokens={} output_tokens={} estimated={}\n\n",
-                        usd_string(nano),
+                        usd_string(nano + self.lookup_nusd),
                         usage.input_tokens,
                         usage.output_tokens,
                         usage.estimated
@@ -598,6 +605,7 @@ impl Session {
             return None;
         }
         let (usage, cost_nano_usd) = self.billed().unwrap_or_default();
+        let cost_nano_usd = cost_nano_usd + self.lookup_nusd;
         let t = &self.targets[self.index];
         let stream = matches!(&self.payload, Payload::Chat(r) if r.stream);
         let dialect = match self.caller.client {
@@ -720,7 +728,7 @@ impl Session {
         if let (Action::Respond(r), None) = (&mut action, &self.exchange.failure) {
             if let Some((usage, nano)) = self.usage_and_cost() {
                 r.headers.extend([
-                    ("x-switchyard-cost-usd".to_string(), usd_string(nano)),
+                    ("x-switchyard-cost-usd".to_string(), usd_string(nano + self.lookup_nusd)),
                     ("x-switchyard-input-tokens".to_string(), usage.input_tokens.to_string()),
                     ("x-switchyard-output-tokens".to_string(), usage.output_tokens.to_string()),
                 ]);
@@ -729,7 +737,7 @@ impl Session {
                 }
             } else if self.served_from_cache() {
                 r.headers.extend([
-                    ("x-switchyard-cost-usd".to_string(), usd_string(0)),
+                    ("x-switchyard-cost-usd".to_string(), usd_string(self.lookup_nusd)),
                     ("x-switchyard-saved-usd".to_string(), usd_string(self.saved_nusd)),
                 ]);
             }

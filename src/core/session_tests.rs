@@ -563,6 +563,52 @@ mod similar_prompts {
         assert_ne!(lookup_prefix(&a.on_cache(None, 0)), lookup_prefix(&b.on_cache(None, 0)));
     }
 
+    /// The lookup's embedding call is paid for: its cost (the upstream's reported tokens at
+    /// the embedding model's price) is in the request's cost, on a miss and on a hit alike.
+    #[test]
+    fn the_lookups_embedding_is_billed_with_the_request() {
+        let mut gw = Gateway::new(Some(
+            r#"{"providers":{"m":{"kind":"mock"},"e":{"kind":"openai","base_url":"http://e.test/v1"}},
+                "models":[{"name":"mock","provider":"m","model":"echo","prices":{"input":1,"output":1}},
+                          {"name":"emb","provider":"e","model":"embed","prices":{"input":1000,"output":0}}],
+                "routes":[{"name":"faq","steps":[{"model":"mock"}],
+                           "cache":{"enabled":true,"similar":{"embedding_model":"emb","threshold":0.9}}}],
+                "keys":[{"name":"dev","tenant":"acme","sha256":"8edd8fc603d1de18ee8dcf261109b9486994e9fd6b674a0177e29b88128a7ef3"}]}"#,
+        ));
+        gw.set_cache(true);
+        gw.set_similar_index(true);
+        gw.set_ledger(true);
+        let embedded = br#"{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.6,0.8]}],"usage":{"prompt_tokens":7,"total_tokens":7}}"#;
+        // $1,000 per million input tokens: 1,000,000 nano-USD a token, 7 tokens.
+        let lookup = 7_000_000;
+        let row_cost = |s: &Session| {
+            let (_, op) = s.settlement().unwrap();
+            let crate::core::spend::Op::Settle(settle) = serde_json::from_str(&op).unwrap() else { panic!("{op}") };
+            settle.row.cost_nusd
+        };
+
+        let (mut s, _) = start(&gw, r#"[{"role":"user","content":"What is the capital of France?"}]"#);
+        assert!(matches!(s.on_cache(None, 0), Action::Embed { .. }));
+        lookup_prefix(&s.on_embedding(200, embedded, 0));
+        let Action::Mock(m) = s.on_index(None, 0) else { panic!() };
+        assert_eq!(s.on_head(m.status, &m.headers, 0), Action::ReadBody);
+        let r = reply(s.on_body(&m.frames.concat(), 0));
+        let (_, answer) = s.usage_and_cost().unwrap();
+        assert!(answer > 0);
+        assert_eq!(r.header("x-switchyard-cost-usd"), Some(crate::core::cost::usd_string(answer + lookup).as_str()));
+        assert_eq!(row_cost(&s), answer + lookup);
+        let (key, value, _) = s.cache_put(0).unwrap();
+
+        let (mut s, _) = start(&gw, r#"[{"role":"user","content":"what's the capital of france"}]"#);
+        assert!(matches!(s.on_cache(None, 0), Action::Embed { .. }));
+        lookup_prefix(&s.on_embedding(200, embedded, 0));
+        s.on_index(Some(&format!(r#"{{"key":"{key}","score":0.97}}"#)), 0);
+        let r = reply(s.on_cache(Some(&value), 1_000));
+        assert_eq!(r.header("x-switchyard-cache"), Some("SIMILAR"));
+        assert_eq!(r.header("x-switchyard-cost-usd"), Some(crate::core::cost::usd_string(lookup).as_str()));
+        assert_eq!(row_cost(&s), lookup);
+    }
+
     #[test]
     fn a_vanished_match_goes_upstream() {
         let gw = gw();
