@@ -66,7 +66,7 @@ def test_config(upstream_port):
     models.append({"name": "emb-gemini", "provider": "gem", "model": "gemini-embedding-001"})
     models.append({"name": "up-priced", "provider": "up", "model": "priced", "prices": PRICED, "max_output_tokens": 92})
     models.append({"name": "up-priced-slow", "provider": "up", "model": "sleep-400", "prices": PRICED})
-    models.append({"name": "emb-bow", "provider": "up", "model": "bow-embedding"})
+    models.append({"name": "emb-bow", "provider": "up", "model": "bow-embedding", "prices": PRICED})
     models.append({"name": "emb-priced", "provider": "up", "model": "text-embedding-3-small", "prices": PRICED})
     models.append({"name": "up-slow", "provider": "up", "model": "sleep-300"})
     models.append({"name": "up-slow-fail", "provider": "up", "model": "slow-fail"})

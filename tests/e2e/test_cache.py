@@ -9,7 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import openai
 
-from conftest import APP_ORIGIN, DEV_KEY, WEB_KEY
+from conftest import APP_ORIGIN, DEV_KEY, PRICED, WEB_KEY
+from upstream import embedding_tokens
 
 NARROW_KEY = "sk-narrow-test"
 
@@ -154,9 +155,13 @@ def test_similar_prompt_hit_and_multi_turn_near_miss(gateway, upstream):
     first = post(gateway, {"model": "r-similar", "messages": [{"role": "user", "content": question}]})
     assert first.status_code == 200 and first.headers["x-switchyard-cache"] == "MISS"
     time.sleep(1)  # the entry and its index row are written after the response
-    near = post(gateway, {"model": "r-similar", "messages": [{"role": "user", "content": f"what is the CAPITAL of france, {tag}"}]})
+    near_text = f"what is the CAPITAL of france, {tag}"
+    near = post(gateway, {"model": "r-similar", "messages": [{"role": "user", "content": near_text}]})
     assert near.headers["x-switchyard-cache"] == "SIMILAR", near.headers
     assert float(near.headers["x-switchyard-similarity"]) >= 0.9
+    # The hit costs only the lookup's embedding: the tokens the upstream reported at emb-bow's price.
+    lookup_nano = embedding_tokens([near_text]) * int(PRICED["input"] * 1000)
+    assert near.headers["x-switchyard-cost-usd"] == f"0.{lookup_nano:09d}"
     assert near.json()["choices"][0]["message"]["content"] == first.json()["choices"][0]["message"]["content"]
     # The same last question after other turns is another conversation: never a hit.
     turns = [{"role": "user", "content": "Talk like a pirate."}, {"role": "assistant", "content": "Arr."},
