@@ -75,6 +75,29 @@ pub fn upsert(row: &LedgerRow) -> Query {
     Query { sql, args }
 }
 
+/// Rows summed per group (day, key, model, run), in the order each group first appears: one
+/// upsert per group instead of one per request.
+pub fn merge(rows: impl IntoIterator<Item = LedgerRow>) -> Vec<LedgerRow> {
+    let mut out: Vec<LedgerRow> = Vec::new();
+    for row in rows {
+        let same = |o: &&mut LedgerRow| o.day == row.day && o.key == row.key && o.model == row.model && o.run == row.run;
+        match out.iter_mut().find(same) {
+            Some(o) => {
+                o.calls = o.calls.saturating_add(row.calls);
+                o.errors = o.errors.saturating_add(row.errors);
+                o.input_tokens = o.input_tokens.saturating_add(row.input_tokens);
+                o.output_tokens = o.output_tokens.saturating_add(row.output_tokens);
+                o.cached_tokens = o.cached_tokens.saturating_add(row.cached_tokens);
+                o.cost_nusd = o.cost_nusd.saturating_add(row.cost_nusd);
+                o.cache_hits = o.cache_hits.saturating_add(row.cache_hits);
+                o.saved_nusd = o.saved_nusd.saturating_add(row.saved_nusd);
+            }
+            None => out.push(row),
+        }
+    }
+    out
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum GroupBy {

@@ -407,8 +407,10 @@ impl Session {
         self.label(Action::Respond(reply))
     }
 
-    /// The op that settles this request in its tenant's ledger (and releases its lease),
-    /// once a reply was sent; `None` before that, or when admission refused it.
+    /// The settlement of this request in its tenant's ledger (it releases the lease too), as
+    /// JSON, once a reply was sent; `None` before that, or when admission refused it. The
+    /// edge sends an isolate's settlements to each tenant's object in batches
+    /// ([`crate::core::spend::SettleMany`]).
     pub fn settlement(&self) -> Option<(String, String)> {
         if self.status == 0 || self.spend.refused {
             return None;
@@ -430,13 +432,9 @@ impl Session {
             saved_nusd: self.saved_nusd,
         };
         let subjects = self.spend.subjects.iter().filter(|s| !s.id.starts_with("token:") || s.has_budget()).map(|s| s.id.clone());
-        let op = Op::Settle(Settle {
-            lease: self.spend.lease.clone(),
-            subjects: subjects.collect(),
-            tokens: usage.input_tokens + usage.output_tokens,
-            row,
-        });
-        Some((self.caller.tenant.clone(), serde_json::to_string(&op).unwrap_or_default()))
+        let settle =
+            Settle { lease: self.spend.lease.clone(), subjects: subjects.collect(), tokens: usage.input_tokens + usage.output_tokens, row };
+        Some((self.caller.tenant.clone(), serde_json::to_string(&settle).unwrap_or_default()))
     }
 
     /// What the request cost: its usage and price when an answer (or part of a stream)

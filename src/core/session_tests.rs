@@ -216,9 +216,8 @@ mod spend {
             }
             other => other,
         };
-        if let Some((_, op)) = s.settlement() {
-            let op: Op = serde_json::from_str(&op).unwrap();
-            let applied = apply(state, op, 0);
+        if let Some((_, settle)) = s.settlement() {
+            let applied = apply(state, Op::Settle(serde_json::from_str(&settle).unwrap()), 0);
             *state = applied.state.unwrap();
         }
         reply(a)
@@ -292,8 +291,8 @@ mod spend {
             // $10,000 per million input tokens: 10,000,000 nano-USD a token.
             per_call = tokens * 10_000_000;
             assert_eq!(r.header("x-switchyard-cost-usd"), Some(crate::core::cost::usd_string(per_call).as_str()));
-            let (_, op) = s.settlement().unwrap();
-            state = apply(&state, serde_json::from_str(&op).unwrap(), 0).state.unwrap();
+            let (_, settle) = s.settlement().unwrap();
+            state = apply(&state, Op::Settle(serde_json::from_str(&settle).unwrap()), 0).state.unwrap();
             answered += 1;
         }
         assert!(answered > 0 && answered < 200, "embeddings were never refused ({answered} answered)");
@@ -582,9 +581,8 @@ mod similar_prompts {
         // $1,000 per million input tokens: 1,000,000 nano-USD a token, 7 tokens.
         let lookup = 7_000_000;
         let row_cost = |s: &Session| {
-            let (_, op) = s.settlement().unwrap();
-            let crate::core::spend::Op::Settle(settle) = serde_json::from_str(&op).unwrap() else { panic!("{op}") };
-            settle.row.cost_nusd
+            let (_, settle) = s.settlement().unwrap();
+            serde_json::from_str::<crate::core::spend::Settle>(&settle).unwrap().row.cost_nusd
         };
 
         let (mut s, _) = start(&gw, r#"[{"role":"user","content":"What is the capital of France?"}]"#);

@@ -120,7 +120,15 @@ pub enum TenantNext {
 pub enum Op {
     Admit(Admit),
     Settle(Settle),
+    /// Several settlements at once, as an isolate batches them: one call to the object.
+    SettleMany(SettleMany),
     Usage(UsageQuery),
+}
+
+/// Settlements applied in order; their ledger rows are summed per group first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SettleMany {
+    pub settles: Vec<Settle>,
 }
 
 /// Admit one request, holding its worst case until it settles.
@@ -259,8 +267,8 @@ pub struct Applied {
     pub state: Option<TenantState>,
     /// The answer (a [`Verdict`] for admissions).
     pub reply: serde_json::Value,
-    /// A SQL statement to run on the object's ledger (an upsert or a query).
-    pub sql: Option<Query>,
+    /// SQL statements to run on the object's ledger, in order (upserts, or one query).
+    pub sql: Vec<Query>,
 }
 
 /// Apply one op at `now_ms`.
@@ -270,14 +278,20 @@ pub fn apply(state: &TenantState, op: Op, now_ms: u64) -> Applied {
             let mut next = state.clone();
             let verdict = next.admit(&a, now_ms);
             let changed = matches!(verdict, Verdict::Admitted { .. }) || next != *state;
-            Applied { state: changed.then_some(next), reply: serde_json::to_value(verdict).unwrap_or_default(), sql: None }
+            Applied { state: changed.then_some(next), reply: serde_json::to_value(verdict).unwrap_or_default(), sql: Vec::new() }
         }
         Op::Settle(s) => {
             let mut next = state.clone();
             let row = next.settle(s, now_ms);
-            Applied { state: Some(next), reply: serde_json::Value::Null, sql: Some(ledger::upsert(&row)) }
+            Applied { state: Some(next), reply: serde_json::Value::Null, sql: vec![ledger::upsert(&row)] }
         }
-        Op::Usage(q) => Applied { state: None, reply: serde_json::Value::Null, sql: Some(ledger::select(&q)) },
+        Op::SettleMany(many) => {
+            let mut next = state.clone();
+            let rows = many.settles.into_iter().map(|s| next.settle(s, now_ms));
+            let sql = ledger::merge(rows).iter().map(ledger::upsert).collect();
+            Applied { state: Some(next), reply: serde_json::Value::Null, sql }
+        }
+        Op::Usage(q) => Applied { state: None, reply: serde_json::Value::Null, sql: vec![ledger::select(&q)] },
     }
 }
 

@@ -1,4 +1,5 @@
 use super::*;
+use crate::core::vecmap::VecMap;
 use proptest::prelude::*;
 
 fn subject(id: &str) -> Subject {
@@ -132,7 +133,7 @@ fn monthly_and_total_budgets() {
 #[test]
 fn settle_writes_a_dated_ledger_row() {
     let applied = apply(&TenantState::default(), settle(None, &["tenant"], 5, 42), 86_400_000 + 1);
-    let q = applied.sql.unwrap();
+    let [q] = &applied.sql[..] else { panic!("{:?}", applied.sql) };
     assert!(q.sql.starts_with("INSERT INTO ledger"));
     assert_eq!(q.args[0], "1970-01-02");
 }
@@ -216,6 +217,43 @@ proptest! {
             }
             let in_flight: u64 = open.iter().map(|(_, r)| r).sum();
             prop_assert!(spent + in_flight <= 1_000);
+        }
+    }
+
+    /// A batch of settlements leaves the same state as the same settlements one by one, and
+    /// its upserts add the same numbers to each ledger group.
+    #[test]
+    fn a_batch_settles_as_its_parts_do(parts in proptest::collection::vec((0usize..3, 0u64..500, 0u64..50, 0u8..3), 1..40)) {
+        let key = Subject { daily_nusd: Some(1_000_000), tpm: Some(1_000), concurrent: Some(100), ..subject("key:a") };
+        let mut one = TenantState::default();
+        let mut leases = Vec::new();
+        for (i, _) in parts.iter().enumerate() {
+            prop_assert!(admitted(&run(&mut one, admit(&i.to_string(), vec![key.clone()], 20, 600), 0)));
+            leases.push(i.to_string());
+        }
+        let mut batched = one.clone();
+        let mut settles = Vec::new();
+        let mut expected: VecMap<String, (u64, u64, u64)> = VecMap::new();
+        for (i, (lease, cost, tokens, model)) in parts.into_iter().enumerate() {
+            // Some settlements carry no lease or one already gone (a lapsed lease).
+            let lease = [Some(leases[i].as_str()), None, Some("gone")][lease];
+            let Op::Settle(mut s) = settle(lease, &["key:a"], tokens, cost) else { unreachable!() };
+            s.row.model = format!("m{model}");
+            s.row.input_tokens = tokens;
+            let e = expected.get_or_insert_with(s.row.model.clone(), Default::default);
+            *e = (e.0 + 1, e.1 + cost, e.2 + tokens);
+            run(&mut one, Op::Settle(s.clone()), 5);
+            settles.push(s);
+        }
+        let applied = apply(&batched, Op::SettleMany(SettleMany { settles }), 5);
+        batched = applied.state.unwrap();
+        prop_assert_eq!(&batched, &one);
+        prop_assert_eq!(applied.sql.len(), expected.len());
+        for q in &applied.sql {
+            prop_assert!(q.sql.starts_with("INSERT INTO ledger"));
+            let (model, calls, cost, tokens) = (q.args[2].as_str().unwrap(), q.args[4].as_u64(), q.args[9].as_u64(), q.args[6].as_u64());
+            let (c, n, t) = expected.get(model).copied().unwrap();
+            prop_assert_eq!((calls, cost, tokens), (Some(c), Some(n), Some(t)));
         }
     }
 }

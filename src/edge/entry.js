@@ -274,7 +274,35 @@ function finish(job, step) {
   const similar = put && env.SIMILAR ? step.similar_put() : undefined;
   if (similar) ctx.waitUntil(indexCall(env, similar[0], similar[1]));
   const settle = env.TENANTS ? step.settlement() : undefined;
-  if (settle) ctx.waitUntil(tenantCall(env, settle[0], settle[1]));
+  if (settle) ctx.waitUntil(settleSoon(env, settle[0], settle[1]));
+}
+
+// Settlements wait up to SETTLE_MS in the isolate and go to their tenant's object together,
+// one call (and one ledger upsert per day, key, model and run) for many requests. Budgets
+// stay exact meanwhile: each request's reservation is held until its settlement lands.
+const SETTLE_MS = 20;
+const SETTLE_MAX = 64;
+const settling = new Map(); // tenant -> { settles, send, sent }
+
+function settleSoon(env, tenant, settle) {
+  let batch = settling.get(tenant);
+  if (!batch) {
+    let send;
+    const due = new Promise((resolve) => (send = resolve));
+    batch = { settles: [], send };
+    batch.sent = due.then(() => {
+      if (settling.get(tenant) === batch) settling.delete(tenant);
+      return tenantCall(env, tenant, '{"op":"settle_many","settles":[' + batch.settles.join(",") + "]}");
+    });
+    setTimeout(send, SETTLE_MS);
+    settling.set(tenant, batch);
+  }
+  batch.settles.push(settle);
+  if (batch.settles.length >= SETTLE_MAX) {
+    settling.delete(tenant);
+    batch.send();
+  }
+  return batch.sent;
 }
 
 // Pipe the upstream stream to the client through the core, one chunk at a time. The request
@@ -420,11 +448,9 @@ export class Tenant extends DurableObject {
       this.state = r.state;
       this.ctx.storage.put("state", r.state);
     }
-    if (r.sql) {
-      const rows = this.ctx.storage.sql.exec(r.sql.sql, ...r.sql.args).toArray();
-      if (r.rows) return JSON.stringify(rows);
-    }
-    return JSON.stringify(r.reply);
+    let rows = [];
+    for (const q of r.sql ?? []) rows = this.ctx.storage.sql.exec(q.sql, ...q.args).toArray();
+    return JSON.stringify(r.rows ? rows : r.reply);
   }
 }
 

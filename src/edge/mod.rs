@@ -333,10 +333,10 @@ impl Step {
         }
     }
 
-    /// Once a reply was sent: `[tenant, op]` settling the request in its tenant's ledger,
-    /// or `undefined`.
+    /// Once a reply was sent: `[tenant, settlement]` (JSON) settling the request in its
+    /// tenant's ledger, or `undefined`. The driver sends them in `settle_many` batches.
     pub fn settlement(&self) -> Option<Vec<String>> {
-        self.session.as_ref().and_then(Session::settlement).map(|(t, op)| vec![t, op])
+        self.session.as_ref().and_then(Session::settlement).map(|(t, settle)| vec![t, settle])
     }
 
     /// For a KV step: 0 get, 1 put, 2 delete, 3 list.

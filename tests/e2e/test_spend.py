@@ -92,6 +92,21 @@ def test_embeddings_are_billed_for_the_reported_tokens_and_in_the_ledger(gateway
     assert (u["total"]["calls"], u["total"]["input_tokens"], u["total"]["cost_nano_usd"]) == (1, tokens, nano)
 
 
+def test_concurrent_requests_each_settle_once(gateway):
+    """Settlements reach the tenant's object in batches: each request still counts once."""
+    run = "many-" + secrets.token_hex(4)
+    with ThreadPoolExecutor(30) as pool:
+        replies = list(pool.map(lambda i: httpx.post(
+            gateway.url + "/v1/chat/completions", headers=headers("usage", **{"x-switchyard-run": run}), timeout=30,
+            json={"model": "up-priced", "messages": [{"role": "user", "content": f"{run} {i}"}]}), range(30)))
+    assert [r.status_code for r in replies] == [200] * 30
+    charged = sum(int(r.headers["x-switchyard-cost-usd"].replace(".", "")) for r in replies)
+    settled_usage(gateway, "usage", 30, run=run)
+    time.sleep(0.5)  # and nothing counted twice arrives later
+    u = usage(gateway, "usage", run=run)
+    assert (u["total"]["calls"], u["total"]["cost_nano_usd"]) == (30, charged)
+
+
 def test_usage_is_per_tenant_and_validated(gateway):
     other = usage(gateway, "rpm", run="never-used")
     assert other["tenant"] == "t-rpm" and other["total"]["calls"] == 0
