@@ -274,35 +274,44 @@ function finish(job, step) {
   const similar = put && env.SIMILAR ? step.similar_put() : undefined;
   if (similar) ctx.waitUntil(indexCall(env, similar[0], similar[1]));
   const settle = env.TENANTS ? step.settlement() : undefined;
-  if (settle) ctx.waitUntil(settleSoon(env, settle[0], settle[1]));
+  if (settle) settleSoon(job, settle[0], settle[1]);
 }
 
-// Settlements wait up to SETTLE_MS in the isolate and go to their tenant's object together,
-// one call (and one ledger upsert per day, key, model and run) for many requests. Budgets
-// stay exact meanwhile: each request's reservation is held until its settlement lands.
-const SETTLE_MS = 20;
+// Settlements go to their tenant's object at once, unless a call for that tenant is already
+// on its way: then they wait for it and go together in the next call, up to SETTLE_MAX in
+// one (their ledger rows summed per day, key, model and run). Budgets stay exact meanwhile:
+// each request's reservation is held until its settlement lands. Calls start from the
+// request's own `finish` or from the previous call's completion, never from a timer: a
+// Durable Object call started by a timer after the response was measured to slow every other
+// call to the object several times over. The request that opens the chain carries it in its
+// waitUntil for at most SETTLE_ROUNDS calls, then hands over (what waits by then goes in a
+// last round); a chain silent for STUCK_MS (a call that never returned) is abandoned, its
+// waiting settlements lost as an unreachable object's are, their leases lapsing.
 const SETTLE_MAX = 64;
-const settling = new Map(); // tenant -> { settles, send, sent }
+const SETTLE_ROUNDS = 8;
+const STUCK_MS = 30_000;
+const settling = new Map(); // tenant -> { waiting: settlements (JSON), since: ms }
 
-function settleSoon(env, tenant, settle) {
-  let batch = settling.get(tenant);
-  if (!batch) {
-    let send;
-    const due = new Promise((resolve) => (send = resolve));
-    batch = { settles: [], send };
-    batch.sent = due.then(() => {
-      if (settling.get(tenant) === batch) settling.delete(tenant);
-      return tenantCall(env, tenant, '{"op":"settle_many","settles":[' + batch.settles.join(",") + "]}");
-    });
-    setTimeout(send, SETTLE_MS);
-    settling.set(tenant, batch);
+function settleSoon(job, tenant, settle) {
+  const busy = settling.get(tenant);
+  if (busy && Date.now() - busy.since < STUCK_MS) {
+    busy.waiting.push(settle);
+    return;
   }
-  batch.settles.push(settle);
-  if (batch.settles.length >= SETTLE_MAX) {
-    settling.delete(tenant);
-    batch.send();
-  }
-  return batch.sent;
+  const chain = { waiting: [], since: Date.now() };
+  settling.set(tenant, chain);
+  const call = (batch) => tenantCall(job.env, tenant, '{"op":"settle_many","settles":[' + batch.join(",") + "]}");
+  const round = async (batch, n) => {
+    await call(batch);
+    chain.since = Date.now();
+    if (chain.waiting.length && n + 1 < SETTLE_ROUNDS) return round(chain.waiting.splice(0, SETTLE_MAX), n + 1);
+    if (settling.get(tenant) === chain) settling.delete(tenant);
+    const rest = chain.waiting.splice(0);
+    const last = [];
+    for (let i = 0; i < rest.length; i += SETTLE_MAX) last.push(call(rest.slice(i, i + SETTLE_MAX)));
+    await Promise.all(last);
+  };
+  job.ctx.waitUntil(round([settle], 0));
 }
 
 // Pipe the upstream stream to the client through the core, one chunk at a time. The request
