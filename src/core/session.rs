@@ -415,8 +415,7 @@ impl Session {
         if self.status == 0 || self.spend.refused {
             return None;
         }
-        let (usage, cost) = self.billed().unwrap_or_default();
-        let cost = cost + self.lookup_nusd;
+        let (usage, cost) = self.charged();
         let row = LedgerRow {
             day: String::new(),
             key: self.caller.key_name.clone(),
@@ -435,6 +434,13 @@ impl Session {
         let settle =
             Settle { lease: self.spend.lease.clone(), subjects: subjects.collect(), tokens: usage.input_tokens + usage.output_tokens, row };
         Some((self.caller.tenant.clone(), serde_json::to_string(&settle).unwrap_or_default()))
+    }
+
+    /// What the request is charged: the answer's usage and cost (nothing for an error or a
+    /// hit) plus the similar-prompt lookup's embedding call, if one was made.
+    fn charged(&self) -> (Usage, u64) {
+        let (usage, cost) = self.billed().unwrap_or_default();
+        (usage, cost + self.lookup_nusd)
     }
 
     /// What the request cost: its usage and price when an answer (or part of a stream)
@@ -602,8 +608,7 @@ impl Session {
         if self.status == 0 {
             return None;
         }
-        let (usage, cost_nano_usd) = self.billed().unwrap_or_default();
-        let cost_nano_usd = cost_nano_usd + self.lookup_nusd;
+        let (usage, cost_nano_usd) = self.charged();
         let t = &self.targets[self.index];
         let stream = matches!(&self.payload, Payload::Chat(r) if r.stream);
         let dialect = match self.caller.client {
