@@ -10,10 +10,10 @@
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-use switchyard::core::dialect::StreamEncoder;
-use switchyard::core::exchange::Action;
-use switchyard::core::gateway::{Gateway, Inbound};
-use switchyard::core::providers::StreamDecoder;
+use switchyard::core::front::gateway::{Gateway, Inbound};
+use switchyard::core::pipeline::exchange::Action;
+use switchyard::core::translate::dialect::StreamEncoder;
+use switchyard::core::translate::providers::StreamDecoder;
 use switchyard::core::types::Dialect;
 
 const KEY: &str = "Bearer sk-switchyard-dev";
@@ -164,7 +164,7 @@ impl Ctx {
     }
 
     /// A request up to its upstream call; returns the session, checked to be fetching.
-    fn start(&self, body: &[u8], seed: u64) -> switchyard::core::session::Session {
+    fn start(&self, body: &[u8], seed: u64) -> switchyard::core::pipeline::session::Session {
         let (session, action) = self.gw.start(&self.inbound(body, seed));
         assert!(matches!(action, Action::Fetch { .. }), "expected an upstream call, got {action:?}");
         session.expect("a chat request has a session")

@@ -3,11 +3,11 @@
 //! pairing. The property is "no panic, bounded output". `scripts/test` runs the default
 //! number of cases; `scripts/fuzz` runs many more (PROPTEST_CASES).
 
-use crate::core::dialect::{anthropic, openai};
-use crate::core::exchange::{Action, Exchange, Route};
-use crate::core::providers::StreamDecoder;
-use crate::core::sse::SseParser;
+use crate::core::pipeline::exchange::{Action, Exchange, Route};
+use crate::core::translate::dialect::{anthropic, openai};
+use crate::core::translate::providers::StreamDecoder;
 use crate::core::types::Dialect;
+use crate::core::util::sse::SseParser;
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -74,8 +74,8 @@ proptest! {
         for body in [&bytes[..], &text[..]] {
             let _ = openai::decode_request(body);
             let _ = anthropic::decode_request(body);
-            let _ = crate::core::embeddings::decode_request(body);
-            let _ = crate::core::strict_json::parse(body);
+            let _ = crate::core::translate::embeddings::decode_request(body);
+            let _ = crate::core::util::strict_json::parse(body);
             let _ = crate::core::config::Config::parse(&String::from_utf8_lossy(body));
         }
     }
@@ -85,7 +85,7 @@ proptest! {
         let body = serde_json::json!({"model": "m", "max_tokens": 5, "messages": messages, "tools": tools});
         let bytes = serde_json::to_vec(&body).unwrap();
         if let Ok(r) = openai::decode_request(&bytes) {
-            let _ = crate::core::caps::check_request(&r);
+            let _ = crate::core::front::caps::check_request(&r);
         }
         let _ = anthropic::decode_request(&bytes);
     }
@@ -121,6 +121,6 @@ proptest! {
 
     #[test]
     fn fuzz_mock_directives(s in ".{0,60}") {
-        let _ = crate::core::providers::mock::Directive::parse(&s);
+        let _ = crate::core::translate::providers::mock::Directive::parse(&s);
     }
 }

@@ -6,7 +6,7 @@
 //!   destructures `ChatRequest` exhaustively, so a new field forces a decision there).
 //! - `extra` carries fields no canonical field covers; only OpenAI-family upstreams receive it.
 
-use crate::core::vecmap::VecMap;
+use crate::core::util::vecmap::VecMap;
 use serde_json::{Map, Value};
 
 /// A wire format: what a caller speaks, or what an upstream speaks.

@@ -6,11 +6,11 @@
 //! runtime's throughput (README, "Hot path"). So the driver does the I/O and the core decides.
 //! This module adds only the clock, randomness and the boundary conversions.
 
-use crate::core::exchange::Action;
-use crate::core::gateway::{Gateway as CoreGateway, Inbound};
-use crate::core::keystore::KvOp;
-use crate::core::session::Session;
-use crate::core::spend::TenantNext;
+use crate::core::front::gateway::{Gateway as CoreGateway, Inbound};
+use crate::core::pipeline::exchange::Action;
+use crate::core::pipeline::session::Session;
+use crate::core::state::keystore::KvOp;
+use crate::core::state::spend::TenantNext;
 use wasm_bindgen::prelude::*;
 
 mod block;
@@ -38,8 +38,8 @@ fn seed() -> u64 {
 /// return the new state to store (and to hand back to the reporting isolate).
 #[wasm_bindgen]
 pub fn health_apply(stored: Option<String>, target: &str, config: &str, now_ms: f64, ok: bool, elapsed_ms: f64) -> String {
-    let cfg: crate::core::health::BreakerConfig = serde_json::from_slice(config.as_bytes()).unwrap_or_default();
-    crate::core::health::apply_outcome(stored.as_deref(), target, &cfg, now_ms as u64, ok, elapsed_ms as u64)
+    let cfg: crate::core::state::health::BreakerConfig = serde_json::from_slice(config.as_bytes()).unwrap_or_default();
+    crate::core::state::health::apply_outcome(stored.as_deref(), target, &cfg, now_ms as u64, ok, elapsed_ms as u64)
 }
 
 /// For a tenant's Durable Object: apply one spend-control op (JSON) to its stored state.
@@ -48,7 +48,7 @@ pub fn health_apply(stored: Option<String>, target: &str, config: &str, now_ms: 
 /// whether the answer is that statement's rows instead.
 #[wasm_bindgen]
 pub fn tenant_apply(stored: Option<String>, op: &str, now_ms: f64) -> String {
-    use crate::core::spend::{apply, Op, TenantState};
+    use crate::core::state::spend::{apply, Op, TenantState};
     let state: TenantState = stored.as_deref().and_then(|s| serde_json::from_slice(s.as_bytes()).ok()).unwrap_or_default();
     let Ok(op) = serde_json::from_slice::<Op>(op.as_bytes()) else {
         return r#"{"reply":null,"rows":false}"#.into();
@@ -65,28 +65,28 @@ pub fn tenant_apply(stored: Option<String>, op: &str, now_ms: f64) -> String {
 /// The similar-prompt index's table, for its Durable Object to create.
 #[wasm_bindgen]
 pub fn similar_schema() -> String {
-    crate::core::similar::SCHEMA.to_string()
+    crate::core::state::similar::SCHEMA.to_string()
 }
 
 /// The statements an index op runs, as JSON `[{"sql", "args"}]` (none for a bad op).
 #[wasm_bindgen]
 pub fn similar_statements(op: &str) -> String {
     let op = serde_json::from_slice(op.as_bytes()).ok();
-    let list = op.as_ref().map(crate::core::similar::statements).unwrap_or_default();
+    let list = op.as_ref().map(crate::core::state::similar::statements).unwrap_or_default();
     serde_json::to_string(&list).unwrap_or_else(|_| "[]".into())
 }
 
 /// A lookup's best match as JSON, from the rows its statement read; "" when none.
 #[wasm_bindgen]
 pub fn similar_pick(op: &str, rows: &str) -> String {
-    let found = serde_json::from_slice(op.as_bytes()).ok().and_then(|op| crate::core::similar::pick(&op, rows));
+    let found = serde_json::from_slice(op.as_bytes()).ok().and_then(|op| crate::core::state::similar::pick(&op, rows));
     found.and_then(|m| serde_json::to_string(&m).ok()).unwrap_or_default()
 }
 
 /// The ledger's table, for a tenant's Durable Object to create.
 #[wasm_bindgen]
 pub fn tenant_schema() -> String {
-    crate::core::ledger::SCHEMA.to_string()
+    crate::core::state::ledger::SCHEMA.to_string()
 }
 
 /// Per-isolate gateway: config and secrets, built once.
@@ -187,7 +187,7 @@ impl Gateway {
     /// The upstream response headers the core reads: the edge passes only these to
     /// `Step::on_head` (reading a few by name is cheaper than iterating all of them).
     pub fn upstream_headers(&self) -> Vec<String> {
-        crate::core::exchange::UPSTREAM_HEADERS.iter().map(|h| h.to_string()).collect()
+        crate::core::pipeline::exchange::UPSTREAM_HEADERS.iter().map(|h| h.to_string()).collect()
     }
 
     pub fn max_body_bytes(&self) -> f64 {

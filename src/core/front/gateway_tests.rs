@@ -1,0 +1,480 @@
+use super::*;
+use crate::core::pipeline::session::Session;
+use crate::core::state::keystore::KvOp;
+
+const KEY: &str = "Bearer sk-switchyard-dev";
+
+fn hdrs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+fn run(gw: &Gateway, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (Option<Session>, Action) {
+    let h = hdrs(headers);
+    gw.start(&Inbound {
+        method,
+        path,
+        query: "",
+        headers: &h,
+        body: body.as_bytes(),
+        declared_len: None,
+        now_ms: 1_700_000_000_000,
+        seed: 0xabc,
+        entropy: &[],
+    })
+}
+
+fn reply(a: Action) -> Reply {
+    match a {
+        Action::Respond(r) => r,
+        other => panic!("expected a reply, got {other:?}"),
+    }
+}
+
+fn err_code(r: &Reply) -> String {
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    v["error"]["code"].as_str().unwrap().to_string()
+}
+
+const CHAT: &str = r#"{"model":"mock","messages":[{"role":"user","content":"hi"}]}"#;
+
+#[test]
+fn healthz_needs_no_key() {
+    let r = reply(run(&Gateway::new(None), "GET", "/healthz", &[], "").1);
+    assert_eq!(r.status, 200);
+    assert!(r.header("x-request-id").unwrap().starts_with("req_"));
+}
+
+#[test]
+fn routing_errors() {
+    let gw = Gateway::new(None);
+    let r = reply(run(&gw, "GET", "/nope", &[], "").1);
+    assert_eq!((r.status, err_code(&r).as_str()), (404, "unknown_route"));
+    let r = reply(run(&gw, "GET", "/v1/chat/completions", &[("authorization", KEY)], "").1);
+    assert_eq!(r.status, 405);
+    assert_eq!(r.header("allow"), Some("POST"));
+    let r = reply(run(&gw, "DELETE", "/v1/models", &[], "").1);
+    assert_eq!(r.status, 405);
+}
+
+#[test]
+fn auth_is_required() {
+    let gw = Gateway::new(None);
+    for h in [vec![], vec![("authorization", "Bearer wrong")], vec![("authorization", "sk-switchyard-dev")]] {
+        let r = reply(run(&gw, "POST", "/v1/chat/completions", &h, CHAT).1);
+        assert_eq!((r.status, err_code(&r).as_str()), (401, "invalid_api_key"));
+    }
+}
+
+#[test]
+fn models_lists_names_and_aliases() {
+    let r = reply(run(&Gateway::new(None), "GET", "/v1/models", &[("authorization", KEY)], "").1);
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    let ids: Vec<&str> = v["data"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&"mock") && ids.contains(&"gpt-4o-mini"), "{ids:?}");
+}
+
+#[test]
+fn client_errors_have_right_status() {
+    let gw = Gateway::new(None);
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, u16, &'a str);
+    let cases: &[Case] = &[
+        (&[("authorization", KEY)], "{", 400, "invalid_json"),
+        (&[("authorization", KEY)], r#"{"model":"ghost","messages":[{"role":"user","content":"hi"}]}"#, 404, "model_not_found"),
+        (&[("authorization", KEY), ("content-type", "text/plain")], CHAT, 415, "unsupported_content_type"),
+        (&[("authorization", KEY), ("x-switchyard-mock", "explode")], CHAT, 400, "invalid_mock_directive"),
+    ];
+    for (h, body, status, code) in cases {
+        let r = reply(run(&gw, "POST", "/v1/chat/completions", h, body).1);
+        assert_eq!((r.status, err_code(&r).as_str()), (*status, *code), "{body}");
+    }
+}
+
+#[test]
+fn oversized_body_is_413_before_decoding() {
+    let gw = Gateway::new(None);
+    let h = hdrs(&[("authorization", KEY)]);
+    let big = vec![b' '; 2 << 20];
+    let r = reply(
+        gw.start(&Inbound {
+            method: "POST",
+            path: "/v1/chat/completions",
+            query: "",
+            headers: &h,
+            body: &big,
+            declared_len: None,
+            now_ms: 0,
+            seed: 1,
+            entropy: &[],
+        })
+        .1,
+    );
+    assert_eq!(r.status, 413);
+    let r = reply(
+        gw.start(&Inbound {
+            method: "POST",
+            path: "/v1/chat/completions",
+            query: "",
+            headers: &h,
+            body: b"",
+            declared_len: Some(5 << 20),
+            now_ms: 0,
+            seed: 1,
+            entropy: &[],
+        })
+        .1,
+    );
+    assert_eq!(r.status, 413);
+}
+
+#[test]
+fn bad_config_reports_problems_on_requests_not_panics() {
+    let gw = Gateway::new(Some(r#"{"models":[{"name":"a","provider":"x","model":"m"}]}"#));
+    assert!(gw.config_problems().is_some());
+    let r = reply(run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY)], CHAT).1);
+    assert_eq!(r.status, 500);
+    assert!(String::from_utf8_lossy(&r.body).contains("models[0].provider"));
+    assert_eq!(reply(run(&gw, "GET", "/healthz", &[], "").1).status, 200);
+}
+
+/// A plain chat request to the `fast` model of `upstream_config`.
+fn chat_fast(gw: &Gateway) -> (Option<Session>, Action) {
+    run(gw, "POST", "/v1/chat/completions", &[("authorization", KEY)], r#"{"model":"fast","messages":[{"role":"user","content":"hi"}]}"#)
+}
+
+fn upstream_config(secret: bool) -> String {
+    let key = if secret { r#","api_key_secret":"UP_KEY""# } else { "" };
+    format!(
+        r#"{{"providers":{{"up":{{"kind":"openai","base_url":"http://127.0.0.1:9/v1"{key},"timeout_ms":5000}}}},
+           "models":[{{"name":"fast","provider":"up","model":"llama-3","capabilities":{{"tools":false}}}}],
+           "keys":[{{"name":"dev","sha256":"8edd8fc603d1de18ee8dcf261109b9486994e9fd6b674a0177e29b88128a7ef3","tenant":"t"}}]}}"#
+    )
+}
+
+#[test]
+fn openai_upstream_flow_non_streaming() {
+    let mut gw = Gateway::new(Some(&upstream_config(true)));
+    gw.set_secret("UP_KEY", "sk-up-secret");
+    let (ex, action) = chat_fast(&gw);
+    let Action::Fetch { request, timeout_ms, .. } = action else { panic!("{action:?}") };
+    assert_eq!(request.url, "http://127.0.0.1:9/v1/chat/completions");
+    assert_eq!(timeout_ms, 5000);
+    assert!(request.headers.contains(&("authorization".into(), "Bearer sk-up-secret".into())));
+    let mut ex = ex.unwrap();
+    assert_eq!(ex.on_head(200, &hdrs(&[("content-type", "application/json")]), 0), Action::ReadBody);
+    let body = br#"{"id":"x","object":"chat.completion","created":1,"model":"llama-3","choices":[{"index":0,"message":{"role":"assistant","content":"yo"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4},"system_fingerprint":"fp"}"#;
+    let r = reply(ex.on_body(body, 0));
+    assert_eq!(r.status, 200);
+    assert!(r.body_from_upstream && r.body.is_empty(), "same-dialect bodies pass through untouched");
+    assert_eq!(r.header("x-switchyard-provider"), Some("up"));
+    assert_eq!(r.header("x-switchyard-model"), Some("llama-3"));
+    assert_eq!(ex.exchange().usage.unwrap().input_tokens, 3);
+}
+
+#[test]
+fn missing_provider_secret_is_a_gateway_error_naming_the_secret() {
+    let gw = Gateway::new(Some(&upstream_config(true)));
+    let r = reply(chat_fast(&gw).1);
+    assert_eq!(r.status, 500);
+    assert!(String::from_utf8_lossy(&r.body).contains("UP_KEY"));
+}
+
+#[test]
+fn capability_mismatch_is_400() {
+    let gw = Gateway::new(Some(&upstream_config(false)));
+    let body = r#"{"model":"fast","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}]}"#;
+    let r = reply(run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY)], body).1);
+    assert_eq!((r.status, err_code(&r).as_str()), (400, "unsupported_capability"));
+}
+
+#[test]
+fn upstream_errors_and_failures() {
+    let gw = Gateway::new(Some(&upstream_config(false)));
+    let start = || chat_fast(&gw).0.unwrap();
+    let mut ex = start();
+    ex.on_head(429, &hdrs(&[("retry-after", "7")]), 0);
+    let r = reply(ex.on_body(br#"{"error":{"message":"slow down","type":"requests","code":"rate_limit_exceeded"}}"#, 0));
+    assert_eq!((r.status, r.header("retry-after")), (429, Some("7")));
+    let mut ex = start();
+    ex.on_head(200, &[], 0);
+    assert_eq!(reply(ex.on_body(b"<html>", 0)).status, 502);
+    assert_eq!(reply(start().on_fetch_error(true, 0)).status, 504);
+    assert_eq!(reply(start().on_fetch_error(false, 0)).status, 502);
+}
+
+fn stream_exchange(gw: &Gateway) -> Session {
+    let body = r#"{"model":"fast","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true}}"#;
+    let mut ex = run(gw, "POST", "/v1/chat/completions", &[("authorization", KEY)], body).0.unwrap();
+    let Action::Stream(head) = ex.on_head(200, &hdrs(&[("content-type", "text/event-stream; charset=utf-8")]), 0) else { panic!() };
+    assert_eq!(head.header("content-type"), Some("text/event-stream"));
+    ex
+}
+
+#[test]
+fn stream_passes_chunks_through_and_observes_usage() {
+    let gw = Gateway::new(Some(&upstream_config(false)));
+    let mut ex = stream_exchange(&gw);
+    let c1 = b"data: {\"id\":\"c\",\"model\":\"llama-3\",\"created\":1,\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"},\"finish_reason\":null}]}\n\n";
+    assert_eq!(ex.on_chunk(c1).unwrap(), c1.to_vec(), "complete events pass through as sent");
+    let usage = b"data: {\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":2,\"completion_tokens\":1}}\n\n";
+    let mut second = usage.to_vec();
+    second.extend_from_slice(b"data: [DO");
+    assert_eq!(ex.on_chunk(&second).unwrap(), usage.to_vec(), "half an event waits for the rest");
+    assert_eq!(ex.on_chunk(b"NE]\n\n").unwrap(), b"data: [DONE]\n\n".to_vec());
+    let tail = String::from_utf8(ex.on_end()).unwrap();
+    assert!(tail.starts_with(": switchyard cost_usd=") && tail.contains("input_tokens=2 output_tokens=1 estimated=false"), "{tail}");
+    assert_eq!(ex.exchange().usage.unwrap().input_tokens, 2);
+}
+
+#[test]
+fn cut_or_malformed_stream_ends_with_in_band_error() {
+    let gw = Gateway::new(Some(&upstream_config(false)));
+    let mut ex = stream_exchange(&gw);
+    ex.on_chunk(b"data: {\"id\":\"c\",\"choices\":[]}\n\n");
+    let tail = String::from_utf8(ex.on_end()).unwrap();
+    assert!(tail.starts_with("data: {\"error\""), "{tail}");
+    let mut ex = stream_exchange(&gw);
+    let out = String::from_utf8(ex.on_chunk(b"data: {garbage\n\n").unwrap()).unwrap();
+    assert!(out.contains("\"error\""));
+    assert_eq!(ex.on_chunk(b"data: [DONE]\n\n"), Some(Vec::new()), "nothing after the error");
+    assert!(ex.on_end().is_empty());
+    let mut ex = stream_exchange(&gw);
+    assert!(String::from_utf8(ex.on_stream_error()).unwrap().contains("interrupted"));
+}
+
+#[test]
+fn mock_flow_with_header_fault() {
+    let gw = Gateway::new(None);
+    let (_, action) = run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY), ("x-switchyard-mock", "status=503")], CHAT);
+    let Action::Mock(m) = action else { panic!() };
+    assert_eq!(m.status, 503);
+    let (_, action) = run(
+        &gw,
+        "POST",
+        "/v1/chat/completions",
+        &[("authorization", KEY)],
+        r#"{"model":"mock-rate-limited","messages":[{"role":"user","content":"hi"}]}"#,
+    );
+    let Action::Mock(m) = action else { panic!() };
+    assert_eq!(m.status, 429);
+}
+
+#[test]
+fn client_request_id_is_kept_when_plain() {
+    let gw = Gateway::new(None);
+    let r = reply(run(&gw, "GET", "/healthz", &[("x-request-id", "abc-123")], "").1);
+    assert_eq!(r.header("x-request-id"), Some("abc-123"));
+    let r = reply(run(&gw, "GET", "/healthz", &[("x-request-id", "a b\nc")], "").1);
+    assert!(r.header("x-request-id").unwrap().starts_with("req_"));
+}
+
+fn token_config() -> Gateway {
+    let mut gw = Gateway::new(Some(
+        r#"{"providers":{"mock":{"kind":"mock"}},
+            "models":[{"name":"mock","provider":"mock","model":"mock-1"},{"name":"other","provider":"mock","model":"mock-2"}],
+            "keys":[{"name":"backend","sha256":"8edd8fc603d1de18ee8dcf261109b9486994e9fd6b674a0177e29b88128a7ef3","tenant":"acme",
+                     "origins":["https://app.example"]}],
+            "tokens":{"secret":"TOKEN_KEY","max_ttl_seconds":600}}"#,
+    ));
+    gw.set_secret("TOKEN_KEY", "signing-secret");
+    gw
+}
+
+fn at(gw: &Gateway, now_ms: u64, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Action {
+    let h = hdrs(headers);
+    gw.start(&Inbound { method, path, query: "", headers: &h, body: body.as_bytes(), declared_len: None, now_ms, seed: 1, entropy: &[] }).1
+}
+
+#[test]
+fn browser_token_flow() {
+    let gw = token_config();
+    let minted = reply(at(
+        &gw,
+        1_000_000,
+        "POST",
+        "/v1/tokens",
+        &[("authorization", KEY)],
+        r#"{"origin":"https://app.example","models":["mock"],"ttl_seconds":60}"#,
+    ));
+    assert_eq!(minted.status, 200, "{}", String::from_utf8_lossy(&minted.body));
+    let v: serde_json::Value = serde_json::from_slice(&minted.body).unwrap();
+    let bearer = format!("Bearer {}", v["token"].as_str().unwrap());
+    assert_eq!(v["expires_at"], 1_060);
+    let chat = |now, origin: Option<&str>, model: &str| {
+        let mut h = vec![("authorization", bearer.as_str())];
+        h.extend(origin.map(|o| ("origin", o)));
+        at(&gw, now, "POST", "/v1/chat/completions", &h, &format!(r#"{{"model":"{model}","messages":[{{"role":"user","content":"hi"}}]}}"#))
+    };
+    assert!(matches!(chat(1_010_000, Some("https://app.example"), "mock"), Action::Mock(_)));
+    let r = reply(chat(1_010_000, Some("https://evil.example"), "mock"));
+    assert_eq!((r.status, err_code(&r).as_str(), r.header("access-control-allow-origin")), (403, "origin_not_allowed", None));
+    assert_eq!(reply(chat(1_010_000, None, "mock")).status, 403, "tokens are bound to an origin");
+    assert_eq!(err_code(&reply(chat(1_010_000, Some("https://app.example"), "other"))), "model_not_allowed");
+    let r = reply(chat(1_060_000, Some("https://app.example"), "mock"));
+    assert_eq!((r.status, err_code(&r).as_str()), (401, "token_expired"));
+    assert_eq!(r.header("access-control-allow-origin"), Some("https://app.example"), "the page can read that it must refresh");
+    let r = reply(at(
+        &gw,
+        1_010_000,
+        "POST",
+        "/v1/tokens",
+        &[("authorization", &bearer), ("origin", "https://app.example")],
+        r#"{"origin":"https://app.example"}"#,
+    ));
+    assert_eq!(err_code(&r), "token_cannot_mint");
+}
+
+#[test]
+fn minting_is_scoped_and_validated() {
+    let gw = token_config();
+    let mint = |body: &str| reply(at(&gw, 0, "POST", "/v1/tokens", &[("authorization", KEY)], body));
+    assert_eq!(err_code(&mint(r#"{"origin":"https://evil.example"}"#)), "origin_not_allowed");
+    assert_eq!(mint(r#"{"origin":"https://app.example","ttl_seconds":9999}"#).status, 400);
+    assert_eq!(mint(r#"{"origin":"app.example"}"#).status, 400);
+    assert_eq!(err_code(&mint(r#"{"origin":"https://app.example","models":["ghost"]}"#)), "model_not_found");
+    let off = Gateway::new(None);
+    assert_eq!(
+        err_code(&reply(at(&off, 0, "POST", "/v1/tokens", &[("authorization", KEY)], r#"{"origin":"https://a.b"}"#))),
+        "tokens_disabled"
+    );
+}
+
+#[test]
+fn cors_for_keys_and_preflight() {
+    let gw = token_config();
+    let r = reply(at(
+        &gw,
+        0,
+        "OPTIONS",
+        "/v1/chat/completions",
+        &[("origin", "https://x.example"), ("access-control-request-headers", "authorization, content-type")],
+        "",
+    ));
+    assert_eq!((r.status, r.header("access-control-allow-origin")), (204, Some("https://x.example")));
+    let body = r#"{"model":"mock","messages":[{"role":"user","content":"hi"}]}"#;
+    let models = reply(at(&gw, 0, "GET", "/v1/models", &[("authorization", KEY), ("origin", "https://app.example")], ""));
+    assert_eq!(models.header("access-control-allow-origin"), Some("https://app.example"));
+    assert!(models.header("access-control-expose-headers").unwrap().contains("x-request-id"));
+    let r = reply(at(&gw, 0, "POST", "/v1/chat/completions", &[("authorization", KEY), ("origin", "https://evil.example")], body));
+    assert_eq!(err_code(&r), "origin_not_allowed");
+    // A server-side key (no origins) is refused from a browser.
+    let dev = Gateway::new(None);
+    let r = reply(at(&dev, 0, "POST", "/v1/chat/completions", &[("authorization", KEY), ("origin", "https://app.example")], body));
+    assert_eq!(r.status, 403);
+}
+
+#[test]
+fn panic_directive_needs_the_providers_permission() {
+    let gw = Gateway::new(None);
+    let r = reply(run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY), ("x-switchyard-mock", "panic")], CHAT).1);
+    assert_eq!((r.status, err_code(&r).as_str()), (400, "invalid_mock_directive"));
+}
+
+#[test]
+fn duplicate_fields_and_deep_json_are_400() {
+    let gw = Gateway::new(None);
+    let dup = r#"{"model":"mock","model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}"#;
+    assert_eq!(reply(run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY)], dup).1).status, 400);
+    let deep =
+        format!(r#"{{"model":"mock","messages":[{{"role":"user","content":"hi"}}],"metadata":{}1{}}}"#, "[".repeat(80), "]".repeat(80));
+    assert_eq!(reply(run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY)], &deep).1).status, 400);
+}
+
+#[test]
+fn runtime_keys_are_looked_up_in_kv_by_hash() {
+    let mut gw = Gateway::new(None);
+    gw.set_keystore(true);
+    let (_, action) = run(&gw, "POST", "/v1/chat/completions", &[("authorization", "Bearer sk-sy-runtime")], CHAT);
+    let Action::Kv { op, then } = action else { panic!("{action:?}") };
+    assert_eq!(op, KvOp::Get { key: format!("key:{}", crate::core::front::auth::sha256_hex(b"sk-sy-runtime")), cache_ttl_s: 60 });
+    let record = r#"{"name":"rt","tenant":"acme","models":["mock"],"created":1}"#;
+    assert!(matches!(gw.resume((*then).clone(), Some(record)).1, Action::Mock(_)));
+    let r = reply(gw.resume(*then, None).1);
+    assert_eq!((r.status, err_code(&r).as_str()), (401, "invalid_api_key"));
+    // Config keys never touch KV; without the namespace nothing is looked up.
+    assert!(matches!(run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY)], CHAT).1, Action::Mock(_)));
+    let off = Gateway::new(None);
+    assert_eq!(reply(run(&off, "POST", "/v1/chat/completions", &[("authorization", "Bearer sk-sy-runtime")], CHAT).1).status, 401);
+}
+
+#[test]
+fn admin_routes_need_the_admin_secret_and_the_namespace() {
+    let mut gw = Gateway::new(None);
+    let admin = [("authorization", "Bearer admin-secret")];
+    assert_eq!(err_code(&reply(run(&gw, "GET", "/admin/keys", &admin, "").1)), "admin_disabled");
+    gw.set_secret("SWITCHYARD_ADMIN_KEY", "admin-secret");
+    assert_eq!(err_code(&reply(run(&gw, "GET", "/admin/keys", &admin, "").1)), "keystore_disabled");
+    gw.set_keystore(true);
+    assert!(matches!(run(&gw, "GET", "/admin/keys", &admin, "").1, Action::Kv { op: KvOp::List { .. }, .. }));
+    assert_eq!(reply(run(&gw, "GET", "/admin/keys", &[("authorization", KEY)], "").1).status, 401);
+}
+
+#[test]
+fn probes_are_one_token_requests_to_the_listed_targets() {
+    let mut gw = Gateway::new(Some(
+        r#"{"providers":{"up":{"kind":"openai","base_url":"http://up.test/v1","api_key_secret":"K"},"mock":{"kind":"mock"}},
+            "models":[{"name":"a","provider":"up","model":"a-1"},{"name":"m","provider":"mock","model":"m-1"}],
+            "health_checks":{"models":["a","m"]}}"#,
+    ));
+    gw.set_secret("K", "sk-k");
+    let probes = gw.probes();
+    assert_eq!(probes.len(), 1, "the mock is not probed");
+    let (target, request, _) = &probes[0];
+    assert_eq!((target.as_str(), request.url.as_str()), ("up/a-1", "http://up.test/v1/chat/completions"));
+    let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+    assert_eq!(body["max_tokens"], 1);
+    assert!(gw.probe_result("up/a-1", 200, 30, 1000).is_none(), "a healthy answer is not news");
+    assert!(!gw.probe_result("up/a-1", 503, 30, 1001).unwrap().ok);
+    assert!(!gw.probe_result("up/a-1", 0, 30, 1002).unwrap().ok, "no answer at all is a failure");
+}
+
+#[test]
+fn answers_carry_their_cost_and_tokens() {
+    let gw = Gateway::new(None);
+    let (ex, action) = run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY)], CHAT);
+    let (mut ex, Action::Mock(m)) = (ex.unwrap(), action) else { panic!() };
+    ex.on_head(200, &m.headers, 0);
+    let r = reply(ex.on_body(&m.frames[0], 0));
+    let v: serde_json::Value = serde_json::from_slice(&m.frames[0]).unwrap();
+    let (input, output) = (v["usage"]["prompt_tokens"].as_u64().unwrap(), v["usage"]["completion_tokens"].as_u64().unwrap());
+    // The default mock model costs $0.15 / $0.60 per million tokens.
+    let nano = input * 150 + output * 600;
+    assert_eq!(r.header("x-switchyard-cost-usd"), Some(crate::core::state::cost::usd_string(nano).as_str()));
+    assert_eq!(r.header("x-switchyard-input-tokens"), Some(input.to_string().as_str()));
+    assert!(r.header("x-switchyard-usage-estimated").is_none());
+}
+
+#[test]
+fn missing_usage_is_estimated_and_flagged() {
+    let gw = Gateway::new(Some(&upstream_config(false)));
+    let (ex, _) = run(
+        &gw,
+        "POST",
+        "/v1/chat/completions",
+        &[("authorization", KEY)],
+        r#"{"model":"fast","messages":[{"role":"user","content":"hello there"}]}"#,
+    );
+    let mut ex = ex.unwrap();
+    ex.on_head(200, &[], 0);
+    let r = reply(ex.on_body(
+        br#"{"id":"x","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"abcdefgh"},"finish_reason":"stop"}]}"#,
+        0,
+    ));
+    assert_eq!(r.header("x-switchyard-usage-estimated"), Some("true"));
+    assert_eq!(r.header("x-switchyard-output-tokens"), Some("2"));
+}
+
+#[test]
+fn an_answered_request_yields_one_analytics_point() {
+    let gw = Gateway::new(None);
+    let (ex, action) = run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY), ("x-switchyard-run", "nightly")], CHAT);
+    let (mut ex, Action::Mock(m)) = (ex.unwrap(), action) else { panic!() };
+    assert!(ex.analytics(0).is_none(), "nothing answered yet");
+    ex.on_head(200, &m.headers, 5);
+    ex.on_body(&m.frames[0], 5);
+    let p = ex.analytics(1_700_000_000_042).unwrap();
+    assert_eq!(p.indexes, ["dev"]);
+    assert_eq!(&p.blobs[..5], ["dev", "mock", "mock", "mock-1", "2xx"]);
+    assert_eq!(p.blobs[7], "nightly");
+    assert_eq!((p.doubles[4], p.doubles[5]), (42.0, 1.0), "latency and attempts");
+    assert!(p.doubles[3] > 0.0, "cost in USD");
+}

@@ -1,0 +1,10 @@
+//! The front door: who is calling, what path they asked for, and the small APIs (admin
+//! keys, browser tokens, usage) answered without an upstream.
+
+pub mod admin;
+pub mod auth;
+pub mod caps;
+pub mod cors;
+pub mod gateway;
+pub mod principal;
+pub mod tokens;

@@ -1,0 +1,100 @@
+//! Who is calling: a configured gateway key, or a browser token minted with one. Both become
+//! a [`Principal`] with the same scope checks (models, origin).
+
+use crate::core::config::{Config, Model};
+use crate::core::error::{GatewayError, Kind};
+use crate::core::front::auth::{authenticate, bearer, Secret};
+use crate::core::front::gateway::Inbound;
+use crate::core::front::tokens::{self, Claims};
+use crate::core::state::spend::Limits;
+use crate::core::util::vecmap::VecMap;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Principal {
+    pub tenant: String,
+    /// The key's name (for a token: the key that minted it).
+    pub key_name: String,
+    pub models: Option<Vec<String>>,
+    /// Allowed browser origins; `None`: none (a server-side key).
+    pub origins: Option<Vec<String>>,
+    pub is_token: bool,
+    /// The key's rate limits and budget.
+    pub limits: Limits,
+    /// For a token: its own subject id (from its signature) and limits, on top of its key's.
+    pub token: Option<(String, Limits)>,
+}
+
+/// The credential a request presents: `Authorization: Bearer`, or Anthropic's `x-api-key`.
+pub fn presented<'a>(inb: &'a Inbound) -> Option<&'a str> {
+    inb.header("authorization").and_then(bearer).or_else(|| inb.header("x-api-key").map(str::trim).filter(|k| !k.is_empty()))
+}
+
+pub fn no_key() -> GatewayError {
+    let hint = "a valid gateway key or token is required: Authorization: Bearer <key> (or x-api-key on /v1/messages)";
+    GatewayError::new(Kind::Authentication, "invalid_api_key", hint)
+}
+
+/// Authenticate the request. On failure, also says whether the error reply may carry CORS
+/// headers (an expired token for this very origin: the page should learn to refresh it).
+pub fn identify(config: &Config, secrets: &VecMap<String, Secret>, inb: &Inbound) -> Result<Principal, (GatewayError, bool)> {
+    let credential = presented(inb).ok_or((no_key(), false))?;
+    if credential.starts_with(tokens::PREFIX) {
+        let secret = config.tokens.as_ref().and_then(|t| secrets.get(&t.secret)).ok_or((no_key(), false))?;
+        return match tokens::verify(credential, secret, inb.now_ms / 1000) {
+            Ok(claims) => Ok(from_claims(config, claims, credential)),
+            Err(refused) => {
+                let cors = matches!(&refused, tokens::Refused::Expired { origin } if inb.header("origin") == Some(origin.as_str()));
+                Err((refused.error(), cors))
+            }
+        };
+    }
+    let key = authenticate(config, credential).ok_or((no_key(), false))?;
+    Ok(Principal {
+        tenant: key.tenant.clone(),
+        key_name: key.name.clone(),
+        models: key.models.clone(),
+        origins: key.origins.clone(),
+        is_token: false,
+        limits: key.limits,
+        token: None,
+    })
+}
+
+fn from_claims(config: &Config, c: Claims, token: &str) -> Principal {
+    // A token never widens its key's scope: models are the intersection, and its own limits
+    // apply on top of its key's.
+    let key = config.keys.iter().find(|k| k.name == c.k && k.tenant == c.t);
+    let key_models = key.and_then(|k| k.models.clone());
+    let key_limits = key.map(|k| k.limits).unwrap_or_default();
+    let token_id = format!("token:{}", &crate::core::front::auth::sha256_hex(token.as_bytes())[..32]);
+    let models = match (c.m, key_models) {
+        (Some(m), Some(k)) => Some(m.into_iter().filter(|x| k.contains(x)).collect()),
+        (m, k) => m.or(k),
+    };
+    Principal {
+        tenant: c.t,
+        key_name: c.k,
+        models,
+        origins: Some(vec![c.o]),
+        is_token: true,
+        limits: key_limits,
+        token: Some((token_id, c.l.unwrap_or_default())),
+    }
+}
+
+impl Principal {
+    pub fn may_use(&self, config: &Config, model: &Model) -> bool {
+        self.models.as_ref().is_none_or(|allowed| allowed.iter().any(|m| config.model(m).is_some_and(|x| x.name == model.name)))
+    }
+
+    /// A request with an `Origin` must come from an origin this principal allows; a token
+    /// must always be used from its origin.
+    pub fn check_origin(&self, origin: Option<&str>) -> Result<(), GatewayError> {
+        let allowed = |o: &str| self.origins.as_ref().is_some_and(|list| list.iter().any(|a| a == "*" || a == o));
+        match origin {
+            Some(o) if allowed(o) => Ok(()),
+            None if !self.is_token => Ok(()),
+            _ => Err(GatewayError::new(Kind::Permission, "origin_not_allowed", "this key or token may not be used from this origin")),
+        }
+    }
+}

@@ -1,0 +1,419 @@
+//! One request's way through the gateway, as a pure state machine (no I/O, no clock).
+//!
+//! The edge feeds it what happened (the inbound request, the upstream's head, body bytes,
+//! stream chunks, a failure) and performs the [`Action`] it returns. Because every decision
+//! is here, whole request flows are tested on the host without a runtime.
+//!
+//! Stream invariant: a stream that ends without the upstream's clean end (`[DONE]`), or
+//! with a malformed chunk, is closed with an in-band error event, never as a clean finish.
+
+use crate::core::error::{GatewayError, Kind};
+use crate::core::state::keystore::{KvOp, Pending};
+use crate::core::state::spend::TenantNext;
+use crate::core::translate::assembler::Assembler;
+use crate::core::translate::dialect::{self, StreamEncoder};
+use crate::core::translate::embeddings::{self, EmbeddingsRequest};
+use crate::core::translate::providers::mock::MockReply;
+use crate::core::translate::providers::{self, StreamDecoder, UpstreamRequest};
+use crate::core::types::{ChatResponse, Dialect, StreamEvent, Usage};
+
+/// A complete response for the client (or, for `Action::Stream`, its head).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The body is the upstream's body exactly as received (same dialect, validated): the
+    /// edge sends the bytes it already holds instead of copying them through the core.
+    pub body_from_upstream: bool,
+}
+
+impl Reply {
+    /// A 200 JSON reply made by the gateway itself.
+    pub fn json(request_id: &str, value: &serde_json::Value) -> Reply {
+        Reply {
+            status: 200,
+            headers: base_headers(request_id, "application/json"),
+            body: value.to_string().into_bytes(),
+            body_from_upstream: false,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// What the edge must do next.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Send this response; the exchange is over.
+    Respond(Reply),
+    /// Wait `delay_ms` (a retry's backoff), call the upstream, then report with `on_head`
+    /// (or `on_fetch_error`).
+    /// `timeout_ms` bounds the whole call, `ttfb_ms` the wait for its head (0: no separate bound).
+    Fetch { request: UpstreamRequest, timeout_ms: u32, ttfb_ms: u32, delay_ms: u32 },
+    /// Play back the built-in mock upstream's reply, then report it like a fetched one.
+    Mock(MockReply),
+    /// Read the whole upstream body and pass it to `on_body`.
+    ReadBody,
+    /// Perform a KV operation on the `KEYS` namespace, then hand `then` and the result to
+    /// `Gateway::resume`.
+    Kv { op: KvOp, then: Box<Pending> },
+    /// Send this head, then pipe upstream chunks through `on_chunk` and finish with `on_end`
+    /// (or `on_stream_error` if reading failed).
+    Stream(Reply),
+    /// Send `op` (JSON) to the tenant's Durable Object (spend control and ledger), then hand
+    /// its answer to `Session::on_admit` or, for `TenantNext::Usage`, `Gateway::resume_tenant`.
+    Tenant { tenant: String, op: String, then: TenantNext },
+    /// Read this key from the `CACHE` KV namespace and hand the value, if any, to
+    /// `Session::on_cache`. With `join`, an identical request already in flight is joined
+    /// instead, or this one leads: it is the request's own key, not a similar prompt's.
+    /// With `coalesce` too, a request that leads in its isolate also coalesces across
+    /// isolates through the key's Durable Object.
+    CacheGet { key: String, join: bool, coalesce: bool },
+    /// Call an embedding model for the similar-prompt cache; hand the status and whole body
+    /// to `Session::on_embedding` (status 0: no answer).
+    Embed { request: UpstreamRequest, timeout_ms: u32 },
+    /// Send `op` (JSON) to the similar-prompt index object `name`; hand its answer (a match,
+    /// or nothing) to `Session::on_index`.
+    Index { name: String, op: String },
+}
+
+/// Where the exchange stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    AwaitHead,
+    AwaitBody { status: u16 },
+    Streaming,
+    Done,
+}
+
+/// Who is talking to whom: the caller's dialect and what the upstream speaks.
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub provider: String,
+    pub upstream_model: String,
+    pub client: Dialect,
+    pub wire: Dialect,
+    pub stream: bool,
+    /// The caller asked for usage in its stream (the upstream is always asked).
+    pub include_usage: bool,
+    /// Set for an embeddings call: its answer is an embedding list, not a chat answer.
+    pub embeddings: Option<Box<EmbeddingsRequest>>,
+    /// The caller's allowed browser origin: replies carry CORS headers for it.
+    pub cors_origin: Option<String>,
+}
+
+impl Route {
+    /// Same wire format on both sides, nothing to strip: upstream bytes go out untouched.
+    fn passthrough_stream(&self) -> bool {
+        self.client == Dialect::OpenAi && self.wire == Dialect::OpenAi && self.include_usage
+    }
+}
+
+/// What the exchange knows once a route is chosen.
+#[derive(Debug)]
+pub struct Exchange {
+    pub(crate) request_id: String,
+    route: Route,
+    phase: Phase,
+    retry_after: Option<String>,
+    decoder: StreamDecoder,
+    encoder: StreamEncoder,
+    saw_done: bool,
+    stream_failed: bool,
+    /// Usage reported by the upstream, once known.
+    pub usage: Option<Usage>,
+    /// Why this attempt failed, once it has (before or after the commit point).
+    pub failure: Option<GatewayError>,
+    /// The upstream's `retry-after-ms`, or `retry-after` in seconds, as milliseconds.
+    pub retry_after_ms: Option<u64>,
+    /// The reply head went to the client: from here a failure can only be reported in-band.
+    pub committed: bool,
+    /// Characters of answer text and tool arguments seen, for estimating missing usage.
+    pub output_chars: u64,
+    /// The stream ended with the upstream's clean end.
+    pub completed: bool,
+    /// The upstream's `x-ratelimit-remaining-*` said 0: how long until it resets.
+    pub quota_exhausted_ms: Option<u64>,
+    /// Collecting the whole answer (for the cache): the stream's events so far.
+    assembler: Option<Assembler>,
+    /// The whole answer, once complete, when collecting.
+    pub answer: Option<ChatResponse>,
+}
+
+/// The upstream response headers `Exchange::on_head` reads (lowercase). The edge may pass
+/// only these: the rest never changes what the exchange does.
+pub const UPSTREAM_HEADERS: [&str; 7] = [
+    "content-type",
+    "retry-after",
+    "retry-after-ms",
+    "x-ratelimit-remaining-requests",
+    "x-ratelimit-reset-requests",
+    "x-ratelimit-remaining-tokens",
+    "x-ratelimit-reset-tokens",
+];
+
+/// Headers every response carries.
+pub fn base_headers(request_id: &str, content_type: &str) -> Vec<(String, String)> {
+    vec![("content-type".into(), content_type.into()), ("x-request-id".into(), request_id.into())]
+}
+
+/// An error response in the caller's dialect.
+pub fn error_reply(request_id: &str, err: &GatewayError, dialect: Dialect) -> Reply {
+    let mut headers = base_headers(request_id, "application/json");
+    if let Some(ra) = &err.retry_after {
+        headers.push(("retry-after".into(), ra.clone()));
+    }
+    Reply { status: err.status, headers, body: err.body_for(dialect), body_from_upstream: false }
+}
+
+impl Exchange {
+    pub(crate) fn new(request_id: String, route: Route) -> Self {
+        Exchange {
+            request_id,
+            phase: Phase::AwaitHead,
+            retry_after: None,
+            decoder: StreamDecoder::new(route.wire),
+            encoder: StreamEncoder::new(route.client, route.include_usage),
+            route,
+            saw_done: false,
+            stream_failed: false,
+            usage: None,
+            failure: None,
+            retry_after_ms: None,
+            committed: false,
+            output_chars: 0,
+            completed: false,
+            quota_exhausted_ms: None,
+            assembler: None,
+            answer: None,
+        }
+    }
+
+    pub fn request_id(&self) -> &str {
+        &self.request_id
+    }
+
+    /// Keep the whole answer (`answer`) once it is complete.
+    pub fn collect(&mut self) {
+        self.assembler = Some(Assembler::default());
+    }
+
+    /// True once nothing more will be produced (reply sent, or stream closed).
+    pub fn is_finished(&self) -> bool {
+        self.phase == Phase::Done
+    }
+
+    fn headers(&self, content_type: &str) -> Vec<(String, String)> {
+        let mut h = base_headers(&self.request_id, content_type);
+        h.push(("x-switchyard-provider".into(), self.route.provider.clone()));
+        h.push(("x-switchyard-model".into(), self.route.upstream_model.clone()));
+        h.extend(self.route.cors_origin.as_deref().map(crate::core::front::cors::headers).unwrap_or_default());
+        h
+    }
+
+    pub(crate) fn fail_now(&mut self, err: GatewayError) -> Action {
+        self.fail(err)
+    }
+
+    fn fail(&mut self, err: GatewayError) -> Action {
+        self.phase = Phase::Done;
+        self.failure = Some(err.clone());
+        let mut reply = error_reply(&self.request_id, &err, self.route.client);
+        reply.headers.push(("x-switchyard-provider".into(), self.route.provider.clone()));
+        reply.headers.extend(self.route.cors_origin.as_deref().map(crate::core::front::cors::headers).unwrap_or_default());
+        Action::Respond(reply)
+    }
+
+    /// The upstream answered with a head. Only the headers named in [`UPSTREAM_HEADERS`] are
+    /// read.
+    pub fn on_head(&mut self, status: u16, headers: &[(String, String)]) -> Action {
+        if self.phase != Phase::AwaitHead {
+            return self.fail(GatewayError::new(Kind::Internal, "exchange_out_of_order", "response head arrived out of order"));
+        }
+        let header = |name: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim());
+        self.retry_after = header("retry-after").map(str::to_string);
+        self.retry_after_ms = header("retry-after-ms")
+            .and_then(|v| v.parse::<f64>().ok())
+            .or_else(|| header("retry-after").and_then(|v| v.parse::<f64>().ok()).map(|s| s * 1000.0))
+            .filter(|ms| ms.is_finite() && *ms >= 0.0)
+            .map(|ms| ms.min(86_400_000.0) as u64);
+        self.quota_exhausted_ms = [
+            ("x-ratelimit-remaining-requests", "x-ratelimit-reset-requests"),
+            ("x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens"),
+        ]
+        .iter()
+        .filter(|(remaining, _)| header(remaining).and_then(|v| v.parse::<u64>().ok()) == Some(0))
+        .map(|(_, reset)| header(reset).and_then(crate::core::state::spend::parse_duration_ms).unwrap_or(1000))
+        .max();
+        let is_sse = headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v.starts_with("text/event-stream"));
+        if status == 200 && self.route.stream && is_sse {
+            self.phase = Phase::Streaming;
+            self.committed = true;
+            let mut h = self.headers("text/event-stream");
+            h.push(("cache-control".into(), "no-cache".into()));
+            return Action::Stream(Reply { status: 200, headers: h, body: Vec::new(), body_from_upstream: false });
+        }
+        self.phase = Phase::AwaitBody { status };
+        Action::ReadBody
+    }
+
+    /// The whole upstream body of a non-streamed (or failed) response.
+    pub fn on_body(&mut self, body: &[u8]) -> Action {
+        let Phase::AwaitBody { status } = self.phase else {
+            return self.fail(GatewayError::new(Kind::Internal, "exchange_out_of_order", "response body arrived out of order"));
+        };
+        let route = &self.route;
+        if !(200..300).contains(&status) {
+            let err = providers::decode_error(route.wire, status, self.retry_after.as_deref(), body);
+            return self.fail(err);
+        }
+        if route.stream {
+            return self.fail(GatewayError::new(
+                Kind::UpstreamError,
+                "upstream_malformed",
+                "the upstream answered a stream request without a stream",
+            ));
+        }
+        if let Some(req) = &route.embeddings {
+            if route.wire == Dialect::OpenAi {
+                self.usage = Some(embeddings::usage(req, Some(body)));
+                return self.respond(None);
+            }
+            return match embeddings::gemini_to_openai(body, req, &route.upstream_model) {
+                Ok(body) => {
+                    self.usage = Some(embeddings::usage(req, None));
+                    self.respond(Some(body))
+                }
+                Err(e) => self.fail(e),
+            };
+        }
+        let resp = match providers::decode_response(route.wire, body) {
+            Ok(resp) => resp,
+            Err(e) => return self.fail(e),
+        };
+        self.usage = resp.usage;
+        if self.assembler.take().is_some() {
+            self.answer = Some(resp.clone());
+        }
+        self.output_chars = resp
+            .choices
+            .iter()
+            .map(|c| c.content.as_deref().map_or(0, |t| t.chars().count()) + c.tool_calls.iter().map(|t| t.arguments.len()).sum::<usize>())
+            .sum::<usize>() as u64;
+        if self.route.client == self.route.wire {
+            // Same dialect on both sides: the validated upstream body goes out untouched,
+            // keeping fields the gateway does not model (system_fingerprint, logprobs, ...).
+            return self.respond(None);
+        }
+        self.respond(Some(dialect::encode_response(self.route.client, &resp)))
+    }
+
+    /// A 200 answer: `body`, or (`None`) the upstream's body exactly as received.
+    fn respond(&mut self, body: Option<Vec<u8>>) -> Action {
+        self.phase = Phase::Done;
+        let headers = self.headers("application/json");
+        let body_from_upstream = body.is_none();
+        Action::Respond(Reply { status: 200, headers, body: body.unwrap_or_default(), body_from_upstream })
+    }
+
+    /// The upstream could not be reached, or did not answer in time.
+    pub fn on_fetch_error(&mut self, timed_out: bool) -> Action {
+        let err = if timed_out {
+            GatewayError::new(Kind::UpstreamTimeout, "upstream_timeout", "the upstream did not answer in time")
+        } else {
+            GatewayError::new(Kind::UpstreamError, "upstream_unreachable", "the upstream could not be reached")
+        };
+        self.fail(err)
+    }
+
+    /// One chunk of an upstream stream: the bytes to send the caller. (`None` would mean
+    /// "forward the chunk unchanged"; it is not used while passthrough re-frames events.)
+    pub fn on_chunk(&mut self, chunk: &[u8]) -> Option<Vec<u8>> {
+        if self.stream_failed || self.phase != Phase::Streaming {
+            return Some(Vec::new());
+        }
+        match self.decoder.push(chunk) {
+            Ok(events) => {
+                let out = self.translate(&events);
+                Some(self.with_echo(out))
+            }
+            Err(e) => Some(self.stream_error(&e.message)),
+        }
+    }
+
+    /// Observe events (usage, clean end, errors) and encode them for the caller.
+    fn translate(&mut self, events: &[StreamEvent]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for ev in events {
+            match ev {
+                StreamEvent::Usage(u) => self.usage = Some(*u),
+                StreamEvent::Done => self.saw_done = true,
+                StreamEvent::TextDelta { text, .. } => self.output_chars += text.chars().count() as u64,
+                StreamEvent::ToolCallDelta { arguments, .. } => self.output_chars += arguments.chars().count() as u64,
+                StreamEvent::Error { message } => return self.stream_error(message),
+                _ => {}
+            }
+            if let Some(a) = &mut self.assembler {
+                a.push(ev);
+            }
+            if !self.route.passthrough_stream() {
+                out.extend(self.encoder.push(ev));
+            }
+        }
+        out
+    }
+
+    /// In passthrough, the upstream's own complete events go first (then any error).
+    fn with_echo(&mut self, translated: Vec<u8>) -> Vec<u8> {
+        if !self.route.passthrough_stream() {
+            return translated;
+        }
+        let mut out = self.decoder.take_echo();
+        out.extend(translated);
+        out
+    }
+
+    fn stream_error(&mut self, message: &str) -> Vec<u8> {
+        self.stream_failed = true;
+        self.phase = Phase::Done;
+        self.encoder.error(message)
+    }
+
+    /// The upstream stream ended. Returns bytes to append (an error event if it was cut).
+    pub fn on_end(&mut self) -> Vec<u8> {
+        if self.stream_failed || self.phase != Phase::Streaming {
+            return Vec::new();
+        }
+        let mut out = match self.decoder.finish() {
+            Ok(events) => self.translate(&events),
+            Err(e) => return self.stream_error(&e.message),
+        };
+        out = self.with_echo(out);
+        if self.stream_failed {
+            return out;
+        }
+        if !self.saw_done {
+            out.extend(self.stream_error("the upstream stream ended before completion"));
+            return out;
+        }
+        self.phase = Phase::Done;
+        self.completed = true;
+        self.answer = self.assembler.take().and_then(Assembler::finish);
+        out
+    }
+
+    /// Reading the upstream stream failed midway.
+    pub fn on_stream_error(&mut self) -> Vec<u8> {
+        if self.stream_failed || self.phase != Phase::Streaming {
+            return Vec::new();
+        }
+        self.stream_error("the upstream stream was interrupted")
+    }
+}
+
+#[cfg(test)]
+#[path = "exchange_tests.rs"]
+mod tests;

@@ -1,0 +1,225 @@
+//! Every pairing of caller dialect × upstream wire, through the exchange: the caller's
+//! output is read back with that dialect's own decoder and must carry the same text, tool
+//! calls, finish reason and usage; splitting the upstream bytes anywhere changes nothing;
+//! a cut stream ends in the caller's in-band error form.
+use super::*;
+use crate::core::translate::providers::{anthropic, gemini, openai};
+use crate::core::types::{FinishReason, StreamEvent, Usage};
+use proptest::prelude::*;
+
+fn exchange(client: Dialect, wire: Dialect, include_usage: bool) -> Exchange {
+    let route = Route {
+        provider: "p".into(),
+        upstream_model: "m".into(),
+        client,
+        wire,
+        stream: true,
+        include_usage,
+        embeddings: None,
+        cors_origin: None,
+    };
+    let mut ex = Exchange::new("req_1".into(), route);
+    let head = ex.on_head(200, &[("content-type".into(), "text/event-stream".into())]);
+    assert!(matches!(head, Action::Stream(_)));
+    ex
+}
+
+fn fixture(wire: Dialect) -> &'static str {
+    match wire {
+        Dialect::OpenAi => openai::tests::TOOL_STREAM,
+        Dialect::Anthropic => anthropic::tests::STREAM,
+        Dialect::Gemini => gemini::tests::STREAM,
+    }
+}
+
+/// Run `chunks` through an exchange; return the bytes the caller receives.
+fn run(client: Dialect, wire: Dialect, include_usage: bool, chunks: &[&[u8]]) -> Vec<u8> {
+    let mut ex = exchange(client, wire, include_usage);
+    let mut out = Vec::new();
+    for c in chunks {
+        match ex.on_chunk(c) {
+            None => out.extend_from_slice(c),
+            Some(bytes) => out.extend(bytes),
+        }
+    }
+    out.extend(ex.on_end());
+    out
+}
+
+/// What a caller's own SDK would see: its dialect's decoder over the output.
+fn read_back(client: Dialect, bytes: &[u8]) -> Vec<StreamEvent> {
+    let mut d = crate::core::translate::providers::StreamDecoder::new(client);
+    let mut evs = d.push(bytes).unwrap();
+    evs.extend(d.finish().unwrap());
+    evs
+}
+
+#[derive(Debug, Default, PartialEq)]
+struct Summary {
+    text: String,
+    calls: Vec<(String, String)>,
+    finish: Option<FinishReason>,
+    usage: Option<Usage>,
+    done: bool,
+    error: bool,
+}
+
+fn summarize(evs: &[StreamEvent]) -> Summary {
+    let mut s = Summary::default();
+    for ev in evs {
+        match ev {
+            StreamEvent::TextDelta { text, .. } => s.text.push_str(text),
+            StreamEvent::ToolCallDelta { name: Some(n), arguments, .. } => s.calls.push((n.clone(), arguments.clone())),
+            StreamEvent::ToolCallDelta { arguments, .. } => s.calls.last_mut().unwrap().1.push_str(arguments),
+            StreamEvent::Finish { reason, .. } => s.finish = Some(reason.clone()),
+            StreamEvent::Usage(u) => s.usage = Some(*u),
+            StreamEvent::Done => s.done = true,
+            StreamEvent::Error { .. } => s.error = true,
+            StreamEvent::Start { .. } => {}
+        }
+    }
+    s
+}
+
+const CLIENTS: [Dialect; 2] = [Dialect::OpenAi, Dialect::Anthropic];
+const WIRES: [Dialect; 3] = [Dialect::OpenAi, Dialect::Anthropic, Dialect::Gemini];
+
+#[test]
+fn every_pairing_preserves_text_tools_finish_and_usage() {
+    for wire in WIRES {
+        let upstream = summarize(&read_back(wire, fixture(wire).as_bytes()));
+        assert!(upstream.done && !upstream.error, "{wire:?} fixture is a clean stream");
+        for client in CLIENTS {
+            let got = summarize(&read_back(client, &run(client, wire, true, &[fixture(wire).as_bytes()])));
+            assert_eq!(got, upstream, "{wire:?} upstream → {client:?} caller");
+        }
+    }
+}
+
+#[test]
+fn usage_is_stripped_when_the_caller_did_not_ask() {
+    for wire in WIRES {
+        let out = run(Dialect::OpenAi, wire, false, &[fixture(wire).as_bytes()]);
+        let got = summarize(&read_back(Dialect::OpenAi, &out));
+        assert!(got.done && got.usage.is_none(), "{wire:?}: {}", String::from_utf8_lossy(&out));
+    }
+}
+
+#[test]
+fn openai_to_openai_with_usage_is_byte_for_byte() {
+    let f = fixture(Dialect::OpenAi).as_bytes();
+    assert_eq!(run(Dialect::OpenAi, Dialect::OpenAi, true, &[f]), f);
+}
+
+#[test]
+fn cut_streams_end_in_the_callers_error_form() {
+    for wire in WIRES {
+        let f = fixture(wire).as_bytes();
+        let cut = &f[..f.len() * 2 / 3];
+        for client in CLIENTS {
+            let out = String::from_utf8(run(client, wire, true, &[cut])).unwrap();
+            let got = summarize(&read_back(client, out.as_bytes()));
+            assert!(got.error && !got.done, "{wire:?} → {client:?}: {out}");
+            match client {
+                Dialect::Anthropic => assert!(out.contains("event: error") && !out.contains("message_stop")),
+                _ => assert!(out.contains("\"error\"") && !out.contains("[DONE]")),
+            }
+        }
+    }
+}
+
+#[test]
+fn non_streamed_answers_translate_to_the_callers_shape() {
+    let body = br#"{"id":"msg_1","type":"message","role":"assistant","model":"claude","content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn","usage":{"input_tokens":3,"output_tokens":1}}"#;
+    let route = Route {
+        provider: "p".into(),
+        upstream_model: "claude".into(),
+        client: Dialect::OpenAi,
+        wire: Dialect::Anthropic,
+        stream: false,
+        include_usage: false,
+        embeddings: None,
+        cors_origin: None,
+    };
+    let mut ex = Exchange::new("r".into(), route);
+    ex.on_head(200, &[]);
+    let Action::Respond(r) = ex.on_body(body) else { panic!() };
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(
+        (v["object"].as_str(), v["choices"][0]["message"]["content"].as_str(), v["choices"][0]["finish_reason"].as_str()),
+        (Some("chat.completion"), Some("hi"), Some("stop"))
+    );
+    assert_eq!(v["usage"]["prompt_tokens"], 3);
+}
+
+#[test]
+fn upstream_errors_come_back_in_the_callers_shape() {
+    let route = Route {
+        provider: "p".into(),
+        upstream_model: "g".into(),
+        client: Dialect::Anthropic,
+        wire: Dialect::Gemini,
+        stream: false,
+        include_usage: true,
+        embeddings: None,
+        cors_origin: None,
+    };
+    let mut ex = Exchange::new("r".into(), route);
+    ex.on_head(429, &[("retry-after".into(), "3".into())]);
+    let Action::Respond(r) = ex.on_body(br#"{"error":{"code":429,"message":"slow","status":"RESOURCE_EXHAUSTED"}}"#) else { panic!() };
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!((r.status, v["type"].as_str(), v["error"]["type"].as_str()), (429, Some("error"), Some("rate_limit_error")));
+    assert_eq!(r.header("retry-after"), Some("3"));
+}
+
+proptest! {
+    #[test]
+    fn split_anywhere_same_output(cuts in proptest::collection::vec(0usize..4000, 0..6), w in 0usize..3, c in 0usize..2) {
+        let (wire, client) = (WIRES[w], CLIENTS[c]);
+        let f = fixture(wire).as_bytes();
+        let mut points: Vec<usize> = cuts.into_iter().map(|x| x % (f.len() + 1)).collect();
+        points.sort();
+        let mut chunks = Vec::new();
+        let mut last = 0;
+        for p in points { chunks.push(&f[last..p]); last = p; }
+        chunks.push(&f[last..]);
+        prop_assert_eq!(run(client, wire, true, &chunks), run(client, wire, true, &[f]));
+    }
+}
+
+/// The edge passes only `UPSTREAM_HEADERS`: any other header must change nothing.
+#[test]
+fn on_head_reads_only_the_listed_headers() {
+    let heads: [&[(&str, &str)]; 4] = [
+        &[("Content-Type", "text/event-stream"), ("x-request-id", "up-1"), ("content-length", "12")],
+        &[("content-type", "application/json"), ("Retry-After", "7"), ("server", "up"), ("date", "now")],
+        &[("retry-after-ms", "1500"), ("retry-after", "2"), ("via", "1.1 proxy"), ("content-type", "application/json")],
+        &[("x-ratelimit-remaining", "0"), ("set-cookie", "a=b")],
+    ];
+    for status in [200, 429, 503] {
+        for stream in [false, true] {
+            for head in heads {
+                let all: Vec<(String, String)> = head.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+                let listed: Vec<(String, String)> =
+                    all.iter().filter(|(k, _)| UPSTREAM_HEADERS.contains(&k.to_ascii_lowercase().as_str())).cloned().collect();
+                let run = |headers: &[(String, String)]| {
+                    let route = Route {
+                        provider: "p".into(),
+                        upstream_model: "m".into(),
+                        client: Dialect::OpenAi,
+                        wire: Dialect::OpenAi,
+                        stream,
+                        include_usage: false,
+                        embeddings: None,
+                        cors_origin: None,
+                    };
+                    let mut ex = Exchange::new("req_1".into(), route);
+                    let head = ex.on_head(status, headers);
+                    let body = ex.on_body(br#"{"error": {"message": "slow down", "type": "rate_limit"}}"#);
+                    (head, body, ex.retry_after_ms, ex.failure.map(|f| (f.code, f.retry_after)))
+                };
+                assert_eq!(run(&all), run(&listed), "status {status}, stream {stream}, head {head:?}");
+            }
+        }
+    }
+}

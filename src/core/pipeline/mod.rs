@@ -1,0 +1,6 @@
+//! One request's way through: route planning, the attempts (`session`), each attempt's
+//! exchange with its upstream, and the protocol spoken with the driver.
+
+pub mod exchange;
+pub mod routes;
+pub mod session;

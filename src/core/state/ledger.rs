@@ -1,0 +1,343 @@
+//! The exact ledger: one row per (UTC day, key, public model, run tag) in each tenant's
+//! Durable Object (SQLite), summed as requests settle, and `GET /v1/usage` over it.
+//!
+//! All SQL lives here; the object only runs the statements it is handed. Column names
+//! come from fixed strings, never from a request, and every value is a bound parameter.
+//!
+//! Invariant: the ledger counts every settled request exactly once (a row's counters only
+//! ever grow by one request's numbers); Analytics Engine, which samples, is never the
+//! source of a total.
+
+use crate::core::error::GatewayError;
+use crate::core::state::cost::usd_string;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// The table, created by the object before its first statement.
+pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS ledger (\
+day TEXT NOT NULL, key TEXT NOT NULL, model TEXT NOT NULL, run TEXT NOT NULL, \
+calls INTEGER NOT NULL, errors INTEGER NOT NULL, input_tokens INTEGER NOT NULL, \
+output_tokens INTEGER NOT NULL, cached_tokens INTEGER NOT NULL, cost_nusd INTEGER NOT NULL, \
+cache_hits INTEGER NOT NULL, saved_nusd INTEGER NOT NULL, \
+PRIMARY KEY (day, key, model, run)) WITHOUT ROWID";
+
+/// One settled request's numbers (or, summed, a group's).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerRow {
+    #[serde(default)]
+    pub day: String,
+    pub key: String,
+    pub model: String,
+    pub run: String,
+    pub calls: u64,
+    pub errors: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cached_tokens: u64,
+    pub cost_nusd: u64,
+    pub cache_hits: u64,
+    /// What cache hits would have cost upstream.
+    pub saved_nusd: u64,
+}
+
+/// A statement and its bound parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Query {
+    pub sql: String,
+    pub args: Vec<Value>,
+}
+
+const COUNTERS: [&str; 8] = ["calls", "errors", "input_tokens", "output_tokens", "cached_tokens", "cost_nusd", "cache_hits", "saved_nusd"];
+
+/// Add one row's numbers to its group.
+pub fn upsert(row: &LedgerRow) -> Query {
+    let sums: Vec<String> = COUNTERS.iter().map(|c| format!("{c} = {c} + excluded.{c}")).collect();
+    let sql = format!(
+        "INSERT INTO ledger (day, key, model, run, {}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (day, key, model, run) DO UPDATE SET {}",
+        COUNTERS.join(", "),
+        sums.join(", ")
+    );
+    let args = vec![
+        json!(row.day),
+        json!(row.key),
+        json!(row.model),
+        json!(row.run),
+        json!(row.calls),
+        json!(row.errors),
+        json!(row.input_tokens),
+        json!(row.output_tokens),
+        json!(row.cached_tokens),
+        json!(row.cost_nusd),
+        json!(row.cache_hits),
+        json!(row.saved_nusd),
+    ];
+    Query { sql, args }
+}
+
+/// Rows summed per group (day, key, model, run), in the order each group first appears: one
+/// upsert per group instead of one per request.
+pub fn merge(rows: impl IntoIterator<Item = LedgerRow>) -> Vec<LedgerRow> {
+    let mut out: Vec<LedgerRow> = Vec::new();
+    for row in rows {
+        let same = |o: &&mut LedgerRow| o.day == row.day && o.key == row.key && o.model == row.model && o.run == row.run;
+        match out.iter_mut().find(same) {
+            Some(o) => {
+                o.calls = o.calls.saturating_add(row.calls);
+                o.errors = o.errors.saturating_add(row.errors);
+                o.input_tokens = o.input_tokens.saturating_add(row.input_tokens);
+                o.output_tokens = o.output_tokens.saturating_add(row.output_tokens);
+                o.cached_tokens = o.cached_tokens.saturating_add(row.cached_tokens);
+                o.cost_nusd = o.cost_nusd.saturating_add(row.cost_nusd);
+                o.cache_hits = o.cache_hits.saturating_add(row.cache_hits);
+                o.saved_nusd = o.saved_nusd.saturating_add(row.saved_nusd);
+            }
+            None => out.push(row),
+        }
+    }
+    out
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupBy {
+    Model,
+    Key,
+    Day,
+    Run,
+}
+
+impl GroupBy {
+    fn column(self) -> &'static str {
+        match self {
+            GroupBy::Model => "model",
+            GroupBy::Key => "key",
+            GroupBy::Day => "day",
+            GroupBy::Run => "run",
+        }
+    }
+}
+
+/// `GET /v1/usage?from=&to=&group_by=&run=`: days inclusive, UTC.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsageQuery {
+    pub from: String,
+    pub to: String,
+    pub group_by: Option<GroupBy>,
+    pub run: Option<String>,
+}
+
+/// Sum the ledger per group over the query's days.
+pub fn select(q: &UsageQuery) -> Query {
+    let group = q.group_by.map_or("''", GroupBy::column);
+    let sums: Vec<String> = COUNTERS.iter().map(|c| format!("SUM({c}) AS {c}")).collect();
+    let sql = format!(
+        "SELECT {group} AS g, {} FROM ledger WHERE day >= ? AND day <= ? AND (? = '' OR run = ?) GROUP BY g ORDER BY g",
+        sums.join(", ")
+    );
+    let run = q.run.clone().unwrap_or_default();
+    Query { sql, args: vec![json!(q.from), json!(q.to), json!(run), json!(run)] }
+}
+
+fn bad(param: &str, message: &str) -> GatewayError {
+    GatewayError::invalid("invalid_query", message.to_string()).with_param(param)
+}
+
+/// Parse the query string of `/v1/usage`. Defaults: from the first of this month to today.
+pub fn parse_query(query: &str, now_ms: u64) -> Result<UsageQuery, GatewayError> {
+    let today = now_ms / 86_400_000;
+    let (y, m, _) = civil(today);
+    let mut q = UsageQuery { from: format!("{y:04}-{m:02}-01"), to: day_string(today), group_by: None, run: None };
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, raw) = pair.split_once('=').unwrap_or((pair, ""));
+        let value = percent_decode(raw).ok_or_else(|| bad(name, "is not valid percent-encoded UTF-8"))?;
+        match name {
+            "from" => q.from = parse_day(&value).ok_or_else(|| bad("from", "must be a date YYYY-MM-DD"))?,
+            "to" => q.to = parse_day(&value).ok_or_else(|| bad("to", "must be a date YYYY-MM-DD"))?,
+            "group_by" => {
+                q.group_by =
+                    Some(serde_json::from_value(Value::String(value)).map_err(|_| bad("group_by", "must be one of model, key, day, run"))?)
+            }
+            "run" if (1..=64).contains(&value.len()) => q.run = Some(value),
+            "run" => return Err(bad("run", "must be 1 to 64 characters")),
+            _ => return Err(bad(name, &format!("unknown query parameter '{}'", name.chars().take(40).collect::<String>()))),
+        }
+    }
+    if q.from > q.to {
+        return Err(bad("from", "must not be after 'to'"));
+    }
+    Ok(q)
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' => {
+                let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The `/v1/usage` body from the rows the object returned (`[{"g", <counters>}]`).
+pub fn usage_reply(tenant: &str, q: &UsageQuery, rows: &str) -> Result<Value, GatewayError> {
+    let rows: Vec<serde_json::Map<String, Value>> = serde_json::from_slice(rows.as_bytes())
+        .map_err(|_| GatewayError::new(crate::core::error::Kind::Internal, "ledger_unavailable", "the usage ledger did not answer"))?;
+    let mut total = [0u64; COUNTERS.len()];
+    let data: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let nums: Vec<u64> = COUNTERS.iter().map(|c| r.get(*c).and_then(Value::as_f64).unwrap_or(0.0) as u64).collect();
+            for (t, n) in total.iter_mut().zip(&nums) {
+                *t += n;
+            }
+            let mut entry = entry(&nums);
+            if let (Some(g), Some(obj)) = (q.group_by, entry.as_object_mut()) {
+                obj.insert(g.column().into(), r.get("g").cloned().unwrap_or(Value::Null));
+            }
+            entry
+        })
+        .collect();
+    Ok(json!({
+        "object": "usage",
+        "tenant": tenant,
+        "from": q.from,
+        "to": q.to,
+        "group_by": q.group_by,
+        "run": q.run,
+        "data": if q.group_by.is_some() { data } else { Vec::new() },
+        "total": entry(&total),
+    }))
+}
+
+fn entry(n: &[u64]) -> Value {
+    json!({
+        "calls": n[0],
+        "errors": n[1],
+        "input_tokens": n[2],
+        "output_tokens": n[3],
+        "cached_input_tokens": n[4],
+        "cost_usd": usd_string(n[5]),
+        "cost_nano_usd": n[5],
+        "cache_hits": n[6],
+        "saved_usd": usd_string(n[7]),
+    })
+}
+
+/// The civil date of a day number (days since 1970-01-01), proleptic Gregorian.
+pub fn civil(days: u64) -> (u64, u64, u64) {
+    // Howard Hinnant's days-to-civil, for non-negative day numbers.
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + u64::from(m <= 2), m, d)
+}
+
+pub fn day_string(days: u64) -> String {
+    let (y, m, d) = civil(days);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Months since year 0, for telling months apart.
+pub fn month_index(days: u64) -> u64 {
+    let (y, m, _) = civil(days);
+    y * 12 + m - 1
+}
+
+/// A valid `YYYY-MM-DD` date, as written.
+fn parse_day(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r).filter(|p| p.bytes().all(|c| c.is_ascii_digit()))?.parse::<u64>().ok();
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let days_in = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    ((1..=12).contains(&m) && (1..=days_in[(m - 1) as usize]).contains(&d)).then(|| s.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(day_string(0), "1970-01-01");
+        assert_eq!(day_string(19_782), "2024-02-29");
+        assert_eq!(day_string(20_420), "2025-11-28");
+        assert_eq!(month_index(0), 1970 * 12);
+        assert_eq!(month_index(31), 1970 * 12 + 1);
+    }
+
+    #[test]
+    fn days_parse_strictly() {
+        assert_eq!(parse_day("2024-02-29").as_deref(), Some("2024-02-29"));
+        for bad in ["2023-02-29", "2024-13-01", "2024-1-01", "2024-01-32", "20240101xx", "2024-00-10", "2024-01-+1"] {
+            assert_eq!(parse_day(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn query_defaults_and_errors() {
+        let now = 20_420 * 86_400_000 + 5;
+        let q = parse_query("", now).unwrap();
+        assert_eq!((q.from.as_str(), q.to.as_str(), q.group_by, q.run), ("2025-11-01", "2025-11-28", None, None));
+        let q = parse_query("group_by=model&run=ci%2042&from=2025-01-01", now).unwrap();
+        assert_eq!((q.group_by, q.run.as_deref(), q.from.as_str()), (Some(GroupBy::Model), Some("ci 42"), "2025-01-01"));
+        for (qs, param) in [
+            ("group_by=tenant", "group_by"),
+            ("from=yesterday", "from"),
+            ("to=2025-01-01", "from"),
+            ("limit=3", "limit"),
+            ("run=%zz", "run"),
+            ("run=", "run"),
+        ] {
+            let e = parse_query(qs, now).unwrap_err();
+            assert_eq!((e.status, e.param.as_deref()), (400, Some(param)), "{qs}");
+        }
+    }
+
+    #[test]
+    fn statements_bind_every_value() {
+        let row = LedgerRow { day: "2025-11-28".into(), key: "k'; DROP TABLE ledger".into(), calls: 1, ..Default::default() };
+        let up = upsert(&row);
+        assert_eq!(up.sql.matches('?').count(), up.args.len());
+        assert!(!up.sql.contains("DROP"));
+        let sel = select(&UsageQuery { from: "a".into(), to: "b".into(), group_by: Some(GroupBy::Key), run: Some("x".into()) });
+        assert_eq!(sel.sql.matches('?').count(), sel.args.len());
+        assert!(sel.sql.starts_with("SELECT key AS g"));
+    }
+
+    #[test]
+    fn reply_sums_groups() {
+        let q = UsageQuery { from: "a".into(), to: "b".into(), group_by: Some(GroupBy::Model), run: None };
+        let rows = r#"[{"g":"m1","calls":2,"errors":0,"input_tokens":10,"output_tokens":5,"cached_tokens":0,"cost_nusd":1500,"cache_hits":1,"saved_nusd":700},
+                       {"g":"m2","calls":1,"errors":1,"input_tokens":3,"output_tokens":0,"cached_tokens":0,"cost_nusd":0,"cache_hits":0,"saved_nusd":0}]"#;
+        let v = usage_reply("acme", &q, rows).unwrap();
+        assert_eq!(v["data"][0]["model"], "m1");
+        assert_eq!(v["total"]["calls"], 3);
+        assert_eq!(v["total"]["cost_usd"], "0.000001500");
+        assert_eq!(v["total"]["saved_usd"], "0.000000700");
+        assert!(usage_reply("acme", &q, "not json").is_err());
+    }
+}

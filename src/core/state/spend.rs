@@ -1,0 +1,492 @@
+//! Spend control for one tenant: rate limits (GCRA), concurrent requests, budgets with
+//! reservations, and spend counters, as one pure state machine. The tenant's Durable Object
+//! loads a [`TenantState`], applies one [`Op`] with its clock, and stores the result; the
+//! ledger rows it writes come from [`crate::core::state::ledger`].
+//!
+//! Invariants:
+//! - Admission is all or nothing: a request refused by one subject changes no other.
+//! - GCRA never admits more than `limit + limit × elapsed / 1 min` (property-tested).
+//! - A budget is overshot by at most the estimation error of the calls in flight: every
+//!   admitted call holds a reservation of its worst case until it settles, and admission
+//!   counts spend plus every open reservation.
+//! - A lease that never settles (a crashed isolate) expires at its deadline, so neither its
+//!   concurrency slot nor its reservation is held for ever.
+
+use crate::core::state::ledger::{self, LedgerRow, Query, UsageQuery};
+use crate::core::util::vecmap::VecMap;
+use serde::{Deserialize, Serialize};
+
+const MINUTE_NS: u64 = 60_000_000_000;
+const DAY_MS: u64 = 86_400_000;
+
+/// Limits as written in config, runtime key records and tokens (money in USD).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_per_minute: Option<u32>,
+    /// Input plus output tokens; a request counts its estimate (input estimate plus its
+    /// output cap) at admission and is corrected to its real usage when it settles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_per_minute: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrent_requests: Option<u32>,
+    /// Per UTC day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily_usd: Option<f64>,
+    /// Per UTC calendar month.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monthly_usd: Option<f64>,
+    /// Over the subject's whole life (meant for short-lived browser tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_usd: Option<f64>,
+}
+
+impl Limits {
+    pub fn is_empty(&self) -> bool {
+        *self == Limits::default()
+    }
+
+    /// What is wrong with these limits, if anything.
+    pub fn problem(&self) -> Option<&'static str> {
+        let rates = [self.requests_per_minute.map(u64::from), self.tokens_per_minute, self.concurrent_requests.map(u64::from)];
+        if rates.iter().flatten().any(|&v| v == 0 || v > 1_000_000_000) {
+            return Some("requests_per_minute, tokens_per_minute and concurrent_requests must be 1..1000000000");
+        }
+        if [self.daily_usd, self.monthly_usd, self.total_usd].iter().flatten().any(|&v| nano(v).is_none()) {
+            return Some("daily_usd, monthly_usd and total_usd must be between 0 and 1000000000");
+        }
+        None
+    }
+
+    /// These limits applied to the subject `id`.
+    pub fn subject(&self, id: String) -> Subject {
+        Subject {
+            id,
+            rpm: self.requests_per_minute,
+            tpm: self.tokens_per_minute,
+            concurrent: self.concurrent_requests,
+            daily_nusd: self.daily_usd.and_then(nano),
+            monthly_nusd: self.monthly_usd.and_then(nano),
+            total_nusd: self.total_usd.and_then(nano),
+        }
+    }
+}
+
+/// USD to nano-USD, for amounts from 0 to a billion dollars.
+fn nano(usd: f64) -> Option<u64> {
+    (0.0..=1e9).contains(&usd).then(|| (usd * 1e9).round() as u64)
+}
+
+/// One party whose limits a request must fit: the tenant, a key, or a browser token.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Subject {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpm: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpm: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrent: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily_nusd: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monthly_nusd: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_nusd: Option<u64>,
+}
+
+impl Subject {
+    pub fn has_budget(&self) -> bool {
+        self.daily_nusd.is_some() || self.monthly_nusd.is_some() || self.total_nusd.is_some()
+    }
+    pub fn has_limits(&self) -> bool {
+        self.has_budget() || self.rpm.is_some() || self.tpm.is_some() || self.concurrent.is_some()
+    }
+}
+
+/// What to do with a tenant object's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TenantNext {
+    /// The session waiting on its admission.
+    Admission,
+    /// Answer `GET /v1/usage`.
+    Usage { request_id: String, tenant: String, query: UsageQuery, cors_origin: Option<String> },
+}
+
+/// What a tenant's Durable Object is asked to do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    Admit(Admit),
+    Settle(Settle),
+    /// Several settlements at once, as an isolate batches them: one call to the object.
+    SettleMany(SettleMany),
+    Usage(UsageQuery),
+}
+
+/// Settlements applied in order; their ledger rows are summed per group first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SettleMany {
+    pub settles: Vec<Settle>,
+}
+
+/// Admit one request, holding its worst case until it settles.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Admit {
+    /// Unique per request (never client-chosen).
+    pub lease: String,
+    pub subjects: Vec<Subject>,
+    /// Estimated tokens (input estimate plus output cap), for tokens-per-minute.
+    pub tokens: u64,
+    /// Worst-case cost, held against budgets until the request settles.
+    pub reserve_nusd: u64,
+    /// How long the lease may live, from admission.
+    pub lease_ms: u64,
+}
+
+/// A request is over: release its lease, count its real cost, write its ledger row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Settle {
+    /// The admission's lease, when there was one.
+    #[serde(default)]
+    pub lease: Option<String>,
+    /// Ids of the subjects whose spend counters the cost goes to.
+    pub subjects: Vec<String>,
+    /// The request's real tokens (input plus output).
+    pub tokens: u64,
+    /// The ledger row, `day` left empty: the object's clock decides the day.
+    pub row: LedgerRow,
+}
+
+/// The state of one rate window, for OpenAI's `x-ratelimit-*` headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    pub limit: u64,
+    pub remaining: u64,
+    /// Until the window is full again.
+    pub reset_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateInfo {
+    #[serde(default)]
+    pub requests: Option<Window>,
+    #[serde(default)]
+    pub tokens: Option<Window>,
+}
+
+/// The answer to an admission.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum Verdict {
+    Admitted {
+        rate: RateInfo,
+    },
+    /// A rate or concurrency limit is reached for now.
+    Limited {
+        subject: String,
+        limit: String,
+        retry_after_ms: u64,
+        rate: RateInfo,
+    },
+    /// The request can never fit this limit, however long it waits.
+    TooLarge {
+        subject: String,
+        limit: String,
+        requested: u64,
+        allowed: u64,
+    },
+    /// The budget cannot hold this request's worst case now.
+    OverBudget {
+        subject: String,
+        period: String,
+        budget_nusd: u64,
+        spent_nusd: u64,
+        reserved_nusd: u64,
+        requested_nusd: u64,
+    },
+}
+
+/// An admitted request that has not settled yet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Lease {
+    subjects: Vec<String>,
+    /// Subjects with a concurrency limit (the slots this lease holds).
+    concurrent: Vec<String>,
+    /// Subjects with a tokens-per-minute limit and their emission interval, for correction.
+    tpm: Vec<(String, u64)>,
+    tokens: u64,
+    reserve_nusd: u64,
+    expires_ms: u64,
+}
+
+/// Spend of one subject in the current day and month, and over its life.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+struct Spend {
+    day: u64,
+    day_nusd: u64,
+    month: u64,
+    month_nusd: u64,
+    total_nusd: u64,
+    touched_ms: u64,
+}
+
+impl Spend {
+    /// Roll the day and month forward to `now_ms`.
+    fn at(mut self, now_ms: u64) -> Spend {
+        let (day, month) = (now_ms / DAY_MS, ledger::month_index(now_ms / DAY_MS));
+        if self.day != day {
+            self.day = day;
+            self.day_nusd = 0;
+        }
+        if self.month != month {
+            self.month = month;
+            self.month_nusd = 0;
+        }
+        self
+    }
+}
+
+/// Everything one tenant's object keeps (besides its ledger table).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TenantState {
+    /// GCRA theoretical arrival times, nanoseconds: `r:<subject>` and `t:<subject>`.
+    #[serde(default)]
+    tat: VecMap<String, u64>,
+    #[serde(default)]
+    leases: VecMap<String, Lease>,
+    #[serde(default)]
+    spend: VecMap<String, Spend>,
+}
+
+/// What applying an op produced.
+#[derive(Debug, Default, PartialEq)]
+pub struct Applied {
+    /// The new state, when it changed.
+    pub state: Option<TenantState>,
+    /// The answer (a [`Verdict`] for admissions).
+    pub reply: serde_json::Value,
+    /// SQL statements to run on the object's ledger, in order (upserts, or one query).
+    pub sql: Vec<Query>,
+}
+
+/// Apply one op at `now_ms`.
+pub fn apply(state: &TenantState, op: Op, now_ms: u64) -> Applied {
+    match op {
+        Op::Admit(a) => {
+            let mut next = state.clone();
+            let verdict = next.admit(&a, now_ms);
+            let changed = matches!(verdict, Verdict::Admitted { .. }) || next != *state;
+            Applied { state: changed.then_some(next), reply: serde_json::to_value(verdict).unwrap_or_default(), sql: Vec::new() }
+        }
+        Op::Settle(s) => {
+            let mut next = state.clone();
+            let row = next.settle(s, now_ms);
+            Applied { state: Some(next), reply: serde_json::Value::Null, sql: vec![ledger::upsert(&row)] }
+        }
+        Op::SettleMany(many) => {
+            let mut next = state.clone();
+            let rows = many.settles.into_iter().map(|s| next.settle(s, now_ms));
+            let sql = ledger::merge(rows).iter().map(ledger::upsert).collect();
+            Applied { state: Some(next), reply: serde_json::Value::Null, sql }
+        }
+        Op::Usage(q) => Applied { state: None, reply: serde_json::Value::Null, sql: vec![ledger::select(&q)] },
+    }
+}
+
+/// The emission interval of a per-minute limit, in nanoseconds (rounded up: never faster).
+pub(crate) fn interval_ns(per_minute: u64) -> u64 {
+    MINUTE_NS.div_ceil(per_minute.max(1))
+}
+
+/// GCRA: the new theoretical arrival time if `cost` fits now, else how long until it would.
+pub(crate) fn gcra(tat: u64, now_ns: u64, interval: u64, cost: u64) -> Result<u64, u64> {
+    let next = tat.max(now_ns).saturating_add(interval.saturating_mul(cost));
+    if next - now_ns <= MINUTE_NS {
+        Ok(next)
+    } else {
+        Err(next - MINUTE_NS - now_ns)
+    }
+}
+
+fn window(limit: u64, tat: u64, now_ns: u64) -> Window {
+    let used = tat.saturating_sub(now_ns);
+    let interval = interval_ns(limit);
+    Window { limit, remaining: (MINUTE_NS.saturating_sub(used) / interval).min(limit), reset_ms: used.div_ceil(1_000_000) }
+}
+
+impl TenantState {
+    fn tat(&self, key: &str) -> u64 {
+        self.tat.get(key).copied().unwrap_or(0)
+    }
+
+    /// Drop what time has made irrelevant: expired leases, full rate windows, idle spend of
+    /// subjects that only lived for a while (tokens).
+    fn prune(&mut self, now_ms: u64) {
+        let now_ns = now_ms.saturating_mul(1_000_000);
+        self.leases.retain(|_, l| l.expires_ms > now_ms);
+        self.tat.retain(|_, &mut t| t > now_ns);
+        self.spend.retain(|id, s| !id.starts_with("token:") || s.touched_ms + DAY_MS > now_ms);
+    }
+
+    fn reserved(&self, subject: &str) -> u64 {
+        self.leases.values().filter(|l| l.subjects.iter().any(|s| s == subject)).map(|l| l.reserve_nusd).sum()
+    }
+
+    fn rate_info(&self, subjects: &[Subject], now_ns: u64) -> RateInfo {
+        let requests = subjects.iter().find_map(|s| s.rpm.map(|l| window(l.into(), self.tat(&format!("r:{}", s.id)), now_ns)));
+        let tokens = subjects.iter().find_map(|s| s.tpm.map(|l| window(l, self.tat(&format!("t:{}", s.id)), now_ns)));
+        RateInfo { requests, tokens }
+    }
+
+    fn admit(&mut self, a: &Admit, now_ms: u64) -> Verdict {
+        self.prune(now_ms);
+        let now_ns = now_ms.saturating_mul(1_000_000);
+        let mut new_tat = Vec::new();
+        for s in &a.subjects {
+            let limited = |limit: &str, retry_after_ms: u64, state: &TenantState| Verdict::Limited {
+                subject: s.id.clone(),
+                limit: limit.into(),
+                retry_after_ms,
+                rate: state.rate_info(&a.subjects, now_ns),
+            };
+            if let Some(max) = s.concurrent {
+                if self.leases.values().filter(|l| l.concurrent.contains(&s.id)).count() >= max as usize {
+                    return limited("concurrent_requests", 1000, self);
+                }
+            }
+            for (prefix, limit, cost, name) in
+                [("r", s.rpm.map(u64::from), 1, "requests_per_minute"), ("t", s.tpm, a.tokens, "tokens_per_minute")]
+            {
+                let Some(limit) = limit else { continue };
+                if cost > limit {
+                    return Verdict::TooLarge { subject: s.id.clone(), limit: name.into(), requested: cost, allowed: limit };
+                }
+                let key = format!("{prefix}:{}", s.id);
+                match gcra(self.tat(&key), now_ns, interval_ns(limit), cost) {
+                    Ok(t) => new_tat.push((key, t)),
+                    Err(wait_ns) => return limited(name, wait_ns.div_ceil(1_000_000).max(1), self),
+                }
+            }
+            if let Some(v) = self.over_budget(s, a.reserve_nusd, now_ms) {
+                return v;
+            }
+        }
+        self.tat.extend(new_tat);
+        let lease = Lease {
+            subjects: a.subjects.iter().map(|s| s.id.clone()).collect(),
+            concurrent: a.subjects.iter().filter(|s| s.concurrent.is_some()).map(|s| s.id.clone()).collect(),
+            tpm: a.subjects.iter().filter_map(|s| s.tpm.map(|l| (s.id.clone(), interval_ns(l)))).collect(),
+            tokens: a.tokens,
+            reserve_nusd: a.reserve_nusd,
+            expires_ms: now_ms.saturating_add(a.lease_ms),
+        };
+        self.leases.insert(a.lease.clone(), lease);
+        Verdict::Admitted { rate: self.rate_info(&a.subjects, now_ns) }
+    }
+
+    fn over_budget(&self, s: &Subject, reserve: u64, now_ms: u64) -> Option<Verdict> {
+        if !s.has_budget() {
+            return None;
+        }
+        let spend = self.spend.get(&s.id).copied().unwrap_or_default().at(now_ms);
+        let reserved = self.reserved(&s.id);
+        let periods =
+            [("day", s.daily_nusd, spend.day_nusd), ("month", s.monthly_nusd, spend.month_nusd), ("total", s.total_nusd, spend.total_nusd)];
+        periods.into_iter().find_map(|(period, budget, spent)| {
+            let budget = budget?;
+            (spent.saturating_add(reserved).saturating_add(reserve) > budget).then(|| Verdict::OverBudget {
+                subject: s.id.clone(),
+                period: period.into(),
+                budget_nusd: budget,
+                spent_nusd: spent,
+                reserved_nusd: reserved,
+                requested_nusd: reserve,
+            })
+        })
+    }
+
+    fn settle(&mut self, s: Settle, now_ms: u64) -> LedgerRow {
+        self.prune(now_ms);
+        if let Some(lease) = s.lease.as_ref().and_then(|id| self.leases.remove(id)) {
+            // Correct tokens-per-minute to the real count: give back what was over-estimated,
+            // charge what was under.
+            for (id, interval) in &lease.tpm {
+                let key = format!("t:{id}");
+                let tat = self.tat(&key);
+                let tat = if s.tokens >= lease.tokens {
+                    tat.saturating_add((s.tokens - lease.tokens).saturating_mul(*interval))
+                } else {
+                    tat.saturating_sub((lease.tokens - s.tokens).saturating_mul(*interval))
+                };
+                self.tat.insert(key, tat);
+            }
+        }
+        let cost = s.row.cost_nusd;
+        for id in &s.subjects {
+            let mut spend = self.spend.get(id).copied().unwrap_or_default().at(now_ms);
+            spend.day_nusd = spend.day_nusd.saturating_add(cost);
+            spend.month_nusd = spend.month_nusd.saturating_add(cost);
+            spend.total_nusd = spend.total_nusd.saturating_add(cost);
+            spend.touched_ms = now_ms;
+            self.spend.insert(id.clone(), spend);
+        }
+        let mut row = s.row;
+        row.day = ledger::day_string(now_ms / DAY_MS);
+        row
+    }
+}
+
+/// OpenAI's duration format for `x-ratelimit-reset-*`: `20ms`, `1.5s`, `6m0s`.
+pub fn reset_string(ms: u64) -> String {
+    match ms {
+        0..=999 => format!("{ms}ms"),
+        1000..=59_999 => {
+            let s = format!("{}.{:03}", ms / 1000, ms % 1000);
+            format!("{}s", s.trim_end_matches('0').trim_end_matches('.'))
+        }
+        _ => format!("{}m{}s", ms / 60_000, (ms % 60_000) / 1000),
+    }
+}
+
+/// A duration in the format of `x-ratelimit-reset-*` (`20ms`, `1.5s`, `6m0s`, `1h2m`), as
+/// milliseconds.
+pub fn parse_duration_ms(s: &str) -> Option<u64> {
+    let mut total = 0.0;
+    let mut rest = s.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let value: f64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let (unit_ms, len) = match rest.as_bytes() {
+            [b'm', b's', ..] => (1.0, 2),
+            [b'h', ..] => (3_600_000.0, 1),
+            [b'm', ..] => (60_000.0, 1),
+            [b's', ..] => (1_000.0, 1),
+            _ => return None,
+        };
+        total += value * unit_ms;
+        rest = &rest[len..];
+    }
+    (total.is_finite() && total < 86_400_000.0).then_some(total.ceil() as u64)
+}
+
+/// The `x-ratelimit-*` headers for `rate`.
+pub fn rate_headers(rate: &RateInfo) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (what, w) in [("requests", rate.requests), ("tokens", rate.tokens)] {
+        let Some(w) = w else { continue };
+        out.push((format!("x-ratelimit-limit-{what}"), w.limit.to_string()));
+        out.push((format!("x-ratelimit-remaining-{what}"), w.remaining.to_string()));
+        out.push((format!("x-ratelimit-reset-{what}"), reset_string(w.reset_ms)));
+    }
+    out
+}
+
+#[cfg(test)]
+#[path = "spend_tests.rs"]
+mod tests;

@@ -1,0 +1,243 @@
+//! Anthropic's Messages API as spoken by callers (`POST /v1/messages`): request JSON to
+//! [`ChatRequest`], canonical responses and errors back to Anthropic's JSON.
+//!
+//! Reference: <https://docs.anthropic.com/en/api/messages> and
+//! <https://docs.anthropic.com/en/api/errors>. Quirks handled: `system` as a string or text
+//! blocks; `max_tokens` required; a user turn's `tool_result` blocks become canonical tool
+//! messages (in order, before the turn's other content); `tool_use.input` objects become
+//! argument JSON text; `tool_choice.disable_parallel_tool_use`; `metadata.user_id`; block
+//! kinds the gateway does not model (documents, thinking) are kept for Anthropic upstreams.
+
+use super::fields::*;
+use crate::core::error::GatewayError;
+use crate::core::translate::providers::anthropic::stop_reason_from_finish;
+use crate::core::types::*;
+use serde_json::{json, Map, Value};
+
+const KNOWN: &[&str] = &[
+    "model",
+    "messages",
+    "system",
+    "max_tokens",
+    "metadata",
+    "stop_sequences",
+    "stream",
+    "temperature",
+    "top_p",
+    "top_k",
+    "tools",
+    "tool_choice",
+];
+
+pub fn decode_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
+    let mut obj = parse_object(body)?;
+    let model = req_str(&obj, "model", "model")?;
+    let max_tokens = opt_u32(&obj, "max_tokens", "max_tokens")?.ok_or_else(|| missing("max_tokens"))?;
+    if max_tokens == 0 {
+        return Err(invalid_value("max_tokens", "must be at least 1"));
+    }
+    let mut messages = decode_system(opt(&obj, "system"))?;
+    match opt_array(&obj, "messages", "messages")? {
+        None => return Err(missing("messages")),
+        Some(list) if list.is_empty() => return Err(invalid_value("messages", "must contain at least one message")),
+        Some(list) => {
+            for (i, m) in list.iter().enumerate() {
+                decode_message(m, i, &mut messages)?;
+            }
+        }
+    }
+    let stop = match opt_array(&obj, "stop_sequences", "stop_sequences")? {
+        None => Vec::new(),
+        Some(a) => a.iter().enumerate().map(|(i, s)| as_str(s, At("stop_sequences", i)).map(str::to_string)).collect::<Result<_, _>>()?,
+    };
+    let tools = match opt_array(&obj, "tools", "tools")? {
+        None => Vec::new(),
+        Some(list) => list.iter().enumerate().map(|(i, t)| decode_tool(t, i)).collect::<Result<_, _>>()?,
+    };
+    let (tool_choice, parallel_tool_calls) = decode_tool_choice(opt_obj(&obj, "tool_choice", "tool_choice")?)?;
+    let user = match opt_obj(&obj, "metadata", "metadata")? {
+        Some(m) => opt_str(m, "user_id", "metadata.user_id")?,
+        None => None,
+    };
+    let sampling = Sampling {
+        temperature: opt_f64_in(&obj, "temperature", 0.0, 1.0)?,
+        top_p: opt_f64_in(&obj, "top_p", 0.0, 1.0)?,
+        top_k: opt_u32(&obj, "top_k", "top_k")?,
+        stop,
+        ..Default::default()
+    };
+    let request = ChatRequest {
+        model,
+        messages,
+        tools,
+        tool_choice,
+        parallel_tool_calls,
+        response_format: None,
+        sampling,
+        max_output_tokens: Some(max_tokens),
+        max_tokens_field: MaxTokensField::MaxTokens,
+        reasoning_effort: None,
+        stream: opt_bool(&obj, "stream", "stream")?.unwrap_or(false),
+        include_usage: true,
+        user,
+        metadata: Default::default(),
+        dialect: Dialect::Anthropic,
+        extra: Map::new(),
+    };
+    for key in KNOWN {
+        obj.remove(*key);
+    }
+    Ok(ChatRequest { extra: obj, ..request })
+}
+
+fn decode_system(v: Option<&Value>) -> Result<Vec<Message>, GatewayError> {
+    let text = match v {
+        None => return Ok(Vec::new()),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(blocks)) => blocks
+            .iter()
+            .enumerate()
+            .map(|(i, b)| as_obj(b, At("system", i)).and_then(|o| req_str(o, "text", Dot(At("system", i), "text"))))
+            .collect::<Result<Vec<_>, _>>()?
+            .join("\n\n"),
+        Some(_) => return Err(invalid_value("system", "must be a string or an array of text blocks")),
+    };
+    Ok(vec![Message::new(Role::System, Content::Text(text))])
+}
+
+fn decode_image(b: &Map<String, Value>, path: impl FieldPath) -> Result<Part, GatewayError> {
+    let src_path = Dot(path, "source");
+    let src = opt_obj(b, "source", src_path)?.ok_or_else(|| missing(&src_path.to_string()))?;
+    let url = match req_str(src, "type", Dot(src_path, "type"))?.as_str() {
+        "base64" => format!(
+            "data:{};base64,{}",
+            req_str(src, "media_type", Dot(src_path, "media_type"))?,
+            req_str(src, "data", Dot(src_path, "data"))?
+        ),
+        "url" => req_str(src, "url", Dot(src_path, "url"))?,
+        _ => return Err(invalid_value(&format!("{src_path}.type"), "must be base64 or url")),
+    };
+    Ok(Part::Image { url, detail: None })
+}
+
+fn tool_result_text(b: &Map<String, Value>, path: impl FieldPath) -> Result<String, GatewayError> {
+    match opt(b, "content") {
+        None => Ok(String::new()),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(Value::Array(parts)) => Ok(parts.iter().filter_map(|p| p.get("text").and_then(Value::as_str)).collect::<Vec<_>>().join("\n")),
+        Some(_) => Err(invalid_value(&format!("{path}.content"), "must be a string or an array of blocks")),
+    }
+}
+
+fn decode_message(v: &Value, i: usize, out: &mut Vec<Message>) -> Result<(), GatewayError> {
+    let path = At("messages", i);
+    let m = as_obj(v, path)?;
+    let role = match req_str(m, "role", Dot(path, "role"))?.as_str() {
+        "user" => Role::User,
+        "assistant" => Role::Assistant,
+        _ => return Err(invalid_value(&format!("{path}.role"), "must be user or assistant")),
+    };
+    let blocks = match opt(m, "content") {
+        None => return Err(missing(&format!("{path}.content"))),
+        Some(Value::String(s)) => {
+            out.push(Message::new(role, Content::Text(s.clone())));
+            return Ok(());
+        }
+        Some(Value::Array(blocks)) => blocks,
+        Some(_) => return Err(invalid_value(&format!("{path}.content"), "must be a string or an array of content blocks")),
+    };
+    let mut msg = Message::new(role, Content::Parts(Vec::new()));
+    let mut parts = Vec::new();
+    for (j, b) in blocks.iter().enumerate() {
+        let bp = At(Dot(path, "content"), j);
+        let bo = as_obj(b, bp)?;
+        match req_str(bo, "type", Dot(bp, "type"))?.as_str() {
+            "text" => parts.push(Part::Text(req_str(bo, "text", Dot(bp, "text"))?)),
+            "image" => parts.push(decode_image(bo, bp)?),
+            "tool_use" if role == Role::Assistant => msg.tool_calls.push(ToolCall {
+                id: req_str(bo, "id", Dot(bp, "id"))?,
+                name: req_str(bo, "name", Dot(bp, "name"))?,
+                arguments: opt(bo, "input").map(Value::to_string).unwrap_or_else(|| "{}".into()),
+            }),
+            "tool_result" if role == Role::User => {
+                let mut tm = Message::new(Role::Tool, Content::Text(tool_result_text(bo, bp)?));
+                tm.tool_call_id = Some(req_str(bo, "tool_use_id", Dot(bp, "tool_use_id"))?);
+                out.push(tm);
+            }
+            "tool_use" | "tool_result" => {
+                return Err(invalid_value(&format!("{bp}.type"), "tool_use belongs to assistant turns, tool_result to user turns"))
+            }
+            _ => parts.push(Part::Other(b.clone())),
+        }
+    }
+    if !parts.is_empty() || !msg.tool_calls.is_empty() {
+        msg.content = if parts.is_empty() { Content::None } else { Content::Parts(parts) };
+        out.push(msg);
+    }
+    Ok(())
+}
+
+fn decode_tool(v: &Value, i: usize) -> Result<Tool, GatewayError> {
+    let path = At("tools", i);
+    let t = as_obj(v, path)?;
+    if let Some(kind) = opt_str(t, "type", Dot(path, "type"))? {
+        if kind != "custom" {
+            return Err(invalid_value(&format!("{path}.type"), "only custom (client) tools are supported"));
+        }
+    }
+    Ok(Tool {
+        name: req_str(t, "name", Dot(path, "name"))?,
+        description: opt_str(t, "description", Dot(path, "description"))?,
+        parameters: Some(opt(t, "input_schema").cloned().ok_or_else(|| missing(&format!("{path}.input_schema")))?),
+        strict: None,
+    })
+}
+
+fn decode_tool_choice(o: Option<&Map<String, Value>>) -> Result<(Option<ToolChoice>, Option<bool>), GatewayError> {
+    let Some(o) = o else { return Ok((None, None)) };
+    let choice = match req_str(o, "type", "tool_choice.type")?.as_str() {
+        "auto" => ToolChoice::Auto,
+        "any" => ToolChoice::Required,
+        "none" => ToolChoice::None,
+        "tool" => ToolChoice::Function(req_str(o, "name", "tool_choice.name")?),
+        _ => return Err(invalid_value("tool_choice.type", "must be auto, any, tool or none")),
+    };
+    let parallel = opt_bool(o, "disable_parallel_tool_use", "tool_choice.disable_parallel_tool_use")?.map(|d| !d);
+    Ok((Some(choice), parallel))
+}
+
+/// Anthropic's usage object from canonical usage (its `input_tokens` excludes cache traffic).
+pub fn encode_usage(u: &Usage) -> Value {
+    json!({
+        "input_tokens": u.input_tokens.saturating_sub(u.cached_input_tokens + u.cache_write_tokens),
+        "output_tokens": u.output_tokens,
+        "cache_creation_input_tokens": u.cache_write_tokens,
+        "cache_read_input_tokens": u.cached_input_tokens,
+    })
+}
+
+/// A tool call's argument text as a `tool_use.input` object.
+pub fn tool_input(arguments: &str) -> Value {
+    serde_json::from_slice::<Value>(arguments.as_bytes()).ok().filter(Value::is_object).unwrap_or_else(|| json!({}))
+}
+
+/// Encode a canonical response as an Anthropic `message` (the first choice: the API has no `n`).
+pub fn encode_response(r: &ChatResponse) -> Vec<u8> {
+    let empty = Choice { index: 0, content: None, refusal: None, tool_calls: Vec::new(), finish_reason: None };
+    let c = r.choices.first().unwrap_or(&empty);
+    let mut content = Vec::new();
+    if let Some(text) = c.content.as_ref().or(c.refusal.as_ref()).filter(|t| !t.is_empty()) {
+        content.push(json!({"type": "text", "text": text}));
+    }
+    content.extend(c.tool_calls.iter().map(|t| json!({"type": "tool_use", "id": t.id, "name": t.name, "input": tool_input(&t.arguments)})));
+    let body = json!({
+        "id": r.id, "type": "message", "role": "assistant", "model": r.model, "content": content,
+        "stop_reason": c.finish_reason.as_ref().map(stop_reason_from_finish), "stop_sequence": null,
+        "usage": encode_usage(&r.usage.unwrap_or_default()),
+    });
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
+#[cfg(test)]
+#[path = "anthropic_tests.rs"]
+mod tests;

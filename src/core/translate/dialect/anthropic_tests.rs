@@ -1,0 +1,100 @@
+use super::*;
+use serde_json::json;
+
+fn decode(v: Value) -> Result<ChatRequest, GatewayError> {
+    decode_request(&serde_json::to_vec(&v).unwrap())
+}
+
+#[test]
+fn full_request_decodes() {
+    let r = decode(json!({
+        "model": "claude", "max_tokens": 300,
+        "system": [{"type": "text", "text": "be brief"}, {"type": "text", "text": "no jokes"}],
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "weather?"},
+                {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBOR"}},
+                {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "doc"}}]},
+            {"role": "assistant", "content": [{"type": "text", "text": "checking"},
+                {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Oslo"}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": [{"type": "text", "text": "sunny"}]},
+                {"type": "text", "text": "and tomorrow?"}]}
+        ],
+        "tools": [{"name": "get_weather", "description": "d", "input_schema": {"type": "object"}}],
+        "tool_choice": {"type": "any", "disable_parallel_tool_use": true},
+        "temperature": 0.5, "top_k": 40, "stop_sequences": ["END"], "metadata": {"user_id": "u1"},
+        "stream": true, "thinking": {"type": "enabled", "budget_tokens": 1024}
+    }))
+    .unwrap();
+    assert_eq!(r.dialect, Dialect::Anthropic);
+    assert_eq!(r.messages[0], Message::new(Role::System, Content::Text("be brief\n\nno jokes".into())));
+    assert!(
+        matches!(&r.messages[1].content, Content::Parts(p) if matches!(&p[1], Part::Image { url, .. } if url == "data:image/png;base64,iVBOR") && matches!(p[2], Part::Other(_)))
+    );
+    assert_eq!(r.messages[2].tool_calls[0].arguments, r#"{"city":"Oslo"}"#);
+    assert_eq!(
+        (r.messages[3].role, r.messages[3].tool_call_id.as_deref(), r.messages[3].content.text()),
+        (Role::Tool, Some("toolu_1"), "sunny".into())
+    );
+    assert_eq!(r.messages[4].content.text(), "and tomorrow?");
+    assert_eq!((r.tool_choice.clone(), r.parallel_tool_calls), (Some(ToolChoice::Required), Some(false)));
+    assert_eq!((r.max_output_tokens, r.sampling.top_k, r.user.as_deref()), (Some(300), Some(40), Some("u1")));
+    assert!(r.stream && r.include_usage);
+    assert!(r.extra.contains_key("thinking"));
+}
+
+#[test]
+fn bad_inputs_name_their_param() {
+    let m = json!([{"role": "user", "content": "hi"}]);
+    let cases = [
+        (json!({"messages": m, "max_tokens": 5}), "model"),
+        (json!({"model": "c", "messages": m}), "max_tokens"),
+        (json!({"model": "c", "max_tokens": 5}), "messages"),
+        (json!({"model": "c", "max_tokens": 5, "messages": []}), "messages"),
+        (json!({"model": "c", "max_tokens": 5, "messages": [{"role": "system", "content": "x"}]}), "messages[0].role"),
+        (json!({"model": "c", "max_tokens": 5, "messages": [{"role": "user"}]}), "messages[0].content"),
+        (json!({"model": "c", "max_tokens": "5", "messages": m}), "max_tokens"),
+        (json!({"model": "c", "max_tokens": 5, "messages": m, "temperature": 1.5}), "temperature"),
+        (json!({"model": "c", "max_tokens": 5, "messages": m, "tool_choice": {"type": "maybe"}}), "tool_choice.type"),
+        (json!({"model": "c", "max_tokens": 5, "messages": m, "tools": [{"name": "f"}]}), "tools[0].input_schema"),
+        (
+            json!({"model": "c", "max_tokens": 5, "messages": [{"role": "user", "content": [{"type": "image", "source": {"type": "ftp"}}]}]}),
+            "messages[0].content[0].source.type",
+        ),
+    ];
+    for (body, param) in cases {
+        let e = decode(body.clone()).unwrap_err();
+        assert_eq!((e.status, e.param.as_deref()), (400, Some(param)), "{body}: {}", e.message);
+    }
+}
+
+#[test]
+fn response_encoding() {
+    let r = ChatResponse {
+        id: "msg_1".into(),
+        model: "gpt-4o".into(),
+        created: 0,
+        choices: vec![Choice {
+            index: 0,
+            content: Some("hi".into()),
+            refusal: None,
+            tool_calls: vec![ToolCall { id: "c1".into(), name: "f".into(), arguments: "{\"a\":1}".into() }],
+            finish_reason: Some(FinishReason::ToolCalls),
+        }],
+        usage: Some(Usage { input_tokens: 100, cached_input_tokens: 30, cache_write_tokens: 10, output_tokens: 5, ..Default::default() }),
+    };
+    let v: Value = serde_json::from_slice(&encode_response(&r)).unwrap();
+    assert_eq!(v["type"], "message");
+    assert_eq!(v["content"], json!([{"type": "text", "text": "hi"}, {"type": "tool_use", "id": "c1", "name": "f", "input": {"a": 1}}]));
+    assert_eq!(v["stop_reason"], "tool_use");
+    assert_eq!(
+        v["usage"],
+        json!({"input_tokens": 60, "output_tokens": 5, "cache_creation_input_tokens": 10, "cache_read_input_tokens": 30})
+    );
+    // It reads back as the same answer.
+    let back = crate::core::translate::providers::anthropic::decode_response(&encode_response(&r)).unwrap();
+    assert_eq!(
+        back.choices[0].tool_calls,
+        r.choices[0].tool_calls.iter().map(|c| ToolCall { arguments: r#"{"a":1}"#.into(), ..c.clone() }).collect::<Vec<_>>()
+    );
+    assert_eq!(back.usage, r.usage);
+}

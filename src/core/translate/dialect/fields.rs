@@ -1,0 +1,179 @@
+//! Typed reads out of a decoded JSON object, each failure naming the offending field's path
+//! so the client's 400 says exactly what was wrong (`param` in OpenAI's error shape).
+
+use crate::core::error::GatewayError;
+use serde_json::{Map, Value};
+use std::fmt::{self, Display};
+
+/// A field's path, made into text only when an error names it: a `&str`, or [`At`] and
+/// [`Dot`] built from one, so reading a valid request formats no paths at all.
+pub trait FieldPath: Copy + Display {}
+impl<T: Copy + Display> FieldPath for T {}
+
+/// `list[i]`: an element of a list.
+#[derive(Debug, Clone, Copy)]
+pub struct At<P>(pub P, pub usize);
+
+impl<P: Display> Display for At<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}[{}]", self.0, self.1)
+    }
+}
+
+/// `parent.name`: a field of an object.
+#[derive(Debug, Clone, Copy)]
+pub struct Dot<P>(pub P, pub &'static str);
+
+impl<P: Display> Display for Dot<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.0, self.1)
+    }
+}
+
+fn type_error(path: &dyn Display, want: &str, got: &Value) -> GatewayError {
+    let got = match got {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    };
+    let path = path.to_string();
+    GatewayError::invalid("invalid_type", format!("'{path}' must be {want}, got {got}")).with_param(path)
+}
+
+/// A request body as a JSON object, read strictly (no duplicate keys, bounded depth).
+pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, GatewayError> {
+    match crate::core::util::strict_json::parse(body) {
+        Ok(Value::Object(obj)) => Ok(obj),
+        Ok(_) => Err(GatewayError::invalid("invalid_json", "request body must be a JSON object")),
+        Err(e) => Err(GatewayError::invalid("invalid_json", format!("request body is not valid JSON: {e}"))),
+    }
+}
+
+pub fn missing(path: &str) -> GatewayError {
+    GatewayError::invalid("missing_required_parameter", format!("'{path}' is required")).with_param(path)
+}
+
+pub fn invalid_value(path: &str, detail: &str) -> GatewayError {
+    GatewayError::invalid("invalid_value", format!("'{path}': {detail}")).with_param(path)
+}
+
+/// A field that may be absent or null.
+pub fn opt<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    obj.get(key).filter(|v| !v.is_null())
+}
+
+pub fn opt_str(obj: &Map<String, Value>, key: &str, path: impl FieldPath) -> Result<Option<String>, GatewayError> {
+    match opt(obj, key) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(v) => Err(type_error(&path, "a string", v)),
+    }
+}
+
+pub fn req_str(obj: &Map<String, Value>, key: &str, path: impl FieldPath) -> Result<String, GatewayError> {
+    opt_str(obj, key, path)?.ok_or_else(|| missing(&path.to_string()))
+}
+
+pub fn opt_f64(obj: &Map<String, Value>, key: &str, path: impl FieldPath) -> Result<Option<f64>, GatewayError> {
+    match opt(obj, key) {
+        None => Ok(None),
+        Some(Value::Number(n)) => Ok(n.as_f64()),
+        Some(v) => Err(type_error(&path, "a number", v)),
+    }
+}
+
+/// A number within `[lo, hi]`.
+pub fn opt_f64_in(obj: &Map<String, Value>, key: &str, lo: f64, hi: f64) -> Result<Option<f64>, GatewayError> {
+    let v = opt_f64(obj, key, key)?;
+    match v {
+        Some(x) if !(lo..=hi).contains(&x) => Err(invalid_value(key, &format!("must be between {lo} and {hi}"))),
+        _ => Ok(v),
+    }
+}
+
+pub fn opt_i64(obj: &Map<String, Value>, key: &str, path: impl FieldPath) -> Result<Option<i64>, GatewayError> {
+    match opt(obj, key) {
+        None => Ok(None),
+        Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| type_error(&path, "an integer", &Value::Null)),
+        Some(v) => Err(type_error(&path, "an integer", v)),
+    }
+}
+
+pub fn opt_u32(obj: &Map<String, Value>, key: &str, path: impl FieldPath) -> Result<Option<u32>, GatewayError> {
+    match opt(obj, key) {
+        None => Ok(None),
+        Some(Value::Number(n)) => match n.as_u64() {
+            Some(x) if x <= u32::MAX as u64 => Ok(Some(x as u32)),
+            _ => Err(invalid_value(&path.to_string(), "must be a non-negative integer")),
+        },
+        Some(v) => Err(type_error(&path, "an integer", v)),
+    }
+}
+
+pub fn opt_bool(obj: &Map<String, Value>, key: &str, path: impl FieldPath) -> Result<Option<bool>, GatewayError> {
+    match opt(obj, key) {
+        None => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(v) => Err(type_error(&path, "a boolean", v)),
+    }
+}
+
+pub fn opt_obj<'a>(obj: &'a Map<String, Value>, key: &str, path: impl FieldPath) -> Result<Option<&'a Map<String, Value>>, GatewayError> {
+    match opt(obj, key) {
+        None => Ok(None),
+        Some(Value::Object(o)) => Ok(Some(o)),
+        Some(v) => Err(type_error(&path, "an object", v)),
+    }
+}
+
+pub fn opt_array<'a>(obj: &'a Map<String, Value>, key: &str, path: impl FieldPath) -> Result<Option<&'a Vec<Value>>, GatewayError> {
+    match opt(obj, key) {
+        None => Ok(None),
+        Some(Value::Array(a)) => Ok(Some(a)),
+        Some(v) => Err(type_error(&path, "an array", v)),
+    }
+}
+
+pub fn as_obj(v: &Value, path: impl FieldPath) -> Result<&Map<String, Value>, GatewayError> {
+    v.as_object().ok_or_else(|| type_error(&path, "an object", v))
+}
+
+pub fn as_str(v: &Value, path: impl FieldPath) -> Result<&str, GatewayError> {
+    v.as_str().ok_or_else(|| type_error(&path, "a string", v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn type_errors_name_the_path() {
+        let o = obj(json!({"t": "hot"}));
+        let e = opt_f64(&o, "t", "temperature").unwrap_err();
+        assert_eq!(e.param.as_deref(), Some("temperature"));
+        assert!(e.message.contains("must be a number, got a string"));
+    }
+
+    #[test]
+    fn null_is_absent() {
+        let o = obj(json!({"a": null}));
+        assert_eq!(opt_str(&o, "a", "a").unwrap(), None);
+        assert!(req_str(&o, "a", "a").is_err());
+    }
+
+    #[test]
+    fn ranges_and_integers() {
+        let o = obj(json!({"temperature": 3.5, "n": -1, "seed": 1.5}));
+        assert!(opt_f64_in(&o, "temperature", 0.0, 2.0).is_err());
+        assert!(opt_u32(&o, "n", "n").is_err());
+        assert!(opt_i64(&o, "seed", "seed").is_err());
+    }
+}

@@ -1,0 +1,259 @@
+//! Embeddings (`POST /v1/embeddings`, OpenAI's shape) for every upstream that has them.
+//!
+//! References: <https://platform.openai.com/docs/api-reference/embeddings/create> and
+//! <https://ai.google.dev/api/embeddings#method:-models.batchembedcontents>. OpenAI-family
+//! upstreams get the request as sent (model replaced) and their answer passes back as is;
+//! Gemini gets `batchEmbedContents` and its vectors come back as an OpenAI `list`, as floats
+//! or as base64 of little-endian f32 (`encoding_format: "base64"`); the mock makes
+//! deterministic unit vectors from a hash of each input.
+
+use crate::core::error::GatewayError;
+use crate::core::translate::dialect::fields::*;
+use crate::core::translate::providers::{malformed, Target, UpstreamRequest};
+use crate::core::types::{Dialect, Usage};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmbeddingsRequest {
+    pub model: String,
+    /// Text inputs; token-array inputs are kept in `raw` for OpenAI-family upstreams only.
+    pub inputs: Vec<String>,
+    pub dimensions: Option<u32>,
+    pub base64: bool,
+    /// The body as sent, for same-wire upstreams.
+    pub raw: Map<String, Value>,
+    /// The input was token arrays rather than text.
+    pub token_input: bool,
+}
+
+const MAX_INPUTS: usize = 2048;
+
+pub fn decode_request(body: &[u8]) -> Result<EmbeddingsRequest, GatewayError> {
+    let obj = parse_object(body)?;
+    let model = req_str(&obj, "model", "model")?;
+    let (inputs, token_input) = match opt(&obj, "input") {
+        None => return Err(missing("input")),
+        Some(Value::String(s)) => (vec![s.clone()], false),
+        Some(Value::Array(a)) if a.is_empty() => return Err(invalid_value("input", "must not be empty")),
+        Some(Value::Array(a)) if a.len() > MAX_INPUTS => return Err(invalid_value("input", "at most 2048 inputs")),
+        Some(Value::Array(a)) if a.iter().all(Value::is_string) => {
+            (a.iter().filter_map(Value::as_str).map(str::to_string).collect(), false)
+        }
+        Some(Value::Array(a)) if a.iter().all(|v| v.is_number() || v.is_array()) => (Vec::new(), true),
+        Some(_) => return Err(invalid_value("input", "must be a string, an array of strings, or token arrays")),
+    };
+    let dimensions = opt_u32(&obj, "dimensions", "dimensions")?;
+    let base64 = match opt_str(&obj, "encoding_format", "encoding_format")?.as_deref() {
+        None | Some("float") => false,
+        Some("base64") => true,
+        Some(_) => return Err(invalid_value("encoding_format", "must be float or base64")),
+    };
+    Ok(EmbeddingsRequest { model, inputs, dimensions, base64, raw: obj, token_input })
+}
+
+pub fn build_request(req: &EmbeddingsRequest, t: &Target) -> Result<UpstreamRequest, GatewayError> {
+    let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
+    let base = t.base_url.trim_end_matches('/');
+    match t.kind.wire() {
+        Dialect::OpenAi => {
+            let mut body = req.raw.clone();
+            body.insert("model".into(), t.model.into());
+            if let Some(key) = t.api_key {
+                headers.push(("authorization".into(), format!("Bearer {key}")));
+            }
+            Ok(UpstreamRequest { url: format!("{base}/embeddings"), headers, body: serde_json::to_vec(&body).unwrap_or_default() })
+        }
+        Dialect::Gemini if !req.token_input => {
+            let requests: Vec<Value> = req
+                .inputs
+                .iter()
+                .map(|text| {
+                    let mut r = json!({"model": format!("models/{}", t.model), "content": {"parts": [{"text": text}]}});
+                    if let Some(d) = req.dimensions {
+                        r["outputDimensionality"] = d.into();
+                    }
+                    r
+                })
+                .collect();
+            if let Some(key) = t.api_key {
+                headers.push(("x-goog-api-key".into(), key.to_string()));
+            }
+            let url = format!("{base}/v1beta/models/{}:batchEmbedContents", t.model);
+            Ok(UpstreamRequest { url, headers, body: serde_json::to_vec(&json!({"requests": requests})).unwrap_or_default() })
+        }
+        _ => Err(GatewayError::invalid("unsupported_for_provider", "this model's provider does not offer embeddings for this input")
+            .with_param("model")),
+    }
+}
+
+#[derive(Deserialize)]
+struct GeminiBatch {
+    embeddings: Vec<GeminiValues>,
+}
+
+#[derive(Deserialize)]
+struct GeminiValues {
+    values: Vec<f32>,
+}
+
+/// Gemini's `batchEmbedContents` answer as OpenAI's embedding list.
+pub fn gemini_to_openai(body: &[u8], req: &EmbeddingsRequest, model: &str) -> Result<Vec<u8>, GatewayError> {
+    let batch: GeminiBatch = serde_json::from_slice(body).map_err(|_| malformed("embeddings response"))?;
+    let vectors: Vec<Vec<f32>> = batch.embeddings.into_iter().map(|e| e.values).collect();
+    Ok(openai_list(&vectors, req.base64, model, estimate_tokens(req)))
+}
+
+/// What an embeddings request is billed for: the input tokens the upstream reported
+/// (`usage.prompt_tokens` of an OpenAI-shaped answer), or else an estimate, marked as one.
+pub fn usage(req: &EmbeddingsRequest, answer: Option<&[u8]>) -> Usage {
+    #[derive(Deserialize)]
+    struct Answer {
+        usage: Option<Reported>,
+    }
+    #[derive(Deserialize)]
+    struct Reported {
+        prompt_tokens: u64,
+    }
+    match answer.map(serde_json::from_slice::<Answer>) {
+        Some(Ok(Answer { usage: Some(r) })) => Usage { input_tokens: r.prompt_tokens, ..Usage::default() },
+        _ => Usage { input_tokens: estimate_tokens(req), estimated: true, ..Usage::default() },
+    }
+}
+
+/// Input tokens of an embeddings request when nobody counted them: four characters a token
+/// for text, one per id for token arrays.
+pub fn estimate_tokens(req: &EmbeddingsRequest) -> u64 {
+    if !req.token_input {
+        return req.inputs.iter().map(|t| (t.chars().count() as u64).div_ceil(4)).sum();
+    }
+    match req.raw.get("input") {
+        Some(Value::Array(items)) => items.iter().map(|v| v.as_array().map_or(1, |a| a.len() as u64)).sum(),
+        _ => 0,
+    }
+}
+
+/// OpenAI's embedding list for `vectors`.
+pub fn openai_list(vectors: &[Vec<f32>], base64: bool, model: &str, prompt_tokens: u64) -> Vec<u8> {
+    let data: Vec<Value> = vectors
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let embedding = if base64 { Value::String(base64_f32(v)) } else { json!(v) };
+            json!({"object": "embedding", "index": i, "embedding": embedding})
+        })
+        .collect();
+    let body =
+        json!({"object": "list", "data": data, "model": model, "usage": {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens}});
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
+/// The built-in mock's answer: one deterministic unit vector per input.
+pub fn mock_response(req: &EmbeddingsRequest, model: &str) -> Vec<u8> {
+    let dims = req.dimensions.unwrap_or(256).clamp(1, 4096) as usize;
+    let vectors: Vec<Vec<f32>> = req
+        .inputs
+        .iter()
+        .map(|text| {
+            let mut v: Vec<f32> = (0..dims)
+                .map(|i| {
+                    let d = Sha256::digest(format!("{i}:{text}").as_bytes());
+                    (d[0] as f32 - 127.5) / 127.5
+                })
+                .collect();
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(f32::EPSILON);
+            v.iter_mut().for_each(|x| *x /= norm);
+            v
+        })
+        .collect();
+    let tokens: u64 = req.inputs.iter().map(|t| (t.chars().count() as u64).div_ceil(4)).sum();
+    openai_list(&vectors, req.base64, model, tokens)
+}
+
+fn base64_f32(v: &[f32]) -> String {
+    let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+    crate::core::util::b64::encode(&bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::config::ProviderKind;
+
+    fn target(kind: ProviderKind) -> Target<'static> {
+        Target { kind, base_url: "https://x", model: "emb-1", api_key: Some("k"), api_version: "", max_output_tokens: 0 }
+    }
+
+    #[test]
+    fn usage_is_what_the_upstream_reported_or_else_an_estimate() {
+        let text = decode_request(br#"{"model":"e","input":["abcdefgh","xyz"]}"#).unwrap();
+        let reported = usage(&text, Some(br#"{"object":"list","data":[],"usage":{"prompt_tokens":7,"total_tokens":7}}"#));
+        assert_eq!((reported.input_tokens, reported.estimated), (7, false));
+        // Four characters a token, rounded up per input: 2 + 1.
+        for answer in [None, Some(&b"not json"[..]), Some(&br#"{"data":[]}"#[..])] {
+            let u = usage(&text, answer);
+            assert_eq!((u.input_tokens, u.output_tokens, u.estimated), (3, 0, true));
+        }
+        let ids = decode_request(br#"{"model":"e","input":[[1,2,3],[4]]}"#).unwrap();
+        assert_eq!(estimate_tokens(&ids), 4);
+        assert_eq!(estimate_tokens(&decode_request(br#"{"model":"e","input":[1,2,3]}"#).unwrap()), 3);
+    }
+
+    #[test]
+    fn decodes_inputs_and_rejects_bad_ones() {
+        let r = decode_request(br#"{"model":"e","input":["a","b"],"dimensions":8,"encoding_format":"base64"}"#).unwrap();
+        assert_eq!((r.inputs.len(), r.dimensions, r.base64), (2, Some(8), true));
+        assert!(decode_request(br#"{"model":"e","input":[[1,2],[3]]}"#).unwrap().token_input);
+        for (body, param) in [
+            (r#"{"model":"e"}"#, "input"),
+            (r#"{"model":"e","input":[]}"#, "input"),
+            (r#"{"model":"e","input":5}"#, "input"),
+            (r#"{"model":"e","input":"a","encoding_format":"hex"}"#, "encoding_format"),
+        ] {
+            assert_eq!(decode_request(body.as_bytes()).unwrap_err().param.as_deref(), Some(param), "{body}");
+        }
+    }
+
+    #[test]
+    fn gemini_batch_request_and_response() {
+        let r = decode_request(br#"{"model":"e","input":["hello","world"],"dimensions":3}"#).unwrap();
+        let up = build_request(&r, &target(ProviderKind::Gemini)).unwrap();
+        assert_eq!(up.url, "https://x/v1beta/models/emb-1:batchEmbedContents");
+        let body: Value = serde_json::from_slice(&up.body).unwrap();
+        assert_eq!(
+            body["requests"][1],
+            json!({"model": "models/emb-1", "content": {"parts": [{"text": "world"}]}, "outputDimensionality": 3})
+        );
+        let out: Value =
+            serde_json::from_slice(&gemini_to_openai(br#"{"embeddings":[{"values":[0.5,1.0]},{"values":[0.25,0.0]}]}"#, &r, "e").unwrap())
+                .unwrap();
+        assert_eq!(out["data"][1]["embedding"], json!([0.25, 0.0]));
+        assert_eq!(out["data"][1]["index"], 1);
+    }
+
+    #[test]
+    fn openai_family_passes_the_request_through() {
+        let r = decode_request(br#"{"model":"public","input":"x","user":"u"}"#).unwrap();
+        let body: Value = serde_json::from_slice(&build_request(&r, &target(ProviderKind::Openai)).unwrap().body).unwrap();
+        assert_eq!(body, json!({"model": "emb-1", "input": "x", "user": "u"}));
+        assert!(build_request(&r, &target(ProviderKind::Anthropic)).is_err());
+    }
+
+    #[test]
+    fn base64_is_little_endian_f32() {
+        assert_eq!(base64_f32(&[1.0]), "AACAPw==");
+        assert_eq!(base64_f32(&[0.0, 1.0]), "AAAAAAAAgD8=");
+    }
+
+    #[test]
+    fn mock_vectors_are_deterministic_unit_vectors() {
+        let r = decode_request(br#"{"model":"e","input":["a","b"],"dimensions":16}"#).unwrap();
+        let v: Value = serde_json::from_slice(&mock_response(&r, "m")).unwrap();
+        let a: Vec<f64> = serde_json::from_value(v["data"][0]["embedding"].clone()).unwrap();
+        assert_eq!(a.len(), 16);
+        assert!((a.iter().map(|x| x * x).sum::<f64>() - 1.0).abs() < 1e-3);
+        assert_eq!(mock_response(&r, "m"), mock_response(&r, "m"));
+        assert_ne!(v["data"][0]["embedding"], v["data"][1]["embedding"]);
+    }
+}

@@ -1,0 +1,298 @@
+//! Anthropic's Messages API as an upstream.
+//!
+//! Reference: <https://docs.anthropic.com/en/api/messages>. Quirks handled: system and
+//! developer messages are lifted into `system`; `max_tokens` is required (the model's
+//! configured cap fills it); tool results travel as `tool_result` blocks in a user turn;
+//! consecutive turns of one role are merged (the API wants them alternating); empty text
+//! blocks are dropped (the API rejects them); `temperature` is capped at 1; JSON output modes
+//! become a system instruction (the Messages API has no `response_format`); usage
+//! `input_tokens` excludes cache reads and writes, so canonical input adds them back.
+
+use super::{malformed, Target, UpstreamRequest};
+use crate::core::error::GatewayError;
+use crate::core::translate::wire::anthropic as wire;
+use crate::core::types::*;
+use crate::core::util::vecmap::VecMap;
+use serde_json::{json, Map, Value};
+
+pub const API_VERSION: &str = "2023-06-01";
+
+pub fn finish_from_stop_reason(s: &str) -> FinishReason {
+    match s {
+        "end_turn" | "stop_sequence" | "pause_turn" => FinishReason::Stop,
+        "max_tokens" | "model_context_window_exceeded" => FinishReason::Length,
+        "tool_use" => FinishReason::ToolCalls,
+        "refusal" => FinishReason::ContentFilter,
+        other => FinishReason::Other(other.to_string()),
+    }
+}
+
+pub fn stop_reason_from_finish(f: &FinishReason) -> &str {
+    match f {
+        FinishReason::Stop => "end_turn",
+        FinishReason::Length => "max_tokens",
+        FinishReason::ToolCalls => "tool_use",
+        FinishReason::ContentFilter => "refusal",
+        FinishReason::Other(s) => s,
+    }
+}
+
+pub fn usage_from_wire(u: &wire::Usage) -> Usage {
+    let cache_read = u.cache_read_input_tokens.unwrap_or(0);
+    let cache_write = u.cache_creation_input_tokens.unwrap_or(0);
+    Usage {
+        input_tokens: u.input_tokens.unwrap_or(0) + cache_read + cache_write,
+        output_tokens: u.output_tokens.unwrap_or(0),
+        cached_input_tokens: cache_read,
+        cache_write_tokens: cache_write,
+        reasoning_tokens: 0,
+        estimated: false,
+    }
+}
+
+fn unsupported(what: &str) -> GatewayError {
+    GatewayError::invalid("unsupported_for_provider", format!("Anthropic models do not support {what}"))
+}
+
+/// An image part as an Anthropic image block: `data:` URIs inline, other URLs by reference.
+pub fn image_block(url: &str) -> Value {
+    match url.strip_prefix("data:").and_then(|rest| rest.split_once(";base64,")) {
+        Some((media_type, data)) => json!({"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}),
+        None => json!({"type": "image", "source": {"type": "url", "url": url}}),
+    }
+}
+
+fn content_blocks(m: &Message, native: bool) -> Result<Vec<Value>, GatewayError> {
+    let mut blocks = Vec::new();
+    match &m.content {
+        Content::None => {}
+        Content::Text(t) if t.is_empty() => {}
+        Content::Text(t) => blocks.push(json!({"type": "text", "text": t})),
+        Content::Parts(parts) => {
+            for p in parts {
+                match p {
+                    Part::Text(t) if t.is_empty() => {}
+                    Part::Text(t) => blocks.push(json!({"type": "text", "text": t})),
+                    Part::Image { url, .. } => blocks.push(image_block(url)),
+                    Part::Other(v) if native => blocks.push(v.clone()),
+                    Part::Other(v) => return Err(unsupported(&format!("content parts of type {}", v.get("type").unwrap_or(&Value::Null)))),
+                }
+            }
+        }
+    }
+    Ok(blocks)
+}
+
+fn tool_use_block(c: &ToolCall) -> Value {
+    let input: Value = serde_json::from_slice(c.arguments.as_bytes()).ok().filter(Value::is_object).unwrap_or_else(|| json!({}));
+    json!({"type": "tool_use", "id": c.id, "name": c.name, "input": input})
+}
+
+/// Canonical messages as Anthropic's `system` text and alternating `messages`.
+fn encode_messages(req: &ChatRequest) -> Result<(Vec<String>, Vec<Value>), GatewayError> {
+    let native = req.dialect == Dialect::Anthropic;
+    let mut system = Vec::new();
+    let mut turns: Vec<(&str, Vec<Value>)> = Vec::new();
+    for m in &req.messages {
+        let (role, blocks) = match m.role {
+            Role::System | Role::Developer => {
+                system.push(m.content.text());
+                continue;
+            }
+            Role::User => ("user", content_blocks(m, native)?),
+            Role::Assistant => {
+                let mut b = content_blocks(m, native)?;
+                b.extend(m.tool_calls.iter().map(tool_use_block));
+                ("assistant", b)
+            }
+            Role::Tool => {
+                let result =
+                    json!({"type": "tool_result", "tool_use_id": m.tool_call_id.clone().unwrap_or_default(), "content": m.content.text()});
+                ("user", vec![result])
+            }
+        };
+        if blocks.is_empty() {
+            continue;
+        }
+        match turns.last_mut() {
+            Some((last, prev)) if *last == role => prev.extend(blocks),
+            _ => turns.push((role, blocks)),
+        }
+    }
+    let messages = turns.into_iter().map(|(role, content)| json!({"role": role, "content": content})).collect();
+    Ok((system, messages))
+}
+
+fn json_instruction(rf: &ResponseFormat) -> Option<String> {
+    match rf {
+        ResponseFormat::Text => None,
+        ResponseFormat::JsonObject => Some("Respond with a single JSON object and nothing else.".into()),
+        ResponseFormat::JsonSchema { schema, .. } => Some(format!(
+            "Respond with a single JSON value that matches this JSON Schema, and nothing else: {}",
+            schema.as_ref().map(Value::to_string).unwrap_or_else(|| "{}".into())
+        )),
+    }
+}
+
+pub fn build_request(req: &ChatRequest, t: &Target) -> Result<UpstreamRequest, GatewayError> {
+    if req.sampling.n.unwrap_or(1) > 1 {
+        return Err(unsupported("n > 1").with_param("n"));
+    }
+    let mut o: Map<String, Value> = if req.dialect == Dialect::Anthropic { req.extra.clone() } else { Map::new() };
+    let (mut system, messages) = encode_messages(req)?;
+    if messages.is_empty() {
+        return Err(
+            GatewayError::invalid("invalid_value", "Anthropic models need at least one user or assistant message").with_param("messages")
+        );
+    }
+    system.extend(req.response_format.as_ref().and_then(json_instruction));
+    o.insert("model".into(), t.model.into());
+    o.insert("max_tokens".into(), req.max_output_tokens.unwrap_or(t.max_output_tokens).into());
+    o.insert("messages".into(), Value::Array(messages));
+    if !system.is_empty() {
+        o.insert("system".into(), system.join("\n\n").into());
+    }
+    let s = &req.sampling;
+    if let Some(temp) = s.temperature {
+        o.insert("temperature".into(), temp.min(1.0).into());
+    }
+    if let Some(p) = s.top_p {
+        o.insert("top_p".into(), p.into());
+    }
+    if let Some(k) = s.top_k {
+        o.insert("top_k".into(), k.into());
+    }
+    if !s.stop.is_empty() {
+        o.insert("stop_sequences".into(), json!(s.stop));
+    }
+    if !req.tools.is_empty() {
+        let tools: Vec<Value> = req
+            .tools
+            .iter()
+            .map(|tool| {
+                let mut d =
+                    json!({"name": tool.name, "input_schema": tool.parameters.clone().unwrap_or_else(|| json!({"type": "object"}))});
+                if let Some(desc) = &tool.description {
+                    d["description"] = desc.as_str().into();
+                }
+                d
+            })
+            .collect();
+        o.insert("tools".into(), Value::Array(tools));
+    }
+    let mut choice = match &req.tool_choice {
+        None => None,
+        Some(ToolChoice::Auto) => Some(json!({"type": "auto"})),
+        Some(ToolChoice::None) => Some(json!({"type": "none"})),
+        Some(ToolChoice::Required) => Some(json!({"type": "any"})),
+        Some(ToolChoice::Function(name)) => Some(json!({"type": "tool", "name": name})),
+    };
+    if req.parallel_tool_calls == Some(false) && !req.tools.is_empty() {
+        choice.get_or_insert_with(|| json!({"type": "auto"}))["disable_parallel_tool_use"] = true.into();
+    }
+    if let Some(c) = choice {
+        o.insert("tool_choice".into(), c);
+    }
+    if let Some(user) = &req.user {
+        o.insert("metadata".into(), json!({"user_id": user}));
+    }
+    if req.stream {
+        o.insert("stream".into(), true.into());
+    }
+    let mut headers =
+        vec![("content-type".to_string(), "application/json".to_string()), ("anthropic-version".to_string(), API_VERSION.to_string())];
+    if let Some(key) = t.api_key {
+        headers.push(("x-api-key".into(), key.to_string()));
+    }
+    let url = format!("{}/v1/messages", t.base_url.trim_end_matches('/'));
+    Ok(UpstreamRequest { url, headers, body: serde_json::to_vec(&o).unwrap_or_default() })
+}
+
+pub fn decode_response(body: &[u8]) -> Result<ChatResponse, GatewayError> {
+    let m: wire::Message = serde_json::from_slice(body).map_err(|_| malformed("response"))?;
+    let mut text = String::new();
+    let mut tool_calls = Vec::new();
+    for block in m.content {
+        match block {
+            wire::Block::Text { text: t } => text.push_str(&t),
+            wire::Block::ToolUse { id, name, input } => tool_calls.push(ToolCall { id, name, arguments: input.to_string() }),
+            wire::Block::Other => {}
+        }
+    }
+    let finish_reason = m.stop_reason.as_deref().map(finish_from_stop_reason);
+    let content = (!text.is_empty() || tool_calls.is_empty()).then_some(text);
+    let choice = Choice { index: 0, content, refusal: None, tool_calls, finish_reason };
+    Ok(ChatResponse { id: m.id, model: m.model, created: 0, choices: vec![choice], usage: Some(usage_from_wire(&m.usage)) })
+}
+
+/// The upstream's error type and message from an Anthropic error body.
+pub fn error_parts(body: &[u8]) -> (String, String) {
+    serde_json::from_slice::<wire::ErrorEnvelope>(body).map(|e| (e.error.kind, e.error.message)).unwrap_or_default()
+}
+
+/// Anthropic SSE events to canonical stream events.
+#[derive(Debug, Default)]
+pub struct StreamDecoder {
+    start_usage: wire::Usage,
+    /// Content block index → tool call index.
+    tool_blocks: VecMap<u32, u32>,
+}
+
+impl StreamDecoder {
+    pub(super) fn decode(&mut self, events: Vec<crate::core::util::sse::SseEvent>) -> Result<Vec<StreamEvent>, GatewayError> {
+        let mut out = Vec::new();
+        for ev in events {
+            let event: wire::Event = serde_json::from_slice(ev.data.as_bytes()).map_err(|_| malformed("stream event"))?;
+            self.event(event, &mut out);
+        }
+        Ok(out)
+    }
+
+    fn event(&mut self, event: wire::Event, out: &mut Vec<StreamEvent>) {
+        match event {
+            wire::Event::MessageStart { message } => {
+                self.start_usage = message.usage;
+                out.push(StreamEvent::Start { id: message.id, model: message.model, created: 0 });
+            }
+            wire::Event::ContentBlockStart { index, content_block } => match content_block {
+                wire::Block::Text { text } if !text.is_empty() => out.push(StreamEvent::TextDelta { index: 0, text }),
+                wire::Block::ToolUse { id, name, .. } => {
+                    let call_index = self.tool_blocks.len() as u32;
+                    self.tool_blocks.insert(index, call_index);
+                    out.push(StreamEvent::ToolCallDelta { index: 0, call_index, id: Some(id), name: Some(name), arguments: String::new() });
+                }
+                _ => {}
+            },
+            wire::Event::ContentBlockDelta { index, delta } => match delta {
+                wire::Delta::TextDelta { text } => out.push(StreamEvent::TextDelta { index: 0, text }),
+                wire::Delta::InputJsonDelta { partial_json } => {
+                    if let Some(&call_index) = self.tool_blocks.get(&index) {
+                        out.push(StreamEvent::ToolCallDelta { index: 0, call_index, id: None, name: None, arguments: partial_json });
+                    }
+                }
+                wire::Delta::Other => {}
+            },
+            wire::Event::MessageDelta { delta, usage } => {
+                if let Some(reason) = delta.stop_reason {
+                    out.push(StreamEvent::Finish { index: 0, reason: finish_from_stop_reason(&reason) });
+                }
+                let merged = wire::Usage {
+                    input_tokens: usage.input_tokens.or(self.start_usage.input_tokens),
+                    output_tokens: usage.output_tokens.or(self.start_usage.output_tokens),
+                    cache_creation_input_tokens: usage.cache_creation_input_tokens.or(self.start_usage.cache_creation_input_tokens),
+                    cache_read_input_tokens: usage.cache_read_input_tokens.or(self.start_usage.cache_read_input_tokens),
+                };
+                out.push(StreamEvent::Usage(usage_from_wire(&merged)));
+            }
+            wire::Event::MessageStop => out.push(StreamEvent::Done),
+            wire::Event::Error { error } => out.push(StreamEvent::Error {
+                message: crate::core::error::sanitize_upstream_message(&format!("{}: {}", error.kind, error.message)),
+            }),
+            wire::Event::ContentBlockStop { .. } | wire::Event::Ping | wire::Event::Other => {}
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "anthropic_tests.rs"]
+pub(crate) mod tests;

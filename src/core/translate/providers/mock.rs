@@ -1,0 +1,271 @@
+//! The built-in `mock` provider: an OpenAI-compatible upstream that lives inside the gateway.
+//! Same prompt, same answer; realistic usage; streaming with chosen chunk spacing; and faults
+//! on demand, so clients can test their error handling for free.
+//!
+//! Its output is raw upstream bytes (status, headers, body frames) that go through the same
+//! OpenAI provider decoding as any real upstream, so faults exercise the real paths.
+//!
+//! Faults are chosen per request by a directive string, from the `x-switchyard-mock` header or
+//! from an upstream model id of the form `fault:<directive>` in config. A directive is a list
+//! of `key=value` items separated by `,` or `;`:
+//! `status=429`, `retry_after=2`, `delay_ms=300`, `chunk_ms=20`, `cut_after=3`, `malformed`,
+//! and `panic` where the provider allows it.
+
+use crate::core::error::GatewayError;
+use crate::core::translate::dialect::openai::encode_response;
+use crate::core::translate::dialect::openai_stream::OpenAiStreamEncoder;
+use crate::core::types::*;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+/// What the mock upstream answers, for the edge to play back with its timers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MockReply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    /// Wait before the response head.
+    pub delay_ms: u32,
+    /// Body pieces; a non-streaming answer is one piece.
+    pub frames: Vec<Vec<u8>>,
+    /// Wait between pieces.
+    pub interval_ms: u32,
+    /// After the pieces, the body fails instead of ending cleanly.
+    pub cut: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Directive {
+    pub status: Option<u16>,
+    pub retry_after: Option<String>,
+    pub delay_ms: u32,
+    pub chunk_ms: Option<u32>,
+    pub cut_after: Option<usize>,
+    pub malformed: bool,
+    /// Make the gateway itself panic (only where the mock provider sets `allow_panic`), to
+    /// prove recovery: a JSON 500 now, a working gateway on the next request.
+    pub panic: bool,
+}
+
+const MAX_DELAY_MS: u32 = 120_000;
+
+fn bad(detail: &str) -> GatewayError {
+    GatewayError::invalid("invalid_mock_directive", format!("mock directive: {detail}"))
+}
+
+impl Directive {
+    pub fn parse(s: &str) -> Result<Directive, GatewayError> {
+        let mut d = Directive::default();
+        for item in s.split([',', ';']).map(str::trim).filter(|i| !i.is_empty()) {
+            let (key, value) = item.split_once('=').unwrap_or((item, ""));
+            let num = |max: u64| {
+                value.parse::<u64>().ok().filter(|v| *v <= max).ok_or_else(|| bad(&format!("'{key}' needs a number up to {max}")))
+            };
+            match key {
+                "status" => {
+                    d.status = Some(num(599).and_then(|v| if v >= 200 { Ok(v as u16) } else { Err(bad("status must be 200..599")) })?)
+                }
+                "retry_after" => d.retry_after = Some(num(86_400)?.to_string()),
+                "delay_ms" => d.delay_ms = num(MAX_DELAY_MS as u64)? as u32,
+                "chunk_ms" => d.chunk_ms = Some(num(10_000)? as u32),
+                "cut_after" => d.cut_after = Some(num(100_000)? as usize),
+                "malformed" => d.malformed = true,
+                "panic" => d.panic = true,
+                _ => return Err(bad(&format!("unknown item '{key}'"))),
+            }
+        }
+        Ok(d)
+    }
+
+    /// Combine: items set in `over` win.
+    pub fn merged(self, over: Directive) -> Directive {
+        Directive {
+            status: over.status.or(self.status),
+            retry_after: over.retry_after.or(self.retry_after),
+            delay_ms: if over.delay_ms > 0 { over.delay_ms } else { self.delay_ms },
+            chunk_ms: over.chunk_ms.or(self.chunk_ms),
+            cut_after: over.cut_after.or(self.cut_after),
+            malformed: over.malformed || self.malformed,
+            panic: over.panic || self.panic,
+        }
+    }
+}
+
+const WORDS: &[&str] = &[
+    "switchyard",
+    "routes",
+    "every",
+    "request",
+    "to",
+    "the",
+    "right",
+    "model",
+    "and",
+    "keeps",
+    "costs",
+    "low",
+    "while",
+    "answers",
+    "stay",
+    "fast",
+    "reliable",
+    "cached",
+    "tokens",
+    "flow",
+    "through",
+    "edge",
+    "gateway",
+    "calm",
+];
+
+fn estimate_tokens(text: &str) -> u64 {
+    (text.chars().count() as u64).div_ceil(4)
+}
+
+/// Input tokens as a tokenizer would roughly count them: text plus per-message overhead.
+pub fn estimate_input_tokens(req: &ChatRequest) -> u64 {
+    req.messages.iter().map(|m| 4 + estimate_tokens(&m.content.text())).sum::<u64>() + 3
+}
+
+/// The deterministic answer for a request: text, or a tool call when tools are offered.
+fn answer(req: &ChatRequest, upstream_model: &str, now_s: u64) -> ChatResponse {
+    let mut h = Sha256::new();
+    h.update(upstream_model.as_bytes());
+    for m in &req.messages {
+        h.update(m.role.as_str().as_bytes());
+        h.update([0]);
+        h.update(m.content.text().as_bytes());
+        h.update([0]);
+    }
+    let digest = h.finalize();
+    let n_words = (8 + digest[0] as usize % 24).min(req.max_output_tokens.map_or(usize::MAX, |m| m.max(1) as usize));
+    let text: Vec<&str> = (0..n_words).map(|i| WORDS[digest[(i + 1) % 32] as usize % WORDS.len()]).collect();
+    let mut text = text.join(" ");
+    if matches!(req.response_format, Some(ResponseFormat::JsonObject | ResponseFormat::JsonSchema { .. })) {
+        text = json!({ "answer": text }).to_string();
+    }
+    let id = format!("chatcmpl-mock-{}", hex::encode(&digest[..12]));
+    let tool = pick_tool(req);
+    let (content, tool_calls, finish) = match tool {
+        Some(t) => (
+            None,
+            vec![ToolCall { id: format!("call_{}", hex::encode(&digest[12..20])), name: t.name.clone(), arguments: tool_arguments(t) }],
+            FinishReason::ToolCalls,
+        ),
+        None => (Some(text), Vec::new(), if n_words < 8 { FinishReason::Length } else { FinishReason::Stop }),
+    };
+    let out_tokens = content.as_deref().map_or(0, |c| c.split(' ').count() as u64)
+        + tool_calls.iter().map(|c| estimate_tokens(&c.arguments) + 5).sum::<u64>();
+    let n = req.sampling.n.unwrap_or(1).min(8);
+    let choices = (0..n)
+        .map(|index| Choice {
+            index,
+            content: content.clone(),
+            refusal: None,
+            tool_calls: tool_calls.clone(),
+            finish_reason: Some(finish.clone()),
+        })
+        .collect();
+    let usage = Usage { input_tokens: estimate_input_tokens(req), output_tokens: out_tokens * n as u64, ..Default::default() };
+    ChatResponse { id, model: upstream_model.to_string(), created: now_s, choices, usage: Some(usage) }
+}
+
+fn pick_tool(req: &ChatRequest) -> Option<&Tool> {
+    match &req.tool_choice {
+        Some(ToolChoice::None) => None,
+        Some(ToolChoice::Function(name)) => req.tools.iter().find(|t| &t.name == name),
+        _ => req.tools.first(),
+    }
+}
+
+/// Arguments that satisfy the tool's top-level schema types.
+fn tool_arguments(t: &Tool) -> String {
+    let mut args = serde_json::Map::new();
+    if let Some(props) = t.parameters.as_ref().and_then(|p| p.get("properties")).and_then(Value::as_object) {
+        for (name, schema) in props {
+            let v = match schema.get("type").and_then(Value::as_str) {
+                Some("integer") | Some("number") => json!(1),
+                Some("boolean") => json!(true),
+                Some("array") => json!([]),
+                Some("object") => json!({}),
+                _ => schema.get("enum").and_then(|e| e.get(0)).cloned().unwrap_or_else(|| json!("mock")),
+            };
+            args.insert(name.clone(), v);
+        }
+    }
+    Value::Object(args).to_string()
+}
+
+/// Stream events for a response, as OpenAI would send them.
+fn stream_events(r: &ChatResponse) -> Vec<StreamEvent> {
+    let mut evs = vec![StreamEvent::Start { id: r.id.clone(), model: r.model.clone(), created: r.created }];
+    for c in &r.choices {
+        if let Some(text) = &c.content {
+            let mut words = text.split_inclusive(' ');
+            evs.extend(words.by_ref().map(|w| StreamEvent::TextDelta { index: c.index, text: w.to_string() }));
+        }
+        for (i, call) in c.tool_calls.iter().enumerate() {
+            let (head, tail) = call.arguments.split_at(call.arguments.len() / 2);
+            evs.push(StreamEvent::ToolCallDelta {
+                index: c.index,
+                call_index: i as u32,
+                id: Some(call.id.clone()),
+                name: Some(call.name.clone()),
+                arguments: head.into(),
+            });
+            evs.push(StreamEvent::ToolCallDelta { index: c.index, call_index: i as u32, id: None, name: None, arguments: tail.into() });
+        }
+        if let Some(f) = &c.finish_reason {
+            evs.push(StreamEvent::Finish { index: c.index, reason: f.clone() });
+        }
+    }
+    if let Some(u) = r.usage {
+        evs.push(StreamEvent::Usage(u));
+    }
+    evs.push(StreamEvent::Done);
+    evs
+}
+
+/// Context the mock needs besides the request.
+pub struct MockCall<'a> {
+    pub upstream_model: &'a str,
+    pub directive: Directive,
+    pub default_chunk_ms: u32,
+    pub now_s: u64,
+}
+
+pub fn respond(req: &ChatRequest, call: MockCall) -> MockReply {
+    let d = call.directive;
+    let json_head = vec![("content-type".to_string(), "application/json".to_string())];
+    let mut reply = MockReply { status: 200, headers: json_head, delay_ms: d.delay_ms, frames: Vec::new(), interval_ms: 0, cut: false };
+    if let Some(status) = d.status.filter(|s| *s >= 300) {
+        reply.status = status;
+        if let Some(ra) = d.retry_after {
+            reply.headers.push(("retry-after".into(), ra));
+        }
+        let body = json!({"error": {"message": format!("mock fault: status {status}"), "type": "mock_fault", "code": "mock_fault", "param": null}});
+        reply.frames.push(body.to_string().into_bytes());
+        return reply;
+    }
+    let response = answer(req, call.upstream_model, call.now_s);
+    if !req.stream {
+        reply.frames.push(if d.malformed { br#"{"id":"chatcmpl-mock","choices":[{"#.to_vec() } else { encode_response(&response) });
+        reply.cut = d.cut_after.is_some();
+        return reply;
+    }
+    reply.headers = vec![("content-type".into(), "text/event-stream".into())];
+    reply.interval_ms = d.chunk_ms.unwrap_or(call.default_chunk_ms);
+    let mut enc = OpenAiStreamEncoder::new(req.include_usage);
+    reply.frames = stream_events(&response).iter().map(|e| enc.push(e)).filter(|f| !f.is_empty()).collect();
+    if d.malformed {
+        reply.frames.insert(reply.frames.len().min(1), b"data: {\"id\": oops\n\n".to_vec());
+    }
+    if let Some(n) = d.cut_after {
+        reply.frames.truncate(n);
+        reply.cut = true;
+    }
+    reply
+}
+
+#[cfg(test)]
+#[path = "mock_tests.rs"]
+mod tests;

@@ -1,0 +1,162 @@
+//! Canonical requests to and from what each upstream speaks, one file per wire format.
+//! Each provider has four narrow conversions: request out, response in, stream in, error in.
+
+pub mod anthropic;
+pub mod gemini;
+pub mod mock;
+pub mod openai;
+
+use crate::core::config::ProviderKind;
+use crate::core::error::{sanitize_upstream_message, GatewayError, Kind};
+use crate::core::types::{ChatRequest, ChatResponse, Dialect, StreamEvent};
+use crate::core::util::sse::{SseEvent, SseParser};
+
+/// An HTTP call for the edge to make. The URL's host comes only from config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpstreamRequest {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// Everything a provider needs to address one upstream model.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    pub kind: ProviderKind,
+    pub base_url: &'a str,
+    pub model: &'a str,
+    pub api_key: Option<&'a str>,
+    pub api_version: &'a str,
+    /// Output cap to send when the upstream requires one and the caller gave none.
+    pub max_output_tokens: u32,
+}
+
+/// Build the upstream call for `req`. Fails only for requests the upstream cannot express.
+pub fn build_request(req: &ChatRequest, t: &Target) -> Result<UpstreamRequest, GatewayError> {
+    match t.kind.wire() {
+        Dialect::OpenAi => Ok(openai::build_request(req, t)),
+        Dialect::Anthropic => anthropic::build_request(req, t),
+        Dialect::Gemini => gemini::build_request(req, t),
+    }
+}
+
+pub fn decode_response(wire: Dialect, body: &[u8]) -> Result<ChatResponse, GatewayError> {
+    match wire {
+        Dialect::OpenAi => openai::decode_response(body),
+        Dialect::Anthropic => anthropic::decode_response(body),
+        Dialect::Gemini => gemini::decode_response(body),
+    }
+}
+
+pub fn decode_error(wire: Dialect, status: u16, retry_after: Option<&str>, body: &[u8]) -> GatewayError {
+    let (code, message) = match wire {
+        Dialect::OpenAi => openai::error_parts(body),
+        Dialect::Anthropic => anthropic::error_parts(body),
+        Dialect::Gemini => gemini::error_parts(body),
+    };
+    classify_error(status, &code, &sanitize_upstream_message(&message), retry_after)
+}
+
+/// An upstream's stream, by wire format: SSE framing here, each wire's events in its file.
+#[derive(Debug)]
+pub struct StreamDecoder {
+    sse: SseParser,
+    wire: WireStream,
+}
+
+#[derive(Debug)]
+enum WireStream {
+    OpenAi(openai::StreamDecoder),
+    Anthropic(anthropic::StreamDecoder),
+    Gemini(gemini::StreamDecoder),
+}
+
+impl StreamDecoder {
+    pub fn new(wire: Dialect) -> Self {
+        let wire = match wire {
+            Dialect::OpenAi => WireStream::OpenAi(Default::default()),
+            Dialect::Anthropic => WireStream::Anthropic(Default::default()),
+            Dialect::Gemini => WireStream::Gemini(Default::default()),
+        };
+        StreamDecoder { sse: SseParser::default(), wire }
+    }
+
+    fn decode(&mut self, events: Vec<SseEvent>) -> Result<Vec<StreamEvent>, GatewayError> {
+        match &mut self.wire {
+            WireStream::OpenAi(d) => d.decode(events),
+            WireStream::Anthropic(d) => d.decode(events),
+            WireStream::Gemini(d) => d.decode(events),
+        }
+    }
+
+    pub fn push(&mut self, bytes: &[u8]) -> Result<Vec<StreamEvent>, GatewayError> {
+        let events = self.sse.push(bytes).map_err(|_| malformed("stream line"))?;
+        self.decode(events)
+    }
+
+    /// The upstream's body ended.
+    pub fn finish(&mut self) -> Result<Vec<StreamEvent>, GatewayError> {
+        let events = self.sse.finish();
+        let mut out = self.decode(events)?;
+        if let WireStream::Gemini(d) = &mut self.wire {
+            out.extend(d.end());
+        }
+        Ok(out)
+    }
+
+    /// Complete upstream events re-framed as received (OpenAI wire only).
+    pub fn take_echo(&mut self) -> Vec<u8> {
+        match &mut self.wire {
+            WireStream::OpenAi(d) => std::mem::take(&mut d.echo),
+            _ => Vec::new(),
+        }
+    }
+}
+
+pub(crate) fn malformed(what: &str) -> GatewayError {
+    GatewayError::new(Kind::UpstreamError, "upstream_malformed", format!("the upstream sent a malformed {what}"))
+}
+
+/// The gateway error for an upstream failure status. `code` is the upstream's own error code
+/// or type (any provider's vocabulary); `message` must already be sanitised.
+pub fn classify_error(status: u16, code: &str, message: &str, retry_after: Option<&str>) -> GatewayError {
+    let quota = matches!(code, "insufficient_quota" | "billing_error");
+    let context = code == "context_length_exceeded" || message.contains("context length") || message.contains("prompt is too long");
+    let detail = |prefix: &str| if message.is_empty() { prefix.to_string() } else { format!("{prefix}: {message}") };
+    let mut err = match status {
+        429 if quota => GatewayError::new(Kind::UpstreamError, "upstream_quota_exhausted", "the upstream provider's quota is exhausted"),
+        429 => GatewayError::new(Kind::RateLimited, "upstream_rate_limited", detail("the upstream provider is rate limiting")),
+        400 | 413 | 422 if context => {
+            GatewayError::invalid("context_length_exceeded", detail("the request exceeds the model's context window"))
+        }
+        400 | 413 | 422 => GatewayError::invalid("upstream_rejected_request", detail("the upstream rejected the request")),
+        401 | 403 => GatewayError::new(
+            Kind::UpstreamError,
+            "upstream_auth_failed",
+            "the gateway's credentials were rejected by the upstream provider",
+        ),
+        404 => GatewayError::new(Kind::UpstreamError, "upstream_not_found", detail("the upstream does not know this model or route")),
+        408 | 504 => GatewayError::new(Kind::UpstreamTimeout, "upstream_timeout", format!("the upstream timed out ({status})")),
+        529 => GatewayError::new(Kind::UpstreamError, "upstream_overloaded", detail("the upstream is overloaded")),
+        _ => GatewayError::new(Kind::UpstreamError, "upstream_error", detail(&format!("the upstream failed with status {status}"))),
+    };
+    if err.kind == Kind::RateLimited {
+        err.retry_after = retry_after.filter(|v| v.len() <= 16 && v.bytes().all(|b| b.is_ascii_digit() || b == b'.')).map(str::to_string);
+    }
+    err
+}
+
+/// Test helper: decoding `bytes` split at every offset gives the same events as in one piece.
+#[cfg(test)]
+pub(crate) fn assert_split_invariant(wire: Dialect, bytes: &[u8]) {
+    let run = |parts: &[&[u8]]| {
+        let mut d = StreamDecoder::new(wire);
+        let mut evs: Vec<StreamEvent> = parts.iter().flat_map(|p| d.push(p).unwrap()).collect();
+        evs.extend(d.finish().unwrap());
+        evs
+    };
+    let whole = run(&[bytes]);
+    for cut in 0..bytes.len() {
+        assert_eq!(run(&[&bytes[..cut], &bytes[cut..]]), whole, "{wire:?} cut at {cut}");
+    }
+}

@@ -1,0 +1,162 @@
+//! OpenAI-compatible upstreams (OpenAI, Groq, Mistral, DeepSeek, Together, vLLM, Ollama, and
+//! the built-in mock): canonical request out, canonical response, stream events and errors in.
+//!
+//! Reference: <https://platform.openai.com/docs/api-reference/chat>. Error bodies follow
+//! <https://platform.openai.com/docs/guides/error-codes>; `insufficient_quota` arrives as a 429
+//! but is not a rate limit (no retry helps).
+
+use super::{malformed, Target, UpstreamRequest};
+use crate::core::config::ProviderKind;
+use crate::core::error::{sanitize_upstream_message, GatewayError};
+use crate::core::translate::dialect::openai::encode_request;
+use crate::core::translate::wire::openai as wire;
+use crate::core::types::*;
+use serde_json::{json, Value};
+
+/// Build the upstream call, applying the preset's quirks. The gateway always asks for usage
+/// on streams (cost accounting needs it); the exchange strips it if the caller did not ask.
+pub fn build_request(req: &ChatRequest, t: &Target) -> UpstreamRequest {
+    let mut body = encode_request(req, t.model);
+    let quirks = t.kind.quirks();
+    if req.stream {
+        if quirks.no_stream_options {
+            body.remove("stream_options");
+        } else {
+            body.insert("stream_options".into(), json!({"include_usage": true}));
+        }
+    }
+    if quirks.legacy_max_tokens {
+        if let Some(v) = body.remove("max_completion_tokens") {
+            body.insert("max_tokens".into(), v);
+        }
+    }
+    if quirks.developer_as_system {
+        if let Some(Value::Array(messages)) = body.get_mut("messages") {
+            for m in messages.iter_mut().filter(|m| m["role"] == "developer") {
+                m["role"] = "system".into();
+            }
+        }
+    }
+    let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
+    if req.stream {
+        headers.push(("accept".into(), "text/event-stream".into()));
+    }
+    let base = t.base_url.trim_end_matches('/');
+    let url = if t.kind == ProviderKind::AzureOpenai {
+        if let Some(key) = t.api_key {
+            headers.push(("api-key".into(), key.to_string()));
+        }
+        format!("{base}/openai/deployments/{}/chat/completions?api-version={}", t.model, t.api_version)
+    } else {
+        if let Some(key) = t.api_key {
+            headers.push(("authorization".into(), format!("Bearer {key}")));
+        }
+        format!("{base}/chat/completions")
+    };
+    UpstreamRequest { url, headers, body: serde_json::to_vec(&body).unwrap_or_default() }
+}
+
+/// The upstream's error code (or type) and message from an OpenAI-shaped error body.
+pub fn error_parts(body: &[u8]) -> (String, String) {
+    let Ok(e) = serde_json::from_slice::<wire::ErrorEnvelope>(body) else { return Default::default() };
+    let code = e.error.code.as_ref().and_then(Value::as_str).map(str::to_string).or(e.error.kind).unwrap_or_default();
+    (code, e.error.message)
+}
+
+pub fn usage_from_wire(u: &wire::WireUsage) -> Usage {
+    Usage {
+        input_tokens: u.prompt_tokens,
+        output_tokens: u.completion_tokens,
+        cached_input_tokens: u.prompt_tokens_details.and_then(|d| d.cached_tokens).unwrap_or(0),
+        cache_write_tokens: 0,
+        reasoning_tokens: u.completion_tokens_details.and_then(|d| d.reasoning_tokens).unwrap_or(0),
+        estimated: false,
+    }
+}
+
+/// Decode a non-streaming `chat.completion` body.
+pub fn decode_response(body: &[u8]) -> Result<ChatResponse, GatewayError> {
+    let c: wire::Completion = serde_json::from_slice(body).map_err(|_| malformed("response"))?;
+    Ok(ChatResponse {
+        id: c.id,
+        model: c.model,
+        created: c.created,
+        choices: c
+            .choices
+            .into_iter()
+            .map(|ch| Choice {
+                index: ch.index,
+                content: ch.message.content,
+                refusal: ch.message.refusal,
+                tool_calls: ch
+                    .message
+                    .tool_calls
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|t| ToolCall { id: t.id, name: t.function.name, arguments: t.function.arguments })
+                    .collect(),
+                finish_reason: ch.finish_reason.as_deref().map(FinishReason::parse),
+            })
+            .collect(),
+        usage: c.usage.as_ref().map(usage_from_wire),
+    })
+}
+
+/// SSE bytes from an OpenAI-compatible upstream to canonical stream events.
+#[derive(Debug, Default)]
+pub struct StreamDecoder {
+    started: bool,
+    /// Every complete event, re-framed with its data untouched: what a same-dialect caller
+    /// receives, so a cut never leaves it half an event.
+    pub echo: Vec<u8>,
+}
+
+impl StreamDecoder {
+    pub(super) fn decode(&mut self, events: Vec<crate::core::util::sse::SseEvent>) -> Result<Vec<StreamEvent>, GatewayError> {
+        let mut out = Vec::new();
+        for ev in events {
+            if ev.data == "[DONE]" {
+                self.echo.extend(crate::core::util::sse::frame(&ev.data));
+                out.push(StreamEvent::Done);
+                continue;
+            }
+            let chunk: wire::Chunk = serde_json::from_slice(ev.data.as_bytes()).map_err(|_| malformed("stream chunk"))?;
+            if chunk.error.is_none() {
+                // Upstream error events are not echoed: the caller gets the sanitised one.
+                self.echo.extend(crate::core::util::sse::frame(&ev.data));
+            }
+            self.chunk_events(chunk, &mut out);
+        }
+        Ok(out)
+    }
+
+    fn chunk_events(&mut self, chunk: wire::Chunk, out: &mut Vec<StreamEvent>) {
+        if let Some(err) = chunk.error {
+            out.push(StreamEvent::Error { message: sanitize_upstream_message(&err.message) });
+            return;
+        }
+        if !self.started {
+            self.started = true;
+            out.push(StreamEvent::Start { id: chunk.id, model: chunk.model, created: chunk.created });
+        }
+        for ch in chunk.choices {
+            if let Some(text) = ch.delta.content.filter(|t| !t.is_empty()) {
+                out.push(StreamEvent::TextDelta { index: ch.index, text });
+            }
+            for call in ch.delta.tool_calls.unwrap_or_default() {
+                let (name, arguments) = call.function.map(|f| (f.name, f.arguments.unwrap_or_default())).unwrap_or_default();
+                out.push(StreamEvent::ToolCallDelta { index: ch.index, call_index: call.index, id: call.id, name, arguments });
+            }
+            if let Some(reason) = ch.finish_reason {
+                out.push(StreamEvent::Finish { index: ch.index, reason: FinishReason::parse(&reason) });
+            }
+        }
+        if let Some(u) = chunk.usage {
+            out.push(StreamEvent::Usage(usage_from_wire(&u)));
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "openai_tests.rs"]
+pub(crate) mod tests;

@@ -1,0 +1,6 @@
+//! Plain data helpers with no knowledge of the gateway.
+
+pub mod b64;
+pub mod sse;
+pub mod strict_json;
+pub mod vecmap;
