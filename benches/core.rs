@@ -10,8 +10,11 @@
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-use switchyard::core::front::gateway::{Gateway, Inbound};
-use switchyard::core::pipeline::exchange::Action;
+use switchyard::core::front::flow::Step;
+use switchyard::core::front::gateway::Gateway;
+use switchyard::core::front::inbound::Inbound;
+use switchyard::core::pipeline::protocol::Action;
+use switchyard::core::pipeline::protocol::Event;
 use switchyard::core::translate::dialect::StreamEncoder;
 use switchyard::core::translate::providers::StreamDecoder;
 use switchyard::core::types::Dialect;
@@ -163,29 +166,38 @@ impl Ctx {
         }
     }
 
-    /// A request up to its upstream call; returns the session, checked to be fetching.
-    fn start(&self, body: &[u8], seed: u64) -> switchyard::core::pipeline::session::Session {
-        let (session, action) = self.gw.start(&self.inbound(body, seed));
-        assert!(matches!(action, Action::Fetch { .. }), "expected an upstream call, got {action:?}");
-        session.expect("a chat request has a session")
+    /// A request up to its upstream call, as the driver sees it (the action's JSON and
+    /// bytes taken); returns the step, checked to be fetching.
+    fn start(&self, body: &[u8], seed: u64) -> Step {
+        let mut step = self.gw.begin(&self.inbound(body, seed));
+        assert!(matches!(step.action(), Action::Fetch { .. }), "expected an upstream call, got {:?}", step.action());
+        black_box((step.action_json(), step.take_bytes()));
+        step
     }
 
     /// A non-streamed exchange: request to upstream call, upstream answer to client reply.
     fn exchange(&self, body: &[u8], upstream: &[u8], seed: u64) -> usize {
-        let mut s = self.start(body, seed);
+        let mut step = self.start(body, seed);
         let json = [("content-type".to_string(), "application/json".to_string())];
-        assert_eq!(s.on_head(200, &json, 1), Action::ReadBody);
-        match s.on_body(upstream, 2) {
-            Action::Respond(r) if r.status == 200 => r.body.len(),
+        self.gw.resume(&mut step, Event::Head { status: 200, headers: &json }, 1);
+        assert_eq!(step.action(), &Action::ReadBody);
+        black_box(step.action_json());
+        self.gw.resume(&mut step, Event::Body(upstream), 2);
+        black_box(step.action_json());
+        match step.action() {
+            Action::Respond(r) if r.status == 200 => r.body.len().max(usize::from(r.body_from_upstream)),
             other => panic!("expected a 200 reply, got {other:?}"),
         }
     }
 
     /// A streamed exchange fed `chunks`; returns the bytes produced for the client.
     fn stream(&self, body: &[u8], chunks: &[Vec<u8>], seed: u64) -> usize {
-        let mut s = self.start(body, seed);
+        let mut step = self.start(body, seed);
         let sse = [("content-type".to_string(), "text/event-stream".to_string())];
-        assert!(matches!(s.on_head(200, &sse, 1), Action::Stream(_)));
+        self.gw.resume(&mut step, Event::Head { status: 200, headers: &sse }, 1);
+        assert!(matches!(step.action(), Action::Stream(_)));
+        black_box(step.action_json());
+        let s = step.session_mut().expect("a chat request has a session");
         let mut out = 0;
         for c in chunks {
             out += s.on_chunk(c).map_or(c.len(), |b| b.len());

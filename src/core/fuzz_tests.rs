@@ -3,7 +3,8 @@
 //! pairing. The property is "no panic, bounded output". `scripts/test` runs the default
 //! number of cases; `scripts/fuzz` runs many more (PROPTEST_CASES).
 
-use crate::core::pipeline::exchange::{Action, Exchange, Route};
+use crate::core::pipeline::exchange::{Exchange, Route};
+use crate::core::pipeline::protocol::Action;
 use crate::core::translate::dialect::{anthropic, openai};
 use crate::core::translate::providers::StreamDecoder;
 use crate::core::types::Dialect;

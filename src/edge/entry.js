@@ -10,6 +10,7 @@ import wasmModule from "../../build/switchyard_bg.wasm";
 import {
   initSync,
   Gateway,
+  crash_reply,
   __wbg_reset_state,
   health_apply,
   tenant_apply,
@@ -21,7 +22,8 @@ import {
 
 initSync({ module: wasmModule });
 
-const RESPOND = 0, FETCH = 1, MOCK = 2, READ_BODY = 3, STREAM = 4, KV = 5, TENANT = 6, CACHE_GET = 7, EMBED = 8, INDEX = 9;
+// The events reported to `Gateway.resume`.
+const HEAD = 0, BODY = 1, FAILED = 2, ANSWER = 3, CALLED = 4;
 // How long a request waits for an identical one already in flight before going upstream itself.
 const FOLLOW_MS = 60_000;
 const EMPTY = new Uint8Array(0);
@@ -65,23 +67,6 @@ function upstreamBlock(headers) {
   return block;
 }
 
-// A header block as a plain object, the cheapest headers init on workerd: for eight headers
-// it costs about a third of a `Headers` filled with `append` (README, "Performance"). The core
-// never repeats a name; if it did, the values would be joined as one list.
-function toHeaders(block) {
-  const headers = {};
-  for (let start = 0, end; (end = block.indexOf("\n", start)) >= 0; start = end + 1) {
-    const colon = block.indexOf(":", start);
-    if (colon <= start || colon >= end) continue;
-    const name = block.slice(start, colon);
-    const value = block.slice(colon + 1, end);
-    if (name === "__proto__") continue;
-    const prior = headers[name];
-    headers[name] = prior === undefined ? value : prior + ", " + value;
-  }
-  return headers;
-}
-
 // The path and query of a request URL, without parsing it: the URL workerd hands a worker is
 // always absolute (`scheme://host/path?query`).
 function pathAndQuery(url) {
@@ -93,23 +78,21 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const isTimeout = (e) => e?.name === "TimeoutError" || e?.name === "AbortError";
 
-// The built-in mock upstream, played back with real timers so delays and chunk spacing are real.
-async function playMock(step) {
-  const delay = step.mock_delay_ms();
-  if (delay) await sleep(delay);
+// The built-in mock upstream, played back with real timers so delays and chunk spacing are
+// real. Its frames arrive as one buffer; `a.frames` holds their lengths.
+async function playMock(a, bytes) {
+  if (a.delay_ms) await sleep(a.delay_ms);
   const frames = [];
-  for (let i = 0, n = step.mock_frame_count(); i < n; i++) frames.push(step.mock_frame(i));
-  const interval = step.mock_interval_ms();
-  const cut = step.mock_cut();
-  const init = { status: step.status(), headers: toHeaders(step.headers()) };
-  if (frames.length <= 1 && !cut) return new Response(frames[0] ?? null, init);
+  for (let i = 0, at = 0; i < a.frames.length; at += a.frames[i++]) frames.push(bytes.subarray(at, at + a.frames[i]));
+  const init = { status: a.status, headers: a.headers };
+  if (frames.length <= 1 && !a.cut) return new Response(frames[0] ?? null, init);
   let next = 0;
   const body = new ReadableStream({
     async pull(controller) {
       if (next < frames.length) {
-        if (next > 0 && interval) await sleep(interval);
+        if (next > 0 && a.interval_ms) await sleep(a.interval_ms);
         controller.enqueue(frames[next++]);
-      } else if (cut) {
+      } else if (a.cut) {
         controller.error(new Error("mock stream cut"));
       } else {
         controller.close();
@@ -236,15 +219,11 @@ function release(job, value, written) {
   else forget();
 }
 
-// The embedding of a prompt, for the similar-prompt cache: [status, body] (0: no answer).
-async function embed(step) {
+// A sub-request the core makes for itself (an embedding, a judge, a summary): [status, body]
+// (status 0: no answer).
+async function subcall(a, body) {
   try {
-    const r = await fetch(step.url(), {
-      method: "POST",
-      headers: toHeaders(step.headers()),
-      body: step.take_body(),
-      signal: AbortSignal.timeout(step.timeout_ms()),
-    });
+    const r = await fetch(a.url, { method: "POST", headers: a.headers, body, signal: AbortSignal.timeout(a.timeout_ms) });
     return [r.status, new Uint8Array(await r.arrayBuffer())];
   } catch {
     return [0, EMPTY];
@@ -254,27 +233,25 @@ async function embed(step) {
 // A request is answered: one Analytics Engine data point (written, never awaited), the
 // cache write, and the settlement in the tenant's ledger (after the response, through
 // waitUntil).
-function finish(job, step) {
+function finish(job, gw, step) {
   const { env, ctx } = job;
-  if (env.ANALYTICS) {
-    const point = step.analytics();
-    if (point) env.ANALYTICS.writeDataPoint(JSON.parse(point));
-  }
-  const put = env.CACHE ? step.cache_put() : undefined;
+  const after = JSON.parse(gw.after(step));
+  step.free();
+  if (env.ANALYTICS && after.analytics) env.ANALYTICS.writeDataPoint(after.analytics);
+  const put = env.CACHE ? after.cache_put : undefined;
   let written;
   if (put) {
-    const [key, value, ttl] = put;
-    remember(key, value);
-    written = env.CACHE.put(key, value, { expirationTtl: Number(ttl) }).catch((e) =>
+    remember(put.key, put.value);
+    written = env.CACHE.put(put.key, put.value, { expirationTtl: put.ttl }).catch((e) =>
       console.error("switchyard: cache write failed", String(e)),
     );
     ctx.waitUntil(written);
   }
-  release(job, put ? put[1] : null, written);
-  const similar = put && env.SIMILAR ? step.similar_put() : undefined;
-  if (similar) ctx.waitUntil(indexCall(env, similar[0], similar[1]));
-  const settle = env.TENANTS ? step.settlement() : undefined;
-  if (settle) settleSoon(job, settle[0], settle[1]);
+  release(job, put ? put.value : null, written);
+  const similar = put && env.SIMILAR ? after.similar_put : undefined;
+  if (similar) ctx.waitUntil(indexCall(env, similar.name, similar.op));
+  const settle = env.TENANTS ? after.settlement : undefined;
+  if (settle) settleSoon(job, settle.tenant, JSON.stringify(settle.settle));
 }
 
 // Settlements go to their tenant's object at once, unless a call for that tenant is already
@@ -318,17 +295,15 @@ function settleSoon(job, tenant, settle) {
 // stays registered with waitUntil until the stream ends: without something pending there,
 // workerd does not call `cancel` when the client goes away, and the request would never
 // settle (its lease held, identical requests waiting on it).
-function streamReply(job, step, upstreamBody) {
+function streamReply(job, gw, step, upstreamBody, a) {
   const reader = upstreamBody.getReader();
-  const idleMs = step.idle_timeout_ms();
-  const init = { status: step.status(), headers: toHeaders(step.headers()) };
+  const idleMs = a.idle_ms;
   let open = true;
   let ended;
   job.ctx.waitUntil(new Promise((resolve) => (ended = resolve)));
   const end = () => {
     open = false;
-    finish(job, step);
-    step.free();
+    finish(job, gw, step);
     ended();
   };
   const close = (controller, tail) => {
@@ -345,14 +320,14 @@ function streamReply(job, step, upstreamBody) {
         } catch {
           if (!open) return;
           reader.cancel().catch(() => {});
-          return close(controller, step.on_stream_error());
+          return close(controller, step.stream_error());
         }
         if (!open) return; // the client went away while this read waited
-        if (chunk.done) return close(controller, step.on_end());
-        const replaced = step.on_chunk(chunk.value);
+        if (chunk.done) return close(controller, step.end());
+        const replaced = step.chunk(chunk.value);
         if (replaced === undefined) return controller.enqueue(chunk.value);
         if (replaced.length) controller.enqueue(replaced);
-        if (step.stream_closed()) {
+        if (step.closed()) {
           reader.cancel().catch(() => {});
           return close(controller);
         }
@@ -364,26 +339,25 @@ function streamReply(job, step, upstreamBody) {
       if (open) end();
     },
   });
-  return new Response(body, init);
+  return new Response(body, { status: a.status, headers: a.headers });
 }
 
 // One operation on the KEYS namespace; the result goes back to the core as a string.
-async function kvStep(kv, step) {
-  const key = step.kv_key();
-  switch (step.kv_op()) {
-    case 0:
-      return (await kv.get(key, { cacheTtl: step.kv_cache_ttl() })) ?? undefined;
-    case 1:
-      await kv.put(key, step.kv_value(), { metadata: step.kv_metadata() });
+async function kvStep(kv, a) {
+  switch (a.op) {
+    case "get":
+      return (await kv.get(a.key, { cacheTtl: a.cache_ttl })) ?? undefined;
+    case "put":
+      await kv.put(a.key, a.value, { metadata: a.metadata });
       return undefined;
-    case 2:
-      await kv.delete(key);
+    case "delete":
+      await kv.delete(a.key);
       return undefined;
     default: {
       const entries = [];
       let cursor;
       do {
-        const page = await kv.list({ prefix: key, cursor });
+        const page = await kv.list({ prefix: a.key, cursor });
         for (const k of page.keys) entries.push({ name: k.name, metadata: k.metadata ?? null });
         cursor = page.list_complete ? undefined : page.cursor;
       } while (cursor);
@@ -403,8 +377,8 @@ async function reportOne(gw, env, o) {
   }
 }
 
-async function reportHealth(gw, env, outcomesJson) {
-  for (const o of JSON.parse(outcomesJson)) await reportOne(gw, env, o);
+async function reportHealth(gw, env, outcomes) {
+  for (const o of outcomes) await reportOne(gw, env, o);
 }
 
 // The Cron Trigger: probe each target named in `health_checks` with a one-token request and
@@ -512,98 +486,99 @@ export class Coalescer extends DurableObject {
   }
 }
 
-async function drive(job, step, gw) {
+// Perform the core's actions one after another until the reply (or its stream's head).
+async function drive(job, gw, step) {
   const { env, ctx } = job;
-  const report = () => {
-    if (!env.HEALTH) return;
-    const outcomes = step.take_outcomes();
-    if (outcomes !== "[]") ctx.waitUntil(reportHealth(gw, env, outcomes));
-  };
+  const resume = (event, status, text, bytes) => JSON.parse(gw.resume(step, event, status, text, bytes ?? EMPTY));
   let upstream = null;
   let upstreamBody = null;
+  let a = JSON.parse(step.action());
   for (;;) {
-    switch (step.kind()) {
-      case RESPOND: {
-        const body = step.body_from_upstream() ? upstreamBody : step.take_body();
-        const response = new Response(body, { status: step.status(), headers: toHeaders(step.headers()) });
-        report();
-        finish(job, step);
-        step.free();
+    switch (a.do) {
+      case "respond": {
+        const body = a.upstream_body ? upstreamBody : step.take_bytes();
+        if (a.outcomes && env.HEALTH) ctx.waitUntil(reportHealth(gw, env, a.outcomes));
+        const response = new Response(body, { status: a.status, headers: a.headers });
+        finish(job, gw, step);
         return response;
       }
-      case FETCH:
+      case "stream":
+        if (a.outcomes && env.HEALTH) ctx.waitUntil(reportHealth(gw, env, a.outcomes));
+        return streamReply(job, gw, step, upstream.body, a);
+      case "fetch":
         try {
-          const delay = step.delay_ms();
-          if (delay) await sleep(delay);
-          const total = AbortSignal.timeout(step.timeout_ms());
-          const ttfb = step.ttfb_ms();
-          const head = ttfb ? new AbortController() : null;
-          const timer = head ? setTimeout(() => head.abort(new DOMException("no response head in time", "TimeoutError")), ttfb) : null;
+          if (a.delay_ms) await sleep(a.delay_ms);
+          const total = AbortSignal.timeout(a.timeout_ms);
+          const head = a.ttfb_ms ? new AbortController() : null;
+          const timer = head ? setTimeout(() => head.abort(new DOMException("no response head in time", "TimeoutError")), a.ttfb_ms) : null;
           try {
-            upstream = await fetch(step.url(), {
+            upstream = await fetch(a.url, {
               method: "POST",
-              headers: toHeaders(step.headers()),
-              body: step.take_body(),
+              headers: a.headers,
+              body: step.take_bytes(),
               signal: head ? AbortSignal.any([total, head.signal]) : total,
             });
           } finally {
             if (timer) clearTimeout(timer);
           }
-          step.on_head(upstream.status, upstreamBlock(upstream.headers));
         } catch (e) {
-          step.on_fetch_error(isTimeout(e));
+          a = resume(FAILED, isTimeout(e) ? 1 : 0);
+          break;
         }
+        a = resume(HEAD, upstream.status, upstreamBlock(upstream.headers));
         break;
-      case MOCK:
-        upstream = await playMock(step);
-        step.on_head(upstream.status, upstreamBlock(upstream.headers));
+      case "mock":
+        upstream = await playMock(a, step.take_bytes());
+        a = resume(HEAD, upstream.status, upstreamBlock(upstream.headers));
         break;
-      case READ_BODY:
+      case "read_body":
         try {
           upstreamBody = new Uint8Array(await upstream.arrayBuffer());
-          step.on_body(upstreamBody);
         } catch (e) {
-          step.on_fetch_error(isTimeout(e));
+          a = resume(FAILED, isTimeout(e) ? 1 : 0);
+          break;
         }
+        a = resume(BODY, 0, undefined, upstreamBody);
         break;
-      case STREAM:
-        report();
-        return streamReply(job, step, upstream.body);
-      case KV:
-        gw.resume(step, await kvStep(env.KEYS, step));
+      case "kv":
+        a = resume(ANSWER, 0, await kvStep(env.KEYS, a));
         break;
-      case TENANT:
-        gw.resume_tenant(step, await tenantCall(env, step.tenant(), step.tenant_op()));
+      case "tenant":
+        a = resume(ANSWER, 0, await tenantCall(env, a.name, a.op));
         break;
-      case CACHE_GET:
-        step.on_cache((await cacheLookup(job, step.cache_key(), step.cache_join(), step.cache_coalesce())) ?? undefined);
+      case "cache_get":
+        a = resume(ANSWER, 0, (await cacheLookup(job, a.key, a.join, a.coalesce)) ?? undefined);
         break;
-      case EMBED: {
-        const [status, body] = await embed(step);
-        step.on_embedding(status, body);
+      case "call": {
+        const [status, body] = await subcall(a, step.take_bytes());
+        a = resume(CALLED, status, undefined, body);
         break;
       }
-      case INDEX:
-        step.on_index(await indexCall(env, step.index_name(), step.index_op()));
+      case "index":
+        a = resume(ANSWER, 0, (await indexCall(env, a.name, a.op)) || undefined);
         break;
       default:
-        throw new Error("unknown step");
+        throw new Error("unknown action " + a.do);
     }
   }
 }
 
-// A bug in the gateway: answer with a JSON 500 and make sure the next request starts clean.
-function crashed(error, requestId) {
+// A bug in the gateway: answer with a 500 in the caller's dialect (the core's own error
+// encoder) and make sure the next request starts clean.
+function crashed(error, path, requestId) {
   requestId ||= "req_" + crypto.randomUUID().replaceAll("-", "").slice(0, 16);
   console.error("switchyard: internal error", requestId, error?.stack || String(error));
   if (error instanceof WebAssembly.RuntimeError) {
     __wbg_reset_state();
     gateway = null;
   }
-  const body = JSON.stringify({
-    error: { message: "internal gateway error (request " + requestId + ")", type: "server_error", code: "internal_error", param: null },
-  });
-  return new Response(body, { status: 500, headers: { "content-type": "application/json", "x-request-id": requestId } });
+  let a;
+  try {
+    a = JSON.parse(crash_reply(path, requestId));
+  } catch {
+    a = { status: 500, headers: { "content-type": "application/json", "x-request-id": requestId }, body: '{"error":{"message":"internal gateway error","type":"server_error","code":"internal_error","param":null}}' };
+  }
+  return new Response(a.body, { status: a.status, headers: a.headers });
 }
 
 export default {
@@ -613,20 +588,21 @@ export default {
 
   async fetch(request, env, ctx) {
     let requestId = "";
+    let path = "/";
     const job = { env, ctx, lead: null };
     try {
       const gw = getGateway(env);
       const declared = Number(request.headers.get("content-length") ?? -1);
       const skipBody = request.method === "GET" || request.method === "HEAD" || declared > gw.max_body_bytes();
       const body = skipBody ? EMPTY : new Uint8Array(await request.arrayBuffer());
-      const path = pathAndQuery(request.url);
+      path = pathAndQuery(request.url);
       const entropy = path.startsWith("/admin/") ? crypto.getRandomValues(new Uint8Array(24)) : EMPTY;
       const step = gw.start(request.method, path, headerBlock(request.headers), body, skipBody ? declared : -1, entropy);
-      requestId = step.request_id() || requestId;
-      return await drive(job, step, gw);
+      requestId = step.request_id();
+      return await drive(job, gw, step);
     } catch (error) {
       release(job, null);
-      return crashed(error, requestId);
+      return crashed(error, path.split("?")[0], requestId);
     }
   },
 };

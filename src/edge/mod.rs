@@ -6,15 +6,15 @@
 //! runtime's throughput (README, "Hot path"). So the driver does the I/O and the core decides.
 //! This module adds only the clock, randomness and the boundary conversions.
 
-use crate::core::front::gateway::{Gateway as CoreGateway, Inbound};
-use crate::core::pipeline::exchange::Action;
+use crate::core::front::flow::Step as CoreStep;
+use crate::core::front::gateway::Gateway as CoreGateway;
+use crate::core::front::inbound::Inbound;
+use crate::core::pipeline::protocol::Event;
 use crate::core::pipeline::session::Session;
-use crate::core::state::keystore::KvOp;
-use crate::core::state::spend::TenantNext;
 use wasm_bindgen::prelude::*;
 
 mod block;
-use block::{parse_block, to_block};
+use block::parse_block;
 mod pool;
 
 #[cfg(not(target_feature = "atomics"))]
@@ -165,25 +165,6 @@ impl Gateway {
         self.inner.set_ledger(bound);
     }
 
-    /// Hand a tenant object's answer (`undefined`: it could not be reached) to a step
-    /// waiting on it.
-    pub fn resume_tenant(&self, step: &mut Step, answer: Option<String>) {
-        let Action::Tenant { then, .. } = std::mem::replace(&mut step.action, Action::ReadBody) else { return };
-        let now = date_now() as u64;
-        step.action = match (step.session.as_mut(), then) {
-            (Some(s), TenantNext::Admission) => s.on_admit(answer.as_deref(), now),
-            (_, then) => self.inner.resume_tenant(then, answer.as_deref()),
-        };
-    }
-
-    /// Hand a KV result (a value, a JSON list, or `undefined`) back to a step waiting on it.
-    pub fn resume(&self, step: &mut Step, result: Option<String>) {
-        let Action::Kv { then, .. } = std::mem::replace(&mut step.action, Action::ReadBody) else { return };
-        let (session, action) = self.inner.resume(*then, result.as_deref());
-        step.session = session;
-        step.action = action;
-    }
-
     /// The upstream response headers the core reads: the edge passes only these to
     /// `Step::on_head` (reading a few by name is cheaper than iterating all of them).
     pub fn upstream_headers(&self) -> Vec<String> {
@@ -194,10 +175,10 @@ impl Gateway {
         self.inner.max_body_bytes() as f64
     }
 
-    /// Begin an exchange. `path` may carry the query string; `headers` is a header block
-    /// (see `parse_block`).
-    /// `declared_len` is the content-length when the body was not read because it is too big.
-    /// `entropy`: random bytes for making secrets (admin routes), else empty.
+    /// Begin a request. `path` may carry the query string; `headers` is a header block
+    /// (see `parse_block`); `declared_len` is the content-length when the body was not read
+    /// because it is too big (else negative); `entropy`: random bytes for making secrets
+    /// (admin routes), else empty. The first action is `Step::action`.
     pub fn start(&self, method: &str, path: &str, headers: &str, body: &[u8], declared_len: f64, entropy: &[u8]) -> Step {
         let headers = parse_block(headers);
         let (path, query) = path.split_once('?').unwrap_or((path, ""));
@@ -212,330 +193,87 @@ impl Gateway {
             seed: seed(),
             entropy,
         };
-        let (session, action) = self.inner.start(&inbound);
-        Step { session, action }
+        Step { inner: self.inner.begin(&inbound) }
+    }
+
+    /// Report what happened to the step's action; returns the next action's JSON.
+    /// `event`: 0 the upstream's head (`status`, `text` a header block of the headers named
+    /// by `upstream_headers`), 1 its whole body (`bytes`), 2 the call failed (`status` 1: by
+    /// a timeout), 3 the answer of a KV, tenant, cache, follow or index step (`text`,
+    /// `undefined` for none), 4 a sub-request's result (`status`, 0 for no answer, and `bytes`).
+    pub fn resume(&self, step: &mut Step, event: u8, status: u16, text: Option<String>, bytes: &[u8]) -> String {
+        let headers;
+        let event = match event {
+            0 => {
+                headers = parse_block(text.as_deref().unwrap_or_default());
+                Event::Head { status, headers: &headers }
+            }
+            1 => Event::Body(bytes),
+            2 => Event::Failed { timed_out: status == 1 },
+            3 => Event::Answer(text.as_deref()),
+            _ => Event::Called { status, body: bytes },
+        };
+        self.inner.resume(&mut step.inner, event, date_now() as u64);
+        step.inner.action_json()
+    }
+
+    /// Once the reply went out (or its stream ended): the work left, as JSON (see
+    /// `core::front::flow::After::to_json`).
+    pub fn after(&self, step: &Step) -> String {
+        self.inner.after(&step.inner, date_now() as u64).to_json()
     }
 }
 
-/// One request in flight: the current action and the exchange behind it.
+/// The reply to a request the gateway crashed on, in the caller's dialect: the action JSON
+/// of a `respond`, with its body as the extra member `body`.
 #[wasm_bindgen]
-pub struct Step {
-    session: Option<Session>,
-    action: Action,
+pub fn crash_reply(path: &str, request_id: &str) -> String {
+    let mut action = crate::core::front::flow::crash_reply(path, request_id);
+    let body = String::from_utf8(action.take_bytes()).unwrap_or_default();
+    let mut extra = String::from(r#","body":"#);
+    crate::core::pipeline::protocol::string(&mut extra, &body);
+    action.to_json(&extra)
 }
 
-const RESPOND: u8 = 0;
-const FETCH: u8 = 1;
-const MOCK: u8 = 2;
-const READ_BODY: u8 = 3;
-const STREAM: u8 = 4;
-const KV: u8 = 5;
-const TENANT: u8 = 6;
-const CACHE_GET: u8 = 7;
-const EMBED: u8 = 8;
-const INDEX: u8 = 9;
+/// One request in flight.
+#[wasm_bindgen]
+pub struct Step {
+    inner: CoreStep,
+}
 
 #[wasm_bindgen]
 impl Step {
-    /// 0 respond, 1 fetch, 2 mock, 3 read body, 4 stream, 5 KV, 6 tenant object, 7 cache
-    /// read, 8 embedding call, 9 similar-prompt index.
-    pub fn kind(&self) -> u8 {
-        match self.action {
-            Action::Respond(_) => RESPOND,
-            Action::Fetch { .. } => FETCH,
-            Action::Mock(_) => MOCK,
-            Action::ReadBody => READ_BODY,
-            Action::Stream(_) => STREAM,
-            Action::Kv { .. } => KV,
-            Action::Tenant { .. } => TENANT,
-            Action::CacheGet { .. } => CACHE_GET,
-            Action::Embed { .. } => EMBED,
-            Action::Index { .. } => INDEX,
-        }
+    /// The current action as JSON (`{"do": ...}`; see `core::pipeline::protocol`).
+    pub fn action(&mut self) -> String {
+        self.inner.action_json()
     }
 
-    /// The embedding model's answer: its status (0: no answer) and whole body.
-    pub fn on_embedding(&mut self, status: u16, body: &[u8]) {
-        self.advance(|s, now| s.on_embedding(status, body, now));
-    }
-
-    /// For an index step: the index object's name and the op (JSON).
-    pub fn index_name(&self) -> String {
-        match &self.action {
-            Action::Index { name, .. } => name.clone(),
-            _ => String::new(),
-        }
-    }
-
-    pub fn index_op(&self) -> String {
-        match &self.action {
-            Action::Index { op, .. } => op.clone(),
-            _ => String::new(),
-        }
-    }
-
-    /// The index's answer: a match as JSON, or `undefined`/"" for none.
-    pub fn on_index(&mut self, answer: Option<String>) {
-        let answer = answer.filter(|a| !a.is_empty());
-        self.advance(|s, now| s.on_index(answer.as_deref(), now));
-    }
-
-    /// With an answer stored: `[index name, insert op]` for the similar-prompt index, or
-    /// `undefined`.
-    pub fn similar_put(&self) -> Option<Vec<String>> {
-        let put = self.session.as_ref().and_then(|s| s.similar_put(date_now() as u64));
-        put.map(|(name, op)| vec![name, op])
-    }
-
-    /// For a cache read: the key.
-    pub fn cache_key(&self) -> String {
-        match &self.action {
-            Action::CacheGet { key, .. } => key.clone(),
-            _ => String::new(),
-        }
-    }
-
-    /// For a cache read: whether identical requests in flight share it (see `Action::CacheGet`).
-    pub fn cache_join(&self) -> bool {
-        matches!(&self.action, Action::CacheGet { join: true, .. })
-    }
-
-    /// For a cache read: whether a leader also coalesces across isolates.
-    pub fn cache_coalesce(&self) -> bool {
-        matches!(&self.action, Action::CacheGet { coalesce: true, .. })
-    }
-
-    /// The cache's value for the key (`undefined`: a miss, or the cache failed).
-    pub fn on_cache(&mut self, value: Option<String>) {
-        self.advance(|s, now| s.on_cache(value.as_deref(), now));
-    }
-
-    /// Once a fresh answer went out: `[key, entry, expirationTtl]` to write to the cache,
-    /// or `undefined`.
-    pub fn cache_put(&self) -> Option<Vec<String>> {
-        let put = self.session.as_ref().and_then(|s| s.cache_put(date_now() as u64));
-        put.map(|(key, value, ttl)| vec![key, value, ttl.to_string()])
-    }
-
-    /// For a tenant step: the tenant (the Durable Object's name).
-    pub fn tenant(&self) -> String {
-        match &self.action {
-            Action::Tenant { tenant, .. } => tenant.clone(),
-            _ => String::new(),
-        }
-    }
-
-    /// For a tenant step: the op to send, as JSON.
-    pub fn tenant_op(&self) -> String {
-        match &self.action {
-            Action::Tenant { op, .. } => op.clone(),
-            _ => String::new(),
-        }
-    }
-
-    /// Once a reply was sent: `[tenant, settlement]` (JSON) settling the request in its
-    /// tenant's ledger, or `undefined`. The driver sends them in `settle_many` batches.
-    pub fn settlement(&self) -> Option<Vec<String>> {
-        self.session.as_ref().and_then(Session::settlement).map(|(t, settle)| vec![t, settle])
-    }
-
-    /// For a KV step: 0 get, 1 put, 2 delete, 3 list.
-    pub fn kv_op(&self) -> u8 {
-        match &self.action {
-            Action::Kv { op: KvOp::Get { .. }, .. } => 0,
-            Action::Kv { op: KvOp::Put { .. }, .. } => 1,
-            Action::Kv { op: KvOp::Delete { .. }, .. } => 2,
-            _ => 3,
-        }
-    }
-
-    /// The KV key (or, for a list, the prefix).
-    pub fn kv_key(&self) -> String {
-        match &self.action {
-            Action::Kv { op: KvOp::Get { key, .. } | KvOp::Put { key, .. } | KvOp::Delete { key }, .. } => key.clone(),
-            Action::Kv { op: KvOp::List { prefix }, .. } => prefix.clone(),
-            _ => String::new(),
-        }
-    }
-
-    pub fn kv_value(&self) -> String {
-        match &self.action {
-            Action::Kv { op: KvOp::Put { value, .. }, .. } => value.clone(),
-            _ => String::new(),
-        }
-    }
-
-    pub fn kv_metadata(&self) -> String {
-        match &self.action {
-            Action::Kv { op: KvOp::Put { metadata, .. }, .. } => metadata.clone(),
-            _ => String::new(),
-        }
-    }
-
-    pub fn kv_cache_ttl(&self) -> u32 {
-        match &self.action {
-            Action::Kv { op: KvOp::Get { cache_ttl_s, .. }, .. } => *cache_ttl_s,
-            _ => 0,
-        }
-    }
-
-    pub fn status(&self) -> u16 {
-        match &self.action {
-            Action::Respond(r) | Action::Stream(r) => r.status,
-            Action::Mock(m) => m.status,
-            _ => 0,
-        }
-    }
-
-    /// Headers of the reply, the upstream request or the mock reply, as a header block.
-    pub fn headers(&self) -> String {
-        match &self.action {
-            Action::Respond(r) | Action::Stream(r) => to_block(&r.headers),
-            Action::Fetch { request, .. } | Action::Embed { request, .. } => to_block(&request.headers),
-            Action::Mock(m) => to_block(&m.headers),
-            Action::ReadBody | Action::Kv { .. } | Action::Tenant { .. } | Action::CacheGet { .. } | Action::Index { .. } => String::new(),
-        }
-    }
-
-    /// The reply's body is the upstream body the edge already holds: send that.
-    pub fn body_from_upstream(&self) -> bool {
-        matches!(&self.action, Action::Respond(r) if r.body_from_upstream)
-    }
-
-    /// The reply body or the upstream request body (moved out: call once).
-    pub fn take_body(&mut self) -> Vec<u8> {
-        match &mut self.action {
-            Action::Respond(r) => std::mem::take(&mut r.body),
-            Action::Fetch { request, .. } | Action::Embed { request, .. } => std::mem::take(&mut request.body),
-            _ => Vec::new(),
-        }
-    }
-
-    pub fn url(&self) -> String {
-        match &self.action {
-            Action::Fetch { request, .. } | Action::Embed { request, .. } => request.url.clone(),
-            _ => String::new(),
-        }
-    }
-
-    pub fn timeout_ms(&self) -> u32 {
-        match &self.action {
-            Action::Fetch { timeout_ms, .. } | Action::Embed { timeout_ms, .. } => *timeout_ms,
-            _ => 0,
-        }
+    /// The bytes the current action carries (moved out: call once per action).
+    pub fn take_bytes(&mut self) -> Vec<u8> {
+        self.inner.take_bytes()
     }
 
     pub fn request_id(&self) -> String {
-        match (&self.session, &self.action) {
-            (Some(s), _) => s.request_id().to_string(),
-            (None, Action::Respond(r)) => r.header("x-request-id").unwrap_or_default().to_string(),
-            _ => String::new(),
-        }
-    }
-
-    pub fn mock_delay_ms(&self) -> u32 {
-        if let Action::Mock(m) = &self.action {
-            m.delay_ms
-        } else {
-            0
-        }
-    }
-
-    pub fn mock_interval_ms(&self) -> u32 {
-        if let Action::Mock(m) = &self.action {
-            m.interval_ms
-        } else {
-            0
-        }
-    }
-
-    pub fn mock_cut(&self) -> bool {
-        matches!(&self.action, Action::Mock(m) if m.cut)
-    }
-
-    pub fn mock_frame_count(&self) -> usize {
-        if let Action::Mock(m) = &self.action {
-            m.frames.len()
-        } else {
-            0
-        }
-    }
-
-    pub fn mock_frame(&self, i: usize) -> Vec<u8> {
-        match &self.action {
-            Action::Mock(m) => m.frames.get(i).cloned().unwrap_or_default(),
-            _ => Vec::new(),
-        }
-    }
-
-    fn advance(&mut self, f: impl FnOnce(&mut Session, u64) -> Action) {
-        if let Some(s) = self.session.as_mut() {
-            self.action = f(s, date_now() as u64);
-        }
-    }
-
-    pub fn on_head(&mut self, status: u16, headers: &str) {
-        let headers = parse_block(headers);
-        self.advance(|s, now| s.on_head(status, &headers, now));
-    }
-
-    pub fn on_body(&mut self, body: &[u8]) {
-        self.advance(|s, now| s.on_body(body, now));
-    }
-
-    pub fn on_fetch_error(&mut self, timed_out: bool) {
-        self.advance(|s, now| s.on_fetch_error(timed_out, now));
+        self.inner.request_id().to_string()
     }
 
     /// The bytes to send for this upstream chunk (`undefined`: the chunk unchanged).
-    pub fn on_chunk(&mut self, chunk: &[u8]) -> Option<Vec<u8>> {
-        self.session.as_mut().and_then(|s| s.on_chunk(chunk))
+    pub fn chunk(&mut self, chunk: &[u8]) -> Option<Vec<u8>> {
+        self.inner.session_mut().and_then(|s| s.on_chunk(chunk))
     }
 
     /// True once the stream has been closed by the gateway (after an in-band error).
-    pub fn stream_closed(&self) -> bool {
-        self.session.as_ref().is_none_or(Session::is_finished)
+    pub fn closed(&self) -> bool {
+        self.inner.session().is_none_or(Session::is_finished)
     }
 
-    pub fn on_end(&mut self) -> Vec<u8> {
-        self.session.as_mut().map(Session::on_end).unwrap_or_default()
+    /// The upstream stream ended: the closing bytes.
+    pub fn end(&mut self) -> Vec<u8> {
+        self.inner.session_mut().map(Session::on_end).unwrap_or_default()
     }
 
-    pub fn on_stream_error(&mut self) -> Vec<u8> {
-        self.session.as_mut().map(Session::on_stream_error).unwrap_or_default()
-    }
-
-    /// The attempts' outcomes so far as JSON (`[{"target", "ok", "now_ms", "elapsed_ms"}]`),
-    /// taken once, for the targets' Durable Objects.
-    pub fn take_outcomes(&mut self) -> String {
-        let outcomes = self.session.as_mut().map(Session::take_outcomes).unwrap_or_default();
-        serde_json::to_string(&outcomes).unwrap_or_else(|_| "[]".into())
-    }
-
-    /// The Analytics Engine data point as JSON (`writeDataPoint`'s shape), or "" when none.
-    pub fn analytics(&self) -> String {
-        let point = self.session.as_ref().and_then(|s| s.analytics(date_now() as u64));
-        point.and_then(|p| serde_json::to_string(&p).ok()).unwrap_or_default()
-    }
-
-    /// For a fetch: the bound on the wait for the response head (0: none but `timeout_ms`).
-    pub fn ttfb_ms(&self) -> u32 {
-        match &self.action {
-            Action::Fetch { ttfb_ms, .. } => *ttfb_ms,
-            _ => 0,
-        }
-    }
-
-    /// For a stream: the longest gap between upstream chunks (0: none).
-    pub fn idle_timeout_ms(&self) -> u32 {
-        self.session.as_ref().map_or(0, Session::idle_timeout_ms)
-    }
-
-    /// For a fetch: wait this long first (a retry's backoff).
-    pub fn delay_ms(&self) -> u32 {
-        match &self.action {
-            Action::Fetch { delay_ms, .. } => *delay_ms,
-            _ => 0,
-        }
+    /// Reading the upstream stream failed: the in-band error to close with.
+    pub fn stream_error(&mut self) -> Vec<u8> {
+        self.inner.session_mut().map(Session::on_stream_error).unwrap_or_default()
     }
 }

@@ -8,9 +8,9 @@
 use crate::core::config::Config;
 use crate::core::error::{GatewayError, Kind};
 use crate::core::front::auth::{bearer, ct_eq, sha256_hex, Secret};
-use crate::core::front::gateway::Inbound;
-use crate::core::pipeline::exchange::Reply;
-use crate::core::state::keystore::{kv_key, KeyRecord, KvOp, Pending, KEY_PREFIX};
+use crate::core::front::inbound::{Inbound, OwnedInbound};
+use crate::core::pipeline::protocol::Reply;
+use crate::core::state::keystore::{kv_key, KeyRecord, KvOp, KEY_PREFIX};
 use crate::core::state::spend::Limits;
 use crate::core::translate::dialect::fields::{as_str, invalid_value, opt_array, parse_object, req_str};
 use serde_json::{json, Value};
@@ -116,6 +116,27 @@ pub fn finish(pending: Pending, kv_result: Option<&str>) -> Reply {
         Pending::Revoked { request_id, id } => Reply::json(&request_id, &json!({"id": id, "revoked": true})),
         Pending::Authenticate(_) => Reply::json("", &json!({})),
     }
+}
+
+/// What to do when the KV result comes back.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pending {
+    /// A credential was looked up; carry on with the request if it is a key.
+    Authenticate(Box<OwnedInbound>),
+    /// A key was stored; answer with it (the only time the key itself is shown).
+    Created {
+        request_id: String,
+        key: String,
+        id: String,
+        record: Box<KeyRecord>,
+    },
+    Listed {
+        request_id: String,
+    },
+    Revoked {
+        request_id: String,
+        id: String,
+    },
 }
 
 #[cfg(test)]

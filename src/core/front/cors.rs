@@ -6,23 +6,9 @@
 //! 403, before any work), and only then does its reply carry `Access-Control-Allow-Origin`,
 //! exposing the gateway's headers to scripts.
 
-use crate::core::pipeline::exchange::{base_headers, Reply};
-
-/// Response headers a script may read.
-pub const EXPOSED: &str = "x-request-id, x-switchyard-provider, x-switchyard-model, x-switchyard-attempts, x-switchyard-cache, \
-x-switchyard-cost-usd, x-switchyard-saved-usd, x-switchyard-input-tokens, x-switchyard-output-tokens, x-ratelimit-limit-requests, x-ratelimit-remaining-requests, x-ratelimit-reset-requests, \
-x-ratelimit-limit-tokens, x-ratelimit-remaining-tokens, x-ratelimit-reset-tokens, retry-after, age";
+use crate::core::pipeline::protocol::{base_headers, Reply};
 
 const DEFAULT_ALLOWED_HEADERS: &str = "authorization, content-type, x-api-key, anthropic-version, x-request-id, x-switchyard-mock, x-switchyard-cache, cache-control, x-switchyard-run";
-
-/// Headers for a reply to an allowed cross-origin request.
-pub fn headers(origin: &str) -> Vec<(String, String)> {
-    vec![
-        ("access-control-allow-origin".into(), origin.into()),
-        ("access-control-expose-headers".into(), EXPOSED.into()),
-        ("vary".into(), "origin".into()),
-    ]
-}
 
 /// The answer to `OPTIONS` on a known route.
 pub fn preflight(request_id: &str, origin: Option<&str>, requested_headers: Option<&str>) -> Reply {

@@ -7,20 +7,22 @@
 use crate::core::config::{Config, Model, Problem, ProviderKind};
 use crate::core::error::{GatewayError, Kind};
 use crate::core::front::admin;
+use crate::core::front::admin::Pending;
 use crate::core::front::auth::{sha256_hex, Secret};
 use crate::core::front::caps;
 use crate::core::front::cors;
+use crate::core::front::flow::Flow;
+use crate::core::front::inbound::{Inbound, OwnedInbound};
 use crate::core::front::principal::{self, Principal};
 use crate::core::front::tokens::{self, Claims};
-use crate::core::pipeline::exchange::{error_reply, Action, Reply};
+use crate::core::front::usage;
+use crate::core::pipeline::protocol::{error_reply, Action, Reply};
 use crate::core::pipeline::routes::{PlannedTarget, RetryPolicy};
 use crate::core::pipeline::session::{CachePlan, Caller, Payload, Plans, Session, SimilarPlan, SpendPlan, TargetSpec};
 use crate::core::state::cache;
 use crate::core::state::cost;
 use crate::core::state::health::{Health, Outcome};
-use crate::core::state::keystore::{kv_key, KeyRecord, KvOp, OwnedInbound, Pending, LOOKUP_CACHE_TTL_S};
-use crate::core::state::ledger;
-use crate::core::state::spend::{Op, TenantNext};
+use crate::core::state::keystore::{kv_key, KeyRecord, KvOp, LOOKUP_CACHE_TTL_S};
 use crate::core::translate::dialect;
 use crate::core::translate::dialect::fields::{as_str, invalid_value, opt_array, opt_u32, parse_object, req_str};
 use crate::core::translate::embeddings;
@@ -37,29 +39,6 @@ pub const DEFAULT_MAX_OUTPUT_TOKENS: u32 = 4096;
 
 /// Header that selects mock faults per request.
 pub const MOCK_HEADER: &str = "x-switchyard-mock";
-
-/// An inbound HTTP request, as the edge saw it.
-#[derive(Debug, Clone, Copy)]
-pub struct Inbound<'a> {
-    pub method: &'a str,
-    pub path: &'a str,
-    /// The query string, without `?`.
-    pub query: &'a str,
-    pub headers: &'a [(String, String)],
-    pub body: &'a [u8],
-    /// `content-length` as declared, when the edge refused to read an oversized body.
-    pub declared_len: Option<usize>,
-    pub now_ms: u64,
-    pub seed: u64,
-    /// Random bytes for making secrets (the edge supplies them on admin routes only).
-    pub entropy: &'a [u8],
-}
-
-impl Inbound<'_> {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-}
 
 /// Per-isolate state: the validated config and the secrets it names.
 pub struct Gateway {
@@ -126,22 +105,6 @@ impl Gateway {
         self.similar_index = bound;
     }
 
-    /// Answer `GET /v1/usage` with the rows the tenant's object returned (`None`: no answer).
-    pub fn resume_tenant(&self, then: TenantNext, rows: Option<&str>) -> Action {
-        let TenantNext::Usage { request_id, tenant, query, cors_origin } = then else {
-            return Action::Respond(Reply::json("", &json!({})));
-        };
-        let result = rows
-            .ok_or_else(|| GatewayError::new(Kind::UpstreamError, "ledger_unavailable", "the usage ledger did not answer").with_status(503))
-            .and_then(|r| ledger::usage_reply(&tenant, &query, r));
-        let mut reply = match result {
-            Ok(body) => Reply::json(&request_id, &body),
-            Err(e) => error_reply(&request_id, &e, Dialect::OpenAi),
-        };
-        reply.headers.extend(cors_origin.as_deref().map(cors::headers).unwrap_or_default());
-        Action::Respond(reply)
-    }
-
     pub fn set_secret(&mut self, name: &str, value: &str) {
         if !value.is_empty() {
             self.secrets.insert(name.to_string(), Secret::new(value));
@@ -153,7 +116,7 @@ impl Gateway {
     }
 
     /// Handle an inbound request up to its first action.
-    pub fn start(&self, inb: &Inbound) -> (Option<Session>, Action) {
+    pub(crate) fn start(&self, inb: &Inbound) -> (Flow, Action) {
         let request_id = request_id(inb);
         let (dialect, allowed) = route_of(inb.path);
         let origin = inb.header("origin");
@@ -163,7 +126,7 @@ impl Gateway {
         }
         if inb.path == "/admin/keys" || inb.path.starts_with("/admin/keys/") {
             return match self.admin(inb, &request_id) {
-                Ok(action) => (None, action),
+                Ok((flow, action)) => (flow, action),
                 Err(e) => reply(e, false),
             };
         }
@@ -171,17 +134,17 @@ impl Gateway {
             return reply(GatewayError::new(Kind::NotFound, "unknown_route", format!("no route for {}", inb.path)), false);
         }
         if inb.method == "OPTIONS" {
-            return (None, Action::Respond(cors::preflight(&request_id, origin, inb.header("access-control-request-headers"))));
+            return (Flow::Done, Action::Respond(cors::preflight(&request_id, origin, inb.header("access-control-request-headers"))));
         }
         if inb.method != allowed && !(inb.method == "HEAD" && allowed == "GET") {
             let err = GatewayError::new(Kind::MethodNotAllowed, "method_not_allowed", format!("{} accepts {allowed}", inb.path));
             let mut r = error_reply(&request_id, &err, dialect);
             r.headers.push(("allow".into(), allowed.into()));
-            return (None, Action::Respond(r));
+            return (Flow::Done, Action::Respond(r));
         }
         if inb.path == "/healthz" {
             let body = json!({"status": "ok", "config": if self.config.is_ok() { "ok" } else { "invalid" }});
-            return (None, Action::Respond(Reply::json(&request_id, &body)));
+            return (Flow::Done, Action::Respond(Reply::json(&request_id, &body)));
         }
         let config = match self.config() {
             Ok(c) => c,
@@ -193,21 +156,21 @@ impl Gateway {
                 // Not a config key: perhaps one made at runtime. Look it up by hash in KV.
                 let hash = sha256_hex(principal::presented(inb).unwrap_or_default().as_bytes());
                 let op = KvOp::Get { key: kv_key(&hash), cache_ttl_s: LOOKUP_CACHE_TTL_S };
-                (None, Action::Kv { op, then: Box::new(Pending::Authenticate(Box::new(OwnedInbound::from(inb)))) })
+                (Flow::Keys(Pending::Authenticate(Box::new(OwnedInbound::from(inb)))), Action::Kv(op))
             }
             Err((e, cors)) => reply(e, cors),
         }
     }
 
     /// Carry on after a KV step with its result (a value, a JSON list, or nothing).
-    pub fn resume(&self, pending: Pending, kv_result: Option<&str>) -> (Option<Session>, Action) {
+    pub fn resume_keys(&self, pending: Pending, kv_result: Option<&str>) -> (Flow, Action) {
         let Pending::Authenticate(owned) = pending else {
-            return (None, Action::Respond(admin::finish(pending, kv_result)));
+            return (Flow::Done, Action::Respond(admin::finish(pending, kv_result)));
         };
         let inb = owned.view();
         let record = kv_result.and_then(|v| serde_json::from_slice::<KeyRecord>(v.as_bytes()).ok());
         match (self.config(), record) {
-            (Ok(config), Some(record)) => self.authenticated(config, &inb, &record.principal(), request_id(&inb)),
+            (Ok(config), Some(record)) => self.authenticated(config, &inb, &Principal::from(record), request_id(&inb)),
             (Err(e), _) => respond_error(&request_id(&inb), &e, route_of(inb.path).0, None),
             (Ok(_), None) => respond_error(&request_id(&inb), &principal::no_key(), route_of(inb.path).0, None),
         }
@@ -220,7 +183,7 @@ impl Gateway {
         })
     }
 
-    fn admin(&self, inb: &Inbound, request_id: &str) -> Result<Action, GatewayError> {
+    fn admin(&self, inb: &Inbound, request_id: &str) -> Result<(Flow, Action), GatewayError> {
         let config = self.config()?;
         admin::authorize(inb, self.secrets.get(admin::ADMIN_SECRET))?;
         if !self.keystore {
@@ -228,11 +191,11 @@ impl Gateway {
         }
         check_body(config, inb)?;
         let (op, then) = admin::start(config, inb, request_id)?;
-        Ok(Action::Kv { op, then: Box::new(then) })
+        Ok((Flow::Keys(then), Action::Kv(op)))
     }
 
     /// The request's caller is known: check its origin and serve the route.
-    fn authenticated(&self, config: &Config, inb: &Inbound, who: &Principal, request_id: String) -> (Option<Session>, Action) {
+    fn authenticated(&self, config: &Config, inb: &Inbound, who: &Principal, request_id: String) -> (Flow, Action) {
         let dialect = route_of(inb.path).0;
         let origin = inb.header("origin");
         if let Err(e) = who.check_origin(origin) {
@@ -240,36 +203,26 @@ impl Gateway {
         }
         let cors_origin = origin.map(str::to_string);
         let result = match inb.path {
-            "/v1/models" => Ok((None, Action::Respond(list_models(config, who, &request_id)))),
-            "/v1/health" => Ok((None, Action::Respond(self.health_report(config, inb.now_ms, &request_id)))),
-            "/v1/tokens" => self.mint_token(config, who, inb, &request_id).map(|r| (None, Action::Respond(r))),
-            "/v1/usage" => self.usage(who, inb, &request_id, cors_origin.clone()).map(|a| (None, a)),
-            _ => self.chat(config, who, inb, dialect, request_id.clone(), cors_origin.clone()).map(|(s, a)| (Some(s), a)),
+            "/v1/models" => Ok((Flow::Done, Action::Respond(list_models(config, who, &request_id)))),
+            "/v1/health" => Ok((Flow::Done, Action::Respond(self.health_report(config, inb.now_ms, &request_id)))),
+            "/v1/tokens" => self.mint_token(config, who, inb, &request_id).map(|r| (Flow::Done, Action::Respond(r))),
+            "/v1/usage" => {
+                usage::start(self.ledger, who, inb, &request_id, cors_origin.clone()).map(|(u, a)| (Flow::Usage(Box::new(u)), a))
+            }
+            _ => {
+                self.chat(config, who, inb, dialect, request_id.clone(), cors_origin.clone()).map(|(s, a)| (Flow::Session(Box::new(s)), a))
+            }
         };
         match result {
             Ok((ex, Action::Respond(mut r))) => {
                 if let Some(o) = &cors_origin {
-                    r.headers.extend(cors::headers(o));
+                    r.headers.extend(crate::core::pipeline::protocol::cors_headers(o));
                 }
                 (ex, Action::Respond(r))
             }
             Ok(other) => other,
             Err(e) => respond_error(&request_id, &e, dialect, origin),
         }
-    }
-
-    /// `GET /v1/usage`: the ledger of the caller's tenant (keys only, not browser tokens).
-    fn usage(&self, who: &Principal, inb: &Inbound, request_id: &str, cors_origin: Option<String>) -> Result<Action, GatewayError> {
-        if !self.ledger {
-            return Err(GatewayError::new(Kind::NotFound, "ledger_disabled", "usage needs the TENANTS Durable Object namespace bound"));
-        }
-        if who.is_token {
-            return Err(GatewayError::new(Kind::Permission, "token_cannot_read_usage", "a browser token cannot read usage"));
-        }
-        let query = ledger::parse_query(inb.query, inb.now_ms)?;
-        let op = serde_json::to_string(&Op::Usage(query.clone())).unwrap_or_default();
-        let then = TenantNext::Usage { request_id: request_id.to_string(), tenant: who.tenant.clone(), query, cors_origin };
-        Ok(Action::Tenant { tenant: who.tenant.clone(), op, then })
     }
 
     /// `POST /v1/tokens`: a key (never a token) mints a short-lived browser token.
@@ -556,6 +509,11 @@ impl Gateway {
 }
 
 /// The caller's dialect and the method a path accepts (`""`: no such route).
+/// The caller dialect a path speaks.
+pub fn dialect_of(path: &str) -> Dialect {
+    route_of(path).0
+}
+
 fn route_of(path: &str) -> (Dialect, &'static str) {
     match path {
         "/v1/chat/completions" | "/v1/embeddings" | "/v1/tokens" => (Dialect::OpenAi, "POST"),
@@ -566,10 +524,10 @@ fn route_of(path: &str) -> (Dialect, &'static str) {
 }
 
 /// An error reply in `dialect`, with CORS headers for `cors_origin` when given.
-fn respond_error(request_id: &str, e: &GatewayError, dialect: Dialect, cors_origin: Option<&str>) -> (Option<Session>, Action) {
+fn respond_error(request_id: &str, e: &GatewayError, dialect: Dialect, cors_origin: Option<&str>) -> (Flow, Action) {
     let mut r = error_reply(request_id, e, dialect);
-    r.headers.extend(cors_origin.map(cors::headers).unwrap_or_default());
-    (None, Action::Respond(r))
+    r.headers.extend(cors_origin.map(crate::core::pipeline::protocol::cors_headers).unwrap_or_default());
+    (Flow::Done, Action::Respond(r))
 }
 
 /// The body cap and content type, before anything is decoded.
@@ -632,7 +590,8 @@ fn list_models(config: &Config, who: &Principal, request_id: &str) -> Reply {
 }
 
 /// The client's `x-request-id` when it is short and plain, else one made from the seed.
-fn request_id(inb: &Inbound) -> String {
+/// The request's id: the caller's own when it is a plain one of at most 64 characters.
+pub(crate) fn request_id(inb: &Inbound) -> String {
     match inb.header("x-request-id") {
         Some(id) if (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) => {
             id.to_string()

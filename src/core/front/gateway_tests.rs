@@ -1,4 +1,5 @@
 use super::*;
+use crate::core::pipeline::protocol::Event;
 use crate::core::pipeline::session::Session;
 use crate::core::state::keystore::KvOp;
 
@@ -8,19 +9,23 @@ fn hdrs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
-fn run(gw: &Gateway, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (Option<Session>, Action) {
-    let h = hdrs(headers);
-    gw.start(&Inbound {
+fn inbound<'a>(method: &'a str, path: &'a str, headers: &'a [(String, String)], body: &'a str) -> Inbound<'a> {
+    Inbound {
         method,
         path,
         query: "",
-        headers: &h,
+        headers,
         body: body.as_bytes(),
         declared_len: None,
         now_ms: 1_700_000_000_000,
         seed: 0xabc,
         entropy: &[],
-    })
+    }
+}
+
+fn run(gw: &Gateway, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (Flow, Action) {
+    let h = hdrs(headers);
+    gw.start(&inbound(method, path, &h, body))
 }
 
 fn reply(a: Action) -> Reply {
@@ -137,7 +142,7 @@ fn bad_config_reports_problems_on_requests_not_panics() {
 }
 
 /// A plain chat request to the `fast` model of `upstream_config`.
-fn chat_fast(gw: &Gateway) -> (Option<Session>, Action) {
+fn chat_fast(gw: &Gateway) -> (Flow, Action) {
     run(gw, "POST", "/v1/chat/completions", &[("authorization", KEY)], r#"{"model":"fast","messages":[{"role":"user","content":"hi"}]}"#)
 }
 
@@ -159,7 +164,7 @@ fn openai_upstream_flow_non_streaming() {
     assert_eq!(request.url, "http://127.0.0.1:9/v1/chat/completions");
     assert_eq!(timeout_ms, 5000);
     assert!(request.headers.contains(&("authorization".into(), "Bearer sk-up-secret".into())));
-    let mut ex = ex.unwrap();
+    let mut ex = ex.into_session().unwrap();
     assert_eq!(ex.on_head(200, &hdrs(&[("content-type", "application/json")]), 0), Action::ReadBody);
     let body = br#"{"id":"x","object":"chat.completion","created":1,"model":"llama-3","choices":[{"index":0,"message":{"role":"assistant","content":"yo"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4},"system_fingerprint":"fp"}"#;
     let r = reply(ex.on_body(body, 0));
@@ -189,7 +194,7 @@ fn capability_mismatch_is_400() {
 #[test]
 fn upstream_errors_and_failures() {
     let gw = Gateway::new(Some(&upstream_config(false)));
-    let start = || chat_fast(&gw).0.unwrap();
+    let start = || chat_fast(&gw).0.into_session().unwrap();
     let mut ex = start();
     ex.on_head(429, &hdrs(&[("retry-after", "7")]), 0);
     let r = reply(ex.on_body(br#"{"error":{"message":"slow down","type":"requests","code":"rate_limit_exceeded"}}"#, 0));
@@ -203,7 +208,7 @@ fn upstream_errors_and_failures() {
 
 fn stream_exchange(gw: &Gateway) -> Session {
     let body = r#"{"model":"fast","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true}}"#;
-    let mut ex = run(gw, "POST", "/v1/chat/completions", &[("authorization", KEY)], body).0.unwrap();
+    let mut ex = run(gw, "POST", "/v1/chat/completions", &[("authorization", KEY)], body).0.into_session().unwrap();
     let Action::Stream(head) = ex.on_head(200, &hdrs(&[("content-type", "text/event-stream; charset=utf-8")]), 0) else { panic!() };
     assert_eq!(head.header("content-type"), Some("text/event-stream"));
     ex
@@ -384,11 +389,17 @@ fn runtime_keys_are_looked_up_in_kv_by_hash() {
     let mut gw = Gateway::new(None);
     gw.set_keystore(true);
     let (_, action) = run(&gw, "POST", "/v1/chat/completions", &[("authorization", "Bearer sk-sy-runtime")], CHAT);
-    let Action::Kv { op, then } = action else { panic!("{action:?}") };
+    let Action::Kv(op) = action else { panic!("{action:?}") };
     assert_eq!(op, KvOp::Get { key: format!("key:{}", crate::core::front::auth::sha256_hex(b"sk-sy-runtime")), cache_ttl_s: 60 });
     let record = r#"{"name":"rt","tenant":"acme","models":["mock"],"created":1}"#;
-    assert!(matches!(gw.resume((*then).clone(), Some(record)).1, Action::Mock(_)));
-    let r = reply(gw.resume(*then, None).1);
+    let looked_up = |answer: Option<&str>| {
+        let headers = [("authorization".to_string(), "Bearer sk-sy-runtime".to_string())];
+        let mut step = gw.begin(&inbound("POST", "/v1/chat/completions", &headers, CHAT));
+        gw.resume(&mut step, Event::Answer(answer), 0);
+        step.action().clone()
+    };
+    assert!(matches!(looked_up(Some(record)), Action::Mock(_)));
+    let r = reply(looked_up(None));
     assert_eq!((r.status, err_code(&r).as_str()), (401, "invalid_api_key"));
     // Config keys never touch KV; without the namespace nothing is looked up.
     assert!(matches!(run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY)], CHAT).1, Action::Mock(_)));
@@ -404,7 +415,7 @@ fn admin_routes_need_the_admin_secret_and_the_namespace() {
     gw.set_secret("SWITCHYARD_ADMIN_KEY", "admin-secret");
     assert_eq!(err_code(&reply(run(&gw, "GET", "/admin/keys", &admin, "").1)), "keystore_disabled");
     gw.set_keystore(true);
-    assert!(matches!(run(&gw, "GET", "/admin/keys", &admin, "").1, Action::Kv { op: KvOp::List { .. }, .. }));
+    assert!(matches!(run(&gw, "GET", "/admin/keys", &admin, "").1, Action::Kv(KvOp::List { .. })));
     assert_eq!(reply(run(&gw, "GET", "/admin/keys", &[("authorization", KEY)], "").1).status, 401);
 }
 
@@ -431,7 +442,7 @@ fn probes_are_one_token_requests_to_the_listed_targets() {
 fn answers_carry_their_cost_and_tokens() {
     let gw = Gateway::new(None);
     let (ex, action) = run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY)], CHAT);
-    let (mut ex, Action::Mock(m)) = (ex.unwrap(), action) else { panic!() };
+    let (mut ex, Action::Mock(m)) = (ex.into_session().unwrap(), action) else { panic!() };
     ex.on_head(200, &m.headers, 0);
     let r = reply(ex.on_body(&m.frames[0], 0));
     let v: serde_json::Value = serde_json::from_slice(&m.frames[0]).unwrap();
@@ -453,7 +464,7 @@ fn missing_usage_is_estimated_and_flagged() {
         &[("authorization", KEY)],
         r#"{"model":"fast","messages":[{"role":"user","content":"hello there"}]}"#,
     );
-    let mut ex = ex.unwrap();
+    let mut ex = ex.into_session().unwrap();
     ex.on_head(200, &[], 0);
     let r = reply(ex.on_body(
         br#"{"id":"x","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"abcdefgh"},"finish_reason":"stop"}]}"#,
@@ -467,7 +478,7 @@ fn missing_usage_is_estimated_and_flagged() {
 fn an_answered_request_yields_one_analytics_point() {
     let gw = Gateway::new(None);
     let (ex, action) = run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY), ("x-switchyard-run", "nightly")], CHAT);
-    let (mut ex, Action::Mock(m)) = (ex.unwrap(), action) else { panic!() };
+    let (mut ex, Action::Mock(m)) = (ex.into_session().unwrap(), action) else { panic!() };
     assert!(ex.analytics(0).is_none(), "nothing answered yet");
     ex.on_head(200, &m.headers, 5);
     ex.on_body(&m.frames[0], 5);

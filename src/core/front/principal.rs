@@ -4,8 +4,9 @@
 use crate::core::config::{Config, Model};
 use crate::core::error::{GatewayError, Kind};
 use crate::core::front::auth::{authenticate, bearer, Secret};
-use crate::core::front::gateway::Inbound;
+use crate::core::front::inbound::Inbound;
 use crate::core::front::tokens::{self, Claims};
+use crate::core::state::keystore::KeyRecord;
 use crate::core::state::spend::Limits;
 use crate::core::util::vecmap::VecMap;
 
@@ -95,6 +96,21 @@ impl Principal {
             Some(o) if allowed(o) => Ok(()),
             None if !self.is_token => Ok(()),
             _ => Err(GatewayError::new(Kind::Permission, "origin_not_allowed", "this key or token may not be used from this origin")),
+        }
+    }
+}
+
+impl From<KeyRecord> for Principal {
+    /// The caller a runtime key record names.
+    fn from(record: KeyRecord) -> Self {
+        Principal {
+            tenant: record.tenant,
+            key_name: record.name,
+            models: record.models,
+            origins: record.origins,
+            is_token: false,
+            limits: record.limits,
+            token: None,
         }
     }
 }

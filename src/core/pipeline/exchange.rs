@@ -8,77 +8,12 @@
 //! with a malformed chunk, is closed with an in-band error event, never as a clean finish.
 
 use crate::core::error::{GatewayError, Kind};
-use crate::core::state::keystore::{KvOp, Pending};
-use crate::core::state::spend::TenantNext;
+use crate::core::pipeline::protocol::{base_headers, error_reply, Action, Reply};
 use crate::core::translate::assembler::Assembler;
 use crate::core::translate::dialect::{self, StreamEncoder};
 use crate::core::translate::embeddings::{self, EmbeddingsRequest};
-use crate::core::translate::providers::mock::MockReply;
-use crate::core::translate::providers::{self, StreamDecoder, UpstreamRequest};
+use crate::core::translate::providers::{self, StreamDecoder};
 use crate::core::types::{ChatResponse, Dialect, StreamEvent, Usage};
-
-/// A complete response for the client (or, for `Action::Stream`, its head).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Reply {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-    /// The body is the upstream's body exactly as received (same dialect, validated): the
-    /// edge sends the bytes it already holds instead of copying them through the core.
-    pub body_from_upstream: bool,
-}
-
-impl Reply {
-    /// A 200 JSON reply made by the gateway itself.
-    pub fn json(request_id: &str, value: &serde_json::Value) -> Reply {
-        Reply {
-            status: 200,
-            headers: base_headers(request_id, "application/json"),
-            body: value.to_string().into_bytes(),
-            body_from_upstream: false,
-        }
-    }
-
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-}
-
-/// What the edge must do next.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Action {
-    /// Send this response; the exchange is over.
-    Respond(Reply),
-    /// Wait `delay_ms` (a retry's backoff), call the upstream, then report with `on_head`
-    /// (or `on_fetch_error`).
-    /// `timeout_ms` bounds the whole call, `ttfb_ms` the wait for its head (0: no separate bound).
-    Fetch { request: UpstreamRequest, timeout_ms: u32, ttfb_ms: u32, delay_ms: u32 },
-    /// Play back the built-in mock upstream's reply, then report it like a fetched one.
-    Mock(MockReply),
-    /// Read the whole upstream body and pass it to `on_body`.
-    ReadBody,
-    /// Perform a KV operation on the `KEYS` namespace, then hand `then` and the result to
-    /// `Gateway::resume`.
-    Kv { op: KvOp, then: Box<Pending> },
-    /// Send this head, then pipe upstream chunks through `on_chunk` and finish with `on_end`
-    /// (or `on_stream_error` if reading failed).
-    Stream(Reply),
-    /// Send `op` (JSON) to the tenant's Durable Object (spend control and ledger), then hand
-    /// its answer to `Session::on_admit` or, for `TenantNext::Usage`, `Gateway::resume_tenant`.
-    Tenant { tenant: String, op: String, then: TenantNext },
-    /// Read this key from the `CACHE` KV namespace and hand the value, if any, to
-    /// `Session::on_cache`. With `join`, an identical request already in flight is joined
-    /// instead, or this one leads: it is the request's own key, not a similar prompt's.
-    /// With `coalesce` too, a request that leads in its isolate also coalesces across
-    /// isolates through the key's Durable Object.
-    CacheGet { key: String, join: bool, coalesce: bool },
-    /// Call an embedding model for the similar-prompt cache; hand the status and whole body
-    /// to `Session::on_embedding` (status 0: no answer).
-    Embed { request: UpstreamRequest, timeout_ms: u32 },
-    /// Send `op` (JSON) to the similar-prompt index object `name`; hand its answer (a match,
-    /// or nothing) to `Session::on_index`.
-    Index { name: String, op: String },
-}
 
 /// Where the exchange stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,20 +90,6 @@ pub const UPSTREAM_HEADERS: [&str; 7] = [
     "x-ratelimit-reset-tokens",
 ];
 
-/// Headers every response carries.
-pub fn base_headers(request_id: &str, content_type: &str) -> Vec<(String, String)> {
-    vec![("content-type".into(), content_type.into()), ("x-request-id".into(), request_id.into())]
-}
-
-/// An error response in the caller's dialect.
-pub fn error_reply(request_id: &str, err: &GatewayError, dialect: Dialect) -> Reply {
-    let mut headers = base_headers(request_id, "application/json");
-    if let Some(ra) = &err.retry_after {
-        headers.push(("retry-after".into(), ra.clone()));
-    }
-    Reply { status: err.status, headers, body: err.body_for(dialect), body_from_upstream: false }
-}
-
 impl Exchange {
     pub(crate) fn new(request_id: String, route: Route) -> Self {
         Exchange {
@@ -210,7 +131,7 @@ impl Exchange {
         let mut h = base_headers(&self.request_id, content_type);
         h.push(("x-switchyard-provider".into(), self.route.provider.clone()));
         h.push(("x-switchyard-model".into(), self.route.upstream_model.clone()));
-        h.extend(self.route.cors_origin.as_deref().map(crate::core::front::cors::headers).unwrap_or_default());
+        h.extend(self.route.cors_origin.as_deref().map(crate::core::pipeline::protocol::cors_headers).unwrap_or_default());
         h
     }
 
@@ -223,7 +144,7 @@ impl Exchange {
         self.failure = Some(err.clone());
         let mut reply = error_reply(&self.request_id, &err, self.route.client);
         reply.headers.push(("x-switchyard-provider".into(), self.route.provider.clone()));
-        reply.headers.extend(self.route.cors_origin.as_deref().map(crate::core::front::cors::headers).unwrap_or_default());
+        reply.headers.extend(self.route.cors_origin.as_deref().map(crate::core::pipeline::protocol::cors_headers).unwrap_or_default());
         Action::Respond(reply)
     }
 

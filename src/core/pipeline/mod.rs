@@ -2,5 +2,6 @@
 //! exchange with its upstream, and the protocol spoken with the driver.
 
 pub mod exchange;
+pub mod protocol;
 pub mod routes;
 pub mod session;

@@ -9,7 +9,8 @@
 
 use crate::core::config::{Prices, ProviderKind, Quota};
 use crate::core::error::{Disposition, GatewayError, Kind};
-use crate::core::pipeline::exchange::{error_reply, Action, Exchange, Reply, Route};
+use crate::core::pipeline::exchange::{Exchange, Route};
+use crate::core::pipeline::protocol::{error_reply, Action, Reply};
 use crate::core::pipeline::routes::{splitmix, RetryPolicy};
 use crate::core::state::analytics::{self, DataPoint};
 use crate::core::state::cache::{self, Decision, Entry, Freshness};
@@ -17,7 +18,7 @@ use crate::core::state::cost::{self, usd_string};
 use crate::core::state::health::{Health, Outcome};
 use crate::core::state::ledger::LedgerRow;
 use crate::core::state::similar::{self, IndexOp};
-use crate::core::state::spend::{self, Admit, Op, RateInfo, Settle, Subject, TenantNext, Verdict};
+use crate::core::state::spend::{self, Admit, Op, RateInfo, Settle, Subject, Verdict};
 use crate::core::translate::embeddings::{self, EmbeddingsRequest};
 use crate::core::translate::providers::mock::{self, Directive, MockCall, MockReply};
 use crate::core::translate::providers::{self, Target};
@@ -241,7 +242,7 @@ impl Session {
             });
             s.spend.lease = Some(lease);
             let op = serde_json::to_string(&op).unwrap_or_default();
-            let action = Action::Tenant { tenant: s.caller.tenant.clone(), op, then: TenantNext::Admission };
+            let action = Action::Tenant { tenant: s.caller.tenant.clone(), op };
             return (s, action);
         }
         let action = s.proceed(s.caller.now_ms);
@@ -287,14 +288,14 @@ impl Session {
         }
         let request = target_of(&s.embed).and_then(|t| embeddings::build_request(&s.request, &t));
         match request {
-            Ok(request) => Action::Embed { request, timeout_ms: s.embed.timeout_ms.min(10_000) },
+            Ok(request) => Action::Call { request, timeout_ms: s.embed.timeout_ms.min(10_000) },
             Err(_) => self.first_admitted(now_ms),
         }
     }
 
     /// The embedding model answered (status 0: it could not be reached). Without a vector
     /// the request simply goes upstream.
-    pub fn on_embedding(&mut self, status: u16, body: &[u8], now_ms: u64) -> Action {
+    pub fn on_called(&mut self, status: u16, body: &[u8], now_ms: u64) -> Action {
         if let Some(s) = self.similar.as_mut() {
             s.vector = (status == 200).then(|| similar::vector_from(s.embed.kind.wire(), body)).flatten();
             if status == 200 {
@@ -341,14 +342,14 @@ impl Session {
         let stream = matches!(&self.payload, Payload::Chat(r) if r.stream);
         let body = cache::replay(&entry, self.caller.client, stream, self.caller.include_usage)?;
         let content_type = if stream { "text/event-stream" } else { "application/json" };
-        let mut headers = crate::core::pipeline::exchange::base_headers(&self.caller.request_id, content_type);
+        let mut headers = crate::core::pipeline::protocol::base_headers(&self.caller.request_id, content_type);
         headers.push(("x-switchyard-provider".into(), entry.provider.clone()));
         headers.push(("x-switchyard-model".into(), entry.upstream_model.clone()));
         headers.push(("age".into(), age_s.to_string()));
         if let (Some(score), "SIMILAR") = (self.similar.as_ref().and_then(|s| s.matched), status) {
             headers.push(("x-switchyard-similarity".into(), format!("{score:.4}")));
         }
-        headers.extend(self.caller.cors_origin.as_deref().map(crate::core::front::cors::headers).unwrap_or_default());
+        headers.extend(self.caller.cors_origin.as_deref().map(crate::core::pipeline::protocol::cors_headers).unwrap_or_default());
         self.cache_status = status;
         self.saved_nusd = entry.cost_nano_usd;
         Some(self.label(Action::Respond(Reply { status: 200, headers, body, body_from_upstream: false })))
@@ -402,7 +403,7 @@ impl Session {
         self.spend.refused = true;
         self.spend.lease = None;
         let mut reply = error_reply(&self.caller.request_id, &err, self.caller.client);
-        reply.headers.extend(self.caller.cors_origin.as_deref().map(crate::core::front::cors::headers).unwrap_or_default());
+        reply.headers.extend(self.caller.cors_origin.as_deref().map(crate::core::pipeline::protocol::cors_headers).unwrap_or_default());
         self.error_code = err.code;
         self.label(Action::Respond(reply))
     }
@@ -704,7 +705,7 @@ impl Session {
             let message = format!("every target failed ({} attempts): {}", self.attempts, self.failures.join("; "));
             let err = GatewayError::new(Kind::UpstreamError, "all_targets_failed", message).with_status(503);
             let mut reply = error_reply(&self.caller.request_id, &err, self.caller.client);
-            reply.headers.extend(self.caller.cors_origin.as_deref().map(crate::core::front::cors::headers).unwrap_or_default());
+            reply.headers.extend(self.caller.cors_origin.as_deref().map(crate::core::pipeline::protocol::cors_headers).unwrap_or_default());
             return self.give_up(Action::Respond(reply));
         }
         self.give_up(action)

@@ -1,6 +1,8 @@
 //! Retry and fallback scenarios with a numeric clock: what each attempt does and when.
-use crate::core::front::gateway::{Gateway, Inbound};
-use crate::core::pipeline::exchange::Action;
+use crate::core::front::flow::Flow;
+use crate::core::front::gateway::Gateway;
+use crate::core::front::inbound::Inbound;
+use crate::core::pipeline::protocol::Action;
 use crate::core::pipeline::session::Session;
 
 const KEY: &str = "Bearer sk-switchyard-dev";
@@ -29,7 +31,7 @@ fn start(gw: &Gateway, stream: bool) -> (Session, Action) {
     let body = format!(r#"{{"model":"smart","messages":[{{"role":"user","content":"hi"}}],"stream":{stream}}}"#);
     let inb = chat_inbound(&h, body.as_bytes(), 0, 9);
     let (s, a) = gw.start(&inb);
-    (s.expect("a session"), a)
+    (s.into_session().expect("a session"), a)
 }
 
 /// The URL and delay of a fetch action.
@@ -51,7 +53,7 @@ fn fail_with(s: &mut Session, status: u16, headers: &[(&str, &str)], now: u64) -
     s.on_body(&error_body(status), now)
 }
 
-fn reply(a: Action) -> crate::core::pipeline::exchange::Reply {
+fn reply(a: Action) -> crate::core::pipeline::protocol::Reply {
     match a {
         Action::Respond(r) => r,
         other => panic!("expected a reply, got {other:?}"),
@@ -140,7 +142,7 @@ fn plain_models_are_not_retried() {
     let body = br#"{"model":"ma","messages":[{"role":"user","content":"hi"}]}"#;
     let inb = chat_inbound(&h, body, 0, 1);
     let (s, _) = gw.start(&inb);
-    let mut s = s.unwrap();
+    let mut s = s.into_session().unwrap();
     assert_eq!(reply(fail_with(&mut s, 503, &[], 5)).status, 502);
 }
 
@@ -176,7 +178,7 @@ fn a_429_parks_its_target_for_other_requests_until_retry_after() {
 
 mod spend {
     use super::*;
-    use crate::core::state::spend::{apply, Op, TenantNext, TenantState};
+    use crate::core::state::spend::{apply, Op, TenantState};
 
     fn limited_gateway(ledger: bool) -> Gateway {
         let mut gw = Gateway::new(Some(
@@ -190,7 +192,7 @@ mod spend {
         gw
     }
 
-    fn chat(gw: &Gateway, seed: u64) -> (Option<Session>, Action) {
+    fn chat(gw: &Gateway, seed: u64) -> (Flow, Action) {
         let h = vec![("authorization".to_string(), KEY.to_string())];
         let body = br#"{"model":"mock","messages":[{"role":"user","content":"hello there"}]}"#;
         let inb = chat_inbound(&h, body, 0, seed);
@@ -198,10 +200,10 @@ mod spend {
     }
 
     /// Drive a request through a real tenant state: admission, the mock, settlement.
-    fn through(gw: &Gateway, state: &mut TenantState, seed: u64) -> crate::core::pipeline::exchange::Reply {
+    fn through(gw: &Gateway, state: &mut TenantState, seed: u64) -> crate::core::pipeline::protocol::Reply {
         let (s, a) = chat(gw, seed);
-        let mut s = s.unwrap();
-        let Action::Tenant { tenant, op, then: TenantNext::Admission } = a else { panic!("{a:?}") };
+        let mut s = s.into_session().unwrap();
+        let Action::Tenant { tenant, op } = a else { panic!("{a:?}") };
         assert_eq!(tenant, "acme");
         let applied = apply(state, serde_json::from_str(&op).unwrap(), 0);
         if let Some(next) = applied.state {
@@ -242,7 +244,7 @@ mod spend {
     fn unreachable_spend_control_refuses_rather_than_admits() {
         let gw = limited_gateway(true);
         let (s, _) = chat(&gw, 1);
-        let mut s = s.unwrap();
+        let mut s = s.into_session().unwrap();
         let r = reply(s.on_admit(None, 0));
         assert_eq!(r.status, 503);
         assert!(s.settlement().is_none());
@@ -273,7 +275,7 @@ mod spend {
         for seed in 1..=200 {
             let inb = Inbound { path: "/v1/embeddings", ..chat_inbound(&h, body, 0, seed) };
             let (s, a) = gw.start(&inb);
-            let mut s = s.unwrap();
+            let mut s = s.into_session().unwrap();
             let Action::Tenant { op, .. } = a else { panic!("{a:?}") };
             let applied = apply(&state, serde_json::from_str(&op).unwrap(), 0);
             if let Some(next) = applied.state {
@@ -335,7 +337,7 @@ mod caching {
         h.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let inb = chat_inbound(&h, body.as_bytes(), now_ms, 3);
         let (s, a) = gw.start(&inb);
-        (s.unwrap(), a)
+        (s.into_session().unwrap(), a)
     }
 
     fn key_of(a: &Action) -> String {
@@ -346,7 +348,7 @@ mod caching {
     }
 
     /// Play the mock's reply through the session (a whole body, or a stream).
-    fn play(s: &mut Session, a: Action, now: u64) -> (crate::core::pipeline::exchange::Reply, Vec<u8>) {
+    fn play(s: &mut Session, a: Action, now: u64) -> (crate::core::pipeline::protocol::Reply, Vec<u8>) {
         let m = match a {
             Action::Mock(m) => m,
             Action::Respond(r) => {
@@ -486,7 +488,7 @@ mod quotas {
         let body = br#"{"model":"smart","messages":[{"role":"user","content":"hi"}]}"#;
         let inb = chat_inbound(&h, body, 0, 1);
         let (s, _) = gw.start(&inb);
-        let mut s = s.unwrap();
+        let mut s = s.into_session().unwrap();
         let head = [("x-ratelimit-remaining-tokens", "0"), ("x-ratelimit-reset-tokens", "20s"), ("content-type", "application/json")];
         let h: Vec<(String, String)> = head.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         assert_eq!(s.on_head(200, &h, 0), Action::ReadBody);
@@ -518,7 +520,7 @@ mod similar_prompts {
         let body = format!(r#"{{"model":"faq","messages":{messages}}}"#);
         let inb = chat_inbound(&h, body.as_bytes(), 0, 1);
         let (s, a) = gw.start(&inb);
-        (s.unwrap(), a)
+        (s.into_session().unwrap(), a)
     }
 
     fn lookup_prefix(a: &Action) -> String {
@@ -586,8 +588,8 @@ mod similar_prompts {
         };
 
         let (mut s, _) = start(&gw, r#"[{"role":"user","content":"What is the capital of France?"}]"#);
-        assert!(matches!(s.on_cache(None, 0), Action::Embed { .. }));
-        lookup_prefix(&s.on_embedding(200, embedded, 0));
+        assert!(matches!(s.on_cache(None, 0), Action::Call { .. }));
+        lookup_prefix(&s.on_called(200, embedded, 0));
         let Action::Mock(m) = s.on_index(None, 0) else { panic!() };
         assert_eq!(s.on_head(m.status, &m.headers, 0), Action::ReadBody);
         let r = reply(s.on_body(&m.frames.concat(), 0));
@@ -598,8 +600,8 @@ mod similar_prompts {
         let (key, value, _) = s.cache_put(0).unwrap();
 
         let (mut s, _) = start(&gw, r#"[{"role":"user","content":"what's the capital of france"}]"#);
-        assert!(matches!(s.on_cache(None, 0), Action::Embed { .. }));
-        lookup_prefix(&s.on_embedding(200, embedded, 0));
+        assert!(matches!(s.on_cache(None, 0), Action::Call { .. }));
+        lookup_prefix(&s.on_called(200, embedded, 0));
         s.on_index(Some(&format!(r#"{{"key":"{key}","score":0.97}}"#)), 0);
         let r = reply(s.on_cache(Some(&value), 1_000));
         assert_eq!(r.header("x-switchyard-cache"), Some("SIMILAR"));

@@ -9,8 +9,6 @@
 //! The core cannot wait, so a KV step is an [`Action::Kv`](crate::core::pipeline::exchange::Action)
 //! plus a [`Pending`] continuation that the edge hands back with the result.
 
-use crate::core::front::gateway::Inbound;
-use crate::core::front::principal::Principal;
 use crate::core::state::spend::Limits;
 use serde::{Deserialize, Serialize};
 
@@ -43,83 +41,6 @@ pub struct KeyRecord {
     pub created: u64,
     #[serde(default, skip_serializing_if = "Limits::is_empty")]
     pub limits: Limits,
-}
-
-impl KeyRecord {
-    pub fn principal(self) -> Principal {
-        Principal {
-            tenant: self.tenant,
-            key_name: self.name,
-            models: self.models,
-            origins: self.origins,
-            is_token: false,
-            limits: self.limits,
-            token: None,
-        }
-    }
-}
-
-/// An inbound request kept across an asynchronous step.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OwnedInbound {
-    pub method: String,
-    pub path: String,
-    pub query: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-    pub declared_len: Option<usize>,
-    pub now_ms: u64,
-    pub seed: u64,
-}
-
-impl OwnedInbound {
-    pub fn from(inb: &Inbound) -> Self {
-        OwnedInbound {
-            method: inb.method.to_string(),
-            path: inb.path.to_string(),
-            query: inb.query.to_string(),
-            headers: inb.headers.to_vec(),
-            body: inb.body.to_vec(),
-            declared_len: inb.declared_len,
-            now_ms: inb.now_ms,
-            seed: inb.seed,
-        }
-    }
-
-    pub fn view(&self) -> Inbound<'_> {
-        Inbound {
-            method: &self.method,
-            path: &self.path,
-            query: &self.query,
-            headers: &self.headers,
-            body: &self.body,
-            declared_len: self.declared_len,
-            now_ms: self.now_ms,
-            seed: self.seed,
-            entropy: &[],
-        }
-    }
-}
-
-/// What to do when the KV result comes back.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Pending {
-    /// A credential was looked up; carry on with the request if it is a key.
-    Authenticate(Box<OwnedInbound>),
-    /// A key was stored; answer with it (the only time the key itself is shown).
-    Created {
-        request_id: String,
-        key: String,
-        id: String,
-        record: Box<KeyRecord>,
-    },
-    Listed {
-        request_id: String,
-    },
-    Revoked {
-        request_id: String,
-        id: String,
-    },
 }
 
 pub fn kv_key(hash: &str) -> String {

@@ -105,15 +105,6 @@ impl Subject {
     }
 }
 
-/// What to do with a tenant object's answer.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TenantNext {
-    /// The session waiting on its admission.
-    Admission,
-    /// Answer `GET /v1/usage`.
-    Usage { request_id: String, tenant: String, query: UsageQuery, cors_origin: Option<String> },
-}
-
 /// What a tenant's Durable Object is asked to do.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]

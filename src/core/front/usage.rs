@@ -1,0 +1,57 @@
+//! `GET /v1/usage`: the calling key's tenant's exact spend, read from the ledger in the
+//! tenant's Durable Object. Browser tokens may not read it.
+
+use crate::core::error::{GatewayError, Kind};
+use crate::core::front::inbound::Inbound;
+use crate::core::front::principal::Principal;
+use crate::core::pipeline::protocol::{cors_headers, error_reply, Action, Reply};
+use crate::core::state::ledger::{self, UsageQuery};
+use crate::core::state::spend::Op;
+use crate::core::types::Dialect;
+
+/// What answering the usage query needs once the tenant's object has the rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UsageNext {
+    /// The request's id.
+    pub request_id: String,
+    /// Whose ledger.
+    pub tenant: String,
+    /// The parsed query.
+    pub query: UsageQuery,
+    /// The caller's allowed browser origin, for CORS headers.
+    pub cors_origin: Option<String>,
+}
+
+/// Start the query: the tenant object's op to run. `ledger`: the `TENANTS` namespace is bound.
+pub fn start(
+    ledger: bool,
+    who: &Principal,
+    inb: &Inbound,
+    request_id: &str,
+    cors_origin: Option<String>,
+) -> Result<(UsageNext, Action), GatewayError> {
+    if !ledger {
+        return Err(GatewayError::new(Kind::NotFound, "ledger_disabled", "usage needs the TENANTS Durable Object namespace bound"));
+    }
+    if who.is_token {
+        return Err(GatewayError::new(Kind::Permission, "token_cannot_read_usage", "a browser token cannot read usage"));
+    }
+    let query = ledger::parse_query(inb.query, inb.now_ms)?;
+    let op = serde_json::to_string(&Op::Usage(query.clone())).unwrap_or_default();
+    let then = UsageNext { request_id: request_id.to_string(), tenant: who.tenant.clone(), query, cors_origin };
+    Ok((then, Action::Tenant { tenant: who.tenant.clone(), op }))
+}
+
+/// Answer with the rows the tenant's object returned (`None`: it did not answer).
+pub fn answer(then: UsageNext, rows: Option<&str>) -> Action {
+    let UsageNext { request_id, tenant, query, cors_origin } = then;
+    let result = rows
+        .ok_or_else(|| GatewayError::new(Kind::UpstreamError, "ledger_unavailable", "the usage ledger did not answer").with_status(503))
+        .and_then(|r| ledger::usage_reply(&tenant, &query, r));
+    let mut reply = match result {
+        Ok(body) => Reply::json(&request_id, &body),
+        Err(e) => error_reply(&request_id, &e, Dialect::OpenAi),
+    };
+    reply.headers.extend(cors_origin.as_deref().map(cors_headers).unwrap_or_default());
+    Action::Respond(reply)
+}
