@@ -5,3 +5,5 @@ pub mod exchange;
 pub mod protocol;
 pub mod routes;
 pub mod session;
+pub mod subcall;
+pub mod target;

@@ -1,0 +1,358 @@
+//! One request across its attempts: retries with backoff on the same target, fallback to
+//! the next target of its route, and the commit point.
+//!
+//! Each attempt is an [`Exchange`]. When one fails before anything was sent to the client,
+//! the failure's [`Disposition`] decides: retry the same target (exponential backoff with
+//! full jitter, the upstream's `retry-after` as a floor when it fits the deadline), move to
+//! the next target at once, or return the error. Once a stream's head has gone out, failures
+//! are reported in-band by the exchange and never retried.
+//!
+//! The session's parts: `plans` (what was decided before the first attempt), `lookup` (the
+//! response cache and the similar-prompt index), `account` (admission, cost, settlement,
+//! analytics); the attempts themselves are here.
+
+mod account;
+mod lookup;
+mod plans;
+mod upstream;
+
+pub use plans::{CachePlan, Plans, SimilarPlan, SpendPlan};
+
+use crate::core::error::{Disposition, GatewayError, Kind};
+use crate::core::pipeline::exchange::{Exchange, Route};
+use crate::core::pipeline::protocol::{error_reply, Action, Reply};
+use crate::core::pipeline::routes::{splitmix, RetryPolicy};
+use crate::core::pipeline::target::{Payload, TargetSpec};
+use crate::core::state::cache::{self, Entry};
+use crate::core::state::cost::usd_string;
+use crate::core::state::health::{Health, Outcome};
+use crate::core::state::spend::{self, Admit, Op};
+use crate::core::types::Dialect;
+
+/// The caller's side of every attempt.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub request_id: String,
+    pub tenant: String,
+    pub key_name: String,
+    /// The public name the caller asked for (a model, alias or route).
+    pub public_model: String,
+    /// The caller's run tag (`x-switchyard-run`), for grouping in analytics.
+    pub run: String,
+    pub client: Dialect,
+    pub include_usage: bool,
+    pub cors_origin: Option<String>,
+    pub mock_header: Option<String>,
+    pub now_ms: u64,
+    pub seed: u64,
+}
+
+#[derive(Debug)]
+pub struct Session {
+    caller: Caller,
+    payload: Payload,
+    targets: Vec<TargetSpec>,
+    /// Each target's breaker key, `provider/model`, made once.
+    keys: Vec<String>,
+    policy: RetryPolicy,
+    deadline_at_ms: u64,
+    index: usize,
+    retries_here: u32,
+    attempts: u32,
+    rng: u64,
+    failures: Vec<String>,
+    exchange: Exchange,
+    health: Health,
+    /// When the current attempt began (its backoff excluded), for slow-call accounting.
+    attempt_started_ms: u64,
+    /// Outcomes to report to the targets' Durable Objects after the response.
+    outcomes: Vec<Outcome>,
+    /// Characters and messages of the request's text, for estimating missing usage.
+    input_chars: u64,
+    messages: u64,
+    /// The status and error code of the reply sent (0 until then).
+    status: u16,
+    error_code: &'static str,
+    spend: SpendPlan,
+    cache: Option<CachePlan>,
+    similar: Option<Box<SimilarPlan>>,
+    /// `HIT`, `SIMILAR`, `MISS`, `BYPASS` or `STALE` once known ("" without a cache).
+    cache_status: &'static str,
+    /// An expired entry still within its stale window: the answer if every target fails.
+    stale: Option<Entry>,
+    /// What the cached answer served would have cost upstream.
+    saved_nusd: u64,
+    /// What the similar-prompt lookup's embedding call cost (part of what the request costs).
+    lookup_nusd: u64,
+}
+
+impl Session {
+    /// Plan the first attempt. `targets` must not be empty.
+    pub fn start(
+        caller: Caller,
+        payload: Payload,
+        targets: Vec<TargetSpec>,
+        policy: RetryPolicy,
+        deadline_ms: u32,
+        health: Health,
+    ) -> (Session, Action) {
+        Self::start_with(caller, payload, targets, policy, deadline_ms, health, Plans::default())
+    }
+
+    /// Like `start`; when `spend` has limits to check, the first action asks the tenant's
+    /// object to admit the request, and `on_admit` carries on.
+    pub fn start_with(
+        caller: Caller,
+        payload: Payload,
+        targets: Vec<TargetSpec>,
+        policy: RetryPolicy,
+        deadline_ms: u32,
+        health: Health,
+        plans: Plans,
+    ) -> (Session, Action) {
+        let exchange = Exchange::new(caller.request_id.clone(), route_for(&caller, &payload, &targets[0]));
+        let mut s = Session {
+            deadline_at_ms: caller.now_ms + deadline_ms as u64,
+            rng: caller.seed ^ 0x5eed,
+            caller,
+            payload,
+            keys: targets.iter().map(|t| format!("{}/{}", t.provider, t.model)).collect(),
+            targets,
+            policy,
+            index: 0,
+            retries_here: 0,
+            attempts: 0,
+            failures: Vec::new(),
+            exchange,
+            health,
+            attempt_started_ms: 0,
+            outcomes: Vec::new(),
+            input_chars: 0,
+            messages: 0,
+            status: 0,
+            error_code: "",
+            cache_status: match &plans.cache {
+                Some(c) if c.decision.read => "MISS",
+                Some(_) => "BYPASS",
+                None => "",
+            },
+            spend: plans.spend,
+            cache: plans.cache,
+            similar: plans.similar.map(Box::new),
+            stale: None,
+            saved_nusd: 0,
+            lookup_nusd: 0,
+        };
+        if let Payload::Chat(req) = &s.payload {
+            s.input_chars = req.messages.iter().map(|m| m.content.text().chars().count() as u64).sum();
+            s.messages = req.messages.len() as u64;
+        }
+        if s.spend.needs_admission() {
+            let lease = format!("{:016x}", splitmix(&mut s.rng));
+            let op = Op::Admit(Admit {
+                lease: lease.clone(),
+                subjects: s.spend.subjects.clone(),
+                tokens: s.spend.tokens,
+                reserve_nusd: s.spend.reserve_nusd,
+                lease_ms: deadline_ms as u64 + 60_000,
+            });
+            s.spend.lease = Some(lease);
+            let op = serde_json::to_string(&op).unwrap_or_default();
+            let action = Action::Tenant { tenant: s.caller.tenant.clone(), op };
+            return (s, action);
+        }
+        let action = s.proceed(s.caller.now_ms);
+        (s, action)
+    }
+
+    pub fn request_id(&self) -> &str {
+        &self.caller.request_id
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.exchange.is_finished()
+    }
+
+    pub fn exchange(&self) -> &Exchange {
+        &self.exchange
+    }
+
+    /// The attempts' outcomes so far, for the targets' Durable Objects (taken once).
+    pub fn take_outcomes(&mut self) -> Vec<Outcome> {
+        std::mem::take(&mut self.outcomes)
+    }
+
+    /// For a stream: the longest gap allowed between upstream chunks (0: none).
+    pub fn idle_timeout_ms(&self) -> u32 {
+        self.targets[self.index].idle_timeout_ms
+    }
+
+    /// Attempt the first target from `index` on whose circuit admits a request; if none
+    /// does, the one whose circuit opened longest ago, rather than fail without trying.
+    fn first_admitted(&mut self, now_ms: u64) -> Action {
+        let start = self.index;
+        while self.index < self.targets.len() {
+            let t = &self.targets[self.index];
+            let key = &self.keys[self.index];
+            let room = self.health.borrow().quota_room(key, &t.quota, self.spend.tokens, now_ms);
+            let Some(room) = room else {
+                self.failures.push(format!("{key}: no_quota_headroom"));
+                self.index += 1;
+                continue;
+            };
+            if self.health.borrow_mut().admit(key, now_ms) {
+                self.health.borrow_mut().take_quota(key, room);
+                return self.attempt(0, now_ms);
+            }
+            self.failures.push(format!("{key}: circuit_open"));
+            self.index += 1;
+        }
+        let health = self.health.borrow();
+        let oldest = (start..self.targets.len()).min_by_key(|&i| health.opened_at(&self.keys[i]).unwrap_or(0));
+        drop(health);
+        self.index = oldest.unwrap_or(start);
+        self.attempt(0, now_ms)
+    }
+
+    /// Make an attempt at the current target after `delay_ms`.
+    fn attempt(&mut self, delay_ms: u32, now_ms: u64) -> Action {
+        self.attempts += 1;
+        self.attempt_started_ms = now_ms + delay_ms as u64;
+        if self.retries_here == 0 {
+            self.health.borrow_mut().count_request(&self.targets[self.index].provider, now_ms);
+        }
+        let t = &self.targets[self.index];
+        self.exchange = Exchange::new(self.caller.request_id.clone(), route_for(&self.caller, &self.payload, t));
+        if self.cache.as_ref().is_some_and(|c| c.decision.write) {
+            self.exchange.collect();
+        }
+        match self.action_for(&self.targets[self.index], delay_ms) {
+            Ok(action) => self.finish(action, now_ms),
+            Err(e) => {
+                let failed = self.exchange.fail_now(e);
+                self.finish(failed, now_ms)
+            }
+        }
+    }
+
+    /// After each step of an attempt: recover from a failure if it may be, and label replies.
+    fn finish(&mut self, action: Action, now_ms: u64) -> Action {
+        let elapsed = now_ms.saturating_sub(self.attempt_started_ms);
+        let failure = match (&action, &self.exchange.failure, self.exchange.committed) {
+            (Action::Respond(_), Some(e), false) => e.clone(),
+            (Action::Respond(_) | Action::Stream(_), None, _) => {
+                let key = &self.keys[self.index];
+                self.note_exhausted_quota(key, now_ms);
+                let news = self.health.borrow().worth_reporting(key, true);
+                self.health.borrow_mut().record(key, now_ms, Ok(()), elapsed);
+                if news {
+                    self.outcomes.push(Outcome { target: key.clone(), ok: true, now_ms, elapsed_ms: elapsed });
+                }
+                return self.label(action);
+            }
+            _ => return self.label(action),
+        };
+        let key = self.keys[self.index].clone();
+        if let (429, Some(ms)) = (failure.status, self.exchange.retry_after_ms) {
+            self.health.borrow_mut().park(&key, now_ms + ms);
+        }
+        self.note_exhausted_quota(&key, now_ms);
+        if failure.disposition() != Disposition::Return && failure.counts_against_breaker() {
+            self.health.borrow_mut().record(&key, now_ms, Err(failure.code), elapsed);
+            self.outcomes.push(Outcome { target: key.clone(), ok: false, now_ms, elapsed_ms: elapsed });
+        }
+        let t = &self.targets[self.index];
+        self.failures.push(format!("{key}: {}", failure.code));
+        let remaining = self.deadline_at_ms.saturating_sub(now_ms);
+        match failure.disposition() {
+            Disposition::Return => return self.label(action),
+            Disposition::Retry if self.retries_here < t.max_retries && self.health.borrow_mut().take_retry(&t.provider, now_ms) => {
+                let ceiling =
+                    (self.policy.base_ms as u64).saturating_mul(1 << self.retries_here.min(20)).min(self.policy.max_backoff_ms as u64);
+                let jitter = if ceiling == 0 { 0 } else { splitmix(&mut self.rng) % (ceiling + 1) };
+                let delay = jitter.max(self.exchange.retry_after_ms.unwrap_or(0));
+                if delay < remaining {
+                    self.retries_here += 1;
+                    return self.attempt(delay as u32, now_ms);
+                }
+            }
+            _ => {}
+        }
+        if self.index + 1 < self.targets.len() && remaining > 0 {
+            self.index += 1;
+            self.retries_here = 0;
+            return self.first_admitted(now_ms);
+        }
+        if self.targets.len() > 1 {
+            let message = format!("every target failed ({} attempts): {}", self.attempts, self.failures.join("; "));
+            let err = GatewayError::new(Kind::UpstreamError, "all_targets_failed", message).with_status(503);
+            let mut reply = error_reply(&self.caller.request_id, &err, self.caller.client);
+            reply.headers.extend(self.caller.cors_origin.as_deref().map(crate::core::pipeline::protocol::cors_headers).unwrap_or_default());
+            return self.give_up(Action::Respond(reply));
+        }
+        self.give_up(action)
+    }
+
+    /// The upstream said this account's quota is used up: prefer other targets until it
+    /// resets.
+    fn note_exhausted_quota(&self, key: &str, now_ms: u64) {
+        if let Some(ms) = self.exchange.quota_exhausted_ms {
+            self.health.borrow_mut().park(key, now_ms + ms);
+        }
+    }
+
+    fn label(&mut self, mut action: Action) -> Action {
+        if let Action::Respond(r) | Action::Stream(r) = &mut action {
+            add_attempts(r, self.attempts);
+            r.headers.extend(spend::rate_headers(&self.spend.rate));
+            if !self.cache_status.is_empty() {
+                r.headers.push((cache::SWITCH_HEADER.into(), self.cache_status.into()));
+            }
+            self.status = r.status;
+            self.error_code = self.exchange.failure.as_ref().map_or("", |e| e.code);
+        }
+        if let (Action::Respond(r), None) = (&mut action, &self.exchange.failure) {
+            if let Some((usage, nano)) = self.usage_and_cost() {
+                r.headers.extend([
+                    ("x-switchyard-cost-usd".to_string(), usd_string(nano + self.lookup_nusd)),
+                    ("x-switchyard-input-tokens".to_string(), usage.input_tokens.to_string()),
+                    ("x-switchyard-output-tokens".to_string(), usage.output_tokens.to_string()),
+                ]);
+                if usage.estimated {
+                    r.headers.push(("x-switchyard-usage-estimated".into(), "true".into()));
+                }
+            } else if self.served_from_cache() {
+                r.headers.extend([
+                    ("x-switchyard-cost-usd".to_string(), usd_string(self.lookup_nusd)),
+                    ("x-switchyard-saved-usd".to_string(), usd_string(self.saved_nusd)),
+                ]);
+            }
+        }
+        action
+    }
+}
+
+fn add_attempts(r: &mut Reply, attempts: u32) {
+    r.headers.push(("x-switchyard-attempts".into(), attempts.to_string()));
+}
+
+fn route_for(caller: &Caller, payload: &Payload, t: &TargetSpec) -> Route {
+    let (stream, embeddings) = match payload {
+        Payload::Chat(req) => (req.stream, None),
+        Payload::Embeddings(req) => (false, Some(req.clone())),
+    };
+    Route {
+        provider: t.provider.clone(),
+        upstream_model: t.model.clone(),
+        client: caller.client,
+        wire: t.kind.wire(),
+        stream,
+        include_usage: caller.include_usage,
+        embeddings,
+        cors_origin: caller.cors_origin.clone(),
+    }
+}
+
+#[cfg(test)]
+#[path = "session_tests.rs"]
+mod tests;

@@ -1,0 +1,68 @@
+//! What the gateway decided for a request before its first attempt, beside its targets:
+//! spend control, the response cache and the similar-prompt cache.
+
+use crate::core::pipeline::target::TargetSpec;
+use crate::core::state::cache::Decision;
+use crate::core::state::spend::{RateInfo, Subject};
+use crate::core::translate::embeddings::EmbeddingsRequest;
+
+/// Spend control for one request: whose limits it must fit and what it holds.
+#[derive(Debug, Clone, Default)]
+pub struct SpendPlan {
+    /// The token (if any), the key and the tenant, with their limits.
+    pub subjects: Vec<Subject>,
+    /// Estimated tokens (input estimate plus output cap) and worst-case cost.
+    pub tokens: u64,
+    pub reserve_nusd: u64,
+    /// The lease id, unique to this request, once admission was asked.
+    pub(super) lease: Option<String>,
+    pub(super) rate: RateInfo,
+    pub(super) refused: bool,
+}
+
+impl SpendPlan {
+    pub fn new(subjects: Vec<Subject>, tokens: u64, reserve_nusd: u64) -> Self {
+        SpendPlan { subjects, tokens, reserve_nusd, ..SpendPlan::default() }
+    }
+
+    /// Whether the tenant's object must admit this request before it goes upstream.
+    pub fn needs_admission(&self) -> bool {
+        self.subjects.iter().any(Subject::has_limits)
+    }
+}
+
+/// The response cache's part in one request.
+#[derive(Debug, Clone)]
+pub struct CachePlan {
+    /// The cache key (empty when the decision neither reads nor writes).
+    pub key: String,
+    pub decision: Decision,
+    /// Coalesce identical requests across isolates (config `cache.coalesce`).
+    pub coalesce: bool,
+}
+
+/// The similar-prompt cache's part in one request (routes with `cache.similar`).
+#[derive(Debug, Clone)]
+pub struct SimilarPlan {
+    /// The index object's name: tenant and route.
+    pub index: String,
+    /// Everything but the last user turn, hashed: only prompts sharing it are compared.
+    pub prefix: String,
+    pub threshold: f32,
+    pub max_entries: u32,
+    /// The embedding model's target and the request that embeds the last user turn.
+    pub embed: TargetSpec,
+    pub request: EmbeddingsRequest,
+    pub vector: Option<Vec<f32>>,
+    /// The similarity of the entry being read, once the index found one.
+    pub matched: Option<f32>,
+}
+
+/// What the gateway decided before the first attempt, beside the targets.
+#[derive(Debug, Clone, Default)]
+pub struct Plans {
+    pub spend: SpendPlan,
+    /// `None`: no cache (not bound, or not a chat request).
+    pub cache: Option<CachePlan>,
+    pub similar: Option<SimilarPlan>,
+}

@@ -1,0 +1,102 @@
+//! The session's side of one attempt: the upstream request (or the built-in mock's reply)
+//! for the current target, and the upstream's head, body and stream handed to its exchange.
+
+use super::Session;
+use crate::core::config::ProviderKind;
+use crate::core::error::GatewayError;
+use crate::core::pipeline::protocol::Action;
+use crate::core::pipeline::target::{target_of, Payload, TargetSpec};
+use crate::core::state::cost::usd_string;
+use crate::core::translate::embeddings;
+use crate::core::translate::providers;
+use crate::core::translate::providers::mock::{self, Directive, MockCall, MockReply};
+
+impl Session {
+    pub(super) fn action_for(&self, t: &TargetSpec, delay_ms: u32) -> Result<Action, GatewayError> {
+        if t.kind == ProviderKind::Mock {
+            return self.mock_action(t, delay_ms);
+        }
+        let target = target_of(t)?;
+        let request = match &self.payload {
+            Payload::Chat(req) => providers::build_request(req, &target)?,
+            Payload::Embeddings(req) => embeddings::build_request(req, &target)?,
+        };
+        Ok(Action::Fetch { request, timeout_ms: t.timeout_ms, ttfb_ms: t.ttfb_timeout_ms, delay_ms })
+    }
+
+    pub(super) fn mock_action(&self, t: &TargetSpec, delay_ms: u32) -> Result<Action, GatewayError> {
+        let from_model = t.model.strip_prefix("fault:").map(Directive::parse).transpose()?.unwrap_or_default();
+        let from_header = self.caller.mock_header.as_deref().map(Directive::parse).transpose()?.unwrap_or_default();
+        let directive = from_model.merged(from_header);
+        if directive.panic {
+            if !t.allow_panic {
+                return Err(GatewayError::invalid("invalid_mock_directive", "mock directive: panic is not enabled for this provider"));
+            }
+            panic!("panic requested by a mock directive (request {})", self.caller.request_id);
+        }
+        let mut reply = match &self.payload {
+            Payload::Chat(req) => {
+                let call =
+                    MockCall { upstream_model: &t.model, directive, default_chunk_ms: t.stream_chunk_ms, now_s: self.caller.now_ms / 1000 };
+                mock::respond(req, call)
+            }
+            Payload::Embeddings(req) => {
+                let headers = vec![("content-type".into(), "application/json".into())];
+                MockReply {
+                    status: 200,
+                    headers,
+                    delay_ms: 0,
+                    frames: vec![embeddings::mock_response(req, &t.model)],
+                    interval_ms: 0,
+                    cut: false,
+                }
+            }
+        };
+        reply.delay_ms += delay_ms;
+        Ok(Action::Mock(reply))
+    }
+
+    pub fn on_head(&mut self, status: u16, headers: &[(String, String)], now_ms: u64) -> Action {
+        let a = self.exchange.on_head(status, headers);
+        self.finish(a, now_ms)
+    }
+
+    pub fn on_body(&mut self, body: &[u8], now_ms: u64) -> Action {
+        let a = self.exchange.on_body(body);
+        self.finish(a, now_ms)
+    }
+
+    pub fn on_fetch_error(&mut self, timed_out: bool, now_ms: u64) -> Action {
+        let a = self.exchange.on_fetch_error(timed_out);
+        self.finish(a, now_ms)
+    }
+
+    pub fn on_chunk(&mut self, chunk: &[u8]) -> Option<Vec<u8>> {
+        self.exchange.on_chunk(chunk)
+    }
+
+    /// The end of the upstream stream: the exchange's closing bytes, then (for a clean end)
+    /// an SSE comment with the usage and cost, which SSE parsers ignore.
+    pub fn on_end(&mut self) -> Vec<u8> {
+        let mut out = self.exchange.on_end();
+        if self.exchange.completed {
+            if let Some((usage, nano)) = self.usage_and_cost() {
+                out.extend(
+                    format!(
+                        ": switchyard cost_usd={} input_tokens={} output_tokens={} estimated={}\n\n",
+                        usd_string(nano + self.lookup_nusd),
+                        usage.input_tokens,
+                        usage.output_tokens,
+                        usage.estimated
+                    )
+                    .into_bytes(),
+                );
+            }
+        }
+        out
+    }
+
+    pub fn on_stream_error(&mut self) -> Vec<u8> {
+        self.exchange.on_stream_error()
+    }
+}
