@@ -10,9 +10,9 @@
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-use switchyard::core::front::flow::Step;
 use switchyard::core::front::gateway::Gateway;
 use switchyard::core::front::inbound::Inbound;
+use switchyard::core::front::step::Step;
 use switchyard::core::pipeline::protocol::Action;
 use switchyard::core::pipeline::protocol::Event;
 use switchyard::core::translate::dialect::StreamEncoder;

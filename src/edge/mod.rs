@@ -6,9 +6,9 @@
 //! runtime's throughput (README, "Hot path"). So the driver does the I/O and the core decides.
 //! This module adds only the clock, randomness and the boundary conversions.
 
-use crate::core::front::flow::Step as CoreStep;
 use crate::core::front::gateway::Gateway as CoreGateway;
 use crate::core::front::inbound::Inbound;
+use crate::core::front::step::Step as CoreStep;
 use crate::core::pipeline::protocol::Event;
 use crate::core::pipeline::session::Session;
 use wasm_bindgen::prelude::*;
@@ -228,7 +228,7 @@ impl Gateway {
 /// of a `respond`, with its body as the extra member `body`.
 #[wasm_bindgen]
 pub fn crash_reply(path: &str, request_id: &str) -> String {
-    let mut action = crate::core::front::flow::crash_reply(path, request_id);
+    let mut action = crate::core::front::step::crash_reply(path, request_id);
     let body = String::from_utf8(action.take_bytes()).unwrap_or_default();
     let mut extra = String::from(r#","body":"#);
     crate::core::pipeline::protocol::string(&mut extra, &body);

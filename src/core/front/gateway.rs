@@ -4,7 +4,7 @@
 //! Invariant: nothing a client sends produces a 500 or reaches an upstream unless it passed
 //! authentication, the body cap and decoding.
 
-use crate::core::config::{Config, Model, Problem, ProviderKind};
+use crate::core::config::{Config, Problem, ProviderKind};
 use crate::core::error::{GatewayError, Kind};
 use crate::core::front::admin;
 use crate::core::front::admin::Pending;
@@ -13,33 +13,21 @@ use crate::core::front::caps;
 use crate::core::front::cors;
 use crate::core::front::flow::Flow;
 use crate::core::front::inbound::{Inbound, OwnedInbound};
+use crate::core::front::plan::{check_body, resolve, Planner};
 use crate::core::front::principal::{self, Principal};
 use crate::core::front::tokens::{self, Claims};
 use crate::core::front::usage;
 use crate::core::pipeline::protocol::{error_reply, Action, Reply};
-use crate::core::pipeline::routes::{PlannedTarget, RetryPolicy};
-use crate::core::pipeline::session::{CachePlan, Caller, Plans, Session, SimilarPlan, SpendPlan};
-use crate::core::pipeline::target::{Payload, TargetSpec};
-use crate::core::state::cache;
-use crate::core::state::cost;
+use crate::core::pipeline::routes::PlannedTarget;
 use crate::core::state::health::{Health, Outcome};
 use crate::core::state::keystore::{kv_key, KeyRecord, KvOp, LOOKUP_CACHE_TTL_S};
 use crate::core::translate::dialect;
 use crate::core::translate::dialect::fields::{as_str, invalid_value, opt_array, opt_u32, parse_object, req_str};
-use crate::core::translate::embeddings;
 use crate::core::translate::providers::{self, Target, UpstreamRequest};
-use crate::core::types::{ChatRequest, Content, Dialect, Part, ResponseFormat, Usage};
+use crate::core::types::Dialect;
 use crate::core::util::vecmap::VecMap;
 use serde_json::json;
 use std::fmt::Write;
-
-/// Azure OpenAI's `api-version` when the config names none.
-pub const DEFAULT_AZURE_API_VERSION: &str = "2024-10-21";
-/// Output cap sent where an upstream requires one and neither caller nor config gave one.
-pub const DEFAULT_MAX_OUTPUT_TOKENS: u32 = 4096;
-
-/// Header that selects mock faults per request.
-pub const MOCK_HEADER: &str = "x-switchyard-mock";
 
 /// Per-isolate state: the validated config and the secrets it names.
 pub struct Gateway {
@@ -177,6 +165,17 @@ impl Gateway {
         }
     }
 
+    fn planner<'a>(&'a self, config: &'a Config) -> Planner<'a> {
+        Planner {
+            config,
+            secrets: &self.secrets,
+            cache: self.cache,
+            similar_index: self.similar_index,
+            ledger: self.ledger,
+            health: &self.health,
+        }
+    }
+
     fn config(&self) -> Result<&Config, GatewayError> {
         self.config.as_ref().map_err(|problems| {
             let list: Vec<String> = problems.iter().map(Problem::to_string).collect();
@@ -210,9 +209,10 @@ impl Gateway {
             "/v1/usage" => {
                 usage::start(self.ledger, who, inb, &request_id, cors_origin.clone()).map(|(u, a)| (Flow::Usage(Box::new(u)), a))
             }
-            _ => {
-                self.chat(config, who, inb, dialect, request_id.clone(), cors_origin.clone()).map(|(s, a)| (Flow::Session(Box::new(s)), a))
-            }
+            _ => self
+                .planner(config)
+                .chat(who, inb, dialect, request_id.clone(), cors_origin.clone())
+                .map(|(s, a)| (Flow::Session(Box::new(s)), a)),
         };
         match result {
             Ok((ex, Action::Respond(mut r))) => {
@@ -272,171 +272,6 @@ impl Gateway {
         Ok(Reply::json(request_id, &json!({"token": token, "expires_at": exp, "origin": origin, "models": models, "limits": l})))
     }
 
-    fn chat(
-        &self,
-        config: &Config,
-        who: &Principal,
-        inb: &Inbound,
-        dialect: Dialect,
-        request_id: String,
-        cors_origin: Option<String>,
-    ) -> Result<(Session, Action), GatewayError> {
-        check_body(config, inb)?;
-        let embeddings_call = inb.path == "/v1/embeddings";
-        let (payload, name, include_usage) = if embeddings_call {
-            let req = embeddings::decode_request(inb.body)?;
-            let name = req.model.clone();
-            (Payload::Embeddings(Box::new(req)), name, false)
-        } else {
-            let req = dialect::decode_request(dialect, inb.body)?;
-            caps::check_request(&req)?;
-            let (name, usage) = (req.model.clone(), req.include_usage);
-            (Payload::Chat(Box::new(req)), name, usage)
-        };
-        let (planned, policy, deadline_ms) = match config.route(&name) {
-            Some(route) => (route.plan(inb.seed), route.retry, route.deadline_ms),
-            None => {
-                let model = resolve(config, who, &name)?;
-                (vec![PlannedTarget { model: model.name.clone(), max_retries: 0, timeout_ms: None }], RetryPolicy::NONE, 900_000)
-            }
-        };
-        let mut targets = Vec::new();
-        let mut first_refusal = None;
-        for p in &planned {
-            let model = resolve(config, who, &p.model)?;
-            if let Payload::Chat(req) = &payload {
-                if let Err(e) = check_capabilities(req, model) {
-                    first_refusal.get_or_insert(e);
-                    continue;
-                }
-            }
-            targets.push(self.target_spec(config, model, p));
-        }
-        if targets.is_empty() {
-            return Err(
-                first_refusal.unwrap_or_else(|| GatewayError::new(Kind::NotFound, "model_not_found", "no target can serve this request"))
-            );
-        }
-        let run = inb.header("x-switchyard-run").filter(|r| r.len() <= 64).unwrap_or_default().to_string();
-        let spend = self.spend_plan(config, who, &payload, &targets, inb.body.len())?;
-        let caller = Caller {
-            request_id,
-            tenant: who.tenant.clone(),
-            key_name: who.key_name.clone(),
-            public_model: name.clone(),
-            run,
-            client: if embeddings_call { Dialect::OpenAi } else { dialect },
-            include_usage,
-            cors_origin,
-            mock_header: inb.header(MOCK_HEADER).map(str::to_string),
-            now_ms: inb.now_ms,
-            seed: inb.seed,
-        };
-        let cache = self.cache_plan(config, who, &payload, &targets, inb);
-        let similar = self.similar_plan(config, who, &payload, cache.as_ref(), &targets);
-        let plans = Plans { spend, cache, similar };
-        Ok(Session::start_with(caller, payload, targets, policy, deadline_ms, self.health.clone(), plans))
-    }
-
-    /// For a route with `cache.similar` whose request reads the cache and ends with a text
-    /// user turn: how to embed that turn and where its index is.
-    fn similar_plan(
-        &self,
-        config: &Config,
-        who: &Principal,
-        payload: &Payload,
-        cache: Option<&CachePlan>,
-        targets: &[TargetSpec],
-    ) -> Option<SimilarPlan> {
-        let Payload::Chat(req) = payload else { return None };
-        if !self.similar_index || !cache.is_some_and(|c| c.decision.read) {
-            return None;
-        }
-        let route = config.route(&req.model)?;
-        let settings = route.cache.as_ref()?.similar.as_ref()?;
-        let text = cache::last_user_text(req)?;
-        let model = config.model(&settings.embedding_model)?;
-        let embed = self.target_spec(config, model, &PlannedTarget { model: model.name.clone(), max_retries: 0, timeout_ms: None });
-        let fingerprint = cache::route_fingerprint(targets.iter().map(|t| (t.provider.as_str(), t.model.as_str())));
-        let scope = cache::KeyScope { tenant: &who.tenant, public_model: &req.model, route: &fingerprint };
-        let mut raw = serde_json::Map::new();
-        raw.insert("model".into(), model.name.clone().into());
-        raw.insert("input".into(), text.clone().into());
-        Some(SimilarPlan {
-            index: serde_json::to_string(&[&who.tenant, &route.name]).unwrap_or_default(),
-            prefix: cache::prefix_hash(&scope, req),
-            threshold: settings.threshold,
-            max_entries: settings.max_entries,
-            embed,
-            request: embeddings::EmbeddingsRequest {
-                model: model.name.clone(),
-                inputs: vec![text],
-                dimensions: None,
-                base64: false,
-                raw,
-                token_input: false,
-            },
-            vector: None,
-            matched: None,
-        })
-    }
-
-    /// Whether the response cache reads or writes for this request, and under which key
-    /// (scoped by tenant, public model and the targets of the resolved route).
-    fn cache_plan(&self, config: &Config, who: &Principal, payload: &Payload, targets: &[TargetSpec], inb: &Inbound) -> Option<CachePlan> {
-        let Payload::Chat(req) = payload else { return None };
-        if !self.cache {
-            return None;
-        }
-        let policy = config.route(&req.model).and_then(|r| r.cache.as_ref()).unwrap_or(&config.cache).policy();
-        let decision = cache::decide(req, &cache::CacheControl::from_headers(inb.headers), &policy);
-        let key = if decision.read || decision.write {
-            let route = cache::route_fingerprint(targets.iter().map(|t| (t.provider.as_str(), t.model.as_str())));
-            cache::cache_key(&cache::KeyScope { tenant: &who.tenant, public_model: &req.model, route: &route }, req)
-        } else {
-            String::new()
-        };
-        Some(CachePlan { key, decision, coalesce: config.cache.coalesce })
-    }
-
-    /// Whose limits this request must fit, and its worst case: the input estimated from its
-    /// text, the output at its cap, both at the dearest target's prices.
-    fn spend_plan(
-        &self,
-        config: &Config,
-        who: &Principal,
-        payload: &Payload,
-        targets: &[TargetSpec],
-        body_len: usize,
-    ) -> Result<SpendPlan, GatewayError> {
-        let mut subjects = Vec::new();
-        if let Some((id, limits)) = &who.token {
-            subjects.push(limits.subject(id.clone()));
-        }
-        subjects.push(who.limits.subject(format!("key:{}", who.key_name)));
-        subjects.push(config.tenants.get(&who.tenant).map(|t| t.limits).unwrap_or_default().subject("tenant".into()));
-        let (input, output) = match payload {
-            Payload::Chat(req) => {
-                let chars = req.messages.iter().map(|m| m.content.text().chars().count() as u64).sum();
-                let input = cost::estimate(chars, req.messages.len() as u64, 0).input_tokens;
-                let cap = targets.iter().map(|t| t.max_output_tokens).max().unwrap_or(DEFAULT_MAX_OUTPUT_TOKENS);
-                (input, req.max_output_tokens.unwrap_or(cap).min(cap.max(1)) as u64)
-            }
-            Payload::Embeddings(_) => ((body_len as u64).div_ceil(4), 0),
-        };
-        let worst = Usage { input_tokens: input, output_tokens: output, ..Usage::default() };
-        let reserve_nusd = targets.iter().map(|t| cost::nano_usd(&worst, &t.prices)).max().unwrap_or(0);
-        let plan = SpendPlan::new(subjects, input + output, reserve_nusd);
-        if !self.ledger && plan.needs_admission() {
-            return Err(GatewayError::new(
-                Kind::Internal,
-                "spend_control_unbound",
-                "this key has limits but the TENANTS Durable Object namespace is not bound",
-            ));
-        }
-        Ok(plan)
-    }
-
     /// The scheduled probes: a one-token chat request to each model in `health_checks` (the
     /// mock is skipped). Each is `(target, request, timeout_ms)`.
     pub fn probes(&self) -> Vec<(String, UpstreamRequest, u32)> {
@@ -448,7 +283,7 @@ impl Gateway {
             .filter_map(|name| config.model(name))
             .filter(|m| config.providers[&m.provider].kind != ProviderKind::Mock)
             .filter_map(|m| {
-                let spec = self.target_spec(config, m, &PlannedTarget { model: m.name.clone(), max_retries: 0, timeout_ms: None });
+                let spec = self.planner(config).target_spec(m, &PlannedTarget { model: m.name.clone(), max_retries: 0, timeout_ms: None });
                 let api_key = spec.api_key.clone().ok()?;
                 let target = Target {
                     kind: spec.kind,
@@ -481,32 +316,6 @@ impl Gateway {
             config.models.iter().map(|m| health.report(&format!("{}/{}", m.provider, m.model), now_ms)).collect();
         Reply::json(request_id, &json!({"object": "list", "scope": "isolate", "data": data}))
     }
-
-    /// How to reach one planned target's upstream, with its API key from the secrets.
-    fn target_spec(&self, config: &Config, model: &Model, planned: &PlannedTarget) -> TargetSpec {
-        let provider = &config.providers[&model.provider];
-        let api_key = match &provider.api_key_secret {
-            None => Ok(None),
-            Some(name) => self.secrets.get(name).map(|s| Some(s.expose().to_string())).ok_or_else(|| name.clone()),
-        };
-        TargetSpec {
-            provider: model.provider.clone(),
-            kind: provider.kind,
-            base_url: provider.base_url().to_string(),
-            model: model.model.clone(),
-            api_key,
-            api_version: provider.api_version.clone().unwrap_or_else(|| DEFAULT_AZURE_API_VERSION.to_string()),
-            max_output_tokens: model.max_output_tokens.unwrap_or(DEFAULT_MAX_OUTPUT_TOKENS),
-            timeout_ms: planned.timeout_ms.unwrap_or(provider.timeout_ms),
-            ttfb_timeout_ms: provider.ttfb_timeout_ms.unwrap_or(0),
-            idle_timeout_ms: provider.idle_timeout_ms.unwrap_or(0),
-            max_retries: planned.max_retries,
-            stream_chunk_ms: provider.stream_chunk_ms,
-            allow_panic: provider.allow_panic,
-            prices: model.price,
-            quota: model.quota,
-        }
-    }
 }
 
 /// The caller's dialect and the method a path accepts (`""`: no such route).
@@ -529,50 +338,6 @@ fn respond_error(request_id: &str, e: &GatewayError, dialect: Dialect, cors_orig
     let mut r = error_reply(request_id, e, dialect);
     r.headers.extend(cors_origin.map(crate::core::pipeline::protocol::cors_headers).unwrap_or_default());
     (Flow::Done, Action::Respond(r))
-}
-
-/// The body cap and content type, before anything is decoded.
-fn check_body(config: &Config, inb: &Inbound) -> Result<(), GatewayError> {
-    let max = config.limits.max_body_bytes;
-    if inb.declared_len.unwrap_or(0) > max || inb.body.len() > max {
-        return Err(GatewayError::new(Kind::PayloadTooLarge, "body_too_large", format!("request body exceeds {max} bytes")));
-    }
-    match inb.header("content-type") {
-        Some(ct) if !ct.trim_start().to_ascii_lowercase().starts_with("application/json") => {
-            Err(GatewayError::new(Kind::UnsupportedMediaType, "unsupported_content_type", "content-type must be application/json"))
-        }
-        _ => Ok(()),
-    }
-}
-
-/// The model a public name or alias names, if this key may use it.
-fn resolve<'a>(config: &'a Config, who: &Principal, name: &str) -> Result<&'a Model, GatewayError> {
-    let model = config.model(name).ok_or_else(|| {
-        GatewayError::new(Kind::NotFound, "model_not_found", format!("the model '{name}' does not exist")).with_param("model")
-    })?;
-    if !who.may_use(config, model) {
-        return Err(GatewayError::new(Kind::Permission, "model_not_allowed", format!("this key may not use '{name}'")).with_param("model"));
-    }
-    Ok(model)
-}
-
-fn check_capabilities(req: &ChatRequest, model: &Model) -> Result<(), GatewayError> {
-    let caps = model.capabilities;
-    let unsupported = |what: &str, param: &str| {
-        GatewayError::invalid("unsupported_capability", format!("the model '{}' does not support {what}", req.model)).with_param(param)
-    };
-    if !caps.tools && !req.tools.is_empty() {
-        return Err(unsupported("tools", "tools"));
-    }
-    if !caps.json && matches!(req.response_format, Some(ResponseFormat::JsonObject | ResponseFormat::JsonSchema { .. })) {
-        return Err(unsupported("JSON output", "response_format"));
-    }
-    let has_image =
-        req.messages.iter().any(|m| matches!(&m.content, Content::Parts(p) if p.iter().any(|x| matches!(x, Part::Image { .. }))));
-    if !caps.vision && has_image {
-        return Err(unsupported("image input", "messages"));
-    }
-    Ok(())
 }
 
 fn list_models(config: &Config, who: &Principal, request_id: &str) -> Reply {

@@ -8,6 +8,8 @@ pub mod cors;
 pub mod flow;
 pub mod gateway;
 pub mod inbound;
+pub mod plan;
 pub mod principal;
+pub mod step;
 pub mod tokens;
 pub mod usage;
