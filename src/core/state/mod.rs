@@ -8,5 +8,6 @@ pub mod cost;
 pub mod health;
 pub mod keystore;
 pub mod ledger;
+pub mod recent;
 pub mod similar;
 pub mod spend;
