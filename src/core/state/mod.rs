@@ -6,6 +6,7 @@ pub mod analytics;
 pub mod cache;
 pub mod cost;
 pub mod health;
+pub mod inflight;
 pub mod keystore;
 pub mod ledger;
 pub mod recent;
