@@ -325,15 +325,21 @@ mod tests {
         Remember(u8, usize),
     }
 
-    fn random_op() -> impl Strategy<Value = RandomOp> {
-        prop_oneof![(0u8..24).prop_map(RandomOp::Get), (0u8..24, 0usize..12).prop_map(|(k, n)| RandomOp::Remember(k, n)),]
+    /// A budget, and operations over more keys than it holds, with values up to one byte
+    /// longer than it keeps.
+    fn random_case() -> impl Strategy<Value = (usize, Vec<RandomOp>)> {
+        prop_oneof![1 => 0usize..16, 4 => 16usize..128].prop_flat_map(|budget| {
+            let op =
+                prop_oneof![(0u8..48).prop_map(RandomOp::Get), (0u8..48, 0..=budget / 16 + 1).prop_map(|(k, n)| RandomOp::Remember(k, n)),];
+            (Just(budget), proptest::collection::vec(op, 0..250))
+        })
     }
 
     proptest! {
         /// Over random operations the set answers as the naive model does, keeps the same
         /// entries in the same order, and never holds more than its budget.
         #[test]
-        fn behaves_as_the_naive_model(budget in 0usize..100, ops in proptest::collection::vec(random_op(), 0..400)) {
+        fn behaves_as_the_naive_model((budget, ops) in random_case()) {
             let mut recent = Recent::with_budget(budget);
             let mut model = Model::default();
             for (n, op) in ops.into_iter().enumerate() {

@@ -179,9 +179,9 @@ enum Op {
 }
 
 fn op() -> impl Strategy<Value = Op> {
-    let dt = prop_oneof![4 => 0u64..1_000, 1 => Just(STUCK_MS)];
+    let dt = prop_oneof![30 => 0u64..1_000, 1 => Just(STUCK_MS)];
     prop_oneof![
-        3 => (0u8..3, prop_oneof![4 => Just(1usize), 1 => 1usize..150], dt.clone()).prop_map(|(t, n, dt)| Op::Push(t, n, dt)),
+        3 => (0u8..2, prop_oneof![8 => Just(1usize), 1 => 1usize..100], dt.clone()).prop_map(|(t, n, dt)| Op::Push(t, n, dt)),
         2 => (any::<usize>(), dt).prop_map(|(i, dt)| Op::Done(i, dt)),
     ]
 }
@@ -241,7 +241,7 @@ proptest! {
     /// exactly once; along the way every batch is well formed and each live chain has
     /// exactly one call on its way.
     #[test]
-    fn interleavings(ops in proptest::collection::vec(op(), 0..150)) {
+    fn interleavings(ops in proptest::collection::vec(op(), 0..200)) {
         let mut d = Driver::default();
         for op in ops {
             match op {
