@@ -5,11 +5,11 @@
 //! config: a provider names the Worker secret that holds its key.
 //! Prices are given in USD per million tokens and held as integer micro-USD per million.
 
-use crate::core::front::auth::is_sha256_hex;
 use crate::core::pipeline::routes::{RouteConfig, StepConfig};
 use crate::core::state::health::BreakerConfig;
 use crate::core::state::spend::Limits as SpendLimits;
 use crate::core::types::Dialect;
+use crate::core::util::secret::is_sha256_hex;
 use crate::core::util::vecmap::VecMap;
 use serde::Deserialize;
 

@@ -7,7 +7,6 @@
 use crate::core::config::{Config, Model, Problem, ProviderKind};
 use crate::core::error::{GatewayError, Kind};
 use crate::core::front::admin;
-use crate::core::front::auth::{sha256_hex, Secret};
 use crate::core::front::caps;
 use crate::core::front::cors;
 use crate::core::front::principal::{self, Principal};
@@ -26,6 +25,7 @@ use crate::core::translate::dialect::fields::{as_str, invalid_value, opt_array, 
 use crate::core::translate::embeddings;
 use crate::core::translate::providers::{self, Target, UpstreamRequest};
 use crate::core::types::{ChatRequest, Content, Dialect, Part, ResponseFormat, Usage};
+use crate::core::util::secret::{sha256_hex, Secret};
 use crate::core::util::vecmap::VecMap;
 use serde_json::json;
 use std::fmt::Write;

@@ -7,8 +7,8 @@
 //! reading the claims. A token is bound to one origin and optionally to a subset of models.
 
 use crate::core::error::{GatewayError, Kind};
-use crate::core::front::auth::{ct_eq, Secret};
 use crate::core::util::b64;
+use crate::core::util::secret::{ct_eq, Secret};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 

@@ -21,9 +21,9 @@
 //! Request `Cache-Control` directives follow RFC 9111 §5.2.1
 //! (<https://www.rfc-editor.org/rfc/rfc9111#section-5.2.1>).
 
-use crate::core::front::auth::sha256_hex;
 use crate::core::translate::dialect::{self, StreamEncoder};
 use crate::core::types::*;
+use crate::core::util::secret::sha256_hex;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 

@@ -40,7 +40,7 @@ fn parts(req: &mut ChatRequest, m: usize) -> &mut Vec<Part> {
 #[test]
 fn key_is_sha256_hex_and_stable() {
     let k = key(&full());
-    assert!(crate::core::front::auth::is_sha256_hex(&k), "{k}");
+    assert!(crate::core::util::secret::is_sha256_hex(&k), "{k}");
     assert_eq!(k, key(&full()));
 }
 

@@ -1,6 +1,7 @@
 //! Plain data helpers with no knowledge of the gateway.
 
 pub mod b64;
+pub mod secret;
 pub mod sse;
 pub mod strict_json;
 pub mod vecmap;
