@@ -5,16 +5,22 @@
 //! config: a provider names the Worker secret that holds its key.
 //! Prices are given in USD per million tokens and held as integer micro-USD per million.
 
-use crate::core::pipeline::routes::{RouteConfig, StepConfig};
-use crate::core::state::health::BreakerConfig;
-use crate::core::state::spend::Limits as SpendLimits;
 use crate::core::types::Dialect;
 use crate::core::util::secret::is_sha256_hex;
 use crate::core::util::vecmap::VecMap;
 use serde::Deserialize;
 
+mod cache;
+mod health;
+mod limits;
+mod routes;
+
+pub use cache::{CacheConfig, RoutePolicy, SimilarConfig};
+pub use health::{BreakerConfig, HealthChecks};
+pub use limits::{usd_to_nano, BodyLimits, Limits, DEFAULT_MAX_BODY_BYTES};
+pub use routes::{PoolMember, RetryPolicy, RouteConfig, StepConfig};
+
 pub const DEFAULT_CONFIG: &str = include_str!("../../config.default.json");
-pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -232,41 +238,7 @@ pub struct ClientKey {
     pub origins: Option<Vec<String>>,
     /// Rate limits and budgets of this key (and of the tokens minted with it).
     #[serde(default)]
-    pub limits: SpendLimits,
-}
-
-/// Response cache settings (README, "Cache").
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct CacheConfig {
-    /// Cache every request, not only deterministic (temperature 0 or seeded) or opted-in ones.
-    pub enabled: bool,
-    /// Lifetime of an entry, seconds (at least 60, KV's minimum).
-    pub ttl_seconds: u32,
-    /// How long past its lifetime an entry may still answer when every target fails.
-    pub max_stale_seconds: u32,
-    /// The similar-prompt cache (routes only).
-    pub similar: Option<crate::core::state::similar::SimilarConfig>,
-    /// Coalesce identical requests across isolates through a Durable Object (top level only;
-    /// costs one Durable Object call per cacheable miss).
-    pub coalesce: bool,
-}
-
-impl Default for CacheConfig {
-    fn default() -> Self {
-        CacheConfig { enabled: false, ttl_seconds: 3600, max_stale_seconds: 0, similar: None, coalesce: false }
-    }
-}
-
-impl CacheConfig {
-    pub fn policy(&self) -> crate::core::state::cache::RoutePolicy {
-        crate::core::state::cache::RoutePolicy { enabled: self.enabled, ttl_s: self.ttl_seconds, max_stale_s: self.max_stale_seconds }
-    }
-
-    fn problem(&self) -> Option<&'static str> {
-        (!(60..=31_536_000).contains(&self.ttl_seconds) || self.max_stale_seconds > 31_536_000)
-            .then_some("ttl_seconds must be 60..31536000 and max_stale_seconds at most 31536000")
-    }
+    pub limits: Limits,
 }
 
 /// Limits and budgets shared by every key of a tenant.
@@ -274,15 +246,7 @@ impl CacheConfig {
 #[serde(deny_unknown_fields)]
 pub struct TenantConfig {
     #[serde(default)]
-    pub limits: SpendLimits,
-}
-
-/// Scheduled health probes.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HealthChecks {
-    /// Public model names whose targets are probed with a one-token request.
-    pub models: Vec<String>,
+    pub limits: Limits,
 }
 
 /// Browser tokens (`POST /v1/tokens`).
@@ -304,23 +268,6 @@ fn default_tenant() -> String {
     "default".into()
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Limits {
-    #[serde(default = "default_max_body")]
-    pub max_body_bytes: usize,
-}
-
-fn default_max_body() -> usize {
-    DEFAULT_MAX_BODY_BYTES
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits { max_body_bytes: DEFAULT_MAX_BODY_BYTES }
-    }
-}
-
 /// Every field is optional (`#[serde(default)]`); unknown fields are errors.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -328,7 +275,7 @@ pub struct Config {
     pub providers: VecMap<String, Provider>,
     pub models: Vec<Model>,
     pub keys: Vec<ClientKey>,
-    pub limits: Limits,
+    pub limits: BodyLimits,
     /// Browser tokens; absent: minting is off.
     pub tokens: Option<TokensConfig>,
     /// Fallback chains under public names of their own.
@@ -482,9 +429,8 @@ impl Config {
                 add(format!("{path}.deadline_ms"), "deadline_ms must be 1000..900000 and retry.max_retries at most 10");
             }
         }
-        let b = &self.breaker;
-        if b.probes == 0 || b.consecutive_failures == 0 || b.failure_rate_pct == 0 || b.failure_rate_pct > 100 || b.min_calls == 0 {
-            add("breaker".into(), "probes, consecutive_failures and min_calls must be at least 1, failure_rate_pct 1..100");
+        if let Some(problem) = self.breaker.problem() {
+            add("breaker".into(), problem);
         }
         for (i, m) in self.health_checks.iter().flat_map(|h| &h.models).enumerate() {
             if !self.index.contains_key(m) {

@@ -5,13 +5,12 @@
 //! - `GET /admin/keys` lists records (id = the key's SHA-256, never the key).
 //! - `DELETE /admin/keys/<id>` revokes (see `keystore` for how soon that takes effect).
 
-use crate::core::config::Config;
+use crate::core::config::{Config, Limits};
 use crate::core::error::{GatewayError, Kind};
 use crate::core::front::auth::bearer;
 use crate::core::front::gateway::Inbound;
 use crate::core::pipeline::exchange::Reply;
 use crate::core::state::keystore::{kv_key, KeyRecord, KvOp, Pending, KEY_PREFIX};
-use crate::core::state::spend::Limits;
 use crate::core::translate::dialect::fields::{as_str, invalid_value, opt_array, parse_object, req_str};
 use crate::core::util::secret::{ct_eq, sha256_hex, Secret};
 use serde_json::{json, Value};

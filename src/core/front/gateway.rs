@@ -4,7 +4,7 @@
 //! Invariant: nothing a client sends produces a 500 or reaches an upstream unless it passed
 //! authentication, the body cap and decoding.
 
-use crate::core::config::{Config, Model, Problem, ProviderKind};
+use crate::core::config::{Config, Model, Problem, ProviderKind, RetryPolicy};
 use crate::core::error::{GatewayError, Kind};
 use crate::core::front::admin;
 use crate::core::front::caps;
@@ -12,14 +12,14 @@ use crate::core::front::cors;
 use crate::core::front::principal::{self, Principal};
 use crate::core::front::tokens::{self, Claims};
 use crate::core::pipeline::exchange::{error_reply, Action, Reply};
-use crate::core::pipeline::routes::{PlannedTarget, RetryPolicy};
+use crate::core::pipeline::routes::{Plan, PlannedTarget};
 use crate::core::pipeline::session::{CachePlan, Caller, Payload, Plans, Session, SimilarPlan, SpendPlan, TargetSpec};
 use crate::core::state::cache;
 use crate::core::state::cost;
 use crate::core::state::health::{Health, Outcome};
 use crate::core::state::keystore::{kv_key, KeyRecord, KvOp, OwnedInbound, Pending, LOOKUP_CACHE_TTL_S};
 use crate::core::state::ledger;
-use crate::core::state::spend::{Op, TenantNext};
+use crate::core::state::spend::{LimitsExt, Op, TenantNext};
 use crate::core::translate::dialect;
 use crate::core::translate::dialect::fields::{as_str, invalid_value, opt_array, opt_u32, parse_object, req_str};
 use crate::core::translate::embeddings;

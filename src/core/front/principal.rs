@@ -1,12 +1,11 @@
 //! Who is calling: a configured gateway key, or a browser token minted with one. Both become
 //! a [`Principal`] with the same scope checks (models, origin).
 
-use crate::core::config::{Config, Model};
+use crate::core::config::{Config, Limits, Model};
 use crate::core::error::{GatewayError, Kind};
 use crate::core::front::auth::{authenticate, bearer};
 use crate::core::front::gateway::Inbound;
 use crate::core::front::tokens::{self, Claims};
-use crate::core::state::spend::Limits;
 use crate::core::util::secret::Secret;
 use crate::core::util::vecmap::VecMap;
 

@@ -30,7 +30,7 @@ pub struct Claims {
     pub exp: u64,
     /// The token's own rate limits and budget, on top of its key's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub l: Option<crate::core::state::spend::Limits>,
+    pub l: Option<crate::core::config::Limits>,
 }
 
 /// HMAC-SHA-256 of `message` under `key`.

@@ -7,10 +7,10 @@
 //! the next target at once, or return the error. Once a stream's head has gone out, failures
 //! are reported in-band by the exchange and never retried.
 
-use crate::core::config::{Prices, ProviderKind, Quota};
+use crate::core::config::{Prices, ProviderKind, Quota, RetryPolicy};
 use crate::core::error::{Disposition, GatewayError, Kind};
 use crate::core::pipeline::exchange::{error_reply, Action, Exchange, Reply, Route};
-use crate::core::pipeline::routes::{splitmix, RetryPolicy};
+use crate::core::pipeline::routes::splitmix;
 use crate::core::state::analytics::{self, DataPoint};
 use crate::core::state::cache::{self, Decision, Entry, Freshness};
 use crate::core::state::cost::{self, usd_string};

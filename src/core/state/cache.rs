@@ -21,6 +21,7 @@
 //! Request `Cache-Control` directives follow RFC 9111 §5.2.1
 //! (<https://www.rfc-editor.org/rfc/rfc9111#section-5.2.1>).
 
+use crate::core::config::RoutePolicy;
 use crate::core::translate::dialect::{self, StreamEncoder};
 use crate::core::types::*;
 use crate::core::util::secret::sha256_hex;
@@ -290,17 +291,6 @@ fn delta_seconds(arg: &str) -> Option<u32> {
         return None;
     }
     Some(digits.parse::<u32>().map_or(1 << 31, |n| n.min(1 << 31)))
-}
-
-/// What a route says about caching.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct RoutePolicy {
-    /// Cache every request on the route, not only deterministic or opted-in ones.
-    pub enabled: bool,
-    /// Lifetime of entries written for this route (raised to [`MIN_TTL_S`]).
-    pub ttl_s: u32,
-    /// How long past its TTL an entry is kept as [`Freshness::Stale`].
-    pub max_stale_s: u32,
 }
 
 /// Whether to read and write the cache for one request, and for how long to keep the answer.

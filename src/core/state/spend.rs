@@ -12,6 +12,7 @@
 //! - A lease that never settles (a crashed isolate) expires at its deadline, so neither its
 //!   concurrency slot nor its reservation is held for ever.
 
+use crate::core::config::{usd_to_nano, Limits};
 use crate::core::state::ledger::{self, LedgerRow, Query, UsageQuery};
 use crate::core::util::vecmap::VecMap;
 use serde::{Deserialize, Serialize};
@@ -19,63 +20,24 @@ use serde::{Deserialize, Serialize};
 const MINUTE_NS: u64 = 60_000_000_000;
 const DAY_MS: u64 = 86_400_000;
 
-/// Limits as written in config, runtime key records and tokens (money in USD).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Limits {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub requests_per_minute: Option<u32>,
-    /// Input plus output tokens; a request counts its estimate (input estimate plus its
-    /// output cap) at admission and is corrected to its real usage when it settles.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tokens_per_minute: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub concurrent_requests: Option<u32>,
-    /// Per UTC day.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub daily_usd: Option<f64>,
-    /// Per UTC calendar month.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub monthly_usd: Option<f64>,
-    /// Over the subject's whole life (meant for short-lived browser tokens).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total_usd: Option<f64>,
+/// Limits applied to one subject: the spend side of the config's [`Limits`].
+pub trait LimitsExt {
+    /// These limits applied to the subject `id`.
+    fn subject(&self, id: String) -> Subject;
 }
 
-impl Limits {
-    pub fn is_empty(&self) -> bool {
-        *self == Limits::default()
-    }
-
-    /// What is wrong with these limits, if anything.
-    pub fn problem(&self) -> Option<&'static str> {
-        let rates = [self.requests_per_minute.map(u64::from), self.tokens_per_minute, self.concurrent_requests.map(u64::from)];
-        if rates.iter().flatten().any(|&v| v == 0 || v > 1_000_000_000) {
-            return Some("requests_per_minute, tokens_per_minute and concurrent_requests must be 1..1000000000");
-        }
-        if [self.daily_usd, self.monthly_usd, self.total_usd].iter().flatten().any(|&v| nano(v).is_none()) {
-            return Some("daily_usd, monthly_usd and total_usd must be between 0 and 1000000000");
-        }
-        None
-    }
-
-    /// These limits applied to the subject `id`.
-    pub fn subject(&self, id: String) -> Subject {
+impl LimitsExt for Limits {
+    fn subject(&self, id: String) -> Subject {
         Subject {
             id,
             rpm: self.requests_per_minute,
             tpm: self.tokens_per_minute,
             concurrent: self.concurrent_requests,
-            daily_nusd: self.daily_usd.and_then(nano),
-            monthly_nusd: self.monthly_usd.and_then(nano),
-            total_nusd: self.total_usd.and_then(nano),
+            daily_nusd: self.daily_usd.and_then(usd_to_nano),
+            monthly_nusd: self.monthly_usd.and_then(usd_to_nano),
+            total_nusd: self.total_usd.and_then(usd_to_nano),
         }
     }
-}
-
-/// USD to nano-USD, for amounts from 0 to a billion dollars.
-fn nano(usd: f64) -> Option<u64> {
-    (0.0..=1e9).contains(&usd).then(|| (usd * 1e9).round() as u64)
 }
 
 /// One party whose limits a request must fit: the tenant, a key, or a browser token.
