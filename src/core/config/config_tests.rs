@@ -1,4 +1,5 @@
 use super::*;
+use crate::core::types::Dialect;
 
 #[test]
 fn embedded_default_config_is_valid() {
