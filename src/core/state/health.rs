@@ -20,7 +20,7 @@
 //! nothing fails, no Durable Object is called at all.
 
 use crate::core::config::{BreakerConfig, Quota};
-use crate::core::state::spend;
+use crate::core::state::gcra;
 use crate::core::util::vecmap::VecMap;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
@@ -232,7 +232,7 @@ impl HealthView {
         let fit = |tat: u64, limit: Option<u64>, cost: u64| match limit {
             None => Some(tat),
             Some(l) if cost > l => None,
-            Some(l) => spend::gcra(tat, now_ns, spend::interval_ns(l), cost).ok(),
+            Some(l) => gcra::admit(tat, now_ns, gcra::interval_ns(l), cost).ok(),
         };
         Some((fit(req, quota.requests_per_minute.map(u64::from), 1)?, fit(tok, quota.tokens_per_minute, tokens)?))
     }

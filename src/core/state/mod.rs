@@ -1,10 +1,12 @@
 //! What the platform keeps, as pure state machines and their storage formats: spend control
-//! and the ledger (tenant Durable Object), breakers (target Durable Object), the response
-//! cache and the similar-prompt index, runtime keys (KV), cost and analytics points.
+//! with its GCRA rate limiter and the ledger (tenant Durable Object), breakers (target
+//! Durable Object), the response cache and the similar-prompt index, runtime keys (KV), cost
+//! and analytics points.
 
 pub mod analytics;
 pub mod cache;
 pub mod cost;
+pub mod gcra;
 pub mod health;
 pub mod keystore;
 pub mod ledger;

@@ -5,7 +5,8 @@
 //!
 //! Invariants:
 //! - Admission is all or nothing: a request refused by one subject changes no other.
-//! - GCRA never admits more than `limit + limit × elapsed / 1 min` (property-tested).
+//! - GCRA never admits more than `limit + limit × elapsed / 1 min` (property-tested in
+//!   [`crate::core::state::gcra`]).
 //! - A budget is overshot by at most the estimation error of the calls in flight: every
 //!   admitted call holds a reservation of its worst case until it settles, and admission
 //!   counts spend plus every open reservation.
@@ -13,11 +14,11 @@
 //!   concurrency slot nor its reservation is held for ever.
 
 use crate::core::config::{usd_to_nano, Limits};
+use crate::core::state::gcra::{self, interval_ns, MINUTE_NS};
 use crate::core::state::ledger::{self, LedgerRow, Query, UsageQuery};
 use crate::core::util::vecmap::VecMap;
 use serde::{Deserialize, Serialize};
 
-const MINUTE_NS: u64 = 60_000_000_000;
 const DAY_MS: u64 = 86_400_000;
 
 /// Limits applied to one subject: the spend side of the config's [`Limits`].
@@ -257,21 +258,6 @@ pub fn apply(state: &TenantState, op: Op, now_ms: u64) -> Applied {
     }
 }
 
-/// The emission interval of a per-minute limit, in nanoseconds (rounded up: never faster).
-pub(crate) fn interval_ns(per_minute: u64) -> u64 {
-    MINUTE_NS.div_ceil(per_minute.max(1))
-}
-
-/// GCRA: the new theoretical arrival time if `cost` fits now, else how long until it would.
-pub(crate) fn gcra(tat: u64, now_ns: u64, interval: u64, cost: u64) -> Result<u64, u64> {
-    let next = tat.max(now_ns).saturating_add(interval.saturating_mul(cost));
-    if next - now_ns <= MINUTE_NS {
-        Ok(next)
-    } else {
-        Err(next - MINUTE_NS - now_ns)
-    }
-}
-
 fn window(limit: u64, tat: u64, now_ns: u64) -> Window {
     let used = tat.saturating_sub(now_ns);
     let interval = interval_ns(limit);
@@ -326,7 +312,7 @@ impl TenantState {
                     return Verdict::TooLarge { subject: s.id.clone(), limit: name.into(), requested: cost, allowed: limit };
                 }
                 let key = format!("{prefix}:{}", s.id);
-                match gcra(self.tat(&key), now_ns, interval_ns(limit), cost) {
+                match gcra::admit(self.tat(&key), now_ns, interval_ns(limit), cost) {
                     Ok(t) => new_tat.push((key, t)),
                     Err(wait_ns) => return limited(name, wait_ns.div_ceil(1_000_000).max(1), self),
                 }
