@@ -16,10 +16,10 @@
 use crate::core::config::{usd_to_nano, Limits};
 use crate::core::state::gcra::{self, interval_ns, MINUTE_NS};
 use crate::core::state::ledger::{self, LedgerRow, Query, UsageQuery};
+use crate::core::util::calendar::{self, DAY_MS};
+use crate::core::util::duration::reset_string;
 use crate::core::util::vecmap::VecMap;
 use serde::{Deserialize, Serialize};
-
-const DAY_MS: u64 = 86_400_000;
 
 /// Limits applied to one subject: the spend side of the config's [`Limits`].
 pub trait LimitsExt {
@@ -198,7 +198,7 @@ struct Spend {
 impl Spend {
     /// Roll the day and month forward to `now_ms`.
     fn at(mut self, now_ms: u64) -> Spend {
-        let (day, month) = (now_ms / DAY_MS, ledger::month_index(now_ms / DAY_MS));
+        let (day, month) = (now_ms / DAY_MS, calendar::month_index(now_ms / DAY_MS));
         if self.day != day {
             self.day = day;
             self.day_nusd = 0;
@@ -381,46 +381,9 @@ impl TenantState {
             self.spend.insert(id.clone(), spend);
         }
         let mut row = s.row;
-        row.day = ledger::day_string(now_ms / DAY_MS);
+        row.day = calendar::day_string(now_ms / DAY_MS);
         row
     }
-}
-
-/// OpenAI's duration format for `x-ratelimit-reset-*`: `20ms`, `1.5s`, `6m0s`.
-pub fn reset_string(ms: u64) -> String {
-    match ms {
-        0..=999 => format!("{ms}ms"),
-        1000..=59_999 => {
-            let s = format!("{}.{:03}", ms / 1000, ms % 1000);
-            format!("{}s", s.trim_end_matches('0').trim_end_matches('.'))
-        }
-        _ => format!("{}m{}s", ms / 60_000, (ms % 60_000) / 1000),
-    }
-}
-
-/// A duration in the format of `x-ratelimit-reset-*` (`20ms`, `1.5s`, `6m0s`, `1h2m`), as
-/// milliseconds.
-pub fn parse_duration_ms(s: &str) -> Option<u64> {
-    let mut total = 0.0;
-    let mut rest = s.trim();
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
-        let value: f64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let (unit_ms, len) = match rest.as_bytes() {
-            [b'm', b's', ..] => (1.0, 2),
-            [b'h', ..] => (3_600_000.0, 1),
-            [b'm', ..] => (60_000.0, 1),
-            [b's', ..] => (1_000.0, 1),
-            _ => return None,
-        };
-        total += value * unit_ms;
-        rest = &rest[len..];
-    }
-    (total.is_finite() && total < 86_400_000.0).then_some(total.ceil() as u64)
 }
 
 /// The `x-ratelimit-*` headers for `rate`.
