@@ -1,9 +1,13 @@
 //! The key covers every answer-changing field and nothing else; the policy table; entries
 //! round-trip; replayed streams read back through the crate's own upstream decoders.
 use super::*;
+use crate::core::config::RoutePolicy;
+use crate::core::translate::dialect;
 use crate::core::translate::providers::{assert_split_invariant, StreamDecoder};
+use crate::core::types::*;
 use crate::core::util::vecmap::VecMap;
 use proptest::prelude::*;
+use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 const SCOPE: KeyScope = KeyScope { tenant: "t1", public_model: "smart", route: r#"[["openai","gpt-4o"]]"# };
