@@ -13,12 +13,14 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
+    /// Requests per minute.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests_per_minute: Option<u32>,
     /// Input plus output tokens; a request counts its estimate (input estimate plus its
     /// output cap) at admission and is corrected to its real usage when it settles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens_per_minute: Option<u64>,
+    /// Requests in flight at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrent_requests: Option<u32>,
     /// Per UTC day.

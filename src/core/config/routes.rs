@@ -27,6 +27,7 @@ pub struct RetryPolicy {
     /// First backoff ceiling; doubles per retry (full jitter: a uniform draw below it).
     #[serde(default = "default_base")]
     pub base_ms: u32,
+    /// The highest a backoff ceiling grows.
     #[serde(default = "default_max_backoff")]
     pub max_backoff_ms: u32,
 }
@@ -56,7 +57,9 @@ impl RetryPolicy {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct PoolMember {
+    /// A public model name.
     pub model: String,
+    /// Its share of the pool's first picks (default 1).
     #[serde(default = "one")]
     pub weight: u32,
 }
@@ -69,6 +72,7 @@ fn one() -> u32 {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(untagged, deny_unknown_fields)]
 pub enum StepConfig {
+    /// One model; `max_retries` overrides the route's, `timeout_ms` the provider's.
     Model {
         model: String,
         #[serde(default)]
@@ -76,19 +80,23 @@ pub enum StepConfig {
         #[serde(default)]
         timeout_ms: Option<u32>,
     },
-    Pool {
-        pool: Vec<PoolMember>,
-    },
+    /// A pool, tried in a weighted random order: its first pick takes the load and the
+    /// others stand in for it.
+    Pool { pool: Vec<PoolMember> },
 }
 
 /// A route as written in config (`routes[]`).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RouteConfig {
+    /// The route's public name, distinct from every model name and alias.
     pub name: String,
+    /// The chain, tried in order.
     pub steps: Vec<StepConfig>,
+    /// How each target is retried (a step may override `max_retries`).
     #[serde(default)]
     pub retry: RetryPolicy,
+    /// The whole request's budget (default 120 s): no retry or fallback starts past it.
     #[serde(default = "default_deadline")]
     pub deadline_ms: u32,
     /// Response cache settings for this route (default: the config's `cache`).
