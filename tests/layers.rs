@@ -24,7 +24,7 @@ use std::path::Path;
 const LAYERS: &[&[&str]] = &[&["util"], &["types", "error"], &["config"], &["translate"], &["state"], &["pipeline"], &["front"]];
 
 #[test]
-#[ignore = "enabled once the layers are clean"]
+
 fn core_modules_respect_the_layers_and_have_no_cycles() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/core");
     let mut files = Vec::new();

@@ -38,7 +38,7 @@ fn seed() -> u64 {
 /// return the new state to store (and to hand back to the reporting isolate).
 #[wasm_bindgen]
 pub fn health_apply(stored: Option<String>, target: &str, config: &str, now_ms: f64, ok: bool, elapsed_ms: f64) -> String {
-    let cfg: crate::core::state::health::BreakerConfig = serde_json::from_slice(config.as_bytes()).unwrap_or_default();
+    let cfg: crate::core::config::BreakerConfig = serde_json::from_slice(config.as_bytes()).unwrap_or_default();
     crate::core::state::health::apply_outcome(stored.as_deref(), target, &cfg, now_ms as u64, ok, elapsed_ms as u64)
 }
 

@@ -1,4 +1,5 @@
 use super::*;
+use crate::core::types::Dialect;
 
 #[test]
 fn embedded_default_config_is_valid() {
@@ -77,11 +78,9 @@ fn presets_have_default_urls_and_wires() {
 #[test]
 fn routes_are_validated() {
     let base = r#""providers":{"m":{"kind":"mock"}},"models":[{"name":"a","provider":"m","model":"x"}]"#;
-    let ok = Config::parse(&format!(
-        r#"{{{base},"routes":[{{"name":"r","steps":[{{"model":"a"}},{{"pool":[{{"model":"a","weight":2}}]}}]}}]}}"#
-    ))
-    .unwrap();
-    assert_eq!(ok.route("r").unwrap().plan(0).len(), 2);
+    // A valid route parses (its plan is checked with the planner, in the pipeline's routes).
+    Config::parse(&format!(r#"{{{base},"routes":[{{"name":"r","steps":[{{"model":"a"}},{{"pool":[{{"model":"a","weight":2}}]}}]}}]}}"#))
+        .unwrap();
     let bad = Config::parse(&format!(
         r#"{{{base},"routes":[{{"name":"a","steps":[{{"model":"ghost"}}],"deadline_ms":5}},{{"name":"e","steps":[]}}]}}"#
     ))

@@ -5,14 +5,14 @@
 //! - `GET /admin/keys` lists records (id = the key's SHA-256, never the key).
 //! - `DELETE /admin/keys/<id>` revokes (see `keystore` for how soon that takes effect).
 
-use crate::core::config::Config;
+use crate::core::config::{Config, Limits};
 use crate::core::error::{GatewayError, Kind};
-use crate::core::front::auth::{bearer, ct_eq, sha256_hex, Secret};
+use crate::core::front::auth::bearer;
 use crate::core::front::inbound::{Inbound, OwnedInbound};
 use crate::core::pipeline::protocol::Reply;
 use crate::core::state::keystore::{kv_key, KeyRecord, KvOp, KEY_PREFIX};
-use crate::core::state::spend::Limits;
 use crate::core::translate::dialect::fields::{as_str, invalid_value, opt_array, parse_object, req_str};
+use crate::core::util::secret::{ct_eq, sha256_hex, Secret};
 use serde_json::{json, Value};
 
 pub const ADMIN_SECRET: &str = "SWITCHYARD_ADMIN_KEY";
@@ -83,7 +83,7 @@ pub fn start(config: &Config, inb: &Inbound, request_id: &str) -> Result<(KvOp, 
         ("GET", "/admin/keys") => Ok((KvOp::List { prefix: KEY_PREFIX.into() }, Pending::Listed { request_id })),
         ("DELETE", path) if path.starts_with("/admin/keys/") => {
             let id = &path["/admin/keys/".len()..];
-            if !crate::core::front::auth::is_sha256_hex(id) {
+            if !crate::core::util::secret::is_sha256_hex(id) {
                 return Err(GatewayError::new(Kind::NotFound, "key_not_found", "key ids are 64 lowercase hex digits"));
             }
             Ok((KvOp::Delete { key: kv_key(id) }, Pending::Revoked { request_id, id: id.to_string() }))

@@ -1,61 +1,11 @@
-//! Client authentication by gateway key, and the redacting [`Secret`] type.
+//! Client authentication by gateway key, and the `Authorization: Bearer` header.
 //!
 //! Keys are stored only as SHA-256 hashes. The presented key is hashed and compared with
 //! every configured hash in constant time (no early exit on the first differing byte, and no
 //! early exit on the first matching key), so timing reveals nothing about stored hashes.
 
 use crate::core::config::{ClientKey, Config};
-use sha2::{Digest, Sha256};
-use std::fmt;
-
-/// A secret value. `Debug` and `Display` print a short fingerprint, never the value; it is
-/// not `Serialize`, so it cannot be written out by accident.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-    /// The value, for the one place that must send it (the upstream request header).
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-    fn fingerprint(&self) -> String {
-        format!("secret:{}", &sha256_hex(self.0.as_bytes())[..8])
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.fingerprint())
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.fingerprint())
-    }
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
-pub fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
-/// Equality whose time depends only on the lengths, not on where the inputs differ.
-pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
+use crate::core::util::secret::{ct_eq, sha256_hex};
 
 /// The bearer token of an `Authorization` header value, if it has that form.
 pub fn bearer(header: &str) -> Option<&str> {
@@ -95,12 +45,5 @@ mod tests {
         assert_eq!(bearer("Basic abc"), None);
         assert_eq!(bearer("Bearer "), None);
         assert_eq!(bearer("abc"), None);
-    }
-
-    #[test]
-    fn secret_never_prints_its_value() {
-        let s = Secret::new("sk-live-canary-123");
-        assert!(!format!("{s:?} {s}").contains("canary"));
-        assert_eq!(s.expose(), "sk-live-canary-123");
     }
 }

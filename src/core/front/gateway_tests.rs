@@ -390,7 +390,7 @@ fn runtime_keys_are_looked_up_in_kv_by_hash() {
     gw.set_keystore(true);
     let (_, action) = run(&gw, "POST", "/v1/chat/completions", &[("authorization", "Bearer sk-sy-runtime")], CHAT);
     let Action::Kv(op) = action else { panic!("{action:?}") };
-    assert_eq!(op, KvOp::Get { key: format!("key:{}", crate::core::front::auth::sha256_hex(b"sk-sy-runtime")), cache_ttl_s: 60 });
+    assert_eq!(op, KvOp::Get { key: format!("key:{}", crate::core::util::secret::sha256_hex(b"sk-sy-runtime")), cache_ttl_s: 60 });
     let record = r#"{"name":"rt","tenant":"acme","models":["mock"],"created":1}"#;
     let looked_up = |answer: Option<&str>| {
         let headers = [("authorization".to_string(), "Bearer sk-sy-runtime".to_string())];

@@ -2,22 +2,24 @@
 //! model or route into targets, and decide its spend control, cache and similar-prompt
 //! plans before the first attempt.
 
+use crate::core::config::RetryPolicy;
 use crate::core::config::{Config, Model};
 use crate::core::error::{GatewayError, Kind};
-use crate::core::front::auth::Secret;
 use crate::core::front::caps;
 use crate::core::front::inbound::Inbound;
 use crate::core::front::principal::Principal;
 use crate::core::pipeline::protocol::Action;
-use crate::core::pipeline::routes::{PlannedTarget, RetryPolicy};
+use crate::core::pipeline::routes::{Plan, PlannedTarget};
 use crate::core::pipeline::session::{CachePlan, Caller, Plans, Session, SimilarPlan, SpendPlan};
 use crate::core::pipeline::target::{Payload, TargetSpec};
 use crate::core::state::cache;
 use crate::core::state::cost;
 use crate::core::state::health::Health;
+use crate::core::state::spend::LimitsExt;
 use crate::core::translate::dialect;
 use crate::core::translate::embeddings;
 use crate::core::types::{ChatRequest, Content, Dialect, Part, ResponseFormat, Usage};
+use crate::core::util::secret::Secret;
 use crate::core::util::vecmap::VecMap;
 
 /// Azure OpenAI's `api-version` when the config names none.

@@ -1,13 +1,13 @@
 //! Who is calling: a configured gateway key, or a browser token minted with one. Both become
 //! a [`Principal`] with the same scope checks (models, origin).
 
-use crate::core::config::{Config, Model};
+use crate::core::config::{Config, Limits, Model};
 use crate::core::error::{GatewayError, Kind};
-use crate::core::front::auth::{authenticate, bearer, Secret};
+use crate::core::front::auth::{authenticate, bearer};
 use crate::core::front::inbound::Inbound;
 use crate::core::front::tokens::{self, Claims};
 use crate::core::state::keystore::KeyRecord;
-use crate::core::state::spend::Limits;
+use crate::core::util::secret::Secret;
 use crate::core::util::vecmap::VecMap;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -67,7 +67,7 @@ fn from_claims(config: &Config, c: Claims, token: &str) -> Principal {
     let key = config.keys.iter().find(|k| k.name == c.k && k.tenant == c.t);
     let key_models = key.and_then(|k| k.models.clone());
     let key_limits = key.map(|k| k.limits).unwrap_or_default();
-    let token_id = format!("token:{}", &crate::core::front::auth::sha256_hex(token.as_bytes())[..32]);
+    let token_id = format!("token:{}", &crate::core::util::secret::sha256_hex(token.as_bytes())[..32]);
     let models = match (c.m, key_models) {
         (Some(m), Some(k)) => Some(m.into_iter().filter(|x| k.contains(x)).collect()),
         (m, k) => m.or(k),

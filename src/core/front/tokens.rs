@@ -7,8 +7,8 @@
 //! reading the claims. A token is bound to one origin and optionally to a subset of models.
 
 use crate::core::error::{GatewayError, Kind};
-use crate::core::front::auth::{ct_eq, Secret};
 use crate::core::util::b64;
+use crate::core::util::secret::{ct_eq, Secret};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -30,7 +30,7 @@ pub struct Claims {
     pub exp: u64,
     /// The token's own rate limits and budget, on top of its key's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub l: Option<crate::core::state::spend::Limits>,
+    pub l: Option<crate::core::config::Limits>,
 }
 
 /// HMAC-SHA-256 of `message` under `key`.

@@ -167,7 +167,7 @@ impl Exchange {
         ]
         .iter()
         .filter(|(remaining, _)| header(remaining).and_then(|v| v.parse::<u64>().ok()) == Some(0))
-        .map(|(_, reset)| header(reset).and_then(crate::core::state::spend::parse_duration_ms).unwrap_or(1000))
+        .map(|(_, reset)| header(reset).and_then(crate::core::util::duration::parse_duration_ms).unwrap_or(1000))
         .max();
         let is_sse = headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v.starts_with("text/event-stream"));
         if status == 200 && self.route.stream && is_sse {

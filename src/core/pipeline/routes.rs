@@ -1,98 +1,7 @@
-//! Routes: a public name mapped to an ordered fallback chain of targets, where any step may
-//! be a weighted pool, with a retry policy and a deadline. A plain model is a route of one
-//! target that is not retried.
-//!
-//! ```json
-//! "routes": [{
-//!   "name": "smart",
-//!   "steps": [ {"model": "gpt-4o", "max_retries": 1},
-//!              {"pool": [{"model": "claude-sonnet", "weight": 3}, {"model": "gemini-pro", "weight": 1}]},
-//!              {"model": "mock"} ],
-//!   "retry": {"max_retries": 2, "base_ms": 250, "max_backoff_ms": 8000},
-//!   "deadline_ms": 60000
-//! }]
-//! ```
+//! Route planning: one request's chain of targets from a route's config
+//! ([`crate::core::config::RouteConfig`]), with its weighted pools drawn from a seed.
 
-use serde::Deserialize;
-
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct RetryPolicy {
-    /// Retries on the same target after a retryable failure (then the next target).
-    #[serde(default = "default_retries")]
-    pub max_retries: u32,
-    /// First backoff ceiling; doubles per retry (full jitter: a uniform draw below it).
-    #[serde(default = "default_base")]
-    pub base_ms: u32,
-    #[serde(default = "default_max_backoff")]
-    pub max_backoff_ms: u32,
-}
-
-fn default_retries() -> u32 {
-    2
-}
-fn default_base() -> u32 {
-    250
-}
-fn default_max_backoff() -> u32 {
-    8_000
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy { max_retries: default_retries(), base_ms: default_base(), max_backoff_ms: default_max_backoff() }
-    }
-}
-
-impl RetryPolicy {
-    /// No retries: what a plain model gets.
-    pub const NONE: RetryPolicy = RetryPolicy { max_retries: 0, base_ms: 0, max_backoff_ms: 0 };
-}
-
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct PoolMember {
-    pub model: String,
-    #[serde(default = "one")]
-    pub weight: u32,
-}
-
-fn one() -> u32 {
-    1
-}
-
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(untagged, deny_unknown_fields)]
-pub enum StepConfig {
-    Model {
-        model: String,
-        #[serde(default)]
-        max_retries: Option<u32>,
-        #[serde(default)]
-        timeout_ms: Option<u32>,
-    },
-    Pool {
-        pool: Vec<PoolMember>,
-    },
-}
-
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct RouteConfig {
-    pub name: String,
-    pub steps: Vec<StepConfig>,
-    #[serde(default)]
-    pub retry: RetryPolicy,
-    #[serde(default = "default_deadline")]
-    pub deadline_ms: u32,
-    /// Response cache settings for this route (default: the config's `cache`).
-    #[serde(default)]
-    pub cache: Option<crate::core::config::CacheConfig>,
-}
-
-fn default_deadline() -> u32 {
-    120_000
-}
+use crate::core::config::{PoolMember, RouteConfig, StepConfig};
 
 /// One target of a planned chain: a model name with its overrides.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,11 +20,16 @@ pub fn splitmix(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
-impl RouteConfig {
+/// Planning a request's chain from a route.
+pub trait Plan {
     /// The chain for one request: pools become all their members in a weighted random order
     /// (the pick first, the others as its fallbacks), so a pool spreads load and still
     /// falls back within itself.
-    pub fn plan(&self, seed: u64) -> Vec<PlannedTarget> {
+    fn plan(&self, seed: u64) -> Vec<PlannedTarget>;
+}
+
+impl Plan for RouteConfig {
+    fn plan(&self, seed: u64) -> Vec<PlannedTarget> {
         let mut state = seed;
         let mut out = Vec::new();
         for step in &self.steps {
@@ -143,25 +57,12 @@ impl RouteConfig {
         }
         out
     }
-
-    /// Every model a route names, with its JSON path, for validation.
-    pub fn models(&self) -> Vec<(String, &str)> {
-        let mut out = Vec::new();
-        for (i, step) in self.steps.iter().enumerate() {
-            match step {
-                StepConfig::Model { model, .. } => out.push((format!("steps[{i}].model"), model.as_str())),
-                StepConfig::Pool { pool } => {
-                    out.extend(pool.iter().enumerate().map(|(j, m)| (format!("steps[{i}].pool[{j}].model"), m.model.as_str())))
-                }
-            }
-        }
-        out
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::config::{Config, RetryPolicy};
     use proptest::prelude::*;
 
     fn route(json: &str) -> RouteConfig {
@@ -184,6 +85,16 @@ mod tests {
         let p = r.plan(5);
         assert_eq!(p.len(), 3);
         assert_eq!(p[2].model, "z");
+    }
+
+    #[test]
+    fn a_validated_route_plans_every_step() {
+        let base = r#""providers":{"m":{"kind":"mock"}},"models":[{"name":"a","provider":"m","model":"x"}]"#;
+        let ok = Config::parse(&format!(
+            r#"{{{base},"routes":[{{"name":"r","steps":[{{"model":"a"}},{{"pool":[{{"model":"a","weight":2}}]}}]}}]}}"#
+        ))
+        .unwrap();
+        assert_eq!(ok.route("r").unwrap().plan(0).len(), 2);
     }
 
     proptest! {

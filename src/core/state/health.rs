@@ -19,40 +19,13 @@
 //! closing) anywhere reaches every isolate that reports, and it survives eviction. When
 //! nothing fails, no Durable Object is called at all.
 
-use crate::core::config::Quota;
-use crate::core::state::spend;
+use crate::core::config::{BreakerConfig, Quota};
+use crate::core::state::gcra;
 use crate::core::util::vecmap::VecMap;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
-
-/// Breaker settings (config `breaker`; every field optional).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct BreakerConfig {
-    pub window_ms: u64,
-    pub min_calls: u32,
-    pub failure_rate_pct: u32,
-    pub consecutive_failures: u32,
-    pub cooldown_ms: u64,
-    pub probes: u32,
-    pub slow_call_ms: u64,
-}
-
-impl Default for BreakerConfig {
-    fn default() -> Self {
-        BreakerConfig {
-            window_ms: 60_000,
-            min_calls: 10,
-            failure_rate_pct: 50,
-            consecutive_failures: 5,
-            cooldown_ms: 30_000,
-            probes: 2,
-            slow_call_ms: 60_000,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum State {
@@ -259,7 +232,7 @@ impl HealthView {
         let fit = |tat: u64, limit: Option<u64>, cost: u64| match limit {
             None => Some(tat),
             Some(l) if cost > l => None,
-            Some(l) => spend::gcra(tat, now_ns, spend::interval_ns(l), cost).ok(),
+            Some(l) => gcra::admit(tat, now_ns, gcra::interval_ns(l), cost).ok(),
         };
         Some((fit(req, quota.requests_per_minute.map(u64::from), 1)?, fit(tok, quota.tokens_per_minute, tokens)?))
     }

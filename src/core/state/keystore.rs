@@ -9,7 +9,7 @@
 //! The core cannot wait, so a KV step is an [`Action::Kv`](crate::core::pipeline::exchange::Action)
 //! plus a [`Pending`] continuation that the edge hands back with the result.
 
-use crate::core::state::spend::Limits;
+use crate::core::config::Limits;
 use serde::{Deserialize, Serialize};
 
 pub const KEY_PREFIX: &str = "key:";

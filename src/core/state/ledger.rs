@@ -10,6 +10,7 @@
 
 use crate::core::error::GatewayError;
 use crate::core::state::cost::usd_string;
+use crate::core::util::calendar::{day_string, month_start_string, parse_day, DAY_MS};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -145,9 +146,8 @@ fn bad(param: &str, message: &str) -> GatewayError {
 
 /// Parse the query string of `/v1/usage`. Defaults: from the first of this month to today.
 pub fn parse_query(query: &str, now_ms: u64) -> Result<UsageQuery, GatewayError> {
-    let today = now_ms / 86_400_000;
-    let (y, m, _) = civil(today);
-    let mut q = UsageQuery { from: format!("{y:04}-{m:02}-01"), to: day_string(today), group_by: None, run: None };
+    let today = now_ms / DAY_MS;
+    let mut q = UsageQuery { from: month_start_string(today), to: day_string(today), group_by: None, run: None };
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (name, raw) = pair.split_once('=').unwrap_or((pair, ""));
         let value = percent_decode(raw).ok_or_else(|| bad(name, "is not valid percent-encoded UTF-8"))?;
@@ -238,64 +238,9 @@ fn entry(n: &[u64]) -> Value {
     })
 }
 
-/// The civil date of a day number (days since 1970-01-01), proleptic Gregorian.
-pub fn civil(days: u64) -> (u64, u64, u64) {
-    // Howard Hinnant's days-to-civil, for non-negative day numbers.
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + u64::from(m <= 2), m, d)
-}
-
-pub fn day_string(days: u64) -> String {
-    let (y, m, d) = civil(days);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-/// Months since year 0, for telling months apart.
-pub fn month_index(days: u64) -> u64 {
-    let (y, m, _) = civil(days);
-    y * 12 + m - 1
-}
-
-/// A valid `YYYY-MM-DD` date, as written.
-fn parse_day(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| s.get(r).filter(|p| p.bytes().all(|c| c.is_ascii_digit()))?.parse::<u64>().ok();
-    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-    let days_in = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    ((1..=12).contains(&m) && (1..=days_in[(m - 1) as usize]).contains(&d)).then(|| s.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn civil_dates() {
-        assert_eq!(day_string(0), "1970-01-01");
-        assert_eq!(day_string(19_782), "2024-02-29");
-        assert_eq!(day_string(20_420), "2025-11-28");
-        assert_eq!(month_index(0), 1970 * 12);
-        assert_eq!(month_index(31), 1970 * 12 + 1);
-    }
-
-    #[test]
-    fn days_parse_strictly() {
-        assert_eq!(parse_day("2024-02-29").as_deref(), Some("2024-02-29"));
-        for bad in ["2023-02-29", "2024-13-01", "2024-1-01", "2024-01-32", "20240101xx", "2024-00-10", "2024-01-+1"] {
-            assert_eq!(parse_day(bad), None, "{bad}");
-        }
-    }
 
     #[test]
     fn query_defaults_and_errors() {

@@ -17,35 +17,6 @@ use crate::core::types::Dialect;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-/// A route's similar-prompt settings (`routes[].cache.similar`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SimilarConfig {
-    /// The public name of the embedding model that embeds prompts.
-    pub embedding_model: String,
-    /// The least cosine similarity that counts as the same question.
-    #[serde(default = "default_threshold")]
-    pub threshold: f32,
-    /// How many recent prompts per prefix the index keeps and searches.
-    #[serde(default = "default_max_entries")]
-    pub max_entries: u32,
-}
-
-fn default_threshold() -> f32 {
-    0.95
-}
-
-fn default_max_entries() -> u32 {
-    1000
-}
-
-impl SimilarConfig {
-    pub fn problem(&self) -> Option<&'static str> {
-        (!(0.5..=1.0).contains(&self.threshold) || !(1..=10_000).contains(&self.max_entries))
-            .then_some("threshold must be 0.5..1 and max_entries 1..10000")
-    }
-}
-
 /// The index's table.
 pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS entries (prefix TEXT NOT NULL, key TEXT NOT NULL, \
 vector TEXT NOT NULL, created INTEGER NOT NULL, PRIMARY KEY (prefix, key)) WITHOUT ROWID";

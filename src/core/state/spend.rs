@@ -5,77 +5,40 @@
 //!
 //! Invariants:
 //! - Admission is all or nothing: a request refused by one subject changes no other.
-//! - GCRA never admits more than `limit + limit × elapsed / 1 min` (property-tested).
+//! - GCRA never admits more than `limit + limit × elapsed / 1 min` (property-tested in
+//!   [`crate::core::state::gcra`]).
 //! - A budget is overshot by at most the estimation error of the calls in flight: every
 //!   admitted call holds a reservation of its worst case until it settles, and admission
 //!   counts spend plus every open reservation.
 //! - A lease that never settles (a crashed isolate) expires at its deadline, so neither its
 //!   concurrency slot nor its reservation is held for ever.
 
+use crate::core::config::{usd_to_nano, Limits};
+use crate::core::state::gcra::{self, interval_ns, MINUTE_NS};
 use crate::core::state::ledger::{self, LedgerRow, Query, UsageQuery};
+use crate::core::util::calendar::{self, DAY_MS};
+use crate::core::util::duration::reset_string;
 use crate::core::util::vecmap::VecMap;
 use serde::{Deserialize, Serialize};
 
-const MINUTE_NS: u64 = 60_000_000_000;
-const DAY_MS: u64 = 86_400_000;
-
-/// Limits as written in config, runtime key records and tokens (money in USD).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Limits {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub requests_per_minute: Option<u32>,
-    /// Input plus output tokens; a request counts its estimate (input estimate plus its
-    /// output cap) at admission and is corrected to its real usage when it settles.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tokens_per_minute: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub concurrent_requests: Option<u32>,
-    /// Per UTC day.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub daily_usd: Option<f64>,
-    /// Per UTC calendar month.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub monthly_usd: Option<f64>,
-    /// Over the subject's whole life (meant for short-lived browser tokens).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total_usd: Option<f64>,
+/// Limits applied to one subject: the spend side of the config's [`Limits`].
+pub trait LimitsExt {
+    /// These limits applied to the subject `id`.
+    fn subject(&self, id: String) -> Subject;
 }
 
-impl Limits {
-    pub fn is_empty(&self) -> bool {
-        *self == Limits::default()
-    }
-
-    /// What is wrong with these limits, if anything.
-    pub fn problem(&self) -> Option<&'static str> {
-        let rates = [self.requests_per_minute.map(u64::from), self.tokens_per_minute, self.concurrent_requests.map(u64::from)];
-        if rates.iter().flatten().any(|&v| v == 0 || v > 1_000_000_000) {
-            return Some("requests_per_minute, tokens_per_minute and concurrent_requests must be 1..1000000000");
-        }
-        if [self.daily_usd, self.monthly_usd, self.total_usd].iter().flatten().any(|&v| nano(v).is_none()) {
-            return Some("daily_usd, monthly_usd and total_usd must be between 0 and 1000000000");
-        }
-        None
-    }
-
-    /// These limits applied to the subject `id`.
-    pub fn subject(&self, id: String) -> Subject {
+impl LimitsExt for Limits {
+    fn subject(&self, id: String) -> Subject {
         Subject {
             id,
             rpm: self.requests_per_minute,
             tpm: self.tokens_per_minute,
             concurrent: self.concurrent_requests,
-            daily_nusd: self.daily_usd.and_then(nano),
-            monthly_nusd: self.monthly_usd.and_then(nano),
-            total_nusd: self.total_usd.and_then(nano),
+            daily_nusd: self.daily_usd.and_then(usd_to_nano),
+            monthly_nusd: self.monthly_usd.and_then(usd_to_nano),
+            total_nusd: self.total_usd.and_then(usd_to_nano),
         }
     }
-}
-
-/// USD to nano-USD, for amounts from 0 to a billion dollars.
-fn nano(usd: f64) -> Option<u64> {
-    (0.0..=1e9).contains(&usd).then(|| (usd * 1e9).round() as u64)
 }
 
 /// One party whose limits a request must fit: the tenant, a key, or a browser token.
@@ -226,7 +189,7 @@ struct Spend {
 impl Spend {
     /// Roll the day and month forward to `now_ms`.
     fn at(mut self, now_ms: u64) -> Spend {
-        let (day, month) = (now_ms / DAY_MS, ledger::month_index(now_ms / DAY_MS));
+        let (day, month) = (now_ms / DAY_MS, calendar::month_index(now_ms / DAY_MS));
         if self.day != day {
             self.day = day;
             self.day_nusd = 0;
@@ -286,21 +249,6 @@ pub fn apply(state: &TenantState, op: Op, now_ms: u64) -> Applied {
     }
 }
 
-/// The emission interval of a per-minute limit, in nanoseconds (rounded up: never faster).
-pub(crate) fn interval_ns(per_minute: u64) -> u64 {
-    MINUTE_NS.div_ceil(per_minute.max(1))
-}
-
-/// GCRA: the new theoretical arrival time if `cost` fits now, else how long until it would.
-pub(crate) fn gcra(tat: u64, now_ns: u64, interval: u64, cost: u64) -> Result<u64, u64> {
-    let next = tat.max(now_ns).saturating_add(interval.saturating_mul(cost));
-    if next - now_ns <= MINUTE_NS {
-        Ok(next)
-    } else {
-        Err(next - MINUTE_NS - now_ns)
-    }
-}
-
 fn window(limit: u64, tat: u64, now_ns: u64) -> Window {
     let used = tat.saturating_sub(now_ns);
     let interval = interval_ns(limit);
@@ -355,7 +303,7 @@ impl TenantState {
                     return Verdict::TooLarge { subject: s.id.clone(), limit: name.into(), requested: cost, allowed: limit };
                 }
                 let key = format!("{prefix}:{}", s.id);
-                match gcra(self.tat(&key), now_ns, interval_ns(limit), cost) {
+                match gcra::admit(self.tat(&key), now_ns, interval_ns(limit), cost) {
                     Ok(t) => new_tat.push((key, t)),
                     Err(wait_ns) => return limited(name, wait_ns.div_ceil(1_000_000).max(1), self),
                 }
@@ -424,46 +372,9 @@ impl TenantState {
             self.spend.insert(id.clone(), spend);
         }
         let mut row = s.row;
-        row.day = ledger::day_string(now_ms / DAY_MS);
+        row.day = calendar::day_string(now_ms / DAY_MS);
         row
     }
-}
-
-/// OpenAI's duration format for `x-ratelimit-reset-*`: `20ms`, `1.5s`, `6m0s`.
-pub fn reset_string(ms: u64) -> String {
-    match ms {
-        0..=999 => format!("{ms}ms"),
-        1000..=59_999 => {
-            let s = format!("{}.{:03}", ms / 1000, ms % 1000);
-            format!("{}s", s.trim_end_matches('0').trim_end_matches('.'))
-        }
-        _ => format!("{}m{}s", ms / 60_000, (ms % 60_000) / 1000),
-    }
-}
-
-/// A duration in the format of `x-ratelimit-reset-*` (`20ms`, `1.5s`, `6m0s`, `1h2m`), as
-/// milliseconds.
-pub fn parse_duration_ms(s: &str) -> Option<u64> {
-    let mut total = 0.0;
-    let mut rest = s.trim();
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
-        let value: f64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let (unit_ms, len) = match rest.as_bytes() {
-            [b'm', b's', ..] => (1.0, 2),
-            [b'h', ..] => (3_600_000.0, 1),
-            [b'm', ..] => (60_000.0, 1),
-            [b's', ..] => (1_000.0, 1),
-            _ => return None,
-        };
-        total += value * unit_ms;
-        rest = &rest[len..];
-    }
-    (total.is_finite() && total < 86_400_000.0).then_some(total.ceil() as u64)
 }
 
 /// The `x-ratelimit-*` headers for `rate`.

@@ -146,25 +146,10 @@ fn admission_needs_no_state_change_when_refused_early() {
 }
 
 #[test]
-fn reset_strings_follow_openai() {
-    assert_eq!(reset_string(20), "20ms");
-    assert_eq!(reset_string(1000), "1s");
-    assert_eq!(reset_string(1500), "1.5s");
-    assert_eq!(reset_string(360_000), "6m0s");
+fn rate_headers_follow_openai() {
     let h = rate_headers(&RateInfo { requests: Some(Window { limit: 60, remaining: 59, reset_ms: 1000 }), tokens: None });
     assert_eq!(h[0], ("x-ratelimit-limit-requests".to_string(), "60".to_string()));
     assert_eq!(h.len(), 3);
-}
-
-#[test]
-fn upstream_reset_durations_parse() {
-    for (s, ms) in [("20ms", 20), ("1s", 1000), ("1.5s", 1500), ("6m0s", 360_000), ("1h2m", 3_720_000), ("0.25s", 250)] {
-        assert_eq!(parse_duration_ms(s), Some(ms), "{s}");
-        assert_eq!(parse_duration_ms(&reset_string(ms)), Some(ms));
-    }
-    for bad in ["", "5", "s", "1x", "-1s", "99999h"] {
-        assert_eq!(parse_duration_ms(bad), None, "{bad}");
-    }
 }
 
 #[test]
@@ -176,27 +161,6 @@ fn limits_validate() {
 }
 
 proptest! {
-    /// Over any span of time, GCRA admits at most `limit + limit × span / 1 min` requests.
-    #[test]
-    fn gcra_never_admits_more_than_burst_plus_rate(limit in 1u32..50, gaps in proptest::collection::vec(0u64..4_000, 1..300)) {
-        let mut st = TenantState::default();
-        let key = Subject { rpm: Some(limit), ..subject("key:a") };
-        let mut now = 0;
-        let mut times = Vec::new();
-        for (i, gap) in gaps.iter().enumerate() {
-            now += gap;
-            if admitted(&run(&mut st, admit(&i.to_string(), vec![key.clone()], 1, 0), now)) {
-                times.push(now);
-            }
-        }
-        for (i, &start) in times.iter().enumerate() {
-            for (j, &end) in times.iter().enumerate().skip(i) {
-                let bound = limit as u64 + (limit as u64 * (end - start)).div_ceil(60_000);
-                prop_assert!((j - i + 1) as u64 <= bound, "{} admitted in {} ms with limit {}", j - i + 1, end - start, limit);
-            }
-        }
-    }
-
     /// However many requests race, committed spend plus open reservations stay within budget.
     #[test]
     fn budget_holds_under_any_interleaving(ops in proptest::collection::vec((any::<bool>(), 1u64..300), 1..200)) {

@@ -18,10 +18,11 @@ mod upstream;
 
 pub use plans::{CachePlan, Plans, SimilarPlan, SpendPlan};
 
+use crate::core::config::RetryPolicy;
 use crate::core::error::{Disposition, GatewayError, Kind};
 use crate::core::pipeline::exchange::{Exchange, Route};
 use crate::core::pipeline::protocol::{error_reply, Action, Reply};
-use crate::core::pipeline::routes::{splitmix, RetryPolicy};
+use crate::core::pipeline::routes::splitmix;
 use crate::core::pipeline::target::{Payload, TargetSpec};
 use crate::core::state::cache::{self, Entry};
 use crate::core::state::cost::usd_string;

@@ -8,7 +8,7 @@
 //! become a system instruction (the Messages API has no `response_format`); usage
 //! `input_tokens` excludes cache reads and writes, so canonical input adds them back.
 
-use super::{malformed, Target, UpstreamRequest};
+use super::upstream::{malformed, Target, UpstreamRequest};
 use crate::core::error::GatewayError;
 use crate::core::translate::wire::anthropic as wire;
 use crate::core::types::*;

@@ -10,7 +10,7 @@
 //! `finishReason: STOP` with function calls means tool calls; safety blocks map to
 //! `content_filter`; thinking tokens (`thoughtsTokenCount`) bill as output.
 
-use super::{malformed, Target, UpstreamRequest};
+use super::upstream::{malformed, Target, UpstreamRequest};
 use crate::core::error::{sanitize_upstream_message, GatewayError};
 use crate::core::translate::wire::gemini as wire;
 use crate::core::types::*;

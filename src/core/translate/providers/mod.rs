@@ -5,31 +5,14 @@ pub mod anthropic;
 pub mod gemini;
 pub mod mock;
 pub mod openai;
+mod upstream;
 
-use crate::core::config::ProviderKind;
+pub(crate) use upstream::malformed;
+pub use upstream::{Target, UpstreamRequest};
+
 use crate::core::error::{sanitize_upstream_message, GatewayError, Kind};
 use crate::core::types::{ChatRequest, ChatResponse, Dialect, StreamEvent};
 use crate::core::util::sse::{SseEvent, SseParser};
-
-/// An HTTP call for the edge to make. The URL's host comes only from config.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UpstreamRequest {
-    pub url: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-/// Everything a provider needs to address one upstream model.
-#[derive(Debug, Clone, Copy)]
-pub struct Target<'a> {
-    pub kind: ProviderKind,
-    pub base_url: &'a str,
-    pub model: &'a str,
-    pub api_key: Option<&'a str>,
-    pub api_version: &'a str,
-    /// Output cap to send when the upstream requires one and the caller gave none.
-    pub max_output_tokens: u32,
-}
 
 /// Build the upstream call for `req`. Fails only for requests the upstream cannot express.
 pub fn build_request(req: &ChatRequest, t: &Target) -> Result<UpstreamRequest, GatewayError> {
@@ -111,10 +94,6 @@ impl StreamDecoder {
             _ => Vec::new(),
         }
     }
-}
-
-pub(crate) fn malformed(what: &str) -> GatewayError {
-    GatewayError::new(Kind::UpstreamError, "upstream_malformed", format!("the upstream sent a malformed {what}"))
 }
 
 /// The gateway error for an upstream failure status. `code` is the upstream's own error code

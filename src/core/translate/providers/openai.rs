@@ -5,7 +5,7 @@
 //! <https://platform.openai.com/docs/guides/error-codes>; `insufficient_quota` arrives as a 429
 //! but is not a rate limit (no retry helps).
 
-use super::{malformed, Target, UpstreamRequest};
+use super::upstream::{malformed, Target, UpstreamRequest};
 use crate::core::config::ProviderKind;
 use crate::core::error::{sanitize_upstream_message, GatewayError};
 use crate::core::translate::dialect::openai::encode_request;

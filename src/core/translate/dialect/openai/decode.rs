@@ -1,16 +1,13 @@
-//! OpenAI Chat Completions as spoken by callers: request JSON to [`ChatRequest`], and
-//! canonical responses, stream events and errors back to OpenAI's JSON and SSE frames.
+//! Caller requests in OpenAI's Chat Completions shape, decoded to [`ChatRequest`]: every
+//! field the gateway models is checked and named by its path when wrong; the rest is kept in
+//! `extra` and passed through.
 //!
-//! Reference: <https://platform.openai.com/docs/api-reference/chat/create> and
-//! <https://platform.openai.com/docs/api-reference/chat-streaming>.
-//! Quirks handled: `content` as string or parts; `stop` as string or array; `max_tokens` vs
-//! `max_completion_tokens` (kept as sent); the deprecated `functions`/`function_call` are left
-//! in `extra` and passed through; fields the gateway does not model pass through untouched.
+//! Reference: <https://platform.openai.com/docs/api-reference/chat/create>.
 
-use super::fields::*;
 use crate::core::error::GatewayError;
+use crate::core::translate::dialect::fields::*;
 use crate::core::types::*;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 /// Keys this decoder interprets; anything else lands in `ChatRequest::extra`.
 const KNOWN: &[&str] = &[
@@ -43,6 +40,7 @@ pub fn decode_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
     decode_object(obj)
 }
 
+/// Decode a Chat Completions request already parsed as a JSON object.
 pub fn decode_object(mut obj: Map<String, Value>) -> Result<ChatRequest, GatewayError> {
     let model = req_str(&obj, "model", "model")?;
     if model.is_empty() {
@@ -267,160 +265,3 @@ fn decode_metadata(obj: &Map<String, Value>) -> Result<crate::core::util::vecmap
     let Some(o) = opt_obj(obj, "metadata", "metadata")? else { return Ok(Default::default()) };
     o.iter().map(|(k, v)| as_str(v, &format!("metadata.{k}")).map(|s| (k.clone(), s.to_string()))).collect()
 }
-
-// ---- canonical → OpenAI JSON (also what OpenAI-family upstreams receive) ----
-
-/// Encode a canonical request as an OpenAI request for `upstream_model`, with `extra` merged in.
-pub fn encode_request(r: &ChatRequest, upstream_model: &str) -> Map<String, Value> {
-    let mut o = if r.dialect == Dialect::OpenAi { r.extra.clone() } else { Map::new() };
-    o.insert("model".into(), upstream_model.into());
-    o.insert("messages".into(), r.messages.iter().map(encode_message).collect());
-    if !r.tools.is_empty() {
-        o.insert("tools".into(), r.tools.iter().map(encode_tool).collect());
-    }
-    if let Some(tc) = &r.tool_choice {
-        o.insert("tool_choice".into(), encode_tool_choice(tc));
-    }
-    put(&mut o, "parallel_tool_calls", r.parallel_tool_calls.map(Value::from));
-    if let Some(rf) = &r.response_format {
-        o.insert("response_format".into(), encode_response_format(rf));
-    }
-    let s = &r.sampling;
-    put(&mut o, "temperature", s.temperature.map(Value::from));
-    put(&mut o, "top_p", s.top_p.map(Value::from));
-    put(&mut o, "presence_penalty", s.presence_penalty.map(Value::from));
-    put(&mut o, "frequency_penalty", s.frequency_penalty.map(Value::from));
-    put(&mut o, "seed", s.seed.map(Value::from));
-    put(&mut o, "n", s.n.map(Value::from));
-    if !s.stop.is_empty() {
-        let stop = if s.stop_was_string && s.stop.len() == 1 { json!(s.stop[0]) } else { json!(s.stop) };
-        o.insert("stop".into(), stop);
-    }
-    if !s.logit_bias.is_empty() {
-        o.insert("logit_bias".into(), json!(s.logit_bias));
-    }
-    let max_key = match r.max_tokens_field {
-        MaxTokensField::MaxTokens => "max_tokens",
-        MaxTokensField::MaxCompletionTokens => "max_completion_tokens",
-    };
-    put(&mut o, max_key, r.max_output_tokens.map(Value::from));
-    put(&mut o, "reasoning_effort", r.reasoning_effort.map(|e| Value::from(e.as_str())));
-    if r.stream {
-        o.insert("stream".into(), Value::Bool(true));
-        if r.include_usage {
-            o.insert("stream_options".into(), json!({"include_usage": true}));
-        }
-    }
-    put(&mut o, "user", r.user.clone().map(Value::from));
-    if !r.metadata.is_empty() {
-        o.insert("metadata".into(), json!(r.metadata));
-    }
-    o
-}
-
-fn put(o: &mut Map<String, Value>, key: &str, v: Option<Value>) {
-    if let Some(v) = v {
-        o.insert(key.into(), v);
-    }
-}
-
-fn encode_message(m: &Message) -> Value {
-    let mut o = Map::new();
-    o.insert("role".into(), m.role.as_str().into());
-    let content = match &m.content {
-        Content::None => Value::Null,
-        Content::Text(t) => Value::String(t.clone()),
-        Content::Parts(parts) => parts.iter().map(encode_part).collect(),
-    };
-    if !content.is_null() || m.role == Role::Assistant {
-        o.insert("content".into(), content);
-    }
-    put(&mut o, "name", m.name.clone().map(Value::from));
-    if !m.tool_calls.is_empty() {
-        o.insert("tool_calls".into(), m.tool_calls.iter().map(encode_tool_call).collect());
-    }
-    put(&mut o, "tool_call_id", m.tool_call_id.clone().map(Value::from));
-    put(&mut o, "refusal", m.refusal.clone().map(Value::from));
-    Value::Object(o)
-}
-
-fn encode_part(p: &Part) -> Value {
-    match p {
-        Part::Text(t) => json!({"type": "text", "text": t}),
-        Part::Image { url, detail: Some(d) } => json!({"type": "image_url", "image_url": {"url": url, "detail": d}}),
-        Part::Image { url, detail: None } => json!({"type": "image_url", "image_url": {"url": url}}),
-        Part::Other(v) => v.clone(),
-    }
-}
-
-pub fn encode_tool_call(c: &ToolCall) -> Value {
-    json!({"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}})
-}
-
-fn encode_tool(t: &Tool) -> Value {
-    let mut f = Map::new();
-    f.insert("name".into(), t.name.clone().into());
-    put(&mut f, "description", t.description.clone().map(Value::from));
-    put(&mut f, "parameters", t.parameters.clone());
-    put(&mut f, "strict", t.strict.map(Value::from));
-    json!({"type": "function", "function": f})
-}
-
-fn encode_tool_choice(tc: &ToolChoice) -> Value {
-    match tc {
-        ToolChoice::None => "none".into(),
-        ToolChoice::Auto => "auto".into(),
-        ToolChoice::Required => "required".into(),
-        ToolChoice::Function(name) => json!({"type": "function", "function": {"name": name}}),
-    }
-}
-
-fn encode_response_format(rf: &ResponseFormat) -> Value {
-    match rf {
-        ResponseFormat::Text => json!({"type": "text"}),
-        ResponseFormat::JsonObject => json!({"type": "json_object"}),
-        ResponseFormat::JsonSchema { name, schema, strict, description } => {
-            let mut s = Map::new();
-            s.insert("name".into(), name.clone().into());
-            put(&mut s, "schema", schema.clone());
-            put(&mut s, "strict", strict.map(Value::from));
-            put(&mut s, "description", description.clone().map(Value::from));
-            json!({"type": "json_schema", "json_schema": s})
-        }
-    }
-}
-
-pub fn encode_usage(u: &Usage) -> Value {
-    json!({
-        "prompt_tokens": u.input_tokens,
-        "completion_tokens": u.output_tokens,
-        "total_tokens": u.input_tokens + u.output_tokens,
-        "prompt_tokens_details": {"cached_tokens": u.cached_input_tokens},
-        "completion_tokens_details": {"reasoning_tokens": u.reasoning_tokens},
-    })
-}
-
-/// Encode a canonical response as an OpenAI `chat.completion` object.
-pub fn encode_response(r: &ChatResponse) -> Vec<u8> {
-    let choices: Vec<Value> = r
-        .choices
-        .iter()
-        .map(|c| {
-            let mut msg = json!({"role": "assistant", "content": c.content, "refusal": c.refusal});
-            if !c.tool_calls.is_empty() {
-                msg["tool_calls"] = c.tool_calls.iter().map(encode_tool_call).collect();
-            }
-            json!({"index": c.index, "message": msg, "logprobs": null,
-                   "finish_reason": c.finish_reason.as_ref().map(|f| f.as_str())})
-        })
-        .collect();
-    let mut body = json!({"id": r.id, "object": "chat.completion", "created": r.created, "model": r.model, "choices": choices});
-    if let Some(u) = &r.usage {
-        body["usage"] = encode_usage(u);
-    }
-    serde_json::to_vec(&body).unwrap_or_default()
-}
-
-#[cfg(test)]
-#[path = "openai_tests.rs"]
-pub(crate) mod tests;

@@ -1,9 +1,13 @@
 //! The key covers every answer-changing field and nothing else; the policy table; entries
 //! round-trip; replayed streams read back through the crate's own upstream decoders.
 use super::*;
+use crate::core::config::RoutePolicy;
+use crate::core::translate::dialect;
 use crate::core::translate::providers::{assert_split_invariant, StreamDecoder};
+use crate::core::types::*;
 use crate::core::util::vecmap::VecMap;
 use proptest::prelude::*;
+use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 const SCOPE: KeyScope = KeyScope { tenant: "t1", public_model: "smart", route: r#"[["openai","gpt-4o"]]"# };
@@ -40,7 +44,7 @@ fn parts(req: &mut ChatRequest, m: usize) -> &mut Vec<Part> {
 #[test]
 fn key_is_sha256_hex_and_stable() {
     let k = key(&full());
-    assert!(crate::core::front::auth::is_sha256_hex(&k), "{k}");
+    assert!(crate::core::util::secret::is_sha256_hex(&k), "{k}");
     assert_eq!(k, key(&full()));
 }
 

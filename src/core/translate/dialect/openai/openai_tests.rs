@@ -1,5 +1,7 @@
 use super::*;
-use serde_json::json;
+use crate::core::error::GatewayError;
+use crate::core::types::*;
+use serde_json::{json, Value};
 
 fn decode(v: Value) -> Result<ChatRequest, GatewayError> {
     decode_request(&serde_json::to_vec(&v).unwrap())

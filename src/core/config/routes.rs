@@ -1,0 +1,125 @@
+//! Routes: a public name mapped to an ordered fallback chain of targets, where any step may
+//! be a weighted pool, with a retry policy and a deadline. A plain model is a route of one
+//! target that is not retried. This is the schema; planning one request's chain from it is
+//! the pipeline's work.
+//!
+//! ```json
+//! "routes": [{
+//!   "name": "smart",
+//!   "steps": [ {"model": "gpt-4o", "max_retries": 1},
+//!              {"pool": [{"model": "claude-sonnet", "weight": 3}, {"model": "gemini-pro", "weight": 1}]},
+//!              {"model": "mock"} ],
+//!   "retry": {"max_retries": 2, "base_ms": 250, "max_backoff_ms": 8000},
+//!   "deadline_ms": 60000
+//! }]
+//! ```
+
+use super::cache::CacheConfig;
+use serde::Deserialize;
+
+/// How a route retries a target, and backs off between tries.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RetryPolicy {
+    /// Retries on the same target after a retryable failure (then the next target).
+    #[serde(default = "default_retries")]
+    pub max_retries: u32,
+    /// First backoff ceiling; doubles per retry (full jitter: a uniform draw below it).
+    #[serde(default = "default_base")]
+    pub base_ms: u32,
+    /// The highest a backoff ceiling grows.
+    #[serde(default = "default_max_backoff")]
+    pub max_backoff_ms: u32,
+}
+
+fn default_retries() -> u32 {
+    2
+}
+fn default_base() -> u32 {
+    250
+}
+fn default_max_backoff() -> u32 {
+    8_000
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy { max_retries: default_retries(), base_ms: default_base(), max_backoff_ms: default_max_backoff() }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries: what a plain model gets.
+    pub const NONE: RetryPolicy = RetryPolicy { max_retries: 0, base_ms: 0, max_backoff_ms: 0 };
+}
+
+/// One model of a weighted pool.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PoolMember {
+    /// A public model name.
+    pub model: String,
+    /// Its share of the pool's first picks (default 1).
+    #[serde(default = "one")]
+    pub weight: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// One step of a route's chain: a model with its overrides, or a weighted pool.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged, deny_unknown_fields)]
+pub enum StepConfig {
+    /// One model; `max_retries` overrides the route's, `timeout_ms` the provider's.
+    Model {
+        model: String,
+        #[serde(default)]
+        max_retries: Option<u32>,
+        #[serde(default)]
+        timeout_ms: Option<u32>,
+    },
+    /// A pool, tried in a weighted random order: its first pick takes the load and the
+    /// others stand in for it.
+    Pool { pool: Vec<PoolMember> },
+}
+
+/// A route as written in config (`routes[]`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// The route's public name, distinct from every model name and alias.
+    pub name: String,
+    /// The chain, tried in order.
+    pub steps: Vec<StepConfig>,
+    /// How each target is retried (a step may override `max_retries`).
+    #[serde(default)]
+    pub retry: RetryPolicy,
+    /// The whole request's budget (default 120 s): no retry or fallback starts past it.
+    #[serde(default = "default_deadline")]
+    pub deadline_ms: u32,
+    /// Response cache settings for this route (default: the config's `cache`).
+    #[serde(default)]
+    pub cache: Option<CacheConfig>,
+}
+
+fn default_deadline() -> u32 {
+    120_000
+}
+
+impl RouteConfig {
+    /// Every model a route names, with its JSON path, for validation.
+    pub fn models(&self) -> Vec<(String, &str)> {
+        let mut out = Vec::new();
+        for (i, step) in self.steps.iter().enumerate() {
+            match step {
+                StepConfig::Model { model, .. } => out.push((format!("steps[{i}].model"), model.as_str())),
+                StepConfig::Pool { pool } => {
+                    out.extend(pool.iter().enumerate().map(|(j, m)| (format!("steps[{i}].pool[{j}].model"), m.model.as_str())))
+                }
+            }
+        }
+        out
+    }
+}

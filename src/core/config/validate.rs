@@ -1,0 +1,202 @@
+//! Whole-document validation: every problem of a parsed config, each with its JSON path,
+//! never just the first. Checks that span sections (a key or a route naming a model, a
+//! similar-prompt cache naming an embedding model) are made here; a section's own ranges are
+//! checked by its type's `problem`.
+
+use crate::core::config::{Config, Prices, Problem, ProviderKind, StepConfig};
+use crate::core::util::secret::is_sha256_hex;
+
+/// USD per million tokens to integer micro-USD per million, for prices below a million USD.
+fn micro_per_million(usd: f64) -> Option<u64> {
+    (0.0..1e6).contains(&usd).then(|| (usd * 1e6).round() as u64)
+}
+
+/// The problems found so far, in the order found.
+#[derive(Default)]
+struct Problems(Vec<Problem>);
+
+impl Problems {
+    fn add(&mut self, path: String, message: &str) {
+        self.0.push(Problem { path, message: message.to_string() });
+    }
+}
+
+impl Config {
+    /// Every problem of a parsed config, with its path; fills in the model index and the
+    /// integer prices on the way.
+    pub(super) fn validate(&mut self) -> Vec<Problem> {
+        let mut p = Problems::default();
+        self.check_providers(&mut p);
+        self.index_models(&mut p);
+        self.check_keys(&mut p);
+        self.check_routes(&mut p);
+        if let Some(problem) = self.breaker.problem() {
+            p.add("breaker".into(), problem);
+        }
+        for (i, m) in self.health_checks.iter().flat_map(|h| &h.models).enumerate() {
+            if !self.index.contains_key(m) {
+                p.add(format!("health_checks.models[{i}]"), &format!("unknown model '{m}'"));
+            }
+        }
+        if let Some(t) = &self.tokens {
+            if !(60..=86_400).contains(&t.max_ttl_seconds) {
+                p.add("tokens.max_ttl_seconds".into(), "must be between 60 and 86400");
+            }
+            if t.secret.is_empty() {
+                p.add("tokens.secret".into(), "must name a Worker secret");
+            }
+        }
+        self.check_caches(&mut p);
+        for (name, t) in &self.tenants {
+            if let Some(problem) = t.limits.problem() {
+                p.add(format!("tenants.{name}.limits"), problem);
+            }
+        }
+        if self.limits.max_body_bytes < 1024 || self.limits.max_body_bytes > 100 << 20 {
+            p.add("limits.max_body_bytes".into(), "must be between 1024 and 104857600");
+        }
+        p.0
+    }
+
+    fn check_providers(&self, p: &mut Problems) {
+        for (name, prov) in &self.providers {
+            let path = format!("providers.{name}");
+            match (&prov.base_url, prov.kind) {
+                (Some(url), _) if !(url.starts_with("https://") || url.starts_with("http://")) => {
+                    p.add(format!("{path}.base_url"), "must start with https:// or http://")
+                }
+                (Some(url), _) if url.contains(['?', '#']) => p.add(format!("{path}.base_url"), "must not carry a query or fragment"),
+                (None, ProviderKind::AzureOpenai) => {
+                    p.add(format!("{path}.base_url"), "is required for kind azure-openai (https://RESOURCE.openai.azure.com)")
+                }
+                _ => {}
+            }
+            if prov.api_version.is_some() && prov.kind != ProviderKind::AzureOpenai {
+                p.add(format!("{path}.api_version"), "applies only to kind azure-openai");
+            }
+            if let Some(s) = &prov.api_key_secret {
+                if s.is_empty() || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                    p.add(format!("{path}.api_key_secret"), "must be a secret name of letters, digits and _");
+                }
+            }
+            if [prov.ttfb_timeout_ms, prov.idle_timeout_ms].iter().flatten().any(|t| !(10..=900_000).contains(t)) {
+                p.add(format!("{path}.ttfb_timeout_ms"), "ttfb_timeout_ms and idle_timeout_ms must be between 10 and 900000");
+            }
+            if !(100..=900_000).contains(&prov.timeout_ms) {
+                p.add(format!("{path}.timeout_ms"), "must be between 100 and 900000");
+            }
+        }
+    }
+
+    /// Check the models, index their names and aliases, and fill in their integer prices.
+    fn index_models(&mut self, p: &mut Problems) {
+        let Config { providers, models, index, .. } = self;
+        index.clear();
+        for (i, m) in models.iter_mut().enumerate() {
+            let path = format!("models[{i}]");
+            if !providers.contains_key(&m.provider) {
+                p.add(format!("{path}.provider"), &format!("unknown provider '{}'", m.provider));
+            }
+            if m.model.is_empty() {
+                p.add(format!("{path}.model"), "must not be empty");
+            }
+            for name in std::iter::once(&m.name).chain(&m.aliases) {
+                if name.is_empty() {
+                    p.add(format!("{path}.name"), "names and aliases must not be empty");
+                } else if index.insert(name.clone(), i).is_some() {
+                    p.add(format!("{path}.name"), &format!("'{name}' is defined twice"));
+                }
+            }
+            if m.quota.requests_per_minute == Some(0) || m.quota.tokens_per_minute == Some(0) {
+                p.add(format!("{path}.quota"), "requests_per_minute and tokens_per_minute must be at least 1");
+            }
+            let pr = m.prices;
+            let mut conv = |v: f64, field: &str| {
+                micro_per_million(v).unwrap_or_else(|| {
+                    p.add(format!("{path}.prices.{field}"), "must be a non-negative number of USD per million tokens");
+                    0
+                })
+            };
+            m.price = Prices {
+                input: conv(pr.input, "input"),
+                output: conv(pr.output, "output"),
+                cached_input: conv(pr.cached_input.unwrap_or(pr.input), "cached_input"),
+                cache_write: conv(pr.cache_write.unwrap_or(pr.input), "cache_write"),
+            };
+        }
+    }
+
+    fn check_keys(&self, p: &mut Problems) {
+        for (i, k) in self.keys.iter().enumerate() {
+            let path = format!("keys[{i}]");
+            if !is_sha256_hex(&k.sha256) {
+                p.add(format!("{path}.sha256"), "must be 64 lowercase hex digits (the SHA-256 of the key)");
+            }
+            if k.tenant.is_empty() || k.tenant.len() > 64 {
+                p.add(format!("{path}.tenant"), "must be 1 to 64 characters");
+            }
+            for (j, name) in k.models.iter().flatten().enumerate() {
+                if !self.index.contains_key(name) {
+                    p.add(format!("{path}.models[{j}]"), &format!("unknown model '{name}'"));
+                }
+            }
+        }
+        for (i, k) in self.keys.iter().enumerate() {
+            if let Some(problem) = k.limits.problem() {
+                p.add(format!("keys[{i}].limits"), problem);
+            }
+            for (j, o) in k.origins.iter().flatten().enumerate() {
+                if o != "*" && !(o.starts_with("https://") || o.starts_with("http://")) || o.ends_with('/') {
+                    p.add(format!("keys[{i}].origins[{j}]"), "must be \"*\" or an origin such as https://app.example (no path)");
+                }
+            }
+        }
+    }
+
+    fn check_routes(&self, p: &mut Problems) {
+        for (i, r) in self.routes.iter().enumerate() {
+            let path = format!("routes[{i}]");
+            if r.name.is_empty() || self.index.contains_key(&r.name) || self.routes[..i].iter().any(|o| o.name == r.name) {
+                p.add(format!("{path}.name"), "must be non-empty and differ from every model name, alias and other route");
+            }
+            if r.steps.is_empty()
+                || r.steps.iter().any(|s| matches!(s, StepConfig::Pool { pool } if pool.is_empty() || pool.iter().all(|m| m.weight == 0)))
+            {
+                p.add(format!("{path}.steps"), "needs at least one step, and every pool a member with weight > 0");
+            }
+            for (at, model) in r.models() {
+                if !self.index.contains_key(model) {
+                    p.add(format!("{path}.{at}"), &format!("unknown model '{model}'"));
+                }
+            }
+            if !(1_000..=900_000).contains(&r.deadline_ms) || r.retry.max_retries > 10 {
+                p.add(format!("{path}.deadline_ms"), "deadline_ms must be 1000..900000 and retry.max_retries at most 10");
+            }
+        }
+    }
+
+    /// The gateway-wide cache settings, then each route's own.
+    fn check_caches(&self, p: &mut Problems) {
+        for (at, c) in std::iter::once(("cache".to_string(), &self.cache))
+            .chain(self.routes.iter().enumerate().filter_map(|(i, r)| r.cache.as_ref().map(|c| (format!("routes[{i}].cache"), c))))
+        {
+            if let Some(problem) = c.problem() {
+                p.add(at.clone(), problem);
+            }
+            if c.coalesce && at != "cache" {
+                p.add(format!("{at}.coalesce"), "is set for the whole gateway (cache.coalesce)");
+            }
+            if let Some(s) = &c.similar {
+                if at == "cache" {
+                    p.add(format!("{at}.similar"), "is set per route (routes[].cache.similar)");
+                }
+                if let Some(problem) = s.problem() {
+                    p.add(format!("{at}.similar"), problem);
+                }
+                if !self.index.contains_key(&s.embedding_model) {
+                    p.add(format!("{at}.similar.embedding_model"), &format!("unknown model '{}'", s.embedding_model));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! Replay: a stored answer sent again in the caller's dialect, as one body or as a complete
+//! stream through the dialect's own stream encoder.
+
+use super::entry::{storable, Entry};
+use crate::core::translate::dialect::{self, StreamEncoder};
+use crate::core::types::*;
+
+/// The reply body for a hit, in `dialect`: one JSON body, or with `stream` a complete SSE
+/// stream through the dialect's own stream encoder. `None` for an entry [`storable`] rejects.
+pub fn replay(entry: &Entry, dialect: Dialect, stream: bool, include_usage: bool) -> Option<Vec<u8>> {
+    if !storable(&entry.response) {
+        return None;
+    }
+    if !stream {
+        return Some(dialect::encode_response(dialect, &entry.response));
+    }
+    let mut encoder = StreamEncoder::new(dialect, include_usage);
+    Some(stream_events(&entry.response).iter().flat_map(|ev| encoder.push(ev)).collect())
+}
+
+/// A complete answer as the canonical events of a clean stream: each choice's text in one
+/// delta, each tool call in one delta, its finish; then usage (when known) and the end.
+pub fn stream_events(r: &ChatResponse) -> Vec<StreamEvent> {
+    let mut events = vec![StreamEvent::Start { id: r.id.clone(), model: r.model.clone(), created: r.created }];
+    for c in &r.choices {
+        if let Some(text) = c.content.as_ref().filter(|t| !t.is_empty()) {
+            events.push(StreamEvent::TextDelta { index: c.index, text: text.clone() });
+        }
+        events.extend(c.tool_calls.iter().enumerate().map(|(i, t)| StreamEvent::ToolCallDelta {
+            index: c.index,
+            call_index: i as u32,
+            id: Some(t.id.clone()),
+            name: Some(t.name.clone()),
+            arguments: t.arguments.clone(),
+        }));
+        if let Some(reason) = &c.finish_reason {
+            events.push(StreamEvent::Finish { index: c.index, reason: reason.clone() });
+        }
+    }
+    events.extend(r.usage.map(StreamEvent::Usage));
+    events.push(StreamEvent::Done);
+    events
+}
