@@ -126,27 +126,17 @@ async function objectCall(namespace, name, op, what) {
 const tenantCall = (env, tenant, op) => objectCall(env.TENANTS, tenant, op, "tenant object");
 const indexCall = (env, name, op) => objectCall(env.SIMILAR, name, op, "similar-prompt index");
 
-// Identical cacheable requests in flight in this isolate: cache key -> the first one's
-// answer (the entry it stored, or null when it stored none). Followers wait for it instead
-// of calling the upstream again.
-const inflight = new Map();
-
-// Read the cache, or join an identical request already on its way. A failing KV read is a
-// miss: the request is served uncached.
-async function cacheLookup(job, key, join, coalesce) {
-  if (!join) return cacheGet(job.env, key);
-  const leader = inflight.get(key);
-  if (leader) {
-    return Promise.race([leader, sleep(FOLLOW_MS).then(() => null)]);
+// A KV read of the response cache; a failing read is a miss (the request is served uncached).
+// A leader that misses may also coalesce across isolates (`coalesce`).
+async function cacheGet(job, a) {
+  let value = null;
+  try {
+    value = await job.env.CACHE.get(a.key);
+  } catch (e) {
+    console.error("switchyard: cache read failed; serving uncached", String(e));
   }
-  let resolve;
-  const answer = new Promise((r) => (resolve = r));
-  inflight.set(key, answer);
-  job.lead = { key, resolve, answer };
-  let value = await cacheGet(job.env, key);
-  if (value === null && coalesce && job.env.COALESCER) value = await coalesceAcross(job, key);
-  if (value !== null) release(job, value);
-  return value;
+  if (value === null && a.coalesce && job.env.COALESCER) value = await coalesceAcross(job, a.key);
+  return value ?? undefined;
 }
 
 // Across isolates: the key's Coalescer object names one leader; the others wait for its
@@ -155,7 +145,7 @@ async function coalesceAcross(job, key) {
   try {
     const stub = job.env.COALESCER.get(job.env.COALESCER.idFromName(key));
     const r = await stub.join(FOLLOW_MS);
-    if (r.lead) job.lead.remote = stub;
+    if (r.lead) job.remote = stub;
     return r.value ?? null;
   } catch (e) {
     console.error("switchyard: coalescer unreachable", String(e));
@@ -163,60 +153,40 @@ async function coalesceAcross(job, key) {
   }
 }
 
-async function cacheGet(env, key) {
-  const near = recent.get(key);
-  if (near !== undefined) {
-    recent.delete(key); // now the most recently used
-    recent.set(key, near);
-    return near;
-  }
-  try {
-    const value = await env.CACHE.get(key);
-    if (value !== null) remember(key, value);
-    return value;
-  } catch (e) {
-    console.error("switchyard: cache read failed; serving uncached", String(e));
-    return null;
-  }
+// Requests waiting for an identical one in this isolate (the core decides who leads and who
+// follows): id -> resolve. A wait that runs out resolves with nothing.
+const waiting = new Map();
+
+function follow(a) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      waiting.delete(a.id);
+      resolve(undefined);
+    }, a.wait_ms);
+    waiting.set(a.id, (value) => {
+      clearTimeout(timer);
+      waiting.delete(a.id);
+      resolve(value ?? undefined);
+    });
+  });
 }
 
-// Cache entries this isolate wrote or read lately, by KV key: a repeat is answered without
-// a KV read. A key names one tenant's exact request on one route and its entry never changes
-// (the core judges freshness from the entry's own timestamps), so a copy here answers as KV
-// would. At most RECENT_BYTES of them; the least recently used go first.
-const RECENT_BYTES = 8 << 20;
-const recent = new Map();
-let recentBytes = 0;
-
-function remember(key, value) {
-  if (value.length > RECENT_BYTES / 16) return;
-  const prior = recent.get(key);
-  if (prior !== undefined) {
-    recent.delete(key);
-    recentBytes -= prior.length;
-  }
-  recent.set(key, value);
-  recentBytes += value.length;
-  for (const [k, v] of recent) {
-    if (recentBytes <= RECENT_BYTES) break;
-    recent.delete(k);
-    recentBytes -= v.length;
-  }
+// Wake the followers the core names, all with the same entry (or nothing: go upstream).
+function wake(m) {
+  if (!m.wake) return;
+  for (const id of m.wake) waiting.get(id)?.(m.value);
 }
 
-// The leader is done: hand followers its entry (or null: they go upstream themselves).
-// Until its KV write (`written`) lands, later arrivals take the entry from here too.
-function release(job, value, written) {
-  if (!job.lead) return;
-  const { key, resolve, answer, remote } = job.lead;
-  job.lead = null;
-  resolve(value);
-  if (remote) job.ctx.waitUntil(remote.done(value).catch(() => {}));
-  const forget = () => {
-    if (inflight.get(key) === answer) inflight.delete(key);
-  };
-  if (value !== null && written) written.finally(forget);
-  else forget();
+// Settlement batches for tenants' objects; each call's return asks the core for the next
+// round of its chain (the core batches them: README, "Spend control").
+async function settle(job, batches) {
+  await Promise.all(
+    batches.map(async (b) => {
+      await tenantCall(job.env, b.tenant, b.op);
+      const next = JSON.parse(getGateway(job.env).settled(b.tenant, b.chain));
+      if (next.length) await settle(job, next);
+    }),
+  );
 }
 
 // A sub-request the core makes for itself (an embedding, a judge, a summary): [status, body]
@@ -231,64 +201,25 @@ async function subcall(a, body) {
 }
 
 // A request is answered: one Analytics Engine data point (written, never awaited), the
-// cache write, and the settlement in the tenant's ledger (after the response, through
-// waitUntil).
+// followers woken, the cache write, and the settlement in the tenant's ledger (after the
+// response, through waitUntil).
 function finish(job, gw, step) {
   const { env, ctx } = job;
   const after = JSON.parse(gw.after(step));
   step.free();
   if (env.ANALYTICS && after.analytics) env.ANALYTICS.writeDataPoint(after.analytics);
-  const put = env.CACHE ? after.cache_put : undefined;
-  let written;
-  if (put) {
-    remember(put.key, put.value);
-    written = env.CACHE.put(put.key, put.value, { expirationTtl: put.ttl }).catch((e) =>
+  wake(after);
+  const put = after.cache_put;
+  if (put && env.CACHE) {
+    const written = env.CACHE.put(put.key, put.value, { expirationTtl: put.ttl }).catch((e) =>
       console.error("switchyard: cache write failed", String(e)),
     );
-    ctx.waitUntil(written);
+    ctx.waitUntil(put.lead === undefined ? written : written.finally(() => getGateway(env).cache_written(put.key, put.lead)));
   }
-  release(job, put ? put.value : null, written);
+  if (job.remote) ctx.waitUntil(job.remote.done(put ? put.value : null).catch(() => {}));
   const similar = put && env.SIMILAR ? after.similar_put : undefined;
   if (similar) ctx.waitUntil(indexCall(env, similar.name, similar.op));
-  const settle = env.TENANTS ? after.settlement : undefined;
-  if (settle) settleSoon(job, settle.tenant, JSON.stringify(settle.settle));
-}
-
-// Settlements go to their tenant's object at once, unless a call for that tenant is already
-// on its way: then they wait for it and go together in the next call, up to SETTLE_MAX in
-// one (their ledger rows summed per day, key, model and run). Budgets stay exact meanwhile:
-// each request's reservation is held until its settlement lands. Calls start from the
-// request's own `finish` or from the previous call's completion, never from a timer: a
-// Durable Object call started by a timer after the response was measured to slow every other
-// call to the object several times over. The request that opens the chain carries it in its
-// waitUntil for at most SETTLE_ROUNDS calls, then hands over (what waits by then goes in a
-// last round); a chain silent for STUCK_MS (a call that never returned) is abandoned, its
-// waiting settlements lost as an unreachable object's are, their leases lapsing.
-const SETTLE_MAX = 64;
-const SETTLE_ROUNDS = 8;
-const STUCK_MS = 30_000;
-const settling = new Map(); // tenant -> { waiting: settlements (JSON), since: ms }
-
-function settleSoon(job, tenant, settle) {
-  const busy = settling.get(tenant);
-  if (busy && Date.now() - busy.since < STUCK_MS) {
-    busy.waiting.push(settle);
-    return;
-  }
-  const chain = { waiting: [], since: Date.now() };
-  settling.set(tenant, chain);
-  const call = (batch) => tenantCall(job.env, tenant, '{"op":"settle_many","settles":[' + batch.join(",") + "]}");
-  const round = async (batch, n) => {
-    await call(batch);
-    chain.since = Date.now();
-    if (chain.waiting.length && n + 1 < SETTLE_ROUNDS) return round(chain.waiting.splice(0, SETTLE_MAX), n + 1);
-    if (settling.get(tenant) === chain) settling.delete(tenant);
-    const rest = chain.waiting.splice(0);
-    const last = [];
-    for (let i = 0; i < rest.length; i += SETTLE_MAX) last.push(call(rest.slice(i, i + SETTLE_MAX)));
-    await Promise.all(last);
-  };
-  job.ctx.waitUntil(round([settle], 0));
+  if (after.settle.length && env.TENANTS) ctx.waitUntil(settle(job, after.settle));
 }
 
 // Pipe the upstream stream to the client through the core, one chunk at a time. The request
@@ -489,7 +420,11 @@ export class Coalescer extends DurableObject {
 // Perform the core's actions one after another until the reply (or its stream's head).
 async function drive(job, gw, step) {
   const { env, ctx } = job;
-  const resume = (event, status, text, bytes) => JSON.parse(gw.resume(step, event, status, text, bytes ?? EMPTY));
+  const resume = (event, status, text, bytes) => {
+    const next = JSON.parse(gw.resume(step, event, status, text, bytes ?? EMPTY));
+    wake(next);
+    return next;
+  };
   let upstream = null;
   let upstreamBody = null;
   let a = JSON.parse(step.action());
@@ -547,7 +482,10 @@ async function drive(job, gw, step) {
         a = resume(ANSWER, 0, await tenantCall(env, a.name, a.op));
         break;
       case "cache_get":
-        a = resume(ANSWER, 0, (await cacheLookup(job, a.key, a.join, a.coalesce)) ?? undefined);
+        a = resume(ANSWER, 0, await cacheGet(job, a));
+        break;
+      case "follow":
+        a = resume(ANSWER, 0, await follow(a));
         break;
       case "call": {
         const [status, body] = await subcall(a, step.take_bytes());
@@ -589,7 +527,8 @@ export default {
   async fetch(request, env, ctx) {
     let requestId = "";
     let path = "/";
-    const job = { env, ctx, lead: null };
+    const job = { env, ctx, remote: null };
+    let step = null;
     try {
       const gw = getGateway(env);
       const declared = Number(request.headers.get("content-length") ?? -1);
@@ -597,11 +536,16 @@ export default {
       const body = skipBody ? EMPTY : new Uint8Array(await request.arrayBuffer());
       path = pathAndQuery(request.url);
       const entropy = path.startsWith("/admin/") ? crypto.getRandomValues(new Uint8Array(24)) : EMPTY;
-      const step = gw.start(request.method, path, headerBlock(request.headers), body, skipBody ? declared : -1, entropy);
+      step = gw.start(request.method, path, headerBlock(request.headers), body, skipBody ? declared : -1, entropy);
       requestId = step.request_id();
       return await drive(job, gw, step);
     } catch (error) {
-      release(job, null);
+      if (step && !(error instanceof WebAssembly.RuntimeError)) {
+        try {
+          wake(JSON.parse("{" + gateway.abort(step).slice(1) + "}"));
+        } catch {}
+      }
+      if (job.remote) ctx.waitUntil(job.remote.done(null).catch(() => {}));
       return crashed(error, path.split("?")[0], requestId);
     }
   },

@@ -219,8 +219,25 @@ impl Gateway {
 
     /// Once the reply went out (or its stream ended): the work left, as JSON (see
     /// `core::front::flow::After::to_json`).
-    pub fn after(&self, step: &Step) -> String {
-        self.inner.after(&step.inner, date_now() as u64).to_json()
+    pub fn after(&self, step: &mut Step) -> String {
+        self.inner.after(&mut step.inner, date_now() as u64).to_json()
+    }
+
+    /// The driver gave up on a step (an exception of its own): the followers to wake, as
+    /// JSON members (`,"wake":[ids],"value":null`), or "".
+    pub fn abort(&self, step: &mut Step) -> String {
+        self.inner.abort(&mut step.inner)
+    }
+
+    /// The leader `id`'s cache write of `key` landed.
+    pub fn cache_written(&self, key: &str, id: f64) {
+        self.inner.cache_written(key, id as u64);
+    }
+
+    /// A tenant's settlement call of `chain` returned: the next batches, as JSON
+    /// (`[{"tenant", "chain", "op"}]`).
+    pub fn settled(&self, tenant: &str, chain: f64) -> String {
+        self.inner.settled(tenant, chain as u64, date_now() as u64)
     }
 }
 

@@ -12,6 +12,7 @@ use crate::core::front::caps;
 use crate::core::front::cors;
 use crate::core::front::flow::Flow;
 use crate::core::front::inbound::{Inbound, OwnedInbound};
+use crate::core::front::isolate::Isolate;
 use crate::core::front::plan::{check_body, resolve, Planner};
 use crate::core::front::principal::{self, Principal};
 use crate::core::front::tokens::{self, Claims};
@@ -27,6 +28,7 @@ use crate::core::types::Dialect;
 use crate::core::util::secret::{sha256_hex, Secret};
 use crate::core::util::vecmap::VecMap;
 use serde_json::json;
+use std::cell::RefCell;
 use std::fmt::Write;
 
 /// Per-isolate state: the validated config and the secrets it names.
@@ -43,6 +45,8 @@ pub struct Gateway {
     similar_index: bool,
     /// This isolate's view of target health (breakers, retry budgets).
     health: Health,
+    /// This isolate's recent cache entries, requests in flight and waiting settlements.
+    pub(crate) isolate: RefCell<Isolate>,
 }
 
 impl Gateway {
@@ -55,7 +59,16 @@ impl Gateway {
         if let Ok(c) = &config {
             health.borrow_mut().config = c.breaker;
         }
-        Gateway { config, secrets: VecMap::new(), keystore: false, ledger: false, cache: false, similar_index: false, health }
+        Gateway {
+            config,
+            secrets: VecMap::new(),
+            keystore: false,
+            ledger: false,
+            cache: false,
+            similar_index: false,
+            health,
+            isolate: RefCell::default(),
+        }
     }
 
     pub fn config_problems(&self) -> Option<&[Problem]> {

@@ -8,6 +8,7 @@ pub mod cors;
 pub mod flow;
 pub mod gateway;
 pub mod inbound;
+pub mod isolate;
 pub mod plan;
 pub mod principal;
 pub mod step;

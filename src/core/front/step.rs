@@ -13,10 +13,12 @@ use crate::core::error::{GatewayError, Kind};
 use crate::core::front::flow::Flow;
 use crate::core::front::gateway::Gateway;
 use crate::core::front::inbound::Inbound;
+use crate::core::front::isolate::{batches_json, Held, Read, Wake};
 use crate::core::front::usage;
 use crate::core::pipeline::protocol::{self, error_reply, Action, Event};
 use crate::core::pipeline::session::Session;
 use crate::core::state::analytics::DataPoint;
+use crate::core::state::settle_queue::Batch;
 use crate::core::types::Dialect;
 use std::fmt::Write;
 
@@ -26,6 +28,12 @@ pub struct Step {
     flow: Flow,
     action: Action,
     request_id: String,
+    /// The request's id among this isolate's requests in flight.
+    id: u64,
+    /// What it holds in the isolate's machines (a key it leads or follows for).
+    held: Held,
+    /// Followers to wake, sent with the next action.
+    wake: Option<Wake>,
 }
 
 /// The work a finished request leaves for after its response.
@@ -37,13 +45,19 @@ pub struct After {
     pub cache_put: Option<(String, String, u32)>,
     /// `(index object, insert op)` for the similar-prompt index.
     pub similar_put: Option<(String, String)>,
-    /// `(tenant, settlement)` for the tenant's ledger.
-    pub settlement: Option<(String, String)>,
+    /// The request led for the key it stores: the driver reports the write's landing with
+    /// this id (`Gateway::cache_written`).
+    pub lead: Option<u64>,
+    /// Followers to wake.
+    pub wake: Option<Wake>,
+    /// Settlement batches to send to tenants' objects now.
+    pub settle: Vec<Batch>,
 }
 
 impl After {
-    /// As one JSON object for the driver: `{"analytics"?, "cache_put"?: {"key","value","ttl"},
-    /// "similar_put"?: {"name","op"}, "settlement"?: {"tenant","settle"}}`.
+    /// As one JSON object for the driver: `{"analytics"?, "cache_put"?: {"key", "value",
+    /// "ttl", "lead"?}, "similar_put"?: {"name", "op"}, "wake"?, "value"?, "settle":
+    /// [{"tenant", "chain", "op"}]}`.
     pub fn to_json(&self) -> String {
         let mut o = String::from("{");
         let mut sep = "";
@@ -56,7 +70,11 @@ impl After {
             protocol::string(&mut o, key);
             o.push_str(r#","value":"#);
             protocol::string(&mut o, value);
-            let _ = write!(o, r#","ttl":{ttl}}}"#);
+            let _ = write!(o, r#","ttl":{ttl}"#);
+            if let Some(id) = self.lead {
+                let _ = write!(o, r#","lead":{id}"#);
+            }
+            o.push('}');
             sep = ",";
         }
         if let Some((name, op)) = &self.similar_put {
@@ -67,11 +85,11 @@ impl After {
             o.push('}');
             sep = ",";
         }
-        if let Some((tenant, settle)) = &self.settlement {
-            let _ = write!(o, r#"{sep}"settlement":{{"tenant":"#);
-            protocol::string(&mut o, tenant);
-            let _ = write!(o, r#","settle":{settle}}}"#);
+        if let Some(w) = &self.wake {
+            o.push_str(&w.members()[usize::from(sep.is_empty())..]);
+            sep = ",";
         }
+        let _ = write!(o, r#"{sep}"settle":{}"#, batches_json(&self.settle));
         o.push('}');
         o
     }
@@ -87,6 +105,9 @@ impl Step {
     /// outcomes (`"outcomes": [...]`, taken once) for the targets' Durable Objects.
     pub fn action_json(&mut self) -> String {
         let mut extra = String::new();
+        if let Some(w) = self.wake.take() {
+            extra.push_str(&w.members());
+        }
         if let (true, Flow::Session(s)) = (self.action.replies(), &mut self.flow) {
             let outcomes = s.take_outcomes();
             if !outcomes.is_empty() {
@@ -135,13 +156,23 @@ impl Gateway {
             (_, Action::Respond(r)) => r.header("x-request-id").unwrap_or_default().to_string(),
             _ => crate::core::front::gateway::request_id(inb),
         };
-        Step { flow, action, request_id }
+        let id = self.isolate.borrow_mut().next_id();
+        let mut step = Step { flow, action, request_id, id, held: Held::default(), wake: None };
+        self.read_cache(&mut step, inb.now_ms);
+        step
     }
 
     /// Carry a step on with what happened to its action.
     pub fn resume(&self, step: &mut Step, event: Event, now_ms: u64) {
         let flow = std::mem::replace(&mut step.flow, Flow::Done);
         let waited = std::mem::replace(&mut step.action, Action::ReadBody);
+        if let (Action::CacheGet { .. } | Action::Follow { .. }, Event::Answer(v)) = (&waited, event) {
+            let key = match &waited {
+                Action::CacheGet { key, .. } => key.as_str(),
+                _ => "",
+            };
+            step.wake = self.isolate.borrow_mut().cache_answer(key, step.id, &mut step.held, v);
+        }
         let (flow, action) = match (flow, event) {
             (Flow::Session(mut s), event) => match session_event(&mut s, &waited, event, now_ms) {
                 Some(a) => (Flow::Session(s), a),
@@ -153,14 +184,59 @@ impl Gateway {
         };
         step.flow = flow;
         step.action = action;
+        self.read_cache(step, now_ms);
+    }
+
+    /// While the session asks for a cache read: answer it from the isolate's recent entries
+    /// or an identical request's entry, or turn it into what the driver must do (a KV read
+    /// as the leader, or a wait for the leader).
+    fn read_cache(&self, step: &mut Step, now_ms: u64) {
+        while let (Action::CacheGet { key, join, coalesce }, Flow::Session(s)) = (&step.action, &mut step.flow) {
+            let read = self.isolate.borrow_mut().cache_read(key, *join, *coalesce, step.id, &mut step.held, now_ms);
+            match read {
+                Read::Answer(value) => step.action = s.on_cache(Some(&value), now_ms),
+                Read::Perform(action) => {
+                    step.action = action;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The driver gave up on a step (an exception of its own): release what it holds.
+    /// Returns the followers to wake, as JSON members (see [`Wake::members`]), or "".
+    pub fn abort(&self, step: &mut Step) -> String {
+        let (wake, _) = self.isolate.borrow_mut().finished(step.id, &mut step.held, None);
+        wake.map(|w| w.members()).unwrap_or_default()
+    }
+
+    /// The leader `id`'s cache write of `key` landed.
+    pub fn cache_written(&self, key: &str, id: u64) {
+        self.isolate.borrow_mut().written(key, id);
+    }
+
+    /// A tenant's settlement call of `chain` returned: the batches to send next, as JSON.
+    pub fn settled(&self, tenant: &str, chain: u64, now_ms: u64) -> String {
+        batches_json(&self.isolate.borrow_mut().settled(tenant, chain, now_ms))
     }
 
     /// The work left once the reply went out (or its stream ended).
-    pub fn after(&self, step: &Step, now_ms: u64) -> After {
-        let Some(s) = step.session() else { return After::default() };
+    pub fn after(&self, step: &mut Step, now_ms: u64) -> After {
+        let Step { flow: Flow::Session(s), held, id, .. } = step else { return After::default() };
         let cache_put = s.cache_put(now_ms);
         let similar_put = cache_put.as_ref().and_then(|_| s.similar_put(now_ms));
-        After { analytics: s.analytics(now_ms), cache_put, similar_put, settlement: s.settlement() }
+        let mut isolate = self.isolate.borrow_mut();
+        let put = cache_put.as_ref().map(|(k, v, _)| (k.as_str(), v.as_str()));
+        let (wake, report) = isolate.finished(*id, held, put);
+        let settle = s.settlement().and_then(|(tenant, settle)| isolate.settle(&tenant, settle, now_ms));
+        After {
+            analytics: s.analytics(now_ms),
+            cache_put,
+            similar_put,
+            lead: report.then_some(*id),
+            wake,
+            settle: settle.into_iter().collect(),
+        }
     }
 }
 
