@@ -5,20 +5,11 @@
 // piping streams chunk by chunk. Calls into wasm are few, synchronous and carry bytes: the
 // measured fast path on workerd (README, "Hot path").
 
-import { DurableObject } from "cloudflare:workers";
 import wasmModule from "../../build/switchyard_bg.wasm";
-import {
-  initSync,
-  Gateway,
-  crash_reply,
-  __wbg_reset_state,
-  health_apply,
-  tenant_apply,
-  tenant_schema,
-  similar_schema,
-  similar_statements,
-  similar_pick,
-} from "../../build/switchyard.js";
+import { initSync, Gateway, crash_reply, __wbg_reset_state } from "../../build/switchyard.js";
+import { EMPTY, sleep, isTimeout, headerBlock, upstreamBlock, pathAndQuery, playMock, readWithin, objectCall, subcall, kvStep } from "./io.js";
+
+export { TargetHealth, Tenant, SimilarIndex, Coalescer } from "./objects.js";
 
 initSync({ module: wasmModule });
 
@@ -26,7 +17,6 @@ initSync({ module: wasmModule });
 const HEAD = 0, BODY = 1, FAILED = 2, ANSWER = 3, CALLED = 4;
 // How long a request waits for an identical one already in flight before going upstream itself.
 const FOLLOW_MS = 60_000;
-const EMPTY = new Uint8Array(0);
 
 let gateway = null;
 // The upstream response headers the core reads (`Gateway.upstream_headers`).
@@ -48,79 +38,6 @@ function getGateway(env) {
   if (problems) console.error("switchyard: the config is invalid:\n" + problems);
   gateway = gw;
   return gw;
-}
-
-// Headers cross into wasm as one block of `name:value` lines (one crossing, not two per header).
-function headerBlock(headers) {
-  let block = "";
-  for (const [k, v] of headers) block += k + ":" + v + "\n";
-  return block;
-}
-
-// The header block of an upstream response: only the headers the core reads, by name.
-function upstreamBlock(headers) {
-  let block = "";
-  for (const name of upstreamHeaders) {
-    const value = headers.get(name);
-    if (value !== null) block += name + ":" + value + "\n";
-  }
-  return block;
-}
-
-// The path and query of a request URL, without parsing it: the URL workerd hands a worker is
-// always absolute (`scheme://host/path?query`).
-function pathAndQuery(url) {
-  const slash = url.indexOf("/", url.indexOf("//") + 2);
-  return slash < 0 ? "/" : url.slice(slash);
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-const isTimeout = (e) => e?.name === "TimeoutError" || e?.name === "AbortError";
-
-// The built-in mock upstream, played back with real timers so delays and chunk spacing are
-// real. Its frames arrive as one buffer; `a.frames` holds their lengths.
-async function playMock(a, bytes) {
-  if (a.delay_ms) await sleep(a.delay_ms);
-  const frames = [];
-  for (let i = 0, at = 0; i < a.frames.length; at += a.frames[i++]) frames.push(bytes.subarray(at, at + a.frames[i]));
-  const init = { status: a.status, headers: a.headers };
-  if (frames.length <= 1 && !a.cut) return new Response(frames[0] ?? null, init);
-  let next = 0;
-  const body = new ReadableStream({
-    async pull(controller) {
-      if (next < frames.length) {
-        if (next > 0 && a.interval_ms) await sleep(a.interval_ms);
-        controller.enqueue(frames[next++]);
-      } else if (a.cut) {
-        controller.error(new Error("mock stream cut"));
-      } else {
-        controller.close();
-      }
-    },
-  });
-  return new Response(body, init);
-}
-
-// A read that fails if no chunk arrives within `ms` (0: wait as long as it takes).
-function readWithin(reader, ms) {
-  if (!ms) return reader.read();
-  let timer;
-  const idle = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new DOMException("stream idle", "TimeoutError")), ms);
-  });
-  return Promise.race([reader.read(), idle]).finally(() => clearTimeout(timer));
-}
-
-// One op (JSON) on the Durable Object `name` of a namespace; its answer, or undefined when
-// it cannot be reached.
-async function objectCall(namespace, name, op, what) {
-  try {
-    return await namespace.get(namespace.idFromName(name)).call(op);
-  } catch (e) {
-    console.error(`switchyard: ${what} unreachable`, String(e));
-    return undefined;
-  }
 }
 
 const tenantCall = (env, tenant, op) => objectCall(env.TENANTS, tenant, op, "tenant object");
@@ -187,17 +104,6 @@ async function settle(job, batches) {
       if (next.length) await settle(job, next);
     }),
   );
-}
-
-// A sub-request the core makes for itself (an embedding, a judge, a summary): [status, body]
-// (status 0: no answer).
-async function subcall(a, body) {
-  try {
-    const r = await fetch(a.url, { method: "POST", headers: a.headers, body, signal: AbortSignal.timeout(a.timeout_ms) });
-    return [r.status, new Uint8Array(await r.arrayBuffer())];
-  } catch {
-    return [0, EMPTY];
-  }
 }
 
 // A request is answered: one Analytics Engine data point (written, never awaited), the
@@ -273,30 +179,6 @@ function streamReply(job, gw, step, upstreamBody, a) {
   return new Response(body, { status: a.status, headers: a.headers });
 }
 
-// One operation on the KEYS namespace; the result goes back to the core as a string.
-async function kvStep(kv, a) {
-  switch (a.op) {
-    case "get":
-      return (await kv.get(a.key, { cacheTtl: a.cache_ttl })) ?? undefined;
-    case "put":
-      await kv.put(a.key, a.value, { metadata: a.metadata });
-      return undefined;
-    case "delete":
-      await kv.delete(a.key);
-      return undefined;
-    default: {
-      const entries = [];
-      let cursor;
-      do {
-        const page = await kv.list({ prefix: a.key, cursor });
-        for (const k of page.keys) entries.push({ name: k.name, metadata: k.metadata ?? null });
-        cursor = page.list_complete ? undefined : page.cursor;
-      } while (cursor);
-      return JSON.stringify(entries);
-    }
-  }
-}
-
 // Send an attempt's outcome to its target's Durable Object, which keeps the breaker every
 // isolate shares, and adopt the state it answers with.
 async function reportOne(gw, env, o) {
@@ -330,91 +212,6 @@ async function runProbes(gw, env) {
       if (outcome && env.HEALTH) await reportOne(gw, env, JSON.parse(outcome));
     }),
   );
-}
-
-// One breaker per target, in SQLite-backed storage: a thin shell around the core's
-// `health_apply`.
-export class TargetHealth extends DurableObject {
-  async record(target, config, nowMs, ok, elapsedMs) {
-    const stored = await this.ctx.storage.get("state");
-    const next = health_apply(stored ?? undefined, target, config, nowMs, ok, elapsedMs);
-    await this.ctx.storage.put("state", next);
-    return next;
-  }
-}
-
-// One tenant's spend control and ledger, in SQLite-backed storage: a thin shell around the
-// core's `tenant_apply`. Its state is one small JSON document, kept in memory between calls;
-// every call runs without awaiting once it is loaded, so calls never interleave.
-export class Tenant extends DurableObject {
-  constructor(ctx, env) {
-    super(ctx, env);
-    ctx.storage.sql.exec(tenant_schema());
-    this.state = null;
-    ctx.blockConcurrencyWhile(async () => {
-      this.state = (await ctx.storage.get("state")) ?? null;
-    });
-  }
-
-  async call(op) {
-    const r = JSON.parse(tenant_apply(this.state ?? undefined, op, Date.now()));
-    if (r.state !== undefined) {
-      this.state = r.state;
-      this.ctx.storage.put("state", r.state);
-    }
-    let rows = [];
-    for (const q of r.sql ?? []) rows = this.ctx.storage.sql.exec(q.sql, ...q.args).toArray();
-    return JSON.stringify(r.rows ? rows : r.reply);
-  }
-}
-
-// Recent prompts' embeddings for one tenant and route (the similar-prompt cache): SQLite
-// statements and the cosine search both come from the core.
-export class SimilarIndex extends DurableObject {
-  constructor(ctx, env) {
-    super(ctx, env);
-    ctx.storage.sql.exec(similar_schema());
-  }
-
-  async call(op) {
-    let rows = [];
-    for (const q of JSON.parse(similar_statements(op))) rows = this.ctx.storage.sql.exec(q.sql, ...q.args).toArray();
-    return similar_pick(op, JSON.stringify(rows));
-  }
-}
-
-// One per cache key, for coalescing identical requests across isolates: the first to join
-// leads, the rest wait for its answer. Nothing is stored: if the object restarts, waiters
-// get null and go upstream themselves.
-export class Coalescer extends DurableObject {
-  constructor(ctx, env) {
-    super(ctx, env);
-    this.leaderSince = 0;
-    this.waiters = [];
-  }
-
-  // {lead: true} for the leader; {value} (an entry, or null) for the others.
-  async join(waitMs) {
-    const now = Date.now();
-    if (!this.leaderSince || now - this.leaderSince > waitMs) {
-      this.leaderSince = now;
-      return { lead: true };
-    }
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve({ value: null }), waitMs);
-      this.waiters.push((value) => {
-        clearTimeout(timer);
-        resolve({ value });
-      });
-    });
-  }
-
-  async done(value) {
-    this.leaderSince = 0;
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w(value);
-  }
 }
 
 // Perform the core's actions one after another until the reply (or its stream's head).
@@ -460,11 +257,11 @@ async function drive(job, gw, step) {
           a = resume(FAILED, isTimeout(e) ? 1 : 0);
           break;
         }
-        a = resume(HEAD, upstream.status, upstreamBlock(upstream.headers));
+        a = resume(HEAD, upstream.status, upstreamBlock(upstream.headers, upstreamHeaders));
         break;
       case "mock":
         upstream = await playMock(a, step.take_bytes());
-        a = resume(HEAD, upstream.status, upstreamBlock(upstream.headers));
+        a = resume(HEAD, upstream.status, upstreamBlock(upstream.headers, upstreamHeaders));
         break;
       case "read_body":
         try {

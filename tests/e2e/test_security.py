@@ -144,6 +144,16 @@ def test_panic_gives_json_500_and_the_next_request_succeeds(http):
         assert http.post("/v1/chat/completions", json={"model": "mock", "messages": HI}).status_code == 200
 
 
+def test_a_crash_on_the_messages_api_answers_in_anthropics_error_shape(http):
+    body = {"model": "mock", "max_tokens": 16, "messages": HI}
+    r = http.post("/v1/messages", json=body, headers={"x-switchyard-mock": "panic", "anthropic-version": "2023-06-01"})
+    assert r.status_code == 500
+    got = r.json()
+    assert got["type"] == "error" and got["error"]["type"] == "api_error", got
+    assert r.headers["x-request-id"] in got["error"]["message"]
+    assert http.post("/v1/messages", json=body, headers={"anthropic-version": "2023-06-01"}).status_code == 200
+
+
 def test_runtime_keys_created_used_listed_and_revoked(gateway):
     from conftest import ADMIN_KEY
     admin = {"authorization": f"Bearer {ADMIN_KEY}"}

@@ -8,6 +8,7 @@ use crate::core::config::{Config, Problem, ProviderKind};
 use crate::core::error::{GatewayError, Kind};
 use crate::core::front::admin;
 use crate::core::front::admin::Pending;
+use crate::core::front::browser_token::{self, Claims};
 use crate::core::front::caps;
 use crate::core::front::cors;
 use crate::core::front::flow::Flow;
@@ -15,7 +16,6 @@ use crate::core::front::inbound::{Inbound, OwnedInbound};
 use crate::core::front::isolate::Isolate;
 use crate::core::front::plan::{check_body, resolve, Planner};
 use crate::core::front::principal::{self, Principal};
-use crate::core::front::tokens::{self, Claims};
 use crate::core::front::usage;
 use crate::core::pipeline::protocol::{error_reply, Action, Reply};
 use crate::core::pipeline::routes::PlannedTarget;
@@ -154,7 +154,7 @@ impl Gateway {
         };
         match principal::identify(config, &self.secrets, inb) {
             Ok(who) => self.authenticated(config, inb, &who, request_id),
-            Err(_) if self.keystore && principal::presented(inb).is_some_and(|c| !c.starts_with(tokens::PREFIX)) => {
+            Err(_) if self.keystore && principal::presented(inb).is_some_and(|c| !c.starts_with(browser_token::PREFIX)) => {
                 // Not a config key: perhaps one made at runtime. Look it up by hash in KV.
                 let hash = sha256_hex(principal::presented(inb).unwrap_or_default().as_bytes());
                 let op = KvOp::Get { key: kv_key(&hash), cache_ttl_s: LOOKUP_CACHE_TTL_S };
@@ -260,7 +260,7 @@ impl Gateway {
             return Err(GatewayError::new(Kind::Permission, "origin_not_allowed", "this key may not mint tokens for that origin")
                 .with_param("origin"));
         }
-        let ttl = opt_u32(&body, "ttl_seconds", "ttl_seconds")?.map_or(tokens::DEFAULT_TTL_S, u64::from);
+        let ttl = opt_u32(&body, "ttl_seconds", "ttl_seconds")?.map_or(browser_token::DEFAULT_TTL_S, u64::from);
         if !(1..=tc.max_ttl_seconds).contains(&ttl) {
             return Err(invalid_value("ttl_seconds", &format!("must be between 1 and {}", tc.max_ttl_seconds)));
         }
@@ -281,7 +281,7 @@ impl Gateway {
         let exp = inb.now_ms / 1000 + ttl;
         let l = (!limits.is_empty()).then_some(limits);
         let claims = Claims { t: who.tenant.clone(), k: who.key_name.clone(), m: models.clone(), o: origin.clone(), exp, l };
-        let token = tokens::mint(&claims, secret);
+        let token = browser_token::mint(&claims, secret);
         Ok(Reply::json(request_id, &json!({"token": token, "expires_at": exp, "origin": origin, "models": models, "limits": l})))
     }
 

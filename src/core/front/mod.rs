@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod browser_token;
 pub mod caps;
 pub mod cors;
 pub mod flow;
@@ -12,5 +13,4 @@ pub mod isolate;
 pub mod plan;
 pub mod principal;
 pub mod step;
-pub mod tokens;
 pub mod usage;

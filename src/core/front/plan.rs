@@ -99,7 +99,7 @@ impl Planner<'_> {
             key_name: who.key_name.clone(),
             public_model: name.clone(),
             run,
-            client: if embeddings_call { Dialect::OpenAi } else { dialect },
+            api: if embeddings_call { Dialect::OpenAi } else { dialect },
             include_usage,
             cors_origin,
             mock_header: inb.header(MOCK_HEADER).map(str::to_string),

@@ -4,8 +4,8 @@
 use crate::core::config::{Config, Limits, Model};
 use crate::core::error::{GatewayError, Kind};
 use crate::core::front::auth::{authenticate, bearer};
+use crate::core::front::browser_token::{self, Claims};
 use crate::core::front::inbound::Inbound;
-use crate::core::front::tokens::{self, Claims};
 use crate::core::state::keystore::KeyRecord;
 use crate::core::util::secret::Secret;
 use crate::core::util::vecmap::VecMap;
@@ -39,12 +39,12 @@ pub fn no_key() -> GatewayError {
 /// headers (an expired token for this very origin: the page should learn to refresh it).
 pub fn identify(config: &Config, secrets: &VecMap<String, Secret>, inb: &Inbound) -> Result<Principal, (GatewayError, bool)> {
     let credential = presented(inb).ok_or((no_key(), false))?;
-    if credential.starts_with(tokens::PREFIX) {
+    if credential.starts_with(browser_token::PREFIX) {
         let secret = config.tokens.as_ref().and_then(|t| secrets.get(&t.secret)).ok_or((no_key(), false))?;
-        return match tokens::verify(credential, secret, inb.now_ms / 1000) {
+        return match browser_token::verify(credential, secret, inb.now_ms / 1000) {
             Ok(claims) => Ok(from_claims(config, claims, credential)),
             Err(refused) => {
-                let cors = matches!(&refused, tokens::Refused::Expired { origin } if inb.header("origin") == Some(origin.as_str()));
+                let cors = matches!(&refused, browser_token::Refused::Expired { origin } if inb.header("origin") == Some(origin.as_str()));
                 Err((refused.error(), cors))
             }
         };

@@ -29,7 +29,9 @@ enum Phase {
 pub struct Route {
     pub provider: String,
     pub upstream_model: String,
-    pub client: Dialect,
+    /// The caller API: what the caller speaks (OpenAI chat completions or Anthropic
+    /// messages); the upstream wire is the provider's.
+    pub api: Dialect,
     pub wire: Dialect,
     pub stream: bool,
     /// The caller asked for usage in its stream (the upstream is always asked).
@@ -43,7 +45,7 @@ pub struct Route {
 impl Route {
     /// Same wire format on both sides, nothing to strip: upstream bytes go out untouched.
     fn passthrough_stream(&self) -> bool {
-        self.client == Dialect::OpenAi && self.wire == Dialect::OpenAi && self.include_usage
+        self.api == Dialect::OpenAi && self.wire == Dialect::OpenAi && self.include_usage
     }
 }
 
@@ -97,7 +99,7 @@ impl Exchange {
             phase: Phase::AwaitHead,
             retry_after: None,
             decoder: StreamDecoder::new(route.wire),
-            encoder: StreamEncoder::new(route.client, route.include_usage),
+            encoder: StreamEncoder::new(route.api, route.include_usage),
             route,
             saw_done: false,
             stream_failed: false,
@@ -142,7 +144,7 @@ impl Exchange {
     fn fail(&mut self, err: GatewayError) -> Action {
         self.phase = Phase::Done;
         self.failure = Some(err.clone());
-        let mut reply = error_reply(&self.request_id, &err, self.route.client);
+        let mut reply = error_reply(&self.request_id, &err, self.route.api);
         reply.headers.push(("x-switchyard-provider".into(), self.route.provider.clone()));
         reply.headers.extend(self.route.cors_origin.as_deref().map(crate::core::pipeline::protocol::cors_headers).unwrap_or_default());
         Action::Respond(reply)
@@ -224,12 +226,12 @@ impl Exchange {
             .iter()
             .map(|c| c.content.as_deref().map_or(0, |t| t.chars().count()) + c.tool_calls.iter().map(|t| t.arguments.len()).sum::<usize>())
             .sum::<usize>() as u64;
-        if self.route.client == self.route.wire {
+        if self.route.api == self.route.wire {
             // Same dialect on both sides: the validated upstream body goes out untouched,
             // keeping fields the gateway does not model (system_fingerprint, logprobs, ...).
             return self.respond(None);
         }
-        self.respond(Some(dialect::encode_response(self.route.client, &resp)))
+        self.respond(Some(dialect::encode_response(self.route.api, &resp)))
     }
 
     /// A 200 answer: `body`, or (`None`) the upstream's body exactly as received.

@@ -11,7 +11,7 @@ fn exchange(client: Dialect, wire: Dialect, include_usage: bool) -> Exchange {
     let route = Route {
         provider: "p".into(),
         upstream_model: "m".into(),
-        client,
+        api: client,
         wire,
         stream: true,
         include_usage,
@@ -134,7 +134,7 @@ fn non_streamed_answers_translate_to_the_callers_shape() {
     let route = Route {
         provider: "p".into(),
         upstream_model: "claude".into(),
-        client: Dialect::OpenAi,
+        api: Dialect::OpenAi,
         wire: Dialect::Anthropic,
         stream: false,
         include_usage: false,
@@ -157,7 +157,7 @@ fn upstream_errors_come_back_in_the_callers_shape() {
     let route = Route {
         provider: "p".into(),
         upstream_model: "g".into(),
-        client: Dialect::Anthropic,
+        api: Dialect::Anthropic,
         wire: Dialect::Gemini,
         stream: false,
         include_usage: true,
@@ -206,7 +206,7 @@ fn on_head_reads_only_the_listed_headers() {
                     let route = Route {
                         provider: "p".into(),
                         upstream_model: "m".into(),
-                        client: Dialect::OpenAi,
+                        api: Dialect::OpenAi,
                         wire: Dialect::OpenAi,
                         stream,
                         include_usage: false,

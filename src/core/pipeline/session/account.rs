@@ -27,7 +27,7 @@ impl Session {
         };
         self.spend.refused = true;
         self.spend.lease = None;
-        let mut reply = error_reply(&self.caller.request_id, &err, self.caller.client);
+        let mut reply = error_reply(&self.caller.request_id, &err, self.caller.api);
         reply.headers.extend(self.caller.cors_origin.as_deref().map(crate::core::pipeline::protocol::cors_headers).unwrap_or_default());
         self.error_code = err.code;
         self.label(Action::Respond(reply))
@@ -83,7 +83,7 @@ impl Session {
         let (usage, cost_nano_usd) = self.charged();
         let t = &self.targets[self.index];
         let stream = matches!(&self.payload, Payload::Chat(r) if r.stream);
-        let dialect = match self.caller.client {
+        let dialect = match self.caller.api {
             Dialect::Anthropic => "anthropic",
             _ => "openai",
         };

@@ -40,7 +40,9 @@ pub struct Caller {
     pub public_model: String,
     /// The caller's run tag (`x-switchyard-run`), for grouping in analytics.
     pub run: String,
-    pub client: Dialect,
+    /// The caller API: what the caller speaks (OpenAI chat completions or Anthropic
+    /// messages); the upstream wire is the provider's.
+    pub api: Dialect,
     pub include_usage: bool,
     pub cors_origin: Option<String>,
     pub mock_header: Option<String>,
@@ -287,7 +289,7 @@ impl Session {
         if self.targets.len() > 1 {
             let message = format!("every target failed ({} attempts): {}", self.attempts, self.failures.join("; "));
             let err = GatewayError::new(Kind::UpstreamError, "all_targets_failed", message).with_status(503);
-            let mut reply = error_reply(&self.caller.request_id, &err, self.caller.client);
+            let mut reply = error_reply(&self.caller.request_id, &err, self.caller.api);
             reply.headers.extend(self.caller.cors_origin.as_deref().map(crate::core::pipeline::protocol::cors_headers).unwrap_or_default());
             return self.give_up(Action::Respond(reply));
         }
@@ -345,7 +347,7 @@ fn route_for(caller: &Caller, payload: &Payload, t: &TargetSpec) -> Route {
     Route {
         provider: t.provider.clone(),
         upstream_model: t.model.clone(),
-        client: caller.client,
+        api: caller.api,
         wire: t.kind.wire(),
         stream,
         include_usage: caller.include_usage,

@@ -1,0 +1,90 @@
+// The Durable Object classes: thin shells around the core's pure functions (wasm exports),
+// keeping state in SQLite-backed storage.
+
+import { DurableObject } from "cloudflare:workers";
+import { health_apply, tenant_apply, tenant_schema, similar_schema, similar_statements, similar_pick } from "../../build/switchyard.js";
+
+// One breaker per target, in SQLite-backed storage: a thin shell around the core's
+// `health_apply`.
+export class TargetHealth extends DurableObject {
+  async record(target, config, nowMs, ok, elapsedMs) {
+    const stored = await this.ctx.storage.get("state");
+    const next = health_apply(stored ?? undefined, target, config, nowMs, ok, elapsedMs);
+    await this.ctx.storage.put("state", next);
+    return next;
+  }
+}
+
+// One tenant's spend control and ledger, in SQLite-backed storage: a thin shell around the
+// core's `tenant_apply`. Its state is one small JSON document, kept in memory between calls;
+// every call runs without awaiting once it is loaded, so calls never interleave.
+export class Tenant extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    ctx.storage.sql.exec(tenant_schema());
+    this.state = null;
+    ctx.blockConcurrencyWhile(async () => {
+      this.state = (await ctx.storage.get("state")) ?? null;
+    });
+  }
+
+  async call(op) {
+    const r = JSON.parse(tenant_apply(this.state ?? undefined, op, Date.now()));
+    if (r.state !== undefined) {
+      this.state = r.state;
+      this.ctx.storage.put("state", r.state);
+    }
+    let rows = [];
+    for (const q of r.sql ?? []) rows = this.ctx.storage.sql.exec(q.sql, ...q.args).toArray();
+    return JSON.stringify(r.rows ? rows : r.reply);
+  }
+}
+
+// Recent prompts' embeddings for one tenant and route (the similar-prompt cache): SQLite
+// statements and the cosine search both come from the core.
+export class SimilarIndex extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    ctx.storage.sql.exec(similar_schema());
+  }
+
+  async call(op) {
+    let rows = [];
+    for (const q of JSON.parse(similar_statements(op))) rows = this.ctx.storage.sql.exec(q.sql, ...q.args).toArray();
+    return similar_pick(op, JSON.stringify(rows));
+  }
+}
+
+// One per cache key, for coalescing identical requests across isolates: the first to join
+// leads, the rest wait for its answer. Nothing is stored: if the object restarts, waiters
+// get null and go upstream themselves.
+export class Coalescer extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    this.leaderSince = 0;
+    this.waiters = [];
+  }
+
+  // {lead: true} for the leader; {value} (an entry, or null) for the others.
+  async join(waitMs) {
+    const now = Date.now();
+    if (!this.leaderSince || now - this.leaderSince > waitMs) {
+      this.leaderSince = now;
+      return { lead: true };
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve({ value: null }), waitMs);
+      this.waiters.push((value) => {
+        clearTimeout(timer);
+        resolve({ value });
+      });
+    });
+  }
+
+  async done(value) {
+    this.leaderSince = 0;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w(value);
+  }
+}
