@@ -5,45 +5,12 @@
 //! Invariant: a `GatewayError` message never contains a secret. Messages built from upstream
 //! bodies go through [`sanitize_upstream_message`] first.
 
+mod code;
+
+pub use code::{Code, Disposition, Fault, Kind};
+
 use crate::core::types::Dialect;
 use serde_json::json;
-
-/// Where the fault lies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fault {
-    Client,
-    Upstream,
-    Gateway,
-}
-
-/// What a failed attempt means for the request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Disposition {
-    /// A transient upstream failure: the same target may succeed after a backoff.
-    Retry,
-    /// This target cannot serve the request (credentials, model, quota, context window,
-    /// content policy, garbage): try the next one at once.
-    NextTarget,
-    /// The caller's own mistake: no other target would do better.
-    Return,
-}
-
-/// OpenAI's error `type` values, plus the status each implies by default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    InvalidRequest,
-    Authentication,
-    Permission,
-    NotFound,
-    MethodNotAllowed,
-    PaymentRequired,
-    PayloadTooLarge,
-    UnsupportedMediaType,
-    RateLimited,
-    UpstreamError,
-    UpstreamTimeout,
-    Internal,
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct GatewayError {
