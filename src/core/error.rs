@@ -49,7 +49,7 @@ impl GatewayError {
         matches!(self.status, 408 | 429 | 500 | 502 | 503 | 504 | 529) && self.fault() != Fault::Client
     }
 
-    /// What to do after an attempt failed with this error (README, "Failures").
+    /// What to do after an attempt failed with this error (README, "Routes, retries and fallbacks").
     pub fn disposition(&self) -> Disposition {
         self.code.disposition(self.status)
     }
