@@ -5,51 +5,18 @@
 //! Invariant: a `GatewayError` message never contains a secret. Messages built from upstream
 //! bodies go through [`sanitize_upstream_message`] first.
 
+mod code;
+
+pub use code::{Code, Disposition, Fault, Kind};
+
 use crate::core::types::Dialect;
 use serde_json::json;
-
-/// Where the fault lies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fault {
-    Client,
-    Upstream,
-    Gateway,
-}
-
-/// What a failed attempt means for the request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Disposition {
-    /// A transient upstream failure: the same target may succeed after a backoff.
-    Retry,
-    /// This target cannot serve the request (credentials, model, quota, context window,
-    /// content policy, garbage): try the next one at once.
-    NextTarget,
-    /// The caller's own mistake: no other target would do better.
-    Return,
-}
-
-/// OpenAI's error `type` values, plus the status each implies by default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    InvalidRequest,
-    Authentication,
-    Permission,
-    NotFound,
-    MethodNotAllowed,
-    PaymentRequired,
-    PayloadTooLarge,
-    UnsupportedMediaType,
-    RateLimited,
-    UpstreamError,
-    UpstreamTimeout,
-    Internal,
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct GatewayError {
     pub kind: Kind,
     pub status: u16,
-    pub code: &'static str,
+    pub code: Code,
     pub message: String,
     pub param: Option<String>,
     /// `retry-after` seconds to pass to the client, when the cause gave one.
@@ -57,26 +24,10 @@ pub struct GatewayError {
 }
 
 impl GatewayError {
-    pub fn new(kind: Kind, code: &'static str, message: impl Into<String>) -> Self {
-        let status = match kind {
-            Kind::InvalidRequest => 400,
-            Kind::Authentication => 401,
-            Kind::Permission => 403,
-            Kind::NotFound => 404,
-            Kind::MethodNotAllowed => 405,
-            Kind::PaymentRequired => 402,
-            Kind::PayloadTooLarge => 413,
-            Kind::UnsupportedMediaType => 415,
-            Kind::RateLimited => 429,
-            Kind::UpstreamError => 502,
-            Kind::UpstreamTimeout => 504,
-            Kind::Internal => 500,
-        };
-        GatewayError { kind, status, code, message: message.into(), param: None, retry_after: None }
-    }
-
-    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(Kind::InvalidRequest, code, message)
+    /// An error with the code's kind and that kind's status.
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        let kind = code.kind();
+        GatewayError { kind, status: kind.status(), code, message: message.into(), param: None, retry_after: None }
     }
 
     pub fn with_param(mut self, param: impl Into<String>) -> Self {
@@ -90,12 +41,7 @@ impl GatewayError {
     }
 
     pub fn fault(&self) -> Fault {
-        match self.kind {
-            Kind::UpstreamError | Kind::UpstreamTimeout => Fault::Upstream,
-            Kind::Internal => Fault::Gateway,
-            Kind::RateLimited if self.code == "upstream_rate_limited" => Fault::Upstream,
-            _ => Fault::Client,
-        }
+        self.code.fault()
     }
 
     /// Whether the same request may succeed if tried again.
@@ -103,21 +49,9 @@ impl GatewayError {
         matches!(self.status, 408 | 429 | 500 | 502 | 503 | 504 | 529) && self.fault() != Fault::Client
     }
 
-    /// What to do after an attempt failed with this error (README, "Failures").
+    /// What to do after an attempt failed with this error (README, "Routes, retries and fallbacks").
     pub fn disposition(&self) -> Disposition {
-        match self.code {
-            "upstream_rate_limited" | "upstream_timeout" | "upstream_unreachable" | "upstream_overloaded" => Disposition::Retry,
-            "upstream_error" if self.status >= 500 => Disposition::Retry,
-            "upstream_auth_failed"
-            | "upstream_not_found"
-            | "upstream_quota_exhausted"
-            | "context_length_exceeded"
-            | "upstream_malformed"
-            | "content_policy"
-            | "unsupported_for_provider"
-            | "provider_key_missing" => Disposition::NextTarget,
-            _ => Disposition::Return,
-        }
+        self.code.disposition(self.status)
     }
 
     /// Whether it is evidence that the upstream target is unhealthy.
@@ -146,7 +80,7 @@ impl GatewayError {
             "error": {
                 "message": self.message,
                 "type": self.type_str(),
-                "code": self.code,
+                "code": self.code.as_str(),
                 "param": self.param,
             }
         });
@@ -230,7 +164,7 @@ mod tests {
 
     #[test]
     fn openai_shape_has_all_four_fields() {
-        let e = GatewayError::invalid("invalid_type", "bad").with_param("temperature");
+        let e = GatewayError::new(Code::InvalidType, "bad").with_param("temperature");
         let v: serde_json::Value = serde_json::from_slice(&e.to_openai_json()).unwrap();
         assert_eq!(v["error"]["message"], "bad");
         assert_eq!(v["error"]["type"], "invalid_request_error");
@@ -241,22 +175,21 @@ mod tests {
 
     #[test]
     fn null_param_is_present() {
-        let v: serde_json::Value =
-            serde_json::from_slice(&GatewayError::new(Kind::NotFound, "model_not_found", "x").to_openai_json()).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&GatewayError::new(Code::ModelNotFound, "x").to_openai_json()).unwrap();
         assert!(v["error"].as_object().unwrap().contains_key("param"));
     }
 
     #[test]
     fn client_errors_are_not_retryable_upstream_5xx_are() {
-        assert!(!GatewayError::invalid("x", "y").retryable());
-        assert!(GatewayError::new(Kind::UpstreamError, "upstream_error", "y").with_status(503).retryable());
-        assert!(GatewayError::new(Kind::UpstreamTimeout, "upstream_timeout", "y").retryable());
-        assert!(!GatewayError::new(Kind::RateLimited, "rate_limited", "y").retryable());
+        assert!(!GatewayError::new(Code::InvalidValue, "y").retryable());
+        assert!(GatewayError::new(Code::UpstreamError, "y").with_status(503).retryable());
+        assert!(GatewayError::new(Code::UpstreamTimeout, "y").retryable());
+        assert!(!GatewayError::new(Code::RateLimitExceeded, "y").retryable());
     }
 
     #[test]
     fn anthropic_shape() {
-        let e = GatewayError::new(Kind::Authentication, "invalid_api_key", "no");
+        let e = GatewayError::new(Code::InvalidApiKey, "no");
         let v: serde_json::Value = serde_json::from_slice(&e.body_for(Dialect::Anthropic)).unwrap();
         assert_eq!(v, json!({"type": "error", "error": {"type": "authentication_error", "message": "no"}}));
     }

@@ -6,7 +6,7 @@
 //! - `DELETE /admin/keys/<id>` revokes (see `keystore` for how soon that takes effect).
 
 use crate::core::config::{Config, Limits};
-use crate::core::error::{GatewayError, Kind};
+use crate::core::error::{Code, GatewayError};
 use crate::core::front::auth::bearer;
 use crate::core::front::inbound::{Inbound, OwnedInbound};
 use crate::core::pipeline::protocol::Reply;
@@ -20,14 +20,14 @@ pub const ADMIN_SECRET: &str = "SWITCHYARD_ADMIN_KEY";
 /// Check the admin key; `Err` when it is not configured (404) or does not match (401).
 pub fn authorize(inb: &Inbound, admin: Option<&Secret>) -> Result<(), GatewayError> {
     let Some(admin) = admin.filter(|s| !s.is_empty()) else {
-        return Err(GatewayError::new(Kind::NotFound, "admin_disabled", format!("the admin API is off: set the secret {ADMIN_SECRET}")));
+        return Err(GatewayError::new(Code::AdminDisabled, format!("the admin API is off: set the secret {ADMIN_SECRET}")));
     };
     let given = inb.header("authorization").and_then(bearer).unwrap_or_default();
     // Compare hashes, so the comparison time does not depend on the key's length either.
     if ct_eq(sha256_hex(given.as_bytes()).as_bytes(), sha256_hex(admin.expose().as_bytes()).as_bytes()) {
         Ok(())
     } else {
-        Err(GatewayError::new(Kind::Authentication, "invalid_admin_key", "a valid admin key is required"))
+        Err(GatewayError::new(Code::InvalidAdminKey, "a valid admin key is required"))
     }
 }
 
@@ -70,7 +70,7 @@ pub fn start(config: &Config, inb: &Inbound, request_id: &str) -> Result<(KvOp, 
                 }
             }
             if inb.entropy.len() < 24 {
-                return Err(GatewayError::new(Kind::Internal, "no_entropy", "no randomness available to make a key"));
+                return Err(GatewayError::new(Code::NoEntropy, "no randomness available to make a key"));
             }
             let key = format!("sk-sy-{}", hex::encode(inb.entropy));
             let id = sha256_hex(key.as_bytes());
@@ -84,12 +84,12 @@ pub fn start(config: &Config, inb: &Inbound, request_id: &str) -> Result<(KvOp, 
         ("DELETE", path) if path.starts_with("/admin/keys/") => {
             let id = &path["/admin/keys/".len()..];
             if !crate::core::util::secret::is_sha256_hex(id) {
-                return Err(GatewayError::new(Kind::NotFound, "key_not_found", "key ids are 64 lowercase hex digits"));
+                return Err(GatewayError::new(Code::KeyNotFound, "key ids are 64 lowercase hex digits"));
             }
             Ok((KvOp::Delete { key: kv_key(id) }, Pending::Revoked { request_id, id: id.to_string() }))
         }
-        (_, "/admin/keys") => Err(GatewayError::new(Kind::MethodNotAllowed, "method_not_allowed", "/admin/keys accepts GET and POST")),
-        _ => Err(GatewayError::new(Kind::NotFound, "unknown_route", format!("no route for {}", inb.path))),
+        (_, "/admin/keys") => Err(GatewayError::new(Code::MethodNotAllowed, "/admin/keys accepts GET and POST")),
+        _ => Err(GatewayError::new(Code::UnknownRoute, format!("no route for {}", inb.path))),
     }
 }
 

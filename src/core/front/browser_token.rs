@@ -6,7 +6,7 @@
 //! `sy1.<claims>` with a Worker secret. Verification compares MACs in constant time before
 //! reading the claims. A token is bound to one origin and optionally to a subset of models.
 
-use crate::core::error::{GatewayError, Kind};
+use crate::core::error::{Code, GatewayError};
 use crate::core::util::b64;
 use crate::core::util::secret::{ct_eq, Secret};
 use serde::{Deserialize, Serialize};
@@ -68,10 +68,8 @@ pub enum Refused {
 impl Refused {
     pub fn error(&self) -> GatewayError {
         match self {
-            Refused::Invalid => {
-                GatewayError::new(Kind::Authentication, "invalid_token", "the token is malformed or its signature does not match")
-            }
-            Refused::Expired { .. } => GatewayError::new(Kind::Authentication, "token_expired", "the token has expired; mint a new one"),
+            Refused::Invalid => GatewayError::new(Code::InvalidToken, "the token is malformed or its signature does not match"),
+            Refused::Expired { .. } => GatewayError::new(Code::TokenExpired, "the token has expired; mint a new one"),
         }
     }
 }
@@ -114,7 +112,7 @@ mod tests {
         assert_eq!(verify(&token, &secret, 999).unwrap(), claims());
         let refused = verify(&token, &secret, 1_000).unwrap_err();
         assert_eq!(refused, Refused::Expired { origin: "https://app.example".into() });
-        assert_eq!((refused.error().status, refused.error().code), (401, "token_expired"));
+        assert_eq!((refused.error().status, refused.error().code.as_str()), (401, "token_expired"));
         assert_eq!(verify(&token, &Secret::new("other"), 0).unwrap_err(), Refused::Invalid);
         // Change one character of the claims: the signature no longer matches.
         let mut forged = token.clone().into_bytes();

@@ -3,7 +3,7 @@
 //! cap is in config (`limits.max_body_bytes`); JSON depth and duplicate keys are refused by
 //! the strict reader.
 
-use crate::core::error::GatewayError;
+use crate::core::error::{Code, GatewayError};
 use crate::core::translate::dialect::fields::invalid_value;
 use crate::core::types::{ChatRequest, Content};
 
@@ -56,7 +56,7 @@ pub fn check_request(req: &ChatRequest) -> Result<(), GatewayError> {
 pub fn check_headers(headers: &[(String, String)]) -> Result<(), GatewayError> {
     let total: usize = headers.iter().map(|(k, v)| k.len() + v.len() + 4).sum();
     if total > MAX_HEADER_BYTES {
-        return Err(GatewayError::invalid("headers_too_large", format!("request headers exceed {MAX_HEADER_BYTES} bytes")).with_status(431));
+        return Err(GatewayError::new(Code::HeadersTooLarge, format!("request headers exceed {MAX_HEADER_BYTES} bytes")).with_status(431));
     }
     Ok(())
 }

@@ -5,7 +5,7 @@
 //! authentication, the body cap and decoding.
 
 use crate::core::config::{Config, Problem, ProviderKind};
-use crate::core::error::{GatewayError, Kind};
+use crate::core::error::{Code, GatewayError};
 use crate::core::front::admin;
 use crate::core::front::admin::Pending;
 use crate::core::front::browser_token::{self, Claims};
@@ -133,13 +133,13 @@ impl Gateway {
             };
         }
         if allowed.is_empty() {
-            return reply(GatewayError::new(Kind::NotFound, "unknown_route", format!("no route for {}", inb.path)), false);
+            return reply(GatewayError::new(Code::UnknownRoute, format!("no route for {}", inb.path)), false);
         }
         if inb.method == "OPTIONS" {
             return (Flow::Done, Action::Respond(cors::preflight(&request_id, origin, inb.header("access-control-request-headers"))));
         }
         if inb.method != allowed && !(inb.method == "HEAD" && allowed == "GET") {
-            let err = GatewayError::new(Kind::MethodNotAllowed, "method_not_allowed", format!("{} accepts {allowed}", inb.path));
+            let err = GatewayError::new(Code::MethodNotAllowed, format!("{} accepts {allowed}", inb.path));
             let mut r = error_reply(&request_id, &err, dialect);
             r.headers.push(("allow".into(), allowed.into()));
             return (Flow::Done, Action::Respond(r));
@@ -192,7 +192,7 @@ impl Gateway {
     fn config(&self) -> Result<&Config, GatewayError> {
         self.config.as_ref().map_err(|problems| {
             let list: Vec<String> = problems.iter().map(Problem::to_string).collect();
-            GatewayError::new(Kind::Internal, "config_invalid", format!("the gateway's config is invalid: {}", list.join("; ")))
+            GatewayError::new(Code::ConfigInvalid, format!("the gateway's config is invalid: {}", list.join("; ")))
         })
     }
 
@@ -200,7 +200,7 @@ impl Gateway {
         let config = self.config()?;
         admin::authorize(inb, self.secrets.get(admin::ADMIN_SECRET))?;
         if !self.keystore {
-            return Err(GatewayError::new(Kind::NotFound, "keystore_disabled", "runtime keys need the KEYS KV namespace bound"));
+            return Err(GatewayError::new(Code::KeystoreDisabled, "runtime keys need the KEYS KV namespace bound"));
         }
         check_body(config, inb)?;
         let (op, then) = admin::start(config, inb, request_id)?;
@@ -242,13 +242,13 @@ impl Gateway {
     /// `POST /v1/tokens`: a key (never a token) mints a short-lived browser token.
     fn mint_token(&self, config: &Config, who: &Principal, inb: &Inbound, request_id: &str) -> Result<Reply, GatewayError> {
         let Some(tc) = &config.tokens else {
-            return Err(GatewayError::new(Kind::NotFound, "tokens_disabled", "browser tokens are not enabled in this gateway's config"));
+            return Err(GatewayError::new(Code::TokensDisabled, "browser tokens are not enabled in this gateway's config"));
         };
         if who.is_token {
-            return Err(GatewayError::new(Kind::Permission, "token_cannot_mint", "a token cannot mint tokens"));
+            return Err(GatewayError::new(Code::TokenCannotMint, "a token cannot mint tokens"));
         }
         let secret = self.secrets.get(&tc.secret).ok_or_else(|| {
-            GatewayError::new(Kind::Internal, "token_secret_missing", format!("the secret '{}' for signing tokens is not set", tc.secret))
+            GatewayError::new(Code::TokenSecretMissing, format!("the secret '{}' for signing tokens is not set", tc.secret))
         })?;
         check_body(config, inb)?;
         let body = parse_object(inb.body)?;
@@ -257,8 +257,7 @@ impl Gateway {
             return Err(invalid_value("origin", "must be an origin such as https://app.example"));
         }
         if who.origins.is_some() && who.check_origin(Some(&origin)).is_err() {
-            return Err(GatewayError::new(Kind::Permission, "origin_not_allowed", "this key may not mint tokens for that origin")
-                .with_param("origin"));
+            return Err(GatewayError::new(Code::OriginNotAllowed, "this key may not mint tokens for that origin").with_param("origin"));
         }
         let ttl = opt_u32(&body, "ttl_seconds", "ttl_seconds")?.map_or(browser_token::DEFAULT_TTL_S, u64::from);
         if !(1..=tc.max_ttl_seconds).contains(&ttl) {

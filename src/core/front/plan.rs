@@ -4,7 +4,7 @@
 
 use crate::core::config::RetryPolicy;
 use crate::core::config::{Config, Model};
-use crate::core::error::{GatewayError, Kind};
+use crate::core::error::{Code, GatewayError};
 use crate::core::front::caps;
 use crate::core::front::inbound::Inbound;
 use crate::core::front::principal::Principal;
@@ -87,9 +87,7 @@ impl Planner<'_> {
             targets.push(self.target_spec(model, p));
         }
         if targets.is_empty() {
-            return Err(
-                first_refusal.unwrap_or_else(|| GatewayError::new(Kind::NotFound, "model_not_found", "no target can serve this request"))
-            );
+            return Err(first_refusal.unwrap_or_else(|| GatewayError::new(Code::ModelNotFound, "no target can serve this request")));
         }
         let run = inb.header("x-switchyard-run").filter(|r| r.len() <= 64).unwrap_or_default().to_string();
         let spend = self.spend_plan(who, &payload, &targets, inb.body.len())?;
@@ -201,8 +199,7 @@ impl Planner<'_> {
         let plan = SpendPlan::new(subjects, input + output, reserve_nusd);
         if !self.ledger && plan.needs_admission() {
             return Err(GatewayError::new(
-                Kind::Internal,
-                "spend_control_unbound",
+                Code::SpendControlUnbound,
                 "this key has limits but the TENANTS Durable Object namespace is not bound",
             ));
         }
@@ -238,11 +235,11 @@ impl Planner<'_> {
 
 /// The model a public name or alias names, if this key may use it.
 pub fn resolve<'a>(config: &'a Config, who: &Principal, name: &str) -> Result<&'a Model, GatewayError> {
-    let model = config.model(name).ok_or_else(|| {
-        GatewayError::new(Kind::NotFound, "model_not_found", format!("the model '{name}' does not exist")).with_param("model")
-    })?;
+    let model = config
+        .model(name)
+        .ok_or_else(|| GatewayError::new(Code::ModelNotFound, format!("the model '{name}' does not exist")).with_param("model"))?;
     if !who.may_use(config, model) {
-        return Err(GatewayError::new(Kind::Permission, "model_not_allowed", format!("this key may not use '{name}'")).with_param("model"));
+        return Err(GatewayError::new(Code::ModelNotAllowed, format!("this key may not use '{name}'")).with_param("model"));
     }
     Ok(model)
 }
@@ -250,7 +247,7 @@ pub fn resolve<'a>(config: &'a Config, who: &Principal, name: &str) -> Result<&'
 pub fn check_capabilities(req: &ChatRequest, model: &Model) -> Result<(), GatewayError> {
     let caps = model.capabilities;
     let unsupported = |what: &str, param: &str| {
-        GatewayError::invalid("unsupported_capability", format!("the model '{}' does not support {what}", req.model)).with_param(param)
+        GatewayError::new(Code::UnsupportedCapability, format!("the model '{}' does not support {what}", req.model)).with_param(param)
     };
     if !caps.tools && !req.tools.is_empty() {
         return Err(unsupported("tools", "tools"));
@@ -270,11 +267,11 @@ pub fn check_capabilities(req: &ChatRequest, model: &Model) -> Result<(), Gatewa
 pub fn check_body(config: &Config, inb: &Inbound) -> Result<(), GatewayError> {
     let max = config.limits.max_body_bytes;
     if inb.declared_len.unwrap_or(0) > max || inb.body.len() > max {
-        return Err(GatewayError::new(Kind::PayloadTooLarge, "body_too_large", format!("request body exceeds {max} bytes")));
+        return Err(GatewayError::new(Code::BodyTooLarge, format!("request body exceeds {max} bytes")));
     }
     match inb.header("content-type") {
         Some(ct) if !ct.trim_start().to_ascii_lowercase().starts_with("application/json") => {
-            Err(GatewayError::new(Kind::UnsupportedMediaType, "unsupported_content_type", "content-type must be application/json"))
+            Err(GatewayError::new(Code::UnsupportedContentType, "content-type must be application/json"))
         }
         _ => Ok(()),
     }

@@ -2,7 +2,7 @@
 //! a [`Principal`] with the same scope checks (models, origin).
 
 use crate::core::config::{Config, Limits, Model};
-use crate::core::error::{GatewayError, Kind};
+use crate::core::error::{Code, GatewayError};
 use crate::core::front::auth::{authenticate, bearer};
 use crate::core::front::browser_token::{self, Claims};
 use crate::core::front::inbound::Inbound;
@@ -32,7 +32,7 @@ pub fn presented<'a>(inb: &'a Inbound) -> Option<&'a str> {
 
 pub fn no_key() -> GatewayError {
     let hint = "a valid gateway key or token is required: Authorization: Bearer <key> (or x-api-key on /v1/messages)";
-    GatewayError::new(Kind::Authentication, "invalid_api_key", hint)
+    GatewayError::new(Code::InvalidApiKey, hint)
 }
 
 /// Authenticate the request. On failure, also says whether the error reply may carry CORS
@@ -95,7 +95,7 @@ impl Principal {
         match origin {
             Some(o) if allowed(o) => Ok(()),
             None if !self.is_token => Ok(()),
-            _ => Err(GatewayError::new(Kind::Permission, "origin_not_allowed", "this key or token may not be used from this origin")),
+            _ => Err(GatewayError::new(Code::OriginNotAllowed, "this key or token may not be used from this origin")),
         }
     }
 }

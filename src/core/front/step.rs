@@ -9,7 +9,7 @@
 //! Invariant: an event that does not fit what the step is waiting for ends the request with
 //! a JSON 500 (a driver bug), never a panic.
 
-use crate::core::error::{GatewayError, Kind};
+use crate::core::error::{Code, GatewayError};
 use crate::core::front::flow::Flow;
 use crate::core::front::gateway::Gateway;
 use crate::core::front::inbound::Inbound;
@@ -256,13 +256,13 @@ fn session_event(s: &mut Session, waited: &Action, event: Event, now_ms: u64) ->
 
 /// The driver reported something the step was not waiting for: a bug on its side.
 fn misuse(request_id: &str) -> Action {
-    let err = GatewayError::new(Kind::Internal, "internal_error", format!("internal gateway error (request {request_id})"));
+    let err = GatewayError::new(Code::InternalError, format!("internal gateway error (request {request_id})"));
     Action::Respond(error_reply(request_id, &err, Dialect::OpenAi))
 }
 
 /// The reply to a request the gateway crashed on, in the caller's dialect (chosen by path).
 pub fn crash_reply(path: &str, request_id: &str) -> Action {
     let dialect = crate::core::front::gateway::dialect_of(path);
-    let err = GatewayError::new(Kind::Internal, "internal_error", format!("internal gateway error (request {request_id})"));
+    let err = GatewayError::new(Code::InternalError, format!("internal gateway error (request {request_id})"));
     Action::Respond(error_reply(request_id, &err, dialect))
 }

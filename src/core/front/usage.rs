@@ -1,7 +1,7 @@
 //! `GET /v1/usage`: the calling key's tenant's exact spend, read from the ledger in the
 //! tenant's Durable Object. Browser tokens may not read it.
 
-use crate::core::error::{GatewayError, Kind};
+use crate::core::error::{Code, GatewayError};
 use crate::core::front::inbound::Inbound;
 use crate::core::front::principal::Principal;
 use crate::core::pipeline::protocol::{cors_headers, error_reply, Action, Reply};
@@ -31,10 +31,10 @@ pub fn start(
     cors_origin: Option<String>,
 ) -> Result<(UsageNext, Action), GatewayError> {
     if !ledger {
-        return Err(GatewayError::new(Kind::NotFound, "ledger_disabled", "usage needs the TENANTS Durable Object namespace bound"));
+        return Err(GatewayError::new(Code::LedgerDisabled, "usage needs the TENANTS Durable Object namespace bound"));
     }
     if who.is_token {
-        return Err(GatewayError::new(Kind::Permission, "token_cannot_read_usage", "a browser token cannot read usage"));
+        return Err(GatewayError::new(Code::TokenCannotReadUsage, "a browser token cannot read usage"));
     }
     let query = ledger::parse_query(inb.query, inb.now_ms)?;
     let op = serde_json::to_string(&Op::Usage(query.clone())).unwrap_or_default();
@@ -46,7 +46,7 @@ pub fn start(
 pub fn answer(then: UsageNext, rows: Option<&str>) -> Action {
     let UsageNext { request_id, tenant, query, cors_origin } = then;
     let result = rows
-        .ok_or_else(|| GatewayError::new(Kind::UpstreamError, "ledger_unavailable", "the usage ledger did not answer").with_status(503))
+        .ok_or_else(|| GatewayError::new(Code::LedgerUnavailable, "the usage ledger did not answer").with_status(503))
         .and_then(|r| ledger::usage_reply(&tenant, &query, r));
     let mut reply = match result {
         Ok(body) => Reply::json(&request_id, &body),

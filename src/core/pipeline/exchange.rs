@@ -7,7 +7,7 @@
 //! Stream invariant: a stream that ends without the upstream's clean end (`[DONE]`), or
 //! with a malformed chunk, is closed with an in-band error event, never as a clean finish.
 
-use crate::core::error::{GatewayError, Kind};
+use crate::core::error::{Code, GatewayError};
 use crate::core::pipeline::protocol::{base_headers, error_reply, Action, Reply};
 use crate::core::translate::assembler::Assembler;
 use crate::core::translate::dialect::{self, StreamEncoder};
@@ -154,7 +154,7 @@ impl Exchange {
     /// read.
     pub fn on_head(&mut self, status: u16, headers: &[(String, String)]) -> Action {
         if self.phase != Phase::AwaitHead {
-            return self.fail(GatewayError::new(Kind::Internal, "exchange_out_of_order", "response head arrived out of order"));
+            return self.fail(GatewayError::new(Code::ExchangeOutOfOrder, "response head arrived out of order"));
         }
         let header = |name: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim());
         self.retry_after = header("retry-after").map(str::to_string);
@@ -186,7 +186,7 @@ impl Exchange {
     /// The whole upstream body of a non-streamed (or failed) response.
     pub fn on_body(&mut self, body: &[u8]) -> Action {
         let Phase::AwaitBody { status } = self.phase else {
-            return self.fail(GatewayError::new(Kind::Internal, "exchange_out_of_order", "response body arrived out of order"));
+            return self.fail(GatewayError::new(Code::ExchangeOutOfOrder, "response body arrived out of order"));
         };
         let route = &self.route;
         if !(200..300).contains(&status) {
@@ -194,11 +194,7 @@ impl Exchange {
             return self.fail(err);
         }
         if route.stream {
-            return self.fail(GatewayError::new(
-                Kind::UpstreamError,
-                "upstream_malformed",
-                "the upstream answered a stream request without a stream",
-            ));
+            return self.fail(GatewayError::new(Code::UpstreamMalformed, "the upstream answered a stream request without a stream"));
         }
         if let Some(req) = &route.embeddings {
             if route.wire == Dialect::OpenAi {
@@ -245,9 +241,9 @@ impl Exchange {
     /// The upstream could not be reached, or did not answer in time.
     pub fn on_fetch_error(&mut self, timed_out: bool) -> Action {
         let err = if timed_out {
-            GatewayError::new(Kind::UpstreamTimeout, "upstream_timeout", "the upstream did not answer in time")
+            GatewayError::new(Code::UpstreamTimeout, "the upstream did not answer in time")
         } else {
-            GatewayError::new(Kind::UpstreamError, "upstream_unreachable", "the upstream could not be reached")
+            GatewayError::new(Code::UpstreamUnreachable, "the upstream could not be reached")
         };
         self.fail(err)
     }

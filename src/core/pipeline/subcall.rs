@@ -9,7 +9,7 @@
 //! decides what a failure means (the similar-prompt lookup, for one, simply goes upstream).
 
 use crate::core::config::ProviderKind;
-use crate::core::error::{GatewayError, Kind};
+use crate::core::error::{Code, GatewayError};
 use crate::core::pipeline::protocol::Action;
 use crate::core::pipeline::target::{target_of, Payload, TargetSpec};
 use crate::core::translate::embeddings;
@@ -72,7 +72,7 @@ fn mock_answer(target: &TargetSpec, payload: &Payload, now_ms: u64) -> Result<Be
 /// or a body that does not decode.
 pub fn chat_answer(target: &TargetSpec, status: u16, body: &[u8]) -> Result<ChatResponse, GatewayError> {
     match status {
-        0 => Err(GatewayError::new(Kind::UpstreamError, "upstream_unreachable", "the sub-request got no answer")),
+        0 => Err(GatewayError::new(Code::UpstreamUnreachable, "the sub-request got no answer")),
         200 => providers::decode_response(target.kind.wire(), body),
         _ => Err(providers::decode_error(target.kind.wire(), status, None, body)),
     }

@@ -1,7 +1,7 @@
 //! What one attempt needs to reach one target, owned, and what it asks for.
 
 use crate::core::config::{Prices, ProviderKind, Quota};
-use crate::core::error::{GatewayError, Kind};
+use crate::core::error::{Code, GatewayError};
 use crate::core::translate::embeddings::EmbeddingsRequest;
 use crate::core::translate::providers::Target;
 use crate::core::types::ChatRequest;
@@ -40,7 +40,7 @@ pub fn target_of(t: &TargetSpec) -> Result<Target<'_>, GatewayError> {
         Ok(k) => k.as_deref(),
         Err(name) => {
             let msg = format!("the secret '{name}' for provider '{}' is not set", t.provider);
-            return Err(GatewayError::new(Kind::Internal, "provider_key_missing", msg));
+            return Err(GatewayError::new(Code::ProviderKeyMissing, msg));
         }
     };
     Ok(Target {

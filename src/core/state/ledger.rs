@@ -8,7 +8,7 @@
 //! ever grow by one request's numbers); Analytics Engine, which samples, is never the
 //! source of a total.
 
-use crate::core::error::GatewayError;
+use crate::core::error::{Code, GatewayError, Kind};
 use crate::core::state::cost::usd_string;
 use crate::core::util::calendar::{day_string, month_start_string, parse_day, DAY_MS};
 use serde::{Deserialize, Serialize};
@@ -141,7 +141,7 @@ pub fn select(q: &UsageQuery) -> Query {
 }
 
 fn bad(param: &str, message: &str) -> GatewayError {
-    GatewayError::invalid("invalid_query", message.to_string()).with_param(param)
+    GatewayError::new(Code::InvalidQuery, message.to_string()).with_param(param)
 }
 
 /// Parse the query string of `/v1/usage`. Defaults: from the first of this month to today.
@@ -195,8 +195,12 @@ fn percent_decode(s: &str) -> Option<String> {
 
 /// The `/v1/usage` body from the rows the object returned (`[{"g", <counters>}]`).
 pub fn usage_reply(tenant: &str, q: &UsageQuery, rows: &str) -> Result<Value, GatewayError> {
-    let rows: Vec<serde_json::Map<String, Value>> = serde_json::from_slice(rows.as_bytes())
-        .map_err(|_| GatewayError::new(crate::core::error::Kind::Internal, "ledger_unavailable", "the usage ledger did not answer"))?;
+    // Rows that do not parse are the gateway's own fault: a 500, where no answer is a 503.
+    let rows: Vec<serde_json::Map<String, Value>> = serde_json::from_slice(rows.as_bytes()).map_err(|_| GatewayError {
+        kind: Kind::Internal,
+        status: 500,
+        ..GatewayError::new(Code::LedgerUnavailable, "the usage ledger did not answer")
+    })?;
     let mut total = [0u64; COUNTERS.len()];
     let data: Vec<Value> = rows
         .iter()
@@ -284,5 +288,12 @@ mod tests {
         assert_eq!(v["total"]["cost_usd"], "0.000001500");
         assert_eq!(v["total"]["saved_usd"], "0.000000700");
         assert!(usage_reply("acme", &q, "not json").is_err());
+    }
+
+    #[test]
+    fn unreadable_rows_are_the_gateways_fault() {
+        let q = UsageQuery { from: "a".into(), to: "b".into(), group_by: None, run: None };
+        let e = usage_reply("acme", &q, "not json").unwrap_err();
+        assert_eq!((e.status, e.type_str(), e.code), (500, "server_error", Code::LedgerUnavailable));
     }
 }

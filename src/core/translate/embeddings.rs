@@ -7,7 +7,7 @@
 //! or as base64 of little-endian f32 (`encoding_format: "base64"`); the mock makes
 //! deterministic unit vectors from a hash of each input.
 
-use crate::core::error::GatewayError;
+use crate::core::error::{Code, GatewayError};
 use crate::core::translate::dialect::fields::*;
 use crate::core::translate::providers::{malformed, Target, UpstreamRequest};
 use crate::core::types::{Dialect, Usage};
@@ -83,7 +83,7 @@ pub fn build_request(req: &EmbeddingsRequest, t: &Target) -> Result<UpstreamRequ
             let url = format!("{base}/v1beta/models/{}:batchEmbedContents", t.model);
             Ok(UpstreamRequest { url, headers, body: serde_json::to_vec(&json!({"requests": requests})).unwrap_or_default() })
         }
-        _ => Err(GatewayError::invalid("unsupported_for_provider", "this model's provider does not offer embeddings for this input")
+        _ => Err(GatewayError::new(Code::UnsupportedForProvider, "this model's provider does not offer embeddings for this input")
             .with_param("model")),
     }
 }

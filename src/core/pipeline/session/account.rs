@@ -2,7 +2,7 @@
 //! charged, its settlement in the ledger, and its Analytics Engine point.
 
 use super::Session;
-use crate::core::error::{GatewayError, Kind};
+use crate::core::error::{Code, GatewayError};
 use crate::core::pipeline::protocol::{error_reply, Action};
 use crate::core::pipeline::target::Payload;
 use crate::core::state::analytics::{self, DataPoint};
@@ -22,14 +22,13 @@ impl Session {
                 return self.proceed(now_ms);
             }
             Some(v) => refusal(&v, &mut self.spend.rate),
-            None => GatewayError::new(Kind::UpstreamError, "spend_control_unavailable", "limits could not be checked; try again")
-                .with_status(503),
+            None => GatewayError::new(Code::SpendControlUnavailable, "limits could not be checked; try again").with_status(503),
         };
         self.spend.refused = true;
         self.spend.lease = None;
         let mut reply = error_reply(&self.caller.request_id, &err, self.caller.api);
         reply.headers.extend(self.caller.cors_origin.as_deref().map(crate::core::pipeline::protocol::cors_headers).unwrap_or_default());
-        self.error_code = err.code;
+        self.error_code = Some(err.code);
         self.label(Action::Respond(reply))
     }
 
@@ -94,7 +93,7 @@ impl Session {
             provider: &t.provider,
             upstream_model: &t.model,
             status: self.status,
-            error_code: self.error_code,
+            error_code: self.error_code.map_or("", Code::as_str),
             cache: if self.cache_status.is_empty() { "none" } else { self.cache_status },
             run: &self.caller.run,
             dialect,
@@ -133,21 +132,18 @@ fn refusal(v: &Verdict, rate: &mut RateInfo) -> GatewayError {
             *rate = *r;
             let secs = retry_after_ms.div_ceil(1000).max(1);
             let mut e = GatewayError::new(
-                Kind::RateLimited,
-                "rate_limit_exceeded",
+                Code::RateLimitExceeded,
                 format!("rate limit reached for {} ({limit}); retry after {secs} s", who(subject)),
             );
             e.retry_after = Some(secs.to_string());
             e
         }
         Verdict::TooLarge { subject, limit, requested, allowed } => GatewayError::new(
-            Kind::PayloadTooLarge,
-            "request_exceeds_limit",
+            Code::RequestExceedsLimit,
             format!("this request needs {requested} against {}'s {limit} of {allowed}: it can never fit; lower max_tokens or the input", who(subject)),
         ),
         Verdict::OverBudget { subject, period, budget_nusd, spent_nusd, reserved_nusd, requested_nusd } => GatewayError::new(
-            Kind::PaymentRequired,
-            "budget_exceeded",
+            Code::BudgetExceeded,
             format!(
                 "the {period} budget of {} (USD {}) cannot hold this request: spent {}, held by requests in flight {}, this request up to {}",
                 who(subject),
@@ -157,6 +153,6 @@ fn refusal(v: &Verdict, rate: &mut RateInfo) -> GatewayError {
                 usd_string(*requested_nusd)
             ),
         ),
-        Verdict::Admitted { .. } => GatewayError::new(Kind::Internal, "internal_error", "admitted"),
+        Verdict::Admitted { .. } => GatewayError::new(Code::InternalError, "admitted"),
     }
 }

@@ -19,7 +19,7 @@ mod upstream;
 pub use plans::{CachePlan, Plans, SimilarPlan, SpendPlan};
 
 use crate::core::config::RetryPolicy;
-use crate::core::error::{Disposition, GatewayError, Kind};
+use crate::core::error::{Code, Disposition, GatewayError};
 use crate::core::pipeline::exchange::{Exchange, Route};
 use crate::core::pipeline::protocol::{error_reply, Action, Reply};
 use crate::core::pipeline::routes::splitmix;
@@ -75,7 +75,7 @@ pub struct Session {
     messages: u64,
     /// The status and error code of the reply sent (0 until then).
     status: u16,
-    error_code: &'static str,
+    error_code: Option<Code>,
     spend: SpendPlan,
     cache: Option<CachePlan>,
     similar: Option<Box<SimilarPlan>>,
@@ -133,7 +133,7 @@ impl Session {
             input_chars: 0,
             messages: 0,
             status: 0,
-            error_code: "",
+            error_code: None,
             cache_status: match &plans.cache {
                 Some(c) if c.decision.read => "MISS",
                 Some(_) => "BYPASS",
@@ -261,7 +261,7 @@ impl Session {
         }
         self.note_exhausted_quota(&key, now_ms);
         if failure.disposition() != Disposition::Return && failure.counts_against_breaker() {
-            self.health.borrow_mut().record(&key, now_ms, Err(failure.code), elapsed);
+            self.health.borrow_mut().record(&key, now_ms, Err(failure.code.as_str()), elapsed);
             self.outcomes.push(Outcome { target: key.clone(), ok: false, now_ms, elapsed_ms: elapsed });
         }
         let t = &self.targets[self.index];
@@ -288,7 +288,7 @@ impl Session {
         }
         if self.targets.len() > 1 {
             let message = format!("every target failed ({} attempts): {}", self.attempts, self.failures.join("; "));
-            let err = GatewayError::new(Kind::UpstreamError, "all_targets_failed", message).with_status(503);
+            let err = GatewayError::new(Code::AllTargetsFailed, message).with_status(503);
             let mut reply = error_reply(&self.caller.request_id, &err, self.caller.api);
             reply.headers.extend(self.caller.cors_origin.as_deref().map(crate::core::pipeline::protocol::cors_headers).unwrap_or_default());
             return self.give_up(Action::Respond(reply));
@@ -312,7 +312,7 @@ impl Session {
                 r.headers.push((cache::SWITCH_HEADER.into(), self.cache_status.into()));
             }
             self.status = r.status;
-            self.error_code = self.exchange.failure.as_ref().map_or("", |e| e.code);
+            self.error_code = self.exchange.failure.as_ref().map(|e| e.code);
         }
         if let (Action::Respond(r), None) = (&mut action, &self.exchange.failure) {
             if let Some((usage, nano)) = self.usage_and_cost() {

@@ -3,7 +3,7 @@
 
 use super::Session;
 use crate::core::config::ProviderKind;
-use crate::core::error::GatewayError;
+use crate::core::error::{Code, GatewayError};
 use crate::core::pipeline::protocol::Action;
 use crate::core::pipeline::target::{target_of, Payload, TargetSpec};
 use crate::core::state::cost::usd_string;
@@ -30,7 +30,7 @@ impl Session {
         let directive = from_model.merged(from_header);
         if directive.panic {
             if !t.allow_panic {
-                return Err(GatewayError::invalid("invalid_mock_directive", "mock directive: panic is not enabled for this provider"));
+                return Err(GatewayError::new(Code::InvalidMockDirective, "mock directive: panic is not enabled for this provider"));
             }
             panic!("panic requested by a mock directive (request {})", self.caller.request_id);
         }

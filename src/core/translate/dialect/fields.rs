@@ -1,7 +1,7 @@
 //! Typed reads out of a decoded JSON object, each failure naming the offending field's path
 //! so the client's 400 says exactly what was wrong (`param` in OpenAI's error shape).
 
-use crate::core::error::GatewayError;
+use crate::core::error::{Code, GatewayError};
 use serde_json::{Map, Value};
 use std::fmt::{self, Display};
 
@@ -40,24 +40,24 @@ fn type_error(path: &dyn Display, want: &str, got: &Value) -> GatewayError {
         Value::Object(_) => "an object",
     };
     let path = path.to_string();
-    GatewayError::invalid("invalid_type", format!("'{path}' must be {want}, got {got}")).with_param(path)
+    GatewayError::new(Code::InvalidType, format!("'{path}' must be {want}, got {got}")).with_param(path)
 }
 
 /// A request body as a JSON object, read strictly (no duplicate keys, bounded depth).
 pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, GatewayError> {
     match crate::core::util::strict_json::parse(body) {
         Ok(Value::Object(obj)) => Ok(obj),
-        Ok(_) => Err(GatewayError::invalid("invalid_json", "request body must be a JSON object")),
-        Err(e) => Err(GatewayError::invalid("invalid_json", format!("request body is not valid JSON: {e}"))),
+        Ok(_) => Err(GatewayError::new(Code::InvalidJson, "request body must be a JSON object")),
+        Err(e) => Err(GatewayError::new(Code::InvalidJson, format!("request body is not valid JSON: {e}"))),
     }
 }
 
 pub fn missing(path: &str) -> GatewayError {
-    GatewayError::invalid("missing_required_parameter", format!("'{path}' is required")).with_param(path)
+    GatewayError::new(Code::MissingRequiredParameter, format!("'{path}' is required")).with_param(path)
 }
 
 pub fn invalid_value(path: &str, detail: &str) -> GatewayError {
-    GatewayError::invalid("invalid_value", format!("'{path}': {detail}")).with_param(path)
+    GatewayError::new(Code::InvalidValue, format!("'{path}': {detail}")).with_param(path)
 }
 
 /// A field that may be absent or null.

@@ -5,6 +5,7 @@
 //! chunk has empty `choices` and the `usage` object; the stream ends with `data: [DONE]`.
 
 use super::openai::encode_usage;
+use crate::core::error::Code;
 use crate::core::types::{StreamEvent, Usage};
 use crate::core::util::sse::frame;
 use serde_json::{json, Value};
@@ -65,9 +66,10 @@ impl OpenAiStreamEncoder {
             StreamEvent::Finish { index, reason } => self.delta(*index, json!({}), Some(reason.as_str())),
             StreamEvent::Usage(u) if self.include_usage => self.chunk(json!([]), Some(u)),
             StreamEvent::Usage(_) => Vec::new(),
-            StreamEvent::Error { message } => {
-                frame(&json!({"error": {"message": message, "type": "upstream_error", "code": "stream_error", "param": null}}).to_string())
-            }
+            StreamEvent::Error { message } => frame(
+                &json!({"error": {"message": message, "type": "upstream_error", "code": Code::StreamError.as_str(), "param": null}})
+                    .to_string(),
+            ),
             StreamEvent::Done => self.finish(),
         }
     }

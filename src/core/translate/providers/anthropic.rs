@@ -9,7 +9,7 @@
 //! `input_tokens` excludes cache reads and writes, so canonical input adds them back.
 
 use super::upstream::{malformed, Target, UpstreamRequest};
-use crate::core::error::GatewayError;
+use crate::core::error::{Code, GatewayError};
 use crate::core::translate::wire::anthropic as wire;
 use crate::core::types::*;
 use crate::core::util::vecmap::VecMap;
@@ -51,7 +51,7 @@ pub fn usage_from_wire(u: &wire::Usage) -> Usage {
 }
 
 fn unsupported(what: &str) -> GatewayError {
-    GatewayError::invalid("unsupported_for_provider", format!("Anthropic models do not support {what}"))
+    GatewayError::new(Code::UnsupportedForProvider, format!("Anthropic models do not support {what}"))
 }
 
 /// An image part as an Anthropic image block: `data:` URIs inline, other URLs by reference.
@@ -142,7 +142,7 @@ pub fn build_request(req: &ChatRequest, t: &Target) -> Result<UpstreamRequest, G
     let (mut system, messages) = encode_messages(req)?;
     if messages.is_empty() {
         return Err(
-            GatewayError::invalid("invalid_value", "Anthropic models need at least one user or assistant message").with_param("messages")
+            GatewayError::new(Code::InvalidValue, "Anthropic models need at least one user or assistant message").with_param("messages")
         );
     }
     system.extend(req.response_format.as_ref().and_then(json_instruction));

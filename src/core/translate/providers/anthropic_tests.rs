@@ -146,7 +146,7 @@ fn error_shapes() {
     ];
     for (status, kind, want_status, want_code) in cases {
         let e = decode_error(Dialect::Anthropic, status, Some("4"), &body(kind));
-        assert_eq!((e.status, e.code), (want_status, want_code), "{status}");
+        assert_eq!((e.status, e.code.as_str()), (want_status, want_code), "{status}");
     }
     assert_eq!(decode_error(Dialect::Anthropic, 429, Some("4"), &body("rate_limit_error")).retry_after.as_deref(), Some("4"));
     let e = decode_error(

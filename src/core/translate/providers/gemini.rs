@@ -11,7 +11,7 @@
 //! `content_filter`; thinking tokens (`thoughtsTokenCount`) bill as output.
 
 use super::upstream::{malformed, Target, UpstreamRequest};
-use crate::core::error::{sanitize_upstream_message, GatewayError};
+use crate::core::error::{sanitize_upstream_message, Code, GatewayError};
 use crate::core::translate::wire::gemini as wire;
 use crate::core::types::*;
 use crate::core::util::vecmap::VecMap;
@@ -81,8 +81,8 @@ fn parts_of(m: &Message) -> Result<Vec<Value>, GatewayError> {
                     Part::Text(t) => parts.push(json!({"text": t})),
                     Part::Image { url, .. } => parts.push(image_part(url)),
                     Part::Other(v) => {
-                        return Err(GatewayError::invalid(
-                            "unsupported_for_provider",
+                        return Err(GatewayError::new(
+                            Code::UnsupportedForProvider,
                             format!("Gemini models do not support content parts of type {}", v.get("type").unwrap_or(&Value::Null)),
                         ))
                     }
@@ -168,7 +168,7 @@ pub fn build_request(req: &ChatRequest, t: &Target) -> Result<UpstreamRequest, G
     let (system, contents) = encode_contents(req)?;
     if contents.is_empty() {
         return Err(
-            GatewayError::invalid("invalid_value", "Gemini models need at least one user or assistant message").with_param("messages")
+            GatewayError::new(Code::InvalidValue, "Gemini models need at least one user or assistant message").with_param("messages")
         );
     }
     let mut o = if req.dialect == Dialect::Gemini { req.extra.clone() } else { Map::new() };

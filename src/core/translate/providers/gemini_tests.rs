@@ -116,6 +116,6 @@ fn error_shapes() {
     ];
     for (status, s, want_status, want_code) in cases {
         let e = decode_error(Dialect::Gemini, status, None, &body(status, s));
-        assert_eq!((e.status, e.code), (want_status, want_code), "{status}");
+        assert_eq!((e.status, e.code.as_str()), (want_status, want_code), "{status}");
     }
 }

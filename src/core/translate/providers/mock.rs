@@ -11,7 +11,7 @@
 //! `status=429`, `retry_after=2`, `delay_ms=300`, `chunk_ms=20`, `cut_after=3`, `malformed`,
 //! and `panic` where the provider allows it.
 
-use crate::core::error::GatewayError;
+use crate::core::error::{Code, GatewayError};
 use crate::core::translate::dialect::openai::encode_response;
 use crate::core::translate::dialect::openai_stream::OpenAiStreamEncoder;
 use crate::core::types::*;
@@ -49,7 +49,7 @@ pub struct Directive {
 const MAX_DELAY_MS: u32 = 120_000;
 
 fn bad(detail: &str) -> GatewayError {
-    GatewayError::invalid("invalid_mock_directive", format!("mock directive: {detail}"))
+    GatewayError::new(Code::InvalidMockDirective, format!("mock directive: {detail}"))
 }
 
 impl Directive {

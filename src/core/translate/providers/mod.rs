@@ -10,7 +10,7 @@ mod upstream;
 pub(crate) use upstream::malformed;
 pub use upstream::{Target, UpstreamRequest};
 
-use crate::core::error::{sanitize_upstream_message, GatewayError, Kind};
+use crate::core::error::{sanitize_upstream_message, Code, GatewayError, Kind};
 use crate::core::types::{ChatRequest, ChatResponse, Dialect, StreamEvent};
 use crate::core::util::sse::{SseEvent, SseParser};
 
@@ -103,21 +103,17 @@ pub fn classify_error(status: u16, code: &str, message: &str, retry_after: Optio
     let context = code == "context_length_exceeded" || message.contains("context length") || message.contains("prompt is too long");
     let detail = |prefix: &str| if message.is_empty() { prefix.to_string() } else { format!("{prefix}: {message}") };
     let mut err = match status {
-        429 if quota => GatewayError::new(Kind::UpstreamError, "upstream_quota_exhausted", "the upstream provider's quota is exhausted"),
-        429 => GatewayError::new(Kind::RateLimited, "upstream_rate_limited", detail("the upstream provider is rate limiting")),
+        429 if quota => GatewayError::new(Code::UpstreamQuotaExhausted, "the upstream provider's quota is exhausted"),
+        429 => GatewayError::new(Code::UpstreamRateLimited, detail("the upstream provider is rate limiting")),
         400 | 413 | 422 if context => {
-            GatewayError::invalid("context_length_exceeded", detail("the request exceeds the model's context window"))
+            GatewayError::new(Code::ContextLengthExceeded, detail("the request exceeds the model's context window"))
         }
-        400 | 413 | 422 => GatewayError::invalid("upstream_rejected_request", detail("the upstream rejected the request")),
-        401 | 403 => GatewayError::new(
-            Kind::UpstreamError,
-            "upstream_auth_failed",
-            "the gateway's credentials were rejected by the upstream provider",
-        ),
-        404 => GatewayError::new(Kind::UpstreamError, "upstream_not_found", detail("the upstream does not know this model or route")),
-        408 | 504 => GatewayError::new(Kind::UpstreamTimeout, "upstream_timeout", format!("the upstream timed out ({status})")),
-        529 => GatewayError::new(Kind::UpstreamError, "upstream_overloaded", detail("the upstream is overloaded")),
-        _ => GatewayError::new(Kind::UpstreamError, "upstream_error", detail(&format!("the upstream failed with status {status}"))),
+        400 | 413 | 422 => GatewayError::new(Code::UpstreamRejectedRequest, detail("the upstream rejected the request")),
+        401 | 403 => GatewayError::new(Code::UpstreamAuthFailed, "the gateway's credentials were rejected by the upstream provider"),
+        404 => GatewayError::new(Code::UpstreamNotFound, detail("the upstream does not know this model or route")),
+        408 | 504 => GatewayError::new(Code::UpstreamTimeout, format!("the upstream timed out ({status})")),
+        529 => GatewayError::new(Code::UpstreamOverloaded, detail("the upstream is overloaded")),
+        _ => GatewayError::new(Code::UpstreamError, detail(&format!("the upstream failed with status {status}"))),
     };
     if err.kind == Kind::RateLimited {
         err.retry_after = retry_after.filter(|v| v.len() <= 16 && v.bytes().all(|b| b.is_ascii_digit() || b == b'.')).map(str::to_string);

@@ -44,7 +44,7 @@ fn decodes_completion_with_usage_details() {
 fn malformed_response_is_502() {
     for body in [&b"{\"choices\": 5}"[..], b"not json", b"", b"{}", b"{\"error\": {\"message\": \"x\"}}"] {
         let e = decode_response(body).unwrap_err();
-        assert_eq!((e.status, e.code), (502, "upstream_malformed"));
+        assert_eq!((e.status, e.code.as_str()), (502, "upstream_malformed"));
     }
 }
 
@@ -109,7 +109,7 @@ fn error_classification() {
     ];
     for &(status, code, want_status, want_code) in cases {
         let e = decode_error(status, Some("3"), &body(code, "boom"));
-        assert_eq!((e.status, e.code), (want_status, want_code), "{status} {code}");
+        assert_eq!((e.status, e.code.as_str()), (want_status, want_code), "{status} {code}");
     }
     assert_eq!(decode_error(429, Some("3"), &body("rate_limit_exceeded", "slow")).retry_after.as_deref(), Some("3"));
 }

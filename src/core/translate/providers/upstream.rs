@@ -2,7 +2,7 @@
 //! and the error for a malformed answer.
 
 use crate::core::config::ProviderKind;
-use crate::core::error::{GatewayError, Kind};
+use crate::core::error::{Code, GatewayError};
 
 /// An HTTP call for the edge to make. The URL's host comes only from config.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,5 +25,5 @@ pub struct Target<'a> {
 }
 
 pub(crate) fn malformed(what: &str) -> GatewayError {
-    GatewayError::new(Kind::UpstreamError, "upstream_malformed", format!("the upstream sent a malformed {what}"))
+    GatewayError::new(Code::UpstreamMalformed, format!("the upstream sent a malformed {what}"))
 }

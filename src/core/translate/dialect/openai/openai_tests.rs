@@ -118,7 +118,7 @@ fn bad_inputs_name_their_param() {
 fn not_json_and_not_object_are_400() {
     for body in [&b"{"[..], b"[]", b"\"x\"", b"\xff\xfe"] {
         let e = decode_request(body).unwrap_err();
-        assert_eq!((e.status, e.code), (400, "invalid_json"));
+        assert_eq!((e.status, e.code.as_str()), (400, "invalid_json"));
     }
 }
 
