@@ -24,16 +24,17 @@ pub struct PricesUsd {
     pub cache_write: Option<f64>,
 }
 
-/// Integer prices: micro-USD per million tokens.
+/// Integer prices: micro-USD per million tokens (so nano-USD per thousand), filled in from
+/// [`PricesUsd`] by validation with the cache prices defaulted to the input price.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Prices {
-    /// Input tokens.
+    /// Per million input tokens.
     pub input: u64,
-    /// Output tokens.
+    /// Per million output tokens (reasoning included).
     pub output: u64,
-    /// Input tokens served from the provider's cache.
+    /// Per million input tokens served from the provider's cache.
     pub cached_input: u64,
-    /// Input tokens written to the provider's cache.
+    /// Per million input tokens written to the provider's cache.
     pub cache_write: u64,
 }
 

@@ -25,11 +25,11 @@ pub struct MockReply {
     pub status: u16,
     /// Response headers (`content-type`, and `retry-after` with a fault that sets it).
     pub headers: Vec<(String, String)>,
-    /// Wait before the response head.
+    /// Wait before the response head, in milliseconds.
     pub delay_ms: u32,
     /// Body pieces; a non-streaming answer is one piece.
     pub frames: Vec<Vec<u8>>,
-    /// Wait between pieces.
+    /// Wait between pieces, in milliseconds.
     pub interval_ms: u32,
     /// After the pieces, the body fails instead of ending cleanly.
     pub cut: bool,

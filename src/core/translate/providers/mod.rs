@@ -85,7 +85,9 @@ impl StreamDecoder {
         self.decode(events)
     }
 
-    /// The upstream's body ended.
+    /// The upstream's body ended: the events of a last, unterminated SSE event. A Gemini
+    /// stream, which has no end event, gets its usage and `Done` here, and only if a
+    /// candidate reported a finish reason.
     pub fn finish(&mut self) -> Result<Vec<StreamEvent>, GatewayError> {
         let events = self.sse.finish();
         let mut out = self.decode(events)?;
