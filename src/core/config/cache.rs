@@ -11,7 +11,8 @@ pub struct CacheConfig {
     pub enabled: bool,
     /// Lifetime of an entry, seconds (at least 60, KV's minimum).
     pub ttl_seconds: u32,
-    /// How long past its lifetime an entry may still answer when every target fails.
+    /// How long past its lifetime an entry may still answer when every target fails, in
+    /// seconds (default 0: never).
     pub max_stale_seconds: u32,
     /// The similar-prompt cache (routes only).
     pub similar: Option<SimilarConfig>,
@@ -44,9 +45,11 @@ impl CacheConfig {
 pub struct RoutePolicy {
     /// Cache every request on the route, not only deterministic or opted-in ones.
     pub enabled: bool,
-    /// Lifetime of entries written for this route (raised to KV's minimum TTL, 60 s).
+    /// Lifetime of entries written for this route, in seconds (raised to KV's minimum TTL,
+    /// 60 s).
     pub ttl_s: u32,
-    /// How long past its TTL an entry is kept as stale (an answer when every target fails).
+    /// How long past its TTL an entry is kept as stale (an answer when every target fails),
+    /// in seconds.
     pub max_stale_s: u32,
 }
 
@@ -56,10 +59,11 @@ pub struct RoutePolicy {
 pub struct SimilarConfig {
     /// The public name of the embedding model that embeds prompts.
     pub embedding_model: String,
-    /// The least cosine similarity that counts as the same question.
+    /// The least cosine similarity that counts as the same question (0.5 to 1, default 0.95).
     #[serde(default = "default_threshold")]
     pub threshold: f32,
-    /// How many recent prompts per prefix the index keeps and searches.
+    /// How many recent prompts per prefix the index keeps and searches (1 to 10 000, default
+    /// 1000).
     #[serde(default = "default_max_entries")]
     pub max_entries: u32,
 }

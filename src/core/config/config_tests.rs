@@ -1,3 +1,6 @@
+//! Tests of parsing and validating the config document: the embedded default parses, every
+//! problem is reported with its JSON path, prices become integers, presets resolve.
+
 use super::*;
 use crate::core::types::Dialect;
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BreakerConfig {
-    /// The sliding window the failure rate is measured over.
+    /// The sliding window the failure rate is measured over, in milliseconds (default 60 s).
     pub window_ms: u64,
     /// The fewest calls in the window for the failure rate to open the breaker.
     pub min_calls: u32,
@@ -16,11 +16,12 @@ pub struct BreakerConfig {
     pub failure_rate_pct: u32,
     /// Failures in a row that open the breaker, whatever the rate.
     pub consecutive_failures: u32,
-    /// How long the breaker stays open before it admits probes.
+    /// How long the breaker stays open before it admits probes, in milliseconds (default
+    /// 30 s).
     pub cooldown_ms: u64,
     /// Probes admitted while half-open; as many successes close the breaker.
     pub probes: u32,
-    /// A call at least this slow counts as a failure.
+    /// A call at least this slow counts as a failure, in milliseconds (default 60 s).
     pub slow_call_ms: u64,
 }
 

@@ -13,7 +13,7 @@ use serde::Deserialize;
 pub struct ClientKey {
     /// A name for the key, as it appears in the ledger and analytics.
     pub name: String,
-    /// Hex SHA-256 of the key; the key itself is never stored.
+    /// SHA-256 of the key's value, as 64 lowercase hex digits; the key itself is never stored.
     pub sha256: String,
     /// The tenant the key spends for (default `default`).
     #[serde(default = "default_tenant")]

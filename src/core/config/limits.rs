@@ -13,7 +13,7 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
-    /// Requests per minute.
+    /// Requests admitted per minute.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests_per_minute: Option<u32>,
     /// Input plus output tokens; a request counts its estimate (input estimate plus its
@@ -23,13 +23,13 @@ pub struct Limits {
     /// Requests in flight at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrent_requests: Option<u32>,
-    /// Per UTC day.
+    /// Spend cap in USD per UTC day.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub daily_usd: Option<f64>,
-    /// Per UTC calendar month.
+    /// Spend cap in USD per UTC calendar month.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monthly_usd: Option<f64>,
-    /// Over the subject's whole life (meant for short-lived browser tokens).
+    /// Spend cap in USD over the subject's whole life (meant for short-lived browser tokens).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_usd: Option<f64>,
 }

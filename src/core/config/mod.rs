@@ -32,15 +32,17 @@ pub use routes::{PoolMember, RetryPolicy, RouteConfig, StepConfig};
 /// The embedded default config: the mock provider and a development key.
 pub const DEFAULT_CONFIG: &str = include_str!("../../config.default.json");
 
-/// Every field is optional (`#[serde(default)]`); unknown fields are errors.
+/// The whole config document. Every field is optional (`#[serde(default)]`) and unknown
+/// fields are errors; a value from [`Config::parse`] has passed validation, so every name one
+/// section gives another (a model's provider, a route's or a key's models) resolves.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
-    /// Upstreams by id.
+    /// Upstreams by provider id (the key under `providers`, which `models[].provider` names).
     pub providers: VecMap<String, Provider>,
     /// The public models, each served by one provider.
     pub models: Vec<Model>,
-    /// Client keys, stored as hashes.
+    /// Client keys from the config, each stored as the SHA-256 of its value.
     pub keys: Vec<ClientKey>,
     /// Caps on every request.
     pub limits: BodyLimits,

@@ -10,30 +10,31 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct PricesUsd {
-    /// Input tokens.
+    /// Per million input tokens.
     #[serde(default)]
     pub input: f64,
-    /// Output tokens (reasoning included).
+    /// Per million output tokens (reasoning included).
     #[serde(default)]
     pub output: f64,
-    /// Input tokens served from the provider's cache (default: the input price).
+    /// Per million input tokens served from the provider's cache (default: the input price).
     #[serde(default)]
     pub cached_input: Option<f64>,
-    /// Input tokens written to the provider's cache (default: the input price).
+    /// Per million input tokens written to the provider's cache (default: the input price).
     #[serde(default)]
     pub cache_write: Option<f64>,
 }
 
-/// Integer prices: micro-USD per million tokens.
+/// Integer prices: micro-USD per million tokens (so nano-USD per thousand), filled in from
+/// [`PricesUsd`] by validation with the cache prices defaulted to the input price.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Prices {
-    /// Input tokens.
+    /// Per million input tokens.
     pub input: u64,
-    /// Output tokens.
+    /// Per million output tokens (reasoning included).
     pub output: u64,
-    /// Input tokens served from the provider's cache.
+    /// Per million input tokens served from the provider's cache.
     pub cached_input: u64,
-    /// Input tokens written to the provider's cache.
+    /// Per million input tokens written to the provider's cache.
     pub cache_write: u64,
 }
 
@@ -67,14 +68,16 @@ impl Default for Capabilities {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Model {
-    /// Public name callers use.
+    /// Public name callers use (the request's `model`); unique across models, aliases and
+    /// routes.
     pub name: String,
     /// Other public names for the same model.
     #[serde(default)]
     pub aliases: Vec<String>,
     /// The id of the provider that serves it.
     pub provider: String,
-    /// The upstream's model id.
+    /// The upstream's own model id, sent in its request (e.g. `gpt-4o-mini`,
+    /// `claude-sonnet-4-20250514`; for Azure OpenAI the deployment name).
     pub model: String,
     /// The model's context window in tokens, when known.
     #[serde(default)]

@@ -106,7 +106,7 @@ pub struct Provider {
     /// Name of the Worker secret holding the API key (absent: no key is sent).
     #[serde(default)]
     pub api_key_secret: Option<String>,
-    /// Upper bound on one upstream call, head and body, in milliseconds.
+    /// Upper bound on one upstream call, head and body, in milliseconds (default 120 s).
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u32,
     /// Bound on the wait for the response head, in milliseconds (default: `timeout_ms`).
@@ -115,7 +115,7 @@ pub struct Provider {
     /// For streams: the longest gap between two chunks, in milliseconds (default: none).
     #[serde(default)]
     pub idle_timeout_ms: Option<u32>,
-    /// Mock only: default spacing between stream chunks.
+    /// Mock only: default spacing between stream chunks, in milliseconds.
     #[serde(default)]
     pub stream_chunk_ms: u32,
     /// Mock only: honour the `panic` directive (for testing crash recovery; never in production,

@@ -74,15 +74,24 @@ fn one() -> u32 {
 pub enum StepConfig {
     /// One model; `max_retries` overrides the route's, `timeout_ms` the provider's.
     Model {
+        /// A public model name or alias (validated against `models`; not another route).
         model: String,
+        /// Retries on this target, in place of the route's `retry.max_retries` (absent: the
+        /// route's).
         #[serde(default)]
         max_retries: Option<u32>,
+        /// Bound on one upstream call to this target, in milliseconds, in place of the
+        /// provider's `timeout_ms` (absent: the provider's).
         #[serde(default)]
         timeout_ms: Option<u32>,
     },
     /// A pool, tried in a weighted random order: its first pick takes the load and the
     /// others stand in for it.
-    Pool { pool: Vec<PoolMember> },
+    Pool {
+        /// The members, each a public model name with a weight; validation requires at least
+        /// one member with weight > 0.
+        pool: Vec<PoolMember>,
+    },
 }
 
 /// A route as written in config (`routes[]`).

@@ -7,34 +7,57 @@
 use crate::core::types::Usage;
 use serde::Serialize;
 
+/// Analytics Engine's limit on a data point's index, in bytes; the tenant id is cut to it (at
+/// a UTF-8 character boundary).
 pub const MAX_INDEX_BYTES: usize = 96;
 const MAX_BLOB_BYTES: usize = 256;
 
 /// The shape `writeDataPoint` takes.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DataPoint {
+    /// The one index (sampling key): the tenant id, at most [`MAX_INDEX_BYTES`] bytes.
     pub indexes: Vec<String>,
+    /// The ten string columns `blob1`…`blob10`, in the README's order, each at most 256 bytes.
     pub blobs: Vec<String>,
+    /// The ten number columns `double1`…`double10`, in the README's order (cost in USD, the
+    /// one place the core writes money as a float).
     pub doubles: Vec<f64>,
 }
 
 /// Everything a data point records.
 #[derive(Debug, Clone, Default)]
 pub struct Record<'a> {
+    /// The tenant the request spent for: the index.
     pub tenant: &'a str,
+    /// The name of the key (or the key behind the token) that authenticated the request.
     pub key_name: &'a str,
+    /// The model or route name the caller asked for.
     pub public_model: &'a str,
+    /// The provider id of the target that answered last (config `providers.<id>`).
     pub provider: &'a str,
+    /// The upstream model id of that target.
     pub upstream_model: &'a str,
+    /// The HTTP status sent to the caller; written both as a class (`2xx`) and as a number.
     pub status: u16,
+    /// The gateway error's stable code (e.g. `upstream_timeout`); empty on success.
     pub error_code: &'a str,
+    /// The response cache's verdict, as in `x-switchyard-cache` (`HIT`, `MISS`, `STALE`,
+    /// `SIMILAR`, `BYPASS`), or `none`.
     pub cache: &'a str,
+    /// The caller's run tag (`x-switchyard-run`, up to 64 bytes); empty when none.
     pub run: &'a str,
+    /// The caller's dialect: `openai` or `anthropic`.
     pub dialect: &'a str,
+    /// Whether the caller asked for a stream (written as `stream` or `once`).
     pub stream: bool,
+    /// Tokens charged for the request (reported, or estimated and flagged so).
     pub usage: Usage,
+    /// What the request cost, in nano-USD: the answer's price plus any embedding made for a
+    /// similar-prompt lookup; nothing for an error reply or an exact cache hit.
     pub cost_nano_usd: u64,
+    /// From the request's arrival to the data point, in milliseconds.
     pub latency_ms: u64,
+    /// Upstream attempts made, retries and fallbacks included (0 when none was needed).
     pub attempts: u32,
 }
 
@@ -46,6 +69,8 @@ fn cut(s: &str, max: usize) -> String {
     s[..end].to_string()
 }
 
+/// The data point for one request, in the column order the README documents; strings are
+/// cut to the engine's limits.
 pub fn data_point(r: &Record) -> DataPoint {
     let class = format!("{}xx", r.status / 100);
     let blobs = [

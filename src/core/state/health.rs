@@ -27,16 +27,31 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
+/// Where a breaker is in its cycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum State {
+    /// Requests flow; recent calls are counted against the window.
     Closed,
-    Open { since_ms: u64 },
-    HalfOpen { admitted: u32, succeeded: u32 },
+    /// Requests are refused until `since_ms` plus `cooldown_ms`.
+    Open {
+        /// When it opened, Unix milliseconds.
+        since_ms: u64,
+    },
+    /// Past the cooldown: up to `probes` requests are admitted to test the target.
+    HalfOpen {
+        /// Probes admitted so far (at most `probes`).
+        admitted: u32,
+        /// Probes that succeeded so far; `probes` successes close the breaker.
+        succeeded: u32,
+    },
 }
 
+/// One target's circuit breaker: its state and, while closed, its window of recent calls.
+/// Stored as JSON by the target's Durable Object (failures are recounted on load).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "StoredBreaker")]
 pub struct Breaker {
+    /// Closed, open or half-open.
     pub state: State,
     /// (time, failed) of recent calls while closed.
     recent: VecDeque<(u64, bool)>,
@@ -135,7 +150,9 @@ impl Breaker {
 /// A target's breaker as its Durable Object stores it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shared {
+    /// The target this breaker guards, as `<provider id>/<upstream model>`.
     pub target: String,
+    /// The shared breaker.
     pub breaker: Breaker,
 }
 
@@ -158,9 +175,13 @@ pub fn apply_outcome(stored: Option<&str>, target: &str, cfg: &BreakerConfig, no
 /// An attempt's outcome, to be reported to its target's Durable Object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Outcome {
+    /// The target the attempt went to, as `<provider id>/<upstream model>`.
     pub target: String,
+    /// Whether the attempt succeeded (a caller's own error is never reported as a failure).
     pub ok: bool,
+    /// When the attempt ended, Unix milliseconds.
     pub now_ms: u64,
+    /// How long the attempt took, in milliseconds (at least `slow_call_ms` counts as a failure).
     pub elapsed_ms: u64,
 }
 
@@ -195,6 +216,7 @@ struct Stats {
 /// Every target's breaker and every provider's retry budget, for one isolate.
 #[derive(Debug, Default)]
 pub struct HealthView {
+    /// The breaker settings every target in this view uses (the config's `breaker`).
     pub config: BreakerConfig,
     breakers: VecMap<String, Breaker>,
     budgets: VecMap<String, Budget>,
@@ -207,6 +229,7 @@ pub struct HealthView {
     quota_tat: VecMap<String, (u64, u64)>,
 }
 
+/// An isolate's health view, shared by the requests it is serving (single-threaded: wasm).
 pub type Health = Rc<RefCell<HealthView>>;
 
 /// `map[key]`, inserted as the default first when missing: the key is copied only then.
@@ -237,10 +260,14 @@ impl HealthView {
         Some((fit(req, quota.requests_per_minute.map(u64::from), 1)?, fit(tok, quota.tokens_per_minute, tokens)?))
     }
 
+    /// Commit the arrival times (ns) [`quota_room`](Self::quota_room) gave: the request goes to
+    /// this target.
     pub fn take_quota(&mut self, target: &str, tats: (u64, u64)) {
         self.quota_tat.insert(target.to_string(), tats);
     }
 
+    /// Whether a request may go to `target` now: not parked, and its breaker admits it (counting
+    /// a half-open probe).
     pub fn admit(&mut self, target: &str, now_ms: u64) -> bool {
         if self.parked_until.get(target).is_some_and(|&until| now_ms < until) {
             return false;
@@ -265,6 +292,7 @@ impl HealthView {
         !ok || self.breakers.get(target).is_some_and(|b| b.state != State::Closed || b.consecutive > 0)
     }
 
+    /// When `target`'s breaker opened, Unix milliseconds, if it is open.
     pub fn opened_at(&self, target: &str) -> Option<u64> {
         self.breakers.get(target).and_then(Breaker::opened_at)
     }

@@ -25,17 +25,29 @@ PRIMARY KEY (day, key, model, run)) WITHOUT ROWID";
 /// One settled request's numbers (or, summed, a group's).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerRow {
+    /// UTC day, `YYYY-MM-DD`; empty in a settlement (the object's clock fills it in).
     #[serde(default)]
     pub day: String,
+    /// The key's name (config or runtime), as in analytics.
     pub key: String,
+    /// The public model or route name the caller asked for.
     pub model: String,
+    /// The caller's run tag (`x-switchyard-run`); empty when none.
     pub run: String,
+    /// Requests settled.
     pub calls: u64,
+    /// Of those, requests that failed (a status of 400 or more, or a failure not saved by the
+    /// cache).
     pub errors: u64,
+    /// Input tokens charged, cached ones included.
     pub input_tokens: u64,
+    /// Output tokens charged, reasoning ones included.
     pub output_tokens: u64,
+    /// Input tokens served from the provider's prompt cache.
     pub cached_tokens: u64,
+    /// Cost, nano-USD.
     pub cost_nusd: u64,
+    /// Requests answered from the gateway's response cache.
     pub cache_hits: u64,
     /// What cache hits would have cost upstream.
     pub saved_nusd: u64,
@@ -44,7 +56,9 @@ pub struct LedgerRow {
 /// A statement and its bound parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Query {
+    /// SQL text with `?` placeholders; never built from request data.
     pub sql: String,
+    /// The values bound to the placeholders, in order.
     pub args: Vec<Value>,
 }
 
@@ -99,12 +113,17 @@ pub fn merge(rows: impl IntoIterator<Item = LedgerRow>) -> Vec<LedgerRow> {
     out
 }
 
+/// How `/v1/usage` groups its rows (`group_by=`); without it only the total is returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum GroupBy {
+    /// Per public model or route name.
     Model,
+    /// Per key name.
     Key,
+    /// Per UTC day.
     Day,
+    /// Per run tag.
     Run,
 }
 
@@ -122,9 +141,13 @@ impl GroupBy {
 /// `GET /v1/usage?from=&to=&group_by=&run=`: days inclusive, UTC.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsageQuery {
+    /// First day, `YYYY-MM-DD` (default: the first of this month).
     pub from: String,
+    /// Last day, `YYYY-MM-DD`, inclusive (default: today).
     pub to: String,
+    /// The grouping, if any.
     pub group_by: Option<GroupBy>,
+    /// Only rows of this run tag (1 to 64 characters).
     pub run: Option<String>,
 }
 

@@ -4,6 +4,10 @@
 //! one isolate keeps in memory: its recent cache entries ([`recent`]), the identical requests
 //! in flight ([`inflight`]) and the settlements waiting for their tenant's object
 //! ([`settle_queue`]).
+//!
+//! Invariants: nothing here does I/O or reads a clock (time comes in as `now_ms`). A Durable
+//! Object or the edge loads a state, calls one function here, and stores or sends what it
+//! returns; SQL is built here from fixed strings, with every value a bound parameter.
 
 pub mod analytics;
 pub mod cache;

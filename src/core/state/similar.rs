@@ -26,15 +26,38 @@ vector TEXT NOT NULL, created INTEGER NOT NULL, PRIMARY KEY (prefix, key)) WITHO
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum IndexOp {
     /// The most similar recent prompt with this prefix, if it reaches the threshold.
-    Lookup { prefix: String, vector: Vec<f32>, threshold: f32, max_entries: u32 },
+    Lookup {
+        /// The prompt's prefix hash ([`cache::prefix_hash`]): only prompts with the same one
+        /// are compared.
+        prefix: String,
+        /// The embedding of the prompt's last user turn.
+        vector: Vec<f32>,
+        /// The least cosine similarity that counts as a match (config `similar.threshold`).
+        threshold: f32,
+        /// How many of the prefix's most recent prompts are searched.
+        max_entries: u32,
+    },
     /// Remember a prompt's embedding and the cache key of its answer.
-    Insert { prefix: String, key: String, vector: Vec<f32>, max_entries: u32, now_ms: u64 },
+    Insert {
+        /// The prompt's prefix hash ([`cache::prefix_hash`]).
+        prefix: String,
+        /// The response cache key of the stored answer.
+        key: String,
+        /// The embedding of the prompt's last user turn.
+        vector: Vec<f32>,
+        /// How many prompts the prefix keeps; older ones are deleted.
+        max_entries: u32,
+        /// When the answer was stored, Unix milliseconds (newest prompts are searched first).
+        now_ms: u64,
+    },
 }
 
 /// A match: the cache key of the similar prompt's answer and the similarity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Match {
+    /// The response cache key of the similar prompt's answer.
     pub key: String,
+    /// The cosine similarity, at least the lookup's threshold.
     pub score: f32,
 }
 

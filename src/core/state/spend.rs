@@ -44,25 +44,35 @@ impl LimitsExt for Limits {
 /// One party whose limits a request must fit: the tenant, a key, or a browser token.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Subject {
+    /// The subject's id, which names its counters: `tenant`, `key:<name>` or
+    /// `token:<hash prefix>`.
     pub id: String,
+    /// Requests per minute.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rpm: Option<u32>,
+    /// Tokens (input plus output) per minute.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tpm: Option<u64>,
+    /// Requests in flight at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrent: Option<u32>,
+    /// Spend cap per UTC day, nano-USD.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub daily_nusd: Option<u64>,
+    /// Spend cap per UTC calendar month, nano-USD.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monthly_nusd: Option<u64>,
+    /// Spend cap over the subject's whole life, nano-USD.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_nusd: Option<u64>,
 }
 
 impl Subject {
+    /// Whether any spend cap is set.
     pub fn has_budget(&self) -> bool {
         self.daily_nusd.is_some() || self.monthly_nusd.is_some() || self.total_nusd.is_some()
     }
+    /// Whether any limit at all is set: if none, the subject needs no admission.
     pub fn has_limits(&self) -> bool {
         self.has_budget() || self.rpm.is_some() || self.tpm.is_some() || self.concurrent.is_some()
     }
@@ -72,16 +82,21 @@ impl Subject {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Op {
+    /// Admit one request (answers a [`Verdict`]).
     Admit(Admit),
+    /// Settle one request (answers null, writes one ledger upsert).
     Settle(Settle),
     /// Several settlements at once, as an isolate batches them: one call to the object.
     SettleMany(SettleMany),
+    /// Read the ledger for `/v1/usage` (answers null; the object runs the select and returns its
+    /// rows).
     Usage(UsageQuery),
 }
 
 /// Settlements applied in order; their ledger rows are summed per group first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SettleMany {
+    /// The settlements, in the order they are applied.
     pub settles: Vec<Settle>,
 }
 
@@ -90,6 +105,7 @@ pub struct SettleMany {
 pub struct Admit {
     /// Unique per request (never client-chosen).
     pub lease: String,
+    /// Every subject whose limits the request must fit (token, key, tenant); all or nothing.
     pub subjects: Vec<Subject>,
     /// Estimated tokens (input estimate plus output cap), for tokens-per-minute.
     pub tokens: u64,
@@ -116,16 +132,21 @@ pub struct Settle {
 /// The state of one rate window, for OpenAI's `x-ratelimit-*` headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Window {
+    /// The limit, per minute.
     pub limit: u64,
+    /// What could still be admitted now.
     pub remaining: u64,
     /// Until the window is full again.
     pub reset_ms: u64,
 }
 
+/// The rate windows reported to the caller: the first subject with each limit.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RateInfo {
+    /// Requests per minute, if a subject has such a limit.
     #[serde(default)]
     pub requests: Option<Window>,
+    /// Tokens per minute, if a subject has such a limit.
     #[serde(default)]
     pub tokens: Option<Window>,
 }
@@ -134,30 +155,47 @@ pub struct RateInfo {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "verdict", rename_all = "snake_case")]
 pub enum Verdict {
+    /// Admitted: a lease is held until the request settles.
     Admitted {
+        /// The rate windows after this admission, for the `x-ratelimit-*` headers.
         rate: RateInfo,
     },
     /// A rate or concurrency limit is reached for now.
     Limited {
+        /// The subject whose limit refused the request.
         subject: String,
+        /// The limit's config name (`requests_per_minute`, `tokens_per_minute`,
+        /// `concurrent_requests`).
         limit: String,
+        /// When a retry could be admitted, in milliseconds (at least 1).
         retry_after_ms: u64,
+        /// The rate windows now.
         rate: RateInfo,
     },
     /// The request can never fit this limit, however long it waits.
     TooLarge {
+        /// The subject whose limit the request exceeds.
         subject: String,
+        /// The limit's config name (`requests_per_minute` or `tokens_per_minute`).
         limit: String,
+        /// What the request needs (1 request, or its estimated tokens).
         requested: u64,
+        /// The limit per minute.
         allowed: u64,
     },
     /// The budget cannot hold this request's worst case now.
     OverBudget {
+        /// The subject whose budget refused the request.
         subject: String,
+        /// The budget's period: `day`, `month` or `total`.
         period: String,
+        /// The budget, nano-USD.
         budget_nusd: u64,
+        /// Spent so far in the period, nano-USD.
         spent_nusd: u64,
+        /// Held by requests in flight, nano-USD.
         reserved_nusd: u64,
+        /// This request's worst case, nano-USD.
         requested_nusd: u64,
     },
 }

@@ -1,3 +1,7 @@
+//! Tests of tenant spend control: rate limits refuse and recover, admission is all or
+//! nothing, tokens are corrected on settlement, budgets count reservations, and property
+//! tests of budgets and batched settlements.
+
 use super::*;
 use crate::core::util::vecmap::VecMap;
 use proptest::prelude::*;

@@ -7,6 +7,9 @@
 use crate::core::types::{ChatResponse, Choice, StreamEvent, ToolCall, Usage};
 use crate::core::util::vecmap::VecMap;
 
+/// Accumulates a stream's canonical events into one [`ChatResponse`]: text and argument
+/// fragments are appended per choice and call, the last `Usage` wins. Feed every event with
+/// [`push`](Self::push), then call [`finish`](Self::finish).
 #[derive(Debug, Default)]
 pub struct Assembler {
     id: String,
@@ -19,6 +22,7 @@ pub struct Assembler {
 }
 
 impl Assembler {
+    /// Take one event, in stream order. An `Error` event marks the stream failed for good.
     pub fn push(&mut self, ev: &StreamEvent) {
         match ev {
             StreamEvent::Start { id, model, created } => {

@@ -15,12 +15,18 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
+/// A caller's `POST /v1/embeddings` request, in OpenAI's shape, checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EmbeddingsRequest {
+    /// The public model name the caller asked for.
     pub model: String,
     /// Text inputs; token-array inputs are kept in `raw` for OpenAI-family upstreams only.
     pub inputs: Vec<String>,
+    /// Requested vector length (OpenAI `dimensions`, Gemini `outputDimensionality`; the mock's
+    /// default is 256).
     pub dimensions: Option<u32>,
+    /// Whether the caller asked for `encoding_format: "base64"` (vectors as base64 of
+    /// little-endian `f32`) rather than float arrays.
     pub base64: bool,
     /// The body as sent, for same-wire upstreams.
     pub raw: Map<String, Value>,
@@ -30,6 +36,8 @@ pub struct EmbeddingsRequest {
 
 const MAX_INPUTS: usize = 2048;
 
+/// Decode an embeddings request body: `input` as a string, up to 2048 strings, or token
+/// arrays; `encoding_format` `float` (default) or `base64`.
 pub fn decode_request(body: &[u8]) -> Result<EmbeddingsRequest, GatewayError> {
     let obj = parse_object(body)?;
     let model = req_str(&obj, "model", "model")?;
@@ -53,6 +61,9 @@ pub fn decode_request(body: &[u8]) -> Result<EmbeddingsRequest, GatewayError> {
     Ok(EmbeddingsRequest { model, inputs, dimensions, base64, raw: obj, token_input })
 }
 
+/// The upstream call: OpenAI-family upstreams get the caller's body with `model` replaced,
+/// Gemini gets `batchEmbedContents` (text inputs only). Any other wire, or token arrays for
+/// Gemini, is a client error `unsupported_for_provider`.
 pub fn build_request(req: &EmbeddingsRequest, t: &Target) -> Result<UpstreamRequest, GatewayError> {
     let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
     let base = t.base_url.trim_end_matches('/');

@@ -1,5 +1,11 @@
 //! Translation: what callers speak (`dialect`), what upstreams speak (`providers`, over the
 //! data-only mirrors in `wire`), embeddings, and streamed answers rebuilt whole.
+//!
+//! Invariants: everything here is pure and works on bytes and canonical types (no I/O).
+//! Each conversion is narrow (request out, response in, stream in, error in). Streams are
+//! incremental state machines, `push` then `finish`, whose output does not depend on how the
+//! input bytes were split. Upstream error text is sanitised before it can reach a caller, and
+//! `extra` fields reach only an upstream speaking the caller's own dialect.
 
 pub mod assembler;
 pub mod dialect;

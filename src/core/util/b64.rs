@@ -18,10 +18,14 @@ fn encode_with(bytes: &[u8], alphabet: &[u8; 64], pad: bool) -> String {
     out
 }
 
+/// Standard base64 (RFC 4648 §4, alphabet `+/`) with `=` padding: the form OpenAI's
+/// embeddings API returns under `encoding_format: "base64"`.
 pub fn encode(bytes: &[u8]) -> String {
     encode_with(bytes, STD, true)
 }
 
+/// base64url (RFC 4648 §5, alphabet `-_`) without padding, as JWT-style tokens use it;
+/// [`decode_url`] reverses it.
 pub fn encode_url(bytes: &[u8]) -> String {
     encode_with(bytes, URL, false)
 }

@@ -6,15 +6,27 @@
 //! Invariant: the output does not depend on how the input was split (property-tested).
 //! A line longer than `max_line` is an error, so a hostile upstream cannot grow memory unbounded.
 
+/// One dispatched Server-Sent Event: the lines between two blank lines, comments and fields
+/// other than `event` and `data` dropped. Only events with at least one `data:` line are
+/// dispatched.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SseEvent {
+    /// The last `event:` field's value (e.g. Anthropic's `message_delta`); `None` when the
+    /// event had no `event:` line, which the spec reads as `message`.
     pub event: Option<String>,
+    /// The `data:` lines' values joined with `\n`, without a trailing newline; may be empty
+    /// (`data:` alone).
     pub data: String,
 }
 
+/// Error from [`SseParser::push`]: a line grew past the parser's `max_line` bytes without
+/// ending. The stream is broken from here on; the caller should abort it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineTooLong;
 
+/// Incremental event-stream parser: feed bytes with [`push`](Self::push) as they arrive,
+/// call [`finish`](Self::finish) at end of input. Holds at most one partial line (bounded by
+/// `max_line`) and one partial event. `Default` allows lines of up to 4 MiB.
 #[derive(Debug)]
 pub struct SseParser {
     line: Vec<u8>,
@@ -32,6 +44,7 @@ impl Default for SseParser {
 }
 
 impl SseParser {
+    /// A parser refusing any line longer than `max_line` bytes (its line ending not counted).
     pub fn new(max_line: usize) -> Self {
         SseParser { line: Vec::new(), pending: SseEvent::default(), has_data: false, after_cr: false, max_line }
     }

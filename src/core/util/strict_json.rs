@@ -9,6 +9,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde_json::{Map, Value};
 use std::fmt;
 
+/// Deepest nesting [`parse`] accepts, counting each array or object level: `[]` is depth 1.
 pub const MAX_DEPTH: usize = 64;
 
 struct Seed {
@@ -81,7 +82,9 @@ impl<'de> Visitor<'de> for Seed {
     }
 }
 
-/// Parse `bytes` strictly.
+/// Parse `bytes` as exactly one JSON value (whitespace around it allowed), refusing
+/// duplicate object keys and nesting deeper than [`MAX_DEPTH`].
+/// The error's message names the problem and its position.
 pub fn parse(bytes: &[u8]) -> Result<Value, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let v = Seed { depth: 0 }.deserialize(&mut de)?;

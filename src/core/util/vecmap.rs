@@ -12,6 +12,8 @@ use std::borrow::Borrow;
 use std::fmt;
 use std::marker::PhantomData;
 
+/// A map kept as a `Vec` of `(key, value)` pairs sorted by key, each key once. The API is the
+/// subset of `BTreeMap`'s the gateway uses, with the same meaning.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VecMap<K, V>(Vec<(K, V)>);
 
@@ -22,6 +24,7 @@ impl<K, V> Default for VecMap<K, V> {
 }
 
 impl<K: Ord, V> VecMap<K, V> {
+    /// An empty map; allocates nothing until the first insert.
     pub fn new() -> Self {
         Self::default()
     }
@@ -33,6 +36,7 @@ impl<K: Ord, V> VecMap<K, V> {
         self.0.binary_search_by(|(k, _)| k.borrow().cmp(key))
     }
 
+    /// The value under `key`, found by binary search.
     pub fn get<Q: Ord + ?Sized>(&self, key: &Q) -> Option<&V>
     where
         K: Borrow<Q>,
@@ -40,6 +44,7 @@ impl<K: Ord, V> VecMap<K, V> {
         self.find(key).ok().map(|i| &self.0[i].1)
     }
 
+    /// The value under `key`, mutably; the key itself cannot change, so the order holds.
     pub fn get_mut<Q: Ord + ?Sized>(&mut self, key: &Q) -> Option<&mut V>
     where
         K: Borrow<Q>,
@@ -47,6 +52,7 @@ impl<K: Ord, V> VecMap<K, V> {
         self.find(key).ok().map(|i| &mut self.0[i].1)
     }
 
+    /// Whether `key` has a value.
     pub fn contains_key<Q: Ord + ?Sized>(&self, key: &Q) -> bool
     where
         K: Borrow<Q>,
@@ -77,6 +83,7 @@ impl<K: Ord, V> VecMap<K, V> {
         &mut self.0[i].1
     }
 
+    /// Removes `key`, returning its value if it had one; later entries shift down.
     pub fn remove<Q: Ord + ?Sized>(&mut self, key: &Q) -> Option<V>
     where
         K: Borrow<Q>,
@@ -89,14 +96,17 @@ impl<K: Ord, V> VecMap<K, V> {
         self.0.retain_mut(|(k, v)| keep(k, v));
     }
 
+    /// Removes every entry, keeping the allocation.
     pub fn clear(&mut self) {
         self.0.clear();
     }
 
+    /// Number of entries (distinct keys).
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
+    /// Whether the map has no entries.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -106,14 +116,17 @@ impl<K: Ord, V> VecMap<K, V> {
         self.0.iter().map(|(k, v)| (k, v))
     }
 
+    /// Keys in ascending order.
     pub fn keys(&self) -> impl Iterator<Item = &K> {
         self.0.iter().map(|(k, _)| k)
     }
 
+    /// Values in the order of their keys.
     pub fn values(&self) -> impl Iterator<Item = &V> {
         self.0.iter().map(|(_, v)| v)
     }
 
+    /// Consumes the map; values in the order of their keys.
     pub fn into_values(self) -> impl Iterator<Item = V> {
         self.0.into_iter().map(|(_, v)| v)
     }

@@ -29,9 +29,15 @@ pub struct Entry {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Freshness {
     /// Within its TTL: a hit.
-    Fresh { age_s: u32 },
+    Fresh {
+        /// Seconds since the entry was stored (the `age` header of a hit).
+        age_s: u32,
+    },
     /// Past its TTL, within the stale window: fit as a fallback when no upstream answers.
-    Stale { age_s: u32 },
+    Stale {
+        /// Seconds since the entry was stored (the `age` header when it is served).
+        age_s: u32,
+    },
     /// Past its TTL and the stale window: a miss.
     Expired,
 }

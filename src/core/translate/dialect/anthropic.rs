@@ -29,6 +29,9 @@ const KNOWN: &[&str] = &[
     "tool_choice",
 ];
 
+/// Decode a Messages request body (`POST /v1/messages`). `system` becomes a leading system
+/// message, `tool_result` blocks become tool messages, `metadata.user_id` the `user`; fields
+/// not modelled go to `extra`. Always `include_usage`: Anthropic streams carry usage.
 pub fn decode_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
     let mut obj = parse_object(body)?;
     let model = req_str(&obj, "model", "model")?;

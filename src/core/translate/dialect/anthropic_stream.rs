@@ -17,6 +17,10 @@ enum Block {
     Tool(u32),
 }
 
+/// Canonical stream events to Anthropic SSE events, for the first choice only. Opens
+/// `message_start` on the first event, opens and closes content blocks as text and tool calls
+/// alternate, and holds the stop reason and usage for the closing `message_delta`. Emits
+/// `message_stop` (or an `error` event) once.
 #[derive(Debug, Default)]
 pub struct AnthropicStreamEncoder {
     started: bool,
@@ -32,6 +36,7 @@ fn event(name: &str, data: &Value) -> Vec<u8> {
 }
 
 impl AnthropicStreamEncoder {
+    /// An encoder that has sent nothing yet.
     pub fn new() -> Self {
         Self::default()
     }

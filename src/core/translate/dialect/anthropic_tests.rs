@@ -1,3 +1,6 @@
+//! Tests of the Anthropic Messages dialect: a full request decodes, bad fields are named by
+//! their `param`, and answers encode in Anthropic's `message` shape.
+
 use super::*;
 use serde_json::json;
 

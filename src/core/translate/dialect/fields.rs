@@ -52,10 +52,14 @@ pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, GatewayError> {
     }
 }
 
+/// The client error for a required field that is absent or null (code
+/// `missing_required_parameter`, `param` = `path`).
 pub fn missing(path: &str) -> GatewayError {
     GatewayError::new(Code::MissingRequiredParameter, format!("'{path}' is required")).with_param(path)
 }
 
+/// The client error for a field of the right type but a bad value (code `invalid_value`,
+/// `param` = `path`, `detail` saying what is allowed).
 pub fn invalid_value(path: &str, detail: &str) -> GatewayError {
     GatewayError::new(Code::InvalidValue, format!("'{path}': {detail}")).with_param(path)
 }
@@ -65,6 +69,8 @@ pub fn opt<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     obj.get(key).filter(|v| !v.is_null())
 }
 
+/// `obj[key]` as an owned string; `None` when absent or null, a type error naming `path`
+/// otherwise.
 pub fn opt_str(obj: &Map<String, Value>, key: &str, path: impl FieldPath) -> Result<Option<String>, GatewayError> {
     match opt(obj, key) {
         None => Ok(None),
@@ -73,10 +79,12 @@ pub fn opt_str(obj: &Map<String, Value>, key: &str, path: impl FieldPath) -> Res
     }
 }
 
+/// `obj[key]` as a string that must be present (null counts as absent).
 pub fn req_str(obj: &Map<String, Value>, key: &str, path: impl FieldPath) -> Result<String, GatewayError> {
     opt_str(obj, key, path)?.ok_or_else(|| missing(&path.to_string()))
 }
 
+/// `obj[key]` as a number (any JSON number, read as `f64`); `None` when absent or null.
 pub fn opt_f64(obj: &Map<String, Value>, key: &str, path: impl FieldPath) -> Result<Option<f64>, GatewayError> {
     match opt(obj, key) {
         None => Ok(None),
@@ -94,6 +102,8 @@ pub fn opt_f64_in(obj: &Map<String, Value>, key: &str, lo: f64, hi: f64) -> Resu
     }
 }
 
+/// `obj[key]` as an integer that fits `i64` (`1.5` or `1e30` are type errors); `None` when
+/// absent or null.
 pub fn opt_i64(obj: &Map<String, Value>, key: &str, path: impl FieldPath) -> Result<Option<i64>, GatewayError> {
     match opt(obj, key) {
         None => Ok(None),
@@ -102,6 +112,8 @@ pub fn opt_i64(obj: &Map<String, Value>, key: &str, path: impl FieldPath) -> Res
     }
 }
 
+/// `obj[key]` as an integer from 0 to `u32::MAX`; negative, fractional or larger numbers are
+/// an invalid value. `None` when absent or null.
 pub fn opt_u32(obj: &Map<String, Value>, key: &str, path: impl FieldPath) -> Result<Option<u32>, GatewayError> {
     match opt(obj, key) {
         None => Ok(None),
@@ -113,6 +125,7 @@ pub fn opt_u32(obj: &Map<String, Value>, key: &str, path: impl FieldPath) -> Res
     }
 }
 
+/// `obj[key]` as a boolean; `None` when absent or null.
 pub fn opt_bool(obj: &Map<String, Value>, key: &str, path: impl FieldPath) -> Result<Option<bool>, GatewayError> {
     match opt(obj, key) {
         None => Ok(None),
@@ -121,6 +134,7 @@ pub fn opt_bool(obj: &Map<String, Value>, key: &str, path: impl FieldPath) -> Re
     }
 }
 
+/// `obj[key]` as a JSON object, borrowed; `None` when absent or null.
 pub fn opt_obj<'a>(obj: &'a Map<String, Value>, key: &str, path: impl FieldPath) -> Result<Option<&'a Map<String, Value>>, GatewayError> {
     match opt(obj, key) {
         None => Ok(None),
@@ -129,6 +143,7 @@ pub fn opt_obj<'a>(obj: &'a Map<String, Value>, key: &str, path: impl FieldPath)
     }
 }
 
+/// `obj[key]` as a JSON array, borrowed; `None` when absent or null.
 pub fn opt_array<'a>(obj: &'a Map<String, Value>, key: &str, path: impl FieldPath) -> Result<Option<&'a Vec<Value>>, GatewayError> {
     match opt(obj, key) {
         None => Ok(None),
@@ -137,10 +152,12 @@ pub fn opt_array<'a>(obj: &'a Map<String, Value>, key: &str, path: impl FieldPat
     }
 }
 
+/// `v` as a JSON object, or a type error naming `path` (for list elements).
 pub fn as_obj(v: &Value, path: impl FieldPath) -> Result<&Map<String, Value>, GatewayError> {
     v.as_object().ok_or_else(|| type_error(&path, "an object", v))
 }
 
+/// `v` as a string, or a type error naming `path` (for list elements).
 pub fn as_str(v: &Value, path: impl FieldPath) -> Result<&str, GatewayError> {
     v.as_str().ok_or_else(|| type_error(&path, "a string", v))
 }

@@ -13,6 +13,9 @@ use crate::core::types::{ChatRequest, ChatResponse, Dialect, StreamEvent};
 use anthropic_stream::AnthropicStreamEncoder;
 use openai_stream::OpenAiStreamEncoder;
 
+/// Decode a caller's request body in its dialect (Anthropic Messages, else OpenAI Chat
+/// Completions). A bad body is a client error, naming the offending field as `param` where
+/// there is one.
 pub fn decode_request(dialect: Dialect, body: &[u8]) -> Result<ChatRequest, GatewayError> {
     match dialect {
         Dialect::Anthropic => anthropic::decode_request(body),
@@ -20,6 +23,8 @@ pub fn decode_request(dialect: Dialect, body: &[u8]) -> Result<ChatRequest, Gate
     }
 }
 
+/// A complete answer as the JSON body the caller's dialect expects (an Anthropic `message`,
+/// else an OpenAI `chat.completion`).
 pub fn encode_response(dialect: Dialect, r: &ChatResponse) -> Vec<u8> {
     match dialect {
         Dialect::Anthropic => anthropic::encode_response(r),
@@ -30,11 +35,15 @@ pub fn encode_response(dialect: Dialect, r: &ChatResponse) -> Vec<u8> {
 /// Canonical stream events to the caller's frames.
 #[derive(Debug)]
 pub enum StreamEncoder {
+    /// `chat.completion.chunk` frames ending in `data: [DONE]`.
     OpenAi(OpenAiStreamEncoder),
+    /// Anthropic's named events, `message_start` to `message_stop`.
     Anthropic(AnthropicStreamEncoder),
 }
 
 impl StreamEncoder {
+    /// An encoder for the caller's dialect. `include_usage` is the caller's
+    /// `stream_options.include_usage` (OpenAI only; Anthropic streams always carry usage).
     pub fn new(dialect: Dialect, include_usage: bool) -> Self {
         match dialect {
             Dialect::Anthropic => StreamEncoder::Anthropic(AnthropicStreamEncoder::new()),
@@ -42,6 +51,8 @@ impl StreamEncoder {
         }
     }
 
+    /// The bytes to send the caller for one event, in order; empty when the event has no frame
+    /// of its own yet (e.g. OpenAI's `Start`, Anthropic's `Usage`).
     pub fn push(&mut self, ev: &StreamEvent) -> Vec<u8> {
         match self {
             StreamEncoder::OpenAi(e) => e.push(ev),

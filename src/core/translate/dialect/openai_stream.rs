@@ -10,6 +10,9 @@ use crate::core::types::{StreamEvent, Usage};
 use crate::core::util::sse::frame;
 use serde_json::{json, Value};
 
+/// Canonical stream events to `chat.completion.chunk` SSE frames. Remembers the id, model and
+/// creation time from `Start` for every chunk, adds `role: "assistant"` to each choice's first
+/// delta, and sends the closing `data: [DONE]` once.
 #[derive(Debug, Default)]
 pub struct OpenAiStreamEncoder {
     id: String,
@@ -21,6 +24,8 @@ pub struct OpenAiStreamEncoder {
 }
 
 impl OpenAiStreamEncoder {
+    /// An encoder; with `include_usage` (the caller's `stream_options.include_usage`) a `Usage`
+    /// event becomes a final chunk with empty `choices`, else it is dropped.
     pub fn new(include_usage: bool) -> Self {
         OpenAiStreamEncoder { include_usage, ..Default::default() }
     }

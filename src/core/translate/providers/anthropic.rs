@@ -15,8 +15,12 @@ use crate::core::types::*;
 use crate::core::util::vecmap::VecMap;
 use serde_json::{json, Map, Value};
 
+/// The `anthropic-version` header sent with every request.
+/// Reference: <https://docs.anthropic.com/en/api/versioning>
 pub const API_VERSION: &str = "2023-06-01";
 
+/// The canonical reason for an Anthropic `stop_reason` (`end_turn`, `stop_sequence` and
+/// `pause_turn` are stops; `refusal` is a content filter; unknown values are kept).
 pub fn finish_from_stop_reason(s: &str) -> FinishReason {
     match s {
         "end_turn" | "stop_sequence" | "pause_turn" => FinishReason::Stop,
@@ -27,6 +31,7 @@ pub fn finish_from_stop_reason(s: &str) -> FinishReason {
     }
 }
 
+/// The Anthropic `stop_reason` for a canonical reason (stops become `end_turn`).
 pub fn stop_reason_from_finish(f: &FinishReason) -> &str {
     match f {
         FinishReason::Stop => "end_turn",
@@ -37,6 +42,8 @@ pub fn stop_reason_from_finish(f: &FinishReason) -> &str {
     }
 }
 
+/// Canonical usage from Anthropic's: cache reads and writes are added back into the input
+/// count, absent counts are 0.
 pub fn usage_from_wire(u: &wire::Usage) -> Usage {
     let cache_read = u.cache_read_input_tokens.unwrap_or(0);
     let cache_write = u.cache_creation_input_tokens.unwrap_or(0);
@@ -134,6 +141,9 @@ fn json_instruction(rf: &ResponseFormat) -> Option<String> {
     }
 }
 
+/// The `POST {base}/v1/messages` call for `req`, with `x-api-key` and `anthropic-version`.
+/// Fails (client error) for `n` > 1, for content parts Anthropic cannot take, and when no
+/// user or assistant message is left once system messages are lifted out.
 pub fn build_request(req: &ChatRequest, t: &Target) -> Result<UpstreamRequest, GatewayError> {
     if req.sampling.n.unwrap_or(1) > 1 {
         return Err(unsupported("n > 1").with_param("n"));
@@ -208,6 +218,8 @@ pub fn build_request(req: &ChatRequest, t: &Target) -> Result<UpstreamRequest, G
     Ok(UpstreamRequest { url, headers, body: serde_json::to_vec(&o).unwrap_or_default() })
 }
 
+/// Decode a `message` body into one choice: text blocks concatenated, `tool_use` blocks as calls
+/// with their `input` as JSON text; `created` is 0 (Anthropic gives no time).
 pub fn decode_response(body: &[u8]) -> Result<ChatResponse, GatewayError> {
     let m: wire::Message = serde_json::from_slice(body).map_err(|_| malformed("response"))?;
     let mut text = String::new();

@@ -17,6 +17,8 @@ use crate::core::types::*;
 use crate::core::util::vecmap::VecMap;
 use serde_json::{json, Map, Value};
 
+/// The canonical reason for a Gemini `finishReason`; `has_calls` turns `STOP` into tool calls
+/// (Gemini has no reason of its own for them). Unknown values are kept, lowercased.
 pub fn finish_from_gemini(reason: &str, has_calls: bool) -> FinishReason {
     match reason {
         "STOP" if has_calls => FinishReason::ToolCalls,
@@ -164,6 +166,9 @@ fn generation_config(req: &ChatRequest) -> Map<String, Value> {
     g
 }
 
+/// The `generateContent` (or, for streams, `streamGenerateContent?alt=sse`) call for `req`,
+/// the key in `x-goog-api-key`. Fails (client error) for content parts Gemini cannot take and
+/// when no user or assistant message is left once system messages are lifted out.
 pub fn build_request(req: &ChatRequest, t: &Target) -> Result<UpstreamRequest, GatewayError> {
     let (system, contents) = encode_contents(req)?;
     if contents.is_empty() {
@@ -237,6 +242,8 @@ fn candidate_parts(c: &wire::Candidate, first_call: usize) -> (String, Vec<ToolC
     (text, calls)
 }
 
+/// Decode a `GenerateContentResponse`, one choice per candidate; a blocked prompt becomes one
+/// `content_filter` choice, and no candidates without a block reason is malformed.
 pub fn decode_response(body: &[u8]) -> Result<ChatResponse, GatewayError> {
     let r: wire::Response = serde_json::from_slice(body).map_err(|_| malformed("response"))?;
     if r.candidates.is_empty() && r.prompt_feedback.as_ref().and_then(|f| f.block_reason.as_ref()).is_none() {

@@ -21,25 +21,39 @@ use sha2::{Digest, Sha256};
 /// What the mock upstream answers, for the edge to play back with its timers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MockReply {
+    /// HTTP status of the response head: 200, or the directive's fault status.
     pub status: u16,
+    /// Response headers (`content-type`, and `retry-after` with a fault that sets it).
     pub headers: Vec<(String, String)>,
-    /// Wait before the response head.
+    /// Wait before the response head, in milliseconds.
     pub delay_ms: u32,
     /// Body pieces; a non-streaming answer is one piece.
     pub frames: Vec<Vec<u8>>,
-    /// Wait between pieces.
+    /// Wait between pieces, in milliseconds.
     pub interval_ms: u32,
     /// After the pieces, the body fails instead of ending cleanly.
     pub cut: bool,
 }
 
+/// Faults asked of the mock for one call, parsed from a directive string (see the module
+/// docs); the default asks for none.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Directive {
+    /// `status=N` (200 to 599): answer with this status and an OpenAI-shaped error body;
+    /// statuses below 300 answer normally.
     pub status: Option<u16>,
+    /// `retry_after=N`: the `retry-after` header, in seconds (up to 86 400), sent with a fault
+    /// status.
     pub retry_after: Option<String>,
+    /// `delay_ms=N`: wait before the response head, in milliseconds (up to 120 000).
     pub delay_ms: u32,
+    /// `chunk_ms=N`: spacing between stream chunks, in milliseconds (up to 10 000), over the
+    /// provider's `stream_chunk_ms`.
     pub chunk_ms: Option<u32>,
+    /// `cut_after=N`: end a stream with a failure after N frames (a non-streaming body fails
+    /// after its one piece).
     pub cut_after: Option<usize>,
+    /// `malformed`: send a body (or one stream event) that is not valid JSON.
     pub malformed: bool,
     /// Make the gateway itself panic (only where the mock provider sets `allow_panic`), to
     /// prove recovery: a JSON 500 now, a working gateway on the next request.
@@ -53,6 +67,8 @@ fn bad(detail: &str) -> GatewayError {
 }
 
 impl Directive {
+    /// Parse a directive string; an unknown item or an out-of-range number is a client error
+    /// `invalid_mock_directive`.
     pub fn parse(s: &str) -> Result<Directive, GatewayError> {
         let mut d = Directive::default();
         for item in s.split([',', ';']).map(str::trim).filter(|i| !i.is_empty()) {
@@ -227,12 +243,21 @@ fn stream_events(r: &ChatResponse) -> Vec<StreamEvent> {
 
 /// Context the mock needs besides the request.
 pub struct MockCall<'a> {
+    /// The configured upstream model id; part of what the answer is derived from, and its
+    /// `model`.
     pub upstream_model: &'a str,
+    /// The faults to inject: from a `fault:` model id, merged for caller requests with the
+    /// `x-switchyard-mock` header's.
     pub directive: Directive,
+    /// Spacing between stream chunks, in milliseconds, when the directive sets none.
     pub default_chunk_ms: u32,
+    /// Current time, Unix seconds: the answer's `created`.
     pub now_s: u64,
 }
 
+/// The mock upstream's reply to `req`: the fault the directive asks for, else the answer for
+/// the request's messages, as one JSON body or as OpenAI stream frames. The same messages
+/// and model always get the same answer.
 pub fn respond(req: &ChatRequest, call: MockCall) -> MockReply {
     let d = call.directive;
     let json_head = vec![("content-type".to_string(), "application/json".to_string())];

@@ -1,3 +1,6 @@
+//! Tests of the mock upstream: deterministic answers in OpenAI's shape, streams that decode
+//! to the same answer, tool calls, the output cap, and fault directives.
+
 use super::*;
 use crate::core::translate::dialect::openai::decode_request;
 use crate::core::translate::providers::openai::decode_response;

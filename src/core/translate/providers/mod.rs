@@ -23,6 +23,8 @@ pub fn build_request(req: &ChatRequest, t: &Target) -> Result<UpstreamRequest, G
     }
 }
 
+/// Decode a successful (2xx) non-streaming answer in the upstream's wire format; a body that
+/// does not parse is `upstream_malformed`.
 pub fn decode_response(wire: Dialect, body: &[u8]) -> Result<ChatResponse, GatewayError> {
     match wire {
         Dialect::OpenAi => openai::decode_response(body),
@@ -31,6 +33,9 @@ pub fn decode_response(wire: Dialect, body: &[u8]) -> Result<ChatResponse, Gatew
     }
 }
 
+/// The gateway error for an upstream's failure response: its status, its `retry-after` header
+/// value (kept only on rate limits, and only if numeric) and its error body in the wire's
+/// shape (an unparsable body just loses the upstream's code and message).
 pub fn decode_error(wire: Dialect, status: u16, retry_after: Option<&str>, body: &[u8]) -> GatewayError {
     let (code, message) = match wire {
         Dialect::OpenAi => openai::error_parts(body),
@@ -55,6 +60,7 @@ enum WireStream {
 }
 
 impl StreamDecoder {
+    /// A decoder for a stream in the upstream's wire format, with SSE lines capped at 4 MiB.
     pub fn new(wire: Dialect) -> Self {
         let wire = match wire {
             Dialect::OpenAi => WireStream::OpenAi(Default::default()),
@@ -72,12 +78,16 @@ impl StreamDecoder {
         }
     }
 
+    /// Feed the next bytes of the body, split anywhere; the events they complete. An unparsable
+    /// event or an overlong line is `upstream_malformed`; the stream has then failed.
     pub fn push(&mut self, bytes: &[u8]) -> Result<Vec<StreamEvent>, GatewayError> {
         let events = self.sse.push(bytes).map_err(|_| malformed("stream line"))?;
         self.decode(events)
     }
 
-    /// The upstream's body ended.
+    /// The upstream's body ended: the events of a last, unterminated SSE event. A Gemini
+    /// stream, which has no end event, gets its usage and `Done` here, and only if a
+    /// candidate reported a finish reason.
     pub fn finish(&mut self) -> Result<Vec<StreamEvent>, GatewayError> {
         let events = self.sse.finish();
         let mut out = self.decode(events)?;

@@ -63,6 +63,8 @@ pub fn error_parts(body: &[u8]) -> (String, String) {
     (code, e.error.message)
 }
 
+/// Canonical usage from OpenAI's: cached and reasoning tokens from the details (0 when
+/// absent); OpenAI reports no cache writes.
 pub fn usage_from_wire(u: &wire::WireUsage) -> Usage {
     Usage {
         input_tokens: u.prompt_tokens,

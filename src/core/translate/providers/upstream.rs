@@ -7,18 +7,27 @@ use crate::core::error::{Code, GatewayError};
 /// An HTTP call for the edge to make. The URL's host comes only from config.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpstreamRequest {
+    /// Full URL, query included; its host comes only from config (a base URL or the preset's).
     pub url: String,
+    /// Request headers, names in lowercase, the API key among them when the provider has one.
+    /// Never log them.
     pub headers: Vec<(String, String)>,
+    /// The JSON request body.
     pub body: Vec<u8>,
 }
 
 /// Everything a provider needs to address one upstream model.
 #[derive(Debug, Clone, Copy)]
 pub struct Target<'a> {
+    /// What the upstream is: picks the wire, the auth header and the quirks.
     pub kind: ProviderKind,
+    /// The provider's base URL (configured, or the preset's default); a trailing `/` is ignored.
     pub base_url: &'a str,
+    /// The upstream's own model id (for Azure OpenAI, the deployment name).
     pub model: &'a str,
+    /// The API key from the Worker secret the provider names; `None` sends no key.
     pub api_key: Option<&'a str>,
+    /// Azure OpenAI's `api-version` query parameter; ignored by other kinds.
     pub api_version: &'a str,
     /// Output cap to send when the upstream requires one and the caller gave none.
     pub max_output_tokens: u32,

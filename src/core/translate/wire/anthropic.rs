@@ -5,15 +5,24 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+/// A non-streaming Messages API response (`type: "message"`), the body of a 200 from
+/// `POST /v1/messages`. `content` is required: a 200 without it is malformed.
+/// Reference: <https://docs.anthropic.com/en/api/messages>
 #[derive(Debug, Deserialize)]
 pub struct Message {
+    /// The message id Anthropic assigned (`msg_…`); empty if absent.
     #[serde(default)]
     pub id: String,
+    /// The model that answered, as Anthropic names it; empty if absent.
     #[serde(default)]
     pub model: String,
+    /// The answer's content blocks in order: text and tool calls, plus kinds not modelled.
     pub content: Vec<Block>,
+    /// Why generation stopped: `end_turn`, `max_tokens`, `stop_sequence`, `tool_use`,
+    /// `pause_turn`, `refusal` or a newer value, kept as text.
     #[serde(default)]
     pub stop_reason: Option<String>,
+    /// Token counts of this message.
     #[serde(default)]
     pub usage: Usage,
 }
@@ -22,104 +31,160 @@ pub struct Message {
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Block {
+    /// A `text` block.
     Text {
+        /// The block's text (empty in a streamed `content_block_start`; the text follows as deltas).
         #[serde(default)]
         text: String,
     },
+    /// A `tool_use` block: the model calls a client tool.
     ToolUse {
+        /// The call's id (`toolu_…`), which a later `tool_result` block's `tool_use_id` answers.
         #[serde(default)]
         id: String,
+        /// Name of the tool, as declared in the request's `tools`.
         #[serde(default)]
         name: String,
+        /// The tool's arguments as a JSON object (not text, unlike OpenAI); `{}` in a streamed
+        /// `content_block_start`, whose arguments follow as `input_json_delta` fragments.
         #[serde(default)]
         input: Value,
     },
+    /// Any other block type (`thinking`, `redacted_thinking`, server tool blocks, …), skipped.
     #[serde(other)]
     Other,
 }
 
+/// Anthropic's `usage` object, in tokens. `input_tokens` counts only input neither read from
+/// nor written to the prompt cache, so the three input counts add up to the whole prompt.
+/// Every field is optional because `message_delta` events carry only some of them.
+/// Reference: <https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching>
 #[derive(Debug, Deserialize, Default, Clone, Copy)]
 #[serde(default)]
 pub struct Usage {
+    /// Input tokens outside the prompt cache (cache reads and writes excluded).
     pub input_tokens: Option<u64>,
+    /// Output tokens; in a stream, `message_delta` carries the running total.
     pub output_tokens: Option<u64>,
+    /// Input tokens written to the prompt cache by this request.
     pub cache_creation_input_tokens: Option<u64>,
+    /// Input tokens read from the prompt cache.
     pub cache_read_input_tokens: Option<u64>,
 }
 
-/// One streamed event (the `data` of an SSE event; its `type` repeats the SSE event name).
+/// One streamed event: the JSON `data` of an SSE event, whose `type` repeats the SSE event
+/// name. Order: `message_start`, then per content block `content_block_start`, deltas,
+/// `content_block_stop`; then `message_delta` and `message_stop`; `ping` and `error` may come
+/// anywhere. Reference: <https://docs.anthropic.com/en/docs/build-with-claude/streaming>
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
+    /// Opens the stream: the message with empty content and the usage known so far.
     MessageStart {
+        /// The message's id, model and initial usage.
         message: StartMessage,
     },
+    /// Opens content block `index`, with its initial value.
     ContentBlockStart {
+        /// The block's position in the message's `content`, from 0.
         index: u32,
+        /// The block as it starts (empty text, or a tool call's id and name with `input: {}`).
         content_block: Block,
     },
+    /// Extends content block `index`.
     ContentBlockDelta {
+        /// The block extended, as in `content_block_start`.
         index: u32,
+        /// What is appended to the block.
         delta: Delta,
     },
+    /// Closes content block `index`.
     ContentBlockStop {
+        /// The block closed.
         #[serde(default)]
         index: u32,
     },
+    /// Top-level changes at the end of the message: the stop reason and final usage.
     MessageDelta {
+        /// The stop reason.
         #[serde(default)]
         delta: MessageDeltaBody,
+        /// Cumulative usage; fields it omits keep the values from `message_start`.
         #[serde(default)]
         usage: Usage,
     },
+    /// The clean end of the stream.
     MessageStop,
+    /// Keep-alive, no content.
     Ping,
+    /// An error mid-stream (e.g. `overloaded_error`); the stream ends after it.
     Error {
+        /// The error's type and message.
         error: ErrorBody,
     },
+    /// Any event type not known here, ignored (Anthropic's versioning policy allows new ones).
     #[serde(other)]
     Other,
 }
 
+/// The `message` of a `message_start` event (its `content` is empty and not read).
 #[derive(Debug, Deserialize, Default)]
 #[serde(default)]
 pub struct StartMessage {
+    /// The message id (`msg_…`).
     pub id: String,
+    /// The model that answers.
     pub model: String,
+    /// Usage so far: the input counts, and an output count of one or a few tokens.
     pub usage: Usage,
 }
 
+/// The `delta` of a `content_block_delta` event.
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Delta {
+    /// `text_delta`: more text for a text block.
     TextDelta {
+        /// The text to append.
         #[serde(default)]
         text: String,
     },
+    /// `input_json_delta`: more of a tool call's argument JSON.
     InputJsonDelta {
+        /// A fragment of the arguments' JSON text, to append; only the concatenation parses.
         #[serde(default)]
         partial_json: String,
     },
+    /// Any other delta type (`thinking_delta`, `signature_delta`, `citations_delta`, …), skipped.
     #[serde(other)]
     Other,
 }
 
+/// The `delta` of a `message_delta` event.
 #[derive(Debug, Deserialize, Default)]
 #[serde(default)]
 pub struct MessageDeltaBody {
+    /// Why generation stopped (values as in [`Message::stop_reason`]).
     pub stop_reason: Option<String>,
 }
 
+/// An error response body: `{"type": "error", "error": {...}}`.
+/// Reference: <https://docs.anthropic.com/en/api/errors>
 #[derive(Debug, Deserialize, Default)]
 #[serde(default)]
 pub struct ErrorEnvelope {
+    /// The error itself.
     pub error: ErrorBody,
 }
 
+/// The `error` object of an error body or stream `error` event.
 #[derive(Debug, Deserialize, Default)]
 #[serde(default)]
 pub struct ErrorBody {
+    /// The error's `type`: `invalid_request_error`, `authentication_error`,
+    /// `rate_limit_error`, `overloaded_error`, `api_error`, …
     #[serde(rename = "type")]
     pub kind: String,
+    /// Human-readable description; upstream text, to be sanitised before it reaches a caller.
     pub message: String,
 }

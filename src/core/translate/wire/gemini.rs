@@ -4,72 +4,116 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+/// A `GenerateContentResponse`: the body of `generateContent`, or one SSE event's data of
+/// `streamGenerateContent?alt=sse` (each event a partial response with the same shape).
+/// Reference: <https://ai.google.dev/api/generate-content#v1beta.GenerateContentResponse>
 #[derive(Debug, Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Response {
+    /// The generated candidates; empty when the prompt itself was blocked (see
+    /// `prompt_feedback`).
     pub candidates: Vec<Candidate>,
+    /// Why the prompt was blocked, if it was.
     pub prompt_feedback: Option<PromptFeedback>,
+    /// Token counts; in a stream, each event may repeat them with running totals, and the last
+    /// one is final.
     pub usage_metadata: Option<UsageMetadata>,
+    /// The model version that answered (`modelVersion`, e.g. `gemini-2.5-flash`); empty if absent.
     pub model_version: String,
+    /// Google's id for the response (`responseId`), the same across a stream's events; empty if
+    /// absent.
     pub response_id: String,
 }
 
+/// One element of `candidates`.
 #[derive(Debug, Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Candidate {
+    /// The generated content; absent when generation was blocked before producing any.
     pub content: Option<Content>,
+    /// Why generation stopped (`finishReason`): `STOP`, `MAX_TOKENS`, `SAFETY`, `RECITATION`,
+    /// … Gemini says `STOP` also after function calls. A stream has no terminal event: a candidate
+    /// reporting this is how its end is known.
     pub finish_reason: Option<String>,
+    /// The candidate's position, from 0 (omitted for 0 by the API, hence the default).
     pub index: u32,
 }
 
+/// A `Content`: the parts of one turn (its `role`, always `model` here, is not read).
 #[derive(Debug, Deserialize, Default)]
 #[serde(default)]
 pub struct Content {
+    /// The turn's parts, in order.
     pub parts: Vec<Part>,
 }
 
+/// One `Part` of a content: text or a function call; other kinds (inline data, executable
+/// code, …) parse with every field empty and are skipped.
 #[derive(Debug, Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Part {
+    /// Text: answer text, or a thought summary when `thought` is true.
     pub text: Option<String>,
     /// A thought summary, not answer text.
     pub thought: Option<bool>,
+    /// A function call the model makes.
     pub function_call: Option<FunctionCall>,
 }
 
+/// A `FunctionCall` part. Gemini calls carry no id unless the API sets one; the gateway makes
+/// ids from positions when absent.
 #[derive(Debug, Deserialize, Default)]
 #[serde(default)]
 pub struct FunctionCall {
+    /// The call's id, when given.
     pub id: Option<String>,
+    /// Name of the function, as declared in the request's `functionDeclarations`.
     pub name: String,
+    /// The arguments as a JSON object (not text, unlike OpenAI); `null` when absent.
     pub args: Value,
 }
 
+/// `promptFeedback`: how the prompt fared with the content filters.
 #[derive(Debug, Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]
 pub struct PromptFeedback {
+    /// Set when the prompt was blocked (`SAFETY`, `BLOCKLIST`, `PROHIBITED_CONTENT`, …); no
+    /// candidates are returned then.
     pub block_reason: Option<String>,
 }
 
+/// `usageMetadata`, in tokens. Thinking tokens are counted apart from the candidates' tokens
+/// and billed as output. Reference: <https://ai.google.dev/api/generate-content#UsageMetadata>
 #[derive(Debug, Deserialize, Default, Clone, Copy)]
 #[serde(default, rename_all = "camelCase")]
 pub struct UsageMetadata {
+    /// Input tokens, cached content included.
     pub prompt_token_count: u64,
+    /// Output tokens across all candidates, thinking tokens excluded.
     pub candidates_token_count: u64,
+    /// Input tokens served from cached content (a subset of `prompt_token_count`).
     pub cached_content_token_count: u64,
+    /// Thinking tokens of thinking models (not in `candidates_token_count`).
     pub thoughts_token_count: u64,
 }
 
+/// A Google API error body: `{"error": {"code", "message", "status"}}`.
+/// Reference: <https://ai.google.dev/gemini-api/docs/troubleshooting>
 #[derive(Debug, Deserialize, Default)]
 #[serde(default)]
 pub struct ErrorEnvelope {
+    /// The error itself.
     pub error: ErrorBody,
 }
 
+/// The `error` object of a Google API error body.
 #[derive(Debug, Deserialize, Default)]
 #[serde(default)]
 pub struct ErrorBody {
+    /// The HTTP status code, repeated in the body (e.g. 429).
     pub code: u16,
+    /// Human-readable description; upstream text, to be sanitised before it reaches a caller.
     pub message: String,
+    /// The canonical gRPC status name, e.g. `INVALID_ARGUMENT`, `RESOURCE_EXHAUSTED`.
     pub status: String,
 }

@@ -1,3 +1,6 @@
+//! Tests of the OpenAI Chat Completions dialect: requests decode and re-encode exactly, bad
+//! fields are named by their `param`, and answers encode in OpenAI's `chat.completion` shape.
+
 use super::*;
 use crate::core::error::GatewayError;
 use crate::core::types::*;
