@@ -6,15 +6,15 @@
 // measured fast path on workerd (README, "Hot path").
 
 import wasmModule from "../../build/switchyard_bg.wasm";
-import { initSync, Gateway, crash_reply, __wbg_reset_state } from "../../build/switchyard.js";
+import { initSync, Gateway, EventKind, crash_reply, __wbg_reset_state } from "../../build/switchyard.js";
 import { EMPTY, sleep, isTimeout, headerBlock, upstreamBlock, pathAndQuery, playMock, readWithin, objectCall, subcall, kvStep } from "./io.js";
 
 export { TargetHealth, Tenant, SimilarIndex, Coalescer } from "./objects.js";
 
 initSync({ module: wasmModule });
 
-// The events reported to `Gateway.resume`.
-const HEAD = 0, BODY = 1, FAILED = 2, ANSWER = 3, CALLED = 4;
+// The events reported to `Gateway.resume`, as the core defines them.
+const { Head: HEAD, Body: BODY, Failed: FAILED, Answer: ANSWER, Called: CALLED } = EventKind;
 // How long a request waits for an identical one already in flight before going upstream itself.
 const FOLLOW_MS = 60_000;
 

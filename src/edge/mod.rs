@@ -196,22 +196,19 @@ impl Gateway {
         Step { inner: self.inner.begin(&inbound) }
     }
 
-    /// Report what happened to the step's action; returns the next action's JSON.
-    /// `event`: 0 the upstream's head (`status`, `text` a header block of the headers named
-    /// by `upstream_headers`), 1 its whole body (`bytes`), 2 the call failed (`status` 1: by
-    /// a timeout), 3 the answer of a KV, tenant, cache, follow or index step (`text`,
-    /// `undefined` for none), 4 a sub-request's result (`status`, 0 for no answer, and `bytes`).
-    pub fn resume(&self, step: &mut Step, event: u8, status: u16, text: Option<String>, bytes: &[u8]) -> String {
+    /// Report what happened to the step's action; returns the next action's JSON. See
+    /// [`EventKind`] for what `status`, `text` and `bytes` carry with each event.
+    pub fn resume(&self, step: &mut Step, event: EventKind, status: u16, text: Option<String>, bytes: &[u8]) -> String {
         let headers;
         let event = match event {
-            0 => {
+            EventKind::Head => {
                 headers = parse_block(text.as_deref().unwrap_or_default());
                 Event::Head { status, headers: &headers }
             }
-            1 => Event::Body(bytes),
-            2 => Event::Failed { timed_out: status == 1 },
-            3 => Event::Answer(text.as_deref()),
-            _ => Event::Called { status, body: bytes },
+            EventKind::Body => Event::Body(bytes),
+            EventKind::Failed => Event::Failed { timed_out: status == 1 },
+            EventKind::Answer => Event::Answer(text.as_deref()),
+            EventKind::Called => Event::Called { status, body: bytes },
         };
         self.inner.resume(&mut step.inner, event, date_now() as u64);
         step.inner.action_json()
@@ -250,6 +247,24 @@ pub fn crash_reply(path: &str, request_id: &str) -> String {
     let mut extra = String::from(r#","body":"#);
     crate::core::pipeline::protocol::string(&mut extra, &body);
     action.to_json(&extra)
+}
+
+/// The events the driver reports to `Gateway::resume` (exported to JavaScript as an object
+/// of numbers, so the two sides share one definition).
+#[wasm_bindgen]
+#[derive(Clone, Copy, Debug)]
+pub enum EventKind {
+    /// The upstream's head: `status`, and `text` a header block of the headers named by
+    /// `upstream_headers`.
+    Head = 0,
+    /// The upstream's whole body, in `bytes`.
+    Body = 1,
+    /// The upstream call failed; `status` 1 when by a timeout.
+    Failed = 2,
+    /// The answer of a KV, tenant, cache, follow or index step, in `text` (`undefined`: none).
+    Answer = 3,
+    /// A sub-request's result: `status` (0: no answer) and its body in `bytes`.
+    Called = 4,
 }
 
 /// One request in flight.
