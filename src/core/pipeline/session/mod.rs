@@ -114,8 +114,9 @@ impl Session {
         Self::start_with(caller, payload, targets, policy, deadline_ms, health, Plans::default())
     }
 
-    /// Like `start`; when `spend` has limits to check, the first action asks the tenant's
-    /// object to admit the request, and `on_admit` carries on.
+    /// Like `start`, with the plans made before the first attempt: when `plans.spend` has
+    /// limits to check, the first action asks the tenant's object to admit the request, and
+    /// `on_admit` carries on. `targets` must not be empty.
     pub fn start_with(
         caller: Caller,
         payload: Payload,
