@@ -3,6 +3,8 @@
 //! `core` decides (pure, tested on the host); `edge` performs (wasm32 only: the JS↔wasm
 //! boundary, the clock, randomness). See README.md for the request path.
 
+// Every public item of the core must be documented (clippy runs with `-D warnings`).
+#[warn(missing_docs)]
 pub mod core;
 
 #[cfg(target_arch = "wasm32")]

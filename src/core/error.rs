@@ -12,14 +12,28 @@ pub use code::{Code, Disposition, Fault, Kind};
 use crate::core::types::Dialect;
 use serde_json::json;
 
+/// An error the gateway answers with: the HTTP status, the stable code and a message for the
+/// caller, rendered in the caller's dialect by [`GatewayError::body_for`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct GatewayError {
+    /// OpenAI's error kind; sets the body's `type`. [`GatewayError::new`] takes it from the
+    /// code, but it may differ (an unreadable usage-ledger answer is `Internal` with the
+    /// code `ledger_unavailable`).
     pub kind: Kind,
+    /// The HTTP status of the reply: the kind's default unless the site that made the error
+    /// chose another (431, 503, ...).
     pub status: u16,
+    /// The stable code: the body's `code` and the analytics `error_code`. The error's axes
+    /// (fault, disposition, breaker) follow from it, not from `kind`.
     pub code: Code,
+    /// Human-readable text for the caller. Never a secret: text from upstream bodies has
+    /// been through [`sanitize_upstream_message`].
     pub message: String,
+    /// The path of the offending request field (`messages[2].content[0].text`, `model`),
+    /// OpenAI's `param`; `null` in the OpenAI body when absent, left out of Anthropic's.
     pub param: Option<String>,
-    /// `retry-after` seconds to pass to the client, when the cause gave one.
+    /// `retry-after` seconds to pass to the client as that header, when the cause gave one:
+    /// the gateway's own rate limit, or an upstream 429's numeric value.
     pub retry_after: Option<String>,
 }
 
@@ -30,21 +44,27 @@ impl GatewayError {
         GatewayError { kind, status: kind.status(), code, message: message.into(), param: None, retry_after: None }
     }
 
+    /// The same error naming the offending field's path as its `param`.
     pub fn with_param(mut self, param: impl Into<String>) -> Self {
         self.param = Some(param.into());
         self
     }
 
+    /// The same error served with `status` instead of its kind's default; kind, code and
+    /// every axis stay as they were.
     pub fn with_status(mut self, status: u16) -> Self {
         self.status = status;
         self
     }
 
+    /// Where the fault lies, from the code (see [`Code::fault`]).
     pub fn fault(&self) -> Fault {
         self.code.fault()
     }
 
-    /// Whether the same request may succeed if tried again.
+    /// Whether the same request may succeed if tried again: a transient status (408, 429,
+    /// 500, 502, 503, 504, 529) that is not the client's fault. The session's retries follow
+    /// [`GatewayError::disposition`], not this.
     pub fn retryable(&self) -> bool {
         matches!(self.status, 408 | 429 | 500 | 502 | 503 | 504 | 529) && self.fault() != Fault::Client
     }

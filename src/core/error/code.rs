@@ -11,8 +11,11 @@ use std::fmt;
 /// Where the fault lies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
+    /// The caller's request or credentials, or a limit the caller ran into.
     Client,
+    /// The upstream provider, or the path to it; the only fault a circuit breaker counts.
     Upstream,
+    /// The gateway itself: its config, its secrets, or a bug.
     Gateway,
 }
 
@@ -28,20 +31,34 @@ pub enum Disposition {
     Return,
 }
 
-/// OpenAI's error `type` values, plus the status each implies by default.
+/// An error's class, after OpenAI's error `type`s: it sets the default status and the body's
+/// `type` in either dialect. Each variant names its status and OpenAI `type`, then Anthropic's
+/// `type` where that differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    /// 400, `invalid_request_error`.
     InvalidRequest,
+    /// 401, `authentication_error`.
     Authentication,
+    /// 403, `permission_error`.
     Permission,
+    /// 404, `not_found_error`.
     NotFound,
+    /// 405, `invalid_request_error`.
     MethodNotAllowed,
+    /// 402, `insufficient_quota` (Anthropic: `billing_error`).
     PaymentRequired,
+    /// 413, `invalid_request_error` (Anthropic: `request_too_large`).
     PayloadTooLarge,
+    /// 415, `invalid_request_error`.
     UnsupportedMediaType,
+    /// 429, `rate_limit_error`.
     RateLimited,
+    /// 502, `upstream_error` (Anthropic: `api_error`, or `overloaded_error` at 529).
     UpstreamError,
+    /// 504, `upstream_error` (Anthropic: `timeout_error`).
     UpstreamTimeout,
+    /// 500, `server_error` (Anthropic: `api_error`).
     Internal,
 }
 

@@ -15,6 +15,8 @@ use crate::core::translate::dialect::fields::{as_str, invalid_value, opt_array, 
 use crate::core::util::secret::{ct_eq, sha256_hex, Secret};
 use serde_json::{json, Value};
 
+/// Name of the Worker secret holding the admin key; unset or empty, the admin API answers
+/// 404 `admin_disabled`.
 pub const ADMIN_SECRET: &str = "SWITCHYARD_ADMIN_KEY";
 
 /// Check the admin key; `Err` when it is not configured (404) or does not match (401).
@@ -125,16 +127,26 @@ pub enum Pending {
     Authenticate(Box<OwnedInbound>),
     /// A key was stored; answer with it (the only time the key itself is shown).
     Created {
+        /// The admin request's id, for the reply's `x-request-id`.
         request_id: String,
+        /// The new key itself, `sk-sy-` then the request's entropy in hex (at least 48
+        /// digits); shown in this reply only, never stored.
         key: String,
+        /// The key's id: the SHA-256 hex of `key`, also its KV key after `key:`.
         id: String,
+        /// What was stored for the key.
         record: Box<KeyRecord>,
     },
+    /// The keys were listed; answer with each one's id and record.
     Listed {
+        /// The admin request's id, for the reply's `x-request-id`.
         request_id: String,
     },
+    /// A key was deleted; answer `{"id", "revoked": true}` (also when no such key existed).
     Revoked {
+        /// The admin request's id, for the reply's `x-request-id`.
         request_id: String,
+        /// The revoked key's id (SHA-256 hex of the key).
         id: String,
     },
 }

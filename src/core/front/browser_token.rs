@@ -12,9 +12,14 @@ use crate::core::util::secret::{ct_eq, Secret};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+/// What every token starts with (format version 1); a credential with it is never looked up
+/// as a runtime key.
 pub const PREFIX: &str = "sy1.";
+/// A token's lifetime in seconds when the mint request gives no `ttl_seconds`.
 pub const DEFAULT_TTL_S: u64 = 300;
 
+/// A token's signed content. Field names are one letter to keep the token short; they are
+/// part of the format, so renaming one invalidates every token in circulation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Claims {
     /// Tenant of the issuing key.
@@ -50,6 +55,8 @@ pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     outer.finalize().into()
 }
 
+/// The token for `claims`: `sy1.` + base64url(JSON claims) + `.` + base64url(HMAC-SHA-256
+/// of everything before that dot, keyed with `secret`).
 pub fn mint(claims: &Claims, secret: &Secret) -> String {
     let signed = format!("{PREFIX}{}", b64::encode_url(&serde_json::to_vec(claims).unwrap_or_default()));
     let mac = hmac_sha256(secret.expose().as_bytes(), signed.as_bytes());
@@ -62,10 +69,14 @@ pub enum Refused {
     /// Malformed, or the signature does not match.
     Invalid,
     /// Genuine but expired; its origin lets the reply carry CORS headers for that page.
-    Expired { origin: String },
+    Expired {
+        /// The origin the expired token was bound to (its `o` claim).
+        origin: String,
+    },
 }
 
 impl Refused {
+    /// The 401 to answer with: `invalid_token` or `token_expired`.
     pub fn error(&self) -> GatewayError {
         match self {
             Refused::Invalid => GatewayError::new(Code::InvalidToken, "the token is malformed or its signature does not match"),

@@ -7,19 +7,28 @@ use crate::core::error::{Code, GatewayError};
 use crate::core::translate::dialect::fields::invalid_value;
 use crate::core::types::{ChatRequest, Content};
 
+/// Most messages in one request.
 pub const MAX_MESSAGES: usize = 2048;
+/// Most tools a request may declare, and most tool calls one message may carry.
 pub const MAX_TOOLS: usize = 256;
+/// Most content parts in one message.
 pub const MAX_PARTS: usize = 256;
+/// Longest model name and tool name, in bytes (a tool name must also be non-empty).
 pub const MAX_NAME_BYTES: usize = 256;
+/// Most stop sequences.
 pub const MAX_STOP: usize = 16;
+/// Most `metadata` entries.
 pub const MAX_METADATA: usize = 64;
-/// All request headers together.
+/// All request headers together, in bytes: each header counts its name, its value and 4 for
+/// the `: ` and line end.
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 
 fn too_many(param: &str, max: usize) -> GatewayError {
     invalid_value(param, &format!("at most {max} allowed"))
 }
 
+/// A decoded chat request within every count and length cap above; else `invalid_value`
+/// (400) naming the first field over its cap.
 pub fn check_request(req: &ChatRequest) -> Result<(), GatewayError> {
     if req.model.len() > MAX_NAME_BYTES {
         return Err(invalid_value("model", "name too long"));

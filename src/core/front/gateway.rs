@@ -1,5 +1,6 @@
 //! The gateway's front door: route an inbound request, authenticate it, decode it, resolve
-//! the model and produce the first [`Action`] of its [`Exchange`].
+//! the model and produce its first [`Action`], with the [`Flow`] that carries it on (for a
+//! model request, a [`Session`](crate::core::pipeline::session::Session) of attempts).
 //!
 //! Invariant: nothing a client sends produces a 500 or reaches an upstream unless it passed
 //! authentication, the body cap and decoding.
@@ -71,10 +72,15 @@ impl Gateway {
         }
     }
 
+    /// Every problem of a config that did not validate (each request then answers 500
+    /// `config_invalid`); `None` when it validated.
     pub fn config_problems(&self) -> Option<&[Problem]> {
         self.config.as_ref().err().map(Vec::as_slice)
     }
 
+    /// Names of the Worker secrets for the driver to pass to [`Gateway::set_secret`]: those the
+    /// config names (provider API keys, the token-signing secret) and [`admin::ADMIN_SECRET`],
+    /// which alone remains when the config is invalid.
     pub fn secret_names(&self) -> Vec<String> {
         let mut names = self.config.as_ref().map(Config::secret_names).unwrap_or_default();
         names.push(admin::ADMIN_SECRET.to_string());
@@ -91,28 +97,38 @@ impl Gateway {
         self.health.borrow_mut().adopt(stored);
     }
 
+    /// Whether the `KEYS` KV namespace is bound: runtime keys and the admin API.
     pub fn set_keystore(&mut self, bound: bool) {
         self.keystore = bound;
     }
 
+    /// Whether the `TENANTS` Durable Object namespace is bound: limits, budgets, the ledger and
+    /// `/v1/usage`.
     pub fn set_ledger(&mut self, bound: bool) {
         self.ledger = bound;
     }
 
+    /// Whether the `CACHE` KV namespace is bound: the response cache.
     pub fn set_cache(&mut self, bound: bool) {
         self.cache = bound;
     }
 
+    /// Whether the `SIMILAR` Durable Object namespace is bound: routes may use the
+    /// similar-prompt cache (only when the response cache is on too).
     pub fn set_similar_index(&mut self, bound: bool) {
         self.similar_index = bound;
     }
 
+    /// Hold a Worker secret's value under its name; an empty value is ignored, as if unset.
     pub fn set_secret(&mut self, name: &str, value: &str) {
         if !value.is_empty() {
             self.secrets.insert(name.to_string(), Secret::new(value));
         }
     }
 
+    /// The request body cap in bytes (`limits.max_body_bytes`; the default while the config is
+    /// invalid). The driver does not read a body declared larger; it passes the declared
+    /// length instead, and a route that reads bodies refuses it with 413 `body_too_large`.
     pub fn max_body_bytes(&self) -> usize {
         self.config.as_ref().map_or(crate::core::config::DEFAULT_MAX_BODY_BYTES, |c| c.limits.max_body_bytes)
     }
@@ -285,7 +301,9 @@ impl Gateway {
     }
 
     /// The scheduled probes: a one-token chat request to each model in `health_checks` (the
-    /// mock is skipped). Each is `(target, request, timeout_ms)`.
+    /// mock, and a model whose API key secret is unset, are skipped). Each is `(target,
+    /// request, timeout_ms)`: the breaker key `provider/model`, and the target's timeout
+    /// capped at 30 000 ms. None while the config is invalid.
     pub fn probes(&self) -> Vec<(String, UpstreamRequest, u32)> {
         let Ok(config) = &self.config else { return Vec::new() };
         let names = config.health_checks.iter().flat_map(|h| &h.models);
@@ -330,12 +348,12 @@ impl Gateway {
     }
 }
 
-/// The caller's dialect and the method a path accepts (`""`: no such route).
-/// The caller dialect a path speaks.
+/// The caller dialect a path speaks (OpenAI for every path but `/v1/messages`).
 pub fn dialect_of(path: &str) -> Dialect {
     route_of(path).0
 }
 
+/// The caller's dialect and the method a path accepts (`""`: no such route).
 fn route_of(path: &str) -> (Dialect, &'static str) {
     match path {
         "/v1/chat/completions" | "/v1/embeddings" | "/v1/tokens" => (Dialect::OpenAi, "POST"),
@@ -367,8 +385,8 @@ fn list_models(config: &Config, who: &Principal, request_id: &str) -> Reply {
     Reply::json(request_id, &body)
 }
 
-/// The client's `x-request-id` when it is short and plain, else one made from the seed.
-/// The request's id: the caller's own when it is a plain one of at most 64 characters.
+/// The request's id: the caller's `x-request-id` when it is 1 to 64 characters of ASCII
+/// letters, digits, `-`, `_` and `.`; else `req_` and the seed in 16 hex digits.
 pub(crate) fn request_id(inb: &Inbound) -> String {
     match inb.header("x-request-id") {
         Some(id) if (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) => {

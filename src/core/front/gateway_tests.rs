@@ -1,3 +1,8 @@
+//! The front door from inbound request to first action, over the default config and small
+//! ones made here: routing, authentication (keys, runtime keys, browser tokens), CORS, the
+//! body and header caps, errors in each dialect, upstream and mock flows, probes, and the
+//! cost and analytics a finished request reports.
+
 use super::*;
 use crate::core::pipeline::protocol::Event;
 use crate::core::pipeline::session::Session;

@@ -47,6 +47,12 @@ pub struct Planner<'a> {
 }
 
 impl Planner<'_> {
+    /// Plan a model request (chat completions, messages or embeddings, by path) and start its
+    /// session: check the body, decode and cap it, resolve the public name (a route's planned
+    /// targets, or one model with no retries and a 900 000 ms deadline), drop targets whose
+    /// model lacks a capability the request uses, then make the spend, cache and
+    /// similar-prompt plans. `Err` when no target is left (the first capability refusal, else
+    /// `model_not_found`) or any check fails.
     pub fn chat(
         &self,
         who: &Principal,
@@ -244,6 +250,9 @@ pub fn resolve<'a>(config: &'a Config, who: &Principal, name: &str) -> Result<&'
     Ok(model)
 }
 
+/// Whether `model`'s configured capabilities cover what the request uses: tools, JSON output
+/// (`json_object` or `json_schema`), image input. `Err`: `unsupported_capability` naming the
+/// first one missing.
 pub fn check_capabilities(req: &ChatRequest, model: &Model) -> Result<(), GatewayError> {
     let caps = model.capabilities;
     let unsupported = |what: &str, param: &str| {

@@ -10,18 +10,28 @@ use crate::core::state::keystore::KeyRecord;
 use crate::core::util::secret::Secret;
 use crate::core::util::vecmap::VecMap;
 
+/// An authenticated caller: what it may use, from where, and whose limits it spends against.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Principal {
+    /// The tenant it spends for: whose budgets, ledger and usage.
     pub tenant: String,
     /// The key's name (for a token: the key that minted it).
     pub key_name: String,
+    /// Public model names or aliases it may use; `None`: every model. A token's: its own list
+    /// narrowed to its issuing key's, when that key is found in the config (a runtime key's
+    /// list is not consulted).
     pub models: Option<Vec<String>>,
-    /// Allowed browser origins; `None`: none (a server-side key).
+    /// Allowed browser origins, `"*"` for any; `None`: none (a server-side key). A token's is
+    /// its one origin.
     pub origins: Option<Vec<String>>,
+    /// A browser token rather than a key: it may not mint tokens or read usage, and must
+    /// always send its origin.
     pub is_token: bool,
-    /// The key's rate limits and budget.
+    /// The key's rate limits and budget (a token's: its issuing key's when that key is found
+    /// in the config, else none).
     pub limits: Limits,
-    /// For a token: its own subject id (from its signature) and limits, on top of its key's.
+    /// For a token: its own spend subject id (`token:` and the first 32 hex digits of the
+    /// whole token's SHA-256) and its own limits, applied on top of its key's.
     pub token: Option<(String, Limits)>,
 }
 
@@ -30,6 +40,7 @@ pub fn presented<'a>(inb: &'a Inbound) -> Option<&'a str> {
     inb.header("authorization").and_then(bearer).or_else(|| inb.header("x-api-key").map(str::trim).filter(|k| !k.is_empty()))
 }
 
+/// The 401 `invalid_api_key` for a missing or unknown credential, saying how to present one.
 pub fn no_key() -> GatewayError {
     let hint = "a valid gateway key or token is required: Authorization: Bearer <key> (or x-api-key on /v1/messages)";
     GatewayError::new(Code::InvalidApiKey, hint)
@@ -84,6 +95,8 @@ fn from_claims(config: &Config, c: Claims, token: &str) -> Principal {
 }
 
 impl Principal {
+    /// Whether it may use `model`: its list is absent, or names the model or one of its
+    /// aliases.
     pub fn may_use(&self, config: &Config, model: &Model) -> bool {
         self.models.as_ref().is_none_or(|allowed| allowed.iter().any(|m| config.model(m).is_some_and(|x| x.name == model.name)))
     }

@@ -1,11 +1,11 @@
-//! One request's way through the gateway, as a pure state machine (no I/O, no clock).
+//! One attempt's exchange with one upstream target, as a pure state machine (no I/O, no
+//! clock): the session makes one per attempt, feeds it what happened (the upstream's head,
+//! its body, stream chunks, a failure) and hands on the [`Action`] it returns. Because every
+//! decision is here, whole request flows are tested on the host without a runtime.
 //!
-//! The edge feeds it what happened (the inbound request, the upstream's head, body bytes,
-//! stream chunks, a failure) and performs the [`Action`] it returns. Because every decision
-//! is here, whole request flows are tested on the host without a runtime.
-//!
-//! Stream invariant: a stream that ends without the upstream's clean end (`[DONE]`), or
-//! with a malformed chunk, is closed with an in-band error event, never as a clean finish.
+//! Stream invariant: a stream that ends without the upstream's clean end (`[DONE]`,
+//! `message_stop`, or a Gemini finish reason), or with a malformed chunk, is closed with an
+//! in-band error event, never as a clean finish.
 
 use crate::core::error::{Code, GatewayError};
 use crate::core::pipeline::protocol::{base_headers, error_reply, Action, Reply};
@@ -27,12 +27,16 @@ enum Phase {
 /// Who is talking to whom: the caller's dialect and what the upstream speaks.
 #[derive(Debug, Clone)]
 pub struct Route {
+    /// The target's provider name in the config, sent back as `x-switchyard-provider`.
     pub provider: String,
+    /// The upstream's own model id, sent back as `x-switchyard-model`.
     pub upstream_model: String,
     /// The caller API: what the caller speaks (OpenAI chat completions or Anthropic
     /// messages); the upstream wire is the provider's.
     pub api: Dialect,
+    /// What the upstream speaks (its provider kind's wire format).
     pub wire: Dialect,
+    /// The caller asked for a stream (never for embeddings).
     pub stream: bool,
     /// The caller asked for usage in its stream (the upstream is always asked).
     pub include_usage: bool,
@@ -64,7 +68,8 @@ pub struct Exchange {
     pub usage: Option<Usage>,
     /// Why this attempt failed, once it has (before or after the commit point).
     pub failure: Option<GatewayError>,
-    /// The upstream's `retry-after-ms`, or `retry-after` in seconds, as milliseconds.
+    /// The upstream's `retry-after-ms`, or `retry-after` in seconds, as milliseconds (at most
+    /// a day; an HTTP-date `retry-after` is not read).
     pub retry_after_ms: Option<u64>,
     /// The reply head went to the client: from here a failure can only be reported in-band.
     pub committed: bool,
@@ -72,7 +77,9 @@ pub struct Exchange {
     pub output_chars: u64,
     /// The stream ended with the upstream's clean end.
     pub completed: bool,
-    /// The upstream's `x-ratelimit-remaining-*` said 0: how long until it resets.
+    /// The upstream's `x-ratelimit-remaining-requests` or `-tokens` said 0: how long until it
+    /// resets, in milliseconds (the later of the two; 1000 when the reset is absent or
+    /// unreadable).
     pub quota_exhausted_ms: Option<u64>,
     /// Collecting the whole answer (for the cache): the stream's events so far.
     assembler: Option<Assembler>,
@@ -115,6 +122,7 @@ impl Exchange {
         }
     }
 
+    /// The id of the request this attempt belongs to.
     pub fn request_id(&self) -> &str {
         &self.request_id
     }

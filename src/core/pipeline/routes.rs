@@ -6,8 +6,13 @@ use crate::core::config::{PoolMember, RouteConfig, StepConfig};
 /// One target of a planned chain: a model name with its overrides.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedTarget {
+    /// A configured model's public name or alias, as the route names it (not the upstream's
+    /// id).
     pub model: String,
+    /// Retries at this target after its first attempt: the step's own, else the route's
+    /// `retry.max_retries` (a pool member always takes the route's).
     pub max_retries: u32,
+    /// The step's upstream timeout override in milliseconds; `None`: the provider's.
     pub timeout_ms: Option<u32>,
 }
 

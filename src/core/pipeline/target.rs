@@ -9,28 +9,47 @@ use crate::core::types::ChatRequest;
 /// What is being asked for.
 #[derive(Debug, Clone)]
 pub enum Payload {
+    /// A chat request (`/v1/chat/completions` or `/v1/messages`), decoded to the canonical form.
     Chat(Box<ChatRequest>),
+    /// An embeddings request (`/v1/embeddings`); never cached, never streamed.
     Embeddings(Box<EmbeddingsRequest>),
 }
 
 /// Everything needed to make one attempt at one target, owned.
 #[derive(Debug, Clone)]
 pub struct TargetSpec {
+    /// The provider's name in the config; with `model`, the breaker key `provider/model`.
     pub provider: String,
+    /// What the upstream is: picks the wire, the auth header and the quirks.
     pub kind: ProviderKind,
+    /// The provider's base URL (configured, or the preset's default).
     pub base_url: String,
+    /// The upstream's own model id (for Azure OpenAI, the deployment name), not the public name.
     pub model: String,
     /// The API key, or the name of the secret that should hold it but does not.
     pub api_key: Result<Option<String>, String>,
+    /// Azure OpenAI's `api-version` (the provider's, else the default); ignored by other kinds.
     pub api_version: String,
+    /// The model's output cap in tokens (its `max_output_tokens`, else 4096): sent where the
+    /// upstream requires a cap and the caller gave none, and the worst case reserved for spend.
     pub max_output_tokens: u32,
+    /// Bound on one upstream call, head and body, in milliseconds (the route step's override,
+    /// else the provider's).
     pub timeout_ms: u32,
+    /// Bound on the wait for the response head, in milliseconds; 0: only `timeout_ms`.
     pub ttfb_timeout_ms: u32,
+    /// For streams: the longest gap between two upstream chunks, in milliseconds; 0: none.
     pub idle_timeout_ms: u32,
+    /// Retries at this target after its first attempt, before falling back to the next.
     pub max_retries: u32,
+    /// Mock only: default spacing between stream chunks, in milliseconds.
     pub stream_chunk_ms: u32,
+    /// Mock only: whether the `panic` directive may crash the isolate.
     pub allow_panic: bool,
+    /// The model's integer prices (micro-USD per million tokens), for cost and reservations.
     pub prices: Prices,
+    /// The upstream account's per-minute limits for this model, as this isolate has used them:
+    /// a target without headroom is passed over while a later one has some.
     pub quota: Quota,
 }
 

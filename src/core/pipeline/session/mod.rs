@@ -33,8 +33,12 @@ use crate::core::types::Dialect;
 /// The caller's side of every attempt.
 #[derive(Debug, Clone)]
 pub struct Caller {
+    /// The request's id (`x-request-id` on every reply).
     pub request_id: String,
+    /// The tenant the caller spends for: whose object admits and settles the request.
     pub tenant: String,
+    /// The calling key's name (for a token, the key that minted it), for the ledger and
+    /// analytics.
     pub key_name: String,
     /// The public name the caller asked for (a model, alias or route).
     pub public_model: String,
@@ -43,13 +47,21 @@ pub struct Caller {
     /// The caller API: what the caller speaks (OpenAI chat completions or Anthropic
     /// messages); the upstream wire is the provider's.
     pub api: Dialect,
+    /// The caller wants usage in its stream (OpenAI `stream_options.include_usage`; always
+    /// for Anthropic callers, whose streams carry it; never for embeddings).
     pub include_usage: bool,
+    /// The caller's allowed browser origin: replies carry CORS headers for it.
     pub cors_origin: Option<String>,
+    /// The `x-switchyard-mock` header's directives, for a mock target.
     pub mock_header: Option<String>,
+    /// When the request arrived, in Unix milliseconds: the deadline counts from here.
     pub now_ms: u64,
+    /// The request's randomness: retry jitter and the spend lease id come from it.
     pub seed: u64,
 }
 
+/// One request across its attempts, from admission to its settlement and analytics. Each
+/// driver event goes to an `on_*` method, which returns the next [`Action`].
 #[derive(Debug)]
 pub struct Session {
     caller: Caller,
@@ -102,8 +114,9 @@ impl Session {
         Self::start_with(caller, payload, targets, policy, deadline_ms, health, Plans::default())
     }
 
-    /// Like `start`; when `spend` has limits to check, the first action asks the tenant's
-    /// object to admit the request, and `on_admit` carries on.
+    /// Like `start`, with the plans made before the first attempt: when `plans.spend` has
+    /// limits to check, the first action asks the tenant's object to admit the request, and
+    /// `on_admit` carries on. `targets` must not be empty.
     pub fn start_with(
         caller: Caller,
         payload: Payload,
@@ -168,14 +181,17 @@ impl Session {
         (s, action)
     }
 
+    /// The request's id.
     pub fn request_id(&self) -> &str {
         &self.caller.request_id
     }
 
+    /// Whether the current attempt's exchange is done: its reply sent, or its stream closed.
     pub fn is_finished(&self) -> bool {
         self.exchange.is_finished()
     }
 
+    /// The current attempt's exchange.
     pub fn exchange(&self) -> &Exchange {
         &self.exchange
     }

@@ -11,8 +11,11 @@ use crate::core::translate::embeddings::EmbeddingsRequest;
 pub struct SpendPlan {
     /// The token (if any), the key and the tenant, with their limits.
     pub subjects: Vec<Subject>,
-    /// Estimated tokens (input estimate plus output cap) and worst-case cost.
+    /// Estimated tokens, input (estimated from the text) plus output (the cap): what the
+    /// request takes from token-per-minute limits, the gateway's and the upstream's quota.
     pub tokens: u64,
+    /// Worst-case cost in nano-USD (the input estimate and the output cap at the dearest
+    /// target's prices): held against budgets from admission until settlement.
     pub reserve_nusd: u64,
     /// The lease id, unique to this request, once admission was asked.
     pub(super) lease: Option<String>,
@@ -21,6 +24,7 @@ pub struct SpendPlan {
 }
 
 impl SpendPlan {
+    /// A plan not yet admitted: no lease, no rate windows.
     pub fn new(subjects: Vec<Subject>, tokens: u64, reserve_nusd: u64) -> Self {
         SpendPlan { subjects, tokens, reserve_nusd, ..SpendPlan::default() }
     }
@@ -36,6 +40,7 @@ impl SpendPlan {
 pub struct CachePlan {
     /// The cache key (empty when the decision neither reads nor writes).
     pub key: String,
+    /// Whether to read, whether to write, the entry's lifetime and why.
     pub decision: Decision,
     /// Coalesce identical requests across isolates (config `cache.coalesce`).
     pub coalesce: bool,
@@ -48,11 +53,16 @@ pub struct SimilarPlan {
     pub index: String,
     /// Everything but the last user turn, hashed: only prompts sharing it are compared.
     pub prefix: String,
+    /// The least cosine similarity that counts as the same prompt (route `cache.similar`).
     pub threshold: f32,
+    /// How many recent prompts per prefix the index keeps and searches.
     pub max_entries: u32,
     /// The embedding model's target and the request that embeds the last user turn.
     pub embed: TargetSpec,
+    /// The embeddings request for the last user turn's text, sent to `embed`.
     pub request: EmbeddingsRequest,
+    /// The last user turn's embedding, once the embedding call answered with one; without it
+    /// the index is neither searched nor written.
     pub vector: Option<Vec<f32>>,
     /// The similarity of the entry being read, once the index found one.
     pub matched: Option<f32>,
@@ -61,8 +71,11 @@ pub struct SimilarPlan {
 /// What the gateway decided before the first attempt, beside the targets.
 #[derive(Debug, Clone, Default)]
 pub struct Plans {
+    /// Whose limits the request must fit, and its worst case.
     pub spend: SpendPlan,
     /// `None`: no cache (not bound, or not a chat request).
     pub cache: Option<CachePlan>,
+    /// `None`: no similar-prompt lookup (not bound, no `cache.similar` on the route, the
+    /// request does not read the cache, or it does not end with a text user turn).
     pub similar: Option<SimilarPlan>,
 }

@@ -56,21 +56,32 @@ impl Session {
         Ok(Action::Mock(reply))
     }
 
+    /// The upstream's response head (`status`, and the headers named in
+    /// [`UPSTREAM_HEADERS`](crate::core::pipeline::exchange::UPSTREAM_HEADERS)): the stream's
+    /// head, a body read, or, for a failure before anything went out, the next attempt or the
+    /// error.
     pub fn on_head(&mut self, status: u16, headers: &[(String, String)], now_ms: u64) -> Action {
         let a = self.exchange.on_head(status, headers);
         self.finish(a, now_ms)
     }
 
+    /// The whole upstream body of a non-streamed or failed response: the reply, or for a
+    /// failure, the next attempt or the error.
     pub fn on_body(&mut self, body: &[u8], now_ms: u64) -> Action {
         let a = self.exchange.on_body(body);
         self.finish(a, now_ms)
     }
 
+    /// The upstream could not be reached or its body could not be read, or (`timed_out`) it
+    /// did not answer within the attempt's timeouts: the next attempt, or the error.
     pub fn on_fetch_error(&mut self, timed_out: bool, now_ms: u64) -> Action {
         let a = self.exchange.on_fetch_error(timed_out);
         self.finish(a, now_ms)
     }
 
+    /// One chunk of the upstream stream, split anywhere: the bytes to send the caller (see
+    /// [`Exchange::on_chunk`](crate::core::pipeline::exchange::Exchange::on_chunk)). Past the
+    /// commit point, so a failure here is reported in-band and never retried.
     pub fn on_chunk(&mut self, chunk: &[u8]) -> Option<Vec<u8>> {
         self.exchange.on_chunk(chunk)
     }
@@ -96,6 +107,8 @@ impl Session {
         out
     }
 
+    /// Reading the upstream stream failed midway: the in-band error to send the caller (empty
+    /// when the stream had already ended or failed).
     pub fn on_stream_error(&mut self) -> Vec<u8> {
         self.exchange.on_stream_error()
     }
