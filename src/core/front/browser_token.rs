@@ -36,6 +36,13 @@ pub struct Claims {
     /// The token's own rate limits and budget, on top of its key's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub l: Option<crate::core::config::Limits>,
+    /// Minted by a runtime key (kept in KV, which verification never reads): its model list
+    /// is in `m` and its limits in `kl`, as they were at minting.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub r: bool,
+    /// A runtime issuing key's own rate limits and budget, as they were at minting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kl: Option<crate::core::config::Limits>,
 }
 
 /// HMAC-SHA-256 of `message` under `key`.
@@ -106,7 +113,16 @@ mod tests {
     use super::*;
 
     fn claims() -> Claims {
-        Claims { t: "acme".into(), k: "web".into(), m: Some(vec!["mock".into()]), o: "https://app.example".into(), exp: 1_000, l: None }
+        Claims {
+            t: "acme".into(),
+            k: "web".into(),
+            m: Some(vec!["mock".into()]),
+            o: "https://app.example".into(),
+            exp: 1_000,
+            l: None,
+            r: false,
+            kl: None,
+        }
     }
 
     #[test]

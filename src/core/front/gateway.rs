@@ -295,7 +295,12 @@ impl Gateway {
         let limits = admin::parse_limits(&body)?;
         let exp = inb.now_ms / 1000 + ttl;
         let l = (!limits.is_empty()).then_some(limits);
-        let claims = Claims { t: who.tenant.clone(), k: who.key_name.clone(), m: models.clone(), o: origin.clone(), exp, l };
+        // A runtime key's scope is signed into the token: verification never reads KV.
+        let (m, kl) = match who.runtime {
+            true => (models.clone().or_else(|| who.models.clone()), (!who.limits.is_empty()).then_some(who.limits)),
+            false => (models.clone(), None),
+        };
+        let claims = Claims { t: who.tenant.clone(), k: who.key_name.clone(), m, o: origin.clone(), exp, l, r: who.runtime, kl };
         let token = browser_token::mint(&claims, secret);
         Ok(Reply::json(request_id, &json!({"token": token, "expires_at": exp, "origin": origin, "models": models, "limits": l})))
     }

@@ -494,3 +494,37 @@ fn an_answered_request_yields_one_analytics_point() {
     assert_eq!((p.doubles[4], p.doubles[5]), (42.0, 1.0), "latency and attempts");
     assert!(p.doubles[3] > 0.0, "cost in USD");
 }
+
+#[test]
+fn a_runtime_keys_token_keeps_that_keys_models_and_limits() {
+    let mut gw = token_config();
+    gw.set_keystore(true);
+    gw.set_ledger(true);
+    let record = r#"{"name":"rt","tenant":"acme","models":["mock"],"origins":["https://app.example"],"created":1,
+                     "limits":{"requests_per_minute":7}}"#;
+    let headers = [("authorization".to_string(), "Bearer sk-sy-runtime".to_string())];
+    let mint = inbound("POST", "/v1/tokens", &headers, r#"{"origin":"https://app.example","ttl_seconds":60}"#);
+    let mut step = gw.begin(&Inbound { now_ms: 1_000_000, ..mint });
+    assert!(matches!(step.action(), Action::Kv(KvOp::Get { .. })), "{:?}", step.action());
+    gw.resume(&mut step, Event::Answer(Some(record)), 1_000_000);
+    let minted = reply(step.action().clone());
+    assert_eq!(minted.status, 200, "{}", String::from_utf8_lossy(&minted.body));
+    let token = serde_json::from_slice::<serde_json::Value>(&minted.body).unwrap()["token"].as_str().unwrap().to_string();
+    let bearer = format!("Bearer {token}");
+    let chat = |model: &str| {
+        let h = [("authorization", bearer.as_str()), ("origin", "https://app.example")];
+        at(
+            &gw,
+            1_010_000,
+            "POST",
+            "/v1/chat/completions",
+            &h,
+            &format!(r#"{{"model":"{model}","messages":[{{"role":"user","content":"hi"}}]}}"#),
+        )
+    };
+    assert_eq!(err_code(&reply(chat("other"))), "model_not_allowed", "the key's model list holds for its tokens");
+    let Action::Tenant { op, .. } = chat("mock") else { panic!("the key's limits need admission") };
+    let op: serde_json::Value = serde_json::from_str(&op).unwrap();
+    let subjects = op["subjects"].as_array().unwrap();
+    assert!(subjects.iter().any(|s| s["id"] == "key:rt" && s["rpm"] == 7), "{op}");
+}

@@ -18,8 +18,8 @@ pub struct Principal {
     /// The key's name (for a token: the key that minted it).
     pub key_name: String,
     /// Public model names or aliases it may use; `None`: every model. A token's: its own list
-    /// narrowed to its issuing key's, when that key is found in the config (a runtime key's
-    /// list is not consulted).
+    /// narrowed to its issuing key's (a config key's as the config says now, a runtime key's
+    /// as it was when the token was minted).
     pub models: Option<Vec<String>>,
     /// Allowed browser origins, `"*"` for any; `None`: none (a server-side key). A token's is
     /// its one origin.
@@ -27,9 +27,11 @@ pub struct Principal {
     /// A browser token rather than a key: it may not mint tokens or read usage, and must
     /// always send its origin.
     pub is_token: bool,
-    /// The key's rate limits and budget (a token's: its issuing key's when that key is found
-    /// in the config, else none).
+    /// The key's rate limits and budget (a token's: its issuing key's, from the config for a
+    /// config key, from the token for a runtime key).
     pub limits: Limits,
+    /// A runtime key (kept in KV) rather than one of the config's.
+    pub runtime: bool,
     /// For a token: its own spend subject id (`token:` and the first 32 hex digits of the
     /// whole token's SHA-256) and its own limits, applied on top of its key's.
     pub token: Option<(String, Limits)>,
@@ -68,6 +70,7 @@ pub fn identify(config: &Config, secrets: &VecMap<String, Secret>, inb: &Inbound
         origins: key.origins.clone(),
         is_token: false,
         limits: key.limits,
+        runtime: false,
         token: None,
     })
 }
@@ -75,9 +78,11 @@ pub fn identify(config: &Config, secrets: &VecMap<String, Secret>, inb: &Inbound
 fn from_claims(config: &Config, c: Claims, token: &str) -> Principal {
     // A token never widens its key's scope: models are the intersection, and its own limits
     // apply on top of its key's.
-    let key = config.keys.iter().find(|k| k.name == c.k && k.tenant == c.t);
+    // A runtime key's scope travels in the token, signed, as it was at minting; a config key's
+    // is read from the config as it is now.
+    let key = config.keys.iter().find(|k| k.name == c.k && k.tenant == c.t).filter(|_| !c.r);
     let key_models = key.and_then(|k| k.models.clone());
-    let key_limits = key.map(|k| k.limits).unwrap_or_default();
+    let key_limits = if c.r { c.kl.unwrap_or_default() } else { key.map(|k| k.limits).unwrap_or_default() };
     let token_id = format!("token:{}", &crate::core::util::secret::sha256_hex(token.as_bytes())[..32]);
     let models = match (c.m, key_models) {
         (Some(m), Some(k)) => Some(m.into_iter().filter(|x| k.contains(x)).collect()),
@@ -90,6 +95,7 @@ fn from_claims(config: &Config, c: Claims, token: &str) -> Principal {
         origins: Some(vec![c.o]),
         is_token: true,
         limits: key_limits,
+        runtime: c.r,
         token: Some((token_id, c.l.unwrap_or_default())),
     }
 }
@@ -123,6 +129,7 @@ impl From<KeyRecord> for Principal {
             origins: record.origins,
             is_token: false,
             limits: record.limits,
+            runtime: true,
             token: None,
         }
     }
