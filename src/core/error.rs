@@ -62,13 +62,6 @@ impl GatewayError {
         self.code.fault()
     }
 
-    /// Whether the same request may succeed if tried again: a transient status (408, 429,
-    /// 500, 502, 503, 504, 529) that is not the client's fault. The session's retries follow
-    /// [`GatewayError::disposition`], not this.
-    pub fn retryable(&self) -> bool {
-        matches!(self.status, 408 | 429 | 500 | 502 | 503 | 504 | 529) && self.fault() != Fault::Client
-    }
-
     /// What to do after an attempt failed with this error (README, "Routes, retries and fallbacks").
     pub fn disposition(&self) -> Disposition {
         self.code.disposition(self.status)
@@ -200,11 +193,11 @@ mod tests {
     }
 
     #[test]
-    fn client_errors_are_not_retryable_upstream_5xx_are() {
-        assert!(!GatewayError::new(Code::InvalidValue, "y").retryable());
-        assert!(GatewayError::new(Code::UpstreamError, "y").with_status(503).retryable());
-        assert!(GatewayError::new(Code::UpstreamTimeout, "y").retryable());
-        assert!(!GatewayError::new(Code::RateLimitExceeded, "y").retryable());
+    fn client_errors_are_not_retried_upstream_5xx_are() {
+        assert_eq!(GatewayError::new(Code::InvalidValue, "y").disposition(), Disposition::Return);
+        assert_eq!(GatewayError::new(Code::UpstreamError, "y").with_status(503).disposition(), Disposition::Retry);
+        assert_eq!(GatewayError::new(Code::UpstreamTimeout, "y").disposition(), Disposition::Retry);
+        assert_eq!(GatewayError::new(Code::RateLimitExceeded, "y").disposition(), Disposition::Return);
     }
 
     #[test]
