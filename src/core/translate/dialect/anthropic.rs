@@ -3,7 +3,10 @@
 //!
 //! Reference: <https://docs.anthropic.com/en/api/messages> and
 //! <https://docs.anthropic.com/en/api/errors>. Quirks handled: `system` as a string or text
-//! blocks; `max_tokens` required; a user turn's `tool_result` blocks become canonical tool
+//! blocks; `role: "system"` messages inside `messages` (sent by current SDKs and Claude Code;
+//! <https://platform.claude.com/docs/en/build-with-claude/mid-conversation-system-messages>)
+//! folded, in order, into the one leading system message, so every upstream gets them (the
+//! position within the conversation is not kept); `max_tokens` required; a user turn's `tool_result` blocks become canonical tool
 //! messages (in order, before the turn's other content); `tool_use.input` objects become
 //! argument JSON text; `tool_choice.disable_parallel_tool_use`; `metadata.user_id`; block
 //! kinds the gateway does not model (documents, thinking) are kept for Anthropic upstreams.
@@ -29,9 +32,10 @@ const KNOWN: &[&str] = &[
     "tool_choice",
 ];
 
-/// Decode a Messages request body (`POST /v1/messages`). `system` becomes a leading system
-/// message, `tool_result` blocks become tool messages, `metadata.user_id` the `user`; fields
-/// not modelled go to `extra`. Always `include_usage`: Anthropic streams carry usage.
+/// Decode a Messages request body (`POST /v1/messages`). `system`, then the text of any
+/// `role: "system"` messages, becomes a leading system message; `tool_result` blocks become
+/// tool messages, `metadata.user_id` the `user`; fields not modelled go to `extra`. Always
+/// `include_usage`: Anthropic streams carry usage.
 pub fn decode_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
     let mut obj = parse_object(body)?;
     let model = req_str(&obj, "model", "model")?;
@@ -39,7 +43,10 @@ pub fn decode_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
     if max_tokens == 0 {
         return Err(invalid_value("max_tokens", "must be at least 1"));
     }
-    let mut messages = decode_system(opt(&obj, "system"))?;
+    let mut messages = Vec::new();
+    if let Some(system) = opt(&obj, "system") {
+        messages.push(Message::new(Role::System, Content::Text(system_text(system, "system")?)));
+    }
     match opt_array(&obj, "messages", "messages")? {
         None => return Err(missing("messages")),
         Some(list) if list.is_empty() => return Err(invalid_value("messages", "must contain at least one message")),
@@ -93,19 +100,37 @@ pub fn decode_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
     Ok(ChatRequest { extra: obj, ..request })
 }
 
-fn decode_system(v: Option<&Value>) -> Result<Vec<Message>, GatewayError> {
-    let text = match v {
-        None => return Ok(Vec::new()),
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(blocks)) => blocks
+/// The text of a system prompt given as a string or an array of text blocks (blocks joined
+/// by a blank line); `path` names the field for errors.
+fn system_text(v: &Value, path: impl FieldPath) -> Result<String, GatewayError> {
+    match v {
+        Value::String(s) => Ok(s.clone()),
+        Value::Array(blocks) => Ok(blocks
             .iter()
             .enumerate()
-            .map(|(i, b)| as_obj(b, At("system", i)).and_then(|o| req_str(o, "text", Dot(At("system", i), "text"))))
+            .map(|(i, b)| as_obj(b, At(path, i)).and_then(|o| req_str(o, "text", Dot(At(path, i), "text"))))
             .collect::<Result<Vec<_>, _>>()?
-            .join("\n\n"),
-        Some(_) => return Err(invalid_value("system", "must be a string or an array of text blocks")),
-    };
-    Ok(vec![Message::new(Role::System, Content::Text(text))])
+            .join("\n\n")),
+        _ => Err(invalid_value(&path.to_string(), "must be a string or an array of text blocks")),
+    }
+}
+
+/// Fold system text into the leading system message, after what it already holds.
+fn fold_system(messages: &mut Vec<Message>, text: String) {
+    if text.is_empty() {
+        return;
+    }
+    match messages.first_mut() {
+        Some(first) if first.role == Role::System => {
+            let mut joined = first.content.text();
+            if !joined.is_empty() {
+                joined.push_str("\n\n");
+            }
+            joined.push_str(&text);
+            first.content = Content::Text(joined);
+        }
+        _ => messages.insert(0, Message::new(Role::System, Content::Text(text))),
+    }
 }
 
 fn decode_image(b: &Map<String, Value>, path: impl FieldPath) -> Result<Part, GatewayError> {
@@ -138,7 +163,12 @@ fn decode_message(v: &Value, i: usize, out: &mut Vec<Message>) -> Result<(), Gat
     let role = match req_str(m, "role", Dot(path, "role"))?.as_str() {
         "user" => Role::User,
         "assistant" => Role::Assistant,
-        _ => return Err(invalid_value(&format!("{path}.role"), "must be user or assistant")),
+        "system" => {
+            let content = opt(m, "content").ok_or_else(|| missing(&format!("{path}.content")))?;
+            fold_system(out, system_text(content, Dot(path, "content"))?);
+            return Ok(());
+        }
+        _ => return Err(invalid_value(&format!("{path}.role"), "must be user, assistant or system")),
     };
     let blocks = match opt(m, "content") {
         None => return Err(missing(&format!("{path}.content"))),

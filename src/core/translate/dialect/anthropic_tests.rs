@@ -46,6 +46,32 @@ fn full_request_decodes() {
 }
 
 #[test]
+fn system_role_messages_fold_into_the_system_prompt_in_order() {
+    let r = decode(json!({
+        "model": "claude", "max_tokens": 300, "system": "top",
+        "messages": [
+            {"role": "system", "content": "first"},
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "hello"},
+            {"role": "system", "content": [{"type": "text", "text": "second"}, {"type": "text", "text": "third", "cache_control": {"type": "ephemeral"}}]},
+            {"role": "system", "content": ""},
+            {"role": "user", "content": "go on"}
+        ]
+    }))
+    .unwrap();
+    assert_eq!(r.messages[0], Message::new(Role::System, Content::Text("top\n\nfirst\n\nsecond\n\nthird".into())));
+    let roles: Vec<Role> = r.messages.iter().map(|m| m.role).collect();
+    assert_eq!(roles, [Role::System, Role::User, Role::Assistant, Role::User]);
+    // Without a top-level `system`, the first system message makes the system prompt.
+    let r = decode(
+        json!({"model": "c", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}, {"role": "system", "content": "late"}]}),
+    )
+    .unwrap();
+    assert_eq!(r.messages[0], Message::new(Role::System, Content::Text("late".into())));
+    assert_eq!(r.messages[1].role, Role::User);
+}
+
+#[test]
 fn bad_inputs_name_their_param() {
     let m = json!([{"role": "user", "content": "hi"}]);
     let cases = [
@@ -53,7 +79,16 @@ fn bad_inputs_name_their_param() {
         (json!({"model": "c", "messages": m}), "max_tokens"),
         (json!({"model": "c", "max_tokens": 5}), "messages"),
         (json!({"model": "c", "max_tokens": 5, "messages": []}), "messages"),
-        (json!({"model": "c", "max_tokens": 5, "messages": [{"role": "system", "content": "x"}]}), "messages[0].role"),
+        (json!({"model": "c", "max_tokens": 5, "messages": [{"role": "tool", "content": "x"}]}), "messages[0].role"),
+        (json!({"model": "c", "max_tokens": 5, "messages": [{"role": "system"}, {"role": "user", "content": "x"}]}), "messages[0].content"),
+        (
+            json!({"model": "c", "max_tokens": 5, "messages": [{"role": "system", "content": [{"type": "text"}]}, {"role": "user", "content": "x"}]}),
+            "messages[0].content[0].text",
+        ),
+        (
+            json!({"model": "c", "max_tokens": 5, "messages": [{"role": "system", "content": 7}, {"role": "user", "content": "x"}]}),
+            "messages[0].content",
+        ),
         (json!({"model": "c", "max_tokens": 5, "messages": [{"role": "user"}]}), "messages[0].content"),
         (json!({"model": "c", "max_tokens": "5", "messages": m}), "max_tokens"),
         (json!({"model": "c", "max_tokens": 5, "messages": m, "temperature": 1.5}), "temperature"),
