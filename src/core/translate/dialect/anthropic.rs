@@ -9,7 +9,9 @@
 //! position within the conversation is not kept); `max_tokens` required; a user turn's `tool_result` blocks become canonical tool
 //! messages (in order, before the turn's other content); `tool_use.input` objects become
 //! argument JSON text; `tool_choice.disable_parallel_tool_use`; `metadata.user_id`; block
-//! kinds the gateway does not model (documents, thinking) are kept for Anthropic upstreams.
+//! kinds the gateway does not model (documents, thinking) are kept for Anthropic upstreams;
+//! `output_config` is read into the canonical answer format and reasoning effort and also
+//! kept whole for Anthropic upstreams (see `decode_output_config`).
 
 use super::fields::*;
 use crate::core::error::GatewayError;
@@ -69,6 +71,7 @@ pub fn decode_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
         Some(m) => opt_str(m, "user_id", "metadata.user_id")?,
         None => None,
     };
+    let (response_format, reasoning_effort) = decode_output_config(opt_obj(&obj, "output_config", "output_config")?)?;
     let sampling = Sampling {
         temperature: opt_f64_in(&obj, "temperature", 0.0, 1.0)?,
         top_p: opt_f64_in(&obj, "top_p", 0.0, 1.0)?,
@@ -82,11 +85,11 @@ pub fn decode_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
         tools,
         tool_choice,
         parallel_tool_calls,
-        response_format: None,
+        response_format,
         sampling,
         max_output_tokens: Some(max_tokens),
         max_tokens_field: MaxTokensField::MaxTokens,
-        reasoning_effort: None,
+        reasoning_effort,
         stream: opt_bool(&obj, "stream", "stream")?.unwrap_or(false),
         include_usage: true,
         user,
@@ -224,6 +227,45 @@ fn decode_tool(v: &Value, i: usize) -> Result<Tool, GatewayError> {
         parameters: Some(opt(t, "input_schema").cloned().ok_or_else(|| missing(&format!("{path}.input_schema")))?),
         strict: None,
     })
+}
+
+/// The name given to a JSON schema from `output_config.format`, which has none; OpenAI
+/// requires one (`json_schema.name`).
+pub const OUTPUT_SCHEMA_NAME: &str = "output";
+
+/// `output_config` as the canonical answer format and reasoning effort. `format` is
+/// `{"type": "json_schema", "schema": {...}}`
+/// (<https://platform.claude.com/docs/en/build-with-claude/structured-outputs>); Anthropic
+/// decodes constrained to the schema but its rules differ from OpenAI's strict mode (not
+/// every property need be required), so other upstreams get it non-strict. `effort` is `low`,
+/// `medium`, `high`, `xhigh` or `max`
+/// (<https://platform.claude.com/docs/en/build-with-claude/effort>); the two above `high`
+/// have no canonical level and read as `high`. The object itself stays in `extra`, so an
+/// Anthropic upstream receives it unchanged.
+fn decode_output_config(o: Option<&Map<String, Value>>) -> Result<(Option<ResponseFormat>, Option<ReasoningEffort>), GatewayError> {
+    let Some(o) = o else { return Ok((None, None)) };
+    let format = match opt_obj(o, "format", "output_config.format")? {
+        None => None,
+        Some(f) => match req_str(f, "type", "output_config.format.type")?.as_str() {
+            "json_schema" => Some(ResponseFormat::JsonSchema {
+                name: OUTPUT_SCHEMA_NAME.into(),
+                schema: Some(Value::Object(
+                    opt_obj(f, "schema", "output_config.format.schema")?.cloned().ok_or_else(|| missing("output_config.format.schema"))?,
+                )),
+                strict: None,
+                description: None,
+            }),
+            _ => return Err(invalid_value("output_config.format.type", "must be json_schema")),
+        },
+    };
+    let effort = match opt_str(o, "effort", "output_config.effort")?.as_deref() {
+        None => None,
+        Some("low") => Some(ReasoningEffort::Low),
+        Some("medium") => Some(ReasoningEffort::Medium),
+        Some("high" | "xhigh" | "max") => Some(ReasoningEffort::High),
+        Some(_) => return Err(invalid_value("output_config.effort", "must be low, medium, high, xhigh or max")),
+    };
+    Ok((format, effort))
 }
 
 fn decode_tool_choice(o: Option<&Map<String, Value>>) -> Result<(Option<ToolChoice>, Option<bool>), GatewayError> {

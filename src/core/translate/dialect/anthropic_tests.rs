@@ -72,6 +72,31 @@ fn system_role_messages_fold_into_the_system_prompt_in_order() {
 }
 
 #[test]
+fn output_config_sets_the_answer_format_and_effort_and_is_kept() {
+    let schema = json!({"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"], "additionalProperties": false});
+    let r = decode(json!({
+        "model": "c", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}],
+        "output_config": {"format": {"type": "json_schema", "schema": schema}, "effort": "medium"}
+    }))
+    .unwrap();
+    assert_eq!(
+        r.response_format,
+        Some(ResponseFormat::JsonSchema { name: OUTPUT_SCHEMA_NAME.into(), schema: Some(schema.clone()), strict: None, description: None })
+    );
+    assert_eq!(r.reasoning_effort, Some(ReasoningEffort::Medium));
+    assert_eq!(r.extra["output_config"]["format"]["schema"], schema, "kept for Anthropic upstreams");
+    for (effort, want) in
+        [("low", ReasoningEffort::Low), ("high", ReasoningEffort::High), ("xhigh", ReasoningEffort::High), ("max", ReasoningEffort::High)]
+    {
+        let r = decode(
+            json!({"model": "c", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}], "output_config": {"effort": effort}}),
+        )
+        .unwrap();
+        assert_eq!((r.reasoning_effort, r.response_format), (Some(want), None), "{effort}");
+    }
+}
+
+#[test]
 fn bad_inputs_name_their_param() {
     let m = json!([{"role": "user", "content": "hi"}]);
     let cases = [
@@ -93,6 +118,13 @@ fn bad_inputs_name_their_param() {
         (json!({"model": "c", "max_tokens": "5", "messages": m}), "max_tokens"),
         (json!({"model": "c", "max_tokens": 5, "messages": m, "temperature": 1.5}), "temperature"),
         (json!({"model": "c", "max_tokens": 5, "messages": m, "tool_choice": {"type": "maybe"}}), "tool_choice.type"),
+        (json!({"model": "c", "max_tokens": 5, "messages": m, "output_config": "high"}), "output_config"),
+        (json!({"model": "c", "max_tokens": 5, "messages": m, "output_config": {"effort": "extreme"}}), "output_config.effort"),
+        (json!({"model": "c", "max_tokens": 5, "messages": m, "output_config": {"format": {"type": "xml"}}}), "output_config.format.type"),
+        (
+            json!({"model": "c", "max_tokens": 5, "messages": m, "output_config": {"format": {"type": "json_schema"}}}),
+            "output_config.format.schema",
+        ),
         (json!({"model": "c", "max_tokens": 5, "messages": m, "tools": [{"name": "f"}]}), "tools[0].input_schema"),
         (
             json!({"model": "c", "max_tokens": 5, "messages": [{"role": "user", "content": [{"type": "image", "source": {"type": "ftp"}}]}]}),

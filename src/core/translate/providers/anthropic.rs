@@ -5,7 +5,9 @@
 //! configured cap fills it); tool results travel as `tool_result` blocks in a user turn;
 //! consecutive turns of one role are merged (the API wants them alternating); empty text
 //! blocks are dropped (the API rejects them); `temperature` is capped at 1; JSON output modes
-//! become a system instruction (the Messages API has no `response_format`); usage
+//! of other callers become a system instruction, while an Anthropic caller's own
+//! `output_config` passes through unchanged
+//! (<https://platform.claude.com/docs/en/build-with-claude/structured-outputs>); usage
 //! `input_tokens` excludes cache reads and writes, so canonical input adds them back.
 
 use super::upstream::{malformed, Target, UpstreamRequest};
@@ -155,7 +157,9 @@ pub fn build_request(req: &ChatRequest, t: &Target) -> Result<UpstreamRequest, G
             GatewayError::new(Code::InvalidValue, "Anthropic models need at least one user or assistant message").with_param("messages")
         );
     }
-    system.extend(req.response_format.as_ref().and_then(json_instruction));
+    if !o.contains_key("output_config") {
+        system.extend(req.response_format.as_ref().and_then(json_instruction));
+    }
     o.insert("model".into(), t.model.into());
     o.insert("max_tokens".into(), req.max_output_tokens.unwrap_or(t.max_output_tokens).into());
     o.insert("messages".into(), Value::Array(messages));

@@ -66,6 +66,27 @@ fn json_modes_become_a_system_instruction_and_n_is_refused() {
     assert_eq!(build_request(&r, &target()).unwrap_err().status, 400);
 }
 
+#[test]
+fn an_anthropic_callers_output_config_passes_through_unchanged() {
+    let body = json!({
+        "model": "c", "max_tokens": 50, "system": "be brief", "messages": [{"role": "user", "content": "hi"}],
+        "output_config": {"format": {"type": "json_schema", "schema": {"type": "object", "additionalProperties": false}}, "effort": "xhigh"}
+    });
+    let req = crate::core::translate::dialect::anthropic::decode_request(body.to_string().as_bytes()).unwrap();
+    let up = build_request(&req, &target()).unwrap();
+    let b: Value = serde_json::from_slice(&up.body).unwrap();
+    assert_eq!(b["output_config"], body["output_config"]);
+    assert_eq!(b["system"], "be brief", "no JSON instruction beside the native format");
+    // Toward an OpenAI-family upstream: response_format and reasoning_effort.
+    let openai = Target { kind: ProviderKind::Openai, base_url: "https://api.openai.com/v1", ..target() };
+    let o: Value = serde_json::from_slice(&crate::core::translate::providers::build_request(&req, &openai).unwrap().body).unwrap();
+    assert_eq!(o["response_format"]["type"], "json_schema");
+    assert_eq!(o["response_format"]["json_schema"]["name"], "output");
+    assert_eq!(o["response_format"]["json_schema"]["schema"], body["output_config"]["format"]["schema"]);
+    assert_eq!(o["reasoning_effort"], "high");
+    assert!(o.get("output_config").is_none());
+}
+
 const MESSAGE: &str = r#"{"id":"msg_01XFDUDYJgAACzvnptvVoYEL","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929",
   "content":[{"type":"text","text":"Let me check."},{"type":"tool_use","id":"toolu_01A","name":"get_weather","input":{"location":"San Francisco, CA"}}],
   "stop_reason":"tool_use","stop_sequence":null,
