@@ -330,17 +330,19 @@ impl Gateway {
     }
 }
 
-/// The caller's dialect and the method a path accepts (`""`: no such route).
-/// The caller dialect a path speaks.
+/// The caller dialect a path speaks: Anthropic for `/v1/messages` and anything under it
+/// (so even an unknown path there is answered in Anthropic's shape), else OpenAI.
 pub fn dialect_of(path: &str) -> Dialect {
     route_of(path).0
 }
 
+/// The caller's dialect and the method a path accepts (`""`: no such route).
 fn route_of(path: &str) -> (Dialect, &'static str) {
     match path {
         "/v1/chat/completions" | "/v1/embeddings" | "/v1/tokens" => (Dialect::OpenAi, "POST"),
         "/v1/messages" => (Dialect::Anthropic, "POST"),
         "/healthz" | "/v1/models" | "/v1/health" | "/v1/usage" => (Dialect::OpenAi, "GET"),
+        p if p.starts_with("/v1/messages/") => (Dialect::Anthropic, ""),
         _ => (Dialect::OpenAi, ""),
     }
 }

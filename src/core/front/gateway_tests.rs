@@ -62,6 +62,52 @@ fn routing_errors() {
 }
 
 #[test]
+fn paths_under_messages_answer_in_anthropics_shape() {
+    let gw = Gateway::new(None);
+    for path in ["/v1/messages/batches", "/v1/messages/nope/deeper"] {
+        let r = reply(run(&gw, "POST", path, &[("x-api-key", "sk-switchyard-dev")], "{}").1);
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!((r.status, v["type"].as_str(), v["error"]["type"].as_str()), (404, Some("error"), Some("not_found_error")), "{path}");
+    }
+    let r = reply(run(&gw, "GET", "/v1/messages", &[], "").1);
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!((r.status, v["type"].as_str()), (405, Some("error")));
+    // Elsewhere unknown paths keep OpenAI's shape.
+    let r = reply(run(&gw, "GET", "/v1/messagesx", &[], "").1);
+    assert_eq!((r.status, err_code(&r).as_str()), (404, "unknown_route"));
+    let crash = reply(crate::core::front::step::crash_reply("/v1/messages/count_tokens", "r"));
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&crash.body).unwrap()["error"]["type"], "api_error");
+}
+
+fn anthropic_upstream() -> Gateway {
+    let mut gw = Gateway::new(Some(
+        r#"{"providers":{"anth":{"kind":"anthropic","base_url":"http://127.0.0.1:9","api_key_secret":"ANTH_KEY"}},
+            "models":[{"name":"claude","provider":"anth","model":"claude-x"}],
+            "keys":[{"name":"dev","sha256":"8edd8fc603d1de18ee8dcf261109b9486994e9fd6b674a0177e29b88128a7ef3","tenant":"t"}]}"#,
+    ));
+    gw.set_secret("ANTH_KEY", "sk-ant-up");
+    gw
+}
+
+#[test]
+fn an_overloaded_upstream_is_529_overloaded_error_for_anthropic_callers() {
+    let gw = anthropic_upstream();
+    let overloaded = br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
+    let messages = r#"{"model":"claude","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}"#;
+    let mut s = run(&gw, "POST", "/v1/messages", &[("x-api-key", "sk-switchyard-dev")], messages).0.into_session().unwrap();
+    s.on_head(529, &[], 0);
+    let r = reply(s.on_body(overloaded, 0));
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!((r.status, v["type"].as_str(), v["error"]["type"].as_str()), (529, Some("error"), Some("overloaded_error")));
+    // An OpenAI caller of the same model gets a 502 in OpenAI's shape.
+    let chat = r#"{"model":"claude","messages":[{"role":"user","content":"hi"}]}"#;
+    let mut s = run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY)], chat).0.into_session().unwrap();
+    s.on_head(529, &[], 0);
+    let r = reply(s.on_body(overloaded, 0));
+    assert_eq!((r.status, err_code(&r).as_str()), (502, "upstream_overloaded"));
+}
+
+#[test]
 fn auth_is_required() {
     let gw = Gateway::new(None);
     for h in [vec![], vec![("authorization", "Bearer wrong")], vec![("authorization", "sk-switchyard-dev")]] {
