@@ -39,25 +39,26 @@ const KNOWN: &[&str] = &[
 /// tool messages, `metadata.user_id` the `user`; fields not modelled go to `extra`. Always
 /// `include_usage`: Anthropic streams carry usage.
 pub fn decode_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
+    decode(body, true)
+}
+
+/// Decode a token count request body (`POST /v1/messages/count_tokens`): a Messages request
+/// without `max_tokens`, read as [`decode_request`] reads one.
+/// Reference: <https://platform.claude.com/docs/en/api/messages/count_tokens>
+pub fn decode_count_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
+    decode(body, false)
+}
+
+fn decode(body: &[u8], needs_max_tokens: bool) -> Result<ChatRequest, GatewayError> {
     let mut obj = parse_object(body)?;
     let model = req_str(&obj, "model", "model")?;
-    let max_tokens = opt_u32(&obj, "max_tokens", "max_tokens")?.ok_or_else(|| missing("max_tokens"))?;
-    if max_tokens == 0 {
-        return Err(invalid_value("max_tokens", "must be at least 1"));
+    let max_tokens = opt_u32(&obj, "max_tokens", "max_tokens")?;
+    match max_tokens {
+        None if needs_max_tokens => return Err(missing("max_tokens")),
+        Some(0) => return Err(invalid_value("max_tokens", "must be at least 1")),
+        _ => {}
     }
-    let mut messages = Vec::new();
-    if let Some(system) = opt(&obj, "system") {
-        messages.push(Message::new(Role::System, Content::Text(system_text(system, "system")?)));
-    }
-    match opt_array(&obj, "messages", "messages")? {
-        None => return Err(missing("messages")),
-        Some(list) if list.is_empty() => return Err(invalid_value("messages", "must contain at least one message")),
-        Some(list) => {
-            for (i, m) in list.iter().enumerate() {
-                decode_message(m, i, &mut messages)?;
-            }
-        }
-    }
+    let messages = decode_messages(&obj)?;
     let stop = match opt_array(&obj, "stop_sequences", "stop_sequences")? {
         None => Vec::new(),
         Some(a) => a.iter().enumerate().map(|(i, s)| as_str(s, At("stop_sequences", i)).map(str::to_string)).collect::<Result<_, _>>()?,
@@ -87,7 +88,7 @@ pub fn decode_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
         parallel_tool_calls,
         response_format,
         sampling,
-        max_output_tokens: Some(max_tokens),
+        max_output_tokens: max_tokens,
         max_tokens_field: MaxTokensField::MaxTokens,
         reasoning_effort,
         stream: opt_bool(&obj, "stream", "stream")?.unwrap_or(false),
@@ -101,6 +102,24 @@ pub fn decode_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
         obj.remove(*key);
     }
     Ok(ChatRequest { extra: obj, ..request })
+}
+
+/// `system` and `messages` as canonical messages, the system prompt first.
+fn decode_messages(obj: &Map<String, Value>) -> Result<Vec<Message>, GatewayError> {
+    let mut messages = Vec::new();
+    if let Some(system) = opt(obj, "system") {
+        messages.push(Message::new(Role::System, Content::Text(system_text(system, "system")?)));
+    }
+    match opt_array(obj, "messages", "messages")? {
+        None => Err(missing("messages")),
+        Some(list) if list.is_empty() => Err(invalid_value("messages", "must contain at least one message")),
+        Some(list) => {
+            for (i, m) in list.iter().enumerate() {
+                decode_message(m, i, &mut messages)?;
+            }
+            Ok(messages)
+        }
+    }
 }
 
 /// The text of a system prompt given as a string or an array of text blocks (blocks joined

@@ -147,6 +147,46 @@ fn json_instruction(rf: &ResponseFormat) -> Option<String> {
 /// Fails (client error) for `n` > 1, for content parts Anthropic cannot take, and when no
 /// user or assistant message is left once system messages are lifted out.
 pub fn build_request(req: &ChatRequest, t: &Target) -> Result<UpstreamRequest, GatewayError> {
+    Ok(call(t, "/v1/messages", request_body(req, t)?))
+}
+
+/// The request fields `count_tokens` accepts; it refuses the others a Messages request has
+/// (`max_tokens`, `stream`, sampling, `metadata`, ...).
+/// Reference: <https://platform.claude.com/docs/en/api/messages/count_tokens>
+const COUNT_FIELDS: &[&str] = &[
+    "model",
+    "messages",
+    "system",
+    "tools",
+    "tool_choice",
+    "thinking",
+    "output_config",
+    "cache_control",
+    "context_management",
+    "mcp_servers",
+    "speed",
+];
+
+/// The `POST {base}/v1/messages/count_tokens` call counting `req`'s input: the body
+/// [`build_request`] would send, cut to the fields the endpoint accepts.
+pub fn build_count_request(req: &ChatRequest, t: &Target) -> Result<UpstreamRequest, GatewayError> {
+    let mut body = request_body(req, t)?;
+    body.retain(|k, _| COUNT_FIELDS.contains(&k.as_str()));
+    Ok(call(t, "/v1/messages/count_tokens", body))
+}
+
+/// A POST of `body` to `path` under the target's base URL, with its key and API version.
+fn call(t: &Target, path: &str, body: Map<String, Value>) -> UpstreamRequest {
+    let mut headers =
+        vec![("content-type".to_string(), "application/json".to_string()), ("anthropic-version".to_string(), API_VERSION.to_string())];
+    if let Some(key) = t.api_key {
+        headers.push(("x-api-key".into(), key.to_string()));
+    }
+    let url = format!("{}{path}", t.base_url.trim_end_matches('/'));
+    UpstreamRequest { url, headers, body: serde_json::to_vec(&body).unwrap_or_default() }
+}
+
+fn request_body(req: &ChatRequest, t: &Target) -> Result<Map<String, Value>, GatewayError> {
     if req.sampling.n.unwrap_or(1) > 1 {
         return Err(unsupported("n > 1").with_param("n"));
     }
@@ -179,6 +219,18 @@ pub fn build_request(req: &ChatRequest, t: &Target) -> Result<UpstreamRequest, G
     if !s.stop.is_empty() {
         o.insert("stop_sequences".into(), json!(s.stop));
     }
+    encode_tools(req, &mut o);
+    if let Some(user) = &req.user {
+        o.insert("metadata".into(), json!({"user_id": user}));
+    }
+    if req.stream {
+        o.insert("stream".into(), true.into());
+    }
+    Ok(o)
+}
+
+/// `tools` and `tool_choice` (with `disable_parallel_tool_use` when parallel calls are off).
+fn encode_tools(req: &ChatRequest, o: &mut Map<String, Value>) {
     if !req.tools.is_empty() {
         let tools: Vec<Value> = req
             .tools
@@ -207,19 +259,6 @@ pub fn build_request(req: &ChatRequest, t: &Target) -> Result<UpstreamRequest, G
     if let Some(c) = choice {
         o.insert("tool_choice".into(), c);
     }
-    if let Some(user) = &req.user {
-        o.insert("metadata".into(), json!({"user_id": user}));
-    }
-    if req.stream {
-        o.insert("stream".into(), true.into());
-    }
-    let mut headers =
-        vec![("content-type".to_string(), "application/json".to_string()), ("anthropic-version".to_string(), API_VERSION.to_string())];
-    if let Some(key) = t.api_key {
-        headers.push(("x-api-key".into(), key.to_string()));
-    }
-    let url = format!("{}/v1/messages", t.base_url.trim_end_matches('/'));
-    Ok(UpstreamRequest { url, headers, body: serde_json::to_vec(&o).unwrap_or_default() })
 }
 
 /// Decode a `message` body into one choice: text blocks concatenated, `tool_use` blocks as calls
