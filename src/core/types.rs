@@ -394,7 +394,8 @@ pub struct ChatResponse {
     /// The upstream model that produced it.
     pub model: String,
     /// Creation time, Unix seconds, as the upstream reported it; 0 when it reports none
-    /// (Anthropic, Gemini).
+    /// (Anthropic, Gemini), which the exchange replaces with the request's time before a
+    /// caller sees it.
     pub created: u64,
     /// The choices, in index order.
     pub choices: Vec<Choice>,

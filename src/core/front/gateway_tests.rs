@@ -90,6 +90,18 @@ fn anthropic_upstream() -> Gateway {
 }
 
 #[test]
+fn an_openai_caller_served_by_anthropic_gets_the_requests_time_as_created() {
+    let gw = anthropic_upstream();
+    let chat = r#"{"model":"claude","messages":[{"role":"user","content":"hi"}]}"#;
+    let mut s = run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY)], chat).0.into_session().unwrap();
+    s.on_head(200, &hdrs(&[("content-type", "application/json")]), 0);
+    let body = br#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-x","content":[{"type":"text","text":"yo"}],"stop_reason":"end_turn","usage":{"input_tokens":3,"output_tokens":1}}"#;
+    let r = reply(s.on_body(body, 0));
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!((v["object"].as_str(), v["created"].as_u64()), (Some("chat.completion"), Some(1_700_000_000)));
+}
+
+#[test]
 fn an_overloaded_upstream_is_529_overloaded_error_for_anthropic_callers() {
     let gw = anthropic_upstream();
     let overloaded = br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
