@@ -307,6 +307,10 @@ pub struct ChatRequest {
     /// Fields with no canonical home, in `dialect`'s terms: passed through untouched to
     /// upstreams that speak the same wire format, dropped for the others.
     pub extra: Map<String, Value>,
+    /// The caller's headers that the gateway's allow-list forwards (today `anthropic-beta`,
+    /// to Anthropic upstreams), as (lowercase name, value); each upstream gets those meant
+    /// for its wire. Empty when decoded: the front door fills it from the inbound headers.
+    pub forwarded_headers: Vec<(String, String)>,
 }
 
 /// Why generation stopped.

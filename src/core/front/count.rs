@@ -20,6 +20,7 @@ use crate::core::pipeline::routes::{Plan, PlannedTarget};
 use crate::core::pipeline::subcall;
 use crate::core::state::cost;
 use crate::core::translate::dialect::anthropic::decode_count_request;
+use crate::core::translate::providers::forwarded_headers;
 use crate::core::types::{ChatRequest, Message};
 use serde_json::json;
 
@@ -52,8 +53,9 @@ pub fn start(
     cors_origin: Option<String>,
 ) -> Result<(Option<CountNext>, Action), GatewayError> {
     check_body(planner.config, inb)?;
-    let req = decode_count_request(inb.body)?;
+    let mut req = decode_count_request(inb.body)?;
     caps::check_request(&req)?;
+    req.forwarded_headers = forwarded_headers(inb.headers);
     let planned = match planner.config.route(&req.model) {
         Some(route) => route.plan(inb.seed),
         None => vec![PlannedTarget { model: req.model.clone(), max_retries: 0, timeout_ms: None }],

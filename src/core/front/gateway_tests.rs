@@ -90,6 +90,27 @@ fn anthropic_upstream() -> Gateway {
 }
 
 #[test]
+fn anthropic_beta_reaches_an_anthropic_upstream_and_no_credential_does() {
+    let gw = anthropic_upstream();
+    let messages = r#"{"model":"claude","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}"#;
+    let h = [
+        ("x-api-key", "sk-switchyard-dev"),
+        ("anthropic-beta", "files-api-2025-04-14"),
+        ("cookie", "a=b"),
+        ("anthropic-version", "2023-06-01"),
+    ];
+    let (_, action) = run(&gw, "POST", "/v1/messages", &h, messages);
+    let Action::Fetch { request, .. } = action else { panic!("{action:?}") };
+    assert!(request.headers.contains(&("anthropic-beta".into(), "files-api-2025-04-14".into())), "{:?}", request.headers);
+    assert!(request.headers.contains(&("x-api-key".into(), "sk-ant-up".into())), "the provider's key, not the caller's");
+    assert!(!request.headers.iter().any(|(k, v)| k == "cookie" || v == "sk-switchyard-dev"));
+    let chat = r#"{"model":"claude","messages":[{"role":"user","content":"hi"}]}"#;
+    let (_, action) = run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY), ("anthropic-beta", "b1")], chat);
+    let Action::Fetch { request, .. } = action else { panic!("{action:?}") };
+    assert!(request.headers.contains(&("anthropic-beta".into(), "b1".into())), "an OpenAI caller's beta flags reach Anthropic too");
+}
+
+#[test]
 fn an_openai_caller_served_by_anthropic_gets_the_requests_time_as_created() {
     let gw = anthropic_upstream();
     let chat = r#"{"model":"claude","messages":[{"role":"user","content":"hi"}]}"#;

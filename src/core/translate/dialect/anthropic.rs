@@ -97,6 +97,7 @@ fn decode(body: &[u8], needs_max_tokens: bool) -> Result<ChatRequest, GatewayErr
         metadata: Default::default(),
         dialect: Dialect::Anthropic,
         extra: Map::new(),
+        forwarded_headers: Vec::new(),
     };
     for key in KNOWN {
         obj.remove(*key);

@@ -147,7 +147,7 @@ fn json_instruction(rf: &ResponseFormat) -> Option<String> {
 /// Fails (client error) for `n` > 1, for content parts Anthropic cannot take, and when no
 /// user or assistant message is left once system messages are lifted out.
 pub fn build_request(req: &ChatRequest, t: &Target) -> Result<UpstreamRequest, GatewayError> {
-    Ok(call(t, "/v1/messages", request_body(req, t)?))
+    Ok(call(t, "/v1/messages", req, request_body(req, t)?))
 }
 
 /// The request fields `count_tokens` accepts; it refuses the others a Messages request has
@@ -172,16 +172,18 @@ const COUNT_FIELDS: &[&str] = &[
 pub fn build_count_request(req: &ChatRequest, t: &Target) -> Result<UpstreamRequest, GatewayError> {
     let mut body = request_body(req, t)?;
     body.retain(|k, _| COUNT_FIELDS.contains(&k.as_str()));
-    Ok(call(t, "/v1/messages/count_tokens", body))
+    Ok(call(t, "/v1/messages/count_tokens", req, body))
 }
 
-/// A POST of `body` to `path` under the target's base URL, with its key and API version.
-fn call(t: &Target, path: &str, body: Map<String, Value>) -> UpstreamRequest {
+/// A POST of `body` to `path` under the target's base URL, with its key and API version,
+/// and the caller's headers forwarded to Anthropic (`anthropic-beta`).
+fn call(t: &Target, path: &str, req: &ChatRequest, body: Map<String, Value>) -> UpstreamRequest {
     let mut headers =
         vec![("content-type".to_string(), "application/json".to_string()), ("anthropic-version".to_string(), API_VERSION.to_string())];
     if let Some(key) = t.api_key {
         headers.push(("x-api-key".into(), key.to_string()));
     }
+    headers.extend(super::upstream::headers_for(req, Dialect::Anthropic));
     let url = format!("{}{path}", t.base_url.trim_end_matches('/'));
     UpstreamRequest { url, headers, body: serde_json::to_vec(&body).unwrap_or_default() }
 }
