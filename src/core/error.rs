@@ -102,8 +102,24 @@ impl GatewayError {
 }
 
 impl GatewayError {
-    /// Anthropic's error `type` for this error.
+    /// The HTTP status for a caller speaking `dialect`. An overloaded upstream reaches an
+    /// Anthropic caller as Anthropic's own 529 `overloaded_error`, which its SDKs raise as
+    /// `OverloadedError` (<https://platform.claude.com/docs/en/api/errors>); other callers get
+    /// the error's status (502 for that one: 529 is no standard status, and OpenAI's SDKs know
+    /// it only as a 5xx).
+    pub fn status_for(&self, dialect: Dialect) -> u16 {
+        match dialect {
+            Dialect::Anthropic if self.code == Code::UpstreamOverloaded => 529,
+            _ => self.status,
+        }
+    }
+
+    /// Anthropic's error `type` for this error
+    /// (<https://platform.claude.com/docs/en/api/errors>).
     fn anthropic_type(&self) -> &'static str {
+        if self.code == Code::UpstreamOverloaded {
+            return "overloaded_error";
+        }
         match (self.kind, self.status) {
             (Kind::Authentication, _) => "authentication_error",
             (Kind::Permission, _) => "permission_error",
@@ -205,6 +221,40 @@ mod tests {
         let e = GatewayError::new(Code::InvalidApiKey, "no");
         let v: serde_json::Value = serde_json::from_slice(&e.body_for(Dialect::Anthropic)).unwrap();
         assert_eq!(v, json!({"type": "error", "error": {"type": "authentication_error", "message": "no"}}));
+    }
+
+    #[test]
+    fn an_overloaded_upstream_is_anthropics_529_for_anthropic_callers_only() {
+        let e = GatewayError::new(Code::UpstreamOverloaded, "the upstream is overloaded");
+        assert_eq!((e.status_for(Dialect::Anthropic), e.status_for(Dialect::OpenAi)), (529, 502));
+        let v: serde_json::Value = serde_json::from_slice(&e.body_for(Dialect::Anthropic)).unwrap();
+        assert_eq!(v["error"]["type"], "overloaded_error");
+        let v: serde_json::Value = serde_json::from_slice(&e.body_for(Dialect::OpenAi)).unwrap();
+        assert_eq!((v["error"]["type"].as_str(), v["error"]["code"].as_str()), (Some("upstream_error"), Some("upstream_overloaded")));
+        // Every other error keeps its status, whoever the caller.
+        for &code in Code::ALL.iter().filter(|&&c| c != Code::UpstreamOverloaded) {
+            let e = GatewayError::new(code, "x");
+            assert_eq!(e.status_for(Dialect::Anthropic), e.status, "{code:?}");
+        }
+    }
+
+    #[test]
+    fn anthropic_types_by_kind() {
+        let cases = [
+            (Code::InvalidValue, "invalid_request_error"),
+            (Code::ModelNotAllowed, "permission_error"),
+            (Code::UnknownRoute, "not_found_error"),
+            (Code::BodyTooLarge, "request_too_large"),
+            (Code::BudgetExceeded, "billing_error"),
+            (Code::UpstreamRateLimited, "rate_limit_error"),
+            (Code::UpstreamError, "api_error"),
+            (Code::InternalError, "api_error"),
+            (Code::UpstreamTimeout, "timeout_error"),
+        ];
+        for (code, want) in cases {
+            let v: serde_json::Value = serde_json::from_slice(&GatewayError::new(code, "x").to_anthropic_json()).unwrap();
+            assert_eq!(v["error"]["type"], want, "{code:?}");
+        }
     }
 
     #[test]

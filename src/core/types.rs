@@ -168,8 +168,10 @@ pub enum ToolChoice {
     Function(String),
 }
 
-/// The answer's required format, from OpenAI's `response_format`. Gemini gets a JSON response
-/// MIME type (and schema); Anthropic, which has no such field, gets a system instruction.
+/// The answer's required format, from OpenAI's `response_format` or Anthropic's
+/// `output_config.format`. Gemini gets a JSON response MIME type (and schema); an Anthropic
+/// upstream gets the Anthropic caller's own `output_config` unchanged, and for other callers a
+/// system instruction.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ResponseFormat {
     /// Plain text: the default.
@@ -189,7 +191,9 @@ pub enum ResponseFormat {
     },
 }
 
-/// OpenAI's `reasoning_effort` for reasoning models; only OpenAI-family upstreams receive it.
+/// OpenAI's `reasoning_effort` for reasoning models, or Anthropic's `output_config.effort`
+/// (`xhigh` and `max` read as [`High`](Self::High)); only OpenAI-family upstreams receive it
+/// as such (an Anthropic upstream gets the Anthropic caller's `output_config` unchanged).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReasoningEffort {
     /// `minimal`: the fewest reasoning tokens.
@@ -287,7 +291,8 @@ pub struct ChatRequest {
     pub max_output_tokens: Option<u32>,
     /// Which field carried the cap, so OpenAI-family upstreams get the same one.
     pub max_tokens_field: MaxTokensField,
-    /// How much the model should reason (OpenAI-family upstreams only).
+    /// How much the model should reason (OpenAI `reasoning_effort`, Anthropic
+    /// `output_config.effort`; sent as `reasoning_effort` to OpenAI-family upstreams only).
     pub reasoning_effort: Option<ReasoningEffort>,
     /// Whether the caller asked for a server-sent-event stream.
     pub stream: bool,
@@ -302,6 +307,10 @@ pub struct ChatRequest {
     /// Fields with no canonical home, in `dialect`'s terms: passed through untouched to
     /// upstreams that speak the same wire format, dropped for the others.
     pub extra: Map<String, Value>,
+    /// The caller's headers that the gateway's allow-list forwards (today `anthropic-beta`,
+    /// to Anthropic upstreams), as (lowercase name, value); each upstream gets those meant
+    /// for its wire. Empty when decoded: the front door fills it from the inbound headers.
+    pub forwarded_headers: Vec<(String, String)>,
 }
 
 /// Why generation stopped.
@@ -389,7 +398,8 @@ pub struct ChatResponse {
     /// The upstream model that produced it.
     pub model: String,
     /// Creation time, Unix seconds, as the upstream reported it; 0 when it reports none
-    /// (Anthropic, Gemini).
+    /// (Anthropic, Gemini), which the exchange replaces with the request's time before a
+    /// caller sees it.
     pub created: u64,
     /// The choices, in index order.
     pub choices: Vec<Choice>,

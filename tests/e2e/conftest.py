@@ -60,6 +60,7 @@ def test_config(upstream_port):
         for b in ["ok", "cut", "status-429", "status-500"]:
             models.append({"name": f"{family}-{b}", "provider": provider, "model": b, "max_output_tokens": 512,
                            "capabilities": {"tools": True, "vision": True, "json": True}})
+    models.append({"name": "claude-status-529", "provider": "anth", "model": "status-529", "max_output_tokens": 512})
     models.append({"name": "up-no-tools", "provider": "up", "model": "ok", "capabilities": {"tools": False}})
     models.append({"name": "mock", "aliases": ["gpt-4o-mini"], "provider": "mock", "model": "mock-1", "prices": {"input": 0.15, "output": 0.6}})
     models.append({"name": "emb-up", "provider": "up", "model": "text-embedding-3-small"})

@@ -1,6 +1,6 @@
 """A mock upstream for end-to-end tests that speaks three wire formats: OpenAI Chat
 Completions (`/v1/chat/completions`), Anthropic Messages (`/v1/messages`, checking
-`x-api-key` and `anthropic-version`) and Gemini (`/v1beta/models/M:generateContent` and
+`x-api-key` and `anthropic-version`; `/v1/messages/count_tokens` answers COUNTED_TOKENS) and Gemini (`/v1beta/models/M:generateContent` and
 `:streamGenerateContent?alt=sse`, checking `x-goog-api-key`). Behaviour is chosen per request
 by the upstream model id the gateway sends (the test config maps public names to these ids):
 
@@ -65,7 +65,7 @@ class Upstream:
                     call["wire"] = "gemini"
                 else:
                     call["model"] = body.get("model")
-                    call["wire"] = "anthropic" if self.path == "/v1/messages" else "openai"
+                    call["wire"] = "anthropic" if self.path.startswith("/v1/messages") else "openai"
                 with upstream.lock:
                     upstream.calls.append(call)
                 if self.path == "/v1/embeddings":
@@ -227,6 +227,13 @@ def sse_event(h, name, data):
     h.wfile.flush()
 
 
+# What `/v1/messages/count_tokens` answers for a model that counts (any but status-NNN).
+COUNTED_TOKENS = 42
+# The fields `/v1/messages/count_tokens` accepts; it refuses the rest with a 400.
+COUNT_FIELDS = {"model", "messages", "system", "tools", "tool_choice", "thinking", "output_config", "cache_control",
+                "context_management", "mcp_servers", "speed"}
+
+
 def anthropic_behave(h, body, call):
     model = str(body.get("model", ""))
     if h.headers.get("x-api-key") is None or h.headers.get("anthropic-version") != "2023-06-01":
@@ -235,6 +242,13 @@ def anthropic_behave(h, body, call):
         status = int(model.split("-")[1])
         kinds = {400: "invalid_request_error", 429: "rate_limit_error", 529: "overloaded_error"}
         return anthropic_error(h, status, kinds.get(status, "api_error"), f"upstream says {status}")
+    if h.path == "/v1/messages/count_tokens":
+        extra = set(body) - COUNT_FIELDS
+        if extra:
+            return anthropic_error(h, 400, "invalid_request_error", f"{sorted(extra)[0]}: Extra inputs are not permitted")
+        return send_json(h, 200, {"input_tokens": COUNTED_TOKENS})
+    if h.path != "/v1/messages":
+        return anthropic_error(h, 404, "not_found_error", f"no route {h.path}")
     tools = body.get("tools") or []
     use_tool = tools and (body.get("tool_choice") or {}).get("type") != "none"
     usage = {"input_tokens": 12, "output_tokens": 6, "cache_read_input_tokens": 3, "cache_creation_input_tokens": 0}

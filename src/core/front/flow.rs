@@ -2,6 +2,7 @@
 //! enum, so one `resume` serves them all (see [`crate::core::front::step`]).
 
 use crate::core::front::admin::Pending;
+use crate::core::front::count::CountNext;
 use crate::core::front::usage::UsageNext;
 use crate::core::pipeline::session::Session;
 
@@ -16,6 +17,8 @@ pub enum Flow {
     Keys(Pending),
     /// `GET /v1/usage` waiting on the tenant's object.
     Usage(Box<UsageNext>),
+    /// `POST /v1/messages/count_tokens` waiting on the Anthropic target's count.
+    Count(Box<CountNext>),
 }
 
 impl Flow {

@@ -12,9 +12,11 @@ use crate::core::front::admin::Pending;
 use crate::core::front::browser_token::{self, Claims};
 use crate::core::front::caps;
 use crate::core::front::cors;
+use crate::core::front::count;
 use crate::core::front::flow::Flow;
 use crate::core::front::inbound::{Inbound, OwnedInbound};
 use crate::core::front::isolate::Isolate;
+use crate::core::front::models;
 use crate::core::front::plan::{check_body, resolve, Planner};
 use crate::core::front::principal::{self, Principal};
 use crate::core::front::usage;
@@ -232,7 +234,12 @@ impl Gateway {
         }
         let cors_origin = origin.map(str::to_string);
         let result = match inb.path {
-            "/v1/models" => Ok((Flow::Done, Action::Respond(list_models(config, who, &request_id)))),
+            "/v1/models" => Ok((Flow::Done, Action::Respond(models::list(config, who, &request_id)))),
+            "/v1/messages/count_tokens" => count::start(&self.planner(config), who, inb, &request_id, cors_origin.clone())
+                .map(|(next, a)| (next.map_or(Flow::Done, |n| Flow::Count(Box::new(n))), a)),
+            p if p.starts_with(MODELS_PREFIX) => {
+                models::retrieve(config, who, &p[MODELS_PREFIX.len()..], &request_id).map(|r| (Flow::Done, Action::Respond(r)))
+            }
             "/v1/health" => Ok((Flow::Done, Action::Respond(self.health_report(config, inb.now_ms, &request_id)))),
             "/v1/tokens" => self.mint_token(config, who, inb, &request_id).map(|r| (Flow::Done, Action::Respond(r))),
             "/v1/usage" => {
@@ -353,17 +360,23 @@ impl Gateway {
     }
 }
 
-/// The caller dialect a path speaks (OpenAI for every path but `/v1/messages`).
+/// The caller dialect a path speaks: Anthropic for `/v1/messages` and anything under it
+/// (so even an unknown path there is answered in Anthropic's shape), else OpenAI.
 pub fn dialect_of(path: &str) -> Dialect {
     route_of(path).0
 }
+
+/// `GET /v1/models/{id}`: the path before the model's id.
+const MODELS_PREFIX: &str = "/v1/models/";
 
 /// The caller's dialect and the method a path accepts (`""`: no such route).
 fn route_of(path: &str) -> (Dialect, &'static str) {
     match path {
         "/v1/chat/completions" | "/v1/embeddings" | "/v1/tokens" => (Dialect::OpenAi, "POST"),
-        "/v1/messages" => (Dialect::Anthropic, "POST"),
+        "/v1/messages" | "/v1/messages/count_tokens" => (Dialect::Anthropic, "POST"),
         "/healthz" | "/v1/models" | "/v1/health" | "/v1/usage" => (Dialect::OpenAi, "GET"),
+        p if p.starts_with("/v1/messages/") => (Dialect::Anthropic, ""),
+        p if p.starts_with(MODELS_PREFIX) => (Dialect::OpenAi, "GET"),
         _ => (Dialect::OpenAi, ""),
     }
 }
@@ -373,21 +386,6 @@ fn respond_error(request_id: &str, e: &GatewayError, dialect: Dialect, cors_orig
     let mut r = error_reply(request_id, e, dialect);
     r.headers.extend(cors_origin.map(crate::core::pipeline::protocol::cors_headers).unwrap_or_default());
     (Flow::Done, Action::Respond(r))
-}
-
-fn list_models(config: &Config, who: &Principal, request_id: &str) -> Reply {
-    let data: Vec<serde_json::Value> = config
-        .models
-        .iter()
-        .filter(|m| who.may_use(config, m))
-        .flat_map(|m| {
-            std::iter::once(&m.name)
-                .chain(&m.aliases)
-                .map(move |id| json!({"id": id, "object": "model", "created": 0, "owned_by": m.provider}))
-        })
-        .collect();
-    let body = json!({"object": "list", "data": data});
-    Reply::json(request_id, &body)
 }
 
 /// The request's id: the caller's `x-request-id` when it is 1 to 64 characters of ASCII

@@ -67,6 +67,190 @@ fn routing_errors() {
 }
 
 #[test]
+fn paths_under_messages_answer_in_anthropics_shape() {
+    let gw = Gateway::new(None);
+    for path in ["/v1/messages/batches", "/v1/messages/nope/deeper"] {
+        let r = reply(run(&gw, "POST", path, &[("x-api-key", "sk-switchyard-dev")], "{}").1);
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!((r.status, v["type"].as_str(), v["error"]["type"].as_str()), (404, Some("error"), Some("not_found_error")), "{path}");
+    }
+    let r = reply(run(&gw, "GET", "/v1/messages", &[], "").1);
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!((r.status, v["type"].as_str()), (405, Some("error")));
+    // Elsewhere unknown paths keep OpenAI's shape.
+    let r = reply(run(&gw, "GET", "/v1/messagesx", &[], "").1);
+    assert_eq!((r.status, err_code(&r).as_str()), (404, "unknown_route"));
+    let crash = reply(crate::core::front::step::crash_reply("/v1/messages/count_tokens", "r"));
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&crash.body).unwrap()["error"]["type"], "api_error");
+}
+
+fn anthropic_upstream() -> Gateway {
+    let mut gw = Gateway::new(Some(
+        r#"{"providers":{"anth":{"kind":"anthropic","base_url":"http://127.0.0.1:9","api_key_secret":"ANTH_KEY"}},
+            "models":[{"name":"claude","provider":"anth","model":"claude-x"}],
+            "keys":[{"name":"dev","sha256":"8edd8fc603d1de18ee8dcf261109b9486994e9fd6b674a0177e29b88128a7ef3","tenant":"t"}]}"#,
+    ));
+    gw.set_secret("ANTH_KEY", "sk-ant-up");
+    gw
+}
+
+#[test]
+fn anthropic_beta_reaches_an_anthropic_upstream_and_no_credential_does() {
+    let gw = anthropic_upstream();
+    let messages = r#"{"model":"claude","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}"#;
+    let h = [
+        ("x-api-key", "sk-switchyard-dev"),
+        ("anthropic-beta", "files-api-2025-04-14"),
+        ("cookie", "a=b"),
+        ("anthropic-version", "2023-06-01"),
+    ];
+    let (_, action) = run(&gw, "POST", "/v1/messages", &h, messages);
+    let Action::Fetch { request, .. } = action else { panic!("{action:?}") };
+    assert!(request.headers.contains(&("anthropic-beta".into(), "files-api-2025-04-14".into())), "{:?}", request.headers);
+    assert!(request.headers.contains(&("x-api-key".into(), "sk-ant-up".into())), "the provider's key, not the caller's");
+    assert!(!request.headers.iter().any(|(k, v)| k == "cookie" || v == "sk-switchyard-dev"));
+    let chat = r#"{"model":"claude","messages":[{"role":"user","content":"hi"}]}"#;
+    let (_, action) = run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY), ("anthropic-beta", "b1")], chat);
+    let Action::Fetch { request, .. } = action else { panic!("{action:?}") };
+    assert!(request.headers.contains(&("anthropic-beta".into(), "b1".into())), "an OpenAI caller's beta flags reach Anthropic too");
+}
+
+#[test]
+fn an_openai_caller_served_by_anthropic_gets_the_requests_time_as_created() {
+    let gw = anthropic_upstream();
+    let chat = r#"{"model":"claude","messages":[{"role":"user","content":"hi"}]}"#;
+    let mut s = run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY)], chat).0.into_session().unwrap();
+    s.on_head(200, &hdrs(&[("content-type", "application/json")]), 0);
+    let body = br#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-x","content":[{"type":"text","text":"yo"}],"stop_reason":"end_turn","usage":{"input_tokens":3,"output_tokens":1}}"#;
+    let r = reply(s.on_body(body, 0));
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!((v["object"].as_str(), v["created"].as_u64()), (Some("chat.completion"), Some(1_700_000_000)));
+}
+
+#[test]
+fn an_overloaded_upstream_is_529_overloaded_error_for_anthropic_callers() {
+    let gw = anthropic_upstream();
+    let overloaded = br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
+    let messages = r#"{"model":"claude","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}"#;
+    let mut s = run(&gw, "POST", "/v1/messages", &[("x-api-key", "sk-switchyard-dev")], messages).0.into_session().unwrap();
+    s.on_head(529, &[], 0);
+    let r = reply(s.on_body(overloaded, 0));
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!((r.status, v["type"].as_str(), v["error"]["type"].as_str()), (529, Some("error"), Some("overloaded_error")));
+    // An OpenAI caller of the same model gets a 502 in OpenAI's shape.
+    let chat = r#"{"model":"claude","messages":[{"role":"user","content":"hi"}]}"#;
+    let mut s = run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY)], chat).0.into_session().unwrap();
+    s.on_head(529, &[], 0);
+    let r = reply(s.on_body(overloaded, 0));
+    assert_eq!((r.status, err_code(&r).as_str()), (502, "upstream_overloaded"));
+}
+
+/// Two mock models and an Anthropic one; the dev key may use them all, `sk-narrow` only `a`.
+fn scoped_config() -> Gateway {
+    let narrow = crate::core::util::secret::sha256_hex(b"sk-narrow");
+    let mut gw = Gateway::new(Some(&format!(
+        r#"{{"providers":{{"mock":{{"kind":"mock"}},"anth":{{"kind":"anthropic","base_url":"http://127.0.0.1:9","api_key_secret":"ANTH_KEY"}}}},
+            "models":[{{"name":"a","aliases":["a-alias"],"provider":"mock","model":"mock-1"}},{{"name":"b","provider":"mock","model":"mock-2"}},
+                      {{"name":"claude","provider":"anth","model":"claude-x"}},{{"name":"has/slash","provider":"mock","model":"mock-3"}}],
+            "routes":[{{"name":"r-claude","steps":[{{"model":"claude"}},{{"model":"a"}}]}}],
+            "keys":[{{"name":"dev","sha256":"8edd8fc603d1de18ee8dcf261109b9486994e9fd6b674a0177e29b88128a7ef3","tenant":"t"}},
+                    {{"name":"narrow","sha256":"{narrow}","tenant":"t","models":["a"]}}]}}"#
+    )));
+    gw.set_secret("ANTH_KEY", "sk-ant-up");
+    gw
+}
+
+#[test]
+fn a_model_by_id_is_an_openai_model_object_within_the_keys_scope() {
+    let gw = scoped_config();
+    let get = |key: &str, id: &str| reply(run(&gw, "GET", &format!("/v1/models/{id}"), &[("authorization", key)], "").1);
+    let r = get(KEY, "a-alias");
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!((r.status, v), (200, serde_json::json!({"id": "a-alias", "object": "model", "created": 0, "owned_by": "mock"})));
+    let r = get(KEY, "has%2Fslash");
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["id"], "has/slash");
+    assert_eq!(get(KEY, "has/slash").status, 200, "an unescaped slash is part of the id");
+    for (key, id) in [(KEY, "ghost"), (KEY, ""), (KEY, "%zz"), ("Bearer sk-narrow", "b"), ("Bearer sk-narrow", "claude")] {
+        let r = get(key, id);
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(
+            (r.status, v["error"]["code"].as_str(), v["error"]["param"].as_str()),
+            (404, Some("model_not_found"), Some("model")),
+            "{id}"
+        );
+    }
+    assert_eq!(get("Bearer sk-narrow", "a").status, 200);
+    assert_eq!(get("Bearer wrong", "a").status, 401);
+    assert_eq!(reply(run(&gw, "POST", "/v1/models/a", &[("authorization", KEY)], "").1).status, 405);
+}
+
+const COUNT: &str = r#"{"model":"a","system":"be brief","messages":[{"role":"user","content":"how many tokens is this?"}],
+    "tools":[{"name":"f","description":"d","input_schema":{"type":"object"}}]}"#;
+
+fn json_of(r: &Reply) -> serde_json::Value {
+    serde_json::from_slice(&r.body).unwrap()
+}
+
+#[test]
+fn count_tokens_estimates_for_targets_without_a_count_endpoint() {
+    let gw = scoped_config();
+    let r = reply(run(&gw, "POST", "/v1/messages/count_tokens", &[("x-api-key", "sk-switchyard-dev")], COUNT).1);
+    let v = json_of(&r);
+    assert_eq!(r.status, 200, "{v}");
+    assert_eq!(v.as_object().unwrap().len(), 1, "only input_tokens: {v}");
+    let req = crate::core::translate::dialect::anthropic::decode_count_request(COUNT.as_bytes()).unwrap();
+    assert_eq!(v["input_tokens"], crate::core::front::count::estimate(&req));
+    assert!(v["input_tokens"].as_u64().unwrap() > 10);
+    assert_eq!((r.header("x-switchyard-usage-estimated"), r.header("x-switchyard-provider")), (Some("true"), Some("mock")));
+    // A longer conversation counts more.
+    let longer = COUNT.replace("how many tokens is this?", &"word ".repeat(100));
+    let more = json_of(&reply(run(&gw, "POST", "/v1/messages/count_tokens", &[("x-api-key", "sk-switchyard-dev")], &longer).1));
+    assert!(more["input_tokens"].as_u64() > v["input_tokens"].as_u64());
+}
+
+#[test]
+fn count_tokens_asks_an_anthropic_target_and_falls_back_to_the_estimate() {
+    let gw = scoped_config();
+    let count = |model: &str, status: u16, body: &[u8]| {
+        let headers = hdrs(&[("x-api-key", "sk-switchyard-dev"), ("anthropic-version", "2023-06-01")]);
+        let text = COUNT.replace(r#""model":"a""#, &format!(r#""model":"{model}""#));
+        let mut step = gw.begin(&inbound("POST", "/v1/messages/count_tokens", &headers, &text));
+        let Action::Call { request, .. } = step.action().clone() else { panic!("{:?}", step.action()) };
+        assert_eq!(request.url, "http://127.0.0.1:9/v1/messages/count_tokens");
+        let sent: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+        assert_eq!((sent["model"].as_str(), sent["system"].as_str(), sent.get("max_tokens")), (Some("claude-x"), Some("be brief"), None));
+        gw.resume(&mut step, Event::Called { status, body }, 0);
+        reply(step.action().clone())
+    };
+    let r = count("claude", 200, br#"{"input_tokens":37}"#);
+    assert_eq!((r.status, json_of(&r)["input_tokens"].as_u64()), (200, Some(37)));
+    assert_eq!((r.header("x-switchyard-usage-estimated"), r.header("x-switchyard-model")), (None, Some("claude-x")));
+    let r = count("r-claude", 529, br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#);
+    assert_eq!((r.status, r.header("x-switchyard-usage-estimated")), (200, Some("true")), "a route counts at its first target");
+    assert!(json_of(&r)["input_tokens"].as_u64().unwrap() > 10);
+    assert_eq!(count("claude", 0, b"").header("x-switchyard-usage-estimated"), Some("true"));
+}
+
+#[test]
+fn count_tokens_errors_are_anthropic_shaped() {
+    let gw = scoped_config();
+    let cases: &[(&str, &str, u16, &str)] = &[
+        ("sk-switchyard-dev", r#"{"model":"a"}"#, 400, "invalid_request_error"),
+        ("sk-switchyard-dev", r#"{"model":"ghost","messages":[{"role":"user","content":"hi"}]}"#, 404, "not_found_error"),
+        ("sk-narrow", r#"{"model":"b","messages":[{"role":"user","content":"hi"}]}"#, 403, "permission_error"),
+        ("sk-narrow", r#"{"model":"r-claude","messages":[{"role":"user","content":"hi"}]}"#, 403, "permission_error"),
+        ("sk-wrong", COUNT, 401, "authentication_error"),
+    ];
+    for (key, body, status, kind) in cases {
+        let r = reply(run(&gw, "POST", "/v1/messages/count_tokens", &[("x-api-key", key)], body).1);
+        let v = json_of(&r);
+        assert_eq!((r.status, v["type"].as_str(), v["error"]["type"].as_str()), (*status, Some("error"), Some(*kind)), "{body}");
+    }
+    let r = reply(run(&gw, "GET", "/v1/messages/count_tokens", &[("x-api-key", "sk-switchyard-dev")], "").1);
+    assert_eq!((r.status, r.header("allow")), (405, Some("POST")));
+}
+
+#[test]
 fn auth_is_required() {
     let gw = Gateway::new(None);
     for h in [vec![], vec![("authorization", "Bearer wrong")], vec![("authorization", "sk-switchyard-dev")]] {

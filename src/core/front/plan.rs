@@ -18,6 +18,7 @@ use crate::core::state::health::Health;
 use crate::core::state::spend::LimitsExt;
 use crate::core::translate::dialect;
 use crate::core::translate::embeddings;
+use crate::core::translate::providers;
 use crate::core::types::{ChatRequest, Content, Dialect, Part, ResponseFormat, Usage};
 use crate::core::util::secret::Secret;
 use crate::core::util::vecmap::VecMap;
@@ -68,8 +69,9 @@ impl Planner<'_> {
             let name = req.model.clone();
             (Payload::Embeddings(Box::new(req)), name, false)
         } else {
-            let req = dialect::decode_request(dialect, inb.body)?;
+            let mut req = dialect::decode_request(dialect, inb.body)?;
             caps::check_request(&req)?;
+            req.forwarded_headers = providers::forwarded_headers(inb.headers);
             let (name, usage) = (req.model.clone(), req.include_usage);
             (Payload::Chat(Box::new(req)), name, usage)
         };

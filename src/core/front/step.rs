@@ -3,13 +3,14 @@
 //! by one [`Gateway::after`] once the reply went out.
 //!
 //! Every continuation is one [`Flow`]: a request across its attempts
-//! (a [`Session`]), a key lookup or admin operation waiting on KV, or a usage query waiting
-//! on the tenant's object. The driver never needs to know which.
+//! (a [`Session`]), a key lookup or admin operation waiting on KV, a usage query waiting
+//! on the tenant's object, or a token count waiting on its sub-request. The driver never needs to know which.
 //!
 //! Invariant: an event that does not fit what the step is waiting for ends the request with
 //! a JSON 500 (a driver bug), never a panic.
 
 use crate::core::error::{Code, GatewayError};
+use crate::core::front::count;
 use crate::core::front::flow::Flow;
 use crate::core::front::gateway::Gateway;
 use crate::core::front::inbound::Inbound;
@@ -180,6 +181,7 @@ impl Gateway {
             },
             (Flow::Keys(pending), Event::Answer(v)) => self.resume_keys(pending, v),
             (Flow::Usage(next), Event::Answer(v)) => (Flow::Done, usage::answer(*next, v)),
+            (Flow::Count(next), Event::Called { status, body }) => (Flow::Done, count::answer(*next, status, body)),
             (flow, _) => (flow, misuse(&step.request_id)),
         };
         step.flow = flow;

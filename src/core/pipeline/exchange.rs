@@ -44,6 +44,9 @@ pub struct Route {
     pub embeddings: Option<Box<EmbeddingsRequest>>,
     /// The caller's allowed browser origin: replies carry CORS headers for it.
     pub cors_origin: Option<String>,
+    /// The request's time, Unix seconds: the `created` of an answer whose upstream gives
+    /// none (Anthropic, Gemini), so an OpenAI caller never sees `created: 0`.
+    pub created_s: u64,
 }
 
 impl Route {
@@ -217,10 +220,13 @@ impl Exchange {
                 Err(e) => self.fail(e),
             };
         }
-        let resp = match providers::decode_response(route.wire, body) {
+        let mut resp = match providers::decode_response(route.wire, body) {
             Ok(resp) => resp,
             Err(e) => return self.fail(e),
         };
+        if resp.created == 0 {
+            resp.created = route.created_s;
+        }
         self.usage = resp.usage;
         if self.assembler.take().is_some() {
             self.answer = Some(resp.clone());
@@ -263,11 +269,21 @@ impl Exchange {
             return Some(Vec::new());
         }
         match self.decoder.push(chunk) {
-            Ok(events) => {
+            Ok(mut events) => {
+                self.stamp(&mut events);
                 let out = self.translate(&events);
                 Some(self.with_echo(out))
             }
             Err(e) => Some(self.stream_error(&e.message)),
+        }
+    }
+
+    /// A stream's start without a creation time gets the request's.
+    fn stamp(&self, events: &mut [StreamEvent]) {
+        for ev in events {
+            if let StreamEvent::Start { created: created @ 0, .. } = ev {
+                *created = self.route.created_s;
+            }
         }
     }
 
@@ -315,7 +331,10 @@ impl Exchange {
             return Vec::new();
         }
         let mut out = match self.decoder.finish() {
-            Ok(events) => self.translate(&events),
+            Ok(mut events) => {
+                self.stamp(&mut events);
+                self.translate(&events)
+            }
             Err(e) => return self.stream_error(&e.message),
         };
         out = self.with_echo(out);

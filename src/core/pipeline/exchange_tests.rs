@@ -7,6 +7,9 @@ use crate::core::translate::providers::{anthropic, gemini, openai};
 use crate::core::types::{FinishReason, StreamEvent, Usage};
 use proptest::prelude::*;
 
+/// The request's time in the exchanges here, Unix seconds.
+const NOW_S: u64 = 1_700_000_000;
+
 fn exchange(client: Dialect, wire: Dialect, include_usage: bool) -> Exchange {
     let route = Route {
         provider: "p".into(),
@@ -17,6 +20,7 @@ fn exchange(client: Dialect, wire: Dialect, include_usage: bool) -> Exchange {
         include_usage,
         embeddings: None,
         cors_origin: None,
+        created_s: NOW_S,
     };
     let mut ex = Exchange::new("req_1".into(), route);
     let head = ex.on_head(200, &[("content-type".into(), "text/event-stream".into())]);
@@ -140,6 +144,7 @@ fn non_streamed_answers_translate_to_the_callers_shape() {
         include_usage: false,
         embeddings: None,
         cors_origin: None,
+        created_s: NOW_S,
     };
     let mut ex = Exchange::new("r".into(), route);
     ex.on_head(200, &[]);
@@ -150,6 +155,20 @@ fn non_streamed_answers_translate_to_the_callers_shape() {
         (Some("chat.completion"), Some("hi"), Some("stop"))
     );
     assert_eq!(v["usage"]["prompt_tokens"], 3);
+    assert_eq!(v["created"], NOW_S, "Anthropic gives no time: the request's stands in");
+}
+
+#[test]
+fn translated_streams_carry_the_requests_time_and_openai_ones_their_own() {
+    for (wire, want) in [(Dialect::Anthropic, NOW_S), (Dialect::Gemini, NOW_S), (Dialect::OpenAi, 0)] {
+        let out = run(Dialect::OpenAi, wire, true, &[fixture(wire).as_bytes()]);
+        let first = String::from_utf8(out).unwrap().lines().find_map(|l| l.strip_prefix("data: ").map(str::to_string)).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&first).unwrap();
+        let upstream =
+            serde_json::from_str::<serde_json::Value>(fixture(wire).lines().find_map(|l| l.strip_prefix("data: ")).unwrap()).unwrap();
+        let want = if wire == Dialect::OpenAi { upstream["created"].as_u64().unwrap() } else { want };
+        assert_eq!(v["created"].as_u64(), Some(want), "{wire:?}: {first}");
+    }
 }
 
 #[test]
@@ -163,6 +182,7 @@ fn upstream_errors_come_back_in_the_callers_shape() {
         include_usage: true,
         embeddings: None,
         cors_origin: None,
+        created_s: 0,
     };
     let mut ex = Exchange::new("r".into(), route);
     ex.on_head(429, &[("retry-after".into(), "3".into())]);
@@ -212,6 +232,7 @@ fn on_head_reads_only_the_listed_headers() {
                         include_usage: false,
                         embeddings: None,
                         cors_origin: None,
+                        created_s: 0,
                     };
                     let mut ex = Exchange::new("req_1".into(), route);
                     let head = ex.on_head(status, headers);

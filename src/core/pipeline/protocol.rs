@@ -52,13 +52,14 @@ pub fn base_headers(request_id: &str, content_type: &str) -> Vec<(String, String
     vec![("content-type".into(), content_type.into()), ("x-request-id".into(), request_id.into())]
 }
 
-/// An error response in the caller's dialect.
+/// An error response in the caller's dialect: its body, and its status as that dialect
+/// gives it ([`GatewayError::status_for`]).
 pub fn error_reply(request_id: &str, err: &GatewayError, dialect: Dialect) -> Reply {
     let mut headers = base_headers(request_id, "application/json");
     if let Some(ra) = &err.retry_after {
         headers.push(("retry-after".into(), ra.clone()));
     }
-    Reply { status: err.status, headers, body: err.body_for(dialect), body_from_upstream: false }
+    Reply { status: err.status_for(dialect), headers, body: err.body_for(dialect), body_from_upstream: false }
 }
 
 /// Response headers a script may read.

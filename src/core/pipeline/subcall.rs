@@ -5,6 +5,9 @@
 //! canonical types. The built-in mock answers in place, with no call at all, through the same
 //! decoding as a real upstream's answer.
 //!
+//! The same step counts a Messages request's input tokens at an Anthropic target
+//! (`count_tokens`), for `POST /v1/messages/count_tokens`.
+//!
 //! Invariant: a sub-request never streams and never retries by itself; the step that made it
 //! decides what a failure means (the similar-prompt lookup, for one, simply goes upstream).
 
@@ -14,8 +17,9 @@ use crate::core::pipeline::protocol::Action;
 use crate::core::pipeline::target::{target_of, Payload, TargetSpec};
 use crate::core::translate::embeddings;
 use crate::core::translate::providers::mock::{self, Directive, MockCall};
-use crate::core::translate::providers::{self};
-use crate::core::types::ChatResponse;
+use crate::core::translate::providers::{self, malformed};
+use crate::core::translate::wire::anthropic::TokenCount;
+use crate::core::types::{ChatRequest, ChatResponse, Dialect};
 
 /// How a sub-request begins.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,12 +82,33 @@ pub fn chat_answer(target: &TargetSpec, status: u16, body: &[u8]) -> Result<Chat
     }
 }
 
+/// Begin counting `req`'s input tokens at `target`, bounded by `timeout_ms` (at most the
+/// target's own): a call to Anthropic's `count_tokens` endpoint
+/// (<https://platform.claude.com/docs/en/api/messages/count_tokens>). `None` for a target of
+/// another wire, which has no such endpoint (the caller estimates instead).
+pub fn begin_count(target: &TargetSpec, req: &ChatRequest, timeout_ms: u32) -> Result<Option<Action>, GatewayError> {
+    if target.kind.wire() != Dialect::Anthropic {
+        return Ok(None);
+    }
+    let request = providers::anthropic::build_count_request(req, &target_of(target)?)?;
+    Ok(Some(Action::Call { request, timeout_ms: timeout_ms.min(target.timeout_ms) }))
+}
+
+/// The input tokens a `count_tokens` sub-request answered; an error for no answer, a failure
+/// status or a body that does not decode.
+pub fn count_answer(status: u16, body: &[u8]) -> Result<u64, GatewayError> {
+    match status {
+        0 => Err(GatewayError::new(Code::UpstreamUnreachable, "the sub-request got no answer")),
+        200 => serde_json::from_slice::<TokenCount>(body).map(|c| c.input_tokens).map_err(|_| malformed("token count")),
+        _ => Err(providers::decode_error(Dialect::Anthropic, status, None, body)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::core::config::{Prices, Quota};
     use crate::core::translate::dialect;
-    use crate::core::types::Dialect;
 
     fn target(kind: ProviderKind, model: &str, key: Result<Option<String>, String>) -> TargetSpec {
         TargetSpec {
@@ -126,6 +151,30 @@ mod tests {
         let sent: serde_json::Value = serde_json::from_slice(&request.body).expect("JSON");
         assert_ne!(sent["stream"], serde_json::json!(true), "a sub-request is never streamed");
         assert!(request.url.ends_with("/chat/completions"), "{}", request.url);
+    }
+
+    #[test]
+    fn token_counts_are_asked_of_anthropic_targets_only() {
+        let body = br#"{"model":"m","max_tokens":9,"stream":true,"temperature":0.5,"system":"be brief","messages":[{"role":"user","content":"hi"}]}"#;
+        let req = dialect::anthropic::decode_request(body).expect("valid");
+        let t = target(ProviderKind::Anthropic, "claude-x", Ok(Some("sk-ant".into())));
+        let Ok(Some(Action::Call { request, timeout_ms })) = begin_count(&t, &req, 5_000) else { panic!("a call") };
+        assert_eq!((request.url.as_str(), timeout_ms), ("https://up.example/v1/v1/messages/count_tokens", 5_000));
+        assert!(request.headers.contains(&("x-api-key".into(), "sk-ant".into())));
+        let sent: serde_json::Value = serde_json::from_slice(&request.body).expect("JSON");
+        assert_eq!(
+            sent,
+            serde_json::json!({"model": "claude-x", "system": "be brief", "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]}),
+            "only the fields count_tokens accepts"
+        );
+        for kind in [ProviderKind::Openai, ProviderKind::Gemini, ProviderKind::Mock] {
+            assert_eq!(begin_count(&target(kind, "m", Ok(None)), &req, 5_000), Ok(None), "{kind:?}");
+        }
+        assert_eq!(count_answer(200, br#"{"input_tokens":14}"#), Ok(14));
+        assert_eq!(count_answer(200, b"{}").unwrap_err().code, "upstream_malformed");
+        assert_eq!(count_answer(0, b"").unwrap_err().code, "upstream_unreachable");
+        let overloaded = br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
+        assert_eq!(count_answer(529, overloaded).unwrap_err().code, "upstream_overloaded");
     }
 
     #[test]

@@ -173,7 +173,7 @@ pub fn parse_query(query: &str, now_ms: u64) -> Result<UsageQuery, GatewayError>
     let mut q = UsageQuery { from: month_start_string(today), to: day_string(today), group_by: None, run: None };
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (name, raw) = pair.split_once('=').unwrap_or((pair, ""));
-        let value = percent_decode(raw).ok_or_else(|| bad(name, "is not valid percent-encoded UTF-8"))?;
+        let value = crate::core::util::percent::decode_query(raw).ok_or_else(|| bad(name, "is not valid percent-encoded UTF-8"))?;
         match name {
             "from" => q.from = parse_day(&value).ok_or_else(|| bad("from", "must be a date YYYY-MM-DD"))?,
             "to" => q.to = parse_day(&value).ok_or_else(|| bad("to", "must be a date YYYY-MM-DD"))?,
@@ -190,30 +190,6 @@ pub fn parse_query(query: &str, now_ms: u64) -> Result<UsageQuery, GatewayError>
         return Err(bad("from", "must not be after 'to'"));
     }
     Ok(q)
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' => {
-                let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// The `/v1/usage` body from the rows the object returned (`[{"g", <counters>}]`).

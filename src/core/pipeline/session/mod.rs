@@ -369,6 +369,7 @@ fn route_for(caller: &Caller, payload: &Payload, t: &TargetSpec) -> Route {
         include_usage: caller.include_usage,
         embeddings,
         cors_origin: caller.cors_origin.clone(),
+        created_s: caller.now_ms / 1000,
     }
 }
 

@@ -48,6 +48,13 @@ fn key_is_sha256_hex_and_stable() {
     assert_eq!(k, key(&full()));
 }
 
+/// The key of a request without forwarded headers is the one it had before they existed.
+#[test]
+fn key_of_a_request_without_forwarded_headers_is_unchanged() {
+    let req = openai(json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}));
+    assert_eq!(key(&req), "921f1f22991cf41994a63e0bc3da0d77faded93e8b5eb93c2fc22ded74478018");
+}
+
 #[test]
 fn json_key_order_and_whitespace_do_not_matter() {
     let a = br#"{"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":0,"logit_bias":{"1":5,"2":-5},
@@ -137,6 +144,8 @@ const ANSWER_CHANGING: &[Mutation] = &[
     ("extra value", |r| drop(r.extra.insert("service_tier".into(), json!("auto")))),
     ("extra key", |r| drop(r.extra.insert("store".into(), json!(true)))),
     ("dialect with extra", |r| r.dialect = Dialect::Anthropic),
+    ("forwarded header", |r| r.forwarded_headers = vec![("anthropic-beta".into(), "context-1m-2025-08-07".into())]),
+    ("forwarded header value", |r| r.forwarded_headers = vec![("anthropic-beta".into(), "files-api-2025-04-14".into())]),
 ];
 
 #[test]

@@ -90,8 +90,9 @@ fn canonical_request(scope: &KeyScope, req: &ChatRequest, elide: Option<usize>) 
         metadata: _,      // the caller's bookkeeping: no effect on the answer
         dialect,          // keyed only when the request carries dialect-specific data, see below
         extra,
+        forwarded_headers, // beta flags change the answer; keyed only when present, see below
     } = req;
-    json!({
+    let mut v = json!({
         "scope": {"tenant": tenant, "public_model": public_model, "route": route},
         "messages": messages.iter().enumerate().map(|(i, m)| message_value(m, elide == Some(i))).collect::<Vec<_>>(),
         "tools": tools.iter().map(tool_value).collect::<Vec<_>>(),
@@ -103,7 +104,12 @@ fn canonical_request(scope: &KeyScope, req: &ChatRequest, elide: Option<usize>) 
         "reasoning_effort": reasoning_effort.map(ReasoningEffort::as_str),
         "dialect": dialect_specific(req).then(|| dialect_name(*dialect)),
         "extra": extra,
-    })
+    });
+    // Absent rather than empty, so keys of requests without them stay as they were.
+    if !forwarded_headers.is_empty() {
+        v["forwarded_headers"] = json!(forwarded_headers);
+    }
+    v
 }
 
 /// Whether the upstream request depends on the caller's dialect. Upstream encoders read

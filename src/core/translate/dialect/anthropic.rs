@@ -3,10 +3,15 @@
 //!
 //! Reference: <https://docs.anthropic.com/en/api/messages> and
 //! <https://docs.anthropic.com/en/api/errors>. Quirks handled: `system` as a string or text
-//! blocks; `max_tokens` required; a user turn's `tool_result` blocks become canonical tool
+//! blocks; `role: "system"` messages inside `messages` (sent by current SDKs and Claude Code;
+//! <https://platform.claude.com/docs/en/build-with-claude/mid-conversation-system-messages>)
+//! folded, in order, into the one leading system message, so every upstream gets them (the
+//! position within the conversation is not kept); `max_tokens` required; a user turn's `tool_result` blocks become canonical tool
 //! messages (in order, before the turn's other content); `tool_use.input` objects become
 //! argument JSON text; `tool_choice.disable_parallel_tool_use`; `metadata.user_id`; block
-//! kinds the gateway does not model (documents, thinking) are kept for Anthropic upstreams.
+//! kinds the gateway does not model (documents, thinking) are kept for Anthropic upstreams;
+//! `output_config` is read into the canonical answer format and reasoning effort and also
+//! kept whole for Anthropic upstreams (see `decode_output_config`).
 
 use super::fields::*;
 use crate::core::error::GatewayError;
@@ -29,26 +34,31 @@ const KNOWN: &[&str] = &[
     "tool_choice",
 ];
 
-/// Decode a Messages request body (`POST /v1/messages`). `system` becomes a leading system
-/// message, `tool_result` blocks become tool messages, `metadata.user_id` the `user`; fields
-/// not modelled go to `extra`. Always `include_usage`: Anthropic streams carry usage.
+/// Decode a Messages request body (`POST /v1/messages`). `system`, then the text of any
+/// `role: "system"` messages, becomes a leading system message; `tool_result` blocks become
+/// tool messages, `metadata.user_id` the `user`; fields not modelled go to `extra`. Always
+/// `include_usage`: Anthropic streams carry usage.
 pub fn decode_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
+    decode(body, true)
+}
+
+/// Decode a token count request body (`POST /v1/messages/count_tokens`): a Messages request
+/// without `max_tokens`, read as [`decode_request`] reads one.
+/// Reference: <https://platform.claude.com/docs/en/api/messages/count_tokens>
+pub fn decode_count_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
+    decode(body, false)
+}
+
+fn decode(body: &[u8], needs_max_tokens: bool) -> Result<ChatRequest, GatewayError> {
     let mut obj = parse_object(body)?;
     let model = req_str(&obj, "model", "model")?;
-    let max_tokens = opt_u32(&obj, "max_tokens", "max_tokens")?.ok_or_else(|| missing("max_tokens"))?;
-    if max_tokens == 0 {
-        return Err(invalid_value("max_tokens", "must be at least 1"));
+    let max_tokens = opt_u32(&obj, "max_tokens", "max_tokens")?;
+    match max_tokens {
+        None if needs_max_tokens => return Err(missing("max_tokens")),
+        Some(0) => return Err(invalid_value("max_tokens", "must be at least 1")),
+        _ => {}
     }
-    let mut messages = decode_system(opt(&obj, "system"))?;
-    match opt_array(&obj, "messages", "messages")? {
-        None => return Err(missing("messages")),
-        Some(list) if list.is_empty() => return Err(invalid_value("messages", "must contain at least one message")),
-        Some(list) => {
-            for (i, m) in list.iter().enumerate() {
-                decode_message(m, i, &mut messages)?;
-            }
-        }
-    }
+    let messages = decode_messages(&obj)?;
     let stop = match opt_array(&obj, "stop_sequences", "stop_sequences")? {
         None => Vec::new(),
         Some(a) => a.iter().enumerate().map(|(i, s)| as_str(s, At("stop_sequences", i)).map(str::to_string)).collect::<Result<_, _>>()?,
@@ -62,6 +72,7 @@ pub fn decode_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
         Some(m) => opt_str(m, "user_id", "metadata.user_id")?,
         None => None,
     };
+    let (response_format, reasoning_effort) = decode_output_config(opt_obj(&obj, "output_config", "output_config")?)?;
     let sampling = Sampling {
         temperature: opt_f64_in(&obj, "temperature", 0.0, 1.0)?,
         top_p: opt_f64_in(&obj, "top_p", 0.0, 1.0)?,
@@ -75,17 +86,18 @@ pub fn decode_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
         tools,
         tool_choice,
         parallel_tool_calls,
-        response_format: None,
+        response_format,
         sampling,
-        max_output_tokens: Some(max_tokens),
+        max_output_tokens: max_tokens,
         max_tokens_field: MaxTokensField::MaxTokens,
-        reasoning_effort: None,
+        reasoning_effort,
         stream: opt_bool(&obj, "stream", "stream")?.unwrap_or(false),
         include_usage: true,
         user,
         metadata: Default::default(),
         dialect: Dialect::Anthropic,
         extra: Map::new(),
+        forwarded_headers: Vec::new(),
     };
     for key in KNOWN {
         obj.remove(*key);
@@ -93,19 +105,55 @@ pub fn decode_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
     Ok(ChatRequest { extra: obj, ..request })
 }
 
-fn decode_system(v: Option<&Value>) -> Result<Vec<Message>, GatewayError> {
-    let text = match v {
-        None => return Ok(Vec::new()),
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(blocks)) => blocks
+/// `system` and `messages` as canonical messages, the system prompt first.
+fn decode_messages(obj: &Map<String, Value>) -> Result<Vec<Message>, GatewayError> {
+    let mut messages = Vec::new();
+    if let Some(system) = opt(obj, "system") {
+        messages.push(Message::new(Role::System, Content::Text(system_text(system, "system")?)));
+    }
+    match opt_array(obj, "messages", "messages")? {
+        None => Err(missing("messages")),
+        Some(list) if list.is_empty() => Err(invalid_value("messages", "must contain at least one message")),
+        Some(list) => {
+            for (i, m) in list.iter().enumerate() {
+                decode_message(m, i, &mut messages)?;
+            }
+            Ok(messages)
+        }
+    }
+}
+
+/// The text of a system prompt given as a string or an array of text blocks (blocks joined
+/// by a blank line); `path` names the field for errors.
+fn system_text(v: &Value, path: impl FieldPath) -> Result<String, GatewayError> {
+    match v {
+        Value::String(s) => Ok(s.clone()),
+        Value::Array(blocks) => Ok(blocks
             .iter()
             .enumerate()
-            .map(|(i, b)| as_obj(b, At("system", i)).and_then(|o| req_str(o, "text", Dot(At("system", i), "text"))))
+            .map(|(i, b)| as_obj(b, At(path, i)).and_then(|o| req_str(o, "text", Dot(At(path, i), "text"))))
             .collect::<Result<Vec<_>, _>>()?
-            .join("\n\n"),
-        Some(_) => return Err(invalid_value("system", "must be a string or an array of text blocks")),
-    };
-    Ok(vec![Message::new(Role::System, Content::Text(text))])
+            .join("\n\n")),
+        _ => Err(invalid_value(&path.to_string(), "must be a string or an array of text blocks")),
+    }
+}
+
+/// Fold system text into the leading system message, after what it already holds.
+fn fold_system(messages: &mut Vec<Message>, text: String) {
+    if text.is_empty() {
+        return;
+    }
+    match messages.first_mut() {
+        Some(first) if first.role == Role::System => {
+            let mut joined = first.content.text();
+            if !joined.is_empty() {
+                joined.push_str("\n\n");
+            }
+            joined.push_str(&text);
+            first.content = Content::Text(joined);
+        }
+        _ => messages.insert(0, Message::new(Role::System, Content::Text(text))),
+    }
 }
 
 fn decode_image(b: &Map<String, Value>, path: impl FieldPath) -> Result<Part, GatewayError> {
@@ -138,7 +186,12 @@ fn decode_message(v: &Value, i: usize, out: &mut Vec<Message>) -> Result<(), Gat
     let role = match req_str(m, "role", Dot(path, "role"))?.as_str() {
         "user" => Role::User,
         "assistant" => Role::Assistant,
-        _ => return Err(invalid_value(&format!("{path}.role"), "must be user or assistant")),
+        "system" => {
+            let content = opt(m, "content").ok_or_else(|| missing(&format!("{path}.content")))?;
+            fold_system(out, system_text(content, Dot(path, "content"))?);
+            return Ok(());
+        }
+        _ => return Err(invalid_value(&format!("{path}.role"), "must be user, assistant or system")),
     };
     let blocks = match opt(m, "content") {
         None => return Err(missing(&format!("{path}.content"))),
@@ -194,6 +247,45 @@ fn decode_tool(v: &Value, i: usize) -> Result<Tool, GatewayError> {
         parameters: Some(opt(t, "input_schema").cloned().ok_or_else(|| missing(&format!("{path}.input_schema")))?),
         strict: None,
     })
+}
+
+/// The name given to a JSON schema from `output_config.format`, which has none; OpenAI
+/// requires one (`json_schema.name`).
+pub const OUTPUT_SCHEMA_NAME: &str = "output";
+
+/// `output_config` as the canonical answer format and reasoning effort. `format` is
+/// `{"type": "json_schema", "schema": {...}}`
+/// (<https://platform.claude.com/docs/en/build-with-claude/structured-outputs>); Anthropic
+/// decodes constrained to the schema but its rules differ from OpenAI's strict mode (not
+/// every property need be required), so other upstreams get it non-strict. `effort` is `low`,
+/// `medium`, `high`, `xhigh` or `max`
+/// (<https://platform.claude.com/docs/en/build-with-claude/effort>); the two above `high`
+/// have no canonical level and read as `high`. The object itself stays in `extra`, so an
+/// Anthropic upstream receives it unchanged.
+fn decode_output_config(o: Option<&Map<String, Value>>) -> Result<(Option<ResponseFormat>, Option<ReasoningEffort>), GatewayError> {
+    let Some(o) = o else { return Ok((None, None)) };
+    let format = match opt_obj(o, "format", "output_config.format")? {
+        None => None,
+        Some(f) => match req_str(f, "type", "output_config.format.type")?.as_str() {
+            "json_schema" => Some(ResponseFormat::JsonSchema {
+                name: OUTPUT_SCHEMA_NAME.into(),
+                schema: Some(Value::Object(
+                    opt_obj(f, "schema", "output_config.format.schema")?.cloned().ok_or_else(|| missing("output_config.format.schema"))?,
+                )),
+                strict: None,
+                description: None,
+            }),
+            _ => return Err(invalid_value("output_config.format.type", "must be json_schema")),
+        },
+    };
+    let effort = match opt_str(o, "effort", "output_config.effort")?.as_deref() {
+        None => None,
+        Some("low") => Some(ReasoningEffort::Low),
+        Some("medium") => Some(ReasoningEffort::Medium),
+        Some("high" | "xhigh" | "max") => Some(ReasoningEffort::High),
+        Some(_) => return Err(invalid_value("output_config.effort", "must be low, medium, high, xhigh or max")),
+    };
+    Ok((format, effort))
 }
 
 fn decode_tool_choice(o: Option<&Map<String, Value>>) -> Result<(Option<ToolChoice>, Option<bool>), GatewayError> {

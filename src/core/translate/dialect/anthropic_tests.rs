@@ -46,6 +46,57 @@ fn full_request_decodes() {
 }
 
 #[test]
+fn system_role_messages_fold_into_the_system_prompt_in_order() {
+    let r = decode(json!({
+        "model": "claude", "max_tokens": 300, "system": "top",
+        "messages": [
+            {"role": "system", "content": "first"},
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "hello"},
+            {"role": "system", "content": [{"type": "text", "text": "second"}, {"type": "text", "text": "third", "cache_control": {"type": "ephemeral"}}]},
+            {"role": "system", "content": ""},
+            {"role": "user", "content": "go on"}
+        ]
+    }))
+    .unwrap();
+    assert_eq!(r.messages[0], Message::new(Role::System, Content::Text("top\n\nfirst\n\nsecond\n\nthird".into())));
+    let roles: Vec<Role> = r.messages.iter().map(|m| m.role).collect();
+    assert_eq!(roles, [Role::System, Role::User, Role::Assistant, Role::User]);
+    // Without a top-level `system`, the first system message makes the system prompt.
+    let r = decode(
+        json!({"model": "c", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}, {"role": "system", "content": "late"}]}),
+    )
+    .unwrap();
+    assert_eq!(r.messages[0], Message::new(Role::System, Content::Text("late".into())));
+    assert_eq!(r.messages[1].role, Role::User);
+}
+
+#[test]
+fn output_config_sets_the_answer_format_and_effort_and_is_kept() {
+    let schema = json!({"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"], "additionalProperties": false});
+    let r = decode(json!({
+        "model": "c", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}],
+        "output_config": {"format": {"type": "json_schema", "schema": schema}, "effort": "medium"}
+    }))
+    .unwrap();
+    assert_eq!(
+        r.response_format,
+        Some(ResponseFormat::JsonSchema { name: OUTPUT_SCHEMA_NAME.into(), schema: Some(schema.clone()), strict: None, description: None })
+    );
+    assert_eq!(r.reasoning_effort, Some(ReasoningEffort::Medium));
+    assert_eq!(r.extra["output_config"]["format"]["schema"], schema, "kept for Anthropic upstreams");
+    for (effort, want) in
+        [("low", ReasoningEffort::Low), ("high", ReasoningEffort::High), ("xhigh", ReasoningEffort::High), ("max", ReasoningEffort::High)]
+    {
+        let r = decode(
+            json!({"model": "c", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}], "output_config": {"effort": effort}}),
+        )
+        .unwrap();
+        assert_eq!((r.reasoning_effort, r.response_format), (Some(want), None), "{effort}");
+    }
+}
+
+#[test]
 fn bad_inputs_name_their_param() {
     let m = json!([{"role": "user", "content": "hi"}]);
     let cases = [
@@ -53,11 +104,27 @@ fn bad_inputs_name_their_param() {
         (json!({"model": "c", "messages": m}), "max_tokens"),
         (json!({"model": "c", "max_tokens": 5}), "messages"),
         (json!({"model": "c", "max_tokens": 5, "messages": []}), "messages"),
-        (json!({"model": "c", "max_tokens": 5, "messages": [{"role": "system", "content": "x"}]}), "messages[0].role"),
+        (json!({"model": "c", "max_tokens": 5, "messages": [{"role": "tool", "content": "x"}]}), "messages[0].role"),
+        (json!({"model": "c", "max_tokens": 5, "messages": [{"role": "system"}, {"role": "user", "content": "x"}]}), "messages[0].content"),
+        (
+            json!({"model": "c", "max_tokens": 5, "messages": [{"role": "system", "content": [{"type": "text"}]}, {"role": "user", "content": "x"}]}),
+            "messages[0].content[0].text",
+        ),
+        (
+            json!({"model": "c", "max_tokens": 5, "messages": [{"role": "system", "content": 7}, {"role": "user", "content": "x"}]}),
+            "messages[0].content",
+        ),
         (json!({"model": "c", "max_tokens": 5, "messages": [{"role": "user"}]}), "messages[0].content"),
         (json!({"model": "c", "max_tokens": "5", "messages": m}), "max_tokens"),
         (json!({"model": "c", "max_tokens": 5, "messages": m, "temperature": 1.5}), "temperature"),
         (json!({"model": "c", "max_tokens": 5, "messages": m, "tool_choice": {"type": "maybe"}}), "tool_choice.type"),
+        (json!({"model": "c", "max_tokens": 5, "messages": m, "output_config": "high"}), "output_config"),
+        (json!({"model": "c", "max_tokens": 5, "messages": m, "output_config": {"effort": "extreme"}}), "output_config.effort"),
+        (json!({"model": "c", "max_tokens": 5, "messages": m, "output_config": {"format": {"type": "xml"}}}), "output_config.format.type"),
+        (
+            json!({"model": "c", "max_tokens": 5, "messages": m, "output_config": {"format": {"type": "json_schema"}}}),
+            "output_config.format.schema",
+        ),
         (json!({"model": "c", "max_tokens": 5, "messages": m, "tools": [{"name": "f"}]}), "tools[0].input_schema"),
         (
             json!({"model": "c", "max_tokens": 5, "messages": [{"role": "user", "content": [{"type": "image", "source": {"type": "ftp"}}]}]}),

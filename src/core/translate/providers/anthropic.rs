@@ -5,7 +5,9 @@
 //! configured cap fills it); tool results travel as `tool_result` blocks in a user turn;
 //! consecutive turns of one role are merged (the API wants them alternating); empty text
 //! blocks are dropped (the API rejects them); `temperature` is capped at 1; JSON output modes
-//! become a system instruction (the Messages API has no `response_format`); usage
+//! of other callers become a system instruction, while an Anthropic caller's own
+//! `output_config` passes through unchanged
+//! (<https://platform.claude.com/docs/en/build-with-claude/structured-outputs>); usage
 //! `input_tokens` excludes cache reads and writes, so canonical input adds them back.
 
 use super::upstream::{malformed, Target, UpstreamRequest};
@@ -145,6 +147,48 @@ fn json_instruction(rf: &ResponseFormat) -> Option<String> {
 /// Fails (client error) for `n` > 1, for content parts Anthropic cannot take, and when no
 /// user or assistant message is left once system messages are lifted out.
 pub fn build_request(req: &ChatRequest, t: &Target) -> Result<UpstreamRequest, GatewayError> {
+    Ok(call(t, "/v1/messages", req, request_body(req, t)?))
+}
+
+/// The request fields `count_tokens` accepts; it refuses the others a Messages request has
+/// (`max_tokens`, `stream`, sampling, `metadata`, ...).
+/// Reference: <https://platform.claude.com/docs/en/api/messages/count_tokens>
+const COUNT_FIELDS: &[&str] = &[
+    "model",
+    "messages",
+    "system",
+    "tools",
+    "tool_choice",
+    "thinking",
+    "output_config",
+    "cache_control",
+    "context_management",
+    "mcp_servers",
+    "speed",
+];
+
+/// The `POST {base}/v1/messages/count_tokens` call counting `req`'s input: the body
+/// [`build_request`] would send, cut to the fields the endpoint accepts.
+pub fn build_count_request(req: &ChatRequest, t: &Target) -> Result<UpstreamRequest, GatewayError> {
+    let mut body = request_body(req, t)?;
+    body.retain(|k, _| COUNT_FIELDS.contains(&k.as_str()));
+    Ok(call(t, "/v1/messages/count_tokens", req, body))
+}
+
+/// A POST of `body` to `path` under the target's base URL, with its key and API version,
+/// and the caller's headers forwarded to Anthropic (`anthropic-beta`).
+fn call(t: &Target, path: &str, req: &ChatRequest, body: Map<String, Value>) -> UpstreamRequest {
+    let mut headers =
+        vec![("content-type".to_string(), "application/json".to_string()), ("anthropic-version".to_string(), API_VERSION.to_string())];
+    if let Some(key) = t.api_key {
+        headers.push(("x-api-key".into(), key.to_string()));
+    }
+    headers.extend(super::upstream::headers_for(req, Dialect::Anthropic));
+    let url = format!("{}{path}", t.base_url.trim_end_matches('/'));
+    UpstreamRequest { url, headers, body: serde_json::to_vec(&body).unwrap_or_default() }
+}
+
+fn request_body(req: &ChatRequest, t: &Target) -> Result<Map<String, Value>, GatewayError> {
     if req.sampling.n.unwrap_or(1) > 1 {
         return Err(unsupported("n > 1").with_param("n"));
     }
@@ -155,7 +199,9 @@ pub fn build_request(req: &ChatRequest, t: &Target) -> Result<UpstreamRequest, G
             GatewayError::new(Code::InvalidValue, "Anthropic models need at least one user or assistant message").with_param("messages")
         );
     }
-    system.extend(req.response_format.as_ref().and_then(json_instruction));
+    if !o.contains_key("output_config") {
+        system.extend(req.response_format.as_ref().and_then(json_instruction));
+    }
     o.insert("model".into(), t.model.into());
     o.insert("max_tokens".into(), req.max_output_tokens.unwrap_or(t.max_output_tokens).into());
     o.insert("messages".into(), Value::Array(messages));
@@ -175,6 +221,18 @@ pub fn build_request(req: &ChatRequest, t: &Target) -> Result<UpstreamRequest, G
     if !s.stop.is_empty() {
         o.insert("stop_sequences".into(), json!(s.stop));
     }
+    encode_tools(req, &mut o);
+    if let Some(user) = &req.user {
+        o.insert("metadata".into(), json!({"user_id": user}));
+    }
+    if req.stream {
+        o.insert("stream".into(), true.into());
+    }
+    Ok(o)
+}
+
+/// `tools` and `tool_choice` (with `disable_parallel_tool_use` when parallel calls are off).
+fn encode_tools(req: &ChatRequest, o: &mut Map<String, Value>) {
     if !req.tools.is_empty() {
         let tools: Vec<Value> = req
             .tools
@@ -203,19 +261,6 @@ pub fn build_request(req: &ChatRequest, t: &Target) -> Result<UpstreamRequest, G
     if let Some(c) = choice {
         o.insert("tool_choice".into(), c);
     }
-    if let Some(user) = &req.user {
-        o.insert("metadata".into(), json!({"user_id": user}));
-    }
-    if req.stream {
-        o.insert("stream".into(), true.into());
-    }
-    let mut headers =
-        vec![("content-type".to_string(), "application/json".to_string()), ("anthropic-version".to_string(), API_VERSION.to_string())];
-    if let Some(key) = t.api_key {
-        headers.push(("x-api-key".into(), key.to_string()));
-    }
-    let url = format!("{}/v1/messages", t.base_url.trim_end_matches('/'));
-    Ok(UpstreamRequest { url, headers, body: serde_json::to_vec(&o).unwrap_or_default() })
 }
 
 /// Decode a `message` body into one choice: text blocks concatenated, `tool_use` blocks as calls

@@ -59,11 +59,62 @@ fn headers_and_url() {
 }
 
 #[test]
+fn only_allow_listed_caller_headers_are_forwarded_and_only_to_their_wire() {
+    let inbound: Vec<(String, String)> = [
+        ("Anthropic-Beta", "context-1m-2025-08-07,interleaved-thinking-2025-05-14"),
+        ("authorization", "Bearer sk-caller"),
+        ("x-api-key", "sk-caller"),
+        ("cookie", "session=1"),
+        ("anthropic-version", "2099-01-01"),
+        ("openai-organization", "org-caller"),
+        ("openai-project", "proj-caller"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let forwarded = crate::core::translate::providers::forwarded_headers(&inbound);
+    assert_eq!(forwarded, [("anthropic-beta".to_string(), "context-1m-2025-08-07,interleaved-thinking-2025-05-14".to_string())]);
+    let mut req = decode_request(br#"{"model":"c","messages":[{"role":"user","content":"hi"}]}"#).unwrap();
+    req.forwarded_headers = forwarded;
+    let headers = |t: &Target| crate::core::translate::providers::build_request(&req, t).unwrap().headers;
+    let up = headers(&target());
+    assert!(up.contains(&("anthropic-beta".into(), "context-1m-2025-08-07,interleaved-thinking-2025-05-14".into())), "{up:?}");
+    assert!(up.contains(&("anthropic-version".into(), API_VERSION.into())), "the gateway's version, not the caller's");
+    assert!(!up.iter().any(|(k, v)| k == "authorization" || k == "cookie" || v.contains("caller")), "{up:?}");
+    assert_eq!(build_count_request(&req, &target()).unwrap().headers, up, "count_tokens gets them too");
+    for kind in [ProviderKind::Openai, ProviderKind::Gemini] {
+        let other = headers(&Target { kind, ..target() });
+        assert!(!other.iter().any(|(k, _)| k.starts_with("anthropic") || k.starts_with("openai-")), "{kind:?}: {other:?}");
+    }
+}
+
+#[test]
 fn json_modes_become_a_system_instruction_and_n_is_refused() {
     let b = body_of(r#"{"model":"c","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_object"}}"#);
     assert!(b["system"].as_str().unwrap().contains("JSON"));
     let r = decode_request(br#"{"model":"c","messages":[{"role":"user","content":"hi"}],"n":2}"#).unwrap();
     assert_eq!(build_request(&r, &target()).unwrap_err().status, 400);
+}
+
+#[test]
+fn an_anthropic_callers_output_config_passes_through_unchanged() {
+    let body = json!({
+        "model": "c", "max_tokens": 50, "system": "be brief", "messages": [{"role": "user", "content": "hi"}],
+        "output_config": {"format": {"type": "json_schema", "schema": {"type": "object", "additionalProperties": false}}, "effort": "xhigh"}
+    });
+    let req = crate::core::translate::dialect::anthropic::decode_request(body.to_string().as_bytes()).unwrap();
+    let up = build_request(&req, &target()).unwrap();
+    let b: Value = serde_json::from_slice(&up.body).unwrap();
+    assert_eq!(b["output_config"], body["output_config"]);
+    assert_eq!(b["system"], "be brief", "no JSON instruction beside the native format");
+    // Toward an OpenAI-family upstream: response_format and reasoning_effort.
+    let openai = Target { kind: ProviderKind::Openai, base_url: "https://api.openai.com/v1", ..target() };
+    let o: Value = serde_json::from_slice(&crate::core::translate::providers::build_request(&req, &openai).unwrap().body).unwrap();
+    assert_eq!(o["response_format"]["type"], "json_schema");
+    assert_eq!(o["response_format"]["json_schema"]["name"], "output");
+    assert_eq!(o["response_format"]["json_schema"]["schema"], body["output_config"]["format"]["schema"]);
+    assert_eq!(o["reasoning_effort"], "high");
+    assert!(o.get("output_config").is_none());
 }
 
 const MESSAGE: &str = r#"{"id":"msg_01XFDUDYJgAACzvnptvVoYEL","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929",

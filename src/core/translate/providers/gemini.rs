@@ -222,6 +222,7 @@ pub fn build_request(req: &ChatRequest, t: &Target) -> Result<UpstreamRequest, G
     if let Some(key) = t.api_key {
         headers.push(("x-goog-api-key".into(), key.to_string()));
     }
+    headers.extend(super::upstream::headers_for(req, Dialect::Gemini));
     Ok(UpstreamRequest { url, headers, body: serde_json::to_vec(&o).unwrap_or_default() })
 }
 

@@ -8,7 +8,7 @@ pub mod openai;
 mod upstream;
 
 pub(crate) use upstream::malformed;
-pub use upstream::{Target, UpstreamRequest};
+pub use upstream::{forwarded_headers, Target, UpstreamRequest, FORWARDED_HEADERS};
 
 use crate::core::error::{sanitize_upstream_message, Code, GatewayError, Kind};
 use crate::core::types::{ChatRequest, ChatResponse, Dialect, StreamEvent};

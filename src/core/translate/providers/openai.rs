@@ -53,6 +53,7 @@ pub fn build_request(req: &ChatRequest, t: &Target) -> UpstreamRequest {
         }
         format!("{base}/chat/completions")
     };
+    headers.extend(super::upstream::headers_for(req, Dialect::OpenAi));
     UpstreamRequest { url, headers, body: serde_json::to_vec(&body).unwrap_or_default() }
 }
 

@@ -1,8 +1,9 @@
 //! What every provider file shares: the upstream call it builds, the target it addresses,
-//! and the error for a malformed answer.
+//! the caller headers it forwards, and the error for a malformed answer.
 
 use crate::core::config::ProviderKind;
 use crate::core::error::{Code, GatewayError};
+use crate::core::types::{ChatRequest, Dialect};
 
 /// An HTTP call for the edge to make. The URL's host comes only from config.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +32,34 @@ pub struct Target<'a> {
     pub api_version: &'a str,
     /// Output cap to send when the upstream requires one and the caller gave none.
     pub max_output_tokens: u32,
+}
+
+/// The caller headers forwarded upstream, each only to upstreams of one wire format.
+///
+/// - `anthropic-beta`, to Anthropic: it switches on beta features that change what the
+///   request means (longer context, new tools, new block types), and Claude Code and the
+///   Anthropic SDKs send it (<https://docs.anthropic.com/en/api/beta-headers>).
+///
+/// Left out on purpose: credentials (`authorization`, `x-api-key`, `x-goog-api-key`) and
+/// cookies, which are the caller's to the gateway, never to an upstream; `anthropic-version`,
+/// which the gateway's translation is written against; and OpenAI's `openai-organization` and
+/// `openai-project` (like Google's `x-goog-user-project`), which pick the organization or
+/// project of the provider key that a call is billed to and authorised under: that key is the
+/// gateway operator's, so the choice is theirs, not a caller's.
+pub const FORWARDED_HEADERS: &[(&str, Dialect)] = &[("anthropic-beta", Dialect::Anthropic)];
+
+/// The inbound headers the allow-list forwards to some upstream, names lowercased, in order.
+pub fn forwarded_headers(headers: &[(String, String)]) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter(|(k, _)| FORWARDED_HEADERS.iter().any(|(name, _)| k.eq_ignore_ascii_case(name)))
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+        .collect()
+}
+
+/// `req`'s forwarded headers meant for upstreams of `wire`.
+pub(crate) fn headers_for(req: &ChatRequest, wire: Dialect) -> impl Iterator<Item = (String, String)> + '_ {
+    req.forwarded_headers.iter().filter(move |(k, _)| FORWARDED_HEADERS.iter().any(|(name, w)| *w == wire && k == name)).cloned()
 }
 
 pub(crate) fn malformed(what: &str) -> GatewayError {

@@ -168,6 +168,14 @@ pub struct MessageDeltaBody {
     pub stop_reason: Option<String>,
 }
 
+/// The answer of `POST /v1/messages/count_tokens`: `{"input_tokens": N}`.
+/// Reference: <https://platform.claude.com/docs/en/api/messages/count_tokens>
+#[derive(Debug, Deserialize)]
+pub struct TokenCount {
+    /// Input tokens of the messages, system prompt and tools together.
+    pub input_tokens: u64,
+}
+
 /// An error response body: `{"type": "error", "error": {...}}`.
 /// Reference: <https://docs.anthropic.com/en/api/errors>
 #[derive(Debug, Deserialize, Default)]

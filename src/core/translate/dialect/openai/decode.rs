@@ -105,6 +105,7 @@ pub fn decode_object(mut obj: Map<String, Value>) -> Result<ChatRequest, Gateway
         metadata: decode_metadata(&obj)?,
         dialect: Dialect::OpenAi,
         extra: Map::new(),
+        forwarded_headers: Vec::new(),
     };
     for key in KNOWN {
         obj.remove(*key);
