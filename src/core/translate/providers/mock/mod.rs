@@ -11,6 +11,9 @@
 //! `status=429`, `retry_after=2`, `delay_ms=300`, `chunk_ms=20`, `cut_after=3`, `malformed`,
 //! and `panic` where the provider allows it.
 
+pub mod schema;
+pub mod values;
+
 use crate::core::error::{Code, GatewayError};
 use crate::core::translate::dialect::openai::encode_response;
 use crate::core::translate::dialect::openai_stream::OpenAiStreamEncoder;
