@@ -3,10 +3,14 @@
 //!
 //! What it answers, in order:
 //! - a tool call when tools are offered and the model may call one: with `tool_choice` naming
-//!   a function, that function; otherwise the first tool. Its arguments are a value of the
-//!   tool's parameter schema;
+//!   a function, that function; with `required`, the first tool (after tool results, the first
+//!   not yet called in the conversation, so a loop that forces a call can still reach its
+//!   final tool); with `auto` or none, the first tool, unless the turn already carries tool
+//!   results. Its arguments are a value of the tool's parameter schema;
 //! - with `response_format` `json_schema`, a value of the schema, never cut by the output cap;
 //!   `json_object` (or a schema-less `json_schema`) gets `{"answer": …}`;
+//! - after tool results (OpenAI `tool` messages, Anthropic `tool_result` blocks, since the last
+//!   assistant turn), text that reports each result, so agent loops end with `stop`;
 //! - otherwise 8 to 31 of the mock's words.
 //!
 //! Text is cut at the output cap (`length`); usage is about four characters a token for
@@ -17,6 +21,9 @@ use super::values::WORDS;
 use crate::core::types::*;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+
+/// Characters of one tool result repeated in the answer after it.
+const RESULT_CHARS: usize = 200;
 
 fn estimate_tokens(text: &str) -> u64 {
     (text.chars().count() as u64).div_ceil(4)
@@ -47,7 +54,8 @@ pub fn answer(req: &ChatRequest, upstream_model: &str, now_s: u64) -> ChatRespon
     }
     let digest: [u8; 32] = h.finalize().into();
     let seed = u64::from_le_bytes(digest[24..32].try_into().unwrap_or_default());
-    let turn = match pick_tool(req) {
+    let results = tool_results(req);
+    let turn = match pick_tool(req, !results.is_empty()) {
         Some(tool) => {
             let arguments =
                 tool.parameters.as_ref().map(|p| schema::generate(p, seed)).filter(Value::is_object).unwrap_or_else(|| json!({}));
@@ -57,7 +65,7 @@ pub fn answer(req: &ChatRequest, upstream_model: &str, now_s: u64) -> ChatRespon
             Turn { content: None, tool_calls: vec![call], finish: FinishReason::ToolCalls, tokens }
         }
         None => {
-            let text = words(&digest);
+            let text = if results.is_empty() { words(&digest) } else { report(req, &results) };
             match &req.response_format {
                 Some(ResponseFormat::JsonSchema { schema: Some(s), .. }) => json_turn(schema::generate(s, seed)),
                 Some(ResponseFormat::JsonObject | ResponseFormat::JsonSchema { .. }) => json_turn(json!({ "answer": text })),
@@ -99,11 +107,42 @@ fn words(digest: &[u8; 32]) -> String {
     (0..n).map(|i| WORDS[digest[(i + 1) % 32] as usize % WORDS.len()]).collect::<Vec<_>>().join(" ")
 }
 
-/// The tool to call, if any (see the module docs).
-fn pick_tool(req: &ChatRequest) -> Option<&Tool> {
+/// The tool results of the turn being answered: tool messages after the last assistant turn.
+fn tool_results(req: &ChatRequest) -> Vec<&Message> {
+    let start = req.messages.iter().rposition(|m| m.role == Role::Assistant).map_or(0, |i| i + 1);
+    req.messages[start..].iter().filter(|m| m.role == Role::Tool).collect()
+}
+
+/// A sentence reporting each tool result, by the name of the call it answers.
+fn report(req: &ChatRequest, results: &[&Message]) -> String {
+    let calls = || req.messages.iter().flat_map(|m| &m.tool_calls);
+    let parts: Vec<String> = results
+        .iter()
+        .map(|r| {
+            let name = r.tool_call_id.as_deref().and_then(|id| calls().find(|c| c.id == id)).map_or("the tool", |c| c.name.as_str());
+            let text = r.content.text();
+            let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            let mut clipped: String = text.chars().take(RESULT_CHARS).collect();
+            if clipped.len() < text.len() {
+                clipped.push('…');
+            }
+            format!("{name} returned {}", if clipped.is_empty() { "nothing" } else { &clipped })
+        })
+        .collect();
+    format!("Based on the tool results: {}.", parts.join("; "))
+}
+
+/// The tool to call, if any (see the module docs); `answered`: the turn carries tool results.
+fn pick_tool(req: &ChatRequest, answered: bool) -> Option<&Tool> {
     match &req.tool_choice {
         Some(ToolChoice::None) => None,
         Some(ToolChoice::Function(name)) => req.tools.iter().find(|t| &t.name == name),
+        Some(ToolChoice::Required) if answered => {
+            let called = |t: &&Tool| req.messages.iter().flat_map(|m| &m.tool_calls).any(|c| c.name == t.name);
+            req.tools.iter().find(|t| !called(t)).or(req.tools.first())
+        }
+        Some(ToolChoice::Required) => req.tools.first(),
+        _ if answered => None,
         _ => req.tools.first(),
     }
 }

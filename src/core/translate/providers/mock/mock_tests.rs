@@ -1,8 +1,10 @@
 //! Tests of the mock upstream: deterministic answers in OpenAI's shape, streams that decode
 //! to the same answer, tool calls with schema-valid arguments, JSON for response formats,
-//! the output cap, and fault directives.
+//! text answers after tool results (from either caller API), the output cap, and fault
+//! directives.
 
 use super::*;
+use crate::core::translate::dialect::anthropic::decode_request as decode_anthropic;
 use crate::core::translate::dialect::openai::decode_request;
 use crate::core::translate::providers::openai::decode_response;
 use serde_json::Value;
@@ -159,4 +161,73 @@ fn a_streamed_structured_answer_is_the_same_json() {
         })
         .collect();
     assert_eq!(text, whole);
+}
+
+/// An OpenAI conversation: the user asks, the model called `get_weather`, the tool answered.
+fn openai_after_tool(extra: &str) -> String {
+    format!(
+        r#"{{"model":"mock","tools":[{WEATHER}]{extra},"messages":[{{"role":"user","content":"Weather in Oslo?"}},
+        {{"role":"assistant","content":null,"tool_calls":[{{"id":"call_1","type":"function","function":{{"name":"get_weather","arguments":"{{}}"}}}}]}},
+        {{"role":"tool","tool_call_id":"call_1","content":"sunny, 21 C"}}]}}"#
+    )
+}
+
+#[test]
+fn after_an_openai_tool_result_the_answer_is_text_that_uses_it() {
+    let c = choice(&openai_after_tool(""));
+    assert_eq!((c.finish_reason, c.tool_calls.len()), (Some(FinishReason::Stop), 0));
+    let text = c.content.unwrap();
+    assert!(text.contains("get_weather returned sunny, 21 C"), "{text}");
+    let auto = choice(&openai_after_tool(r#","tool_choice":"auto""#));
+    assert_eq!(auto.content.as_deref(), Some(text.as_str()));
+    // A new question after the loop ended calls the tool again.
+    let again = openai_after_tool("").replace(
+        r#""content":"sunny, 21 C"}]"#,
+        r#""content":"sunny, 21 C"},{"role":"assistant","content":"ok"},{"role":"user","content":"And Bergen?"}]"#,
+    );
+    assert_eq!(choice(&again).finish_reason, Some(FinishReason::ToolCalls));
+}
+
+#[test]
+fn after_an_anthropic_tool_result_the_answer_is_text_that_uses_it() {
+    let body = r#"{"model":"mock","max_tokens":200,"tools":[{"name":"get_weather","input_schema":{"type":"object","properties":{"city":{"type":"string"}}}}],
+        "messages":[{"role":"user","content":"Weather in Oslo?"},
+        {"role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{"city":"Oslo"}}]},
+        {"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":[{"type":"text","text":"rain"}]},
+                                    {"type":"text","text":"Summarise, please."}]}]}"#;
+    let r = respond(&decode_anthropic(body.as_bytes()).unwrap(), call(""));
+    let c = decode_response(&r.frames[0]).unwrap().choices.remove(0);
+    assert_eq!(c.finish_reason, Some(FinishReason::Stop));
+    assert!(c.content.unwrap().contains("get_weather returned rain"));
+}
+
+#[test]
+fn a_forced_tool_choice_still_calls_after_results() {
+    let two_tools = openai_after_tool(r#","tool_choice":"required""#)
+        .replacen(r#""tools":["#, r#""tools":[{"type":"function","function":{"name":"final_result","parameters":{"type":"object","properties":{"answer":{"type":"string"}},"required":["answer"]}}},"#, 1);
+    // `required`: the first tool not yet called, so a loop can reach its final tool.
+    let c = choice(&two_tools);
+    assert_eq!((c.finish_reason, c.tool_calls[0].name.as_str()), (Some(FinishReason::ToolCalls), "final_result"));
+    let named = openai_after_tool(r#","tool_choice":{"type":"function","function":{"name":"get_weather"}}"#);
+    assert_eq!(choice(&named).tool_calls[0].name, "get_weather");
+    assert!(choice(&openai_after_tool(r#","tool_choice":"none""#)).tool_calls.is_empty());
+}
+
+#[test]
+fn a_structured_answer_after_a_tool_result_follows_the_schema() {
+    let body = openai_after_tool(
+        r#","response_format":{"type":"json_schema","json_schema":{"name":"w","schema":{"type":"object","properties":{"sky":{"enum":["clear"]}},"required":["sky"]}}}"#,
+    );
+    let c = choice(&body);
+    assert_eq!(serde_json::from_str::<Value>(c.content.as_deref().unwrap()).unwrap(), json!({"sky": "clear"}));
+}
+
+#[test]
+fn a_long_tool_result_is_clipped_and_the_cap_cuts_the_text() {
+    let long = "word ".repeat(200);
+    let c = choice(&openai_after_tool("").replace("sunny, 21 C", &long));
+    let text = c.content.unwrap();
+    assert!(text.len() < 300 && text.contains('…'), "{text}");
+    let capped = choice(&openai_after_tool(r#","max_tokens":4"#));
+    assert_eq!((capped.content.unwrap().split(' ').count(), capped.finish_reason), (4, Some(FinishReason::Length)));
 }
