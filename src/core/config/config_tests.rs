@@ -93,3 +93,21 @@ fn routes_are_validated() {
         assert!(paths.contains(&want), "missing {want} in {paths:?}");
     }
 }
+
+#[test]
+fn plain_models_retry_by_the_top_level_policy() {
+    let base = r#""providers":{"m":{"kind":"mock"}},"models":[{"name":"a","provider":"m","model":"x"}]"#;
+    let cfg = Config::parse(&format!("{{{base}}}")).unwrap();
+    assert_eq!(cfg.retry, RetryPolicy { max_retries: 2, base_ms: 250, max_backoff_ms: 8000 });
+    let cfg = Config::parse(&format!(r#"{{{base},"retry":{{"max_retries":0}}}}"#)).unwrap();
+    assert_eq!(cfg.retry, RetryPolicy { max_retries: 0, base_ms: 250, max_backoff_ms: 8000 });
+    let p = Config::parse(&format!(r#"{{{base},"retry":{{"max_retries":1,"jitter":true}}}}"#)).unwrap_err();
+    assert!(p[0].message.contains("unknown field `jitter`"), "{p:?}");
+    for bad in [r#"{"max_retries":11}"#, r#"{"base_ms":9000}"#, r#"{"base_ms":1,"max_backoff_ms":700000}"#] {
+        let p = Config::parse(&format!(r#"{{{base},"retry":{bad}}}"#)).unwrap_err();
+        assert_eq!(p.iter().map(|p| p.path.as_str()).collect::<Vec<_>>(), ["retry"], "{bad}");
+    }
+    let p = Config::parse(&format!(r#"{{{base},"routes":[{{"name":"r","steps":[{{"model":"a"}}],"retry":{{"max_retries":99}}}}]}}"#))
+        .unwrap_err();
+    assert_eq!(p[0].path, "routes[0].retry");
+}

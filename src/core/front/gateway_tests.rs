@@ -193,7 +193,8 @@ fn capability_mismatch_is_400() {
 
 #[test]
 fn upstream_errors_and_failures() {
-    let gw = Gateway::new(Some(&upstream_config(false)));
+    // One attempt each: how a failure maps to the caller's status, without retries.
+    let gw = Gateway::new(Some(&upstream_config(false).replacen('{', r#"{"retry":{"max_retries":0},"#, 1)));
     let start = || chat_fast(&gw).0.into_session().unwrap();
     let mut ex = start();
     ex.on_head(429, &hdrs(&[("retry-after", "7")]), 0);
