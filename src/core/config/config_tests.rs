@@ -9,6 +9,7 @@ fn embedded_default_config_is_valid() {
     let cfg = Config::parse(DEFAULT_CONFIG).unwrap_or_else(|p| panic!("{p:?}"));
     assert_eq!(cfg.model("gpt-4o-mini").unwrap().name, "mock");
     assert_eq!(cfg.model("mock").unwrap().price.input, 150_000);
+    assert_eq!(cfg.model("mock-embed").unwrap().provider, "mock", "embeddings work out of the box");
     assert!(cfg.model("nope").is_none());
 }
 
