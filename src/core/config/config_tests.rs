@@ -9,6 +9,7 @@ fn embedded_default_config_is_valid() {
     let cfg = Config::parse(DEFAULT_CONFIG).unwrap_or_else(|p| panic!("{p:?}"));
     assert_eq!(cfg.model("gpt-4o-mini").unwrap().name, "mock");
     assert_eq!(cfg.model("mock").unwrap().price.input, 150_000);
+    assert_eq!(cfg.model("mock-embed").unwrap().provider, "mock", "embeddings work out of the box");
     assert!(cfg.model("nope").is_none());
 }
 
@@ -92,4 +93,22 @@ fn routes_are_validated() {
     for want in ["routes[0].name", "routes[0].steps[0].model", "routes[0].deadline_ms", "routes[1].steps"] {
         assert!(paths.contains(&want), "missing {want} in {paths:?}");
     }
+}
+
+#[test]
+fn plain_models_retry_by_the_top_level_policy() {
+    let base = r#""providers":{"m":{"kind":"mock"}},"models":[{"name":"a","provider":"m","model":"x"}]"#;
+    let cfg = Config::parse(&format!("{{{base}}}")).unwrap();
+    assert_eq!(cfg.retry, RetryPolicy { max_retries: 2, base_ms: 250, max_backoff_ms: 8000 });
+    let cfg = Config::parse(&format!(r#"{{{base},"retry":{{"max_retries":0}}}}"#)).unwrap();
+    assert_eq!(cfg.retry, RetryPolicy { max_retries: 0, base_ms: 250, max_backoff_ms: 8000 });
+    let p = Config::parse(&format!(r#"{{{base},"retry":{{"max_retries":1,"jitter":true}}}}"#)).unwrap_err();
+    assert!(p[0].message.contains("unknown field `jitter`"), "{p:?}");
+    for bad in [r#"{"max_retries":11}"#, r#"{"base_ms":9000}"#, r#"{"base_ms":1,"max_backoff_ms":700000}"#] {
+        let p = Config::parse(&format!(r#"{{{base},"retry":{bad}}}"#)).unwrap_err();
+        assert_eq!(p.iter().map(|p| p.path.as_str()).collect::<Vec<_>>(), ["retry"], "{bad}");
+    }
+    let p = Config::parse(&format!(r#"{{{base},"routes":[{{"name":"r","steps":[{{"model":"a"}}],"retry":{{"max_retries":99}}}}]}}"#))
+        .unwrap_err();
+    assert_eq!(p[0].path, "routes[0].retry");
 }

@@ -50,6 +50,8 @@ pub struct Config {
     pub tokens: Option<TokensConfig>,
     /// Fallback chains under public names of their own.
     pub routes: Vec<RouteConfig>,
+    /// How a plain model (a public model name, not a route) is retried.
+    pub retry: RetryPolicy,
     /// Circuit breaker settings for every target.
     pub breaker: BreakerConfig,
     /// Models to probe on the Cron Trigger (opt-in: probes spend a few tokens).

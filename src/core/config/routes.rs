@@ -1,7 +1,7 @@
 //! Routes: a public name mapped to an ordered fallback chain of targets, where any step may
 //! be a weighted pool, with a retry policy and a deadline. A plain model is a route of one
-//! target that is not retried. This is the schema; planning one request's chain from it is
-//! the pipeline's work.
+//! target, retried by the config's top-level `retry` policy (the same schema and defaults).
+//! This is the schema; planning one request's chain from it is the pipeline's work.
 //!
 //! ```json
 //! "routes": [{
@@ -17,7 +17,8 @@
 use super::cache::CacheConfig;
 use serde::Deserialize;
 
-/// How a route retries a target, and backs off between tries.
+/// How a route (or, at the config's top level, a plain model) retries a target, and backs off
+/// between tries.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct RetryPolicy {
@@ -49,8 +50,11 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// No retries: what a plain model gets.
-    pub const NONE: RetryPolicy = RetryPolicy { max_retries: 0, base_ms: 0, max_backoff_ms: 0 };
+    /// What is wrong with the policy, if anything.
+    pub fn problem(&self) -> Option<&'static str> {
+        (self.max_retries > 10 || self.base_ms > self.max_backoff_ms || self.max_backoff_ms > 600_000)
+            .then_some("max_retries must be at most 10, and base_ms at most max_backoff_ms, itself at most 600000")
+    }
 }
 
 /// One model of a weighted pool.

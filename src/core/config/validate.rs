@@ -30,6 +30,9 @@ impl Config {
         self.index_models(&mut p);
         self.check_keys(&mut p);
         self.check_routes(&mut p);
+        if let Some(problem) = self.retry.problem() {
+            p.add("retry".into(), problem);
+        }
         if let Some(problem) = self.breaker.problem() {
             p.add("breaker".into(), problem);
         }
@@ -169,8 +172,11 @@ impl Config {
                     p.add(format!("{path}.{at}"), &format!("unknown model '{model}'"));
                 }
             }
-            if !(1_000..=900_000).contains(&r.deadline_ms) || r.retry.max_retries > 10 {
-                p.add(format!("{path}.deadline_ms"), "deadline_ms must be 1000..900000 and retry.max_retries at most 10");
+            if !(1_000..=900_000).contains(&r.deadline_ms) {
+                p.add(format!("{path}.deadline_ms"), "must be between 1000 and 900000");
+            }
+            if let Some(problem) = r.retry.problem() {
+                p.add(format!("{path}.retry"), problem);
             }
         }
     }

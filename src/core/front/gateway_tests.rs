@@ -268,6 +268,20 @@ fn models_lists_names_and_aliases() {
 }
 
 #[test]
+fn the_default_config_serves_embeddings_from_the_mock() {
+    let body = r#"{"model":"mock-embed","input":["hello","world"],"dimensions":8}"#;
+    let (flow, action) = run(&Gateway::new(None), "POST", "/v1/embeddings", &[("authorization", KEY)], body);
+    let Action::Mock(m) = action else { panic!("expected the mock, got {action:?}") };
+    let mut s = flow.into_session().unwrap();
+    assert_eq!(s.on_head(m.status, &m.headers, 0), Action::ReadBody);
+    let r = reply(s.on_body(&m.frames.concat(), 0));
+    let body = if r.body_from_upstream { m.frames.concat() } else { r.body };
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!((r.status, v["data"].as_array().unwrap().len()), (200, 2), "{v}");
+    assert_eq!(v["data"][1]["embedding"].as_array().unwrap().len(), 8);
+}
+
+#[test]
 fn client_errors_have_right_status() {
     let gw = Gateway::new(None);
     type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, u16, &'a str);
@@ -382,7 +396,8 @@ fn capability_mismatch_is_400() {
 
 #[test]
 fn upstream_errors_and_failures() {
-    let gw = Gateway::new(Some(&upstream_config(false)));
+    // One attempt each: how a failure maps to the caller's status, without retries.
+    let gw = Gateway::new(Some(&upstream_config(false).replacen('{', r#"{"retry":{"max_retries":0},"#, 1)));
     let start = || chat_fast(&gw).0.into_session().unwrap();
     let mut ex = start();
     ex.on_head(429, &hdrs(&[("retry-after", "7")]), 0);

@@ -2,7 +2,6 @@
 //! model or route into targets, and decide its spend control, cache and similar-prompt
 //! plans before the first attempt.
 
-use crate::core::config::RetryPolicy;
 use crate::core::config::{Config, Model};
 use crate::core::error::{Code, GatewayError};
 use crate::core::front::caps;
@@ -27,6 +26,9 @@ use crate::core::util::vecmap::VecMap;
 pub const DEFAULT_AZURE_API_VERSION: &str = "2024-10-21";
 /// Output cap sent where an upstream requires one and neither caller nor config gave one.
 pub const DEFAULT_MAX_OUTPUT_TOKENS: u32 = 4096;
+/// The budget of a request for a plain model, in milliseconds: no retry starts past it (each
+/// attempt is bounded by its provider's `timeout_ms`, at most as long).
+pub const PLAIN_DEADLINE_MS: u32 = 900_000;
 /// Header that selects mock faults per request.
 pub const MOCK_HEADER: &str = "x-switchyard-mock";
 
@@ -79,7 +81,12 @@ impl Planner<'_> {
             Some(route) => (route.plan(inb.seed), route.retry, route.deadline_ms),
             None => {
                 let model = resolve(self.config, who, &name)?;
-                (vec![PlannedTarget { model: model.name.clone(), max_retries: 0, timeout_ms: None }], RetryPolicy::NONE, 900_000)
+                let retry = self.config.retry;
+                (
+                    vec![PlannedTarget { model: model.name.clone(), max_retries: retry.max_retries, timeout_ms: None }],
+                    retry,
+                    PLAIN_DEADLINE_MS,
+                )
             }
         };
         let mut targets = Vec::new();

@@ -135,15 +135,98 @@ fn after_the_stream_head_a_cut_is_in_band_and_never_retried() {
     assert!(tail.contains("\"error\""), "{tail}");
 }
 
+/// A gateway with a plain OpenAI model `ma` and the plain mock `mock`, and `extra` top-level
+/// config (such as `"retry"`).
+fn plain_gateway(extra: &str) -> Gateway {
+    let mut gw = Gateway::new(Some(&format!(
+        r#"{{"providers":{{"a":{{"kind":"openai","base_url":"http://a.test/v1","api_key_secret":"A_KEY"}},"m":{{"kind":"mock"}}}},
+           "models":[{{"name":"ma","provider":"a","model":"a-1"}},{{"name":"mock","provider":"m","model":"mock-1"}}],
+           "keys":[{{"name":"dev","sha256":"8edd8fc603d1de18ee8dcf261109b9486994e9fd6b674a0177e29b88128a7ef3"}}]{extra}}}"#
+    )));
+    gw.set_secret("A_KEY", "sk-a-secret-value");
+    gw
+}
+
+/// A request for a plain model, with extra request headers.
+fn start_plain(gw: &Gateway, model: &str, headers: &[(&str, &str)]) -> (Session, Action) {
+    let mut h = vec![("authorization".to_string(), KEY.to_string())];
+    h.extend(headers.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let body = format!(r#"{{"model":"{model}","messages":[{{"role":"user","content":"hi"}}]}}"#);
+    let (s, a) = gw.start(&chat_inbound(&h, body.as_bytes(), 0, 1));
+    (s.into_session().expect("a session"), a)
+}
+
+/// The status, `retry-after` and delay of a mock playback action.
+fn mock_play(a: &Action) -> (u16, Option<&str>, u32) {
+    match a {
+        Action::Mock(m) => (m.status, m.headers.iter().find(|(k, _)| k == "retry-after").map(|(_, v)| v.as_str()), m.delay_ms),
+        other => panic!("expected a mock playback, got {other:?}"),
+    }
+}
+
+/// Feed a mock playback to the session as the driver would; return the next action.
+fn play_mock(s: &mut Session, a: &Action, now: u64) -> Action {
+    let Action::Mock(m) = a else { panic!("expected a mock playback, got {a:?}") };
+    assert_eq!(s.on_head(m.status, &m.headers, now), Action::ReadBody);
+    s.on_body(&m.frames.concat(), now)
+}
+
 #[test]
-fn plain_models_are_not_retried() {
-    let gw = gateway(r#"[{"model":"ma"}]"#, "{}", 60_000);
-    let h = vec![("authorization".to_string(), KEY.to_string())];
-    let body = br#"{"model":"ma","messages":[{"role":"user","content":"hi"}]}"#;
-    let inb = chat_inbound(&h, body, 0, 1);
-    let (s, _) = gw.start(&inb);
-    let mut s = s.into_session().unwrap();
-    assert_eq!(reply(fail_with(&mut s, 503, &[], 5)).status, 502);
+fn plain_models_are_retried_by_the_default_policy() {
+    let gw = plain_gateway("");
+    let (mut s, first) = start_plain(&gw, "ma", &[]);
+    assert_eq!(fetch(&first), ("http://a.test/v1/chat/completions", 0));
+    for (n, now) in [(1, 10), (2, 300)] {
+        let a = fail_with(&mut s, 503, &[], now);
+        let (url, delay) = fetch(&a);
+        assert_eq!(url, "http://a.test/v1/chat/completions", "retry {n}");
+        assert!(delay <= 250 << (n - 1), "full jitter below the default base of 250 ms, doubling: {delay}");
+    }
+    let r = reply(fail_with(&mut s, 503, &[], 900));
+    assert_eq!((r.status, r.header("x-switchyard-attempts")), (502, Some("3")), "two retries by default, then the error");
+}
+
+#[test]
+fn a_plain_model_429_with_retry_after_is_retried_then_succeeds() {
+    let gw = plain_gateway("");
+    let (mut s, _) = start_plain(&gw, "ma", &[]);
+    let retry = fail_with(&mut s, 429, &[("retry-after", "1")], 20);
+    assert_eq!(fetch(&retry).0, "http://a.test/v1/chat/completions");
+    assert!(fetch(&retry).1 >= 1000, "retry-after is a floor: {:?}", fetch(&retry));
+    s.on_head(200, &[], 1100);
+    let r = reply(s.on_body(OK, 1100));
+    assert_eq!((r.status, r.header("x-switchyard-attempts")), (200, Some("2")));
+}
+
+#[test]
+fn the_top_level_retry_policy_applies_to_plain_models() {
+    let (mut s, _) = start_plain(&plain_gateway(r#","retry":{"max_retries":0}"#), "ma", &[]);
+    let r = reply(fail_with(&mut s, 503, &[], 5));
+    assert_eq!((r.status, r.header("x-switchyard-attempts")), (502, Some("1")));
+    let (mut s, _) = start_plain(&plain_gateway(r#","retry":{"max_retries":1,"base_ms":10,"max_backoff_ms":10}"#), "ma", &[]);
+    assert!(fetch(&fail_with(&mut s, 503, &[], 5)).1 <= 10);
+    assert_eq!(reply(fail_with(&mut s, 503, &[], 20)).header("x-switchyard-attempts"), Some("2"));
+}
+
+#[test]
+fn a_rate_limited_plain_mock_is_retried_after_its_retry_after() {
+    let gw = plain_gateway("");
+    let (mut s, first) = start_plain(&gw, "mock", &[("x-switchyard-mock", "status=429,retry_after=1")]);
+    assert_eq!(mock_play(&first), (429, Some("1"), 0));
+    // The directive holds for every attempt: each retry waits out the retry-after again.
+    let second = play_mock(&mut s, &first, 0);
+    assert_eq!(mock_play(&second).0, 429);
+    assert!(mock_play(&second).2 >= 1000, "the second attempt waits for retry-after: {:?}", mock_play(&second));
+    let third = play_mock(&mut s, &second, 1000);
+    assert!(mock_play(&third).2 >= 1000);
+    let r = reply(play_mock(&mut s, &third, 2000));
+    assert_eq!((r.status, r.header("x-switchyard-attempts"), r.header("retry-after")), (429, Some("3"), Some("1")));
+    // Had the second attempt answered, the caller would have had its answer.
+    let (mut s, first) = start_plain(&gw, "mock", &[("x-switchyard-mock", "status=429,retry_after=1")]);
+    play_mock(&mut s, &first, 0);
+    s.on_head(200, &[("content-type".into(), "application/json".into())], 1000);
+    let r = reply(s.on_body(OK, 1000));
+    assert_eq!((r.status, r.header("x-switchyard-attempts")), (200, Some("2")));
 }
 
 #[test]

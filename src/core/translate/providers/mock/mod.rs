@@ -1,6 +1,9 @@
 //! The built-in `mock` provider: an OpenAI-compatible upstream that lives inside the gateway.
 //! Same prompt, same answer; realistic usage; streaming with chosen chunk spacing; and faults
-//! on demand, so clients can test their error handling for free.
+//! on demand, so clients can test their error handling for free. What it answers (text, JSON
+//! valid against a response format's schema, tool calls with arguments valid against the
+//! tool's schema, a text answer once tool results are in) is in `answer`; values of a schema
+//! come from `schema`, its leaves (strings, numbers) from `values`.
 //!
 //! Its output is raw upstream bytes (status, headers, body frames) that go through the same
 //! OpenAI provider decoding as any real upstream, so faults exercise the real paths.
@@ -11,12 +14,17 @@
 //! `status=429`, `retry_after=2`, `delay_ms=300`, `chunk_ms=20`, `cut_after=3`, `malformed`,
 //! and `panic` where the provider allows it.
 
+mod answer;
+pub mod schema;
+pub mod values;
+
+pub use answer::estimate_input_tokens;
+
 use crate::core::error::{Code, GatewayError};
 use crate::core::translate::dialect::openai::encode_response;
 use crate::core::translate::dialect::openai_stream::OpenAiStreamEncoder;
 use crate::core::types::*;
-use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
+use serde_json::json;
 
 /// What the mock upstream answers, for the edge to play back with its timers.
 #[derive(Debug, Clone, PartialEq)]
@@ -106,111 +114,6 @@ impl Directive {
     }
 }
 
-const WORDS: &[&str] = &[
-    "switchyard",
-    "routes",
-    "every",
-    "request",
-    "to",
-    "the",
-    "right",
-    "model",
-    "and",
-    "keeps",
-    "costs",
-    "low",
-    "while",
-    "answers",
-    "stay",
-    "fast",
-    "reliable",
-    "cached",
-    "tokens",
-    "flow",
-    "through",
-    "edge",
-    "gateway",
-    "calm",
-];
-
-fn estimate_tokens(text: &str) -> u64 {
-    (text.chars().count() as u64).div_ceil(4)
-}
-
-/// Input tokens as a tokenizer would roughly count them: text plus per-message overhead.
-pub fn estimate_input_tokens(req: &ChatRequest) -> u64 {
-    req.messages.iter().map(|m| 4 + estimate_tokens(&m.content.text())).sum::<u64>() + 3
-}
-
-/// The deterministic answer for a request: text, or a tool call when tools are offered.
-fn answer(req: &ChatRequest, upstream_model: &str, now_s: u64) -> ChatResponse {
-    let mut h = Sha256::new();
-    h.update(upstream_model.as_bytes());
-    for m in &req.messages {
-        h.update(m.role.as_str().as_bytes());
-        h.update([0]);
-        h.update(m.content.text().as_bytes());
-        h.update([0]);
-    }
-    let digest = h.finalize();
-    let n_words = (8 + digest[0] as usize % 24).min(req.max_output_tokens.map_or(usize::MAX, |m| m.max(1) as usize));
-    let text: Vec<&str> = (0..n_words).map(|i| WORDS[digest[(i + 1) % 32] as usize % WORDS.len()]).collect();
-    let mut text = text.join(" ");
-    if matches!(req.response_format, Some(ResponseFormat::JsonObject | ResponseFormat::JsonSchema { .. })) {
-        text = json!({ "answer": text }).to_string();
-    }
-    let id = format!("chatcmpl-mock-{}", hex::encode(&digest[..12]));
-    let tool = pick_tool(req);
-    let (content, tool_calls, finish) = match tool {
-        Some(t) => (
-            None,
-            vec![ToolCall { id: format!("call_{}", hex::encode(&digest[12..20])), name: t.name.clone(), arguments: tool_arguments(t) }],
-            FinishReason::ToolCalls,
-        ),
-        None => (Some(text), Vec::new(), if n_words < 8 { FinishReason::Length } else { FinishReason::Stop }),
-    };
-    let out_tokens = content.as_deref().map_or(0, |c| c.split(' ').count() as u64)
-        + tool_calls.iter().map(|c| estimate_tokens(&c.arguments) + 5).sum::<u64>();
-    let n = req.sampling.n.unwrap_or(1).min(8);
-    let choices = (0..n)
-        .map(|index| Choice {
-            index,
-            content: content.clone(),
-            refusal: None,
-            tool_calls: tool_calls.clone(),
-            finish_reason: Some(finish.clone()),
-        })
-        .collect();
-    let usage = Usage { input_tokens: estimate_input_tokens(req), output_tokens: out_tokens * n as u64, ..Default::default() };
-    ChatResponse { id, model: upstream_model.to_string(), created: now_s, choices, usage: Some(usage) }
-}
-
-fn pick_tool(req: &ChatRequest) -> Option<&Tool> {
-    match &req.tool_choice {
-        Some(ToolChoice::None) => None,
-        Some(ToolChoice::Function(name)) => req.tools.iter().find(|t| &t.name == name),
-        _ => req.tools.first(),
-    }
-}
-
-/// Arguments that satisfy the tool's top-level schema types.
-fn tool_arguments(t: &Tool) -> String {
-    let mut args = serde_json::Map::new();
-    if let Some(props) = t.parameters.as_ref().and_then(|p| p.get("properties")).and_then(Value::as_object) {
-        for (name, schema) in props {
-            let v = match schema.get("type").and_then(Value::as_str) {
-                Some("integer") | Some("number") => json!(1),
-                Some("boolean") => json!(true),
-                Some("array") => json!([]),
-                Some("object") => json!({}),
-                _ => schema.get("enum").and_then(|e| e.get(0)).cloned().unwrap_or_else(|| json!("mock")),
-            };
-            args.insert(name.clone(), v);
-        }
-    }
-    Value::Object(args).to_string()
-}
-
 /// Stream events for a response, as OpenAI would send them.
 fn stream_events(r: &ChatResponse) -> Vec<StreamEvent> {
     let mut evs = vec![StreamEvent::Start { id: r.id.clone(), model: r.model.clone(), created: r.created }];
@@ -271,7 +174,7 @@ pub fn respond(req: &ChatRequest, call: MockCall) -> MockReply {
         reply.frames.push(body.to_string().into_bytes());
         return reply;
     }
-    let response = answer(req, call.upstream_model, call.now_s);
+    let response = answer::answer(req, call.upstream_model, call.now_s);
     if !req.stream {
         reply.frames.push(if d.malformed { br#"{"id":"chatcmpl-mock","choices":[{"#.to_vec() } else { encode_response(&response) });
         reply.cut = d.cut_after.is_some();
