@@ -85,11 +85,16 @@ fn paths_under_messages_answer_in_anthropics_shape() {
 }
 
 fn anthropic_upstream() -> Gateway {
-    let mut gw = Gateway::new(Some(
-        r#"{"providers":{"anth":{"kind":"anthropic","base_url":"http://127.0.0.1:9","api_key_secret":"ANTH_KEY"}},
-            "models":[{"name":"claude","provider":"anth","model":"claude-x"}],
-            "keys":[{"name":"dev","sha256":"8edd8fc603d1de18ee8dcf261109b9486994e9fd6b674a0177e29b88128a7ef3","tenant":"t"}]}"#,
-    ));
+    anthropic_upstream_with("")
+}
+
+/// The same, with more top-level config members (`extra` starts with a comma).
+fn anthropic_upstream_with(extra: &str) -> Gateway {
+    let mut gw = Gateway::new(Some(&format!(
+        r#"{{"providers":{{"anth":{{"kind":"anthropic","base_url":"http://127.0.0.1:9","api_key_secret":"ANTH_KEY"}}}},
+            "models":[{{"name":"claude","provider":"anth","model":"claude-x"}}],
+            "keys":[{{"name":"dev","sha256":"8edd8fc603d1de18ee8dcf261109b9486994e9fd6b674a0177e29b88128a7ef3","tenant":"t"}}]{extra}}}"#,
+    )));
     gw.set_secret("ANTH_KEY", "sk-ant-up");
     gw
 }
@@ -129,7 +134,8 @@ fn an_openai_caller_served_by_anthropic_gets_the_requests_time_as_created() {
 
 #[test]
 fn an_overloaded_upstream_is_529_overloaded_error_for_anthropic_callers() {
-    let gw = anthropic_upstream();
+    // No retries, so the first 529 is the answer.
+    let gw = anthropic_upstream_with(r#","retry":{"max_retries":0}"#);
     let overloaded = br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
     let messages = r#"{"model":"claude","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}"#;
     let mut s = run(&gw, "POST", "/v1/messages", &[("x-api-key", "sk-switchyard-dev")], messages).0.into_session().unwrap();
