@@ -7,6 +7,7 @@
 pub mod b64;
 pub mod calendar;
 pub mod duration;
+pub mod redact;
 pub mod secret;
 pub mod sse;
 pub mod strict_json;
