@@ -297,9 +297,7 @@ impl StreamDecoder {
                 out.push(StreamEvent::Usage(usage_from_wire(&merged)));
             }
             wire::Event::MessageStop => out.push(StreamEvent::Done),
-            wire::Event::Error { error } => out.push(StreamEvent::Error {
-                message: crate::core::error::sanitize_upstream_message(&format!("{}: {}", error.kind, error.message)),
-            }),
+            wire::Event::Error { error } => out.push(StreamEvent::Error { message: format!("{}: {}", error.kind, error.message) }),
             wire::Event::ContentBlockStop { .. } | wire::Event::Ping | wire::Event::Other => {}
         }
     }

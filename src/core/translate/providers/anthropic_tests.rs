@@ -105,7 +105,8 @@ event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
 
 #[test]
 fn stream_transcript() {
-    let evs = crate::core::translate::providers::StreamDecoder::new(Dialect::Anthropic).push(STREAM.as_bytes()).unwrap();
+    let evs =
+        crate::core::translate::providers::StreamDecoder::new(Dialect::Anthropic, Default::default()).push(STREAM.as_bytes()).unwrap();
     assert_eq!(evs[0], StreamEvent::Start { id: "msg_1".into(), model: "claude-sonnet-4-5".into(), created: 0 });
     assert_eq!(evs[1], StreamEvent::TextDelta { index: 0, text: "Okay".into() });
     assert_eq!(
@@ -126,7 +127,7 @@ fn stream_transcript() {
 
 #[test]
 fn stream_error_event_and_split_invariance() {
-    let evs = crate::core::translate::providers::StreamDecoder::new(Dialect::Anthropic)
+    let evs = crate::core::translate::providers::StreamDecoder::new(Dialect::Anthropic, Default::default())
         .push(b"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n")
         .unwrap();
     assert!(matches!(&evs[0], StreamEvent::Error { message } if message.contains("overloaded_error")));
@@ -145,15 +146,19 @@ fn error_shapes() {
         (529, "overloaded_error", 502, "upstream_overloaded"),
     ];
     for (status, kind, want_status, want_code) in cases {
-        let e = decode_error(Dialect::Anthropic, status, Some("4"), &body(kind));
+        let e = decode_error(Dialect::Anthropic, status, Some("4"), &body(kind), &Default::default());
         assert_eq!((e.status, e.code.as_str()), (want_status, want_code), "{status}");
     }
-    assert_eq!(decode_error(Dialect::Anthropic, 429, Some("4"), &body("rate_limit_error")).retry_after.as_deref(), Some("4"));
+    assert_eq!(
+        decode_error(Dialect::Anthropic, 429, Some("4"), &body("rate_limit_error"), &Default::default()).retry_after.as_deref(),
+        Some("4")
+    );
     let e = decode_error(
         Dialect::Anthropic,
         400,
         None,
         br#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 210000 tokens > 200000 maximum"}}"#,
+        &Default::default(),
     );
     assert_eq!(e.code, "context_length_exceeded");
 }

@@ -11,7 +11,7 @@
 //! `content_filter`; thinking tokens (`thoughtsTokenCount`) bill as output.
 
 use super::upstream::{malformed, Target, UpstreamRequest};
-use crate::core::error::{sanitize_upstream_message, Code, GatewayError};
+use crate::core::error::{Code, GatewayError};
 use crate::core::translate::wire::gemini as wire;
 use crate::core::types::*;
 use crate::core::util::vecmap::VecMap;
@@ -311,9 +311,7 @@ impl StreamDecoder {
         for ev in events {
             if let Ok(err) = serde_json::from_slice::<wire::ErrorEnvelope>(ev.data.as_bytes()) {
                 if !err.error.message.is_empty() {
-                    out.push(StreamEvent::Error {
-                        message: sanitize_upstream_message(&format!("{}: {}", err.error.status, err.error.message)),
-                    });
+                    out.push(StreamEvent::Error { message: format!("{}: {}", err.error.status, err.error.message) });
                     continue;
                 }
             }

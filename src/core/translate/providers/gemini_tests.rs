@@ -83,7 +83,7 @@ data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"lo\"}],\"role\":
 
 #[test]
 fn stream_transcript_ends_cleanly_only_after_a_finish_reason() {
-    let mut d = crate::core::translate::providers::StreamDecoder::new(Dialect::Gemini);
+    let mut d = crate::core::translate::providers::StreamDecoder::new(Dialect::Gemini, Default::default());
     let mut evs = d.push(STREAM.as_bytes()).unwrap();
     evs.extend(d.finish().unwrap());
     assert_eq!(evs[0], StreamEvent::Start { id: "r1".into(), model: "gemini-2.5-flash".into(), created: 0 });
@@ -92,7 +92,7 @@ fn stream_transcript_ends_cleanly_only_after_a_finish_reason() {
     assert!(matches!(evs[4], StreamEvent::Usage(Usage { input_tokens: 8, output_tokens: 2, .. })));
     assert_eq!(evs[5], StreamEvent::Done);
     let first = STREAM.split("\r\n\r\n").next().unwrap();
-    let mut cut = crate::core::translate::providers::StreamDecoder::new(Dialect::Gemini);
+    let mut cut = crate::core::translate::providers::StreamDecoder::new(Dialect::Gemini, Default::default());
     let mut evs = cut.push(first.as_bytes()).unwrap();
     evs.extend(cut.finish().unwrap());
     assert!(!evs.contains(&StreamEvent::Done), "no finishReason: not a clean end");
@@ -115,7 +115,7 @@ fn error_shapes() {
         (503, "UNAVAILABLE", 502, "upstream_error"),
     ];
     for (status, s, want_status, want_code) in cases {
-        let e = decode_error(Dialect::Gemini, status, None, &body(status, s));
+        let e = decode_error(Dialect::Gemini, status, None, &body(status, s), &Default::default());
         assert_eq!((e.status, e.code.as_str()), (want_status, want_code), "{status}");
     }
 }

@@ -42,7 +42,7 @@ fn stream_decodes_to_same_text_and_usage() {
         call("chunk_ms=20"),
     );
     assert_eq!(r.interval_ms, 20);
-    let mut d = crate::core::translate::providers::StreamDecoder::new(Dialect::OpenAi);
+    let mut d = crate::core::translate::providers::StreamDecoder::new(Dialect::OpenAi, Default::default());
     let evs: Vec<StreamEvent> = r.frames.iter().flat_map(|f| d.push(f).unwrap()).collect();
     let text: String = evs
         .iter()

@@ -1,5 +1,9 @@
 //! Canonical requests to and from what each upstream speaks, one file per wire format.
 //! Each provider has four narrow conversions: request out, response in, stream in, error in.
+//!
+//! Invariant: upstream error text (error bodies, in-band stream errors) leaves this module
+//! only through [`sanitize_upstream_message`], with the isolate's [`Redactor`]: each wire's
+//! own decoders yield it raw, and [`decode_error`] and [`StreamDecoder`] sanitise it.
 
 pub mod anthropic;
 pub mod gemini;
@@ -12,6 +16,7 @@ pub use upstream::{Target, UpstreamRequest};
 
 use crate::core::error::{sanitize_upstream_message, Code, GatewayError, Kind};
 use crate::core::types::{ChatRequest, ChatResponse, Dialect, StreamEvent};
+use crate::core::util::redact::Redactor;
 use crate::core::util::sse::{SseEvent, SseParser};
 
 /// Build the upstream call for `req`. Fails only for requests the upstream cannot express.
@@ -35,21 +40,24 @@ pub fn decode_response(wire: Dialect, body: &[u8]) -> Result<ChatResponse, Gatew
 
 /// The gateway error for an upstream's failure response: its status, its `retry-after` header
 /// value (kept only on rate limits, and only if numeric) and its error body in the wire's
-/// shape (an unparsable body just loses the upstream's code and message).
-pub fn decode_error(wire: Dialect, status: u16, retry_after: Option<&str>, body: &[u8]) -> GatewayError {
+/// shape (an unparsable body just loses the upstream's code and message). The message is
+/// sanitised with `redactor`.
+pub fn decode_error(wire: Dialect, status: u16, retry_after: Option<&str>, body: &[u8], redactor: &Redactor) -> GatewayError {
     let (code, message) = match wire {
         Dialect::OpenAi => openai::error_parts(body),
         Dialect::Anthropic => anthropic::error_parts(body),
         Dialect::Gemini => gemini::error_parts(body),
     };
-    classify_error(status, &code, &sanitize_upstream_message(&message), retry_after)
+    classify_error(status, &code, &sanitize_upstream_message(&message, redactor), retry_after)
 }
 
 /// An upstream's stream, by wire format: SSE framing here, each wire's events in its file.
+/// In-band error messages are sanitised here, with the redactor it was made with.
 #[derive(Debug)]
 pub struct StreamDecoder {
     sse: SseParser,
     wire: WireStream,
+    redactor: Redactor,
 }
 
 #[derive(Debug)]
@@ -60,22 +68,29 @@ enum WireStream {
 }
 
 impl StreamDecoder {
-    /// A decoder for a stream in the upstream's wire format, with SSE lines capped at 4 MiB.
-    pub fn new(wire: Dialect) -> Self {
+    /// A decoder for a stream in the upstream's wire format, with SSE lines capped at 4 MiB;
+    /// `redactor` cleans the messages of in-band errors.
+    pub fn new(wire: Dialect, redactor: Redactor) -> Self {
         let wire = match wire {
             Dialect::OpenAi => WireStream::OpenAi(Default::default()),
             Dialect::Anthropic => WireStream::Anthropic(Default::default()),
             Dialect::Gemini => WireStream::Gemini(Default::default()),
         };
-        StreamDecoder { sse: SseParser::default(), wire }
+        StreamDecoder { sse: SseParser::default(), wire, redactor }
     }
 
     fn decode(&mut self, events: Vec<SseEvent>) -> Result<Vec<StreamEvent>, GatewayError> {
-        match &mut self.wire {
+        let mut out = match &mut self.wire {
             WireStream::OpenAi(d) => d.decode(events),
             WireStream::Anthropic(d) => d.decode(events),
             WireStream::Gemini(d) => d.decode(events),
+        }?;
+        for ev in &mut out {
+            if let StreamEvent::Error { message } = ev {
+                *message = sanitize_upstream_message(message, &self.redactor);
+            }
         }
+        Ok(out)
     }
 
     /// Feed the next bytes of the body, split anywhere; the events they complete. An unparsable
@@ -135,7 +150,7 @@ pub fn classify_error(status: u16, code: &str, message: &str, retry_after: Optio
 #[cfg(test)]
 pub(crate) fn assert_split_invariant(wire: Dialect, bytes: &[u8]) {
     let run = |parts: &[&[u8]]| {
-        let mut d = StreamDecoder::new(wire);
+        let mut d = StreamDecoder::new(wire, Redactor::default());
         let mut evs: Vec<StreamEvent> = parts.iter().flat_map(|p| d.push(p).unwrap()).collect();
         evs.extend(d.finish().unwrap());
         evs

@@ -7,7 +7,7 @@
 
 use super::upstream::{malformed, Target, UpstreamRequest};
 use crate::core::config::ProviderKind;
-use crate::core::error::{sanitize_upstream_message, GatewayError};
+use crate::core::error::GatewayError;
 use crate::core::translate::dialect::openai::encode_request;
 use crate::core::translate::wire::openai as wire;
 use crate::core::types::*;
@@ -124,7 +124,8 @@ impl StreamDecoder {
             }
             let chunk: wire::Chunk = serde_json::from_slice(ev.data.as_bytes()).map_err(|_| malformed("stream chunk"))?;
             if chunk.error.is_none() {
-                // Upstream error events are not echoed: the caller gets the sanitised one.
+                // Upstream error events are not echoed: the caller gets the sanitised one
+                // (`providers::StreamDecoder` sanitises every error event's message).
                 self.echo.extend(crate::core::util::sse::frame(&ev.data));
             }
             self.chunk_events(chunk, &mut out);
@@ -134,7 +135,7 @@ impl StreamDecoder {
 
     fn chunk_events(&mut self, chunk: wire::Chunk, out: &mut Vec<StreamEvent>) {
         if let Some(err) = chunk.error {
-            out.push(StreamEvent::Error { message: sanitize_upstream_message(&err.message) });
+            out.push(StreamEvent::Error { message: err.message });
             return;
         }
         if !self.started {

@@ -4,7 +4,7 @@ use crate::core::translate::providers::decode_error as decode_any_error;
 use serde_json::json;
 
 fn decode_error(status: u16, retry_after: Option<&str>, body: &[u8]) -> GatewayError {
-    decode_any_error(Dialect::OpenAi, status, retry_after, body)
+    decode_any_error(Dialect::OpenAi, status, retry_after, body, &Default::default())
 }
 
 fn target(kind: ProviderKind, base_url: &'static str, key: Option<&'static str>) -> Target<'static> {
@@ -50,7 +50,7 @@ fn malformed_response_is_502() {
 
 #[test]
 fn stream_decodes_tool_calls_finish_usage_done() {
-    let mut d = crate::core::translate::providers::StreamDecoder::new(Dialect::OpenAi);
+    let mut d = crate::core::translate::providers::StreamDecoder::new(Dialect::OpenAi, Default::default());
     let evs = d.push(TOOL_STREAM.as_bytes()).unwrap();
     assert!(matches!(&evs[0], StreamEvent::Start { model, .. } if model == "gpt-4o"));
     assert!(matches!(&evs[1], StreamEvent::ToolCallDelta { id: Some(id), name: Some(n), .. } if id == "call_X" && n == "get_weather"));
@@ -68,7 +68,10 @@ fn stream_split_anywhere_gives_same_events() {
 #[test]
 fn malformed_chunk_is_an_error() {
     assert_eq!(
-        crate::core::translate::providers::StreamDecoder::new(Dialect::OpenAi).push(b"data: {oops\n\n").unwrap_err().code,
+        crate::core::translate::providers::StreamDecoder::new(Dialect::OpenAi, Default::default())
+            .push(b"data: {oops\n\n")
+            .unwrap_err()
+            .code,
         "upstream_malformed"
     );
 }
