@@ -162,3 +162,41 @@ fn error_shapes() {
     );
     assert_eq!(e.code, "context_length_exceeded");
 }
+
+/// Every error type of <https://docs.anthropic.com/en/api/errors>, in its published shape: the
+/// key's and the account's errors move on to the next target (502 if none), an overload and a
+/// rate limit are retried, the caller's own mistakes return.
+#[test]
+fn published_error_types() {
+    use crate::core::error::Disposition::{NextTarget, Retry, Return};
+    let body = |kind: &str, message: &str| {
+        serde_json::json!({"type": "error", "error": {"type": kind, "message": message}, "request_id": "req_011CSHoEeqs5C35K2UUqR7Fy"})
+            .to_string()
+    };
+    let cases = [
+        (400, "invalid_request_error", "messages: roles must alternate", 400, "upstream_rejected_request", Return),
+        (401, "authentication_error", "invalid x-api-key", 502, "upstream_auth_failed", NextTarget),
+        (402, "billing_error", "Your credit balance is too low", 502, "upstream_quota_exhausted", NextTarget),
+        (
+            403,
+            "permission_error",
+            "Your API key does not have permission to use the specified resource.",
+            502,
+            "upstream_auth_failed",
+            NextTarget,
+        ),
+        // The type decides over the status: a billing error is the account's, whatever it comes with.
+        (403, "billing_error", "Your credit balance is too low", 502, "upstream_quota_exhausted", NextTarget),
+        (404, "not_found_error", "model: claude-9", 502, "upstream_not_found", NextTarget),
+        (413, "request_too_large", "Request exceeds the maximum allowed number of bytes.", 400, "upstream_rejected_request", Return),
+        (429, "rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit", 429, "upstream_rate_limited", Retry),
+        (500, "api_error", "Internal server error", 502, "upstream_error", Retry),
+        (504, "timeout_error", "Request timeout", 504, "upstream_timeout", Retry),
+        (529, "overloaded_error", "Overloaded", 502, "upstream_overloaded", Retry),
+        (500, "overloaded_error", "Overloaded", 502, "upstream_overloaded", Retry),
+    ];
+    for (status, kind, message, want_status, want_code, want_next) in cases {
+        let e = decode_error(Dialect::Anthropic, status, None, body(kind, message).as_bytes(), &Default::default());
+        assert_eq!((e.status, e.code.as_str(), e.disposition()), (want_status, want_code, want_next), "{status} {kind}");
+    }
+}

@@ -12,7 +12,7 @@ pub mod openai;
 mod upstream;
 
 pub(crate) use upstream::malformed;
-pub use upstream::{Target, UpstreamRequest};
+pub use upstream::{Cause, ErrorParts, Target, UpstreamRequest};
 
 use crate::core::error::{sanitize_upstream_message, Code, GatewayError, Kind};
 use crate::core::types::{ChatRequest, ChatResponse, Dialect, StreamEvent};
@@ -40,15 +40,15 @@ pub fn decode_response(wire: Dialect, body: &[u8]) -> Result<ChatResponse, Gatew
 
 /// The gateway error for an upstream's failure response: its status, its `retry-after` header
 /// value (kept only on rate limits, and only if numeric) and its error body in the wire's
-/// shape (an unparsable body just loses the upstream's code and message). The message is
+/// shape (an unparsable body just loses the upstream's cause and message). The message is
 /// sanitised with `redactor`.
 pub fn decode_error(wire: Dialect, status: u16, retry_after: Option<&str>, body: &[u8], redactor: &Redactor) -> GatewayError {
-    let (code, message) = match wire {
+    let parts = match wire {
         Dialect::OpenAi => openai::error_parts(body),
         Dialect::Anthropic => anthropic::error_parts(body),
         Dialect::Gemini => gemini::error_parts(body),
     };
-    classify_error(status, &code, &sanitize_upstream_message(&message, redactor), retry_after)
+    classify_error(status, parts.cause, &sanitize_upstream_message(&parts.message, redactor), retry_after)
 }
 
 /// An upstream's stream, by wire format: SSE framing here, each wire's events in its file.
@@ -121,23 +121,32 @@ impl StreamDecoder {
     }
 }
 
-/// The gateway error for an upstream failure status. `code` is the upstream's own error code
-/// or type (any provider's vocabulary); `message` must already be sanitised.
-pub fn classify_error(status: u16, code: &str, message: &str, retry_after: Option<&str>) -> GatewayError {
-    let quota = matches!(code, "insufficient_quota" | "billing_error");
-    let context = code == "context_length_exceeded" || message.contains("context length") || message.contains("prompt is too long");
+/// The gateway error for an upstream failure status. `cause` is what the body said (see
+/// [`Cause`]): it decides over the status, so that a provider's 400 for the gateway's own bad
+/// key is never passed off as the caller's mistake. `message` must already be sanitised; it is
+/// left out where it would tell the caller about the gateway's credentials or account.
+pub fn classify_error(status: u16, cause: Cause, message: &str, retry_after: Option<&str>) -> GatewayError {
+    let context = cause == Cause::ContextLength || message.contains("context length") || message.contains("prompt is too long");
     let detail = |prefix: &str| if message.is_empty() { prefix.to_string() } else { format!("{prefix}: {message}") };
-    let mut err = match status {
-        429 if quota => GatewayError::new(Code::UpstreamQuotaExhausted, "the upstream provider's quota is exhausted"),
-        429 => GatewayError::new(Code::UpstreamRateLimited, detail("the upstream provider is rate limiting")),
-        400 | 413 | 422 if context => {
+    let auth = || GatewayError::new(Code::UpstreamAuthFailed, "the gateway's credentials were rejected by the upstream provider");
+    let quota = || GatewayError::new(Code::UpstreamQuotaExhausted, "the upstream provider's quota or billing does not allow the request");
+    let overloaded = || GatewayError::new(Code::UpstreamOverloaded, detail("the upstream is overloaded"));
+    let rate_limited = || GatewayError::new(Code::UpstreamRateLimited, detail("the upstream provider is rate limiting"));
+    let mut err = match (cause, status) {
+        (Cause::Credentials, _) => auth(),
+        (Cause::Quota, _) => quota(),
+        (Cause::Overloaded, _) => overloaded(),
+        (Cause::RateLimit, _) => rate_limited(),
+        (_, 400 | 413 | 422) | (Cause::ContextLength, 400..=499) if context => {
             GatewayError::new(Code::ContextLengthExceeded, detail("the request exceeds the model's context window"))
         }
-        400 | 413 | 422 => GatewayError::new(Code::UpstreamRejectedRequest, detail("the upstream rejected the request")),
-        401 | 403 => GatewayError::new(Code::UpstreamAuthFailed, "the gateway's credentials were rejected by the upstream provider"),
-        404 => GatewayError::new(Code::UpstreamNotFound, detail("the upstream does not know this model or route")),
-        408 | 504 => GatewayError::new(Code::UpstreamTimeout, format!("the upstream timed out ({status})")),
-        529 => GatewayError::new(Code::UpstreamOverloaded, detail("the upstream is overloaded")),
+        (_, 401 | 403) => auth(),
+        (_, 402) => quota(),
+        (_, 429) => rate_limited(),
+        (_, 529) => overloaded(),
+        (_, 400 | 413 | 422) => GatewayError::new(Code::UpstreamRejectedRequest, detail("the upstream rejected the request")),
+        (_, 404) => GatewayError::new(Code::UpstreamNotFound, detail("the upstream does not know this model or route")),
+        (_, 408 | 504) => GatewayError::new(Code::UpstreamTimeout, format!("the upstream timed out ({status})")),
         _ => GatewayError::new(Code::UpstreamError, detail(&format!("the upstream failed with status {status}"))),
     };
     if err.kind == Kind::RateLimited {

@@ -117,6 +117,47 @@ fn error_classification() {
     assert_eq!(decode_error(429, Some("3"), &body("rate_limit_exceeded", "slow")).retry_after.as_deref(), Some("3"));
 }
 
+/// OpenAI's published errors (<https://platform.openai.com/docs/guides/error-codes>) and what
+/// compatible servers send: a key refused is the gateway's fault, with any status; quota is
+/// the account's (no retry helps); a rate limit is retried.
+#[test]
+fn published_error_codes() {
+    use crate::core::error::Disposition::{NextTarget, Retry, Return};
+    let body = |kind: &str, code: Option<&str>, message: &str| {
+        serde_json::to_vec(&json!({"error": {"message": message, "type": kind, "param": null, "code": code}})).unwrap()
+    };
+    let key = "Incorrect API key provided: sk-proj-****1234. You can find your API key at https://platform.openai.com/account/api-keys.";
+    let quota = "You exceeded your current quota, please check your plan and billing details.";
+    let rpm = "Rate limit reached for gpt-4o in organization org-abc on requests per min (RPM): Limit 3, Used 3, Requested 1.";
+    let cases = [
+        (401, body("invalid_request_error", Some("invalid_api_key"), key), 502, "upstream_auth_failed", NextTarget),
+        (400, body("invalid_request_error", Some("invalid_api_key"), "Invalid API Key"), 502, "upstream_auth_failed", NextTarget),
+        (
+            403,
+            body("invalid_request_error", Some("unsupported_country_region_territory"), "Country not supported"),
+            502,
+            "upstream_auth_failed",
+            NextTarget,
+        ),
+        (429, body("insufficient_quota", Some("insufficient_quota"), quota), 502, "upstream_quota_exhausted", NextTarget),
+        (429, body("insufficient_quota", None, quota), 502, "upstream_quota_exhausted", NextTarget),
+        (429, body("requests", Some("rate_limit_exceeded"), rpm), 429, "upstream_rate_limited", Retry),
+        (
+            400,
+            body("invalid_request_error", Some("context_length_exceeded"), "maximum context length is 128000 tokens"),
+            400,
+            "context_length_exceeded",
+            NextTarget,
+        ),
+        (400, body("invalid_request_error", None, "Invalid value for 'temperature'"), 400, "upstream_rejected_request", Return),
+        (503, body("server_error", None, "The engine is currently overloaded, please try again later"), 502, "upstream_error", Retry),
+    ];
+    for (status, body, want_status, want_code, want_next) in cases {
+        let e = decode_error(status, Some("3"), &body);
+        assert_eq!((e.status, e.code.as_str(), e.disposition()), (want_status, want_code, want_next), "{status} {want_code}");
+    }
+}
+
 #[test]
 fn upstream_key_echo_never_reaches_client() {
     let body = br#"{"error":{"message":"Incorrect API key provided: sk-canary-1234567890abcdef. Find your key.","type":"invalid_request_error","code":"invalid_api_key"}}"#;
