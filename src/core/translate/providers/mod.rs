@@ -155,6 +155,10 @@ pub fn classify_error(status: u16, cause: Cause, message: &str, retry_after: Opt
     err
 }
 
+#[cfg(test)]
+#[path = "errors_tests.rs"]
+mod errors_tests;
+
 /// Test helper: decoding `bytes` split at every offset gives the same events as in one piece.
 #[cfg(test)]
 pub(crate) fn assert_split_invariant(wire: Dialect, bytes: &[u8]) {
