@@ -66,10 +66,12 @@ impl Redactor {
         for w in bytes.windows(MIN_PIECE) {
             let mut window = [0u8; MIN_PIECE];
             window.copy_from_slice(w);
-            p.windows.push(window);
+            // Kept sorted by insertion: a sort would add its own code to the module for a list
+            // of a few hundred entries made once per isolate.
+            if let Err(at) = p.windows.binary_search(&window) {
+                p.windows.insert(at, window);
+            }
         }
-        p.windows.sort_unstable();
-        p.windows.dedup();
     }
 
     /// Whether there is no secret to redact.
@@ -116,39 +118,38 @@ impl Redactor {
         Cow::Owned(out)
     }
 
-    /// The byte ranges of `text` that hold a piece of a secret: in order, merged, and with
-    /// runs that touch joined.
+    /// The byte ranges of `text` that hold a piece of a secret: in order, with runs that
+    /// overlap or touch joined.
     fn find(&self, text: &[u8]) -> Vec<(usize, usize)> {
         let p = &*self.0;
-        let mut hits = Vec::new();
+        let mut hit = vec![false; text.len()];
+        let mut mark = |start: usize, end: usize| hit[start..end].iter_mut().for_each(|h| *h = true);
         for s in &p.secrets {
             if s.len() < MIN_EDGE {
                 // Longer secrets are found whole as their longest prefix.
-                hits.extend(occurrences(text, s).map(|at| (at, at + s.len())));
+                occurrences(text, s).for_each(|at| mark(at, at + s.len()));
                 continue;
             }
             for at in occurrences(text, &s[..MIN_EDGE]) {
-                hits.push((at, at + common_prefix(&text[at..], s)));
+                mark(at, at + common_prefix(&text[at..], s));
             }
             for at in occurrences(text, &s[s.len() - MIN_EDGE..]) {
                 let end = at + MIN_EDGE;
-                hits.push((end - common_suffix(&text[..end], s), end));
+                mark(end - common_suffix(&text[..end], s), end);
             }
         }
         if !p.windows.is_empty() && text.len() >= MIN_PIECE {
             for at in 0..=text.len() - MIN_PIECE {
-                let piece = &text[at..at + MIN_PIECE];
-                if p.windows.binary_search_by(|w| w[..].cmp(piece)).is_ok() {
-                    hits.push((at, at + MIN_PIECE));
+                if p.windows.binary_search_by(|w| w[..].cmp(&text[at..at + MIN_PIECE])).is_ok() {
+                    mark(at, at + MIN_PIECE);
                 }
             }
         }
-        hits.sort_unstable();
-        let mut runs: Vec<(usize, usize)> = Vec::with_capacity(hits.len());
-        for (start, end) in hits {
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        for (at, _) in hit.iter().enumerate().filter(|(_, h)| **h) {
             match runs.last_mut() {
-                Some(run) if start <= run.1 => run.1 = run.1.max(end),
-                _ => runs.push((start, end)),
+                Some(run) if run.1 == at => run.1 = at + 1,
+                _ => runs.push((at, at + 1)),
             }
         }
         runs

@@ -293,10 +293,12 @@ pub fn error_parts(body: &[u8]) -> ErrorParts {
 /// `RESOURCE_EXHAUSTED` (429) is a rate limit unless a quota it names is per day (those reset
 /// at midnight Pacific time: <https://ai.google.dev/gemini-api/docs/rate-limits>).
 fn cause_of(e: &wire::ErrorBody) -> Cause {
-    let daily =
-        e.details.iter().any(|d| d.metadata.quota_limit.contains("PerDay") || d.violations.iter().any(|v| v.quota_id.contains("PerDay")));
-    for d in &e.details {
-        match d.reason.as_str() {
+    let per_day = |v: &serde_json::Value| v.as_str().is_some_and(|q| q.contains("PerDay"));
+    let daily = e.details.iter().any(|d| {
+        per_day(&d["metadata"]["quota_limit"]) || d["violations"].as_array().is_some_and(|vs| vs.iter().any(|v| per_day(&v["quotaId"])))
+    });
+    for reason in e.details.iter().filter_map(|d| d["reason"].as_str()) {
+        match reason {
             r if r.starts_with("API_KEY_") => return Cause::Credentials,
             "SERVICE_DISABLED" | "ACCESS_TOKEN_EXPIRED" | "CONSUMER_INVALID" | "CONSUMER_SUSPENDED" | "USER_PROJECT_DENIED" => {
                 return Cause::Credentials
