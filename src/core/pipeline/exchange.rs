@@ -277,7 +277,11 @@ impl Exchange {
                 StreamEvent::Done => self.saw_done = true,
                 StreamEvent::TextDelta { text, .. } => self.output_chars += text.chars().count() as u64,
                 StreamEvent::ToolCallDelta { arguments, .. } => self.output_chars += arguments.chars().count() as u64,
-                StreamEvent::Error { message } => return self.stream_error(message),
+                StreamEvent::Error { message } => {
+                    // What came before the error in the same chunk goes out first.
+                    out.extend(self.stream_error(message));
+                    return out;
+                }
                 _ => {}
             }
             if let Some(a) = &mut self.assembler {

@@ -173,6 +173,21 @@ fn upstream_errors_come_back_in_the_callers_shape() {
     assert_eq!(r.header("retry-after"), Some("3"));
 }
 
+/// An in-band error in the same upstream chunk as text: the caller gets the text, then the
+/// error, in its own form.
+#[test]
+fn text_before_an_in_band_error_in_one_chunk_is_kept() {
+    let chunk = concat!(
+        "data: {\"candidates\": [{\"content\": {\"role\": \"model\", \"parts\": [{\"text\": \"partial \"}]}, \"index\": 0}]}\r\n\r\n",
+        "data: {\"error\": {\"code\": 500, \"message\": \"boom\", \"status\": \"INTERNAL\"}}\r\n\r\n",
+    );
+    for api in [Dialect::OpenAi, Dialect::Anthropic] {
+        let out = String::from_utf8(run(api, Dialect::Gemini, true, &[chunk.as_bytes()])).unwrap();
+        let (text, error) = (out.find("partial"), out.find("boom"));
+        assert!(text.is_some() && error.is_some() && text < error, "{api:?}: {out}");
+    }
+}
+
 /// A provider key, and an upstream message quoting it in forms the word heuristic misses.
 const KEY: &str = "gsk-Zb8Kq2Wn5Rt7Yp1Lm4Xc9Vd3Hj6";
 
