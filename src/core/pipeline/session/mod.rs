@@ -35,7 +35,9 @@ use crate::core::util::redact::Redactor;
 /// its secrets for upstream error text. Cloning is cheap (both are reference-counted).
 #[derive(Debug, Clone, Default)]
 pub struct Shared {
+    /// Breakers, retry budgets and quotas of the isolate's targets.
     pub health: Health,
+    /// The isolate's secrets, to cut out of upstream error text.
     pub redactor: Redactor,
 }
 

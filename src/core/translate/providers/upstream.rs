@@ -58,7 +58,9 @@ pub enum Cause {
 /// sanitised).
 #[derive(Debug, Default, PartialEq)]
 pub struct ErrorParts {
+    /// What the body says beyond the status.
     pub cause: Cause,
+    /// The body's human-readable message.
     pub message: String,
 }
 
