@@ -90,7 +90,7 @@ fn openai_stream(deltas: usize) -> Vec<Vec<u8>> {
 
 /// Upstream stream chunks straight through a wire decoder and an OpenAI encoder.
 fn translate(wire: Dialect, chunks: &[Vec<u8>]) -> usize {
-    let mut dec = StreamDecoder::new(wire);
+    let mut dec = StreamDecoder::new(wire, Default::default());
     let mut enc = StreamEncoder::new(Dialect::OpenAi, false);
     let mut out = 0;
     for c in chunks {

@@ -3,13 +3,14 @@
 //! breaker, and a short stable `code` used in the client's error body and in analytics.
 //!
 //! Invariant: a `GatewayError` message never contains a secret. Messages built from upstream
-//! bodies go through [`sanitize_upstream_message`] first.
+//! bodies go through [`sanitize_upstream_message`] first, with the isolate's [`Redactor`].
 
 mod code;
 
 pub use code::{Code, Disposition, Fault, Kind};
 
 use crate::core::types::Dialect;
+use crate::core::util::redact::Redactor;
 use serde_json::json;
 
 /// An error the gateway answers with: the HTTP status, the stable code and a message for the
@@ -151,11 +152,15 @@ impl GatewayError {
 
 /// Bound on how much of an upstream error message reaches a client.
 const MAX_UPSTREAM_MESSAGE: usize = 300;
+/// Bound on how much of an upstream error message is read at all.
+const MAX_UPSTREAM_INPUT: usize = 8192;
 
-/// Make an upstream-supplied message safe to show: drop anything that looks like a key or
-/// bearer token (providers echo partial keys in 401 bodies), strip control characters, and
-/// bound the length.
-pub fn sanitize_upstream_message(message: &str) -> String {
+/// Make an upstream-supplied message safe to show: cut out the worker's own secrets and their
+/// recognisable pieces (`redactor`: providers echo the key they received, whole or as
+/// `sk-abc…wxyz`), drop anything else that looks like a key or bearer token, strip control
+/// characters, and bound the length. The result holds no piece of a secret `redactor` knows.
+pub fn sanitize_upstream_message(message: &str, redactor: &Redactor) -> String {
+    let message = &message[..floor_char_boundary(message, MAX_UPSTREAM_INPUT)];
     let mut out = String::with_capacity(message.len().min(MAX_UPSTREAM_MESSAGE));
     for word in message.split_inclusive(char::is_whitespace) {
         let trimmed = word.trim_end();
@@ -166,16 +171,24 @@ pub fn sanitize_upstream_message(message: &str) -> String {
             out.push_str(word);
         }
     }
-    let mut clean: String = out.chars().filter(|c| !c.is_control() || *c == ' ').collect();
+    out.retain(|c| !c.is_control() || c == ' ');
+    let mut clean = redactor.redact(&out).into_owned();
     if clean.len() > MAX_UPSTREAM_MESSAGE {
-        let mut cut = MAX_UPSTREAM_MESSAGE;
-        while !clean.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        clean.truncate(cut);
+        clean.truncate(floor_char_boundary(&clean, MAX_UPSTREAM_MESSAGE));
         clean.push('…');
+        // The ellipsis could complete a piece of a secret that holds one.
+        clean = redactor.redact(&clean).into_owned();
     }
     clean
+}
+
+/// The largest char boundary of `s` at or below `at`.
+fn floor_char_boundary(s: &str, at: usize) -> usize {
+    let mut cut = at.min(s.len());
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    cut
 }
 
 fn looks_like_secret(word: &str) -> bool {
@@ -223,6 +236,10 @@ mod tests {
         assert_eq!(v, json!({"type": "error", "error": {"type": "authentication_error", "message": "no"}}));
     }
 
+    fn plain(message: &str) -> String {
+        sanitize_upstream_message(message, &Redactor::default())
+    }
+
     #[test]
     fn an_overloaded_upstream_is_anthropics_529_for_anthropic_callers_only() {
         let e = GatewayError::new(Code::UpstreamOverloaded, "the upstream is overloaded");
@@ -259,18 +276,65 @@ mod tests {
 
     #[test]
     fn sanitize_redacts_keys() {
-        let m = sanitize_upstream_message("Incorrect API key provided: sk-proj-abc123def456ghi. You can find...");
+        let m = plain("Incorrect API key provided: sk-proj-abc123def456ghi. You can find...");
         assert!(!m.contains("abc123"), "{m}");
         assert!(m.contains("[redacted]"));
-        let m = sanitize_upstream_message("token ABCDEFGHIJKLMNOPQRSTUVWXYZ123456 bad");
+        let m = plain("token ABCDEFGHIJKLMNOPQRSTUVWXYZ123456 bad");
         assert!(!m.contains("ABCDEFGHIJ"));
-        assert_eq!(sanitize_upstream_message("model not found"), "model not found");
+        assert_eq!(plain("model not found"), "model not found");
     }
 
     #[test]
     fn sanitize_bounds_length_and_controls() {
-        let m = sanitize_upstream_message(&"é".repeat(400));
+        let m = plain(&"é".repeat(400));
         assert!(m.len() <= MAX_UPSTREAM_MESSAGE + 3);
-        assert_eq!(sanitize_upstream_message("a\u{0}b\nc"), "abc");
+        assert_eq!(plain("a\u{0}b\nc"), "abc");
+    }
+
+    /// Echoes the word heuristic lets through: the exact secrets catch them.
+    #[test]
+    fn sanitize_cuts_the_workers_own_secrets_wherever_they_stand() {
+        let key = "gsk-Zb8Kq2Wn5Rt7Yp1Lm4Xc9Vd3";
+        let redactor = Redactor::new([key, "admin-passphrase with spaces"]);
+        let cases = [
+            format!("key={key}&alt=sse"),
+            format!("received [{}] as credentials", &key[4..18]),
+            format!("ends with …{}", &key[key.len() - 7..]),
+            format!("line-\n-split {}\n{}", &key[..10], &key[10..]),
+            "the admin-passphrase with spaces is wrong".to_string(),
+            format!("{}{key}", "x".repeat(MAX_UPSTREAM_MESSAGE - 5)),
+        ];
+        for text in cases {
+            let m = sanitize_upstream_message(&text, &redactor);
+            assert!(!m.contains(&key[..6]) && !m.contains(&key[key.len() - 6..]), "{text} -> {m}");
+            assert!(!m.contains("admin-") && !m.contains("spaces"), "{text} -> {m}");
+            assert!(m.contains("[redacted]") || m.ends_with('…'), "{text} -> {m}");
+        }
+    }
+
+    proptest::proptest! {
+        /// For random secrets and random surrounding text: the secret, and any piece of 12
+        /// characters of it, never survives.
+        #[test]
+        fn sanitize_never_lets_a_secret_through(
+            secret in "[A-Za-z0-9_-]{12,80}|[ -~]{1,60}",
+            before in "[ -~\n\t é]{0,120}",
+            after in "[ -~\n\t é]{0,120}",
+            cut in (0usize..80, 0usize..80),
+        ) {
+            let redactor = Redactor::new([secret.as_str()]);
+            let (a, b) = (cut.0 % (secret.len() + 1), cut.1 % (secret.len() + 1));
+            let (a, b) = (a.min(b), a.max(b));
+            let piece = if b - a >= 12 { &secret[a..b] } else { secret.as_str() };
+            for text in [format!("{before}{secret}{after}"), format!("{before}{piece}{after}"), format!("{before}{piece}{secret}{piece}")] {
+                let m = sanitize_upstream_message(&text, &redactor);
+                proptest::prop_assert!(!m.contains(secret.as_str()), "{:?} -> {:?}", text, m);
+                let chars: Vec<char> = secret.chars().collect();
+                for w in chars.windows(12) {
+                    let w: String = w.iter().collect();
+                    proptest::prop_assert!(!m.contains(w.as_str()), "{:?} in {:?} -> {:?}", w, text, m);
+                }
+            }
+        }
     }
 }

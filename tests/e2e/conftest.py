@@ -61,6 +61,8 @@ def test_config(upstream_port):
             models.append({"name": f"{family}-{b}", "provider": provider, "model": b, "max_output_tokens": 512,
                            "capabilities": {"tools": True, "vision": True, "json": True}})
     models.append({"name": "claude-status-529", "provider": "anth", "model": "status-529", "max_output_tokens": 512})
+    for b in ["key-invalid", "echo-key-400", "stream-echo-key"]:
+        models.append({"name": f"gemini-{b}", "provider": "gem", "model": b})
     models.append({"name": "up-no-tools", "provider": "up", "model": "ok", "capabilities": {"tools": False}})
     models.append({"name": "mock", "aliases": ["gpt-4o-mini"], "provider": "mock", "model": "mock-1", "prices": {"input": 0.15, "output": 0.6}})
     models.append({"name": "emb-up", "provider": "up", "model": "text-embedding-3-small"})
@@ -108,6 +110,7 @@ def test_config(upstream_port):
             {"name": "r-stale", "steps": [{"model": "mock"}], "retry": {"max_retries": 0},
              "cache": {"ttl_seconds": 60, "max_stale_seconds": 600}},
             {"name": "r-cut", "steps": [{"model": "up-cut"}, {"model": "claude-ok"}], "retry": {"max_retries": 2}},
+            {"name": "r-gem-key", "steps": [{"model": "gemini-key-invalid"}, {"model": "claude-ok"}], "retry": {"max_retries": 2}},
         ],
     }
 

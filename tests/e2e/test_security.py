@@ -209,3 +209,55 @@ def test_runtime_keys_and_tokens_carry_their_own_limits(gateway):
     statuses = [httpx.post(gateway.url + "/v1/chat/completions", json=chat, headers=browser).status_code for _ in range(2)]
     assert statuses == [200, 429]
     assert httpx.get(gateway.url + "/v1/usage", headers=browser).status_code == 403
+
+
+def canary_pieces():
+    """The canary provider key, and every 12-character piece of it."""
+    from conftest import CANARY_KEY
+    return [CANARY_KEY[i:i + 12] for i in range(len(CANARY_KEY) - 11)]
+
+
+def assert_no_canary(what, text, headers=()):
+    leaked = [p for p in canary_pieces() if p in text or any(p in v for v in headers)]
+    assert not leaked, (what, leaked, text[:500])
+
+
+def test_gemini_key_echoes_reach_neither_caller_nor_log(gateway, http, upstream):
+    """A Gemini-wire upstream that refuses our key with 400 API_KEY_INVALID and quotes it: the
+    caller gets 502 upstream_auth_failed (or the next target's answer), never its own 400; an
+    upstream 400 of the caller's, a stream's in-band error: the key is cut out, in any form."""
+    from conftest import CANARY_KEY
+    anthropic_hdrs = {"anthropic-version": "2023-06-01"}
+    seen = []
+
+    r = http.post("/v1/chat/completions", json={"model": "gemini-key-invalid", "messages": HI})
+    assert r.status_code == 502 and r.json()["error"]["code"] == "upstream_auth_failed", r.text
+    assert upstream.calls_for("key-invalid")[-1]["headers"]["x-goog-api-key"] == CANARY_KEY, "the upstream got the canary"
+    seen.append(r)
+    r = http.post("/v1/messages", json={"model": "gemini-key-invalid", "max_tokens": 16, "messages": HI}, headers=anthropic_hdrs)
+    assert r.status_code == 502 and r.json()["type"] == "error", r.text
+    seen.append(r)
+
+    before = len(upstream.calls_for("key-invalid"))
+    r = http.post("/v1/chat/completions", json={"model": "r-gem-key", "messages": HI})
+    assert r.status_code == 200 and r.headers["x-switchyard-provider"] == "anth", r.text
+    assert r.headers["x-switchyard-attempts"] == "2", "a refused key is not retried"
+    assert len(upstream.calls_for("key-invalid")) - before == 1
+    seen.append(r)
+
+    r = http.post("/v1/chat/completions", json={"model": "gemini-echo-key-400", "messages": HI})
+    err = r.json()["error"]
+    assert r.status_code == 400 and err["code"] == "upstream_rejected_request", r.text
+    assert "[redacted]" in err["message"] and "contents[0]" in err["message"], err["message"]
+    seen.append(r)
+
+    for path, body in [("/v1/chat/completions", {"model": "gemini-stream-echo-key", "messages": HI, "stream": True}),
+                       ("/v1/messages", {"model": "gemini-stream-echo-key", "max_tokens": 16, "messages": HI, "stream": True})]:
+        r = http.post(path, json=body, headers=anthropic_hdrs)
+        assert r.status_code == 200 and "partial" in r.text and "error" in r.text and "[redacted]" in r.text, r.text
+        seen.append(r)
+
+    for r in seen:
+        assert_no_canary(r.request.url, r.text, r.headers.values())
+    time.sleep(0.5)
+    assert_no_canary("wrangler.log", gateway.log_path.read_text())

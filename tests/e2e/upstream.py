@@ -7,6 +7,13 @@ by the upstream model id the gateway sends (the test config maps public names to
     ok             a deterministic answer (a tool call when tools are offered)
     status-NNN     an OpenAI-shaped error with status NNN (429 adds retry-after: 2)
     echo-key-401   a 401 whose message repeats the API key it received, as some providers do
+
+and, on the Gemini wire only:
+
+    key-invalid      Gemini's 400 INVALID_ARGUMENT with reason API_KEY_INVALID, quoting the key
+    echo-key-400     a 400 INVALID_ARGUMENT (no reason: the caller's fault) whose message quotes
+                     the key in forms a word filter misses (in a URL, cut into pieces)
+    stream-echo-key  a stream that sends one chunk, then an in-band error quoting the key
     sleep-MS       answers after MS milliseconds
     malformed      200 with a body that is not JSON
     cut            a stream that stops after two chunks, without [DONE]
@@ -290,10 +297,25 @@ def gemini_text(body):
     return "echo: " + " ".join(p.get("text", "") for p in last.get("parts", []) if "text" in p)
 
 
+def gemini_key_echo(key):
+    """An upstream message quoting `key` whole, in a URL, and in pieces: its head, its tail and
+    its middle (https://ai.google.dev/gemini-api/docs/troubleshooting has the error shape)."""
+    return f"Invalid value at 'contents[0]' for ?key={key}&alt=sse (head {key[:10]}…, tail …{key[-8:]}, middle {key[6:20]})"
+
+
 def gemini_behave(h, body, call):
     model = call["model"]
-    if h.headers.get("x-goog-api-key") is None or "key=" in h.path:
+    key = h.headers.get("x-goog-api-key")
+    if key is None or "key=" in h.path:
         return send_json(h, 403, {"error": {"code": 403, "message": "key must be in x-goog-api-key", "status": "PERMISSION_DENIED"}})
+    if model == "key-invalid":
+        message = f"API key not valid: key={key}. Please pass a valid API key."
+        return send_json(h, 400, {"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT", "details": [
+            {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID", "domain": "googleapis.com",
+             "metadata": {"service": "generativelanguage.googleapis.com"}},
+            {"@type": "type.googleapis.com/google.rpc.LocalizedMessage", "locale": "en-US", "message": message}]}})
+    if model == "echo-key-400":
+        return send_json(h, 400, {"error": {"code": 400, "message": gemini_key_echo(key), "status": "INVALID_ARGUMENT"}})
     if model.startswith("status-"):
         status = int(model.split("-")[1])
         names = {400: "INVALID_ARGUMENT", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
@@ -313,6 +335,12 @@ def gemini_behave(h, body, call):
     h.send_header("content-type", "text/event-stream")
     h.send_header("connection", "close")
     h.end_headers()
+    if model == "stream-echo-key":
+        h.wfile.write(("data: " + json.dumps({"candidates": [{"content": {"role": "model", "parts": [{"text": "partial "}]}, "index": 0}]}) + "\r\n\r\n").encode())
+        h.wfile.write(("data: " + json.dumps({"error": {"code": 500, "message": gemini_key_echo(key), "status": "INTERNAL"}}) + "\r\n\r\n").encode())
+        h.wfile.flush()
+        h.close_connection = True
+        return
     if "text" in parts[0]:
         words = parts[0]["text"].split(" ")
         chunks = [[{"text": w + (" " if i < len(words) - 1 else "")}] for i, w in enumerate(words)]

@@ -28,6 +28,7 @@ use crate::core::translate::dialect;
 use crate::core::translate::dialect::fields::{as_str, invalid_value, opt_array, opt_u32, parse_object, req_str};
 use crate::core::translate::providers::{self, Target, UpstreamRequest};
 use crate::core::types::Dialect;
+use crate::core::util::redact::Redactor;
 use crate::core::util::secret::{sha256_hex, Secret};
 use crate::core::util::vecmap::VecMap;
 use serde_json::json;
@@ -38,6 +39,8 @@ use std::fmt::Write;
 pub struct Gateway {
     config: Result<Config, Vec<Problem>>,
     secrets: VecMap<String, Secret>,
+    /// Every secret's value, to cut out of upstream error text; built as secrets are set.
+    redactor: Redactor,
     /// The `KEYS` KV namespace is bound: runtime keys and the admin API are on.
     keystore: bool,
     /// The `TENANTS` Durable Object namespace is bound: limits, budgets and the ledger are on.
@@ -65,6 +68,7 @@ impl Gateway {
         Gateway {
             config,
             secrets: VecMap::new(),
+            redactor: Redactor::default(),
             keystore: false,
             ledger: false,
             cache: false,
@@ -121,9 +125,11 @@ impl Gateway {
         self.similar_index = bound;
     }
 
-    /// Hold a Worker secret's value under its name; an empty value is ignored, as if unset.
+    /// Set a Worker secret (provider keys, the admin key, the token signing secret). Its value
+    /// is redacted from upstream error text from then on.
     pub fn set_secret(&mut self, name: &str, value: &str) {
         if !value.is_empty() {
+            self.redactor.add(value);
             self.secrets.insert(name.to_string(), Secret::new(value));
         }
     }
@@ -204,6 +210,7 @@ impl Gateway {
             similar_index: self.similar_index,
             ledger: self.ledger,
             health: &self.health,
+            redactor: &self.redactor,
         }
     }
 

@@ -9,7 +9,7 @@ use crate::core::front::inbound::Inbound;
 use crate::core::front::principal::Principal;
 use crate::core::pipeline::protocol::Action;
 use crate::core::pipeline::routes::{Plan, PlannedTarget};
-use crate::core::pipeline::session::{CachePlan, Caller, Plans, Session, SimilarPlan, SpendPlan};
+use crate::core::pipeline::session::{CachePlan, Caller, Plans, Session, Shared, SimilarPlan, SpendPlan};
 use crate::core::pipeline::target::{Payload, TargetSpec};
 use crate::core::state::cache;
 use crate::core::state::cost;
@@ -19,6 +19,7 @@ use crate::core::translate::dialect;
 use crate::core::translate::embeddings;
 use crate::core::translate::providers;
 use crate::core::types::{ChatRequest, Content, Dialect, Part, ResponseFormat, Usage};
+use crate::core::util::redact::Redactor;
 use crate::core::util::secret::Secret;
 use crate::core::util::vecmap::VecMap;
 
@@ -33,7 +34,7 @@ pub const PLAIN_DEADLINE_MS: u32 = 900_000;
 pub const MOCK_HEADER: &str = "x-switchyard-mock";
 
 /// What planning needs from the isolate: the config, the secrets, which bindings exist,
-/// and this isolate's view of target health.
+/// this isolate's view of target health and the redactor of its secrets.
 pub struct Planner<'a> {
     /// The validated config.
     pub config: &'a Config,
@@ -47,6 +48,8 @@ pub struct Planner<'a> {
     pub ledger: bool,
     /// Breakers and retry budgets, shared with every session of the isolate.
     pub health: &'a Health,
+    /// The secrets' redactor, shared with every session of the isolate.
+    pub redactor: &'a Redactor,
 }
 
 impl Planner<'_> {
@@ -122,7 +125,8 @@ impl Planner<'_> {
         let cache = self.cache_plan(who, &payload, &targets, inb);
         let similar = self.similar_plan(who, &payload, cache.as_ref(), &targets);
         let plans = Plans { spend, cache, similar };
-        Ok(Session::start_with(caller, payload, targets, policy, deadline_ms, self.health.clone(), plans))
+        let shared = Shared { health: self.health.clone(), redactor: self.redactor.clone() };
+        Ok(Session::start_with(caller, payload, targets, policy, deadline_ms, shared, plans))
     }
 
     /// For a route with `cache.similar` whose request reads the cache and ends with a text

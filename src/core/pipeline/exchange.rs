@@ -14,6 +14,7 @@ use crate::core::translate::dialect::{self, StreamEncoder};
 use crate::core::translate::embeddings::{self, EmbeddingsRequest};
 use crate::core::translate::providers::{self, StreamDecoder};
 use crate::core::types::{ChatResponse, Dialect, StreamEvent, Usage};
+use crate::core::util::redact::Redactor;
 
 /// Where the exchange stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +64,8 @@ pub struct Exchange {
     route: Route,
     phase: Phase,
     retry_after: Option<String>,
+    /// Cleans upstream error text (bodies and in-band errors) of the isolate's secrets.
+    redactor: Redactor,
     decoder: StreamDecoder,
     encoder: StreamEncoder,
     saw_done: bool,
@@ -103,12 +106,14 @@ pub const UPSTREAM_HEADERS: [&str; 7] = [
 ];
 
 impl Exchange {
-    pub(crate) fn new(request_id: String, route: Route) -> Self {
+    /// An attempt at `route`; upstream error text is cleaned with `redactor`.
+    pub(crate) fn new(request_id: String, route: Route, redactor: Redactor) -> Self {
         Exchange {
             request_id,
             phase: Phase::AwaitHead,
             retry_after: None,
-            decoder: StreamDecoder::new(route.wire),
+            decoder: StreamDecoder::new(route.wire, redactor.clone()),
+            redactor,
             encoder: StreamEncoder::new(route.api, route.include_usage),
             route,
             saw_done: false,
@@ -201,7 +206,7 @@ impl Exchange {
         };
         let route = &self.route;
         if !(200..300).contains(&status) {
-            let err = providers::decode_error(route.wire, status, self.retry_after.as_deref(), body);
+            let err = providers::decode_error(route.wire, status, self.retry_after.as_deref(), body, &self.redactor);
             return self.fail(err);
         }
         if route.stream {
@@ -296,7 +301,11 @@ impl Exchange {
                 StreamEvent::Done => self.saw_done = true,
                 StreamEvent::TextDelta { text, .. } => self.output_chars += text.chars().count() as u64,
                 StreamEvent::ToolCallDelta { arguments, .. } => self.output_chars += arguments.chars().count() as u64,
-                StreamEvent::Error { message } => return self.stream_error(message),
+                StreamEvent::Error { message } => {
+                    // What came before the error in the same chunk goes out first.
+                    out.extend(self.stream_error(message));
+                    return out;
+                }
                 _ => {}
             }
             if let Some(a) = &mut self.assembler {

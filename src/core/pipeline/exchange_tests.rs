@@ -5,6 +5,7 @@
 use super::*;
 use crate::core::translate::providers::{anthropic, gemini, openai};
 use crate::core::types::{FinishReason, StreamEvent, Usage};
+use crate::core::util::redact::Redactor;
 use proptest::prelude::*;
 
 /// The request's time in the exchanges here, Unix seconds.
@@ -22,7 +23,7 @@ fn exchange(client: Dialect, wire: Dialect, include_usage: bool) -> Exchange {
         cors_origin: None,
         created_s: NOW_S,
     };
-    let mut ex = Exchange::new("req_1".into(), route);
+    let mut ex = Exchange::new("req_1".into(), route, Default::default());
     let head = ex.on_head(200, &[("content-type".into(), "text/event-stream".into())]);
     assert!(matches!(head, Action::Stream(_)));
     ex
@@ -52,7 +53,7 @@ fn run(client: Dialect, wire: Dialect, include_usage: bool, chunks: &[&[u8]]) ->
 
 /// What a caller's own SDK would see: its dialect's decoder over the output.
 fn read_back(client: Dialect, bytes: &[u8]) -> Vec<StreamEvent> {
-    let mut d = crate::core::translate::providers::StreamDecoder::new(client);
+    let mut d = crate::core::translate::providers::StreamDecoder::new(client, Default::default());
     let mut evs = d.push(bytes).unwrap();
     evs.extend(d.finish().unwrap());
     evs
@@ -146,7 +147,7 @@ fn non_streamed_answers_translate_to_the_callers_shape() {
         cors_origin: None,
         created_s: NOW_S,
     };
-    let mut ex = Exchange::new("r".into(), route);
+    let mut ex = Exchange::new("r".into(), route, Default::default());
     ex.on_head(200, &[]);
     let Action::Respond(r) = ex.on_body(body) else { panic!() };
     let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
@@ -184,12 +185,94 @@ fn upstream_errors_come_back_in_the_callers_shape() {
         cors_origin: None,
         created_s: 0,
     };
-    let mut ex = Exchange::new("r".into(), route);
+    let mut ex = Exchange::new("r".into(), route, Default::default());
     ex.on_head(429, &[("retry-after".into(), "3".into())]);
     let Action::Respond(r) = ex.on_body(br#"{"error":{"code":429,"message":"slow","status":"RESOURCE_EXHAUSTED"}}"#) else { panic!() };
     let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
     assert_eq!((r.status, v["type"].as_str(), v["error"]["type"].as_str()), (429, Some("error"), Some("rate_limit_error")));
     assert_eq!(r.header("retry-after"), Some("3"));
+}
+
+/// An in-band error in the same upstream chunk as text: the caller gets the text, then the
+/// error, in its own form.
+#[test]
+fn text_before_an_in_band_error_in_one_chunk_is_kept() {
+    let chunk = concat!(
+        "data: {\"candidates\": [{\"content\": {\"role\": \"model\", \"parts\": [{\"text\": \"partial \"}]}, \"index\": 0}]}\r\n\r\n",
+        "data: {\"error\": {\"code\": 500, \"message\": \"boom\", \"status\": \"INTERNAL\"}}\r\n\r\n",
+    );
+    for api in [Dialect::OpenAi, Dialect::Anthropic] {
+        let out = String::from_utf8(run(api, Dialect::Gemini, true, &[chunk.as_bytes()])).unwrap();
+        let (text, error) = (out.find("partial"), out.find("boom"));
+        assert!(text.is_some() && error.is_some() && text < error, "{api:?}: {out}");
+    }
+}
+
+/// A provider key, and an upstream message quoting it in forms the word heuristic misses.
+const KEY: &str = "gsk-Zb8Kq2Wn5Rt7Yp1Lm4Xc9Vd3Hj6";
+
+fn quoting_key() -> String {
+    format!("bad value for key={KEY}; sent [{}…], ends …{}; middle {}", &KEY[..8], &KEY[KEY.len() - 8..], &KEY[10..24])
+}
+
+fn assert_no_key(what: &str, bytes: &[u8], headers: &[(String, String)]) {
+    let text = String::from_utf8_lossy(bytes);
+    let pieces = [KEY, &KEY[..8], &KEY[KEY.len() - 8..], &KEY[10..24]];
+    assert!(!pieces.iter().any(|p| text.contains(p)), "{what}: {text}");
+    assert!(!headers.iter().any(|(_, v)| pieces.iter().any(|p| v.contains(p))), "{what}: {headers:?}");
+    assert!(!Redactor::new([KEY]).finds(&text), "{what}: {text}");
+}
+
+/// Error bodies and in-band stream errors from every wire, in every caller API: the
+/// isolate's secrets are cut out, however the upstream quoted them.
+#[test]
+fn upstream_error_text_never_carries_the_workers_secrets() {
+    let message = serde_json::Value::from(quoting_key());
+    for wire in [Dialect::OpenAi, Dialect::Anthropic, Dialect::Gemini] {
+        let (body, event) = match wire {
+            Dialect::OpenAi => (
+                serde_json::json!({"error": {"message": message, "type": "invalid_request_error", "param": null, "code": null}}),
+                format!("data: {}\n\n", serde_json::json!({"error": {"message": message, "type": "server_error"}})),
+            ),
+            Dialect::Anthropic => (
+                serde_json::json!({"type": "error", "error": {"type": "invalid_request_error", "message": message}}),
+                format!(
+                    "event: error\ndata: {}\n\n",
+                    serde_json::json!({"type": "error", "error": {"type": "overloaded_error", "message": message}})
+                ),
+            ),
+            Dialect::Gemini => (
+                serde_json::json!({"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}}),
+                format!("data: {}\n\n", serde_json::json!({"error": {"code": 500, "message": message, "status": "INTERNAL"}})),
+            ),
+        };
+        for api in [Dialect::OpenAi, Dialect::Anthropic] {
+            let route = |stream| Route {
+                provider: "p".into(),
+                upstream_model: "m".into(),
+                api,
+                wire,
+                stream,
+                include_usage: true,
+                embeddings: None,
+                cors_origin: None,
+                created_s: 0,
+            };
+            let mut ex = Exchange::new("r".into(), route(false), Redactor::new([KEY]));
+            ex.on_head(400, &[]);
+            let Action::Respond(r) = ex.on_body(&serde_json::to_vec(&body).unwrap()) else { panic!() };
+            assert_eq!(r.status, 400, "{wire:?} -> {api:?}: the caller's request was refused");
+            assert_no_key(&format!("{wire:?} -> {api:?} body"), &r.body, &r.headers);
+            assert!(String::from_utf8_lossy(&r.body).contains("[redacted]"));
+
+            let mut ex = Exchange::new("r".into(), route(true), Redactor::new([KEY]));
+            let Action::Stream(head) = ex.on_head(200, &[("content-type".into(), "text/event-stream".into())]) else { panic!() };
+            let mut out = ex.on_chunk(event.as_bytes()).unwrap_or_default();
+            out.extend(ex.on_end());
+            assert!(String::from_utf8_lossy(&out).contains("error"), "{wire:?} -> {api:?}: {}", String::from_utf8_lossy(&out));
+            assert_no_key(&format!("{wire:?} -> {api:?} stream"), &out, &head.headers);
+        }
+    }
 }
 
 proptest! {
@@ -234,7 +317,7 @@ fn on_head_reads_only_the_listed_headers() {
                         cors_origin: None,
                         created_s: 0,
                     };
-                    let mut ex = Exchange::new("req_1".into(), route);
+                    let mut ex = Exchange::new("req_1".into(), route, Default::default());
                     let head = ex.on_head(status, headers);
                     let body = ex.on_body(br#"{"error": {"message": "slow down", "type": "rate_limit"}}"#);
                     (head, body, ex.retry_after_ms, ex.failure.map(|f| (f.code, f.retry_after)))

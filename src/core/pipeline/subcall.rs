@@ -20,6 +20,7 @@ use crate::core::translate::providers::mock::{self, Directive, MockCall};
 use crate::core::translate::providers::{self, malformed};
 use crate::core::translate::wire::anthropic::TokenCount;
 use crate::core::types::{ChatRequest, ChatResponse, Dialect};
+use crate::core::util::redact::Redactor;
 
 /// How a sub-request begins.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,12 +74,12 @@ fn mock_answer(target: &TargetSpec, payload: &Payload, now_ms: u64) -> Result<Be
 }
 
 /// A chat sub-request's answer in canonical form; an error for no answer, a failure status
-/// or a body that does not decode.
-pub fn chat_answer(target: &TargetSpec, status: u16, body: &[u8]) -> Result<ChatResponse, GatewayError> {
+/// or a body that does not decode (its message cleaned with `redactor`).
+pub fn chat_answer(target: &TargetSpec, status: u16, body: &[u8], redactor: &Redactor) -> Result<ChatResponse, GatewayError> {
     match status {
         0 => Err(GatewayError::new(Code::UpstreamUnreachable, "the sub-request got no answer")),
         200 => providers::decode_response(target.kind.wire(), body),
-        _ => Err(providers::decode_error(target.kind.wire(), status, None, body)),
+        _ => Err(providers::decode_error(target.kind.wire(), status, None, body, redactor)),
     }
 }
 
@@ -95,12 +96,13 @@ pub fn begin_count(target: &TargetSpec, req: &ChatRequest, timeout_ms: u32) -> R
 }
 
 /// The input tokens a `count_tokens` sub-request answered; an error for no answer, a failure
-/// status or a body that does not decode.
+/// status or a body that does not decode. Its caller answers with an estimate on any error,
+/// so an error's message never reaches a client (nothing needs redacting).
 pub fn count_answer(status: u16, body: &[u8]) -> Result<u64, GatewayError> {
     match status {
         0 => Err(GatewayError::new(Code::UpstreamUnreachable, "the sub-request got no answer")),
         200 => serde_json::from_slice::<TokenCount>(body).map(|c| c.input_tokens).map_err(|_| malformed("token count")),
-        _ => Err(providers::decode_error(Dialect::Anthropic, status, None, body)),
+        _ => Err(providers::decode_error(Dialect::Anthropic, status, None, body, &Redactor::default())),
     }
 }
 
@@ -139,7 +141,7 @@ mod tests {
     fn the_mock_answers_a_chat_sub_request_in_place_and_it_decodes() {
         let t = target(ProviderKind::Mock, "mock-1", Ok(None));
         let Ok(Begun::Answered { status, body }) = begin(&t, &chat(true), 5_000, 0) else { panic!("answered in place") };
-        let answer = chat_answer(&t, status, &body).expect("a chat answer");
+        let answer = chat_answer(&t, status, &body, &Redactor::default()).expect("a chat answer");
         assert!(!answer.choices.is_empty(), "{answer:?}");
     }
 
@@ -181,9 +183,10 @@ mod tests {
     fn a_missing_key_or_a_failed_answer_is_an_error_not_a_panic() {
         let t = target(ProviderKind::Openai, "gpt-x", Err("OPENAI_API_KEY".into()));
         assert_eq!(begin(&t, &chat(false), 5_000, 0).unwrap_err().code, "provider_key_missing");
-        assert_eq!(chat_answer(&t, 0, b"").unwrap_err().code, "upstream_unreachable");
-        assert_eq!(chat_answer(&t, 200, b"not json").unwrap_err().status, 502);
-        let err = chat_answer(&t, 401, br#"{"error":{"message":"bad key","type":"invalid_request_error"}}"#).unwrap_err();
+        assert_eq!(chat_answer(&t, 0, b"", &Redactor::default()).unwrap_err().code, "upstream_unreachable");
+        assert_eq!(chat_answer(&t, 200, b"not json", &Redactor::default()).unwrap_err().status, 502);
+        let err =
+            chat_answer(&t, 401, br#"{"error":{"message":"bad key","type":"invalid_request_error"}}"#, &Redactor::default()).unwrap_err();
         assert_eq!(err.code, "upstream_auth_failed");
     }
 }

@@ -8,6 +8,7 @@ pub mod b64;
 pub mod calendar;
 pub mod duration;
 pub mod percent;
+pub mod redact;
 pub mod secret;
 pub mod sse;
 pub mod strict_json;

@@ -29,6 +29,17 @@ use crate::core::state::cost::usd_string;
 use crate::core::state::health::{Health, Outcome};
 use crate::core::state::spend::{self, Admit, Op};
 use crate::core::types::Dialect;
+use crate::core::util::redact::Redactor;
+
+/// What every session of an isolate shares: its view of target health, and the redactor of
+/// its secrets for upstream error text. Cloning is cheap (both are reference-counted).
+#[derive(Debug, Clone, Default)]
+pub struct Shared {
+    /// Breakers, retry budgets and quotas of the isolate's targets.
+    pub health: Health,
+    /// The isolate's secrets, to cut out of upstream error text.
+    pub redactor: Redactor,
+}
 
 /// The caller's side of every attempt.
 #[derive(Debug, Clone)]
@@ -78,6 +89,7 @@ pub struct Session {
     failures: Vec<String>,
     exchange: Exchange,
     health: Health,
+    redactor: Redactor,
     /// When the current attempt began (its backoff excluded), for slow-call accounting.
     attempt_started_ms: u64,
     /// Outcomes to report to the targets' Durable Objects after the response.
@@ -109,9 +121,9 @@ impl Session {
         targets: Vec<TargetSpec>,
         policy: RetryPolicy,
         deadline_ms: u32,
-        health: Health,
+        shared: Shared,
     ) -> (Session, Action) {
-        Self::start_with(caller, payload, targets, policy, deadline_ms, health, Plans::default())
+        Self::start_with(caller, payload, targets, policy, deadline_ms, shared, Plans::default())
     }
 
     /// Like `start`, with the plans made before the first attempt: when `plans.spend` has
@@ -123,10 +135,11 @@ impl Session {
         targets: Vec<TargetSpec>,
         policy: RetryPolicy,
         deadline_ms: u32,
-        health: Health,
+        shared: Shared,
         plans: Plans,
     ) -> (Session, Action) {
-        let exchange = Exchange::new(caller.request_id.clone(), route_for(&caller, &payload, &targets[0]));
+        let Shared { health, redactor } = shared;
+        let exchange = Exchange::new(caller.request_id.clone(), route_for(&caller, &payload, &targets[0]), redactor.clone());
         let mut s = Session {
             deadline_at_ms: caller.now_ms + deadline_ms as u64,
             rng: caller.seed ^ 0x5eed,
@@ -141,6 +154,7 @@ impl Session {
             failures: Vec::new(),
             exchange,
             health,
+            redactor,
             attempt_started_ms: 0,
             outcomes: Vec::new(),
             input_chars: 0,
@@ -241,7 +255,7 @@ impl Session {
             self.health.borrow_mut().count_request(&self.targets[self.index].provider, now_ms);
         }
         let t = &self.targets[self.index];
-        self.exchange = Exchange::new(self.caller.request_id.clone(), route_for(&self.caller, &self.payload, t));
+        self.exchange = Exchange::new(self.caller.request_id.clone(), route_for(&self.caller, &self.payload, t), self.redactor.clone());
         if self.cache.as_ref().is_some_and(|c| c.decision.write) {
             self.exchange.collect();
         }
@@ -303,7 +317,8 @@ impl Session {
             return self.first_admitted(now_ms);
         }
         if self.targets.len() > 1 {
-            let message = format!("every target failed ({} attempts): {}", self.attempts, self.failures.join("; "));
+            let list = format!("every target failed ({} attempts): {}", self.attempts, self.failures.join("; "));
+            let message = self.redactor.redact(&list).into_owned();
             let err = GatewayError::new(Code::AllTargetsFailed, message).with_status(503);
             let mut reply = error_reply(&self.caller.request_id, &err, self.caller.api);
             reply.headers.extend(self.caller.cors_origin.as_deref().map(crate::core::pipeline::protocol::cors_headers).unwrap_or_default());

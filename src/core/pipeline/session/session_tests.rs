@@ -118,6 +118,33 @@ fn timeouts_fall_back_and_all_down_is_a_clear_503() {
     assert!(!text.contains("secret-value"));
 }
 
+/// Every secret the gateway was given (a provider key, the admin key, the token signing
+/// secret) is cut out of upstream error text, in a body and in a stream's in-band error.
+#[test]
+fn the_gateways_secrets_never_come_back_in_upstream_error_text() {
+    let mut gw = gateway(r#"[{"model":"ma"}]"#, "{}", 60_000);
+    gw.set_secret("SWITCHYARD_ADMIN_KEY", "adm-Q7w2E9r4T1y6U3i8");
+    gw.set_secret("TOKEN_SIGNING_KEY", "tok-Z5x1C8v3B6n9M2a4");
+    let echo = "bad credentials key=sk-a-secret-value; also seen adm-Q7w2E9r4 and ...C8v3B6n9M2a4";
+    let body = serde_json::json!({"error": {"message": echo, "type": "invalid_request_error", "code": null}});
+    let (mut s, _) = start(&gw, false);
+    s.on_head(400, &[], 10);
+    let r = reply(s.on_body(&serde_json::to_vec(&body).unwrap(), 10));
+    let text = String::from_utf8(r.body).unwrap();
+    assert!(r.status == 400 && text.contains("bad credentials key=[redacted]"), "{text}");
+    let (mut s, _) = start(&gw, true);
+    s.on_head(200, &[("content-type".into(), "text/event-stream".into())], 10);
+    let mut out = s.on_chunk(format!("data: {}\n\n", body).as_bytes()).unwrap_or_default();
+    out.extend(s.on_end());
+    let stream = String::from_utf8(out).unwrap();
+    assert!(stream.contains("[redacted]"), "{stream}");
+    for text in [text, stream] {
+        for piece in ["secret-value", "adm-Q7w2E9", "C8v3B6n9M2a4"] {
+            assert!(!text.contains(piece), "{piece} in {text}");
+        }
+    }
+}
+
 #[test]
 fn retry_after_beyond_the_deadline_moves_to_the_next_target() {
     let gw = gateway(r#"[{"model":"ma"},{"model":"mb"}]"#, r#"{"max_retries":2}"#, 5_000);

@@ -478,7 +478,7 @@ struct Heard {
 }
 
 fn hear(wire: Dialect, bytes: &[u8]) -> Heard {
-    let mut d = StreamDecoder::new(wire);
+    let mut d = StreamDecoder::new(wire, Default::default());
     let mut events = d.push(bytes).unwrap();
     events.extend(d.finish().unwrap());
     let mut h = Heard::default();

@@ -10,7 +10,7 @@
 //! (<https://platform.claude.com/docs/en/build-with-claude/structured-outputs>); usage
 //! `input_tokens` excludes cache reads and writes, so canonical input adds them back.
 
-use super::upstream::{malformed, Target, UpstreamRequest};
+use super::upstream::{malformed, Cause, ErrorParts, Target, UpstreamRequest};
 use crate::core::error::{Code, GatewayError};
 use crate::core::translate::wire::anthropic as wire;
 use crate::core::types::*;
@@ -282,9 +282,20 @@ pub fn decode_response(body: &[u8]) -> Result<ChatResponse, GatewayError> {
     Ok(ChatResponse { id: m.id, model: m.model, created: 0, choices: vec![choice], usage: Some(usage_from_wire(&m.usage)) })
 }
 
-/// The upstream's error type and message from an Anthropic error body.
-pub fn error_parts(body: &[u8]) -> (String, String) {
-    serde_json::from_slice::<wire::ErrorEnvelope>(body).map(|e| (e.error.kind, e.error.message)).unwrap_or_default()
+/// The cause and message of an Anthropic error body, from its error `type`
+/// (<https://docs.anthropic.com/en/api/errors>): `authentication_error` (401) and
+/// `permission_error` (403) are about the gateway's key, `billing_error` (402) its account,
+/// `rate_limit_error` (429) a rate limit, `overloaded_error` (529) an overload.
+pub fn error_parts(body: &[u8]) -> ErrorParts {
+    let Ok(e) = serde_json::from_slice::<wire::ErrorEnvelope>(body) else { return ErrorParts::default() };
+    let cause = match e.error.kind.as_str() {
+        "authentication_error" | "permission_error" => Cause::Credentials,
+        "billing_error" => Cause::Quota,
+        "rate_limit_error" => Cause::RateLimit,
+        "overloaded_error" => Cause::Overloaded,
+        _ => Cause::Unstated,
+    };
+    ErrorParts { cause, message: e.error.message }
 }
 
 /// Anthropic SSE events to canonical stream events.
@@ -342,9 +353,7 @@ impl StreamDecoder {
                 out.push(StreamEvent::Usage(usage_from_wire(&merged)));
             }
             wire::Event::MessageStop => out.push(StreamEvent::Done),
-            wire::Event::Error { error } => out.push(StreamEvent::Error {
-                message: crate::core::error::sanitize_upstream_message(&format!("{}: {}", error.kind, error.message)),
-            }),
+            wire::Event::Error { error } => out.push(StreamEvent::Error { message: format!("{}: {}", error.kind, error.message) }),
             wire::Event::ContentBlockStop { .. } | wire::Event::Ping | wire::Event::Other => {}
         }
     }

@@ -156,7 +156,8 @@ event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
 
 #[test]
 fn stream_transcript() {
-    let evs = crate::core::translate::providers::StreamDecoder::new(Dialect::Anthropic).push(STREAM.as_bytes()).unwrap();
+    let evs =
+        crate::core::translate::providers::StreamDecoder::new(Dialect::Anthropic, Default::default()).push(STREAM.as_bytes()).unwrap();
     assert_eq!(evs[0], StreamEvent::Start { id: "msg_1".into(), model: "claude-sonnet-4-5".into(), created: 0 });
     assert_eq!(evs[1], StreamEvent::TextDelta { index: 0, text: "Okay".into() });
     assert_eq!(
@@ -177,7 +178,7 @@ fn stream_transcript() {
 
 #[test]
 fn stream_error_event_and_split_invariance() {
-    let evs = crate::core::translate::providers::StreamDecoder::new(Dialect::Anthropic)
+    let evs = crate::core::translate::providers::StreamDecoder::new(Dialect::Anthropic, Default::default())
         .push(b"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n")
         .unwrap();
     assert!(matches!(&evs[0], StreamEvent::Error { message } if message.contains("overloaded_error")));
@@ -196,15 +197,57 @@ fn error_shapes() {
         (529, "overloaded_error", 502, "upstream_overloaded"),
     ];
     for (status, kind, want_status, want_code) in cases {
-        let e = decode_error(Dialect::Anthropic, status, Some("4"), &body(kind));
+        let e = decode_error(Dialect::Anthropic, status, Some("4"), &body(kind), &Default::default());
         assert_eq!((e.status, e.code.as_str()), (want_status, want_code), "{status}");
     }
-    assert_eq!(decode_error(Dialect::Anthropic, 429, Some("4"), &body("rate_limit_error")).retry_after.as_deref(), Some("4"));
+    assert_eq!(
+        decode_error(Dialect::Anthropic, 429, Some("4"), &body("rate_limit_error"), &Default::default()).retry_after.as_deref(),
+        Some("4")
+    );
     let e = decode_error(
         Dialect::Anthropic,
         400,
         None,
         br#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 210000 tokens > 200000 maximum"}}"#,
+        &Default::default(),
     );
     assert_eq!(e.code, "context_length_exceeded");
+}
+
+/// Every error type of <https://docs.anthropic.com/en/api/errors>, in its published shape: the
+/// key's and the account's errors move on to the next target (502 if none), an overload and a
+/// rate limit are retried, the caller's own mistakes return.
+#[test]
+fn published_error_types() {
+    use crate::core::error::Disposition::{NextTarget, Retry, Return};
+    let body = |kind: &str, message: &str| {
+        serde_json::json!({"type": "error", "error": {"type": kind, "message": message}, "request_id": "req_011CSHoEeqs5C35K2UUqR7Fy"})
+            .to_string()
+    };
+    let cases = [
+        (400, "invalid_request_error", "messages: roles must alternate", 400, "upstream_rejected_request", Return),
+        (401, "authentication_error", "invalid x-api-key", 502, "upstream_auth_failed", NextTarget),
+        (402, "billing_error", "Your credit balance is too low", 502, "upstream_quota_exhausted", NextTarget),
+        (
+            403,
+            "permission_error",
+            "Your API key does not have permission to use the specified resource.",
+            502,
+            "upstream_auth_failed",
+            NextTarget,
+        ),
+        // The type decides over the status: a billing error is the account's, whatever it comes with.
+        (403, "billing_error", "Your credit balance is too low", 502, "upstream_quota_exhausted", NextTarget),
+        (404, "not_found_error", "model: claude-9", 502, "upstream_not_found", NextTarget),
+        (413, "request_too_large", "Request exceeds the maximum allowed number of bytes.", 400, "upstream_rejected_request", Return),
+        (429, "rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit", 429, "upstream_rate_limited", Retry),
+        (500, "api_error", "Internal server error", 502, "upstream_error", Retry),
+        (504, "timeout_error", "Request timeout", 504, "upstream_timeout", Retry),
+        (529, "overloaded_error", "Overloaded", 502, "upstream_overloaded", Retry),
+        (500, "overloaded_error", "Overloaded", 502, "upstream_overloaded", Retry),
+    ];
+    for (status, kind, message, want_status, want_code, want_next) in cases {
+        let e = decode_error(Dialect::Anthropic, status, None, body(kind, message).as_bytes(), &Default::default());
+        assert_eq!((e.status, e.code.as_str(), e.disposition()), (want_status, want_code, want_next), "{status} {kind}");
+    }
 }

@@ -10,8 +10,8 @@
 //! `finishReason: STOP` with function calls means tool calls; safety blocks map to
 //! `content_filter`; thinking tokens (`thoughtsTokenCount`) bill as output.
 
-use super::upstream::{malformed, Target, UpstreamRequest};
-use crate::core::error::{sanitize_upstream_message, Code, GatewayError};
+use super::upstream::{malformed, Cause, ErrorParts, Target, UpstreamRequest};
+use crate::core::error::{Code, GatewayError};
 use crate::core::translate::wire::gemini as wire;
 use crate::core::types::*;
 use crate::core::util::vecmap::VecMap;
@@ -279,9 +279,44 @@ pub fn decode_response(body: &[u8]) -> Result<ChatResponse, GatewayError> {
     })
 }
 
-/// The upstream's status (e.g. `RESOURCE_EXHAUSTED`) and message from a Gemini error body.
-pub fn error_parts(body: &[u8]) -> (String, String) {
-    serde_json::from_slice::<wire::ErrorEnvelope>(body).map(|e| (e.error.status, e.error.message)).unwrap_or_default()
+/// The cause and message of a Gemini error body, from its `status` and `details`.
+pub fn error_parts(body: &[u8]) -> ErrorParts {
+    let Ok(e) = serde_json::from_slice::<wire::ErrorEnvelope>(body) else { return ErrorParts::default() };
+    ErrorParts { cause: cause_of(&e.error), message: e.error.message }
+}
+
+/// What a Google API error says beyond its HTTP status. An `ErrorInfo` reason decides first
+/// (<https://github.com/googleapis/googleapis/blob/master/google/api/error_reason.proto>):
+/// Gemini answers a bad key with 400 `INVALID_ARGUMENT` and reason `API_KEY_INVALID`, which is
+/// the gateway's fault, not the caller's. Then the status, per the table at
+/// <https://ai.google.dev/gemini-api/docs/troubleshooting>: `PERMISSION_DENIED` (403) is the
+/// key's permissions; `FAILED_PRECONDITION` (400) asks for billing to be enabled;
+/// `RESOURCE_EXHAUSTED` (429) is a rate limit unless a quota it names is per day (those reset
+/// at midnight Pacific time: <https://ai.google.dev/gemini-api/docs/rate-limits>).
+fn cause_of(e: &wire::ErrorBody) -> Cause {
+    let per_day = |v: &serde_json::Value| v.as_str().is_some_and(|q| q.contains("PerDay"));
+    let daily = e.details.iter().any(|d| {
+        per_day(&d["metadata"]["quota_limit"]) || d["violations"].as_array().is_some_and(|vs| vs.iter().any(|v| per_day(&v["quotaId"])))
+    });
+    for reason in e.details.iter().filter_map(|d| d["reason"].as_str()) {
+        match reason {
+            r if r.starts_with("API_KEY_") => return Cause::Credentials,
+            "SERVICE_DISABLED" | "ACCESS_TOKEN_EXPIRED" | "CONSUMER_INVALID" | "CONSUMER_SUSPENDED" | "USER_PROJECT_DENIED" => {
+                return Cause::Credentials
+            }
+            "BILLING_DISABLED" | "RESOURCE_QUOTA_EXCEEDED" => return Cause::Quota,
+            "RATE_LIMIT_EXCEEDED" if daily => return Cause::Quota,
+            "RATE_LIMIT_EXCEEDED" => return Cause::RateLimit,
+            _ => {}
+        }
+    }
+    match e.status.as_str() {
+        "UNAUTHENTICATED" | "PERMISSION_DENIED" => Cause::Credentials,
+        "FAILED_PRECONDITION" => Cause::Quota,
+        "RESOURCE_EXHAUSTED" if daily => Cause::Quota,
+        "RESOURCE_EXHAUSTED" => Cause::RateLimit,
+        _ => Cause::Unstated,
+    }
 }
 
 /// Gemini's SSE stream (`alt=sse`, one `GenerateContentResponse` per event) to canonical events.
@@ -312,9 +347,7 @@ impl StreamDecoder {
         for ev in events {
             if let Ok(err) = serde_json::from_slice::<wire::ErrorEnvelope>(ev.data.as_bytes()) {
                 if !err.error.message.is_empty() {
-                    out.push(StreamEvent::Error {
-                        message: sanitize_upstream_message(&format!("{}: {}", err.error.status, err.error.message)),
-                    });
+                    out.push(StreamEvent::Error { message: format!("{}: {}", err.error.status, err.error.message) });
                     continue;
                 }
             }

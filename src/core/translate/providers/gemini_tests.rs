@@ -83,7 +83,7 @@ data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"lo\"}],\"role\":
 
 #[test]
 fn stream_transcript_ends_cleanly_only_after_a_finish_reason() {
-    let mut d = crate::core::translate::providers::StreamDecoder::new(Dialect::Gemini);
+    let mut d = crate::core::translate::providers::StreamDecoder::new(Dialect::Gemini, Default::default());
     let mut evs = d.push(STREAM.as_bytes()).unwrap();
     evs.extend(d.finish().unwrap());
     assert_eq!(evs[0], StreamEvent::Start { id: "r1".into(), model: "gemini-2.5-flash".into(), created: 0 });
@@ -92,7 +92,7 @@ fn stream_transcript_ends_cleanly_only_after_a_finish_reason() {
     assert!(matches!(evs[4], StreamEvent::Usage(Usage { input_tokens: 8, output_tokens: 2, .. })));
     assert_eq!(evs[5], StreamEvent::Done);
     let first = STREAM.split("\r\n\r\n").next().unwrap();
-    let mut cut = crate::core::translate::providers::StreamDecoder::new(Dialect::Gemini);
+    let mut cut = crate::core::translate::providers::StreamDecoder::new(Dialect::Gemini, Default::default());
     let mut evs = cut.push(first.as_bytes()).unwrap();
     evs.extend(cut.finish().unwrap());
     assert!(!evs.contains(&StreamEvent::Done), "no finishReason: not a clean end");
@@ -115,7 +115,81 @@ fn error_shapes() {
         (503, "UNAVAILABLE", 502, "upstream_error"),
     ];
     for (status, s, want_status, want_code) in cases {
-        let e = decode_error(Dialect::Gemini, status, None, &body(status, s));
+        let e = decode_error(Dialect::Gemini, status, None, &body(status, s), &Default::default());
         assert_eq!((e.status, e.code.as_str()), (want_status, want_code), "{status}");
     }
+}
+
+/// Google's error details, as the Gemini API sends them.
+/// ErrorInfo: <https://ai.google.dev/gemini-api/docs/troubleshooting> (a bad key);
+/// QuotaFailure and RetryInfo: <https://ai.google.dev/gemini-api/docs/rate-limits>.
+const API_KEY_INVALID: &str = r#"{"error": {"code": 400, "message": "API key not valid. Please pass a valid API key.",
+  "status": "INVALID_ARGUMENT", "details": [
+    {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID", "domain": "googleapis.com",
+     "metadata": {"service": "generativelanguage.googleapis.com"}},
+    {"@type": "type.googleapis.com/google.rpc.LocalizedMessage", "locale": "en-US",
+     "message": "API key not valid. Please pass a valid API key."}]}}"#;
+
+fn exhausted(quota_id: &str) -> String {
+    format!(
+        r#"{{"error": {{"code": 429, "message": "You exceeded your current quota, please check your plan and billing details.",
+  "status": "RESOURCE_EXHAUSTED", "details": [
+    {{"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [
+      {{"quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests", "quotaId": "{quota_id}",
+        "quotaDimensions": {{"location": "global", "model": "gemini-2.5-flash"}}, "quotaValue": "250"}}]}},
+    {{"@type": "type.googleapis.com/google.rpc.Help", "links": [{{"description": "Learn more about Gemini API quotas",
+      "url": "https://ai.google.dev/gemini-api/docs/rate-limits"}}]}},
+    {{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "22s"}}]}}}}"#
+    )
+}
+
+fn with_reason(status: u16, name: &str, reason: &str) -> String {
+    format!(
+        r#"{{"error": {{"code": {status}, "message": "refused", "status": "{name}", "details": [
+  {{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "{reason}", "domain": "googleapis.com",
+   "metadata": {{"consumer": "projects/123", "service": "generativelanguage.googleapis.com"}}}}]}}}}"#
+    )
+}
+
+/// Gemini's published error shapes: a bad or blocked key, a disabled API and missing billing
+/// are the gateway's fault (the next target, 502 if none), never the caller's 400; a per-day
+/// quota is exhausted (no retry helps before midnight Pacific), a per-minute one is a rate
+/// limit.
+#[test]
+fn published_error_details_decide_over_the_status() {
+    use crate::core::error::Disposition::{NextTarget, Retry, Return};
+    let minute = exhausted("GenerateRequestsPerMinutePerProjectPerModel-FreeTier");
+    let day = exhausted("GenerateRequestsPerDayPerProjectPerModel-FreeTier");
+    let precondition = r#"{"error": {"code": 400, "message": "Gemini API free tier is not available in your country. Please enable billing on your project in Google AI Studio.", "status": "FAILED_PRECONDITION"}}"#;
+    let field = r#"{"error": {"code": 400, "message": "Invalid JSON payload received. Unknown name \"foo\": Cannot find field.", "status": "INVALID_ARGUMENT",
+      "details": [{"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": [{"description": "Invalid JSON payload received."}]}]}}"#;
+    let cases: &[(u16, &str, u16, &str, _)] = &[
+        (400, API_KEY_INVALID, 502, "upstream_auth_failed", NextTarget),
+        (400, &with_reason(400, "INVALID_ARGUMENT", "API_KEY_INVALID"), 502, "upstream_auth_failed", NextTarget),
+        (403, &with_reason(403, "PERMISSION_DENIED", "API_KEY_SERVICE_BLOCKED"), 502, "upstream_auth_failed", NextTarget),
+        (403, &with_reason(403, "PERMISSION_DENIED", "SERVICE_DISABLED"), 502, "upstream_auth_failed", NextTarget),
+        (403, &with_reason(403, "PERMISSION_DENIED", "BILLING_DISABLED"), 502, "upstream_quota_exhausted", NextTarget),
+        (429, &with_reason(429, "RESOURCE_EXHAUSTED", "RATE_LIMIT_EXCEEDED"), 429, "upstream_rate_limited", Retry),
+        (429, &minute, 429, "upstream_rate_limited", Retry),
+        (429, &day, 502, "upstream_quota_exhausted", NextTarget),
+        (400, precondition, 502, "upstream_quota_exhausted", NextTarget),
+        (400, field, 400, "upstream_rejected_request", Return),
+        (
+            404,
+            r#"{"error": {"code": 404, "message": "models/gemini-9 is not found", "status": "NOT_FOUND"}}"#,
+            502,
+            "upstream_not_found",
+            NextTarget,
+        ),
+        (504, r#"{"error": {"code": 504, "message": "Deadline expired", "status": "DEADLINE_EXCEEDED"}}"#, 504, "upstream_timeout", Retry),
+    ];
+    for &(status, body, want_status, want_code, want_next) in cases {
+        let e = decode_error(Dialect::Gemini, status, Some("7"), body.as_bytes(), &Default::default());
+        assert_eq!((e.status, e.code.as_str(), e.disposition()), (want_status, want_code, want_next), "{status} {body}");
+        if want_code == "upstream_auth_failed" || want_code == "upstream_quota_exhausted" {
+            assert!(!e.message.contains("refused") && !e.message.contains("API key"), "no upstream text: {}", e.message);
+        }
+    }
+    let e = decode_error(Dialect::Gemini, 429, Some("7"), minute.as_bytes(), &Default::default());
+    assert_eq!(e.retry_after.as_deref(), Some("7"));
 }

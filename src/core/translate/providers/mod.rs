@@ -1,5 +1,9 @@
 //! Canonical requests to and from what each upstream speaks, one file per wire format.
 //! Each provider has four narrow conversions: request out, response in, stream in, error in.
+//!
+//! Invariant: upstream error text (error bodies, in-band stream errors) leaves this module
+//! only through [`sanitize_upstream_message`], with the isolate's [`Redactor`]: each wire's
+//! own decoders yield it raw, and [`decode_error`] and [`StreamDecoder`] sanitise it.
 
 pub mod anthropic;
 pub mod gemini;
@@ -8,10 +12,11 @@ pub mod openai;
 mod upstream;
 
 pub(crate) use upstream::malformed;
-pub use upstream::{forwarded_headers, Target, UpstreamRequest, FORWARDED_HEADERS};
+pub use upstream::{forwarded_headers, Cause, ErrorParts, Target, UpstreamRequest, FORWARDED_HEADERS};
 
 use crate::core::error::{sanitize_upstream_message, Code, GatewayError, Kind};
 use crate::core::types::{ChatRequest, ChatResponse, Dialect, StreamEvent};
+use crate::core::util::redact::Redactor;
 use crate::core::util::sse::{SseEvent, SseParser};
 
 /// Build the upstream call for `req`. Fails only for requests the upstream cannot express.
@@ -35,21 +40,24 @@ pub fn decode_response(wire: Dialect, body: &[u8]) -> Result<ChatResponse, Gatew
 
 /// The gateway error for an upstream's failure response: its status, its `retry-after` header
 /// value (kept only on rate limits, and only if numeric) and its error body in the wire's
-/// shape (an unparsable body just loses the upstream's code and message).
-pub fn decode_error(wire: Dialect, status: u16, retry_after: Option<&str>, body: &[u8]) -> GatewayError {
-    let (code, message) = match wire {
+/// shape (an unparsable body just loses the upstream's cause and message). The message is
+/// sanitised with `redactor`.
+pub fn decode_error(wire: Dialect, status: u16, retry_after: Option<&str>, body: &[u8], redactor: &Redactor) -> GatewayError {
+    let parts = match wire {
         Dialect::OpenAi => openai::error_parts(body),
         Dialect::Anthropic => anthropic::error_parts(body),
         Dialect::Gemini => gemini::error_parts(body),
     };
-    classify_error(status, &code, &sanitize_upstream_message(&message), retry_after)
+    classify_error(status, parts.cause, &sanitize_upstream_message(&parts.message, redactor), retry_after)
 }
 
 /// An upstream's stream, by wire format: SSE framing here, each wire's events in its file.
+/// In-band error messages are sanitised here, with the redactor it was made with.
 #[derive(Debug)]
 pub struct StreamDecoder {
     sse: SseParser,
     wire: WireStream,
+    redactor: Redactor,
 }
 
 #[derive(Debug)]
@@ -60,22 +68,29 @@ enum WireStream {
 }
 
 impl StreamDecoder {
-    /// A decoder for a stream in the upstream's wire format, with SSE lines capped at 4 MiB.
-    pub fn new(wire: Dialect) -> Self {
+    /// A decoder for a stream in the upstream's wire format, with SSE lines capped at 4 MiB;
+    /// `redactor` cleans the messages of in-band errors.
+    pub fn new(wire: Dialect, redactor: Redactor) -> Self {
         let wire = match wire {
             Dialect::OpenAi => WireStream::OpenAi(Default::default()),
             Dialect::Anthropic => WireStream::Anthropic(Default::default()),
             Dialect::Gemini => WireStream::Gemini(Default::default()),
         };
-        StreamDecoder { sse: SseParser::default(), wire }
+        StreamDecoder { sse: SseParser::default(), wire, redactor }
     }
 
     fn decode(&mut self, events: Vec<SseEvent>) -> Result<Vec<StreamEvent>, GatewayError> {
-        match &mut self.wire {
+        let mut out = match &mut self.wire {
             WireStream::OpenAi(d) => d.decode(events),
             WireStream::Anthropic(d) => d.decode(events),
             WireStream::Gemini(d) => d.decode(events),
+        }?;
+        for ev in &mut out {
+            if let StreamEvent::Error { message } = ev {
+                *message = sanitize_upstream_message(message, &self.redactor);
+            }
         }
+        Ok(out)
     }
 
     /// Feed the next bytes of the body, split anywhere; the events they complete. An unparsable
@@ -106,23 +121,32 @@ impl StreamDecoder {
     }
 }
 
-/// The gateway error for an upstream failure status. `code` is the upstream's own error code
-/// or type (any provider's vocabulary); `message` must already be sanitised.
-pub fn classify_error(status: u16, code: &str, message: &str, retry_after: Option<&str>) -> GatewayError {
-    let quota = matches!(code, "insufficient_quota" | "billing_error");
-    let context = code == "context_length_exceeded" || message.contains("context length") || message.contains("prompt is too long");
+/// The gateway error for an upstream failure status. `cause` is what the body said (see
+/// [`Cause`]): it decides over the status, so that a provider's 400 for the gateway's own bad
+/// key is never passed off as the caller's mistake. `message` must already be sanitised; it is
+/// left out where it would tell the caller about the gateway's credentials or account.
+pub fn classify_error(status: u16, cause: Cause, message: &str, retry_after: Option<&str>) -> GatewayError {
+    let context = cause == Cause::ContextLength || message.contains("context length") || message.contains("prompt is too long");
     let detail = |prefix: &str| if message.is_empty() { prefix.to_string() } else { format!("{prefix}: {message}") };
-    let mut err = match status {
-        429 if quota => GatewayError::new(Code::UpstreamQuotaExhausted, "the upstream provider's quota is exhausted"),
-        429 => GatewayError::new(Code::UpstreamRateLimited, detail("the upstream provider is rate limiting")),
-        400 | 413 | 422 if context => {
+    let auth = || GatewayError::new(Code::UpstreamAuthFailed, "the gateway's credentials were rejected by the upstream provider");
+    let quota = || GatewayError::new(Code::UpstreamQuotaExhausted, "the upstream provider's quota or billing does not allow the request");
+    let overloaded = || GatewayError::new(Code::UpstreamOverloaded, detail("the upstream is overloaded"));
+    let rate_limited = || GatewayError::new(Code::UpstreamRateLimited, detail("the upstream provider is rate limiting"));
+    let mut err = match (cause, status) {
+        (Cause::Credentials, _) => auth(),
+        (Cause::Quota, _) => quota(),
+        (Cause::Overloaded, _) => overloaded(),
+        (Cause::RateLimit, _) => rate_limited(),
+        (_, 400 | 413 | 422) | (Cause::ContextLength, 400..=499) if context => {
             GatewayError::new(Code::ContextLengthExceeded, detail("the request exceeds the model's context window"))
         }
-        400 | 413 | 422 => GatewayError::new(Code::UpstreamRejectedRequest, detail("the upstream rejected the request")),
-        401 | 403 => GatewayError::new(Code::UpstreamAuthFailed, "the gateway's credentials were rejected by the upstream provider"),
-        404 => GatewayError::new(Code::UpstreamNotFound, detail("the upstream does not know this model or route")),
-        408 | 504 => GatewayError::new(Code::UpstreamTimeout, format!("the upstream timed out ({status})")),
-        529 => GatewayError::new(Code::UpstreamOverloaded, detail("the upstream is overloaded")),
+        (_, 401 | 403) => auth(),
+        (_, 402) => quota(),
+        (_, 429) => rate_limited(),
+        (_, 529) => overloaded(),
+        (_, 400 | 413 | 422) => GatewayError::new(Code::UpstreamRejectedRequest, detail("the upstream rejected the request")),
+        (_, 404) => GatewayError::new(Code::UpstreamNotFound, detail("the upstream does not know this model or route")),
+        (_, 408 | 504) => GatewayError::new(Code::UpstreamTimeout, format!("the upstream timed out ({status})")),
         _ => GatewayError::new(Code::UpstreamError, detail(&format!("the upstream failed with status {status}"))),
     };
     if err.kind == Kind::RateLimited {
@@ -131,11 +155,15 @@ pub fn classify_error(status: u16, code: &str, message: &str, retry_after: Optio
     err
 }
 
+#[cfg(test)]
+#[path = "errors_tests.rs"]
+mod errors_tests;
+
 /// Test helper: decoding `bytes` split at every offset gives the same events as in one piece.
 #[cfg(test)]
 pub(crate) fn assert_split_invariant(wire: Dialect, bytes: &[u8]) {
     let run = |parts: &[&[u8]]| {
-        let mut d = StreamDecoder::new(wire);
+        let mut d = StreamDecoder::new(wire, Redactor::default());
         let mut evs: Vec<StreamEvent> = parts.iter().flat_map(|p| d.push(p).unwrap()).collect();
         evs.extend(d.finish().unwrap());
         evs

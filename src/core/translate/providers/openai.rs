@@ -5,9 +5,9 @@
 //! <https://platform.openai.com/docs/guides/error-codes>; `insufficient_quota` arrives as a 429
 //! but is not a rate limit (no retry helps).
 
-use super::upstream::{malformed, Target, UpstreamRequest};
+use super::upstream::{malformed, Cause, ErrorParts, Target, UpstreamRequest};
 use crate::core::config::ProviderKind;
-use crate::core::error::{sanitize_upstream_message, GatewayError};
+use crate::core::error::GatewayError;
 use crate::core::translate::dialect::openai::encode_request;
 use crate::core::translate::wire::openai as wire;
 use crate::core::types::*;
@@ -57,11 +57,27 @@ pub fn build_request(req: &ChatRequest, t: &Target) -> UpstreamRequest {
     UpstreamRequest { url, headers, body: serde_json::to_vec(&body).unwrap_or_default() }
 }
 
-/// The upstream's error code (or type) and message from an OpenAI-shaped error body.
-pub fn error_parts(body: &[u8]) -> (String, String) {
-    let Ok(e) = serde_json::from_slice::<wire::ErrorEnvelope>(body) else { return Default::default() };
-    let code = e.error.code.as_ref().and_then(Value::as_str).map(str::to_string).or(e.error.kind).unwrap_or_default();
-    (code, e.error.message)
+/// The cause and message of an OpenAI-shaped error body, from its `code` or `type`
+/// (<https://platform.openai.com/docs/guides/error-codes>): `invalid_api_key` is the gateway's
+/// key (compatible servers send it with other statuses than 401), `insufficient_quota` its
+/// account (a 429 that no retry helps), `rate_limit_exceeded` a rate limit,
+/// `context_length_exceeded` a request too long for the model.
+pub fn error_parts(body: &[u8]) -> ErrorParts {
+    let Ok(e) = serde_json::from_slice::<wire::ErrorEnvelope>(body) else { return ErrorParts::default() };
+    let code = e.error.code.as_ref().and_then(Value::as_str).unwrap_or_default();
+    let says = |name: &str| code == name || e.error.kind.as_deref() == Some(name);
+    let cause = if says("invalid_api_key") {
+        Cause::Credentials
+    } else if says("insufficient_quota") {
+        Cause::Quota
+    } else if says("context_length_exceeded") {
+        Cause::ContextLength
+    } else if says("rate_limit_exceeded") {
+        Cause::RateLimit
+    } else {
+        Cause::Unstated
+    };
+    ErrorParts { cause, message: e.error.message }
 }
 
 /// Canonical usage from OpenAI's: cached and reasoning tokens from the details (0 when
@@ -125,7 +141,8 @@ impl StreamDecoder {
             }
             let chunk: wire::Chunk = serde_json::from_slice(ev.data.as_bytes()).map_err(|_| malformed("stream chunk"))?;
             if chunk.error.is_none() {
-                // Upstream error events are not echoed: the caller gets the sanitised one.
+                // Upstream error events are not echoed: the caller gets the sanitised one
+                // (`providers::StreamDecoder` sanitises every error event's message).
                 self.echo.extend(crate::core::util::sse::frame(&ev.data));
             }
             self.chunk_events(chunk, &mut out);
@@ -135,7 +152,7 @@ impl StreamDecoder {
 
     fn chunk_events(&mut self, chunk: wire::Chunk, out: &mut Vec<StreamEvent>) {
         if let Some(err) = chunk.error {
-            out.push(StreamEvent::Error { message: sanitize_upstream_message(&err.message) });
+            out.push(StreamEvent::Error { message: err.message });
             return;
         }
         if !self.started {

@@ -4,7 +4,7 @@ use crate::core::translate::providers::decode_error as decode_any_error;
 use serde_json::json;
 
 fn decode_error(status: u16, retry_after: Option<&str>, body: &[u8]) -> GatewayError {
-    decode_any_error(Dialect::OpenAi, status, retry_after, body)
+    decode_any_error(Dialect::OpenAi, status, retry_after, body, &Default::default())
 }
 
 fn target(kind: ProviderKind, base_url: &'static str, key: Option<&'static str>) -> Target<'static> {
@@ -50,7 +50,7 @@ fn malformed_response_is_502() {
 
 #[test]
 fn stream_decodes_tool_calls_finish_usage_done() {
-    let mut d = crate::core::translate::providers::StreamDecoder::new(Dialect::OpenAi);
+    let mut d = crate::core::translate::providers::StreamDecoder::new(Dialect::OpenAi, Default::default());
     let evs = d.push(TOOL_STREAM.as_bytes()).unwrap();
     assert!(matches!(&evs[0], StreamEvent::Start { model, .. } if model == "gpt-4o"));
     assert!(matches!(&evs[1], StreamEvent::ToolCallDelta { id: Some(id), name: Some(n), .. } if id == "call_X" && n == "get_weather"));
@@ -68,7 +68,10 @@ fn stream_split_anywhere_gives_same_events() {
 #[test]
 fn malformed_chunk_is_an_error() {
     assert_eq!(
-        crate::core::translate::providers::StreamDecoder::new(Dialect::OpenAi).push(b"data: {oops\n\n").unwrap_err().code,
+        crate::core::translate::providers::StreamDecoder::new(Dialect::OpenAi, Default::default())
+            .push(b"data: {oops\n\n")
+            .unwrap_err()
+            .code,
         "upstream_malformed"
     );
 }
@@ -112,6 +115,47 @@ fn error_classification() {
         assert_eq!((e.status, e.code.as_str()), (want_status, want_code), "{status} {code}");
     }
     assert_eq!(decode_error(429, Some("3"), &body("rate_limit_exceeded", "slow")).retry_after.as_deref(), Some("3"));
+}
+
+/// OpenAI's published errors (<https://platform.openai.com/docs/guides/error-codes>) and what
+/// compatible servers send: a key refused is the gateway's fault, with any status; quota is
+/// the account's (no retry helps); a rate limit is retried.
+#[test]
+fn published_error_codes() {
+    use crate::core::error::Disposition::{NextTarget, Retry, Return};
+    let body = |kind: &str, code: Option<&str>, message: &str| {
+        serde_json::to_vec(&json!({"error": {"message": message, "type": kind, "param": null, "code": code}})).unwrap()
+    };
+    let key = "Incorrect API key provided: sk-proj-****1234. You can find your API key at https://platform.openai.com/account/api-keys.";
+    let quota = "You exceeded your current quota, please check your plan and billing details.";
+    let rpm = "Rate limit reached for gpt-4o in organization org-abc on requests per min (RPM): Limit 3, Used 3, Requested 1.";
+    let cases = [
+        (401, body("invalid_request_error", Some("invalid_api_key"), key), 502, "upstream_auth_failed", NextTarget),
+        (400, body("invalid_request_error", Some("invalid_api_key"), "Invalid API Key"), 502, "upstream_auth_failed", NextTarget),
+        (
+            403,
+            body("invalid_request_error", Some("unsupported_country_region_territory"), "Country not supported"),
+            502,
+            "upstream_auth_failed",
+            NextTarget,
+        ),
+        (429, body("insufficient_quota", Some("insufficient_quota"), quota), 502, "upstream_quota_exhausted", NextTarget),
+        (429, body("insufficient_quota", None, quota), 502, "upstream_quota_exhausted", NextTarget),
+        (429, body("requests", Some("rate_limit_exceeded"), rpm), 429, "upstream_rate_limited", Retry),
+        (
+            400,
+            body("invalid_request_error", Some("context_length_exceeded"), "maximum context length is 128000 tokens"),
+            400,
+            "context_length_exceeded",
+            NextTarget,
+        ),
+        (400, body("invalid_request_error", None, "Invalid value for 'temperature'"), 400, "upstream_rejected_request", Return),
+        (503, body("server_error", None, "The engine is currently overloaded, please try again later"), 502, "upstream_error", Retry),
+    ];
+    for (status, body, want_status, want_code, want_next) in cases {
+        let e = decode_error(status, Some("3"), &body);
+        assert_eq!((e.status, e.code.as_str(), e.disposition()), (want_status, want_code, want_next), "{status} {want_code}");
+    }
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! What every provider file shares: the upstream call it builds, the target it addresses,
-//! the caller headers it forwards, and the error for a malformed answer.
+//! the caller headers it forwards, what it reads from an error body, and the error for a
+//! malformed answer.
 
 use crate::core::config::ProviderKind;
 use crate::core::error::{Code, GatewayError};
@@ -62,6 +63,38 @@ pub(crate) fn headers_for(req: &ChatRequest, wire: Dialect) -> impl Iterator<Ite
     req.forwarded_headers.iter().filter(move |(k, _)| FORWARDED_HEADERS.iter().any(|(name, w)| *w == wire && k == name)).cloned()
 }
 
+/// What an upstream's error body says beyond its status, in the gateway's terms. Each wire's
+/// `error_parts` reads it from that provider's own vocabulary (codes, types, reasons).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Cause {
+    /// The body says nothing the status does not.
+    #[default]
+    Unstated,
+    /// The gateway's credentials for the provider are invalid or lack a permission: the
+    /// fault is the gateway's, never the caller's, whatever the status.
+    Credentials,
+    /// The provider account's quota or credit is used up, or its billing blocks the request:
+    /// no retry soon will help.
+    Quota,
+    /// A short-term rate limit: a retry after a while will.
+    RateLimit,
+    /// The request does not fit the model's context window.
+    ContextLength,
+    /// The provider is overloaded.
+    Overloaded,
+}
+
+/// An upstream error body, read: its cause, and its message (upstream text, not yet
+/// sanitised).
+#[derive(Debug, Default, PartialEq)]
+pub struct ErrorParts {
+    /// What the body says beyond the status.
+    pub cause: Cause,
+    /// The body's human-readable message.
+    pub message: String,
+}
+
+/// The error for an upstream answer that does not decode.
 pub(crate) fn malformed(what: &str) -> GatewayError {
     GatewayError::new(Code::UpstreamMalformed, format!("the upstream sent a malformed {what}"))
 }

@@ -97,7 +97,7 @@ pub struct UsageMetadata {
     pub thoughts_token_count: u64,
 }
 
-/// A Google API error body: `{"error": {"code", "message", "status"}}`.
+/// A Google API error body: `{"error": {"code", "message", "status", "details"}}`.
 /// Reference: <https://ai.google.dev/gemini-api/docs/troubleshooting>
 #[derive(Debug, Deserialize, Default)]
 #[serde(default)]
@@ -116,4 +116,9 @@ pub struct ErrorBody {
     pub message: String,
     /// The canonical gRPC status name, e.g. `INVALID_ARGUMENT`, `RESOURCE_EXHAUSTED`.
     pub status: String,
+    /// Typed details (`google.rpc.ErrorInfo`, `QuotaFailure`, `RetryInfo`, `Help`, ...), each
+    /// named by its `@type` (<https://cloud.google.com/apis/design/errors#error_details>). Kept
+    /// as JSON: the gateway reads three fields (`ErrorInfo.reason`, `ErrorInfo.metadata`'s
+    /// `quota_limit`, `QuotaFailure.violations[].quotaId`), not worth a mirror's module size.
+    pub details: Vec<Value>,
 }

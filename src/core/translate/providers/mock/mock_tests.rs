@@ -46,7 +46,7 @@ fn stream_decodes_to_same_text_and_usage() {
         call("chunk_ms=20"),
     );
     assert_eq!(r.interval_ms, 20);
-    let mut d = crate::core::translate::providers::StreamDecoder::new(Dialect::OpenAi);
+    let mut d = crate::core::translate::providers::StreamDecoder::new(Dialect::OpenAi, Default::default());
     let evs: Vec<StreamEvent> = r.frames.iter().flat_map(|f| d.push(f).unwrap()).collect();
     let text: String = evs
         .iter()
@@ -150,7 +150,7 @@ fn a_streamed_structured_answer_is_the_same_json() {
         "json_schema":{"name":"n","schema":{"type":"object","properties":{"words":{"type":"string","minLength":40}}}}}}"#;
     let whole = choice(body).content.unwrap();
     let r = respond(&req(&body.replacen('{', r#"{"stream":true,"#, 1)), call(""));
-    let mut d = crate::core::translate::providers::StreamDecoder::new(Dialect::OpenAi);
+    let mut d = crate::core::translate::providers::StreamDecoder::new(Dialect::OpenAi, Default::default());
     let text: String = r
         .frames
         .iter()
