@@ -74,10 +74,15 @@ def test_config(upstream_port):
     models.append({"name": "up-slow", "provider": "up", "model": "sleep-300"})
     models.append({"name": "up-slow-fail", "provider": "up", "model": "slow-fail"})
     models.append({"name": "mock-rate-limited", "provider": "mock", "model": "fault:status=429,retry_after=1"})
+    # The retrying routes' targets, on a provider of their own: plain models retry too, and a
+    # provider's retries are budgeted, so the plain failures of other tests must not spend them.
+    models.append({"name": "rt-flaky-429", "provider": "up-rt", "model": "flaky-429"})
+    models.append({"name": "rt-status-503", "provider": "up-rt", "model": "status-503"})
     return {
         "providers": {
             "mock": {"kind": "mock", "allow_panic": True},
             "up": {"kind": "openai", "base_url": base, "api_key_secret": "UPSTREAM_KEY", "timeout_ms": 10000},
+            "up-rt": {"kind": "openai", "base_url": base, "api_key_secret": "UPSTREAM_KEY", "timeout_ms": 10000},
             "up-short": {"kind": "openai", "base_url": base, "api_key_secret": "UPSTREAM_KEY", "timeout_ms": 1000},
             "up-ttfb": {"kind": "openai", "base_url": base, "api_key_secret": "UPSTREAM_KEY", "ttfb_timeout_ms": 500},
             "up-idle": {"kind": "openai", "base_url": base, "api_key_secret": "UPSTREAM_KEY", "idle_timeout_ms": 60},
@@ -97,9 +102,11 @@ def test_config(upstream_port):
         "tokens": {"secret": "TOKEN_KEY", "max_ttl_seconds": 600},
         "health_checks": {"models": ["up-ok", "up-status-502", "mock"]},
         "breaker": {"consecutive_failures": 3, "cooldown_ms": 1500, "probes": 1, "min_calls": 1000},
+        # Plain models: the default two retries, with short backoffs (retry-after still a floor).
+        "retry": {"max_retries": 2, "base_ms": 20, "max_backoff_ms": 100},
         "routes": [
-            {"name": "r-429", "steps": [{"model": "up-flaky-429"}], "retry": {"max_retries": 2, "base_ms": 50}},
-            {"name": "r-fallback", "steps": [{"model": "up-status-503"}, {"model": "claude-ok"}], "retry": {"max_retries": 2, "base_ms": 20, "max_backoff_ms": 100}},
+            {"name": "r-429", "steps": [{"model": "rt-flaky-429"}], "retry": {"max_retries": 2, "base_ms": 50}},
+            {"name": "r-fallback", "steps": [{"model": "rt-status-503"}, {"model": "claude-ok"}], "retry": {"max_retries": 2, "base_ms": 20, "max_backoff_ms": 100}},
             {"name": "r-401", "steps": [{"model": "up-echo-key-401"}, {"model": "gemini-ok"}], "retry": {"max_retries": 3}},
             {"name": "r-400", "steps": [{"model": "up-status-400"}, {"model": "claude-ok"}], "retry": {"max_retries": 3}},
             {"name": "r-timeout", "steps": [{"model": "up-timeout", "max_retries": 0}, {"model": "mock"}]},

@@ -94,17 +94,27 @@ fn json_turn(v: Value) -> Turn {
 }
 
 /// Text, a token a word, cut to the output cap.
-fn text_turn(text: String, cap: Option<u32>) -> Turn {
-    let words: Vec<&str> = text.split(' ').collect();
-    let keep = cap.map_or(words.len(), |c| (c.max(1) as usize).min(words.len()));
-    let finish = if keep < words.len() { FinishReason::Length } else { FinishReason::Stop };
-    Turn { content: Some(words[..keep].join(" ")), tool_calls: Vec::new(), finish, tokens: keep as u64 }
+fn text_turn(mut text: String, cap: Option<u32>) -> Turn {
+    let words = text.split(' ').count();
+    let keep = cap.map_or(words, |c| (c.max(1) as usize).min(words));
+    let mut finish = FinishReason::Stop;
+    if let Some((at, _)) = text.match_indices(' ').nth(keep - 1).filter(|_| keep < words) {
+        text.truncate(at);
+        finish = FinishReason::Length;
+    }
+    Turn { content: Some(text), tool_calls: Vec::new(), finish, tokens: keep as u64 }
 }
 
 /// 8 to 31 of the mock's words, chosen by the digest.
 fn words(digest: &[u8; 32]) -> String {
-    let n = 8 + digest[0] as usize % 24;
-    (0..n).map(|i| WORDS[digest[(i + 1) % 32] as usize % WORDS.len()]).collect::<Vec<_>>().join(" ")
+    let mut text = String::new();
+    for i in 0..8 + digest[0] as usize % 24 {
+        if i > 0 {
+            text.push(' ');
+        }
+        text.push_str(WORDS[digest[(i + 1) % 32] as usize % WORDS.len()]);
+    }
+    text
 }
 
 /// The tool results of the turn being answered: tool messages after the last assistant turn.
@@ -115,21 +125,24 @@ fn tool_results(req: &ChatRequest) -> Vec<&Message> {
 
 /// A sentence reporting each tool result, by the name of the call it answers.
 fn report(req: &ChatRequest, results: &[&Message]) -> String {
-    let calls = || req.messages.iter().flat_map(|m| &m.tool_calls);
-    let parts: Vec<String> = results
-        .iter()
-        .map(|r| {
-            let name = r.tool_call_id.as_deref().and_then(|id| calls().find(|c| c.id == id)).map_or("the tool", |c| c.name.as_str());
-            let text = r.content.text();
-            let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-            let mut clipped: String = text.chars().take(RESULT_CHARS).collect();
-            if clipped.len() < text.len() {
-                clipped.push('…');
-            }
-            format!("{name} returned {}", if clipped.is_empty() { "nothing" } else { &clipped })
-        })
-        .collect();
-    format!("Based on the tool results: {}.", parts.join("; "))
+    let mut out = String::from("Based on the tool results: ");
+    for (i, r) in results.iter().enumerate() {
+        let id = r.tool_call_id.as_deref();
+        let call = req.messages.iter().flat_map(|m| &m.tool_calls).find(|c| Some(c.id.as_str()) == id);
+        let text = r.content.text();
+        let text = text.trim();
+        out.push_str(if i > 0 { "; " } else { "" });
+        out.push_str(call.map_or("the tool", |c| c.name.as_str()));
+        out.push_str(" returned ");
+        out.extend(text.chars().take(RESULT_CHARS));
+        out.push_str(match text.chars().nth(RESULT_CHARS) {
+            Some(_) => "…",
+            None if text.is_empty() => "nothing",
+            None => "",
+        });
+    }
+    out.push('.');
+    out
 }
 
 /// The tool to call, if any (see the module docs); `answered`: the turn carries tool results.

@@ -88,11 +88,9 @@ impl<'a> Gen<'a> {
             return c.clone();
         }
         if let Some(Value::Array(options)) = s.get("enum") {
-            let some: Vec<&Value> = options.iter().filter(|v| !v.is_null()).collect();
-            return match some.len() {
-                0 => Value::Null,
-                n => some[self.leaves.rng.below(n as u64) as usize].clone(),
-            };
+            let n = options.iter().filter(|v| !v.is_null()).count() as u64;
+            let pick = self.leaves.rng.below(n) as usize;
+            return options.iter().filter(|v| !v.is_null()).nth(pick).cloned().unwrap_or(Value::Null);
         }
         match kind_of(&s, depth >= SHALLOW_DEPTH) {
             Kind::Null => Value::Null,
@@ -114,8 +112,12 @@ impl<'a> Gen<'a> {
         if !COMBINATORS[..4].iter().any(|k| schema.contains_key(*k)) {
             return Cow::Borrowed(schema);
         }
-        let mut out: Map<String, Value> =
-            schema.iter().filter(|(k, _)| !COMBINATORS.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let mut out = Map::new();
+        for (k, v) in schema {
+            if !COMBINATORS.contains(&k.as_str()) {
+                out.insert(k.clone(), v.clone());
+            }
+        }
         if depth > MAX_DEPTH || !self.spend() {
             return Cow::Owned(out);
         }
@@ -123,12 +125,14 @@ impl<'a> Gen<'a> {
         if let Some(target) = schema.get("$ref").and_then(Value::as_str) {
             parts.push(self.resolve(target).unwrap_or(ANY));
         }
-        if let Some(Value::Array(all)) = schema.get("allOf") {
-            parts.extend(all);
-        }
-        for key in ["anyOf", "oneOf"] {
-            if let Some(Value::Array(branches)) = schema.get(key) {
-                parts.extend(self.branch(branches, depth >= SHALLOW_DEPTH));
+        for key in ["allOf", "anyOf", "oneOf"] {
+            let Some(Value::Array(branches)) = schema.get(key) else { continue };
+            if key == "allOf" {
+                for b in branches {
+                    parts.push(b);
+                }
+            } else if let Some(b) = self.branch(branches, depth >= SHALLOW_DEPTH) {
+                parts.push(b);
             }
         }
         for part in parts {
@@ -155,30 +159,43 @@ impl<'a> Gen<'a> {
         branches.iter().find(|b| !is_null(b)).or(branches.first())
     }
 
-    /// The target of a `$ref` within the root document (`#` or a JSON pointer after it).
+    /// The target of a `$ref` within the root document: `#`, or a JSON pointer after it
+    /// (RFC 6901: `~1` is `/`, `~0` is `~`).
     fn resolve(&self, reference: &str) -> Option<&'a Value> {
-        let pointer = reference.strip_prefix('#')?;
-        if pointer.is_empty() {
-            Some(self.root)
-        } else {
-            self.root.pointer(pointer)
+        let mut at = self.root;
+        let mut rest = reference.strip_prefix('#')?;
+        while let Some(tail) = rest.strip_prefix('/') {
+            let (raw, next) = match tail.find('/') {
+                Some(i) => (&tail[..i], &tail[i..]),
+                None => (tail, ""),
+            };
+            // `~`, `/`, `0` and `1` are ASCII, never part of a longer UTF-8 sequence.
+            let key = if raw.contains('~') { String::from_utf8(unescape(raw.as_bytes())).ok()? } else { raw.to_string() };
+            at = match at {
+                Value::Object(m) => m.get(&key)?,
+                Value::Array(items) => items.get(key.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+            rest = next;
         }
+        rest.is_empty().then_some(at)
     }
 
     fn object(&mut self, s: &Map<String, Value>, depth: u32) -> Value {
         let shallow = depth >= SHALLOW_DEPTH;
-        let required: Vec<&str> = s.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+        let required = s.get("required").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+        let is_required = |name: &str| required.iter().any(|r| r == name);
         let extra = match s.get("additionalProperties") {
             Some(v @ Value::Object(_)) => v,
             _ => ANY,
         };
         let mut out = Map::new();
         for (name, sub) in s.get("properties").and_then(Value::as_object).into_iter().flatten() {
-            if !shallow || required.contains(&name.as_str()) {
+            if !shallow || is_required(name) {
                 out.insert(name.clone(), self.value(sub, depth + 1));
             }
         }
-        for &name in &required {
+        for name in required.iter().filter_map(Value::as_str) {
             if !out.contains_key(name) {
                 out.insert(name.to_string(), self.value(extra, depth + 1));
             }
@@ -192,9 +209,9 @@ impl<'a> Gen<'a> {
             }
         }
         let max = s.get("maxProperties").and_then(Value::as_u64).map_or(usize::MAX, |m| m as usize);
-        let optional: Vec<String> = out.keys().filter(|k| !required.contains(&k.as_str())).cloned().collect();
-        for name in optional.iter().take(out.len().saturating_sub(max)) {
-            out.remove(name);
+        while out.len() > max {
+            let Some(name) = out.keys().find(|k| !is_required(k)).cloned() else { break };
+            out.remove(&name);
         }
         Value::Object(out)
     }
@@ -210,19 +227,26 @@ impl<'a> Gen<'a> {
         if let Some(max) = s.get("maxItems").and_then(Value::as_u64) {
             n = n.min(max).max(min);
         }
-        if rest == Some(&Value::Bool(false)) {
+        if matches!(rest, Some(Value::Bool(false))) {
             n = n.min(prefix.len() as u64);
         }
-        let unique = s.get("uniqueItems") == Some(&Value::Bool(true));
+        let unique = matches!(s.get("uniqueItems"), Some(Value::Bool(true)));
         let mut out: Vec<Value> = Vec::new();
+        // With uniqueItems, the JSON text of each value so far (a generated value prints one way).
+        let mut seen: Vec<String> = Vec::new();
         let mut tries = 0;
         while (out.len() as u64) < n && tries < n * 4 + 8 {
             tries += 1;
             let sub = prefix.get(out.len()).or(rest).unwrap_or(ANY);
             let v = self.value(sub, depth + 1);
-            if !(unique && out.contains(&v)) {
-                out.push(v);
+            if unique {
+                let text = v.to_string();
+                if seen.contains(&text) {
+                    continue;
+                }
+                seen.push(text);
             }
+            out.push(v);
         }
         Value::Array(out)
     }
@@ -243,11 +267,9 @@ fn kind_of(s: &Map<String, Value>, shallow: bool) -> Kind {
     match s.get("type") {
         Some(Value::String(t)) => return named(t),
         Some(Value::Array(types)) => {
-            let kinds: Vec<Kind> = types.iter().filter_map(Value::as_str).map(named).collect();
-            if shallow && kinds.contains(&Kind::Null) {
-                return Kind::Null;
-            }
-            return kinds.iter().copied().find(|k| *k != Kind::Null).unwrap_or(Kind::Null);
+            let mut kinds = types.iter().filter_map(Value::as_str).map(named);
+            let null = kinds.clone().any(|k| k == Kind::Null);
+            return if shallow && null { Kind::Null } else { kinds.find(|k| *k != Kind::Null).unwrap_or(Kind::Null) };
         }
         _ => {}
     }
@@ -263,6 +285,25 @@ fn kind_of(s: &Map<String, Value>, shallow: bool) -> Kind {
     }
 }
 
+/// A JSON pointer segment's bytes with `~1` read as `/` and `~0` as `~` (RFC 6901).
+fn unescape(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        match (raw[i], raw.get(i + 1)) {
+            (b'~', Some(b'1')) => out.push(b'/'),
+            (b'~', Some(b'0')) => out.push(b'~'),
+            (b, _) => {
+                out.push(b);
+                i += 1;
+                continue;
+            }
+        }
+        i += 2;
+    }
+    out
+}
+
 /// Merge `from` into `into`: `properties` and `required` are united, other keywords fill in
 /// only where `into` has none.
 fn merge(into: &mut Map<String, Value>, from: &Map<String, Value>) {
@@ -276,7 +317,7 @@ fn merge(into: &mut Map<String, Value>, from: &Map<String, Value>) {
             }
             ("required", Some(Value::Array(mine)), Value::Array(theirs)) => {
                 for name in theirs {
-                    if !mine.contains(name) {
+                    if !mine.iter().any(|m| m.as_str() == name.as_str()) {
                         mine.push(name.clone());
                     }
                 }

@@ -284,7 +284,18 @@ fn hostile_schemas_are_answered_in_bounded_work() {
                          "required": ["a", "b"]}}, "$ref": "#/$defs/A"});
     let v = generate(&forced, 1);
     assert!(v.to_string().len() < 1_000_000);
-    for broken in [json!({"$ref": "#/nowhere"}), json!({"$ref": "http://x/y"}), json!({"type": 7}), json!([1]), json!({"anyOf": []})] {
+    let escaped = json!({"$defs": {"a/b": {"const": 1}, "c~d": {"const": 2}, "list": [{"const": 3}]},
+                         "properties": {"x": {"$ref": "#/$defs/a~1b"}, "y": {"$ref": "#/$defs/c~0d"}, "z": {"$ref": "#/$defs/list/0"}}});
+    assert_eq!(generate(&escaped, 1), json!({"x": 1, "y": 2, "z": 3}), "JSON pointers unescape ~1 and ~0 and index arrays");
+    for broken in [
+        json!({"$ref": "#/nowhere"}),
+        json!({"$ref": "#/$defs/list/9"}),
+        json!({"$ref": "#$defs"}),
+        json!({"$ref": "http://x/y"}),
+        json!({"type": 7}),
+        json!([1]),
+        json!({"anyOf": []}),
+    ] {
         generate(&broken, 1);
     }
 }

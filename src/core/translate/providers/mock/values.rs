@@ -96,11 +96,11 @@ impl Leaves {
         let min = s.get("minLength").and_then(Value::as_u64).unwrap_or(0).min(MAX_CHARS).min(self.chars) as usize;
         // The words are ASCII: bytes are characters.
         let mut text = self.rng.word().to_string();
-        if self.rng.below(2) == 1 {
-            text.extend([" ", self.rng.word()]);
-        }
-        while text.len() < min {
-            text.extend([" ", self.rng.word()]);
+        let mut more = self.rng.below(2);
+        while more > 0 || text.len() < min {
+            text.push(' ');
+            text.push_str(self.rng.word());
+            more = 0;
         }
         if let Some(max) = s.get("maxLength").and_then(Value::as_u64) {
             text.truncate(max.min(text.len() as u64) as usize);
@@ -112,23 +112,29 @@ impl Leaves {
     /// A string in a well-known `format`; `None` for formats without a generator.
     fn formatted(&mut self, format: &str) -> Option<String> {
         let (month, day, hour, minute) = (1 + self.rng.below(12), 1 + self.rng.below(28), self.rng.below(24), self.rng.below(60));
+        let (a, b) = (self.rng.next_u64(), self.rng.next_u64());
         let word = self.rng.word();
+        let date = format!("2025-{month:02}-{day:02}");
+        let time = format!("{hour:02}:{minute:02}:00Z");
         Some(match format {
-            "date-time" => format!("2025-{month:02}-{day:02}T{hour:02}:{minute:02}:00Z"),
-            "date" => format!("2025-{month:02}-{day:02}"),
-            "time" => format!("{hour:02}:{minute:02}:00Z"),
+            "date-time" => date + "T" + &time,
+            "date" => date,
+            "time" => time,
             "duration" => format!("PT{}H{minute}M", 1 + hour % 9),
-            "email" | "idn-email" => format!("{word}@example.com"),
-            "hostname" | "idn-hostname" => format!("{word}.example.com"),
-            "uri" | "url" | "iri" | "uri-reference" | "iri-reference" => format!("https://example.com/{word}"),
-            "ipv4" => format!("192.0.2.{}", 1 + self.rng.below(254)),
-            "ipv6" => format!("2001:db8::{:x}", 1 + self.rng.below(0xfffe)),
-            "uuid" => {
-                let (a, b) = (self.rng.next_u64(), self.rng.next_u64());
-                let b = (b & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
-                let (a, b) = (format!("{a:016x}"), format!("{b:016x}"));
-                format!("{}-{}-4{}-{}-{}", &a[..8], &a[8..12], &a[13..16], &b[..4], &b[4..])
-            }
+            "email" | "idn-email" => [word, "@example.com"].concat(),
+            "hostname" | "idn-hostname" => [word, ".example.com"].concat(),
+            "uri" | "url" | "iri" | "uri-reference" | "iri-reference" => ["https://example.com/", word].concat(),
+            "ipv4" => format!("192.0.2.{}", 1 + hour),
+            "ipv6" => format!("2001:db8::{:x}", 1 + minute),
+            // Version 4, variant 10.
+            "uuid" => format!(
+                "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+                a >> 32,
+                (a >> 16) & 0xffff,
+                a & 0xfff,
+                0x8000 | ((b >> 48) & 0x3fff),
+                b & 0xffff_ffff_ffff
+            ),
             _ => return None,
         })
     }
@@ -137,17 +143,17 @@ impl Leaves {
     pub fn number(&mut self, s: &Map<String, Value>, integer: bool) -> Value {
         let (lo, lo_open) = bound(s, "minimum", "exclusiveMinimum", |x, y| x >= y);
         let (hi, hi_open) = bound(s, "maximum", "exclusiveMaximum", |x, y| x <= y);
-        let pick = self.rng.below(100) as f64;
+        let pick = self.rng.below(100);
         let step = match (integer, s.get("multipleOf").and_then(Value::as_f64).filter(|m| *m > 0.0)) {
             (true, Some(m)) if m.fract() == 0.0 => m,
             (true, _) => 1.0,
             (false, Some(m)) => m,
             (false, None) => {
                 return Value::from(match (lo, hi) {
-                    (Some(l), Some(h)) => l + (h - l) * (1.0 + pick % 98.0) / 100.0,
-                    (Some(l), None) => l + 1.0 + pick,
-                    (None, Some(h)) => h - 1.0 - pick,
-                    (None, None) => pick + 0.5,
+                    (Some(l), Some(h)) => l + (h - l) * (1 + pick % 98) as f64 / 100.0,
+                    (Some(l), None) => l + 1.0 + pick as f64,
+                    (None, Some(h)) => h - 1.0 - pick as f64,
+                    (None, None) => pick as f64 + 0.5,
                 })
             }
         };
@@ -155,10 +161,10 @@ impl Leaves {
         let kmin = lo.map(|l| (l / step).ceil()).map(|k| if lo_open && k * step <= lo.unwrap_or(k) { k + 1.0 } else { k });
         let kmax = hi.map(|h| (h / step).floor()).map(|k| if hi_open && k * step >= hi.unwrap_or(k) { k - 1.0 } else { k });
         let k = match (kmin, kmax) {
-            (Some(a), Some(b)) if b >= a => a + (pick % (b - a + 1.0)).floor(),
-            (Some(a), _) => a + pick,
-            (None, Some(b)) => b - pick,
-            (None, None) => 1.0 + pick,
+            (Some(a), Some(b)) if b >= a => a + (pick % ((b - a).min(1e15) as u64 + 1)) as f64,
+            (Some(a), _) => a + pick as f64,
+            (None, Some(b)) => b - pick as f64,
+            (None, None) => 1.0 + pick as f64,
         };
         if integer {
             Value::from((k * step).clamp(i64::MIN as f64, i64::MAX as f64) as i64)
