@@ -106,6 +106,7 @@ def test_config(upstream_port):
         "retry": {"max_retries": 2, "base_ms": 20, "max_backoff_ms": 100},
         "routes": [
             {"name": "r-429", "steps": [{"model": "rt-flaky-429"}], "retry": {"max_retries": 2, "base_ms": 50}},
+            {"name": "r-529", "steps": [{"model": "claude-status-529"}], "retry": {"max_retries": 0}},
             {"name": "r-fallback", "steps": [{"model": "rt-status-503"}, {"model": "claude-ok"}], "retry": {"max_retries": 2, "base_ms": 20, "max_backoff_ms": 100}},
             {"name": "r-401", "steps": [{"model": "up-echo-key-401"}, {"model": "gemini-ok"}], "retry": {"max_retries": 3}},
             {"name": "r-400", "steps": [{"model": "up-status-400"}, {"model": "claude-ok"}], "retry": {"max_retries": 3}},
