@@ -44,7 +44,7 @@ pub struct Gateway {
     /// The `KEYS` KV namespace is bound: runtime keys and the admin API are on.
     keystore: bool,
     /// The `TENANTS` Durable Object namespace is bound: limits, budgets and the ledger are on.
-    ledger: bool,
+    pub(crate) ledger: bool,
     /// The `CACHE` KV namespace is bound: the response cache is on.
     cache: bool,
     /// The `SIMILAR` Durable Object namespace is bound: routes may use the similar-prompt cache.

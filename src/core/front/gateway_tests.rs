@@ -733,3 +733,21 @@ fn a_runtime_keys_token_keeps_that_keys_models_and_limits() {
     let subjects = op["subjects"].as_array().unwrap();
     assert!(subjects.iter().any(|s| s["id"] == "key:rt" && s["rpm"] == 7), "{op}");
 }
+
+#[test]
+fn settlements_are_queued_only_when_the_ledger_is_bound() {
+    let settled = |bound: bool| {
+        let mut gw = Gateway::new(None);
+        gw.set_ledger(bound);
+        let h = hdrs(&[("authorization", KEY)]);
+        let mut step = gw.begin(&inbound("POST", "/v1/chat/completions", &h, CHAT));
+        let Action::Mock(m) = step.action().clone() else { panic!("{:?}", step.action()) };
+        gw.resume(&mut step, Event::Head { status: m.status, headers: &m.headers }, 0);
+        let body = m.frames.concat();
+        gw.resume(&mut step, Event::Body(&body), 0);
+        assert!(matches!(step.action(), Action::Respond(_)), "{:?}", step.action());
+        gw.after(&mut step, 0).settle.len()
+    };
+    assert_eq!(settled(true), 1, "one settlement, sent at once");
+    assert_eq!(settled(false), 0, "nothing to send it to, so nothing queued");
+}

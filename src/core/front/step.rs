@@ -230,7 +230,10 @@ impl Gateway {
         let mut isolate = self.isolate.borrow_mut();
         let put = cache_put.as_ref().map(|(k, v, _)| (k.as_str(), v.as_str()));
         let (wake, report) = isolate.finished(*id, held, put);
-        let settle = s.settlement().and_then(|(tenant, settle)| isolate.settle(&tenant, settle, now_ms));
+        // Without the TENANTS namespace there is no one to send settlements to: queueing them
+        // would only grow the isolate's memory.
+        let settlement = s.settlement().filter(|_| self.ledger);
+        let settle = settlement.and_then(|(tenant, settle)| isolate.settle(&tenant, settle, now_ms));
         After {
             analytics: s.analytics(now_ms),
             cache_put,
