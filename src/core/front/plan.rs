@@ -126,7 +126,7 @@ impl Planner<'_> {
         let similar = self.similar_plan(who, &payload, cache.as_ref(), &targets);
         let plans = Plans { spend, cache, similar };
         let shared = Shared { health: self.health.clone(), redactor: self.redactor.clone() };
-        Ok(Session::start_with(caller, payload, targets, policy, deadline_ms, shared, plans))
+        Ok(Session::start(caller, payload, targets, policy, deadline_ms, shared, plans))
     }
 
     /// For a route with `cache.similar` whose request reads the cache and ends with a text

@@ -114,22 +114,10 @@ pub struct Session {
 }
 
 impl Session {
-    /// Plan the first attempt. `targets` must not be empty.
-    pub fn start(
-        caller: Caller,
-        payload: Payload,
-        targets: Vec<TargetSpec>,
-        policy: RetryPolicy,
-        deadline_ms: u32,
-        shared: Shared,
-    ) -> (Session, Action) {
-        Self::start_with(caller, payload, targets, policy, deadline_ms, shared, Plans::default())
-    }
-
-    /// Like `start`, with the plans made before the first attempt: when `plans.spend` has
+    /// Plan the first attempt, with the plans made before it: when `plans.spend` has
     /// limits to check, the first action asks the tenant's object to admit the request, and
     /// `on_admit` carries on. `targets` must not be empty.
-    pub fn start_with(
+    pub fn start(
         caller: Caller,
         payload: Payload,
         targets: Vec<TargetSpec>,
