@@ -71,6 +71,15 @@ pub enum Part {
     Other(Value),
 }
 
+impl Part {
+    /// An Anthropic `thinking` or `redacted_thinking` block carried in history: the model's own
+    /// reasoning, meaningful (and signed) only for Anthropic upstreams. Other upstreams reject
+    /// it, so their encoders leave it out.
+    pub fn is_anthropic_reasoning(&self) -> bool {
+        matches!(self, Part::Other(v) if matches!(v.get("type").and_then(Value::as_str), Some("thinking" | "redacted_thinking")))
+    }
+}
+
 /// Message content: absent (an assistant turn with only tool calls), a plain string, or parts.
 /// The string form is kept apart from a single text part so re-encoding is faithful.
 #[derive(Debug, Clone, PartialEq, Default)]

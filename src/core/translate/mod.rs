@@ -11,4 +11,5 @@ pub mod assembler;
 pub mod dialect;
 pub mod embeddings;
 pub mod providers;
+pub mod tool_id;
 pub mod wire;

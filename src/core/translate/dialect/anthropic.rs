@@ -16,6 +16,7 @@
 use super::fields::*;
 use crate::core::error::GatewayError;
 use crate::core::translate::providers::anthropic::stop_reason_from_finish;
+use crate::core::translate::tool_id;
 use crate::core::types::*;
 use serde_json::{json, Map, Value};
 
@@ -211,13 +212,13 @@ fn decode_message(v: &Value, i: usize, out: &mut Vec<Message>) -> Result<(), Gat
             "text" => parts.push(Part::Text(req_str(bo, "text", Dot(bp, "text"))?)),
             "image" => parts.push(decode_image(bo, bp)?),
             "tool_use" if role == Role::Assistant => msg.tool_calls.push(ToolCall {
-                id: req_str(bo, "id", Dot(bp, "id"))?,
+                id: tool_id::from_anthropic(&req_str(bo, "id", Dot(bp, "id"))?),
                 name: req_str(bo, "name", Dot(bp, "name"))?,
                 arguments: opt(bo, "input").map(Value::to_string).unwrap_or_else(|| "{}".into()),
             }),
             "tool_result" if role == Role::User => {
                 let mut tm = Message::new(Role::Tool, Content::Text(tool_result_text(bo, bp)?));
-                tm.tool_call_id = Some(req_str(bo, "tool_use_id", Dot(bp, "tool_use_id"))?);
+                tm.tool_call_id = Some(tool_id::from_anthropic(&req_str(bo, "tool_use_id", Dot(bp, "tool_use_id"))?));
                 out.push(tm);
             }
             "tool_use" | "tool_result" => {
@@ -324,7 +325,11 @@ pub fn encode_response(r: &ChatResponse) -> Vec<u8> {
     if let Some(text) = c.content.as_ref().or(c.refusal.as_ref()).filter(|t| !t.is_empty()) {
         content.push(json!({"type": "text", "text": text}));
     }
-    content.extend(c.tool_calls.iter().map(|t| json!({"type": "tool_use", "id": t.id, "name": t.name, "input": tool_input(&t.arguments)})));
+    content.extend(
+        c.tool_calls
+            .iter()
+            .map(|t| json!({"type": "tool_use", "id": tool_id::to_anthropic(&t.id), "name": t.name, "input": tool_input(&t.arguments)})),
+    );
     let body = json!({
         "id": r.id, "type": "message", "role": "assistant", "model": r.model, "content": content,
         "stop_reason": c.finish_reason.as_ref().map(stop_reason_from_finish), "stop_sequence": null,

@@ -8,6 +8,7 @@
 
 use super::anthropic::encode_usage;
 use crate::core::translate::providers::anthropic::stop_reason_from_finish;
+use crate::core::translate::tool_id;
 use crate::core::types::{FinishReason, StreamEvent, Usage};
 use serde_json::{json, Value};
 
@@ -90,7 +91,7 @@ impl AnthropicStreamEncoder {
             }
             StreamEvent::ToolCallDelta { index: 0, call_index, id, name, arguments } => {
                 if id.is_some() || name.is_some() || self.open != Some(Block::Tool(*call_index)) {
-                    let block = json!({"type": "tool_use", "id": id.clone().unwrap_or_default(), "name": name.clone().unwrap_or_default(), "input": {}});
+                    let block = json!({"type": "tool_use", "id": tool_id::to_anthropic(id.as_deref().unwrap_or_default()), "name": name.clone().unwrap_or_default(), "input": {}});
                     self.open(&mut out, Block::Tool(*call_index), block);
                 }
                 if !arguments.is_empty() {

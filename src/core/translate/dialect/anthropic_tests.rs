@@ -168,3 +168,102 @@ fn response_encoding() {
     );
     assert_eq!(back.usage, r.usage);
 }
+
+fn upstream_body(req: &ChatRequest, kind: crate::core::config::ProviderKind) -> Value {
+    let t = crate::core::translate::providers::Target {
+        kind,
+        base_url: "https://upstream.example",
+        model: "m",
+        api_key: None,
+        api_version: "",
+        max_output_tokens: 1024,
+    };
+    serde_json::from_slice(&crate::core::translate::providers::build_request(req, &t).unwrap().body).unwrap()
+}
+
+/// Ids such as Kimi's `functions.Bash:0` do not match Anthropic's id pattern: everything
+/// Anthropic-facing gets them rewritten, everything else gets them back as issued.
+#[test]
+fn tool_call_ids_are_mapped_both_ways() {
+    use crate::core::config::ProviderKind;
+    let kimi = "functions.Bash:0";
+    let mapped = crate::core::translate::tool_id::to_anthropic(kimi);
+    // An OpenAI upstream's answer, encoded for an Anthropic caller, whole and streamed.
+    let answer = ChatResponse {
+        id: "msg_1".into(),
+        model: "kimi".into(),
+        created: 0,
+        choices: vec![Choice {
+            index: 0,
+            content: None,
+            refusal: None,
+            tool_calls: vec![ToolCall { id: kimi.into(), name: "Bash".into(), arguments: "{}".into() }],
+            finish_reason: Some(FinishReason::ToolCalls),
+        }],
+        usage: None,
+    };
+    let v: Value = serde_json::from_slice(&encode_response(&answer)).unwrap();
+    assert_eq!(v["content"][0]["id"], mapped.as_str());
+    let mut enc = crate::core::translate::dialect::StreamEncoder::new(Dialect::Anthropic, true);
+    let mut sse = enc.push(&StreamEvent::Start { id: "msg_1".into(), model: "kimi".into(), created: 0 });
+    sse.extend(enc.push(&StreamEvent::ToolCallDelta {
+        index: 0,
+        call_index: 0,
+        id: Some(kimi.into()),
+        name: Some("Bash".into()),
+        arguments: "{}".into(),
+    }));
+    let text = String::from_utf8(sse).unwrap();
+    assert!(text.contains(&format!(r#""id":"{mapped}""#)) && !text.contains(kimi), "{text}");
+    // The caller sends the mapped id back: the OpenAI upstream gets the id it issued, an
+    // Anthropic upstream the mapped one.
+    let next = decode(json!({"model": "m", "max_tokens": 10, "messages": [
+        {"role": "user", "content": "ls"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": mapped, "name": "Bash", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": mapped, "content": "a.txt"}]}
+    ]}))
+    .unwrap();
+    let o = upstream_body(&next, ProviderKind::Openai);
+    assert_eq!(o["messages"][1]["tool_calls"][0]["id"], kimi);
+    assert_eq!(o["messages"][2]["tool_call_id"], kimi);
+    let a = upstream_body(&next, ProviderKind::Anthropic);
+    assert_eq!(a["messages"][1]["content"][0]["id"], mapped.as_str());
+    assert_eq!(a["messages"][2]["content"][0]["tool_use_id"], mapped.as_str());
+    // An OpenAI caller's own history, sent to Anthropic, is mapped too.
+    let openai = crate::core::translate::dialect::openai::decode_request(
+        br#"{"model":"m","messages":[{"role":"user","content":"ls"},
+        {"role":"assistant","content":null,"tool_calls":[{"id":"functions.Bash:0","type":"function","function":{"name":"Bash","arguments":"{}"}}]},
+        {"role":"tool","tool_call_id":"functions.Bash:0","content":"a.txt"}]}"#,
+    )
+    .unwrap();
+    let a = upstream_body(&openai, ProviderKind::Anthropic);
+    assert_eq!(a["messages"][1]["content"][0]["id"], mapped.as_str());
+    assert_eq!(a["messages"][2]["content"][0]["tool_use_id"], mapped.as_str());
+}
+
+/// Anthropic `thinking` and `redacted_thinking` blocks in history reach Anthropic upstreams
+/// only: OpenAI-compatible and Gemini upstreams reject them.
+#[test]
+fn reasoning_blocks_in_history_reach_only_anthropic_upstreams() {
+    use crate::core::config::ProviderKind;
+    let req = decode(json!({"model": "m", "max_tokens": 10, "messages": [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": [
+            {"type": "thinking", "thinking": "the user greets", "signature": "EqQBCgIYAh"},
+            {"type": "redacted_thinking", "data": "EmwKAhgB"},
+            {"type": "text", "text": "hello"}]},
+        {"role": "assistant", "content": [{"type": "thinking", "thinking": "call it", "signature": "s2"},
+            {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "ok"}]}
+    ]}))
+    .unwrap();
+    let o = upstream_body(&req, ProviderKind::Openai);
+    assert_eq!(o["messages"][1]["content"], json!([{"type": "text", "text": "hello"}]));
+    assert_eq!(o["messages"][2]["content"], Value::Null, "only reasoning and a tool call: no content");
+    assert_eq!(o["messages"][2]["tool_calls"][0]["id"], "toolu_1");
+    let g = upstream_body(&req, ProviderKind::Gemini);
+    assert_eq!(g["contents"][1]["parts"], json!([{"text": "hello"}, {"functionCall": {"name": "f", "args": {}}}]));
+    let a = upstream_body(&req, ProviderKind::Anthropic);
+    assert_eq!(a["messages"][1]["content"][0], json!({"type": "thinking", "thinking": "the user greets", "signature": "EqQBCgIYAh"}));
+    assert_eq!(a["messages"][1]["content"][1]["type"], "redacted_thinking");
+}

@@ -12,6 +12,7 @@
 
 use super::upstream::{malformed, Cause, ErrorParts, Target, UpstreamRequest};
 use crate::core::error::{Code, GatewayError};
+use crate::core::translate::tool_id;
 use crate::core::translate::wire::anthropic as wire;
 use crate::core::types::*;
 use crate::core::util::vecmap::VecMap;
@@ -94,7 +95,7 @@ fn content_blocks(m: &Message, native: bool) -> Result<Vec<Value>, GatewayError>
 
 fn tool_use_block(c: &ToolCall) -> Value {
     let input: Value = serde_json::from_slice(c.arguments.as_bytes()).ok().filter(Value::is_object).unwrap_or_else(|| json!({}));
-    json!({"type": "tool_use", "id": c.id, "name": c.name, "input": input})
+    json!({"type": "tool_use", "id": tool_id::to_anthropic(&c.id), "name": c.name, "input": input})
 }
 
 /// Canonical messages as Anthropic's `system` text and alternating `messages`.
@@ -115,8 +116,7 @@ fn encode_messages(req: &ChatRequest) -> Result<(Vec<String>, Vec<Value>), Gatew
                 ("assistant", b)
             }
             Role::Tool => {
-                let result =
-                    json!({"type": "tool_result", "tool_use_id": m.tool_call_id.clone().unwrap_or_default(), "content": m.content.text()});
+                let result = json!({"type": "tool_result", "tool_use_id": tool_id::to_anthropic(m.tool_call_id.as_deref().unwrap_or_default()), "content": m.content.text()});
                 ("user", vec![result])
             }
         };

@@ -82,6 +82,7 @@ fn parts_of(m: &Message) -> Result<Vec<Value>, GatewayError> {
                     Part::Text(t) if t.is_empty() => {}
                     Part::Text(t) => parts.push(json!({"text": t})),
                     Part::Image { url, .. } => parts.push(image_part(url)),
+                    p if p.is_anthropic_reasoning() => {}
                     Part::Other(v) => {
                         return Err(GatewayError::new(
                             Code::UnsupportedForProvider,

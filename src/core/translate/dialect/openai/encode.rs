@@ -10,7 +10,8 @@ use serde_json::{json, Map, Value};
 pub fn encode_request(r: &ChatRequest, upstream_model: &str) -> Map<String, Value> {
     let mut o = if r.dialect == Dialect::OpenAi { r.extra.clone() } else { Map::new() };
     o.insert("model".into(), upstream_model.into());
-    o.insert("messages".into(), r.messages.iter().map(encode_message).collect());
+    let foreign = r.dialect != Dialect::OpenAi;
+    o.insert("messages".into(), r.messages.iter().map(|m| encode_message(m, foreign)).collect());
     if !r.tools.is_empty() {
         o.insert("tools".into(), r.tools.iter().map(encode_tool).collect());
     }
@@ -60,13 +61,23 @@ fn put(o: &mut Map<String, Value>, key: &str, v: Option<Value>) {
     }
 }
 
-fn encode_message(m: &Message) -> Value {
+/// One message; `foreign` (a caller of another dialect) leaves out its reasoning blocks.
+fn encode_message(m: &Message, foreign: bool) -> Value {
     let mut o = Map::new();
     o.insert("role".into(), m.role.as_str().into());
     let content = match &m.content {
         Content::None => Value::Null,
         Content::Text(t) => Value::String(t.clone()),
-        Content::Parts(parts) => parts.iter().map(encode_part).collect(),
+        Content::Parts(parts) => {
+            let dropped = |p: &&Part| foreign && p.is_anthropic_reasoning();
+            let kept: Vec<Value> = parts.iter().filter(|p| !dropped(p)).map(encode_part).collect();
+            // A turn that was only reasoning has no content left (an assistant's is null).
+            if kept.is_empty() && parts.iter().any(|p| dropped(&p)) {
+                Value::Null
+            } else {
+                Value::Array(kept)
+            }
+        }
     };
     if !content.is_null() || m.role == Role::Assistant {
         o.insert("content".into(), content);
