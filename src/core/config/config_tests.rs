@@ -96,6 +96,19 @@ fn routes_are_validated() {
 }
 
 #[test]
+fn a_step_is_a_model_or_a_pool_never_both() {
+    let base = r#""providers":{"m":{"kind":"mock"}},"models":[{"name":"a","provider":"m","model":"x"}]"#;
+    let parse = |step: &str| Config::parse(&format!(r#"{{{base},"routes":[{{"name":"r","steps":[{step}]}}]}}"#));
+    let cfg = parse(r#"{"model":"a","max_retries":1,"timeout_ms":500}"#).unwrap();
+    assert_eq!(cfg.routes[0].steps[0], StepConfig::Model { model: "a".into(), max_retries: Some(1), timeout_ms: Some(500) });
+    for bad in
+        [r#"{"model":"a","pool":[{"model":"a"}]}"#, r#"{"pool":[{"model":"a"}],"max_retries":1}"#, r#"{}"#, r#"{"model":"a","wait":1}"#]
+    {
+        assert!(parse(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
 fn plain_models_retry_by_the_top_level_policy() {
     let base = r#""providers":{"m":{"kind":"mock"}},"models":[{"name":"a","provider":"m","model":"x"}]"#;
     let cfg = Config::parse(&format!("{{{base}}}")).unwrap();

@@ -74,7 +74,7 @@ fn one() -> u32 {
 
 /// One step of a route's chain: a model with its overrides, or a weighted pool.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(untagged, deny_unknown_fields)]
+#[serde(try_from = "RawStep")]
 pub enum StepConfig {
     /// One model; `max_retries` overrides the route's, `timeout_ms` the provider's.
     Model {
@@ -96,6 +96,33 @@ pub enum StepConfig {
         /// one member with weight > 0.
         pool: Vec<PoolMember>,
     },
+}
+
+/// A step as written: either `model` (with its overrides) or `pool`. Read flat and then
+/// checked, rather than as an untagged enum, which would buffer every step and carry a second
+/// deserializer.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    max_retries: Option<u32>,
+    #[serde(default)]
+    timeout_ms: Option<u32>,
+    #[serde(default)]
+    pool: Option<Vec<PoolMember>>,
+}
+
+impl TryFrom<RawStep> for StepConfig {
+    type Error = &'static str;
+    fn try_from(r: RawStep) -> Result<Self, Self::Error> {
+        match (r.model, r.pool) {
+            (Some(model), None) => Ok(StepConfig::Model { model, max_retries: r.max_retries, timeout_ms: r.timeout_ms }),
+            (None, Some(pool)) if r.max_retries.is_none() && r.timeout_ms.is_none() => Ok(StepConfig::Pool { pool }),
+            _ => Err("a step is either {\"model\", \"max_retries\"?, \"timeout_ms\"?} or {\"pool\"}"),
+        }
+    }
 }
 
 /// A route as written in config (`routes[]`).

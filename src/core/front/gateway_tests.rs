@@ -730,7 +730,7 @@ fn a_runtime_keys_token_keeps_that_keys_models_and_limits() {
     assert_eq!(err_code(&reply(chat("other"))), "model_not_allowed", "the key's model list holds for its tokens");
     let Action::Tenant { op, .. } = chat("mock") else { panic!("the key's limits need admission") };
     let op: serde_json::Value = serde_json::from_str(&op).unwrap();
-    let subjects = op["subjects"].as_array().unwrap();
+    let subjects = op["admit"]["subjects"].as_array().unwrap();
     assert!(subjects.iter().any(|s| s["id"] == "key:rt" && s["rpm"] == 7), "{op}");
 }
 

@@ -23,7 +23,7 @@ vector TEXT NOT NULL, created INTEGER NOT NULL, PRIMARY KEY (prefix, key)) WITHO
 
 /// What an index object is asked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum IndexOp {
     /// The most similar recent prompt with this prefix, if it reaches the threshold.
     Lookup {

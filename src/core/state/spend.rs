@@ -80,7 +80,7 @@ impl Subject {
 
 /// What a tenant's Durable Object is asked to do.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Op {
     /// Admit one request (answers a [`Verdict`]).
     Admit(Admit),
@@ -153,7 +153,7 @@ pub struct RateInfo {
 
 /// The answer to an admission.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "verdict", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Admitted: a lease is held until the request settles.
     Admitted {
