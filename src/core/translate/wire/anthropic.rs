@@ -29,29 +29,24 @@ pub struct Message {
 
 /// A content block; kinds the gateway does not model (thinking, server tools, ...) are `Other`.
 #[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(from = "RawBlock")]
 pub enum Block {
     /// A `text` block.
     Text {
         /// The block's text (empty in a streamed `content_block_start`; the text follows as deltas).
-        #[serde(default)]
         text: String,
     },
     /// A `tool_use` block: the model calls a client tool.
     ToolUse {
         /// The call's id (`toolu_…`), which a later `tool_result` block's `tool_use_id` answers.
-        #[serde(default)]
         id: String,
         /// Name of the tool, as declared in the request's `tools`.
-        #[serde(default)]
         name: String,
         /// The tool's arguments as a JSON object (not text, unlike OpenAI); `{}` in a streamed
         /// `content_block_start`, whose arguments follow as `input_json_delta` fragments.
-        #[serde(default)]
         input: Value,
     },
     /// Any other block type (`thinking`, `redacted_thinking`, server tool blocks, …), skipped.
-    #[serde(other)]
     Other,
 }
 
@@ -77,7 +72,7 @@ pub struct Usage {
 /// `content_block_stop`; then `message_delta` and `message_stop`; `ping` and `error` may come
 /// anywhere. Reference: <https://docs.anthropic.com/en/docs/build-with-claude/streaming>
 #[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(try_from = "RawEvent")]
 pub enum Event {
     /// Opens the stream: the message with empty content and the usage known so far.
     MessageStart {
@@ -101,16 +96,13 @@ pub enum Event {
     /// Closes content block `index`.
     ContentBlockStop {
         /// The block closed.
-        #[serde(default)]
         index: u32,
     },
     /// Top-level changes at the end of the message: the stop reason and final usage.
     MessageDelta {
         /// The stop reason.
-        #[serde(default)]
         delta: MessageDeltaBody,
         /// Cumulative usage; fields it omits keep the values from `message_start`.
-        #[serde(default)]
         usage: Usage,
     },
     /// The clean end of the stream.
@@ -123,7 +115,6 @@ pub enum Event {
         error: ErrorBody,
     },
     /// Any event type not known here, ignored (Anthropic's versioning policy allows new ones).
-    #[serde(other)]
     Other,
 }
 
@@ -140,23 +131,19 @@ pub struct StartMessage {
 }
 
 /// The `delta` of a `content_block_delta` event.
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[derive(Debug)]
 pub enum Delta {
     /// `text_delta`: more text for a text block.
     TextDelta {
         /// The text to append.
-        #[serde(default)]
         text: String,
     },
     /// `input_json_delta`: more of a tool call's argument JSON.
     InputJsonDelta {
         /// A fragment of the arguments' JSON text, to append; only the concatenation parses.
-        #[serde(default)]
         partial_json: String,
     },
     /// Any other delta type (`thinking_delta`, `signature_delta`, `citations_delta`, …), skipped.
-    #[serde(other)]
     Other,
 }
 
@@ -166,6 +153,100 @@ pub enum Delta {
 pub struct MessageDeltaBody {
     /// Why generation stopped (values as in [`Message::stop_reason`]).
     pub stop_reason: Option<String>,
+}
+
+// The tagged types above are read through flat mirrors and converted: serde's internally
+// tagged enums buffer every value in a second, generic deserializer, which costs the module
+// far more than these few lines.
+
+/// A block as sent: its `type` and every field any modelled kind has.
+#[derive(Deserialize)]
+#[serde(default)]
+struct RawBlock {
+    #[serde(rename = "type")]
+    kind: String,
+    text: String,
+    id: String,
+    name: String,
+    input: Value,
+}
+
+impl Default for RawBlock {
+    fn default() -> Self {
+        RawBlock { kind: String::new(), text: String::new(), id: String::new(), name: String::new(), input: Value::Null }
+    }
+}
+
+impl From<RawBlock> for Block {
+    fn from(b: RawBlock) -> Self {
+        match b.kind.as_str() {
+            "text" => Block::Text { text: b.text },
+            "tool_use" => Block::ToolUse { id: b.id, name: b.name, input: b.input },
+            _ => Block::Other,
+        }
+    }
+}
+
+/// The `delta` of either delta event: a block's (`type` and its text or JSON fragment) or the
+/// message's (`stop_reason`).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawDelta {
+    #[serde(rename = "type")]
+    kind: String,
+    text: String,
+    partial_json: String,
+    stop_reason: Option<String>,
+}
+
+/// An event as sent: its `type` and every field any modelled event has.
+#[derive(Deserialize)]
+struct RawEvent {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    message: Option<StartMessage>,
+    #[serde(default)]
+    index: Option<u32>,
+    #[serde(default)]
+    content_block: Option<Block>,
+    #[serde(default)]
+    delta: Option<RawDelta>,
+    #[serde(default)]
+    usage: Option<Usage>,
+    #[serde(default)]
+    error: Option<ErrorBody>,
+}
+
+impl TryFrom<RawEvent> for Event {
+    type Error = &'static str;
+    fn try_from(e: RawEvent) -> Result<Self, &'static str> {
+        const MISSING: &str = "a field the event type requires is missing";
+        Ok(match e.kind.as_str() {
+            "message_start" => Event::MessageStart { message: e.message.ok_or(MISSING)? },
+            "content_block_start" => {
+                Event::ContentBlockStart { index: e.index.ok_or(MISSING)?, content_block: e.content_block.ok_or(MISSING)? }
+            }
+            "content_block_delta" => {
+                let d = e.delta.ok_or(MISSING)?;
+                let delta = match d.kind.as_str() {
+                    "text_delta" => Delta::TextDelta { text: d.text },
+                    "input_json_delta" => Delta::InputJsonDelta { partial_json: d.partial_json },
+                    _ => Delta::Other,
+                };
+                Event::ContentBlockDelta { index: e.index.ok_or(MISSING)?, delta }
+            }
+            "content_block_stop" => Event::ContentBlockStop { index: e.index.unwrap_or(0) },
+            "message_delta" => Event::MessageDelta {
+                delta: MessageDeltaBody { stop_reason: e.delta.and_then(|d| d.stop_reason) },
+                usage: e.usage.unwrap_or_default(),
+            },
+            "message_stop" => Event::MessageStop,
+            "ping" => Event::Ping,
+            "error" => Event::Error { error: e.error.ok_or(MISSING)? },
+            _ => Event::Other,
+        })
+    }
 }
 
 /// The answer of `POST /v1/messages/count_tokens`: `{"input_tokens": N}`.
