@@ -34,19 +34,19 @@ conformance! {
         text, tool_calls_parallel, usage_cache_reasoning, stream_text, stream_tool_calls, stream_error,
         error_auth_401, error_forbidden_403, error_rate_limit_429, error_insufficient_quota_429,
         error_context_length_400, error_invalid_request_400, error_server_500, error_overloaded_503,
-        deepseek_reasoning, groq_usage,
+        deepseek_reasoning, groq_usage, stream_finish_reason_empty,
     ];
     anthropic: [
         text, tool_calls_parallel, usage_cache, stream_text, stream_tool_calls, stream_error,
         error_auth_401, error_permission_403, error_billing_402, error_rate_limit_429,
-        error_context_length_400, error_invalid_request_400, error_api_500, error_overloaded_529,
+        error_context_length_400, error_invalid_request_400, error_api_500, error_overloaded_529, max_tokens,
     ];
     gemini: [
         text, tool_calls_parallel, usage_cache, stream_text, stream_tool_calls, stream_error,
         safety_finish, prompt_blocked, stream_safety,
         error_api_key_invalid_400, error_permission_403, error_rate_limit_429, error_quota_daily_429,
         error_billing_400, error_context_length_400, error_invalid_argument_400, error_internal_500,
-        error_unavailable_503,
+        error_unavailable_503, max_tokens,
     ];
 }
 
