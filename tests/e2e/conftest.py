@@ -15,7 +15,7 @@ import httpx
 import openai
 import pytest
 
-from upstream import Upstream
+from upstream import Upstream, fixtures
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV_KEY = "sk-switchyard-dev"
@@ -39,6 +39,20 @@ PRICED = {"input": 10, "output": 10}
 # Fits exactly ten reservations of a 40-character prompt (17 tokens estimated) with
 # max_tokens 5: 10 x 22 tokens x 10,000 nano-USD.
 BUDGET_USD = 0.0022
+
+
+# The provider each vendor's conformance fixtures are served on.
+FX_PROVIDERS = {"openai": "up", "anthropic": "anth", "gemini": "gem"}
+
+
+def fx_model(vendor, case):
+    """The public model serving conformance fixture `vendor/case`."""
+    return f"fx-{vendor}-{case.replace('_', '-')}"
+
+
+def fx_route(vendor, case):
+    """A route of that model alone, without retries: one upstream call per request."""
+    return "fxr-" + fx_model(vendor, case)[3:]
 
 
 def free_port():
@@ -78,6 +92,9 @@ def test_config(upstream_port):
     # provider's retries are budgeted, so the plain failures of other tests must not spend them.
     models.append({"name": "rt-flaky-429", "provider": "up-rt", "model": "flaky-429"})
     models.append({"name": "rt-status-503", "provider": "up-rt", "model": "status-503"})
+    fx = [vendor_case for vendor_case, _ in fixtures()]
+    models += [{"name": fx_model(v, c), "provider": FX_PROVIDERS[v], "model": f"fx.{v}.{c}", "max_output_tokens": 512,
+                "capabilities": {"tools": True, "vision": True, "json": True}} for v, c in fx]
     return {
         "providers": {
             "mock": {"kind": "mock", "allow_panic": True},
@@ -119,7 +136,7 @@ def test_config(upstream_port):
              "cache": {"ttl_seconds": 60, "max_stale_seconds": 600}},
             {"name": "r-cut", "steps": [{"model": "up-cut"}, {"model": "claude-ok"}], "retry": {"max_retries": 2}},
             {"name": "r-gem-key", "steps": [{"model": "gemini-key-invalid"}, {"model": "claude-ok"}], "retry": {"max_retries": 2}},
-        ],
+        ] + [{"name": fx_route(v, c), "steps": [{"model": fx_model(v, c)}], "retry": {"max_retries": 0}} for v, c in fx],
     }
 
 

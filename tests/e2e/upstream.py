@@ -19,11 +19,15 @@ and, on the Gemini wire only:
     cut            a stream that stops after two chunks, without [DONE]
     slow-stream    five chunks 150 ms apart
 
+On every wire, an upstream model id `fx.<vendor>.<case>` answers with the reply of the
+conformance fixture `tests/fixtures/<vendor>/<case>.json` (see its README).
+
 Every call is recorded (headers, JSON body, times) so tests can count upstream calls.
 """
 
 import json
 import re
+from pathlib import Path
 import zlib
 import threading
 import time
@@ -75,6 +79,8 @@ class Upstream:
                     call["wire"] = "anthropic" if self.path.startswith("/v1/messages") else "openai"
                 with upstream.lock:
                     upstream.calls.append(call)
+                if str(call["model"]).startswith("fx."):
+                    return serve_fixture(self, call["model"])
                 if self.path == "/v1/embeddings":
                     return openai_embeddings(self, body)
                 if self.path.endswith(":batchEmbedContents"):
@@ -387,3 +393,39 @@ def gemini_embeddings(h, body):
         return send_json(h, 403, {"error": {"code": 403, "message": "no key", "status": "PERMISSION_DENIED"}})
     embeddings = [{"values": [0.25] * r.get("outputDimensionality", 4)} for r in body["requests"]]
     send_json(h, 200, {"embeddings": embeddings})
+
+
+# ---- Conformance fixtures ----
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def fixtures():
+    """Every conformance fixture, sorted: ((vendor, case), its parsed JSON)."""
+    return [((p.parent.name, p.stem), json.loads(p.read_text())) for p in sorted(FIXTURES.glob("*/*.json"))]
+
+
+def serve_fixture(h, model):
+    """Answer with the reply of fixture `fx.<vendor>.<case>` exactly as written, whatever the
+    request asked: a `stream` fixture's events one write each, a `response` fixture's body."""
+    _, vendor, case = model.split(".", 2)
+    path = FIXTURES / vendor / f"{case}.json"
+    if not path.is_file() or path.parent.parent != FIXTURES:
+        return send_json(h, 404, error(404, f"no fixture {model}", "model_not_found"))
+    f = json.loads(path.read_text())
+    reply = f.get("stream") or f["response"]
+    h.send_response(reply["status"])
+    for k, v in reply["headers"].items():
+        h.send_header(k, v)
+    if "events" in reply:
+        h.send_header("connection", "close")
+        h.end_headers()
+        for event in reply["events"]:
+            h.wfile.write(event.encode())
+            h.wfile.flush()
+        h.close_connection = True
+        return
+    data = reply["body_text"].encode() if "body_text" in reply else json.dumps(reply["body"]).encode()
+    h.send_header("content-length", str(len(data)))
+    h.end_headers()
+    h.wfile.write(data)

@@ -372,3 +372,7 @@ impl Exchange {
 #[cfg(test)]
 #[path = "exchange_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "conformance_tests.rs"]
+mod conformance;

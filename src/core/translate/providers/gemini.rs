@@ -293,7 +293,9 @@ pub fn error_parts(body: &[u8]) -> ErrorParts {
 /// <https://ai.google.dev/gemini-api/docs/troubleshooting>: `PERMISSION_DENIED` (403) is the
 /// key's permissions; `FAILED_PRECONDITION` (400) asks for billing to be enabled;
 /// `RESOURCE_EXHAUSTED` (429) is a rate limit unless a quota it names is per day (those reset
-/// at midnight Pacific time: <https://ai.google.dev/gemini-api/docs/rate-limits>).
+/// at midnight Pacific time: <https://ai.google.dev/gemini-api/docs/rate-limits>). A prompt
+/// over the model's input limit is a 400 `INVALID_ARGUMENT` whose message says "The input
+/// token count (N) exceeds the maximum number of tokens allowed (M)".
 fn cause_of(e: &wire::ErrorBody) -> Cause {
     let per_day = |v: &serde_json::Value| v.as_str().is_some_and(|q| q.contains("PerDay"));
     let daily = e.details.iter().any(|d| {
@@ -310,6 +312,9 @@ fn cause_of(e: &wire::ErrorBody) -> Cause {
             "RATE_LIMIT_EXCEEDED" => return Cause::RateLimit,
             _ => {}
         }
+    }
+    if e.message.contains("exceeds the maximum number of tokens") {
+        return Cause::ContextLength;
     }
     match e.status.as_str() {
         "UNAUTHENTICATED" | "PERMISSION_DENIED" => Cause::Credentials,
