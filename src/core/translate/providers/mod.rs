@@ -7,6 +7,7 @@
 
 pub mod anthropic;
 pub mod gemini;
+pub mod gemini_schema;
 pub mod mock;
 pub mod openai;
 mod upstream;
