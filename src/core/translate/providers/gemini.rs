@@ -5,13 +5,16 @@
 //! `streamGenerateContent?alt=sse` and have no terminal event, so a stream is complete only
 //! if a candidate reported a `finishReason`; assistant turns are role `model`; tool results
 //! are `functionResponse` parts that need the function's name (found from the call id) and
-//! an object `response`; function calls carry no id, so ids are made from their position;
+//! an object `response`; function calls carry no id, so ids are made from their position, and
+//! a call's `thoughtSignature` rides in its id to come back on the next turn (see
+//! [`super::gemini_signature`]);
 //! JSON Schemas (tool parameters, `responseSchema`) are converted to Gemini's OpenAPI subset
 //! (see [`super::gemini_schema`]);
 //! `finishReason: STOP` with function calls means tool calls; safety blocks map to
 //! `content_filter`; thinking tokens (`thoughtsTokenCount`) bill as output.
 
 use super::gemini_schema::to_gemini;
+use super::gemini_signature::{call_id, signature_of};
 use super::upstream::{malformed, Cause, ErrorParts, Target, UpstreamRequest};
 use crate::core::error::{Code, GatewayError};
 use crate::core::translate::wire::gemini as wire;
@@ -100,7 +103,11 @@ fn encode_contents(req: &ChatRequest) -> Result<(Vec<String>, Vec<Value>), Gatew
                 for c in &m.tool_calls {
                     let args: Value =
                         serde_json::from_slice(c.arguments.as_bytes()).ok().filter(Value::is_object).unwrap_or_else(|| json!({}));
-                    p.push(json!({"functionCall": {"name": c.name, "args": args}}));
+                    let mut part = json!({"functionCall": {"name": c.name, "args": args}});
+                    if let Some(sig) = signature_of(&c.id) {
+                        part["thoughtSignature"] = sig.into();
+                    }
+                    p.push(part);
                 }
                 ("model", p)
             }
@@ -213,7 +220,8 @@ pub fn build_request(req: &ChatRequest, t: &Target) -> Result<UpstreamRequest, G
     Ok(UpstreamRequest { url, headers, body: serde_json::to_vec(&o).unwrap_or_default() })
 }
 
-/// Text and tool calls of one candidate's parts; ids are made from positions.
+/// Text and tool calls of one candidate's parts; ids are made from positions and carry the
+/// calls' thought signatures.
 fn candidate_parts(c: &wire::Candidate, first_call: usize) -> (String, Vec<ToolCall>) {
     let mut text = String::new();
     let mut calls = Vec::new();
@@ -222,7 +230,8 @@ fn candidate_parts(c: &wire::Candidate, first_call: usize) -> (String, Vec<ToolC
             text.push_str(t);
         }
         if let Some(f) = &p.function_call {
-            let id = f.id.clone().unwrap_or_else(|| format!("call_{}_{}", c.index, first_call + calls.len()));
+            let n = first_call + calls.len();
+            let id = call_id(f.id.as_deref(), || format!("call_{}_{n}", c.index), p.thought_signature.as_deref());
             let args = if f.args.is_null() { "{}".to_string() } else { f.args.to_string() };
             calls.push(ToolCall { id, name: f.name.clone(), arguments: args });
         }

@@ -8,6 +8,7 @@
 pub mod anthropic;
 pub mod gemini;
 pub mod gemini_schema;
+pub mod gemini_signature;
 pub mod mock;
 pub mod openai;
 mod upstream;
