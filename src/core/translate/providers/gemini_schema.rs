@@ -13,7 +13,8 @@
 //!   client error `unsupported_for_provider`, as is a schema deeper than [`MAX_DEPTH`] or
 //!   larger than [`MAX_NODES`] once inlined;
 //! - `const: v` becomes `enum: [v]`. Gemini's `enum` holds strings only ("only allowed for
-//!   STRING type"), so an `enum` of other values becomes their JSON text with `type: string`;
+//!   STRING type"), so an `enum` of other values becomes their JSON text with `type: string`,
+//!   and a `null` among them becomes `nullable: true`;
 //! - `format` is kept only where Gemini documents it: `enum` and `date-time` for strings,
 //!   `float` / `double` for numbers, `int32` / `int64` for integers;
 //! - `required` keeps only names that are in `properties`.
@@ -228,6 +229,13 @@ fn merge(out: &mut Map<String, Value>, member: Map<String, Value>) {
 /// The fix-ups that need the whole object: `nullable`, string-only enums, formats Gemini
 /// documents, `required` names that exist.
 fn finish(out: &mut Map<String, Value>, nullable: bool) {
+    let mut nullable = nullable;
+    if let Some(Value::Array(values)) = out.get_mut("enum") {
+        // A null among the values is `nullable`, not a value.
+        let before = values.len();
+        values.retain(|v| !v.is_null());
+        nullable |= values.len() < before;
+    }
     if nullable {
         out.insert("nullable".into(), true.into());
     }

@@ -33,6 +33,7 @@ fn conversions() {
         (json!({"const": "x"}), json!({"enum": ["x"], "type": "string"})),
         (json!({"type": "integer", "enum": [1, 2]}), json!({"type": "string", "enum": ["1", "2"]})),
         (json!({"const": true}), json!({"type": "string", "enum": ["true"]})),
+        (json!({"type": ["string", "null"], "enum": ["a", null]}), json!({"type": "string", "enum": ["a"], "nullable": true})),
         // Rejected keywords go; accepted ones stay.
         (
             json!({"$schema": "x", "type": "object", "additionalProperties": false, "strict": true, "title": "t",
