@@ -78,6 +78,7 @@ def test_config(upstream_port):
     # provider's retries are budgeted, so the plain failures of other tests must not spend them.
     models.append({"name": "rt-flaky-429", "provider": "up-rt", "model": "flaky-429"})
     models.append({"name": "rt-status-503", "provider": "up-rt", "model": "status-503"})
+    models.append({"name": "emb-azure", "provider": "az", "model": "emb-deploy"})
     return {
         "providers": {
             "mock": {"kind": "mock", "allow_panic": True},
@@ -88,6 +89,8 @@ def test_config(upstream_port):
             "up-idle": {"kind": "openai", "base_url": base, "api_key_secret": "UPSTREAM_KEY", "idle_timeout_ms": 60},
             "anth": {"kind": "anthropic", "base_url": f"http://127.0.0.1:{upstream_port}", "api_key_secret": "UPSTREAM_KEY"},
             "gem": {"kind": "gemini", "base_url": f"http://127.0.0.1:{upstream_port}", "api_key_secret": "UPSTREAM_KEY"},
+            "az": {"kind": "azure-openai", "base_url": f"http://127.0.0.1:{upstream_port}", "api_key_secret": "UPSTREAM_KEY",
+                   "api_version": "2024-10-21"},
         },
         "models": models,
         "keys": [
