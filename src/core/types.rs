@@ -191,7 +191,7 @@ pub enum ResponseFormat {
     JsonSchema {
         /// The schema's name (`json_schema.name`), required by OpenAI.
         name: String,
-        /// The JSON Schema itself; cleaned of keywords Gemini rejects before it is sent there.
+        /// The JSON Schema itself; converted to Gemini's OpenAPI subset before it is sent there.
         schema: Option<Value>,
         /// OpenAI's `json_schema.strict`: the output must follow the schema exactly.
         strict: Option<bool>,

@@ -95,6 +95,7 @@ def test_config(upstream_port):
     fx = [vendor_case for vendor_case, _ in fixtures()]
     models += [{"name": fx_model(v, c), "provider": FX_PROVIDERS[v], "model": f"fx.{v}.{c}", "max_output_tokens": 512,
                 "capabilities": {"tools": True, "vision": True, "json": True}} for v, c in fx]
+    models.append({"name": "emb-azure", "provider": "az", "model": "emb-deploy"})
     return {
         "providers": {
             "mock": {"kind": "mock", "allow_panic": True},
@@ -105,6 +106,8 @@ def test_config(upstream_port):
             "up-idle": {"kind": "openai", "base_url": base, "api_key_secret": "UPSTREAM_KEY", "idle_timeout_ms": 60},
             "anth": {"kind": "anthropic", "base_url": f"http://127.0.0.1:{upstream_port}", "api_key_secret": "UPSTREAM_KEY"},
             "gem": {"kind": "gemini", "base_url": f"http://127.0.0.1:{upstream_port}", "api_key_secret": "UPSTREAM_KEY"},
+            "az": {"kind": "azure-openai", "base_url": f"http://127.0.0.1:{upstream_port}", "api_key_secret": "UPSTREAM_KEY",
+                   "api_version": "2024-10-21"},
         },
         "models": models,
         "keys": [

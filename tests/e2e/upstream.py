@@ -14,6 +14,13 @@ and, on the Gemini wire only:
     echo-key-400     a 400 INVALID_ARGUMENT (no reason: the caller's fault) whose message quotes
                      the key in forms a word filter misses (in a URL, cut into pieces)
     stream-echo-key  a stream that sends one chunk, then an in-band error quoting the key
+
+Like Gemini, every Gemini call is refused (400 INVALID_ARGUMENT) if a schema (a tool's
+`parameters`, `responseSchema`) uses a keyword outside Gemini's Schema object, or if a model
+turn's first `functionCall` part lacks the `thoughtSignature` the mock gave that call; function
+calls come with such a signature, and a turn ending in a tool result is answered with text.
+`:batchEmbedContents` refuses more than 100 requests. Azure OpenAI embeddings are answered on
+`/openai/deployments/D/embeddings?api-version=V` (checking the `api-key` header).
     sleep-MS       answers after MS milliseconds
     malformed      200 with a body that is not JSON
     cut            a stream that stops after two chunks, without [DONE]
@@ -25,6 +32,7 @@ conformance fixture `tests/fixtures/<vendor>/<case>.json` (see its README).
 Every call is recorded (headers, JSON body, times) so tests can count upstream calls.
 """
 
+import base64
 import json
 import re
 from pathlib import Path
@@ -71,6 +79,12 @@ class Upstream:
                 except ValueError:
                     body = {}
                 call = {"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body, "received": time.time()}
+                if self.path.startswith("/openai/deployments/"):
+                    call["model"] = self.path.split("/")[3]
+                    call["wire"] = "azure"
+                    with upstream.lock:
+                        upstream.calls.append(call)
+                    return azure_embeddings(self, body)
                 if self.path.startswith("/v1beta/models/"):
                     call["model"] = self.path.split("/")[3].split(":")[0]
                     call["wire"] = "gemini"
@@ -327,10 +341,18 @@ def gemini_behave(h, body, call):
         names = {400: "INVALID_ARGUMENT", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
         return send_json(h, status, {"error": {"code": status, "message": f"upstream says {status}", "status": names.get(status, "UNKNOWN")}},
                          [("retry-after", "2")] if status == 429 else [])
+    refusal = gemini_schema_fault(body) or gemini_signature_fault(body)
+    if refusal:
+        return send_json(h, 400, {"error": {"code": 400, "message": refusal, "status": "INVALID_ARGUMENT"}})
     decls = [d for t in body.get("tools", []) for d in t.get("functionDeclarations", [])]
     usage = {"promptTokenCount": 9, "candidatesTokenCount": 4, "totalTokenCount": 13}
-    if decls and (body.get("toolConfig") or {}).get("functionCallingConfig", {}).get("mode") != "NONE":
-        parts = [{"functionCall": {"name": decls[0]["name"], "args": {"city": "Oslo"}}}]
+    contents = body.get("contents") or [{}]
+    answered = [p["functionResponse"] for p in contents[-1].get("parts", []) if "functionResponse" in p]
+    if answered:
+        parts = [{"text": "done: " + json.dumps(answered[0]["response"], sort_keys=True)}]
+    elif decls and (body.get("toolConfig") or {}).get("functionCallingConfig", {}).get("mode") != "NONE":
+        name = decls[0]["name"]
+        parts = [{"functionCall": {"name": name, "args": {"city": "Oslo"}}, "thoughtSignature": gemini_signature(name)}]
     else:
         parts = [{"text": gemini_text(body)}]
     if ":streamGenerateContent" not in h.path:
@@ -362,6 +384,56 @@ def gemini_behave(h, body, call):
     h.close_connection = True
 
 
+# Gemini's Schema object (https://ai.google.dev/api/caching#Schema): any other key is refused.
+GEMINI_SCHEMA_KEYS = {"type", "format", "title", "description", "nullable", "enum", "maxItems", "minItems", "properties",
+                      "required", "minProperties", "maxProperties", "minLength", "maxLength", "pattern", "example",
+                      "anyOf", "propertyOrdering", "default", "items", "minimum", "maximum"}
+
+
+def schema_fault(schema, at):
+    if not isinstance(schema, dict):
+        return f"Invalid value at '{at}': not a Schema"
+    for k, v in schema.items():
+        if k not in GEMINI_SCHEMA_KEYS:
+            return f'Invalid JSON payload received. Unknown name "{k}" at \'{at}\': Cannot find field.'
+        if k == "type" and (not isinstance(v, str) or v.upper() not in {"STRING", "NUMBER", "INTEGER", "BOOLEAN", "ARRAY", "OBJECT"}):
+            return f"Invalid value at '{at}.type' ({v!r})"
+        if k == "enum" and not all(isinstance(e, str) for e in v):
+            return f"Invalid value at '{at}.enum': only strings"
+        nested = list(v.items()) if k == "properties" else [("items", v)] if k == "items" else \
+            [(f"anyOf[{i}]", s) for i, s in enumerate(v)] if k == "anyOf" else []
+        for name, sub in nested:
+            fault = schema_fault(sub, f"{at}.{name}")
+            if fault:
+                return fault
+    return None
+
+
+def gemini_schema_fault(body):
+    for i, d in enumerate(d for t in body.get("tools", []) for d in t.get("functionDeclarations", [])):
+        if "parameters" in d:
+            fault = schema_fault(d["parameters"], f"tools[0].function_declarations[{i}].parameters")
+            if fault:
+                return fault
+    schema = (body.get("generationConfig") or {}).get("responseSchema")
+    return schema_fault(schema, "generation_config.response_schema") if schema is not None else None
+
+
+def gemini_signature(name):
+    """The mock's thought signature for a call to `name`: base64 with `+`, `/` and padding."""
+    return base64.b64encode(b"\xfb\xff" + name.encode() + b"-sig").decode()
+
+
+def gemini_signature_fault(body):
+    """Gemini 3's rule (https://ai.google.dev/gemini-api/docs/thought-signatures): a model
+    turn's first functionCall part carries the signature it was given."""
+    for i, c in enumerate(body.get("contents", [])):
+        calls = [p for p in c.get("parts", []) if "functionCall" in p]
+        if c.get("role") == "model" and calls and calls[0].get("thoughtSignature") != gemini_signature(calls[0]["functionCall"]["name"]):
+            return f"Function call is missing a thought_signature in functionCall parts. Additional data, function call `default_api:{calls[0]['functionCall']['name']}`, position {i}."
+    return None
+
+
 # ---- Embeddings ----
 
 def bag_of_words(text, dims=64):
@@ -391,6 +463,9 @@ def embedding_tokens(inputs):
 def gemini_embeddings(h, body):
     if h.headers.get("x-goog-api-key") is None:
         return send_json(h, 403, {"error": {"code": 403, "message": "no key", "status": "PERMISSION_DENIED"}})
+    if len(body["requests"]) > 100:
+        return send_json(h, 400, {"error": {"code": 400, "message": "* BatchEmbedContentsRequest.requests: at most 100 requests can be in one batch",
+                                            "status": "INVALID_ARGUMENT"}})
     embeddings = [{"values": [0.25] * r.get("outputDimensionality", 4)} for r in body["requests"]]
     send_json(h, 200, {"embeddings": embeddings})
 
@@ -429,3 +504,8 @@ def serve_fixture(h, model):
     h.send_header("content-length", str(len(data)))
     h.end_headers()
     h.wfile.write(data)
+def azure_embeddings(h, body):
+    """Azure OpenAI's embeddings on a deployment: `api-key`, an `api-version`, no `model`."""
+    if h.headers.get("api-key") is None or h.headers.get("authorization") or "api-version=" not in h.path or "model" in body:
+        return send_json(h, 401, {"error": {"code": "401", "message": "Access denied due to invalid subscription key or wrong API endpoint."}})
+    openai_embeddings(h, dict(body, model=h.path.split("/")[3]))

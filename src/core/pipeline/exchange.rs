@@ -12,7 +12,7 @@ use crate::core::pipeline::protocol::{base_headers, error_reply, Action, Reply};
 use crate::core::translate::assembler::Assembler;
 use crate::core::translate::dialect::{self, StreamEncoder};
 use crate::core::translate::embeddings::{self, EmbeddingsRequest};
-use crate::core::translate::providers::{self, StreamDecoder};
+use crate::core::translate::providers::{self, StreamDecoder, UpstreamRequest};
 use crate::core::types::{ChatResponse, Dialect, StreamEvent, Usage};
 use crate::core::util::redact::Redactor;
 
@@ -91,6 +91,19 @@ pub struct Exchange {
     assembler: Option<Assembler>,
     /// The whole answer, once complete, when collecting.
     pub answer: Option<ChatResponse>,
+    /// Gemini embeddings past the first batch: the calls still to make (last first), and
+    /// the vectors of the batches answered so far.
+    batches: Batches,
+}
+
+/// An embeddings request sent in several upstream calls, one after another, within one
+/// attempt: a failed call fails the attempt (a retry starts again from the first batch).
+#[derive(Debug, Default)]
+struct Batches {
+    pending: Vec<UpstreamRequest>,
+    timeout_ms: u32,
+    ttfb_ms: u32,
+    vectors: Vec<Vec<f32>>,
 }
 
 /// The upstream response headers `Exchange::on_head` reads (lowercase). The edge may pass
@@ -127,7 +140,15 @@ impl Exchange {
             quota_exhausted_ms: None,
             assembler: None,
             answer: None,
+            batches: Batches::default(),
         }
+    }
+
+    /// Calls to make after the first, in order, each once the previous one answered (Gemini
+    /// embeddings over one batch); each gets the first call's timeouts.
+    pub(crate) fn then_fetch(&mut self, mut calls: Vec<UpstreamRequest>, timeout_ms: u32, ttfb_ms: u32) {
+        calls.reverse();
+        self.batches = Batches { pending: calls, timeout_ms, ttfb_ms, vectors: Vec::new() };
     }
 
     /// The id of the request this attempt belongs to.
@@ -217,7 +238,16 @@ impl Exchange {
                 self.usage = Some(embeddings::usage(req, Some(body)));
                 return self.respond(None);
             }
-            return match embeddings::gemini_to_openai(body, req, &route.upstream_model) {
+            match embeddings::gemini_vectors(body) {
+                Ok(v) => self.batches.vectors.extend(v),
+                Err(e) => return self.fail(e),
+            }
+            if let Some(request) = self.batches.pending.pop() {
+                self.phase = Phase::AwaitHead;
+                return Action::Fetch { request, timeout_ms: self.batches.timeout_ms, ttfb_ms: self.batches.ttfb_ms, delay_ms: 0 };
+            }
+            let vectors = std::mem::take(&mut self.batches.vectors);
+            return match embeddings::gemini_to_openai(&vectors, req, &route.upstream_model) {
                 Ok(body) => {
                     self.usage = Some(embeddings::usage(req, None));
                     self.respond(Some(body))

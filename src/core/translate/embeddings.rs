@@ -3,10 +3,13 @@
 //! References: <https://platform.openai.com/docs/api-reference/embeddings/create> and
 //! <https://ai.google.dev/api/embeddings#method:-models.batchembedcontents>. OpenAI-family
 //! upstreams get the request as sent (model replaced) and their answer passes back as is;
-//! Gemini gets `batchEmbedContents` and its vectors come back as an OpenAI `list`, as floats
+//! Azure OpenAI gets the deployment's path and `api-key`; Gemini gets `batchEmbedContents`, at
+//! most 100 inputs a call (the API's limit), several calls made in turn for more, and the
+//! vectors come back in input order as an OpenAI `list`, as floats
 //! or as base64 of little-endian f32 (`encoding_format: "base64"`); the mock makes
 //! deterministic unit vectors from a hash of each input.
 
+use crate::core::config::ProviderKind;
 use crate::core::error::{Code, GatewayError};
 use crate::core::translate::dialect::fields::*;
 use crate::core::translate::providers::{malformed, Target, UpstreamRequest};
@@ -61,38 +64,61 @@ pub fn decode_request(body: &[u8]) -> Result<EmbeddingsRequest, GatewayError> {
     Ok(EmbeddingsRequest { model, inputs, dimensions, base64, raw: obj, token_input })
 }
 
-/// The upstream call: OpenAI-family upstreams get the caller's body with `model` replaced,
-/// Gemini gets `batchEmbedContents` (text inputs only). Any other wire, or token arrays for
-/// Gemini, is a client error `unsupported_for_provider`.
+/// Gemini's `batchEmbedContents` takes at most this many requests per call.
+pub const GEMINI_BATCH: usize = 100;
+
+/// The upstream call for a request that fits in one (every caller but the main embeddings
+/// path, which sends [`build_requests`] in turn); more than one Gemini batch is refused.
 pub fn build_request(req: &EmbeddingsRequest, t: &Target) -> Result<UpstreamRequest, GatewayError> {
+    let mut calls = build_requests(req, t)?;
+    match calls.len() {
+        1 => Ok(calls.remove(0)),
+        _ => Err(invalid_value("input", "at most 100 inputs for this model")),
+    }
+}
+
+/// The upstream calls, to be made in turn: OpenAI-family upstreams get the caller's body in
+/// one, with `model` replaced (Azure: removed, the deployment is in the URL, and the key goes
+/// in `api-key`); Gemini gets `batchEmbedContents`, one call per [`GEMINI_BATCH`] text inputs.
+/// Any other wire, or token arrays for Gemini, is a client error `unsupported_for_provider`.
+pub fn build_requests(req: &EmbeddingsRequest, t: &Target) -> Result<Vec<UpstreamRequest>, GatewayError> {
     let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
     let base = t.base_url.trim_end_matches('/');
     match t.kind.wire() {
         Dialect::OpenAi => {
             let mut body = req.raw.clone();
-            body.insert("model".into(), t.model.into());
-            if let Some(key) = t.api_key {
-                headers.push(("authorization".into(), format!("Bearer {key}")));
-            }
-            Ok(UpstreamRequest { url: format!("{base}/embeddings"), headers, body: serde_json::to_vec(&body).unwrap_or_default() })
+            let url = if t.kind == ProviderKind::AzureOpenai {
+                // <https://learn.microsoft.com/en-us/azure/ai-foundry/openai/reference#embeddings>
+                body.remove("model");
+                headers.extend(t.api_key.map(|key| ("api-key".to_string(), key.to_string())));
+                format!("{base}/openai/deployments/{}/embeddings?api-version={}", t.model, t.api_version)
+            } else {
+                body.insert("model".into(), t.model.into());
+                headers.extend(t.api_key.map(|key| ("authorization".to_string(), format!("Bearer {key}"))));
+                format!("{base}/embeddings")
+            };
+            Ok(vec![UpstreamRequest { url, headers, body: serde_json::to_vec(&body).unwrap_or_default() }])
         }
         Dialect::Gemini if !req.token_input => {
-            let requests: Vec<Value> = req
-                .inputs
-                .iter()
-                .map(|text| {
-                    let mut r = json!({"model": format!("models/{}", t.model), "content": {"parts": [{"text": text}]}});
-                    if let Some(d) = req.dimensions {
-                        r["outputDimensionality"] = d.into();
-                    }
-                    r
-                })
-                .collect();
             if let Some(key) = t.api_key {
                 headers.push(("x-goog-api-key".into(), key.to_string()));
             }
             let url = format!("{base}/v1beta/models/{}:batchEmbedContents", t.model);
-            Ok(UpstreamRequest { url, headers, body: serde_json::to_vec(&json!({"requests": requests})).unwrap_or_default() })
+            let batches = req.inputs.chunks(GEMINI_BATCH).map(|batch| {
+                let requests: Vec<Value> = batch
+                    .iter()
+                    .map(|text| {
+                        let mut r = json!({"model": format!("models/{}", t.model), "content": {"parts": [{"text": text}]}});
+                        if let Some(d) = req.dimensions {
+                            r["outputDimensionality"] = d.into();
+                        }
+                        r
+                    })
+                    .collect();
+                let body = serde_json::to_vec(&json!({"requests": requests})).unwrap_or_default();
+                UpstreamRequest { url: url.clone(), headers: headers.clone(), body }
+            });
+            Ok(batches.collect())
         }
         _ => Err(GatewayError::new(Code::UnsupportedForProvider, "this model's provider does not offer embeddings for this input")
             .with_param("model")),
@@ -109,11 +135,19 @@ struct GeminiValues {
     values: Vec<f32>,
 }
 
-/// Gemini's `batchEmbedContents` answer as OpenAI's embedding list.
-pub fn gemini_to_openai(body: &[u8], req: &EmbeddingsRequest, model: &str) -> Result<Vec<u8>, GatewayError> {
+/// The vectors of one `batchEmbedContents` answer, in request order.
+pub fn gemini_vectors(body: &[u8]) -> Result<Vec<Vec<f32>>, GatewayError> {
     let batch: GeminiBatch = serde_json::from_slice(body).map_err(|_| malformed("embeddings response"))?;
-    let vectors: Vec<Vec<f32>> = batch.embeddings.into_iter().map(|e| e.values).collect();
-    Ok(openai_list(&vectors, req.base64, model, estimate_tokens(req)))
+    Ok(batch.embeddings.into_iter().map(|e| e.values).collect())
+}
+
+/// Gemini's vectors, every batch's in order, as OpenAI's embedding list (indexes are
+/// positions in the caller's input); a count that does not match the inputs is malformed.
+pub fn gemini_to_openai(vectors: &[Vec<f32>], req: &EmbeddingsRequest, model: &str) -> Result<Vec<u8>, GatewayError> {
+    if vectors.len() != req.inputs.len() {
+        return Err(malformed("embeddings response (wrong number of vectors)"));
+    }
+    Ok(openai_list(vectors, req.base64, model, estimate_tokens(req)))
 }
 
 /// What an embeddings request is billed for: the input tokens the upstream reported
@@ -190,7 +224,6 @@ fn base64_f32(v: &[f32]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::config::ProviderKind;
 
     fn target(kind: ProviderKind) -> Target<'static> {
         Target { kind, base_url: "https://x", model: "emb-1", api_key: Some("k"), api_version: "", max_output_tokens: 0 }
@@ -236,11 +269,35 @@ mod tests {
             body["requests"][1],
             json!({"model": "models/emb-1", "content": {"parts": [{"text": "world"}]}, "outputDimensionality": 3})
         );
-        let out: Value =
-            serde_json::from_slice(&gemini_to_openai(br#"{"embeddings":[{"values":[0.5,1.0]},{"values":[0.25,0.0]}]}"#, &r, "e").unwrap())
-                .unwrap();
+        let vectors = gemini_vectors(br#"{"embeddings":[{"values":[0.5,1.0]},{"values":[0.25,0.0]}]}"#).unwrap();
+        let out: Value = serde_json::from_slice(&gemini_to_openai(&vectors, &r, "e").unwrap()).unwrap();
         assert_eq!(out["data"][1]["embedding"], json!([0.25, 0.0]));
         assert_eq!(out["data"][1]["index"], 1);
+        assert_eq!(gemini_to_openai(&vectors[..1], &r, "e").unwrap_err().code, Code::UpstreamMalformed);
+    }
+
+    #[test]
+    fn gemini_inputs_go_in_batches_of_100() {
+        let inputs: Vec<String> = (0..250).map(|i| format!("t{i}")).collect();
+        let r = decode_request(&serde_json::to_vec(&json!({"model": "e", "input": inputs})).unwrap()).unwrap();
+        let calls = build_requests(&r, &target(ProviderKind::Gemini)).unwrap();
+        let sizes: Vec<usize> =
+            calls.iter().map(|c| serde_json::from_slice::<Value>(&c.body).unwrap()["requests"].as_array().unwrap().len()).collect();
+        assert_eq!(sizes, [100, 100, 50]);
+        let last: Value = serde_json::from_slice(&calls[2].body).unwrap();
+        assert_eq!(last["requests"][0]["content"]["parts"][0]["text"], "t200");
+        assert_eq!(build_request(&r, &target(ProviderKind::Gemini)).unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn azure_embeddings_use_the_deployment_path_and_api_key() {
+        let r = decode_request(br#"{"model":"public","input":["x"],"dimensions":8}"#).unwrap();
+        let t = Target { api_version: "2024-10-21", ..target(ProviderKind::AzureOpenai) };
+        let up = build_request(&r, &t).unwrap();
+        assert_eq!(up.url, "https://x/openai/deployments/emb-1/embeddings?api-version=2024-10-21");
+        assert!(up.headers.contains(&("api-key".into(), "k".into())));
+        assert!(!up.headers.iter().any(|(k, _)| k == "authorization"));
+        assert_eq!(serde_json::from_slice::<Value>(&up.body).unwrap(), json!({"input": ["x"], "dimensions": 8}));
     }
 
     #[test]

@@ -247,7 +247,7 @@ impl Session {
         if self.cache.as_ref().is_some_and(|c| c.decision.write) {
             self.exchange.collect();
         }
-        match self.action_for(&self.targets[self.index], delay_ms) {
+        match self.action_for(self.index, delay_ms) {
             Ok(action) => self.finish(action, now_ms),
             Err(e) => {
                 let failed = self.exchange.fail_now(e);

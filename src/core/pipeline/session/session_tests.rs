@@ -728,3 +728,42 @@ mod similar_prompts {
         assert!(matches!(s.on_cache(None, 0), Action::Mock(_)));
     }
 }
+
+/// Gemini embeds at most 100 inputs a call: 250 inputs take three calls in turn within one
+/// attempt, and the caller gets 250 vectors indexed in input order.
+#[test]
+fn gemini_embeddings_over_100_inputs_go_in_batches() {
+    let mut gw = Gateway::new(Some(
+        r#"{"providers":{"g":{"kind":"gemini","base_url":"http://g.test","api_key_secret":"G_KEY"}},
+            "models":[{"name":"emb","provider":"g","model":"text-embedding-004"}],
+            "keys":[{"name":"dev","sha256":"8edd8fc603d1de18ee8dcf261109b9486994e9fd6b674a0177e29b88128a7ef3"}]}"#,
+    ));
+    gw.set_secret("G_KEY", "g-secret");
+    let h = vec![("authorization".to_string(), KEY.to_string())];
+    let inputs: Vec<String> = (0..250).map(|i| format!("text {i}")).collect();
+    let body = serde_json::to_vec(&serde_json::json!({"model": "emb", "input": inputs})).unwrap();
+    let inb = Inbound { path: "/v1/embeddings", ..chat_inbound(&h, &body, 0, 3) };
+    let (s, mut a) = gw.start(&inb);
+    let mut s = s.into_session().unwrap();
+    let json = [("content-type".to_string(), "application/json".to_string())];
+    for (n, size) in [(0, 100), (1, 100), (2, 50)] {
+        let Action::Fetch { request, .. } = &a else { panic!("call {n}: {a:?}") };
+        assert_eq!(request.url, "http://g.test/v1beta/models/text-embedding-004:batchEmbedContents");
+        let sent: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+        let requests = sent["requests"].as_array().unwrap();
+        assert_eq!(requests.len(), size, "call {n}");
+        assert_eq!(requests[0]["content"]["parts"][0]["text"], format!("text {}", n * 100));
+        // Each vector says which input it embeds.
+        let answer: Vec<serde_json::Value> = (0..size).map(|i| serde_json::json!({"values": [(n * 100 + i) as f32]})).collect();
+        assert_eq!(s.on_head(200, &json, 10), Action::ReadBody);
+        a = s.on_body(&serde_json::to_vec(&serde_json::json!({"embeddings": answer})).unwrap(), 10);
+    }
+    let r = reply(a);
+    assert_eq!((r.status, r.header("x-switchyard-attempts")), (200, Some("1")));
+    let out: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    let data = out["data"].as_array().unwrap();
+    assert_eq!(data.len(), 250);
+    for (i, d) in data.iter().enumerate() {
+        assert_eq!((d["index"].as_u64(), d["embedding"][0].as_f64()), (Some(i as u64), Some(i as f64)));
+    }
+}

@@ -12,14 +12,22 @@ use crate::core::translate::providers;
 use crate::core::translate::providers::mock::{self, Directive, MockCall, MockReply};
 
 impl Session {
-    pub(super) fn action_for(&self, t: &TargetSpec, delay_ms: u32) -> Result<Action, GatewayError> {
+    /// The first action of an attempt at target `index`; embeddings that take several
+    /// upstream calls leave the others with the attempt's exchange.
+    pub(super) fn action_for(&mut self, index: usize, delay_ms: u32) -> Result<Action, GatewayError> {
+        let t = &self.targets[index];
         if t.kind == ProviderKind::Mock {
             return self.mock_action(t, delay_ms);
         }
         let target = target_of(t)?;
         let request = match &self.payload {
             Payload::Chat(req) => providers::build_request(req, &target)?,
-            Payload::Embeddings(req) => embeddings::build_request(req, &target)?,
+            Payload::Embeddings(req) => {
+                let mut calls = embeddings::build_requests(req, &target)?.into_iter();
+                let first = calls.next().ok_or_else(|| GatewayError::new(Code::InternalError, "no embeddings call to make"))?;
+                self.exchange.then_fetch(calls.collect(), t.timeout_ms, t.ttfb_timeout_ms);
+                first
+            }
         };
         Ok(Action::Fetch { request, timeout_ms: t.timeout_ms, ttfb_ms: t.ttfb_timeout_ms, delay_ms })
     }

@@ -5,11 +5,16 @@
 //! `streamGenerateContent?alt=sse` and have no terminal event, so a stream is complete only
 //! if a candidate reported a `finishReason`; assistant turns are role `model`; tool results
 //! are `functionResponse` parts that need the function's name (found from the call id) and
-//! an object `response`; function calls carry no id, so ids are made from their position;
-//! schemas lose the JSON Schema keywords Gemini rejects (`additionalProperties`, `$schema`);
+//! an object `response`; function calls carry no id, so ids are made from their position, and
+//! a call's `thoughtSignature` rides in its id to come back on the next turn (see
+//! [`super::gemini_signature`]);
+//! JSON Schemas (tool parameters, `responseSchema`) are converted to Gemini's OpenAPI subset
+//! (see [`super::gemini_schema`]);
 //! `finishReason: STOP` with function calls means tool calls; safety blocks map to
 //! `content_filter`; thinking tokens (`thoughtsTokenCount`) bill as output.
 
+use super::gemini_schema::to_gemini;
+use super::gemini_signature::{call_id, signature_of};
 use super::upstream::{malformed, Cause, ErrorParts, Target, UpstreamRequest};
 use crate::core::error::{Code, GatewayError};
 use crate::core::translate::wire::gemini as wire;
@@ -37,20 +42,6 @@ fn usage_from_wire(u: &wire::UsageMetadata) -> Usage {
         cache_write_tokens: 0,
         reasoning_tokens: u.thoughts_token_count,
         estimated: false,
-    }
-}
-
-/// Drop JSON Schema keywords the Gemini API rejects, at every depth.
-pub fn clean_schema(v: &Value) -> Value {
-    match v {
-        Value::Object(o) => Value::Object(
-            o.iter()
-                .filter(|(k, _)| !matches!(k.as_str(), "additionalProperties" | "$schema" | "strict"))
-                .map(|(k, v)| (k.clone(), clean_schema(v)))
-                .collect(),
-        ),
-        Value::Array(a) => Value::Array(a.iter().map(clean_schema).collect()),
-        other => other.clone(),
     }
 }
 
@@ -113,7 +104,11 @@ fn encode_contents(req: &ChatRequest) -> Result<(Vec<String>, Vec<Value>), Gatew
                 for c in &m.tool_calls {
                     let args: Value =
                         serde_json::from_slice(c.arguments.as_bytes()).ok().filter(Value::is_object).unwrap_or_else(|| json!({}));
-                    p.push(json!({"functionCall": {"name": c.name, "args": args}}));
+                    let mut part = json!({"functionCall": {"name": c.name, "args": args}});
+                    if let Some(sig) = signature_of(&c.id) {
+                        part["thoughtSignature"] = sig.into();
+                    }
+                    p.push(part);
                 }
                 ("model", p)
             }
@@ -139,7 +134,7 @@ fn encode_contents(req: &ChatRequest) -> Result<(Vec<String>, Vec<Value>), Gatew
     Ok((system, turns.into_iter().map(|(role, parts)| json!({"role": role, "parts": parts})).collect()))
 }
 
-fn generation_config(req: &ChatRequest) -> Map<String, Value> {
+fn generation_config(req: &ChatRequest) -> Result<Map<String, Value>, GatewayError> {
     let s = &req.sampling;
     let mut g = Map::new();
     let mut put = |k: &str, v: Option<Value>| {
@@ -160,11 +155,13 @@ fn generation_config(req: &ChatRequest) -> Map<String, Value> {
         Some(ResponseFormat::JsonObject) => put("responseMimeType", Some("application/json".into())),
         Some(ResponseFormat::JsonSchema { schema, .. }) => {
             put("responseMimeType", Some("application/json".into()));
-            put("responseSchema", schema.as_ref().map(clean_schema));
+            if let Some(schema) = schema {
+                put("responseSchema", Some(to_gemini(schema).map_err(|e| e.with_param("response_format"))?));
+            }
         }
         _ => {}
     }
-    g
+    Ok(g)
 }
 
 /// The `generateContent` (or, for streams, `streamGenerateContent?alt=sse`) call for `req`,
@@ -183,20 +180,17 @@ pub fn build_request(req: &ChatRequest, t: &Target) -> Result<UpstreamRequest, G
         o.insert("systemInstruction".into(), json!({"parts": [{"text": system.join("\n\n")}]}));
     }
     if !req.tools.is_empty() {
-        let decls: Vec<Value> = req
-            .tools
-            .iter()
-            .map(|tool| {
-                let mut d = json!({"name": tool.name});
-                if let Some(desc) = &tool.description {
-                    d["description"] = desc.as_str().into();
-                }
-                if let Some(p) = &tool.parameters {
-                    d["parameters"] = clean_schema(p);
-                }
-                d
-            })
-            .collect();
+        let mut decls = Vec::new();
+        for tool in &req.tools {
+            let mut d = json!({"name": tool.name});
+            if let Some(desc) = &tool.description {
+                d["description"] = desc.as_str().into();
+            }
+            if let Some(p) = &tool.parameters {
+                d["parameters"] = to_gemini(p).map_err(|e| e.with_param("tools"))?;
+            }
+            decls.push(d);
+        }
         o.insert("tools".into(), json!([{"functionDeclarations": decls}]));
     }
     let mode = match &req.tool_choice {
@@ -209,7 +203,7 @@ pub fn build_request(req: &ChatRequest, t: &Target) -> Result<UpstreamRequest, G
     if let Some(m) = mode {
         o.insert("toolConfig".into(), json!({"functionCallingConfig": m}));
     }
-    let g = generation_config(req);
+    let g = generation_config(req)?;
     if !g.is_empty() {
         o.insert("generationConfig".into(), Value::Object(g));
     }
@@ -227,7 +221,8 @@ pub fn build_request(req: &ChatRequest, t: &Target) -> Result<UpstreamRequest, G
     Ok(UpstreamRequest { url, headers, body: serde_json::to_vec(&o).unwrap_or_default() })
 }
 
-/// Text and tool calls of one candidate's parts; ids are made from positions.
+/// Text and tool calls of one candidate's parts; ids are made from positions and carry the
+/// calls' thought signatures.
 fn candidate_parts(c: &wire::Candidate, first_call: usize) -> (String, Vec<ToolCall>) {
     let mut text = String::new();
     let mut calls = Vec::new();
@@ -236,7 +231,8 @@ fn candidate_parts(c: &wire::Candidate, first_call: usize) -> (String, Vec<ToolC
             text.push_str(t);
         }
         if let Some(f) = &p.function_call {
-            let id = f.id.clone().unwrap_or_else(|| format!("call_{}_{}", c.index, first_call + calls.len()));
+            let n = first_call + calls.len();
+            let id = call_id(f.id.as_deref(), || format!("call_{}_{n}", c.index), p.thought_signature.as_deref());
             let args = if f.args.is_null() { "{}".to_string() } else { f.args.to_string() };
             calls.push(ToolCall { id, name: f.name.clone(), arguments: args });
         }

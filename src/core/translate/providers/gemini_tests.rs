@@ -193,3 +193,57 @@ fn published_error_details_decide_over_the_status() {
     let e = decode_error(Dialect::Gemini, 429, Some("7"), minute.as_bytes(), &Default::default());
     assert_eq!(e.retry_after.as_deref(), Some("7"));
 }
+
+/// A call's thought signature comes back in its id, and goes back on the same part next turn
+/// (<https://ai.google.dev/gemini-api/docs/thought-signatures>); a tool result still finds its
+/// function's name.
+#[test]
+fn thought_signatures_round_trip_through_tool_call_ids() {
+    let body = br#"{"candidates":[{"content":{"role":"model","parts":[
+        {"functionCall":{"name":"look","args":{"q":1}},"thoughtSignature":"Zm9v+/8="},
+        {"functionCall":{"name":"look","args":{"q":2}}}]},"finishReason":"STOP","index":0}]}"#;
+    let r = decode_response(body).unwrap();
+    let ids: Vec<&str> = r.choices[0].tool_calls.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["call_0_0__ts_Zm9v-_8", "call_0_1"]);
+    let next = format!(
+        r#"{{"model":"g","messages":[{{"role":"user","content":"hi"}},
+        {{"role":"assistant","tool_calls":[{{"id":"{0}","type":"function","function":{{"name":"look","arguments":"{{\"q\":1}}"}}}},
+                                       {{"id":"{1}","type":"function","function":{{"name":"look","arguments":"{{\"q\":2}}"}}}}]}},
+        {{"role":"tool","tool_call_id":"{0}","content":"a"}},{{"role":"tool","tool_call_id":"{1}","content":"b"}}]}}"#,
+        ids[0], ids[1]
+    );
+    let up = build_request(&decode_request(next.as_bytes()).unwrap(), &target()).unwrap();
+    let b: Value = serde_json::from_slice(&up.body).unwrap();
+    assert_eq!(
+        b["contents"][1]["parts"],
+        json!([{"functionCall": {"name": "look", "args": {"q": 1}}, "thoughtSignature": "Zm9v+/8="},
+               {"functionCall": {"name": "look", "args": {"q": 2}}}])
+    );
+    assert_eq!(b["contents"][2]["parts"][0]["functionResponse"]["name"], "look");
+    assert_eq!(b["contents"][2]["parts"][1]["functionResponse"]["name"], "look");
+    // Streams carry it the same way.
+    let sse = b"data: {\"candidates\":[{\"content\":{\"parts\":[{\"functionCall\":{\"name\":\"look\",\"args\":{}},\"thoughtSignature\":\"QUJD\"}]},\"finishReason\":\"STOP\"}]}\r\n\r\n";
+    let mut d = crate::core::translate::providers::StreamDecoder::new(Dialect::Gemini, Default::default());
+    let evs = d.push(sse).unwrap();
+    assert!(evs.iter().any(|e| matches!(e, StreamEvent::ToolCallDelta { id: Some(id), .. } if id == "call_0_0__ts_QUJD")), "{evs:?}");
+}
+
+/// Tool schemas and response schemas are converted; one that cannot be is a client error
+/// naming the field.
+#[test]
+fn schemas_are_converted_or_refused() {
+    let req = decode_request(
+        br##"{"model":"g","messages":[{"role":"user","content":"hi"}],
+        "tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{"a":{"type":["string","null"]},"b":{"$ref":"#/$defs/B"},"c":{"const":"x"}},"$defs":{"B":{"type":"integer"}}}}}]}"##,
+    )
+    .unwrap();
+    let b: Value = serde_json::from_slice(&build_request(&req, &target()).unwrap().body).unwrap();
+    assert_eq!(
+        b["tools"][0]["functionDeclarations"][0]["parameters"],
+        json!({"type": "object", "properties": {"a": {"type": "string", "nullable": true}, "b": {"type": "integer"}, "c": {"type": "string", "enum": ["x"]}}})
+    );
+    let recursive = br##"{"model":"g","messages":[{"role":"user","content":"hi"}],
+        "response_format":{"type":"json_schema","json_schema":{"name":"s","schema":{"type":"object","properties":{"kid":{"$ref":"#"}}}}}}"##;
+    let err = build_request(&decode_request(recursive).unwrap(), &target()).unwrap_err();
+    assert_eq!((err.code, err.status, err.param.as_deref()), (Code::UnsupportedForProvider, 400, Some("response_format")));
+}

@@ -7,6 +7,8 @@
 
 pub mod anthropic;
 pub mod gemini;
+pub mod gemini_schema;
+pub mod gemini_signature;
 pub mod mock;
 pub mod openai;
 mod upstream;

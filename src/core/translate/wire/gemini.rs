@@ -58,6 +58,10 @@ pub struct Part {
     pub thought: Option<bool>,
     /// A function call the model makes.
     pub function_call: Option<FunctionCall>,
+    /// Opaque base64 signature of the model's thinking (`thoughtSignature`), on a function call
+    /// part (and sometimes on text): it must be sent back on the same part in the next turn.
+    /// Reference: <https://ai.google.dev/gemini-api/docs/thought-signatures>
+    pub thought_signature: Option<String>,
 }
 
 /// A `FunctionCall` part. Gemini calls carry no id unless the API sets one; the gateway makes
