@@ -78,6 +78,7 @@ def test_config(upstream_port):
     # provider's retries are budgeted, so the plain failures of other tests must not spend them.
     models.append({"name": "rt-flaky-429", "provider": "up-rt", "model": "flaky-429"})
     models.append({"name": "rt-status-503", "provider": "up-rt", "model": "status-503"})
+    models.append({"name": "claude-rich", "provider": "anth", "model": "rich", "capabilities": {"tools": True, "vision": True, "json": True}})
     return {
         "providers": {
             "mock": {"kind": "mock", "allow_panic": True},

@@ -19,6 +19,12 @@ and, on the Gemini wire only:
     cut            a stream that stops after two chunks, without [DONE]
     slow-stream    five chunks 150 ms apart
 
+and, on the Anthropic wire only:
+
+    rich           an answer with what only Anthropic carries: a thinking block with its
+                   signature, a text block with a citation, cache reads in the usage and a
+                   `stop_sequence` stop (see RICH_*)
+
 Every call is recorded (headers, JSON body, times) so tests can count upstream calls.
 """
 
@@ -256,6 +262,8 @@ def anthropic_behave(h, body, call):
         return send_json(h, 200, {"input_tokens": COUNTED_TOKENS})
     if h.path != "/v1/messages":
         return anthropic_error(h, 404, "not_found_error", f"no route {h.path}")
+    if model == "rich":
+        return anthropic_rich(h, body)
     tools = body.get("tools") or []
     use_tool = tools and (body.get("tool_choice") or {}).get("type") != "none"
     usage = {"input_tokens": 12, "output_tokens": 6, "cache_read_input_tokens": 3, "cache_creation_input_tokens": 0}
@@ -286,6 +294,40 @@ def anthropic_behave(h, body, call):
     sse_event(h, "content_block_stop", {"type": "content_block_stop", "index": 0})
     sse_event(h, "message_delta", {"type": "message_delta", "delta": {"stop_reason": "tool_use" if use_tool else "end_turn", "stop_sequence": None},
               "usage": {"output_tokens": 6}})
+    sse_event(h, "message_stop", {"type": "message_stop"})
+    h.close_connection = True
+
+
+# What the `rich` model answers (in published shapes: https://docs.anthropic.com/en/docs/build-with-claude/streaming).
+RICH_THINKING = "The user wants the colour."
+RICH_SIGNATURE = "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds"
+RICH_CITATION = {"type": "char_location", "cited_text": "The grass is green.", "document_index": 0,
+                 "document_title": "Facts", "start_char_index": 0, "end_char_index": 19}
+RICH_USAGE = {"input_tokens": 12, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 2048, "output_tokens": 1}
+
+
+def anthropic_rich(h, body):
+    stop = {"stop_reason": "stop_sequence", "stop_sequence": (body.get("stop_sequences") or ["###"])[0]}
+    thinking = {"type": "thinking", "thinking": RICH_THINKING, "signature": RICH_SIGNATURE}
+    text = {"type": "text", "text": "Green.", "citations": [RICH_CITATION]}
+    base = {"id": "msg_rich_1", "type": "message", "role": "assistant", "model": "rich"}
+    if not body.get("stream"):
+        return send_json(h, 200, dict(base, content=[thinking, text], **stop, usage=dict(RICH_USAGE, output_tokens=9)))
+    h.send_response(200)
+    h.send_header("content-type", "text/event-stream")
+    h.send_header("connection", "close")
+    h.end_headers()
+    delta = lambda i, d: sse_event(h, "content_block_delta", {"type": "content_block_delta", "index": i, "delta": d})
+    sse_event(h, "message_start", {"type": "message_start", "message": dict(base, content=[], stop_reason=None, stop_sequence=None, usage=RICH_USAGE)})
+    sse_event(h, "content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": "", "signature": ""}})
+    delta(0, {"type": "thinking_delta", "thinking": RICH_THINKING})
+    delta(0, {"type": "signature_delta", "signature": RICH_SIGNATURE})
+    sse_event(h, "content_block_stop", {"type": "content_block_stop", "index": 0})
+    sse_event(h, "content_block_start", {"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": "", "citations": []}})
+    delta(1, {"type": "citations_delta", "citation": RICH_CITATION})
+    delta(1, {"type": "text_delta", "text": "Green."})
+    sse_event(h, "content_block_stop", {"type": "content_block_stop", "index": 1})
+    sse_event(h, "message_delta", {"type": "message_delta", "delta": stop, "usage": {"output_tokens": 9}})
     sse_event(h, "message_stop", {"type": "message_stop"})
     h.close_connection = True
 

@@ -12,7 +12,8 @@
 //!   request, whose endpoint refuses the field anyway);
 //! - `stream` is the gateway's choice (a sub-request asks for the whole answer);
 //! - `role: "system"` messages inside `messages` are folded, in order, into the top-level
-//!   `system` (as blocks, with their fields), as the decoder folds them for every upstream;
+//!   `system` (as the decoder folds them for every upstream), as blocks with their fields
+//!   when any part of it is blocks;
 //! - empty text blocks are dropped, and messages left with no content (the API rejects both:
 //!   <https://docs.anthropic.com/en/api/messages>).
 //!
@@ -50,8 +51,9 @@ pub(super) fn request_body(
     Err(GatewayError::new(Code::InvalidValue, "Anthropic models need at least one user or assistant message").with_param("messages"))
 }
 
-/// Moves `role: "system"` messages out of `messages`, appending their content to `system`.
-/// `system` becomes an array of blocks only when there is something to append.
+/// Moves `role: "system"` messages out of `messages`, appending their content to `system`:
+/// joined by a blank line when all of it is plain strings (as the canonical encoding joins
+/// it), else as an array of blocks, each block kept with its fields.
 fn fold_system_messages(o: &mut Map<String, Value>) {
     let Some(Value::Array(messages)) = o.get_mut("messages") else { return };
     let (folded, rest): (Vec<Value>, Vec<Value>) = std::mem::take(messages).into_iter().partition(|m| m["role"] == "system");
@@ -59,14 +61,19 @@ fn fold_system_messages(o: &mut Map<String, Value>) {
     if folded.is_empty() {
         return;
     }
-    let mut blocks = match o.remove("system") {
-        Some(Value::Array(blocks)) => blocks,
-        Some(Value::String(s)) if !s.is_empty() => vec![json!({"type": "text", "text": s})],
-        _ => Vec::new(),
-    };
-    for mut m in folded {
-        match m["content"].take() {
-            Value::String(s) if !s.is_empty() => blocks.push(json!({"type": "text", "text": s})),
+    let mut parts: Vec<Value> = o.remove("system").into_iter().chain(folded.into_iter().map(|mut m| m["content"].take())).collect();
+    parts.retain(|p| p != "");
+    if parts.iter().all(Value::is_string) {
+        let texts: Vec<&str> = parts.iter().filter_map(Value::as_str).collect();
+        if !texts.is_empty() {
+            o.insert("system".into(), texts.join("\n\n").into());
+        }
+        return;
+    }
+    let mut blocks = Vec::new();
+    for part in parts {
+        match part {
+            Value::String(s) => blocks.push(json!({"type": "text", "text": s})),
             Value::Array(more) => blocks.extend(more.into_iter().filter(|b| !is_empty_text(b))),
             _ => {}
         }

@@ -97,6 +97,11 @@ fn system_messages_fold_into_system_blocks_and_empty_text_is_dropped() {
         b["messages"],
         json!([{"role": "user", "content": [{"type": "text", "text": "hi", "cache_control": cache}]}, {"role": "user", "content": "encore"}])
     );
+    // All plain strings: one string, as the canonical encoding writes it.
+    let b = sent(&json!({"model": "c", "max_tokens": 9, "system": "Be terse.", "messages": [
+        {"role": "system", "content": ""}, {"role": "user", "content": "hi"}, {"role": "system", "content": "Briefly."}]}));
+    assert_eq!(b["system"], "Be terse.\n\nBriefly.");
+    assert_eq!(b["messages"], json!([{"role": "user", "content": "hi"}]));
     // Without system messages, a block system prompt stays as sent.
     let blocks = json!([{"type": "text", "text": "S", "cache_control": cache}]);
     let b = sent(&json!({"model": "c", "max_tokens": 9, "system": blocks, "messages": [{"role": "user", "content": "hi"}]}));
