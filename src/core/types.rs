@@ -6,6 +6,11 @@
 //!   destructures `ChatRequest` exhaustively, so a new field forces a decision there).
 //! - `extra` carries fields no canonical field covers; only an upstream that speaks the
 //!   caller's own dialect receives it.
+//! - `raw`, set only by the Anthropic decoder, is the caller's whole request object as
+//!   received; the canonical fields were decoded from it and say the same thing. Only an
+//!   Anthropic upstream reads it (its request is `raw` with surgical edits, see
+//!   `providers::anthropic`), so block-level fields the canonical form cannot hold
+//!   (`cache_control`, citations, thinking signatures, `is_error`, ...) reach it intact.
 
 use crate::core::util::vecmap::VecMap;
 use serde_json::{Map, Value};
@@ -320,6 +325,11 @@ pub struct ChatRequest {
     /// to Anthropic upstreams), as (lowercase name, value); each upstream gets those meant
     /// for its wire. Empty when decoded: the front door fills it from the inbound headers.
     pub forwarded_headers: Vec<(String, String)>,
+    /// The caller's request object exactly as sent, when the caller spoke Anthropic (`None`
+    /// for every other dialect). An Anthropic upstream receives it with surgical edits only;
+    /// code that changes a canonical field an Anthropic upstream must see changed has to change
+    /// it here too (see the module doc).
+    pub raw: Option<Map<String, Value>>,
 }
 
 /// Why generation stopped.

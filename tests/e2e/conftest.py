@@ -96,6 +96,7 @@ def test_config(upstream_port):
     models += [{"name": fx_model(v, c), "provider": FX_PROVIDERS[v], "model": f"fx.{v}.{c}", "max_output_tokens": 512,
                 "capabilities": {"tools": True, "vision": True, "json": True}} for v, c in fx]
     models.append({"name": "emb-azure", "provider": "az", "model": "emb-deploy"})
+    models.append({"name": "claude-rich", "provider": "anth", "model": "rich", "capabilities": {"tools": True, "vision": True, "json": True}})
     return {
         "providers": {
             "mock": {"kind": "mock", "allow_panic": True},

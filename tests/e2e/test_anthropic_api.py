@@ -10,7 +10,7 @@ import httpx
 import openai
 import pytest
 
-from upstream import COUNTED_TOKENS
+from upstream import COUNTED_TOKENS, RICH_CITATION, RICH_SIGNATURE, RICH_THINKING
 
 
 def tagged(prefix):
@@ -148,3 +148,55 @@ def test_a_model_by_id(client, gateway):
     assert narrow.models.retrieve("mock").id == "mock"
     with pytest.raises(openai.NotFoundError):
         narrow.models.retrieve("up-ok")
+
+
+def rich_request(tag):
+    """A request with block-level fields the canonical form cannot hold."""
+    cache = {"type": "ephemeral"}
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+    return dict(
+        max_tokens=2048,
+        system=[{"type": "text", "text": "be brief"}, {"type": "text", "text": "a long manual", "cache_control": cache}],
+        tools=[{"name": "look", "description": "look at the lawn", "input_schema": {"type": "object"}, "cache_control": cache}],
+        thinking={"type": "enabled", "budget_tokens": 1024},
+        stop_sequences=["###"],
+        messages=[
+            {"role": "user", "content": [{"type": "text", "text": tag, "cache_control": cache}]},
+            {"role": "assistant", "content": [
+                {"type": "thinking", "thinking": "I should look.", "signature": "sig-earlier"},
+                {"type": "tool_use", "id": "toolu_1", "name": "look", "input": {"at": "lawn"}}]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_1", "is_error": True, "content": [
+                    {"type": "text", "text": "camera offline"},
+                    {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": png}}]},
+                {"type": "text", "text": "what colour is the grass?"}]},
+        ],
+    )
+
+
+def assert_rich(m):
+    assert [b.type for b in m.content] == ["thinking", "text"]
+    assert (m.content[0].thinking, m.content[0].signature) == (RICH_THINKING, RICH_SIGNATURE)
+    assert m.content[1].text == "Green."
+    assert [c.model_dump(exclude_none=True) for c in m.content[1].citations] == [RICH_CITATION]
+    assert (m.stop_reason, m.stop_sequence) == ("stop_sequence", "###")
+    assert (m.usage.input_tokens, m.usage.cache_read_input_tokens, m.usage.cache_creation_input_tokens) == (12, 2048, 0)
+    assert m.usage.output_tokens == 9
+
+
+def test_anthropic_blocks_pass_through_both_ways(claude, upstream):
+    tag = tagged("rich")
+    sent = rich_request(tag)
+    with claude.messages.stream(model="claude-rich", **sent) as s:
+        final = s.get_final_message()
+    assert_rich(final)
+    [call] = calls_with(upstream, tag)
+    for field in ["system", "tools", "thinking", "stop_sequences", "messages", "max_tokens"]:
+        assert call["body"][field] == sent[field], field
+    assert call["body"]["model"] == "rich" and call["body"]["stream"] is True
+    assert call["body"]["messages"][2]["content"][0]["is_error"] is True
+
+    tag = tagged("rich-whole")
+    assert_rich(claude.messages.create(model="claude-rich", **rich_request(tag)))
+    [call] = calls_with(upstream, tag)
+    assert call["body"]["messages"] == rich_request(tag)["messages"] and "stream" not in call["body"]

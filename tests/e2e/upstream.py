@@ -1,14 +1,25 @@
 """A mock upstream for end-to-end tests that speaks three wire formats: OpenAI Chat
 Completions (`/v1/chat/completions`), Anthropic Messages (`/v1/messages`, checking
-`x-api-key` and `anthropic-version`; `/v1/messages/count_tokens` answers COUNTED_TOKENS) and Gemini (`/v1beta/models/M:generateContent` and
-`:streamGenerateContent?alt=sse`, checking `x-goog-api-key`). Behaviour is chosen per request
-by the upstream model id the gateway sends (the test config maps public names to these ids):
+`x-api-key` and `anthropic-version`; `/v1/messages/count_tokens` answers COUNTED_TOKENS) and
+Gemini (`/v1beta/models/M:generateContent` and `:streamGenerateContent?alt=sse`, checking
+`x-goog-api-key`). Behaviour is chosen per request by the upstream model id the gateway sends
+(the test config maps public names to these ids):
 
     ok             a deterministic answer (a tool call when tools are offered)
     status-NNN     an OpenAI-shaped error with status NNN (429 adds retry-after: 2)
     echo-key-401   a 401 whose message repeats the API key it received, as some providers do
+    sleep-MS       answers after MS milliseconds
+    malformed      200 with a body that is not JSON
+    cut            a stream that stops after two chunks, without [DONE]
+    slow-stream    five chunks 150 ms apart
 
-and, on the Gemini wire only:
+on the Anthropic wire only:
+
+    rich           an answer with what only Anthropic carries: a thinking block with its
+                   signature, a text block with a citation, cache reads in the usage and a
+                   `stop_sequence` stop (see RICH_*)
+
+and on the Gemini wire only:
 
     key-invalid      Gemini's 400 INVALID_ARGUMENT with reason API_KEY_INVALID, quoting the key
     echo-key-400     a 400 INVALID_ARGUMENT (no reason: the caller's fault) whose message quotes
@@ -21,10 +32,6 @@ turn's first `functionCall` part lacks the `thoughtSignature` the mock gave that
 calls come with such a signature, and a turn ending in a tool result is answered with text.
 `:batchEmbedContents` refuses more than 100 requests. Azure OpenAI embeddings are answered on
 `/openai/deployments/D/embeddings?api-version=V` (checking the `api-key` header).
-    sleep-MS       answers after MS milliseconds
-    malformed      200 with a body that is not JSON
-    cut            a stream that stops after two chunks, without [DONE]
-    slow-stream    five chunks 150 ms apart
 
 On every wire, an upstream model id `fx.<vendor>.<case>` answers with the reply of the
 conformance fixture `tests/fixtures/<vendor>/<case>.json` (see its README).
@@ -276,6 +283,8 @@ def anthropic_behave(h, body, call):
         return send_json(h, 200, {"input_tokens": COUNTED_TOKENS})
     if h.path != "/v1/messages":
         return anthropic_error(h, 404, "not_found_error", f"no route {h.path}")
+    if model == "rich":
+        return anthropic_rich(h, body)
     tools = body.get("tools") or []
     use_tool = tools and (body.get("tool_choice") or {}).get("type") != "none"
     usage = {"input_tokens": 12, "output_tokens": 6, "cache_read_input_tokens": 3, "cache_creation_input_tokens": 0}
@@ -306,6 +315,40 @@ def anthropic_behave(h, body, call):
     sse_event(h, "content_block_stop", {"type": "content_block_stop", "index": 0})
     sse_event(h, "message_delta", {"type": "message_delta", "delta": {"stop_reason": "tool_use" if use_tool else "end_turn", "stop_sequence": None},
               "usage": {"output_tokens": 6}})
+    sse_event(h, "message_stop", {"type": "message_stop"})
+    h.close_connection = True
+
+
+# What the `rich` model answers (in published shapes: https://docs.anthropic.com/en/docs/build-with-claude/streaming).
+RICH_THINKING = "The user wants the colour."
+RICH_SIGNATURE = "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds"
+RICH_CITATION = {"type": "char_location", "cited_text": "The grass is green.", "document_index": 0,
+                 "document_title": "Facts", "start_char_index": 0, "end_char_index": 19}
+RICH_USAGE = {"input_tokens": 12, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 2048, "output_tokens": 1}
+
+
+def anthropic_rich(h, body):
+    stop = {"stop_reason": "stop_sequence", "stop_sequence": (body.get("stop_sequences") or ["###"])[0]}
+    thinking = {"type": "thinking", "thinking": RICH_THINKING, "signature": RICH_SIGNATURE}
+    text = {"type": "text", "text": "Green.", "citations": [RICH_CITATION]}
+    base = {"id": "msg_rich_1", "type": "message", "role": "assistant", "model": "rich"}
+    if not body.get("stream"):
+        return send_json(h, 200, dict(base, content=[thinking, text], **stop, usage=dict(RICH_USAGE, output_tokens=9)))
+    h.send_response(200)
+    h.send_header("content-type", "text/event-stream")
+    h.send_header("connection", "close")
+    h.end_headers()
+    delta = lambda i, d: sse_event(h, "content_block_delta", {"type": "content_block_delta", "index": i, "delta": d})
+    sse_event(h, "message_start", {"type": "message_start", "message": dict(base, content=[], stop_reason=None, stop_sequence=None, usage=RICH_USAGE)})
+    sse_event(h, "content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": "", "signature": ""}})
+    delta(0, {"type": "thinking_delta", "thinking": RICH_THINKING})
+    delta(0, {"type": "signature_delta", "signature": RICH_SIGNATURE})
+    sse_event(h, "content_block_stop", {"type": "content_block_stop", "index": 0})
+    sse_event(h, "content_block_start", {"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": "", "citations": []}})
+    delta(1, {"type": "citations_delta", "citation": RICH_CITATION})
+    delta(1, {"type": "text_delta", "text": "Green."})
+    sse_event(h, "content_block_stop", {"type": "content_block_stop", "index": 1})
+    sse_event(h, "message_delta", {"type": "message_delta", "delta": stop, "usage": {"output_tokens": 9}})
     sse_event(h, "message_stop", {"type": "message_stop"})
     h.close_connection = True
 

@@ -51,9 +51,18 @@ pub struct Route {
 }
 
 impl Route {
-    /// Same wire format on both sides, nothing to strip: upstream bytes go out untouched.
+    /// Same wire format on both sides, nothing to strip: the upstream's own events go out,
+    /// re-framed but otherwise untouched (its `error` events excepted).
     fn passthrough_stream(&self) -> bool {
-        self.api == Dialect::OpenAi && self.wire == Dialect::OpenAi && self.include_usage
+        self.api == self.wire && (self.api == Dialect::OpenAi && self.include_usage || self.api == Dialect::Anthropic)
+    }
+
+    /// Anthropic on both sides: the caller gets the upstream's own answer, which may hold
+    /// blocks (thinking, citations, server tools) or a stop sequence that the canonical answer
+    /// cannot; such an answer is not collected for the cache, whose replay is re-encoded
+    /// from the canonical answer and would lose them.
+    fn passthrough_anthropic(&self) -> bool {
+        self.api == Dialect::Anthropic && self.wire == Dialect::Anthropic
     }
 }
 
@@ -263,7 +272,7 @@ impl Exchange {
             resp.created = route.created_s;
         }
         self.usage = resp.usage;
-        if self.assembler.take().is_some() {
+        if self.assembler.take().is_some() && !(route.passthrough_anthropic() && providers::anthropic::response_is_lossy(body)) {
             self.answer = Some(resp.clone());
         }
         self.output_chars = resp
@@ -386,7 +395,8 @@ impl Exchange {
         }
         self.phase = Phase::Done;
         self.completed = true;
-        self.answer = self.assembler.take().and_then(Assembler::finish);
+        let lossy = self.route.passthrough_anthropic() && self.decoder.lossy();
+        self.answer = self.assembler.take().and_then(Assembler::finish).filter(|_| !lossy);
         out
     }
 

@@ -327,3 +327,90 @@ fn on_head_reads_only_the_listed_headers() {
         }
     }
 }
+
+fn anthropic_route(stream: bool) -> Route {
+    Route {
+        provider: "p".into(),
+        upstream_model: "claude".into(),
+        api: Dialect::Anthropic,
+        wire: Dialect::Anthropic,
+        stream,
+        include_usage: true,
+        embeddings: None,
+        cors_origin: None,
+        created_s: NOW_S,
+    }
+}
+
+/// Anthropic on both sides: the caller's stream is the upstream's, byte for byte (thinking,
+/// signatures, server tools, citations, the cache-read usage of `message_start`, a stop
+/// sequence), split anywhere; the exchange still reads usage and the clean end, and keeps no
+/// answer for the cache, whose replay would lose those blocks.
+#[test]
+fn anthropic_to_anthropic_streams_are_the_upstreams_own() {
+    use crate::core::translate::providers::anthropic_native::tests::RICH_STREAM;
+    let bytes = RICH_STREAM.as_bytes();
+    for cut in [0, 1, 300, bytes.len() / 2, bytes.len() - 1] {
+        let mut ex = exchange(Dialect::Anthropic, Dialect::Anthropic, true);
+        ex.collect();
+        let mut out = ex.on_chunk(&bytes[..cut]).unwrap();
+        out.extend(ex.on_chunk(&bytes[cut..]).unwrap());
+        out.extend(ex.on_end());
+        assert_eq!(String::from_utf8(out).unwrap(), RICH_STREAM, "cut at {cut}");
+        assert!(ex.completed);
+        assert_eq!(ex.usage.map(|u| (u.input_tokens, u.cached_input_tokens, u.output_tokens)), Some((2060, 2048, 42)));
+        assert_eq!(ex.answer, None, "not stored: a replay could not give these blocks back");
+    }
+    // Text and tool calls only: stored, as before.
+    let mut ex = exchange(Dialect::Anthropic, Dialect::Anthropic, true);
+    ex.collect();
+    let out = ex.on_chunk(anthropic::tests::STREAM.as_bytes()).unwrap();
+    assert_eq!(out, anthropic::tests::STREAM.as_bytes());
+    assert!(ex.on_end().is_empty());
+    assert!(ex.answer.is_some());
+}
+
+/// An upstream error event mid-stream: what came before goes out as received, the error
+/// itself in the gateway's sanitised form; a cut stream ends in an error event too.
+#[test]
+fn anthropic_to_anthropic_errors_are_the_gateways() {
+    let head = &RICH_HEAD;
+    let upstream = format!(
+        "{head}event: error\ndata: {{\"type\":\"error\",\"error\":{{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}}}\n\n"
+    );
+    let out = String::from_utf8(run(Dialect::Anthropic, Dialect::Anthropic, true, &[upstream.as_bytes()])).unwrap();
+    let (echoed, error) = out.split_at(head.len());
+    assert_eq!(echoed, *head);
+    assert!(error.starts_with("event: error\n") && error.contains("overloaded_error: Overloaded"), "{error}");
+    let cut = String::from_utf8(run(Dialect::Anthropic, Dialect::Anthropic, true, &[head.as_bytes()])).unwrap();
+    assert!(cut.starts_with(*head) && cut[head.len()..].starts_with("event: error\n"), "{cut}");
+}
+
+const RICH_HEAD: &str = concat!(
+    "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"claude\",\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}}\n\n",
+    "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"thinking\",\"thinking\":\"\",\"signature\":\"\"}}\n\n",
+);
+
+/// A non-streamed answer goes out as the upstream's body; one the canonical answer cannot
+/// hold is not kept for the cache.
+#[test]
+fn anthropic_to_anthropic_bodies_are_the_upstreams_own() {
+    let body = |stop: &str| {
+        format!(
+            r#"{{"id":"msg_1","type":"message","role":"assistant","model":"claude","content":[{{"type":"thinking","thinking":"t","signature":"s"}},{{"type":"text","text":"hi"}}],"stop_reason":"{stop}","stop_sequence":null,"usage":{{"input_tokens":3,"output_tokens":1}}}}"#
+        )
+    };
+    let mut ex = Exchange::new("r".into(), anthropic_route(false), Default::default());
+    ex.collect();
+    ex.on_head(200, &[]);
+    let Action::Respond(r) = ex.on_body(body("end_turn").as_bytes()) else { panic!() };
+    assert!(r.body_from_upstream && r.body.is_empty(), "the upstream's body, untouched");
+    assert_eq!(ex.answer, None);
+    let plain = br#"{"id":"msg_1","type":"message","role":"assistant","model":"claude","content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":3,"output_tokens":1}}"#;
+    let mut ex = Exchange::new("r".into(), anthropic_route(false), Default::default());
+    ex.collect();
+    ex.on_head(200, &[]);
+    let Action::Respond(r) = ex.on_body(plain) else { panic!() };
+    assert!(r.body_from_upstream);
+    assert_eq!(ex.answer.map(|a| a.choices[0].content.clone()), Some(Some("hi".into())));
+}

@@ -166,8 +166,8 @@ mod tests {
         let sent: serde_json::Value = serde_json::from_slice(&request.body).expect("JSON");
         assert_eq!(
             sent,
-            serde_json::json!({"model": "claude-x", "system": "be brief", "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]}),
-            "only the fields count_tokens accepts"
+            serde_json::json!({"model": "claude-x", "system": "be brief", "messages": [{"role": "user", "content": "hi"}]}),
+            "the caller's own fields, only those count_tokens accepts"
         );
         for kind in [ProviderKind::Openai, ProviderKind::Gemini, ProviderKind::Mock] {
             assert_eq!(begin_count(&target(kind, "m", Ok(None)), &req, 5_000), Ok(None), "{kind:?}");

@@ -218,7 +218,9 @@ fn dialect_counts_only_with_dialect_specific_data() {
     let oa = br#"{"model":"m","max_tokens":10,"temperature":0,"messages":[{"role":"user","content":"hi"}]}"#;
     let an = br#"{"model":"m","max_tokens":10,"temperature":0,"messages":[{"role":"user","content":"hi"}]}"#;
     let (oa, an) = (decode(Dialect::OpenAi, oa), decode(Dialect::Anthropic, an));
-    assert_eq!(key(&oa), key(&an));
+    let without_raw = ChatRequest { raw: None, ..an.clone() };
+    assert_eq!(key(&oa), key(&without_raw), "the canonical part alone does not depend on the dialect");
+    assert_ne!(key(&oa), key(&an), "an Anthropic caller's own object is keyed: it is what an Anthropic upstream receives");
     let with_extra = |mut r: ChatRequest| {
         r.extra.insert("top_logprobs".into(), json!(2));
         key(&r)
@@ -599,4 +601,48 @@ fn cosine_cases() {
     assert_eq!(cosine(&[], &[]), 0.0);
     assert_eq!(cosine(&[0.0, 0.0], &[1.0, 1.0]), 0.0);
     assert_eq!(cosine(&[f32::NAN, 1.0], &[1.0, 1.0]), 0.0);
+}
+
+/// An Anthropic caller's block-level fields reach an Anthropic upstream untouched, so they
+/// are keyed: two requests differing only in one of them never share an entry, while fields
+/// with no effect on the answer still do not count.
+#[test]
+fn anthropic_block_fields_are_keyed() {
+    let req = |tool_result: Value, extra: &str| {
+        let body = format!(
+            r#"{{"model":"m","max_tokens":10,"temperature":0,{extra}"messages":[
+            {{"role":"user","content":"look"}},
+            {{"role":"assistant","content":[{{"type":"tool_use","id":"toolu_1","name":"look","input":{{}}}}]}},
+            {{"role":"user","content":[{tool_result},{{"type":"text","text":"and now?"}}]}}]}}"#
+        );
+        decode(Dialect::Anthropic, body.as_bytes())
+    };
+    let plain = json!({"type": "tool_result", "tool_use_id": "toolu_1", "content": "no cat"});
+    let mut is_error = plain.clone();
+    is_error["is_error"] = true.into();
+    let image = json!({"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBOR"}});
+    let with_image = json!({"type": "tool_result", "tool_use_id": "toolu_1", "content": [{"type": "text", "text": "no cat"}, image]});
+    let mut cached = plain.clone();
+    cached["cache_control"] = json!({"type": "ephemeral"});
+    let base = key(&req(plain.clone(), ""));
+    // The canonical forms agree (tool result text "no cat" in each): only the raw object tells them apart.
+    assert_eq!(req(plain.clone(), "").messages, req(is_error.clone(), "").messages);
+    for (name, variant) in [("is_error", is_error), ("image in tool_result", with_image), ("cache_control", cached)] {
+        assert_ne!(key(&req(variant, "")), base, "{name}");
+    }
+    for same in [r#""stream":true,"#, r#""metadata":{"user_id":"u2"},"#] {
+        assert_eq!(key(&req(plain.clone(), same)), base, "{same}");
+    }
+    // The prefix hash still ignores the last user message's content, raw object included.
+    let last = |text: &str| {
+        let body = format!(
+            r#"{{"model":"m","max_tokens":10,"system":[{{"type":"text","text":"s","cache_control":{{"type":"ephemeral"}}}}],"messages":[{{"role":"user","content":"{text}"}}]}}"#
+        );
+        prefix_hash(&SCOPE, &decode(Dialect::Anthropic, body.as_bytes()))
+    };
+    assert_eq!(last("capital of France?"), last("France's capital?"));
+    assert_ne!(
+        key(&decode(Dialect::Anthropic, br#"{"model":"m","max_tokens":10,"messages":[{"role":"user","content":"a"}]}"#)),
+        key(&decode(Dialect::Anthropic, br#"{"model":"m","max_tokens":10,"messages":[{"role":"user","content":"b"}]}"#))
+    );
 }

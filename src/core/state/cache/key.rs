@@ -91,6 +91,7 @@ fn canonical_request(scope: &KeyScope, req: &ChatRequest, elide: Option<usize>) 
         dialect,          // keyed only when the request carries dialect-specific data, see below
         extra,
         forwarded_headers, // beta flags change the answer; keyed only when present, see below
+        raw,               // block-level fields only an Anthropic upstream sees; keyed when present
     } = req;
     let mut v = json!({
         "scope": {"tenant": tenant, "public_model": public_model, "route": route},
@@ -109,7 +110,29 @@ fn canonical_request(scope: &KeyScope, req: &ChatRequest, elide: Option<usize>) 
     if !forwarded_headers.is_empty() {
         v["forwarded_headers"] = json!(forwarded_headers);
     }
+    if let Some(raw) = raw {
+        v["raw"] = raw_value(raw, elide.is_some());
+    }
     v
+}
+
+/// An Anthropic caller's own request object, which an Anthropic upstream receives nearly as
+/// is: `cache_control`, `is_error`, images in tool results, citations and signatures all
+/// change what the upstream is asked, so they are keyed. Left out like their canonical
+/// counterparts: `model` (the scope's public model stands for it), `stream` (one entry replays
+/// either way) and `metadata` (an end-user id: no effect on the answer). With `elide`, the last
+/// user message's content is replaced by the marker, as in the canonical messages.
+fn raw_value(raw: &Map<String, Value>, elide: bool) -> Value {
+    let mut o = raw.clone();
+    for field in ["model", "stream", "metadata"] {
+        o.remove(field);
+    }
+    if let (true, Some(Value::Array(messages))) = (elide, o.get_mut("messages")) {
+        if let Some(last) = messages.iter_mut().rev().find(|m| m["role"] == "user") {
+            last["content"] = json!({"elided": true});
+        }
+    }
+    Value::Object(o)
 }
 
 /// Whether the upstream request depends on the caller's dialect. Upstream encoders read

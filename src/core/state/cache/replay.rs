@@ -1,5 +1,11 @@
 //! Replay: a stored answer sent again in the caller's dialect, as one body or as a complete
 //! stream through the dialect's own stream encoder.
+//!
+//! A replay is built from the canonical answer, not the upstream's bytes: an Anthropic
+//! caller served by an Anthropic upstream gets the upstream's own events live, but a replay
+//! has only text, tool calls, the canonical stop reason and usage. That is why such an answer
+//! is stored only when it held nothing more (no thinking, server tool or citation blocks, no
+//! `stop_sequence` stop: see `Exchange`), so a hit never differs from what was answered.
 
 use super::entry::{storable, Entry};
 use crate::core::translate::dialect::{self, StreamEncoder};

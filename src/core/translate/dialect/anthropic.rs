@@ -8,8 +8,9 @@
 //! folded, in order, into the one leading system message, so every upstream gets them (the
 //! position within the conversation is not kept); `max_tokens` required; a user turn's `tool_result` blocks become canonical tool
 //! messages (in order, before the turn's other content); `tool_use.input` objects become
-//! argument JSON text; `tool_choice.disable_parallel_tool_use`; `metadata.user_id`; block
-//! kinds the gateway does not model (documents, thinking) are kept for Anthropic upstreams;
+//! argument JSON text; `tool_choice.disable_parallel_tool_use`; `metadata.user_id`; the
+//! whole request object is kept as `raw`, which an Anthropic upstream receives with surgical
+//! edits only (so block kinds and fields the gateway does not model reach it intact);
 //! `output_config` is read into the canonical answer format and reasoning effort and also
 //! kept whole for Anthropic upstreams (see `decode_output_config`).
 
@@ -99,6 +100,7 @@ fn decode(body: &[u8], needs_max_tokens: bool) -> Result<ChatRequest, GatewayErr
         dialect: Dialect::Anthropic,
         extra: Map::new(),
         forwarded_headers: Vec::new(),
+        raw: Some(obj.clone()),
     };
     for key in KNOWN {
         obj.remove(*key);

@@ -9,6 +9,10 @@
 //! `output_config` passes through unchanged
 //! (<https://platform.claude.com/docs/en/build-with-claude/structured-outputs>); usage
 //! `input_tokens` excludes cache reads and writes, so canonical input adds them back.
+//!
+//! An Anthropic caller's request is not re-encoded: the upstream gets the caller's own object
+//! with surgical edits, and a streaming caller the upstream's own events (see
+//! `anthropic_native`).
 
 use super::upstream::{malformed, Cause, ErrorParts, Target, UpstreamRequest};
 use crate::core::error::{Code, GatewayError};
@@ -192,6 +196,9 @@ fn request_body(req: &ChatRequest, t: &Target) -> Result<Map<String, Value>, Gat
     if req.sampling.n.unwrap_or(1) > 1 {
         return Err(unsupported("n > 1").with_param("n"));
     }
+    if let Some(raw) = &req.raw {
+        return super::anthropic_native::request_body(req, raw, t.model, t.max_output_tokens);
+    }
     let mut o: Map<String, Value> = if req.dialect == Dialect::Anthropic { req.extra.clone() } else { Map::new() };
     let (mut system, messages) = encode_messages(req)?;
     if messages.is_empty() {
@@ -282,6 +289,19 @@ pub fn decode_response(body: &[u8]) -> Result<ChatResponse, GatewayError> {
     Ok(ChatResponse { id: m.id, model: m.model, created: 0, choices: vec![choice], usage: Some(usage_from_wire(&m.usage)) })
 }
 
+/// Whether a `message` body holds something its canonical decoding drops, so that the answer
+/// re-encoded from it would differ: a block kind other than text and tool use (thinking,
+/// server tools, documents, ...), a text block's `citations`, or a `stop_sequence` stop.
+pub fn response_is_lossy(body: &[u8]) -> bool {
+    let Ok(m) = serde_json::from_slice::<Value>(body) else { return true };
+    let block_lossy = |b: &Value| match b["type"].as_str() {
+        Some("text") => !b["citations"].is_null(),
+        Some("tool_use") => false,
+        _ => true,
+    };
+    m["stop_reason"] == "stop_sequence" || m["content"].as_array().is_some_and(|c| c.iter().any(block_lossy))
+}
+
 /// The cause and message of an Anthropic error body, from its error `type`
 /// (<https://docs.anthropic.com/en/api/errors>): `authentication_error` (401) and
 /// `permission_error` (403) are about the gateway's key, `billing_error` (402) its account,
@@ -304,6 +324,15 @@ pub struct StreamDecoder {
     start_usage: wire::Usage,
     /// Content block index → tool call index.
     tool_blocks: VecMap<u32, u32>,
+    /// Every complete event up to an `error` one, re-framed with its name and data untouched:
+    /// what an Anthropic caller receives. An `error` event is not echoed: the caller gets the
+    /// sanitised one (`providers::StreamDecoder` sanitises every error event's message).
+    pub echo: Vec<u8>,
+    errored: bool,
+    /// The stream held something the canonical answer cannot (a block or delta kind not
+    /// modelled, such as thinking or citations, or a stop sequence): replaying the canonical
+    /// answer would not give the same stream.
+    pub lossy: bool,
 }
 
 impl StreamDecoder {
@@ -311,6 +340,10 @@ impl StreamDecoder {
         let mut out = Vec::new();
         for ev in events {
             let event: wire::Event = serde_json::from_slice(ev.data.as_bytes()).map_err(|_| malformed("stream event"))?;
+            self.errored |= matches!(event, wire::Event::Error { .. });
+            if !self.errored {
+                super::anthropic_native::reframe(&ev, &mut self.echo);
+            }
             self.event(event, &mut out);
         }
         Ok(out)
@@ -329,7 +362,8 @@ impl StreamDecoder {
                     self.tool_blocks.insert(index, call_index);
                     out.push(StreamEvent::ToolCallDelta { index: 0, call_index, id: Some(id), name: Some(name), arguments: String::new() });
                 }
-                _ => {}
+                wire::Block::Text { .. } => {}
+                wire::Block::Other => self.lossy = true,
             },
             wire::Event::ContentBlockDelta { index, delta } => match delta {
                 wire::Delta::TextDelta { text } => out.push(StreamEvent::TextDelta { index: 0, text }),
@@ -338,10 +372,11 @@ impl StreamDecoder {
                         out.push(StreamEvent::ToolCallDelta { index: 0, call_index, id: None, name: None, arguments: partial_json });
                     }
                 }
-                wire::Delta::Other => {}
+                wire::Delta::Other => self.lossy = true,
             },
             wire::Event::MessageDelta { delta, usage } => {
                 if let Some(reason) = delta.stop_reason {
+                    self.lossy |= reason == "stop_sequence";
                     out.push(StreamEvent::Finish { index: 0, reason: finish_from_stop_reason(&reason) });
                 }
                 let merged = wire::Usage {

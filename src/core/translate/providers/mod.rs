@@ -6,6 +6,7 @@
 //! own decoders yield it raw, and [`decode_error`] and [`StreamDecoder`] sanitise it.
 
 pub mod anthropic;
+pub(crate) mod anthropic_native;
 pub mod gemini;
 pub mod gemini_schema;
 pub mod gemini_signature;
@@ -114,12 +115,21 @@ impl StreamDecoder {
         Ok(out)
     }
 
-    /// Complete upstream events re-framed as received (OpenAI wire only).
+    /// Complete upstream events re-framed as received (OpenAI and Anthropic wires; upstream
+    /// `error` events excepted).
     pub fn take_echo(&mut self) -> Vec<u8> {
         match &mut self.wire {
             WireStream::OpenAi(d) => std::mem::take(&mut d.echo),
-            _ => Vec::new(),
+            WireStream::Anthropic(d) => std::mem::take(&mut d.echo),
+            WireStream::Gemini(_) => Vec::new(),
         }
+    }
+
+    /// Whether the stream so far held something its canonical events cannot carry, so that a
+    /// replay of the assembled answer would differ from it (Anthropic wire only: thinking,
+    /// server tool and citation blocks, a stop sequence).
+    pub fn lossy(&self) -> bool {
+        matches!(&self.wire, WireStream::Anthropic(d) if d.lossy)
     }
 }
 

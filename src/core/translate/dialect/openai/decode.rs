@@ -106,6 +106,7 @@ pub fn decode_object(mut obj: Map<String, Value>) -> Result<ChatRequest, Gateway
         dialect: Dialect::OpenAi,
         extra: Map::new(),
         forwarded_headers: Vec::new(),
+        raw: None,
     };
     for key in KNOWN {
         obj.remove(*key);
