@@ -51,9 +51,10 @@ pub struct Route {
 }
 
 impl Route {
-    /// Same wire format on both sides, nothing to strip: upstream bytes go out untouched.
+    /// Same wire format on both sides: upstream events go out untouched, except the usage
+    /// the caller did not ask for (the gateway always asks), which the decoder's echo strips.
     fn passthrough_stream(&self) -> bool {
-        self.api == Dialect::OpenAi && self.wire == Dialect::OpenAi && self.include_usage
+        self.api == Dialect::OpenAi && self.wire == Dialect::OpenAi
     }
 }
 
@@ -108,11 +109,15 @@ pub const UPSTREAM_HEADERS: [&str; 7] = [
 impl Exchange {
     /// An attempt at `route`; upstream error text is cleaned with `redactor`.
     pub(crate) fn new(request_id: String, route: Route, redactor: Redactor) -> Self {
+        let mut decoder = StreamDecoder::new(route.wire, redactor.clone());
+        if route.passthrough_stream() && !route.include_usage {
+            decoder.strip_usage();
+        }
         Exchange {
             request_id,
             phase: Phase::AwaitHead,
             retry_after: None,
-            decoder: StreamDecoder::new(route.wire, redactor.clone()),
+            decoder,
             redactor,
             encoder: StreamEncoder::new(route.api, route.include_usage),
             route,
@@ -268,7 +273,8 @@ impl Exchange {
     }
 
     /// One chunk of an upstream stream: the bytes to send the caller. (`None` would mean
-    /// "forward the chunk unchanged"; it is not used while passthrough re-frames events.)
+    /// "forward the chunk unchanged"; it is not used while passthrough re-frames events and
+    /// strips unasked usage.)
     pub fn on_chunk(&mut self, chunk: &[u8]) -> Option<Vec<u8>> {
         if self.stream_failed || self.phase != Phase::Streaming {
             return Some(Vec::new());

@@ -327,3 +327,50 @@ fn on_head_reads_only_the_listed_headers() {
         }
     }
 }
+
+/// An OpenAI stream asked with `include_usage` (as the gateway always asks), with fields the
+/// gateway does not model: `system_fingerprint`, `service_tier`, `logprobs`, a `refusal`
+/// delta, DeepSeek's `reasoning_content`; `usage: null` on ordinary chunks, a usage-carrying
+/// chunk with choices (some servers), then the usage-only final chunk.
+const RICH_STREAM: &str = concat!(
+    "data: {\"id\":\"r\",\"object\":\"chat.completion.chunk\",\"created\":7,\"model\":\"m\",\"system_fingerprint\":\"fp_1\",\"service_tier\":\"default\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"reasoning_content\":\"think\"},\"logprobs\":{\"content\":[{\"token\":\"x\",\"logprob\":-0.5,\"bytes\":[120],\"top_logprobs\":[]}]},\"finish_reason\":null}],\"usage\":null}\n\n",
+    "data: {\"id\":\"r\",\"object\":\"chat.completion.chunk\",\"created\":7,\"model\":\"m\",\"system_fingerprint\":\"fp_1\",\"choices\":[{\"index\":0,\"delta\":{\"refusal\":\"No.\"},\"logprobs\":null,\"finish_reason\":null}],\"usage\":null}\n\n",
+    "data: {\"id\":\"r\",\"object\":\"chat.completion.chunk\",\"created\":7,\"model\":\"m\",\"system_fingerprint\":\"fp_1\",\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2,\"total_tokens\":5}}\n\n",
+    "data: {\"id\":\"r\",\"object\":\"chat.completion.chunk\",\"created\":7,\"model\":\"m\",\"system_fingerprint\":\"fp_1\",\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2,\"total_tokens\":5}}\n\n",
+    "data: [DONE]\n\n",
+);
+
+#[test]
+fn openai_to_openai_without_usage_is_the_upstream_less_its_usage() {
+    let want = concat!(
+        "data: {\"id\":\"r\",\"object\":\"chat.completion.chunk\",\"created\":7,\"model\":\"m\",\"system_fingerprint\":\"fp_1\",\"service_tier\":\"default\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"reasoning_content\":\"think\"},\"logprobs\":{\"content\":[{\"token\":\"x\",\"logprob\":-0.5,\"bytes\":[120],\"top_logprobs\":[]}]},\"finish_reason\":null}],\"usage\":null}\n\n",
+        "data: {\"id\":\"r\",\"object\":\"chat.completion.chunk\",\"created\":7,\"model\":\"m\",\"system_fingerprint\":\"fp_1\",\"choices\":[{\"index\":0,\"delta\":{\"refusal\":\"No.\"},\"logprobs\":null,\"finish_reason\":null}],\"usage\":null}\n\n",
+        "data: {\"id\":\"r\",\"object\":\"chat.completion.chunk\",\"created\":7,\"model\":\"m\",\"system_fingerprint\":\"fp_1\",\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"stop\"}]}\n\n",
+        "data: [DONE]\n\n",
+    );
+    let whole = run(Dialect::OpenAi, Dialect::OpenAi, false, &[RICH_STREAM.as_bytes()]);
+    assert_eq!(String::from_utf8(whole).unwrap(), want);
+    let b = RICH_STREAM.as_bytes();
+    for cut in (0..b.len()).step_by(7) {
+        assert_eq!(run(Dialect::OpenAi, Dialect::OpenAi, false, &[&b[..cut], &b[cut..]]), want.as_bytes(), "cut at {cut}");
+    }
+    assert_eq!(run(Dialect::OpenAi, Dialect::OpenAi, true, &[b]), b, "asked for usage: untouched");
+    let mut ex = exchange(Dialect::OpenAi, Dialect::OpenAi, false);
+    ex.on_chunk(b);
+    ex.on_end();
+    assert_eq!(ex.usage.map(|u| (u.input_tokens, u.output_tokens)), Some((3, 2)), "the gateway still counts the usage");
+}
+
+#[test]
+fn empty_finish_reasons_assemble_into_one_tool_call() {
+    let mut ex = exchange(Dialect::Anthropic, Dialect::OpenAi, true);
+    ex.collect();
+    let out = [ex.on_chunk(openai::tests::EMPTY_FINISH_STREAM.as_bytes()).unwrap(), ex.on_end()].concat();
+    let answer = ex.answer.expect("a complete answer");
+    let c = &answer.choices[0];
+    assert_eq!(c.tool_calls.len(), 1);
+    assert_eq!((c.tool_calls[0].name.as_str(), c.tool_calls[0].arguments.as_str()), ("get_weather", "{\"city\":\"Paris\"}"));
+    assert_eq!(c.finish_reason, Some(FinishReason::ToolCalls));
+    let got = summarize(&read_back(Dialect::Anthropic, &out));
+    assert_eq!(got.calls, [("get_weather".to_string(), "{\"city\":\"Paris\"}".to_string())]);
+}

@@ -112,6 +112,14 @@ impl StreamDecoder {
         Ok(out)
     }
 
+    /// Leave the usage the gateway asked for (and the caller did not) out of the echo
+    /// (OpenAI wire only).
+    pub fn strip_usage(&mut self) {
+        if let WireStream::OpenAi(d) = &mut self.wire {
+            d.strip_usage = true;
+        }
+    }
+
     /// Complete upstream events re-framed as received (OpenAI wire only).
     pub fn take_echo(&mut self) -> Vec<u8> {
         match &mut self.wire {

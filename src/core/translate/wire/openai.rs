@@ -45,11 +45,49 @@ pub struct CompletionChoice {
 #[serde(default)]
 pub struct AssistantMessage {
     /// The answer text; `null` when the model only called tools or refused.
-    pub content: Option<String>,
+    pub content: Option<MessageContent>,
     /// The model's refusal message, when it declined to answer (structured-output models).
     pub refusal: Option<String>,
     /// Function calls the model made, in order; absent or `null` when none.
     pub tool_calls: Option<Vec<WireToolCall>>,
+}
+
+/// A message's (or delta's) `content`: OpenAI sends a string; Mistral's reasoning models send
+/// an array of parts, `{"type": "thinking", "thinking": [...]}` and `{"type": "text", "text"}`
+/// (<https://docs.mistral.ai/capabilities/reasoning/>).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum MessageContent {
+    /// Plain text.
+    Text(String),
+    /// Typed parts, in order.
+    Parts(Vec<ContentPart>),
+}
+
+impl MessageContent {
+    /// The answer text: the string, or the `text` parts joined (`None` when there are none;
+    /// thinking parts are reasoning, not answer).
+    pub fn into_text(self) -> Option<String> {
+        match self {
+            MessageContent::Text(t) => Some(t),
+            MessageContent::Parts(parts) => {
+                let mut texts = parts.into_iter().filter(|p| p.kind == "text").filter_map(|p| p.text).peekable();
+                texts.peek()?;
+                Some(texts.collect())
+            }
+        }
+    }
+}
+
+/// One part of an array `content`; only its `type` and, for `text` parts, its `text` are read.
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct ContentPart {
+    /// `text`, `thinking`, or another kind the gateway does not read.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The text of a `text` part.
+    pub text: Option<String>,
 }
 
 /// One entry of a message's `tool_calls` (`type: "function"`; the type itself is not read).
@@ -139,12 +177,13 @@ pub struct ChunkChoice {
 }
 
 /// A choice's `delta`: the text and tool-call fragments one chunk adds. `role` (first chunk
-/// only) and `refusal` are not read.
+/// only), `refusal` and vendor fields such as DeepSeek's `reasoning_content` are not read
+/// (a same-dialect caller gets them in the passed-through chunk).
 #[derive(Debug, Deserialize, Default)]
 #[serde(default)]
 pub struct Delta {
     /// A fragment of answer text, to be appended.
-    pub content: Option<String>,
+    pub content: Option<MessageContent>,
     /// Fragments of tool calls, each naming the call it extends by `index`.
     pub tool_calls: Option<Vec<DeltaToolCall>>,
 }
