@@ -31,7 +31,7 @@ fn exchange(client: Dialect, wire: Dialect, include_usage: bool) -> Exchange {
 
 fn fixture(wire: Dialect) -> &'static str {
     match wire {
-        Dialect::OpenAi => openai::tests::TOOL_STREAM,
+        Dialect::OpenAi | Dialect::Completions => openai::tests::TOOL_STREAM,
         Dialect::Anthropic => anthropic::tests::STREAM,
         Dialect::Gemini => gemini::tests::STREAM,
     }
@@ -230,7 +230,7 @@ fn upstream_error_text_never_carries_the_workers_secrets() {
     let message = serde_json::Value::from(quoting_key());
     for wire in [Dialect::OpenAi, Dialect::Anthropic, Dialect::Gemini] {
         let (body, event) = match wire {
-            Dialect::OpenAi => (
+            Dialect::OpenAi | Dialect::Completions => (
                 serde_json::json!({"error": {"message": message, "type": "invalid_request_error", "param": null, "code": null}}),
                 format!("data: {}\n\n", serde_json::json!({"error": {"message": message, "type": "server_error"}})),
             ),
@@ -373,4 +373,40 @@ fn empty_finish_reasons_assemble_into_one_tool_call() {
     assert_eq!(c.finish_reason, Some(FinishReason::ToolCalls));
     let got = summarize(&read_back(Dialect::Anthropic, &out));
     assert_eq!(got.calls, [("get_weather".to_string(), "{\"city\":\"Paris\"}".to_string())]);
+}
+
+#[test]
+fn a_completions_caller_gets_text_completion_frames_from_any_wire() {
+    for wire in WIRES {
+        let out = String::from_utf8(run(Dialect::Completions, wire, false, &[fixture(wire).as_bytes()])).unwrap();
+        let frames: Vec<&str> = out.lines().filter_map(|l| l.strip_prefix("data: ")).collect();
+        assert_eq!(frames.last(), Some(&"[DONE]"), "{wire:?}: {out}");
+        for f in &frames[..frames.len() - 1] {
+            let v: serde_json::Value = serde_json::from_str(f).unwrap();
+            assert_eq!(v["object"], "text_completion", "{wire:?}: {f}");
+            assert!(v["id"].as_str().unwrap().starts_with("cmpl-"), "{f}");
+            assert!(v.get("usage").is_none(), "not asked: {f}");
+        }
+    }
+    let body = br#"{"id":"chatcmpl-9","object":"chat.completion","created":5,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}"#;
+    let route = Route {
+        provider: "p".into(),
+        upstream_model: "m".into(),
+        api: Dialect::Completions,
+        wire: Dialect::OpenAi,
+        stream: false,
+        include_usage: false,
+        embeddings: None,
+        cors_origin: None,
+        created_s: NOW_S,
+    };
+    let mut ex = Exchange::new("r".into(), route, Default::default());
+    ex.on_head(200, &[]);
+    let Action::Respond(r) = ex.on_body(body) else { panic!() };
+    assert!(!r.body_from_upstream);
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(
+        (v["id"].as_str(), v["object"].as_str(), v["choices"][0]["text"].as_str()),
+        (Some("cmpl-9"), Some("text_completion"), Some("ok"))
+    );
 }
