@@ -78,6 +78,8 @@ def test_config(upstream_port):
     # provider's retries are budgeted, so the plain failures of other tests must not spend them.
     models.append({"name": "rt-flaky-429", "provider": "up-rt", "model": "flaky-429"})
     models.append({"name": "rt-status-503", "provider": "up-rt", "model": "status-503"})
+    for b in ["rich", "parts", "empty-finish"]:
+        models.append({"name": "up-" + b, "provider": "up", "model": b, "capabilities": {"tools": True}})
     return {
         "providers": {
             "mock": {"kind": "mock", "allow_panic": True},
