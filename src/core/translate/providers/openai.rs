@@ -110,7 +110,7 @@ pub fn decode_response(body: &[u8]) -> Result<ChatResponse, GatewayError> {
             .into_iter()
             .map(|ch| Choice {
                 index: ch.index,
-                content: ch.message.content.and_then(wire::MessageContent::into_text),
+                content: wire::content_text(ch.message.content),
                 refusal: ch.message.refusal,
                 tool_calls: ch
                     .message
@@ -178,7 +178,7 @@ impl StreamDecoder {
             out.push(StreamEvent::Start { id: chunk.id, model: chunk.model, created: chunk.created });
         }
         for ch in chunk.choices {
-            if let Some(text) = ch.delta.content.and_then(wire::MessageContent::into_text).filter(|t| !t.is_empty()) {
+            if let Some(text) = wire::content_text(ch.delta.content).filter(|t| !t.is_empty()) {
                 out.push(StreamEvent::TextDelta { index: ch.index, text });
             }
             for call in ch.delta.tool_calls.unwrap_or_default() {
