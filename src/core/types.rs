@@ -23,6 +23,10 @@ pub enum Dialect {
     OpenAi,
     /// Anthropic Messages (`POST /v1/messages`). Reference: <https://docs.anthropic.com/en/api/messages>
     Anthropic,
+    /// OpenAI's legacy Completions (`POST /v1/completions`): a caller API only, decoded to a
+    /// chat request with one user message and answered as `text_completion` objects; never an
+    /// upstream wire. Reference: <https://platform.openai.com/docs/api-reference/completions>
+    Completions,
     /// Google's Gemini `generateContent`: an upstream wire only. No caller path decodes it, and
     /// the dialect functions treat it as OpenAI. Reference: <https://ai.google.dev/api/generate-content>
     Gemini,

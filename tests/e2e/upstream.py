@@ -207,6 +207,8 @@ SEEN = {}
 
 def behave(h, body, call):
     model = str(body.get("model", ""))
+    if model in WIRE_QUIRKS:
+        return WIRE_QUIRKS[model](h, body)
     if model == "flaky-429":
         # Fails the first time it sees a prompt (429, retry-after: 1), then answers.
         prompt = json.dumps(body.get("messages"))
@@ -239,6 +241,68 @@ def behave(h, body, call):
             return send_stream(h, body, call, ["one ", "two ", "three ", "four ", "five"], interval=0.15)
         return send_stream(h, body, call, words, cut=(model == "cut"))
     return send_json(h, 200, completion(body))
+
+
+def send_frames(h, frames):
+    h.send_response(200)
+    h.send_header("content-type", "text/event-stream")
+    h.send_header("connection", "close")
+    h.end_headers()
+    for f in frames + ["[DONE]"]:
+        h.wfile.write(("data: " + (f if isinstance(f, str) else json.dumps(f)) + "\n\n").encode())
+    h.wfile.flush()
+    h.close_connection = True
+
+
+def usage_frame(body, base):
+    """The usage-only final chunk, when the request asked for it."""
+    if (body.get("stream_options") or {}).get("include_usage"):
+        return [dict(base, choices=[], usage={"prompt_tokens": 11, "completion_tokens": 3, "total_tokens": 14})]
+    return []
+
+
+def rich(h, body):
+    """Fields the gateway does not model: system_fingerprint, service_tier, logprobs, a refusal delta."""
+    base = {"id": "chatcmpl-rich", "object": "chat.completion.chunk", "created": 1_700_000_000, "model": body.get("model"),
+            "system_fingerprint": "fp_rich", "service_tier": "default"}
+    lp = lambda tok: {"content": [{"token": tok, "logprob": -0.25, "bytes": list(tok.encode()), "top_logprobs": []}]}
+    usage = {"usage": None} if (body.get("stream_options") or {}).get("include_usage") else {}
+    choice = lambda delta, finish=None, logprobs=None: dict(base, choices=[{"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish}], **usage)
+    if not body.get("stream"):
+        return send_json(h, 200, dict(completion(body), system_fingerprint="fp_rich", service_tier="default"))
+    send_frames(h, [choice({"role": "assistant", "content": "rich "}, logprobs=lp("rich ")), choice({"content": "text"}, logprobs=lp("text")),
+                    choice({"refusal": "no more"}), choice({}, finish="stop")] + usage_frame(body, base))
+
+
+def parts(h, body):
+    """Content as an array of parts, as Mistral's reasoning models send it."""
+    thinking = {"type": "thinking", "thinking": [{"type": "text", "text": "let me think"}]}
+    if not body.get("stream"):
+        c = completion(body)
+        c["choices"][0]["message"]["content"] = [thinking, {"type": "text", "text": "parts "}, {"type": "text", "text": "answer"}]
+        return send_json(h, 200, c)
+    base = {"id": "chatcmpl-parts", "object": "chat.completion.chunk", "created": 1_700_000_000, "model": body.get("model")}
+    choice = lambda delta, finish=None: dict(base, choices=[{"index": 0, "delta": delta, "finish_reason": finish}])
+    send_frames(h, [choice({"role": "assistant", "content": [thinking]}), choice({"content": [{"type": "text", "text": "parts "}]}),
+                    choice({"content": [{"type": "text", "text": "answer"}]}), choice({}, finish="stop")] + usage_frame(body, base))
+
+
+def empty_finish(h, body):
+    """finish_reason "" on every chunk until the last, with tool-call deltas."""
+    base = {"id": "chatcmpl-ef", "object": "chat.completion.chunk", "created": 1_700_000_000, "model": body.get("model")}
+    choice = lambda delta, finish="": dict(base, choices=[{"index": 0, "delta": delta, "finish_reason": finish}])
+    call = lambda f, **kw: {"tool_calls": [dict({"index": 0, "function": f}, **kw)]}
+    if not body.get("stream"):
+        c = completion(body)
+        c["choices"][0]["message"] = {"role": "assistant", "content": "no tools here"}
+        c["choices"][0]["finish_reason"] = ""
+        return send_json(h, 200, c)
+    send_frames(h, [choice(dict({"role": "assistant"}, **call({"name": "get_weather", "arguments": ""}, id="call_ef", type="function"))),
+                    choice(call({"arguments": "{\"city\": "})), choice(call({"arguments": "\"Oslo\"}"})),
+                    choice({}, finish="tool_calls")] + usage_frame(body, base))
+
+
+WIRE_QUIRKS = {"rich": rich, "parts": parts, "empty-finish": empty_finish}
 
 
 # ---- Anthropic Messages ----

@@ -751,3 +751,42 @@ fn settlements_are_queued_only_when_the_ledger_is_bound() {
     assert_eq!(settled(true), 1, "one settlement, sent at once");
     assert_eq!(settled(false), 0, "nothing to send it to, so nothing queued");
 }
+
+#[test]
+fn legacy_completions_ride_the_chat_path() {
+    let gw = Gateway::new(Some(&upstream_config(false)));
+    let body = r#"{"model":"fast","prompt":"Say hi","stop":["\n"]}"#;
+    let (flow, action) = run(&gw, "POST", "/v1/completions", &[("authorization", KEY)], body);
+    let Action::Fetch { request, .. } = action else { panic!("{action:?}") };
+    assert_eq!(request.url, "http://127.0.0.1:9/v1/chat/completions");
+    let sent: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+    assert_eq!(sent["messages"], serde_json::json!([{"role": "user", "content": "Say hi"}]));
+    assert_eq!((sent["max_tokens"].as_u64(), &sent["stop"]), (Some(16), &serde_json::json!(["\n"])));
+    let mut s = flow.into_session().unwrap();
+    s.on_head(200, &hdrs(&[("content-type", "application/json")]), 0);
+    let answer = br#"{"id":"chatcmpl-7","object":"chat.completion","created":1,"model":"llama-3","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}"#;
+    let r = reply(s.on_body(answer, 0));
+    let v = json_of(&r);
+    assert_eq!((r.status, v["object"].as_str(), v["id"].as_str()), (200, Some("text_completion"), Some("cmpl-7")));
+    assert_eq!((v["choices"][0]["text"].as_str(), v["usage"]["total_tokens"].as_u64()), (Some("hi"), Some(4)));
+    assert_eq!(s.exchange().usage.unwrap().input_tokens, 3, "counted like chat");
+
+    let r = reply(run(&gw, "POST", "/v1/completions", &[("authorization", KEY)], r#"{"model":"fast","prompt":["a","b"]}"#).1);
+    let v = json_of(&r);
+    assert_eq!((r.status, v["error"]["param"].as_str(), v["error"]["code"].as_str()), (400, Some("prompt"), Some("invalid_value")));
+    let r = reply(run(&gw, "GET", "/v1/completions", &[("authorization", KEY)], "").1);
+    assert_eq!(r.status, 405);
+}
+
+#[test]
+fn the_default_config_serves_legacy_completions_from_the_mock() {
+    let gw = Gateway::new(None);
+    let (flow, action) = run(&gw, "POST", "/v1/completions", &[("authorization", KEY)], r#"{"model":"mock","prompt":"hello"}"#);
+    let Action::Mock(m) = action else { panic!("{action:?}") };
+    let mut s = flow.into_session().unwrap();
+    s.on_head(m.status, &m.headers, 0);
+    let r = reply(s.on_body(&m.frames.concat(), 0));
+    let v = json_of(&r);
+    assert_eq!((r.status, v["object"].as_str()), (200, Some("text_completion")), "{v}");
+    assert!(v["choices"][0]["text"].as_str().is_some_and(|t| !t.is_empty()), "{v}");
+}

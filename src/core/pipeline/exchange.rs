@@ -51,10 +51,11 @@ pub struct Route {
 }
 
 impl Route {
-    /// Same wire format on both sides, nothing to strip: the upstream's own events go out,
-    /// re-framed but otherwise untouched (its `error` events excepted).
+    /// Same wire format on both sides: the upstream's own events go out, re-framed but
+    /// otherwise untouched (its `error` events excepted), except on OpenAI the usage the caller
+    /// did not ask for (the gateway always asks), which the decoder's echo strips.
     fn passthrough_stream(&self) -> bool {
-        self.api == self.wire && (self.api == Dialect::OpenAi && self.include_usage || self.api == Dialect::Anthropic)
+        self.api == self.wire && matches!(self.api, Dialect::OpenAi | Dialect::Anthropic)
     }
 
     /// Anthropic on both sides: the caller gets the upstream's own answer, which may hold
@@ -130,11 +131,15 @@ pub const UPSTREAM_HEADERS: [&str; 7] = [
 impl Exchange {
     /// An attempt at `route`; upstream error text is cleaned with `redactor`.
     pub(crate) fn new(request_id: String, route: Route, redactor: Redactor) -> Self {
+        let mut decoder = StreamDecoder::new(route.wire, redactor.clone());
+        if route.passthrough_stream() && !route.include_usage {
+            decoder.strip_usage();
+        }
         Exchange {
             request_id,
             phase: Phase::AwaitHead,
             retry_after: None,
-            decoder: StreamDecoder::new(route.wire, redactor.clone()),
+            decoder,
             redactor,
             encoder: StreamEncoder::new(route.api, route.include_usage),
             route,
@@ -307,7 +312,8 @@ impl Exchange {
     }
 
     /// One chunk of an upstream stream: the bytes to send the caller. (`None` would mean
-    /// "forward the chunk unchanged"; it is not used while passthrough re-frames events.)
+    /// "forward the chunk unchanged"; it is not used while passthrough re-frames events and
+    /// strips unasked usage.)
     pub fn on_chunk(&mut self, chunk: &[u8]) -> Option<Vec<u8>> {
         if self.stream_failed || self.phase != Phase::Streaming {
             return Some(Vec::new());

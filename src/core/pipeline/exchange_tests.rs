@@ -31,7 +31,7 @@ fn exchange(client: Dialect, wire: Dialect, include_usage: bool) -> Exchange {
 
 fn fixture(wire: Dialect) -> &'static str {
     match wire {
-        Dialect::OpenAi => openai::tests::TOOL_STREAM,
+        Dialect::OpenAi | Dialect::Completions => openai::tests::TOOL_STREAM,
         Dialect::Anthropic => anthropic::tests::STREAM,
         Dialect::Gemini => gemini::tests::STREAM,
     }
@@ -230,7 +230,7 @@ fn upstream_error_text_never_carries_the_workers_secrets() {
     let message = serde_json::Value::from(quoting_key());
     for wire in [Dialect::OpenAi, Dialect::Anthropic, Dialect::Gemini] {
         let (body, event) = match wire {
-            Dialect::OpenAi => (
+            Dialect::OpenAi | Dialect::Completions => (
                 serde_json::json!({"error": {"message": message, "type": "invalid_request_error", "param": null, "code": null}}),
                 format!("data: {}\n\n", serde_json::json!({"error": {"message": message, "type": "server_error"}})),
             ),
@@ -413,4 +413,87 @@ fn anthropic_to_anthropic_bodies_are_the_upstreams_own() {
     let Action::Respond(r) = ex.on_body(plain) else { panic!() };
     assert!(r.body_from_upstream);
     assert_eq!(ex.answer.map(|a| a.choices[0].content.clone()), Some(Some("hi".into())));
+}
+
+/// An OpenAI stream asked with `include_usage` (as the gateway always asks), with fields the
+/// gateway does not model: `system_fingerprint`, `service_tier`, `logprobs`, a `refusal`
+/// delta, DeepSeek's `reasoning_content`; `usage: null` on ordinary chunks, a usage-carrying
+/// chunk with choices (some servers), then the usage-only final chunk.
+const RICH_STREAM: &str = concat!(
+    "data: {\"id\":\"r\",\"object\":\"chat.completion.chunk\",\"created\":7,\"model\":\"m\",\"system_fingerprint\":\"fp_1\",\"service_tier\":\"default\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"reasoning_content\":\"think\"},\"logprobs\":{\"content\":[{\"token\":\"x\",\"logprob\":-0.5,\"bytes\":[120],\"top_logprobs\":[]}]},\"finish_reason\":null}],\"usage\":null}\n\n",
+    "data: {\"id\":\"r\",\"object\":\"chat.completion.chunk\",\"created\":7,\"model\":\"m\",\"system_fingerprint\":\"fp_1\",\"choices\":[{\"index\":0,\"delta\":{\"refusal\":\"No.\"},\"logprobs\":null,\"finish_reason\":null}],\"usage\":null}\n\n",
+    "data: {\"id\":\"r\",\"object\":\"chat.completion.chunk\",\"created\":7,\"model\":\"m\",\"system_fingerprint\":\"fp_1\",\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2,\"total_tokens\":5}}\n\n",
+    "data: {\"id\":\"r\",\"object\":\"chat.completion.chunk\",\"created\":7,\"model\":\"m\",\"system_fingerprint\":\"fp_1\",\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2,\"total_tokens\":5}}\n\n",
+    "data: [DONE]\n\n",
+);
+
+#[test]
+fn openai_to_openai_without_usage_is_the_upstream_less_its_usage() {
+    let want = concat!(
+        "data: {\"id\":\"r\",\"object\":\"chat.completion.chunk\",\"created\":7,\"model\":\"m\",\"system_fingerprint\":\"fp_1\",\"service_tier\":\"default\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"reasoning_content\":\"think\"},\"logprobs\":{\"content\":[{\"token\":\"x\",\"logprob\":-0.5,\"bytes\":[120],\"top_logprobs\":[]}]},\"finish_reason\":null}],\"usage\":null}\n\n",
+        "data: {\"id\":\"r\",\"object\":\"chat.completion.chunk\",\"created\":7,\"model\":\"m\",\"system_fingerprint\":\"fp_1\",\"choices\":[{\"index\":0,\"delta\":{\"refusal\":\"No.\"},\"logprobs\":null,\"finish_reason\":null}],\"usage\":null}\n\n",
+        "data: {\"id\":\"r\",\"object\":\"chat.completion.chunk\",\"created\":7,\"model\":\"m\",\"system_fingerprint\":\"fp_1\",\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"stop\"}]}\n\n",
+        "data: [DONE]\n\n",
+    );
+    let whole = run(Dialect::OpenAi, Dialect::OpenAi, false, &[RICH_STREAM.as_bytes()]);
+    assert_eq!(String::from_utf8(whole).unwrap(), want);
+    let b = RICH_STREAM.as_bytes();
+    for cut in (0..b.len()).step_by(7) {
+        assert_eq!(run(Dialect::OpenAi, Dialect::OpenAi, false, &[&b[..cut], &b[cut..]]), want.as_bytes(), "cut at {cut}");
+    }
+    assert_eq!(run(Dialect::OpenAi, Dialect::OpenAi, true, &[b]), b, "asked for usage: untouched");
+    let mut ex = exchange(Dialect::OpenAi, Dialect::OpenAi, false);
+    ex.on_chunk(b);
+    ex.on_end();
+    assert_eq!(ex.usage.map(|u| (u.input_tokens, u.output_tokens)), Some((3, 2)), "the gateway still counts the usage");
+}
+
+#[test]
+fn empty_finish_reasons_assemble_into_one_tool_call() {
+    let mut ex = exchange(Dialect::Anthropic, Dialect::OpenAi, true);
+    ex.collect();
+    let out = [ex.on_chunk(openai::tests::EMPTY_FINISH_STREAM.as_bytes()).unwrap(), ex.on_end()].concat();
+    let answer = ex.answer.expect("a complete answer");
+    let c = &answer.choices[0];
+    assert_eq!(c.tool_calls.len(), 1);
+    assert_eq!((c.tool_calls[0].name.as_str(), c.tool_calls[0].arguments.as_str()), ("get_weather", "{\"city\":\"Paris\"}"));
+    assert_eq!(c.finish_reason, Some(FinishReason::ToolCalls));
+    let got = summarize(&read_back(Dialect::Anthropic, &out));
+    assert_eq!(got.calls, [("get_weather".to_string(), "{\"city\":\"Paris\"}".to_string())]);
+}
+
+#[test]
+fn a_completions_caller_gets_text_completion_frames_from_any_wire() {
+    for wire in WIRES {
+        let out = String::from_utf8(run(Dialect::Completions, wire, false, &[fixture(wire).as_bytes()])).unwrap();
+        let frames: Vec<&str> = out.lines().filter_map(|l| l.strip_prefix("data: ")).collect();
+        assert_eq!(frames.last(), Some(&"[DONE]"), "{wire:?}: {out}");
+        for f in &frames[..frames.len() - 1] {
+            let v: serde_json::Value = serde_json::from_str(f).unwrap();
+            assert_eq!(v["object"], "text_completion", "{wire:?}: {f}");
+            assert!(v["id"].as_str().unwrap().starts_with("cmpl-"), "{f}");
+            assert!(v.get("usage").is_none(), "not asked: {f}");
+        }
+    }
+    let body = br#"{"id":"chatcmpl-9","object":"chat.completion","created":5,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}"#;
+    let route = Route {
+        provider: "p".into(),
+        upstream_model: "m".into(),
+        api: Dialect::Completions,
+        wire: Dialect::OpenAi,
+        stream: false,
+        include_usage: false,
+        embeddings: None,
+        cors_origin: None,
+        created_s: NOW_S,
+    };
+    let mut ex = Exchange::new("r".into(), route, Default::default());
+    ex.on_head(200, &[]);
+    let Action::Respond(r) = ex.on_body(body) else { panic!() };
+    assert!(!r.body_from_upstream);
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(
+        (v["id"].as_str(), v["object"].as_str(), v["choices"][0]["text"].as_str()),
+        (Some("cmpl-9"), Some("text_completion"), Some("ok"))
+    );
 }

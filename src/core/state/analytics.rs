@@ -46,7 +46,7 @@ pub struct Record<'a> {
     pub cache: &'a str,
     /// The caller's run tag (`x-switchyard-run`, up to 64 bytes); empty when none.
     pub run: &'a str,
-    /// The caller's dialect: `openai` or `anthropic`.
+    /// The caller's dialect: `openai`, `anthropic` or `completions` (legacy `/v1/completions`).
     pub dialect: &'a str,
     /// Whether the caller asked for a stream (written as `stream` or `once`).
     pub stream: bool,

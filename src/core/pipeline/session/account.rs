@@ -84,6 +84,7 @@ impl Session {
         let stream = matches!(&self.payload, Payload::Chat(r) if r.stream);
         let dialect = match self.caller.api {
             Dialect::Anthropic => "anthropic",
+            Dialect::Completions => "completions",
             _ => "openai",
         };
         Some(analytics::data_point(&analytics::Record {

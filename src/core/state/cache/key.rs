@@ -146,6 +146,7 @@ fn dialect_specific(req: &ChatRequest) -> bool {
 fn dialect_name(d: Dialect) -> &'static str {
     match d {
         Dialect::OpenAi => "openai",
+        Dialect::Completions => "completions",
         Dialect::Anthropic => "anthropic",
         Dialect::Gemini => "gemini",
     }

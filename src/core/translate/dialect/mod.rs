@@ -1,9 +1,10 @@
 //! What callers speak, to and from the canonical types. A caller speaks OpenAI Chat
-//! Completions or Anthropic Messages; Gemini is only an upstream wire format, and a
+//! Completions, OpenAI's legacy Completions or Anthropic Messages; Gemini is only an upstream wire format, and a
 //! `Dialect::Gemini` caller is answered in OpenAI's shapes.
 
 pub mod anthropic;
 pub mod anthropic_stream;
+pub mod completions;
 pub mod fields;
 pub mod openai;
 pub mod openai_stream;
@@ -13,21 +14,23 @@ use crate::core::types::{ChatRequest, ChatResponse, Dialect, StreamEvent};
 use anthropic_stream::AnthropicStreamEncoder;
 use openai_stream::OpenAiStreamEncoder;
 
-/// Decode a caller's request body in its dialect (Anthropic Messages, else OpenAI Chat
-/// Completions). A bad body is a client error, naming the offending field as `param` where
+/// Decode a caller's request body in its dialect (Anthropic Messages, legacy Completions, else
+/// OpenAI Chat Completions). A bad body is a client error, naming the offending field as `param` where
 /// there is one.
 pub fn decode_request(dialect: Dialect, body: &[u8]) -> Result<ChatRequest, GatewayError> {
     match dialect {
         Dialect::Anthropic => anthropic::decode_request(body),
+        Dialect::Completions => completions::decode_request(body),
         _ => openai::decode_request(body),
     }
 }
 
-/// A complete answer as the JSON body the caller's dialect expects (an Anthropic `message`,
-/// else an OpenAI `chat.completion`).
+/// A complete answer as the JSON body the caller's dialect expects (an Anthropic `message`, a
+/// `text_completion`, else an OpenAI `chat.completion`).
 pub fn encode_response(dialect: Dialect, r: &ChatResponse) -> Vec<u8> {
     match dialect {
         Dialect::Anthropic => anthropic::encode_response(r),
+        Dialect::Completions => completions::encode_response(r),
         _ => openai::encode_response(r),
     }
 }
@@ -35,7 +38,8 @@ pub fn encode_response(dialect: Dialect, r: &ChatResponse) -> Vec<u8> {
 /// Canonical stream events to the caller's frames.
 #[derive(Debug)]
 pub enum StreamEncoder {
-    /// `chat.completion.chunk` frames ending in `data: [DONE]`.
+    /// `chat.completion.chunk` (or, for a Completions caller, `text_completion`) frames ending
+    /// in `data: [DONE]`.
     OpenAi(OpenAiStreamEncoder),
     /// Anthropic's named events, `message_start` to `message_stop`.
     Anthropic(AnthropicStreamEncoder),
@@ -47,6 +51,7 @@ impl StreamEncoder {
     pub fn new(dialect: Dialect, include_usage: bool) -> Self {
         match dialect {
             Dialect::Anthropic => StreamEncoder::Anthropic(AnthropicStreamEncoder::new()),
+            Dialect::Completions => StreamEncoder::OpenAi(OpenAiStreamEncoder::text_completion(include_usage)),
             _ => StreamEncoder::OpenAi(OpenAiStreamEncoder::new(include_usage)),
         }
     }

@@ -1,9 +1,12 @@
-//! Canonical stream events to OpenAI `chat.completion.chunk` SSE frames.
+//! Canonical stream events to OpenAI `chat.completion.chunk` SSE frames, or for a legacy
+//! Completions caller `text_completion` frames (`choices[].text`, no tool calls).
 //!
-//! Reference: <https://platform.openai.com/docs/api-reference/chat-streaming/streaming>.
+//! Reference: <https://platform.openai.com/docs/api-reference/chat-streaming/streaming> and
+//! <https://platform.openai.com/docs/api-reference/completions/object>.
 //! The first chunk of each choice carries `role: "assistant"`; with `include_usage`, a final
 //! chunk has empty `choices` and the `usage` object; the stream ends with `data: [DONE]`.
 
+use super::completions::completion_id;
 use super::openai::encode_usage;
 use crate::core::error::Code;
 use crate::core::types::{StreamEvent, Usage};
@@ -21,6 +24,8 @@ pub struct OpenAiStreamEncoder {
     role_sent: Vec<u32>,
     include_usage: bool,
     done: bool,
+    /// Legacy Completions frames (`text_completion`) instead of chat chunks.
+    text: bool,
 }
 
 impl OpenAiStreamEncoder {
@@ -30,9 +35,15 @@ impl OpenAiStreamEncoder {
         OpenAiStreamEncoder { include_usage, ..Default::default() }
     }
 
+    /// An encoder of legacy Completions frames: the id as `cmpl-…`, each text delta as
+    /// `choices[].text`, tool-call deltas dropped (a Completions caller sends no tools).
+    pub fn text_completion(include_usage: bool) -> Self {
+        OpenAiStreamEncoder { include_usage, text: true, ..Default::default() }
+    }
+
     fn chunk(&self, choices: Value, usage: Option<&Usage>) -> Vec<u8> {
-        let mut c =
-            json!({"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model, "choices": choices});
+        let object = if self.text { "text_completion" } else { "chat.completion.chunk" };
+        let mut c = json!({"id": self.id, "object": object, "created": self.created, "model": self.model, "choices": choices});
         if let Some(u) = usage {
             c["usage"] = encode_usage(u);
         }
@@ -40,6 +51,10 @@ impl OpenAiStreamEncoder {
     }
 
     fn delta(&mut self, index: u32, mut delta: Value, finish: Option<&str>) -> Vec<u8> {
+        if self.text {
+            let text = delta.get_mut("content").map(Value::take).unwrap_or_else(|| "".into());
+            return self.chunk(json!([{"text": text, "index": index, "logprobs": null, "finish_reason": finish}]), None);
+        }
         if !self.role_sent.contains(&index) {
             self.role_sent.push(index);
             delta["role"] = "assistant".into();
@@ -51,12 +66,13 @@ impl OpenAiStreamEncoder {
     pub fn push(&mut self, ev: &StreamEvent) -> Vec<u8> {
         match ev {
             StreamEvent::Start { id, model, created } => {
-                self.id = id.clone();
+                self.id = if self.text { completion_id(id) } else { id.clone() };
                 self.model = model.clone();
                 self.created = *created;
                 Vec::new()
             }
             StreamEvent::TextDelta { index, text } => self.delta(*index, json!({"content": text}), None),
+            StreamEvent::ToolCallDelta { .. } if self.text => Vec::new(),
             StreamEvent::ToolCallDelta { index, call_index, id, name, arguments } => {
                 let mut call = json!({"index": call_index, "function": {"arguments": arguments}});
                 if let Some(id) = id {

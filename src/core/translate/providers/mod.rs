@@ -25,7 +25,7 @@ use crate::core::util::sse::{SseEvent, SseParser};
 /// Build the upstream call for `req`. Fails only for requests the upstream cannot express.
 pub fn build_request(req: &ChatRequest, t: &Target) -> Result<UpstreamRequest, GatewayError> {
     match t.kind.wire() {
-        Dialect::OpenAi => Ok(openai::build_request(req, t)),
+        Dialect::OpenAi | Dialect::Completions => Ok(openai::build_request(req, t)),
         Dialect::Anthropic => anthropic::build_request(req, t),
         Dialect::Gemini => gemini::build_request(req, t),
     }
@@ -35,7 +35,7 @@ pub fn build_request(req: &ChatRequest, t: &Target) -> Result<UpstreamRequest, G
 /// does not parse is `upstream_malformed`.
 pub fn decode_response(wire: Dialect, body: &[u8]) -> Result<ChatResponse, GatewayError> {
     match wire {
-        Dialect::OpenAi => openai::decode_response(body),
+        Dialect::OpenAi | Dialect::Completions => openai::decode_response(body),
         Dialect::Anthropic => anthropic::decode_response(body),
         Dialect::Gemini => gemini::decode_response(body),
     }
@@ -47,7 +47,7 @@ pub fn decode_response(wire: Dialect, body: &[u8]) -> Result<ChatResponse, Gatew
 /// sanitised with `redactor`.
 pub fn decode_error(wire: Dialect, status: u16, retry_after: Option<&str>, body: &[u8], redactor: &Redactor) -> GatewayError {
     let parts = match wire {
-        Dialect::OpenAi => openai::error_parts(body),
+        Dialect::OpenAi | Dialect::Completions => openai::error_parts(body),
         Dialect::Anthropic => anthropic::error_parts(body),
         Dialect::Gemini => gemini::error_parts(body),
     };
@@ -75,7 +75,7 @@ impl StreamDecoder {
     /// `redactor` cleans the messages of in-band errors.
     pub fn new(wire: Dialect, redactor: Redactor) -> Self {
         let wire = match wire {
-            Dialect::OpenAi => WireStream::OpenAi(Default::default()),
+            Dialect::OpenAi | Dialect::Completions => WireStream::OpenAi(Default::default()),
             Dialect::Anthropic => WireStream::Anthropic(Default::default()),
             Dialect::Gemini => WireStream::Gemini(Default::default()),
         };
@@ -113,6 +113,14 @@ impl StreamDecoder {
             out.extend(d.end());
         }
         Ok(out)
+    }
+
+    /// Leave the usage the gateway asked for (and the caller did not) out of the echo
+    /// (OpenAI wire only).
+    pub fn strip_usage(&mut self) {
+        if let WireStream::OpenAi(d) = &mut self.wire {
+            d.strip_usage = true;
+        }
     }
 
     /// Complete upstream events re-framed as received (OpenAI and Anthropic wires; upstream

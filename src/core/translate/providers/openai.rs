@@ -4,6 +4,11 @@
 //! Reference: <https://platform.openai.com/docs/api-reference/chat>. Error bodies follow
 //! <https://platform.openai.com/docs/guides/error-codes>; `insufficient_quota` arrives as a 429
 //! but is not a rate limit (no retry helps).
+//!
+//! Quirks handled: `message.content` (and `delta.content`) as an array of parts, as Mistral's
+//! reasoning models send it (<https://docs.mistral.ai/capabilities/reasoning/>): `text` parts
+//! are the answer, `thinking` parts are not; a `finish_reason` of `""` (some compatible
+//! servers send it on every chunk) means no finish yet.
 
 use super::upstream::{malformed, Cause, ErrorParts, Target, UpstreamRequest};
 use crate::core::config::ProviderKind;
@@ -105,7 +110,7 @@ pub fn decode_response(body: &[u8]) -> Result<ChatResponse, GatewayError> {
             .into_iter()
             .map(|ch| Choice {
                 index: ch.index,
-                content: ch.message.content,
+                content: wire::content_text(ch.message.content),
                 refusal: ch.message.refusal,
                 tool_calls: ch
                     .message
@@ -114,7 +119,7 @@ pub fn decode_response(body: &[u8]) -> Result<ChatResponse, GatewayError> {
                     .into_iter()
                     .map(|t| ToolCall { id: t.id, name: t.function.name, arguments: t.function.arguments })
                     .collect(),
-                finish_reason: ch.finish_reason.as_deref().map(FinishReason::parse),
+                finish_reason: ch.finish_reason.as_deref().filter(|r| !r.is_empty()).map(FinishReason::parse),
             })
             .collect(),
         usage: c.usage.as_ref().map(usage_from_wire),
@@ -128,6 +133,9 @@ pub struct StreamDecoder {
     /// Every complete event, re-framed with its data untouched: what a same-dialect caller
     /// receives, so a cut never leaves it half an event.
     pub echo: Vec<u8>,
+    /// The caller did not ask for usage (the gateway did): the echo leaves out the usage-only
+    /// final chunk and the non-null `usage` of any other chunk, every other byte unchanged.
+    pub strip_usage: bool,
 }
 
 impl StreamDecoder {
@@ -140,14 +148,24 @@ impl StreamDecoder {
                 continue;
             }
             let chunk: wire::Chunk = serde_json::from_slice(ev.data.as_bytes()).map_err(|_| malformed("stream chunk"))?;
+            // Upstream error events are not echoed: the caller gets the sanitised one
+            // (`providers::StreamDecoder` sanitises every error event's message).
             if chunk.error.is_none() {
-                // Upstream error events are not echoed: the caller gets the sanitised one
-                // (`providers::StreamDecoder` sanitises every error event's message).
-                self.echo.extend(crate::core::util::sse::frame(&ev.data));
+                self.echo_chunk(&ev.data, &chunk);
             }
             self.chunk_events(chunk, &mut out);
         }
         Ok(out)
+    }
+
+    /// Echo one chunk's data, without the usage the caller did not ask for.
+    fn echo_chunk(&mut self, data: &str, chunk: &wire::Chunk) {
+        if !self.strip_usage || chunk.usage.is_none() {
+            self.echo.extend(crate::core::util::sse::frame(data));
+        } else if !chunk.choices.is_empty() {
+            let edited = crate::core::util::json_member::without_member(data, "usage");
+            self.echo.extend(crate::core::util::sse::frame(edited.as_deref().unwrap_or(data)));
+        }
     }
 
     fn chunk_events(&mut self, chunk: wire::Chunk, out: &mut Vec<StreamEvent>) {
@@ -160,14 +178,14 @@ impl StreamDecoder {
             out.push(StreamEvent::Start { id: chunk.id, model: chunk.model, created: chunk.created });
         }
         for ch in chunk.choices {
-            if let Some(text) = ch.delta.content.filter(|t| !t.is_empty()) {
+            if let Some(text) = wire::content_text(ch.delta.content).filter(|t| !t.is_empty()) {
                 out.push(StreamEvent::TextDelta { index: ch.index, text });
             }
             for call in ch.delta.tool_calls.unwrap_or_default() {
                 let (name, arguments) = call.function.map(|f| (f.name, f.arguments.unwrap_or_default())).unwrap_or_default();
                 out.push(StreamEvent::ToolCallDelta { index: ch.index, call_index: call.index, id: call.id, name, arguments });
             }
-            if let Some(reason) = ch.finish_reason {
+            if let Some(reason) = ch.finish_reason.filter(|r| !r.is_empty()) {
                 out.push(StreamEvent::Finish { index: ch.index, reason: FinishReason::parse(&reason) });
             }
         }

@@ -199,3 +199,54 @@ fn unknown_fields_and_new_enum_values_are_tolerated() {
     let r = decode_response(body).unwrap();
     assert_eq!(r.choices[0].finish_reason, Some(FinishReason::Other("brand_new_reason".into())));
 }
+
+/// Mistral's reasoning models answer with `content` as parts
+/// (<https://docs.mistral.ai/capabilities/reasoning/>).
+const PARTS_COMPLETION: &str = r#"{"id":"x","object":"chat.completion","created":1,"model":"magistral-medium-2509",
+  "choices":[{"index":0,"message":{"role":"assistant","content":[
+    {"type":"thinking","thinking":[{"type":"text","text":"Let me think."}]},{"type":"text","text":"The answer "},{"type":"text","text":"is 4."}]},"finish_reason":"stop"}],
+  "usage":{"prompt_tokens":5,"completion_tokens":9,"total_tokens":14}}"#;
+
+#[test]
+fn content_parts_give_their_text_and_not_their_thinking() {
+    let r = decode_response(PARTS_COMPLETION.as_bytes()).unwrap();
+    assert_eq!(r.choices[0].content.as_deref(), Some("The answer is 4."));
+    let only_thinking = PARTS_COMPLETION.replace(r#",{"type":"text","text":"The answer "},{"type":"text","text":"is 4."}"#, "");
+    assert_eq!(decode_response(only_thinking.as_bytes()).unwrap().choices[0].content, None);
+}
+
+#[test]
+fn stream_deltas_with_content_parts_give_their_text() {
+    let stream = "data: {\"id\":\"x\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":[{\"type\":\"thinking\",\"thinking\":[{\"type\":\"text\",\"text\":\"hmm\"}]}]},\"finish_reason\":null}]}\n\n\
+data: {\"id\":\"x\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":[{\"type\":\"text\",\"text\":\"Four\"}]},\"finish_reason\":null}]}\n\n\
+data: {\"id\":\"x\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\".\"},\"finish_reason\":\"stop\"}]}\n\n\
+data: [DONE]\n\n";
+    let mut d = crate::core::translate::providers::StreamDecoder::new(Dialect::OpenAi, Default::default());
+    let texts: Vec<String> = d
+        .push(stream.as_bytes())
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e {
+            StreamEvent::TextDelta { text, .. } => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(texts, ["Four", "."]);
+}
+
+/// Some compatible servers send `finish_reason: ""` on every chunk until the last.
+pub const EMPTY_FINISH_STREAM: &str = "data: {\"id\":\"e\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"tool_calls\":[{\"index\":0,\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":\"\"}}]},\"finish_reason\":\"\"}]}\n\n\
+data: {\"id\":\"e\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"city\\\":\"}}]},\"finish_reason\":\"\"}]}\n\n\
+data: {\"id\":\"e\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"\\\"Paris\\\"}\"}}]},\"finish_reason\":\"\"}]}\n\n\
+data: {\"id\":\"e\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n\
+data: [DONE]\n\n";
+
+#[test]
+fn an_empty_finish_reason_is_no_finish() {
+    let mut d = crate::core::translate::providers::StreamDecoder::new(Dialect::OpenAi, Default::default());
+    let finishes: Vec<StreamEvent> =
+        d.push(EMPTY_FINISH_STREAM.as_bytes()).unwrap().into_iter().filter(|e| matches!(e, StreamEvent::Finish { .. })).collect();
+    assert_eq!(finishes, [StreamEvent::Finish { index: 0, reason: FinishReason::ToolCalls }]);
+    let body = COMPLETION.replace(r#""finish_reason": "stop""#, r#""finish_reason": """#);
+    assert_eq!(decode_response(body.as_bytes()).unwrap().choices[0].finish_reason, None);
+}

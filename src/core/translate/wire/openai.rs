@@ -44,12 +44,30 @@ pub struct CompletionChoice {
 #[derive(Debug, Deserialize, Default)]
 #[serde(default)]
 pub struct AssistantMessage {
-    /// The answer text; `null` when the model only called tools or refused.
-    pub content: Option<String>,
+    /// The answer: a string, or an array of parts (see [`content_text`]); `null` when the
+    /// model only called tools or refused.
+    pub content: Option<serde_json::Value>,
     /// The model's refusal message, when it declined to answer (structured-output models).
     pub refusal: Option<String>,
     /// Function calls the model made, in order; absent or `null` when none.
     pub tool_calls: Option<Vec<WireToolCall>>,
+}
+
+/// The answer text of a message's (or delta's) `content`. OpenAI sends a string; Mistral's
+/// reasoning models send an array of parts, `{"type": "thinking", "thinking": [...]}` and
+/// `{"type": "text", "text": "..."}` (<https://docs.mistral.ai/capabilities/reasoning/>): the
+/// `text` parts joined are the answer, thinking parts are not. `None` when there is no text.
+/// (Read from a `Value` rather than an untagged enum: smaller in the wasm module.)
+pub fn content_text(content: Option<serde_json::Value>) -> Option<String> {
+    match content? {
+        serde_json::Value::String(t) => Some(t),
+        serde_json::Value::Array(parts) => {
+            let mut texts = parts.iter().filter(|p| p["type"] == "text").filter_map(|p| p["text"].as_str()).peekable();
+            texts.peek()?;
+            Some(texts.collect())
+        }
+        _ => None,
+    }
 }
 
 /// One entry of a message's `tool_calls` (`type: "function"`; the type itself is not read).
@@ -139,12 +157,14 @@ pub struct ChunkChoice {
 }
 
 /// A choice's `delta`: the text and tool-call fragments one chunk adds. `role` (first chunk
-/// only) and `refusal` are not read.
+/// only), `refusal` and vendor fields such as DeepSeek's `reasoning_content` are not read
+/// (a same-dialect caller gets them in the passed-through chunk).
 #[derive(Debug, Deserialize, Default)]
 #[serde(default)]
 pub struct Delta {
-    /// A fragment of answer text, to be appended.
-    pub content: Option<String>,
+    /// A fragment of answer text, to be appended: a string, or an array of parts (see
+    /// [`content_text`]).
+    pub content: Option<serde_json::Value>,
     /// Fragments of tool calls, each naming the call it extends by `index`.
     pub tool_calls: Option<Vec<DeltaToolCall>>,
 }
