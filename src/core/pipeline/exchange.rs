@@ -242,6 +242,10 @@ impl Exchange {
         let route = &self.route;
         if !(200..300).contains(&status) {
             let err = providers::decode_error(route.wire, status, self.retry_after.as_deref(), body, &self.redactor);
+            if self.retry_after_ms.is_none() {
+                // A delay given only in the body (Gemini's `RetryInfo`) paces retries too.
+                self.retry_after_ms = err.retry_after.as_deref().and_then(|s| s.parse::<u64>().ok()).map(|s| s * 1000);
+            }
             return self.fail(err);
         }
         if route.stream {

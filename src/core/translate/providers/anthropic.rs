@@ -315,7 +315,7 @@ pub fn error_parts(body: &[u8]) -> ErrorParts {
         "overloaded_error" => Cause::Overloaded,
         _ => Cause::Unstated,
     };
-    ErrorParts { cause, message: e.error.message }
+    ErrorParts { cause, message: e.error.message, retry_after_s: None }
 }
 
 /// Anthropic SSE events to canonical stream events.

@@ -279,7 +279,23 @@ pub fn decode_response(body: &[u8]) -> Result<ChatResponse, GatewayError> {
 /// The cause and message of a Gemini error body, from its `status` and `details`.
 pub fn error_parts(body: &[u8]) -> ErrorParts {
     let Ok(e) = serde_json::from_slice::<wire::ErrorEnvelope>(body) else { return ErrorParts::default() };
-    ErrorParts { cause: cause_of(&e.error), message: e.error.message }
+    let retry_after_s = e
+        .error
+        .details
+        .iter()
+        .filter(|d| d["@type"].as_str().is_some_and(|t| t.ends_with("google.rpc.RetryInfo")))
+        .find_map(|d| retry_delay_s(d["retryDelay"].as_str()?));
+    ErrorParts { cause: cause_of(&e.error), message: e.error.message, retry_after_s }
+}
+
+/// A `google.protobuf.Duration` in its JSON form (`"43s"`, `"1.5s"`) as whole seconds,
+/// rounded up; at most a day. Reference:
+/// <https://protobuf.dev/reference/protobuf/google.protobuf/#duration>
+fn retry_delay_s(d: &str) -> Option<u64> {
+    let (whole, frac) = d.strip_suffix('s')?.split_once('.').unwrap_or((d.strip_suffix('s')?, ""));
+    let secs: u64 = whole.parse().ok()?;
+    let up = frac.bytes().all(|b| b.is_ascii_digit()).then_some(frac.bytes().any(|b| b != b'0'))?;
+    Some((secs + u64::from(up)).min(86_400))
 }
 
 /// What a Google API error says beyond its HTTP status. An `ErrorInfo` reason decides first

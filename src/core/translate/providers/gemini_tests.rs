@@ -247,3 +247,22 @@ fn schemas_are_converted_or_refused() {
     let err = build_request(&decode_request(recursive).unwrap(), &target()).unwrap_err();
     assert_eq!((err.code, err.status, err.param.as_deref()), (Code::UnsupportedForProvider, 400, Some("response_format")));
 }
+
+/// Gemini gives its retry delay only in the body (`RetryInfo.retryDelay`, a protobuf
+/// Duration): it becomes the error's `retry-after`, rounded up to whole seconds.
+#[test]
+fn retry_info_becomes_retry_after() {
+    let body = |delay: &str| {
+        format!(
+            r#"{{"error":{{"code":429,"message":"quota","status":"RESOURCE_EXHAUSTED","details":[{{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"{delay}"}}]}}}}"#
+        )
+    };
+    for (delay, want) in [("43s", Some("43")), ("1.5s", Some("2")), ("2.000s", Some("2")), ("0s", Some("0")), ("soon", None), ("-1s", None)]
+    {
+        let e = crate::core::translate::providers::decode_error(Dialect::Gemini, 429, None, body(delay).as_bytes(), &Default::default());
+        assert_eq!(e.retry_after.as_deref(), want, "{delay}");
+    }
+    let header =
+        crate::core::translate::providers::decode_error(Dialect::Gemini, 429, Some("7"), body("43s").as_bytes(), &Default::default());
+    assert_eq!(header.retry_after.as_deref(), Some("7"), "a header takes precedence");
+}

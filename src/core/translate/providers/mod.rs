@@ -51,7 +51,8 @@ pub fn decode_error(wire: Dialect, status: u16, retry_after: Option<&str>, body:
         Dialect::Anthropic => anthropic::error_parts(body),
         Dialect::Gemini => gemini::error_parts(body),
     };
-    classify_error(status, parts.cause, &sanitize_upstream_message(&parts.message, redactor), retry_after)
+    let from_body = parts.retry_after_s.map(|s| s.to_string());
+    classify_error(status, parts.cause, &sanitize_upstream_message(&parts.message, redactor), retry_after.or(from_body.as_deref()))
 }
 
 /// An upstream's stream, by wire format: SSE framing here, each wire's events in its file.

@@ -82,7 +82,7 @@ pub fn error_parts(body: &[u8]) -> ErrorParts {
     } else {
         Cause::Unstated
     };
-    ErrorParts { cause, message: e.error.message }
+    ErrorParts { cause, message: e.error.message, retry_after_s: None }
 }
 
 /// Canonical usage from OpenAI's: cached and reasoning tokens from the details (0 when
@@ -189,7 +189,7 @@ impl StreamDecoder {
                 out.push(StreamEvent::Finish { index: ch.index, reason: FinishReason::parse(&reason) });
             }
         }
-        if let Some(u) = chunk.usage {
+        if let Some(u) = chunk.usage.or_else(|| chunk.x_groq.and_then(|x| x.usage)) {
             out.push(StreamEvent::Usage(usage_from_wire(&u)));
         }
     }

@@ -92,6 +92,9 @@ pub struct ErrorParts {
     pub cause: Cause,
     /// The body's human-readable message.
     pub message: String,
+    /// How long the body says to wait before retrying, in whole seconds rounded up (Gemini's
+    /// `RetryInfo.retryDelay`); a `retry-after` header takes precedence.
+    pub retry_after_s: Option<u64>,
 }
 
 /// The error for an upstream answer that does not decode.

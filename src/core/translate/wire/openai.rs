@@ -141,6 +141,17 @@ pub struct Chunk {
     pub usage: Option<WireUsage>,
     /// Some OpenAI-compatible servers report errors inside the stream.
     pub error: Option<ErrorBody>,
+    /// Groq's vendor member; its last chunk carries the stream's usage here, not at the top
+    /// level. Reference: <https://console.groq.com/docs/api-reference#chat-create>
+    pub x_groq: Option<XGroq>,
+}
+
+/// Groq's `x_groq` chunk member: only its `usage` is read.
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct XGroq {
+    /// The stream's usage, in the last chunk.
+    pub usage: Option<WireUsage>,
 }
 
 /// One element of a chunk's `choices`.
