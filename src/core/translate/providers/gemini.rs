@@ -307,7 +307,8 @@ fn retry_delay_s(d: &str) -> Option<u64> {
 /// `RESOURCE_EXHAUSTED` (429) is a rate limit unless a quota it names is per day (those reset
 /// at midnight Pacific time: <https://ai.google.dev/gemini-api/docs/rate-limits>). A prompt
 /// over the model's input limit is a 400 `INVALID_ARGUMENT` whose message says "The input
-/// token count (N) exceeds the maximum number of tokens allowed (M)".
+/// token count (N) exceeds the maximum number of tokens allowed (M)". `UNAVAILABLE` (503) is
+/// "The service may be temporarily overloaded or down": overloaded.
 fn cause_of(e: &wire::ErrorBody) -> Cause {
     let per_day = |v: &serde_json::Value| v.as_str().is_some_and(|q| q.contains("PerDay"));
     let daily = e.details.iter().any(|d| {
@@ -333,6 +334,7 @@ fn cause_of(e: &wire::ErrorBody) -> Cause {
         "FAILED_PRECONDITION" => Cause::Quota,
         "RESOURCE_EXHAUSTED" if daily => Cause::Quota,
         "RESOURCE_EXHAUSTED" => Cause::RateLimit,
+        "UNAVAILABLE" => Cause::Overloaded,
         _ => Cause::Unstated,
     }
 }

@@ -112,7 +112,7 @@ fn error_shapes() {
         (403, "PERMISSION_DENIED", 502, "upstream_auth_failed"),
         (429, "RESOURCE_EXHAUSTED", 429, "upstream_rate_limited"),
         (500, "INTERNAL", 502, "upstream_error"),
-        (503, "UNAVAILABLE", 502, "upstream_error"),
+        (503, "UNAVAILABLE", 502, "upstream_overloaded"),
     ];
     for (status, s, want_status, want_code) in cases {
         let e = decode_error(Dialect::Gemini, status, None, &body(status, s), &Default::default());
