@@ -12,7 +12,10 @@
 //! whole request object is kept as `raw`, which an Anthropic upstream receives with surgical
 //! edits only (so block kinds and fields the gateway does not model reach it intact);
 //! `output_config` is read into the canonical answer format and reasoning effort and also
-//! kept whole for Anthropic upstreams (see `decode_output_config`).
+//! kept whole for Anthropic upstreams (see `decode_output_config`); a tool with
+//! `defer_loading: true` is left out until a `tool_reference` block in a `tool_result` names
+//! it, as the model sees it (Claude Code sends such tools, and a placeholder never to be
+//! called; <https://platform.claude.com/docs/en/agents-and-tools/tool-use/tool-search-tool>).
 
 use super::fields::*;
 use crate::core::error::GatewayError;
@@ -67,7 +70,11 @@ fn decode(body: &[u8], needs_max_tokens: bool) -> Result<ChatRequest, GatewayErr
     };
     let tools = match opt_array(&obj, "tools", "tools")? {
         None => Vec::new(),
-        Some(list) => list.iter().enumerate().map(|(i, t)| decode_tool(t, i)).collect::<Result<_, _>>()?,
+        Some(list) => {
+            let found = found_tools(&obj);
+            let decoded = list.iter().enumerate().map(|(i, t)| decode_tool(t, i, &found)).collect::<Result<Vec<_>, _>>()?;
+            decoded.into_iter().flatten().collect()
+        }
     };
     let (tool_choice, parallel_tool_calls) = decode_tool_choice(opt_obj(&obj, "tool_choice", "tool_choice")?)?;
     let user = match opt_obj(&obj, "metadata", "metadata")? {
@@ -236,7 +243,21 @@ fn decode_message(v: &Value, i: usize, out: &mut Vec<Message>) -> Result<(), Gat
     Ok(())
 }
 
-fn decode_tool(v: &Value, i: usize) -> Result<Tool, GatewayError> {
+/// The names of the tools a tool search has found so far: `tool_reference` blocks inside the
+/// conversation's `tool_result` blocks.
+fn found_tools(obj: &Map<String, Value>) -> Vec<&str> {
+    fn blocks(v: Option<&Value>) -> impl Iterator<Item = &Value> {
+        v.and_then(Value::as_array).into_iter().flatten()
+    }
+    let messages = blocks(obj.get("messages"));
+    let results = messages.flat_map(|m| blocks(m.get("content"))).filter(|b| b.get("type").and_then(Value::as_str) == Some("tool_result"));
+    let found = results.flat_map(|r| blocks(r.get("content"))).filter(|b| b.get("type").and_then(Value::as_str) == Some("tool_reference"));
+    found.filter_map(|b| b.get("tool_name").and_then(Value::as_str)).collect()
+}
+
+/// One tool; `None` for a deferred one (`defer_loading: true`) that no tool search has found
+/// yet: the model does not see it, so no upstream gets it.
+fn decode_tool(v: &Value, i: usize, found: &[&str]) -> Result<Option<Tool>, GatewayError> {
     let path = At("tools", i);
     let t = as_obj(v, path)?;
     if let Some(kind) = opt_str(t, "type", Dot(path, "type"))? {
@@ -244,12 +265,16 @@ fn decode_tool(v: &Value, i: usize) -> Result<Tool, GatewayError> {
             return Err(invalid_value(&format!("{path}.type"), "only custom (client) tools are supported"));
         }
     }
-    Ok(Tool {
-        name: req_str(t, "name", Dot(path, "name"))?,
+    let name = req_str(t, "name", Dot(path, "name"))?;
+    if opt_bool(t, "defer_loading", Dot(path, "defer_loading"))? == Some(true) && !found.contains(&name.as_str()) {
+        return Ok(None);
+    }
+    Ok(Some(Tool {
+        name,
         description: opt_str(t, "description", Dot(path, "description"))?,
         parameters: Some(opt(t, "input_schema").cloned().ok_or_else(|| missing(&format!("{path}.input_schema")))?),
         strict: None,
-    })
+    }))
 }
 
 /// The name given to a JSON schema from `output_config.format`, which has none; OpenAI

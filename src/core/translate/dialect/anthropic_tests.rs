@@ -267,3 +267,28 @@ fn reasoning_blocks_in_history_reach_only_anthropic_upstreams() {
     assert_eq!(a["messages"][1]["content"][0], json!({"type": "thinking", "thinking": "the user greets", "signature": "EqQBCgIYAh"}));
     assert_eq!(a["messages"][1]["content"][1]["type"], "redacted_thinking");
 }
+
+#[test]
+fn deferred_tools_are_left_out_until_a_tool_search_finds_them() {
+    let schema = json!({"type": "object", "properties": {}});
+    let tools = json!([
+        {"name": "Placeholder", "description": "never call this tool", "input_schema": schema, "defer_loading": true},
+        {"name": "Read", "input_schema": schema},
+        {"name": "WebFetch", "input_schema": schema, "defer_loading": true},
+        {"name": "Cron", "input_schema": schema, "defer_loading": false}
+    ]);
+    let names = |r: &ChatRequest| r.tools.iter().map(|t| t.name.clone()).collect::<Vec<_>>();
+    let first = decode(json!({"model": "c", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}], "tools": tools}));
+    assert_eq!(names(&first.unwrap()), ["Read", "Cron"]);
+    // A tool search's result names WebFetch: from then on the model sees it.
+    let later = decode(json!({"model": "c", "max_tokens": 5, "tools": tools, "messages": [
+        {"role": "user", "content": "fetch it"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "ToolSearch", "input": {"query": "fetch"}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1",
+            "content": [{"type": "tool_reference", "tool_name": "WebFetch"}]}]}
+    ]}));
+    assert_eq!(names(&later.unwrap()), ["Read", "WebFetch", "Cron"]);
+    let bad = decode(json!({"model": "c", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}],
+        "tools": [{"name": "x", "input_schema": schema, "defer_loading": "yes"}]}));
+    assert_eq!(bad.unwrap_err().param.as_deref(), Some("tools[0].defer_loading"));
+}
