@@ -97,7 +97,7 @@ def test_config(upstream_port):
                 "capabilities": {"tools": True, "vision": True, "json": True}} for v, c in fx]
     models.append({"name": "emb-azure", "provider": "az", "model": "emb-deploy"})
     models.append({"name": "claude-rich", "provider": "anth", "model": "rich", "capabilities": {"tools": True, "vision": True, "json": True}})
-    for b in ["rich", "parts", "empty-finish"]:
+    for b in ["rich", "parts", "empty-finish", "kimi-ids"]:
         models.append({"name": "up-" + b, "provider": "up", "model": b, "capabilities": {"tools": True}})
     return {
         "providers": {

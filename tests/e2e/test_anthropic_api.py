@@ -3,6 +3,7 @@ Python SDK: system messages inside `messages`, `output_config`, token counting, 
 own overload error, beta headers reaching the upstream; and the OpenAI SDK's model lookup."""
 
 import json
+import re
 import uuid
 
 import anthropic
@@ -200,3 +201,24 @@ def test_anthropic_blocks_pass_through_both_ways(claude, upstream):
     assert_rich(claude.messages.create(model="claude-rich", **rich_request(tag)))
     [call] = calls_with(upstream, tag)
     assert call["body"]["messages"] == rich_request(tag)["messages"] and "stream" not in call["body"]
+
+
+def test_tool_ids_outside_anthropics_pattern_survive_a_round_trip_and_a_provider_switch(claude, upstream):
+    """An OpenAI-compatible upstream issues `functions.get_weather:0`: the Anthropic caller gets
+    an id valid for Anthropic, sending it back reaches that upstream as issued, and the same
+    history sent to an Anthropic upstream passes its id check."""
+    tools = [{"name": "get_weather", "description": "weather", "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}}]
+    ask = [{"role": "user", "content": "weather in Oslo?"}]
+    first = claude.messages.create(model="up-kimi-ids", max_tokens=64, messages=ask, tools=tools)
+    call = next(b for b in first.content if b.type == "tool_use")
+    assert re.fullmatch(r"[a-zA-Z0-9_-]+", call.id), call.id
+    history = ask + [
+        {"role": "assistant", "content": [{"type": "tool_use", "id": call.id, "name": call.name, "input": call.input}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call.id, "content": "sunny"}]},
+    ]
+    second = claude.messages.create(model="up-kimi-ids", max_tokens=64, messages=history, tools=tools)
+    assert second.content[0].type == "text"
+    sent = upstream.calls_for("kimi-ids")[-1]["body"]["messages"]
+    assert sent[-1]["tool_call_id"] == "functions.get_weather:0" and sent[-2]["tool_calls"][0]["id"] == "functions.get_weather:0"
+    switched = claude.messages.create(model="claude-ok", max_tokens=64, messages=history)
+    assert switched.content[0].type == "text"

@@ -13,7 +13,9 @@ Gemini (`/v1beta/models/M:generateContent` and `:streamGenerateContent?alt=sse`,
     cut            a stream that stops after two chunks, without [DONE]
     slow-stream    five chunks 150 ms apart
 
-on the Anthropic wire only:
+on the OpenAI wire only, `kimi-ids`: tool call ids as Kimi issues them (`functions.NAME:0`),
+which a later turn must send back unchanged; on the Anthropic wire, tool ids must match
+Anthropic's pattern (400 otherwise), and only there:
 
     rich           an answer with what only Anthropic carries: a thinking block with its
                    signature, a text block with a citation, cache reads in the usage and a
@@ -302,7 +304,22 @@ def empty_finish(h, body):
                     choice({}, finish="tool_calls")] + usage_frame(body, base))
 
 
-WIRE_QUIRKS = {"rich": rich, "parts": parts, "empty-finish": empty_finish}
+def kimi_ids(h, body):
+    """Tool call ids as Kimi and some vLLM parsers issue them (`functions.NAME:0`); a later
+    turn must send the id back exactly as issued."""
+    messages = body.get("messages", [])
+    if messages and messages[-1].get("role") == "tool":
+        issued = [c["id"] for m in messages for c in m.get("tool_calls") or []]
+        if messages[-1].get("tool_call_id") not in issued or not all(i.startswith("functions.") for i in issued):
+            return send_json(h, 400, error(400, f"tool_call_id {messages[-1].get('tool_call_id')} was never issued", "invalid_request_error"))
+        return send_json(h, 200, completion({"model": body["model"], "messages": [{"role": "user", "content": "done"}]}))
+    name = body["tools"][0]["function"]["name"]
+    answer = completion(body)
+    answer["choices"][0]["message"]["tool_calls"][0]["id"] = f"functions.{name}:0"
+    send_json(h, 200, answer)
+
+
+WIRE_QUIRKS = {"rich": rich, "parts": parts, "empty-finish": empty_finish, "kimi-ids": kimi_ids}
 
 
 # ---- Anthropic Messages ----
@@ -349,6 +366,12 @@ def anthropic_behave(h, body, call):
         return anthropic_error(h, 404, "not_found_error", f"no route {h.path}")
     if model == "rich":
         return anthropic_rich(h, body)
+    # Like Anthropic: every tool_use id and tool_use_id must match ^[a-zA-Z0-9_-]+$.
+    for m in body.get("messages", []):
+        for b in m.get("content") if isinstance(m.get("content"), list) else []:
+            tool_id = b.get("id") if b.get("type") == "tool_use" else b.get("tool_use_id") if b.get("type") == "tool_result" else None
+            if tool_id is not None and not re.fullmatch(r"[a-zA-Z0-9_-]+", tool_id):
+                return anthropic_error(h, 400, "invalid_request_error", f"messages: tool id `{tool_id}` should match pattern '^[a-zA-Z0-9_-]+'")
     tools = body.get("tools") or []
     use_tool = tools and (body.get("tool_choice") or {}).get("type") != "none"
     usage = {"input_tokens": 12, "output_tokens": 6, "cache_read_input_tokens": 3, "cache_creation_input_tokens": 0}
