@@ -143,8 +143,6 @@ codes! {
     UpstreamRejectedRequest = "upstream_rejected_request", InvalidRequest;
     /// The request does not fit the model's context window.
     ContextLengthExceeded = "context_length_exceeded", InvalidRequest;
-    /// The upstream refused the content. Reserved: no upstream error is classified as it yet.
-    ContentPolicy = "content_policy", InvalidRequest;
     /// The request's headers are too large (served as 431).
     HeadersTooLarge = "headers_too_large", InvalidRequest;
     /// No gateway key, or an unknown one.
@@ -252,7 +250,6 @@ impl Code {
             | UpstreamQuotaExhausted
             | ContextLengthExceeded
             | UpstreamMalformed
-            | ContentPolicy
             | UnsupportedForProvider
             | ProviderKeyMissing => Disposition::NextTarget,
             UpstreamError
@@ -333,7 +330,6 @@ mod tests {
         (Code::UnsupportedForProvider, "unsupported_for_provider", Kind::InvalidRequest, 400, Client, NextTarget),
         (Code::UpstreamRejectedRequest, "upstream_rejected_request", Kind::InvalidRequest, 400, Client, Return),
         (Code::ContextLengthExceeded, "context_length_exceeded", Kind::InvalidRequest, 400, Client, NextTarget),
-        (Code::ContentPolicy, "content_policy", Kind::InvalidRequest, 400, Client, NextTarget),
         (Code::HeadersTooLarge, "headers_too_large", Kind::InvalidRequest, 400, Client, Return),
         (Code::InvalidApiKey, "invalid_api_key", Kind::Authentication, 401, Client, Return),
         (Code::InvalidToken, "invalid_token", Kind::Authentication, 401, Client, Return),
@@ -377,6 +373,16 @@ mod tests {
         (Code::LedgerUnavailable, "ledger_unavailable", Kind::UpstreamError, 502, Upstream, Return),
         (Code::UpstreamTimeout, "upstream_timeout", Kind::UpstreamTimeout, 504, Upstream, Retry),
     ];
+
+    /// The README's error table names every code, so it cannot fall behind the enum.
+    #[test]
+    fn the_readme_lists_every_code() {
+        let readme = include_str!("../../../README.md");
+        let table = &readme[readme.find("### Errors").unwrap()..];
+        for code in Code::ALL {
+            assert!(table.contains(&format!("`{}`", code.as_str())), "README's error table lacks `{}`", code.as_str());
+        }
+    }
 
     #[test]
     fn every_code_has_its_string_kind_status_fault_and_disposition() {
