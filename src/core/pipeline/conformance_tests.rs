@@ -177,6 +177,23 @@ fn run_stream(name: &str, api: Dialect, wire: Dialect, s: &Value) -> (Value, Exc
 /// What the caller's own SDK reads from its stream: text, tool calls, finish, usage, error.
 fn stream_view(api: Dialect, bytes: &[u8]) -> Value {
     let mut d = StreamDecoder::new(api, Default::default());
+    // An OpenAI SDK reads only the standard members: a vendor's (Groq's `x_groq` usage) is
+    // invisible to it, though the gateway reads it for billing.
+    let standard: Vec<u8>;
+    let bytes = if api == Dialect::OpenAi {
+        let text = String::from_utf8_lossy(bytes);
+        let lines = text.split('\n').map(|l| match l.strip_prefix("data: ").and_then(|d| serde_json::from_str::<Value>(d).ok()) {
+            Some(Value::Object(mut o)) => {
+                o.remove("x_groq");
+                format!("data: {}", Value::Object(o))
+            }
+            _ => l.to_string(),
+        });
+        standard = lines.collect::<Vec<_>>().join("\n").into_bytes();
+        &standard[..]
+    } else {
+        bytes
+    };
     let mut evs = d.push(bytes).unwrap_or_else(|e| panic!("the caller cannot read its stream: {e:?}"));
     evs.extend(d.finish().unwrap());
     let (mut text, mut calls, mut finish, mut usage, mut error) = (String::new(), Vec::<(u32, String, String)>::new(), None, None, None);

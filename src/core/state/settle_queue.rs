@@ -42,7 +42,8 @@ pub struct Batch {
     pub tenant: String,
     /// The chain the call belongs to: report its completion with [`SettleQueue::done`].
     pub chain: u64,
-    /// The op: `{"op":"settle_many","settles":[...]}`, the settlements as pushed.
+    /// The op: `{"settle_many":{"settles":[...]}}` (a [`crate::core::state::spend::Op`]), the
+    /// settlements as pushed.
     pub body: String,
 }
 
@@ -129,14 +130,14 @@ fn next_batch(tenant: &str, chain: &mut Chain) -> Batch {
 
 /// One call carrying `settles`, each already JSON.
 fn batch(tenant: &str, chain: u64, settles: &[String]) -> Batch {
-    let mut body = String::from(r#"{"op":"settle_many","settles":["#);
+    let mut body = String::from(r#"{"settle_many":{"settles":["#);
     for (i, s) in settles.iter().enumerate() {
         if i > 0 {
             body.push(',');
         }
         body.push_str(s);
     }
-    body.push_str("]}");
+    body.push_str("]}}");
     Batch { tenant: tenant.to_string(), chain, body }
 }
 

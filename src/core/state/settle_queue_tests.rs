@@ -18,7 +18,7 @@ enum Step {
 use Step::{Done, Many, Push};
 
 fn body(settles: &[&str]) -> String {
-    format!(r#"{{"op":"settle_many","settles":[{}]}}"#, settles.join(","))
+    format!(r#"{{"settle_many":{{"settles":[{}]}}}}"#, settles.join(","))
 }
 
 fn run(name: &str, steps: &[Step]) -> SettleQueue {
@@ -120,8 +120,8 @@ fn scenarios() {
 #[test]
 fn the_body_is_the_settle_many_op() {
     let b = batch("t", 3, &[r#"{"a":1}"#.into(), r#"{"b":2}"#.into()]);
-    assert_eq!(b.body, r#"{"op":"settle_many","settles":[{"a":1},{"b":2}]}"#);
-    assert_eq!(batch("t", 3, &[]).body, r#"{"op":"settle_many","settles":[]}"#);
+    assert_eq!(b.body, r#"{"settle_many":{"settles":[{"a":1},{"b":2}]}}"#);
+    assert_eq!(batch("t", 3, &[]).body, r#"{"settle_many":{"settles":[]}}"#);
 }
 
 #[test]
@@ -165,8 +165,7 @@ fn after_settle_rounds_calls_the_chain_hands_over_in_one_last_round() {
 /// The settlements in a body, as JSON texts.
 fn settles_of(body: &str) -> Vec<String> {
     let v: serde_json::Value = serde_json::from_str(body).unwrap();
-    assert_eq!(v["op"], "settle_many");
-    v["settles"].as_array().unwrap().iter().map(|s| s.to_string()).collect()
+    v["settle_many"]["settles"].as_array().unwrap().iter().map(|s| s.to_string()).collect()
 }
 
 /// A random operation: a push (or a burst of them), or the return of one call on its way.
@@ -274,4 +273,16 @@ proptest! {
         prop_assert_eq!(d.sent.len() as u64, d.next, "settlements lost");
         prop_assert!(d.sent.values().all(|&n| n == 1), "settlements sent twice");
     }
+}
+
+/// The body is what the tenant object reads: it parses as the settle-many op, settlements
+/// intact, so a change to the op's JSON form cannot leave the queue writing a stale one.
+#[test]
+fn the_body_parses_as_the_tenant_ops_settle_many() {
+    use crate::core::state::spend::{Op, Settle};
+    let settle = Settle { lease: Some("l1".into()), subjects: vec!["key:a".into()], tokens: 7, row: Default::default() };
+    let json = serde_json::to_string(&settle).unwrap();
+    let op: Op = serde_json::from_str(&batch("t", 1, &[json.clone(), json]).body).expect("a settle-many op");
+    let Op::SettleMany(many) = op else { panic!("{op:?}") };
+    assert_eq!(many.settles, vec![settle.clone(), settle]);
 }
