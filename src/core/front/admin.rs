@@ -41,7 +41,7 @@ fn string_list(body: &serde_json::Map<String, Value>, field: &str) -> Result<Opt
 /// The optional `limits` object (the config's key `limits`), checked.
 pub fn parse_limits(body: &serde_json::Map<String, Value>) -> Result<Limits, GatewayError> {
     let Some(v) = body.get("limits") else { return Ok(Limits::default()) };
-    let limits: Limits = serde_json::from_value(v.clone()).map_err(|e| invalid_value("limits", &e.to_string()))?;
+    let limits: Limits = serde_json::from_slice(v.to_string().as_bytes()).map_err(|e| invalid_value("limits", &e.to_string()))?;
     match limits.problem() {
         Some(p) => Err(invalid_value("limits", p)),
         None => Ok(limits),

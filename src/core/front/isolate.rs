@@ -240,7 +240,7 @@ mod tests {
         let b = iso.settle("acme", "{\"lease\":null}".into(), 0).expect("sent at once");
         let j: serde_json::Value = serde_json::from_str(&batches_json(&[b])).unwrap();
         assert_eq!(j[0]["tenant"], "acme");
-        assert_eq!(j[0]["op"], r#"{"op":"settle_many","settles":[{"lease":null}]}"#);
+        assert_eq!(j[0]["op"], r#"{"settle_many":{"settles":[{"lease":null}]}}"#);
         assert!(iso.settle("acme", "{}".into(), 1).is_none(), "waits for the call on its way");
         assert_eq!(iso.settled("acme", j[0]["chain"].as_u64().unwrap(), 2).len(), 1);
     }

@@ -178,8 +178,13 @@ pub fn parse_query(query: &str, now_ms: u64) -> Result<UsageQuery, GatewayError>
             "from" => q.from = parse_day(&value).ok_or_else(|| bad("from", "must be a date YYYY-MM-DD"))?,
             "to" => q.to = parse_day(&value).ok_or_else(|| bad("to", "must be a date YYYY-MM-DD"))?,
             "group_by" => {
-                q.group_by =
-                    Some(serde_json::from_value(Value::String(value)).map_err(|_| bad("group_by", "must be one of model, key, day, run"))?)
+                q.group_by = Some(match value.as_str() {
+                    "model" => GroupBy::Model,
+                    "key" => GroupBy::Key,
+                    "day" => GroupBy::Day,
+                    "run" => GroupBy::Run,
+                    _ => return Err(bad("group_by", "must be one of model, key, day, run")),
+                })
             }
             "run" if (1..=64).contains(&value.len()) => q.run = Some(value),
             "run" => return Err(bad("run", "must be 1 to 64 characters")),

@@ -81,7 +81,7 @@ impl Session {
 
     /// The index answered: read the matched prompt's entry, or go upstream.
     pub fn on_index(&mut self, answer: Option<&str>, now_ms: u64) -> Action {
-        let found = answer.and_then(|a| serde_json::from_str::<similar::Match>(a).ok());
+        let found = answer.and_then(|a| serde_json::from_slice::<similar::Match>(a.as_bytes()).ok());
         match (found, self.similar.as_mut()) {
             (Some(m), Some(s)) => {
                 s.matched = Some(m.score);
