@@ -81,17 +81,7 @@ fn check(name: &str, text: &str) {
 }
 
 fn route(api: Dialect, wire: Dialect, stream: bool) -> Route {
-    Route {
-        provider: "p".into(),
-        upstream_model: "m".into(),
-        api,
-        wire,
-        stream,
-        include_usage: true,
-        embeddings: None,
-        cors_origin: None,
-        created_s: 1_700_000_000,
-    }
+    super::tests::test_route(api, wire, stream, true)
 }
 
 fn head(reply: &Value) -> (u16, Vec<(String, String)>) {

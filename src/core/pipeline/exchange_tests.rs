@@ -11,18 +11,24 @@ use proptest::prelude::*;
 /// The request's time in the exchanges here, Unix seconds.
 const NOW_S: u64 = 1_700_000_000;
 
-fn exchange(client: Dialect, wire: Dialect, include_usage: bool) -> Exchange {
-    let route = Route {
+/// A route for these tests: provider `p`, upstream model `m`, no CORS, the request at
+/// [`NOW_S`].
+pub(super) fn test_route(api: Dialect, wire: Dialect, stream: bool, include_usage: bool) -> Route {
+    Route {
         provider: "p".into(),
         upstream_model: "m".into(),
-        api: client,
+        api,
         wire,
-        stream: true,
+        stream,
         include_usage,
         embeddings: None,
         cors_origin: None,
         created_s: NOW_S,
-    };
+    }
+}
+
+fn exchange(client: Dialect, wire: Dialect, include_usage: bool) -> Exchange {
+    let route = test_route(client, wire, true, include_usage);
     let mut ex = Exchange::new("req_1".into(), route, Default::default());
     let head = ex.on_head(200, &[("content-type".into(), "text/event-stream".into())]);
     assert!(matches!(head, Action::Stream(_)));
@@ -136,17 +142,7 @@ fn cut_streams_end_in_the_callers_error_form() {
 #[test]
 fn non_streamed_answers_translate_to_the_callers_shape() {
     let body = br#"{"id":"msg_1","type":"message","role":"assistant","model":"claude","content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn","usage":{"input_tokens":3,"output_tokens":1}}"#;
-    let route = Route {
-        provider: "p".into(),
-        upstream_model: "claude".into(),
-        api: Dialect::OpenAi,
-        wire: Dialect::Anthropic,
-        stream: false,
-        include_usage: false,
-        embeddings: None,
-        cors_origin: None,
-        created_s: NOW_S,
-    };
+    let route = Route { upstream_model: "claude".into(), ..test_route(Dialect::OpenAi, Dialect::Anthropic, false, false) };
     let mut ex = Exchange::new("r".into(), route, Default::default());
     ex.on_head(200, &[]);
     let Action::Respond(r) = ex.on_body(body) else { panic!() };
@@ -174,17 +170,7 @@ fn translated_streams_carry_the_requests_time_and_openai_ones_their_own() {
 
 #[test]
 fn upstream_errors_come_back_in_the_callers_shape() {
-    let route = Route {
-        provider: "p".into(),
-        upstream_model: "g".into(),
-        api: Dialect::Anthropic,
-        wire: Dialect::Gemini,
-        stream: false,
-        include_usage: true,
-        embeddings: None,
-        cors_origin: None,
-        created_s: 0,
-    };
+    let route = Route { upstream_model: "g".into(), created_s: 0, ..test_route(Dialect::Anthropic, Dialect::Gemini, false, true) };
     let mut ex = Exchange::new("r".into(), route, Default::default());
     ex.on_head(429, &[("retry-after".into(), "3".into())]);
     let Action::Respond(r) = ex.on_body(br#"{"error":{"code":429,"message":"slow","status":"RESOURCE_EXHAUSTED"}}"#) else { panic!() };
@@ -247,17 +233,7 @@ fn upstream_error_text_never_carries_the_workers_secrets() {
             ),
         };
         for api in [Dialect::OpenAi, Dialect::Anthropic] {
-            let route = |stream| Route {
-                provider: "p".into(),
-                upstream_model: "m".into(),
-                api,
-                wire,
-                stream,
-                include_usage: true,
-                embeddings: None,
-                cors_origin: None,
-                created_s: 0,
-            };
+            let route = |stream| Route { created_s: 0, ..test_route(api, wire, stream, true) };
             let mut ex = Exchange::new("r".into(), route(false), Redactor::new([KEY]));
             ex.on_head(400, &[]);
             let Action::Respond(r) = ex.on_body(&serde_json::to_vec(&body).unwrap()) else { panic!() };
@@ -306,17 +282,7 @@ fn on_head_reads_only_the_listed_headers() {
                 let listed: Vec<(String, String)> =
                     all.iter().filter(|(k, _)| UPSTREAM_HEADERS.contains(&k.to_ascii_lowercase().as_str())).cloned().collect();
                 let run = |headers: &[(String, String)]| {
-                    let route = Route {
-                        provider: "p".into(),
-                        upstream_model: "m".into(),
-                        api: Dialect::OpenAi,
-                        wire: Dialect::OpenAi,
-                        stream,
-                        include_usage: false,
-                        embeddings: None,
-                        cors_origin: None,
-                        created_s: 0,
-                    };
+                    let route = Route { created_s: 0, ..test_route(Dialect::OpenAi, Dialect::OpenAi, stream, false) };
                     let mut ex = Exchange::new("req_1".into(), route, Default::default());
                     let head = ex.on_head(status, headers);
                     let body = ex.on_body(br#"{"error": {"message": "slow down", "type": "rate_limit"}}"#);
@@ -329,17 +295,7 @@ fn on_head_reads_only_the_listed_headers() {
 }
 
 fn anthropic_route(stream: bool) -> Route {
-    Route {
-        provider: "p".into(),
-        upstream_model: "claude".into(),
-        api: Dialect::Anthropic,
-        wire: Dialect::Anthropic,
-        stream,
-        include_usage: true,
-        embeddings: None,
-        cors_origin: None,
-        created_s: NOW_S,
-    }
+    Route { upstream_model: "claude".into(), ..test_route(Dialect::Anthropic, Dialect::Anthropic, stream, true) }
 }
 
 /// Anthropic on both sides: the caller's stream is the upstream's, byte for byte (thinking,
@@ -476,17 +432,7 @@ fn a_completions_caller_gets_text_completion_frames_from_any_wire() {
         }
     }
     let body = br#"{"id":"chatcmpl-9","object":"chat.completion","created":5,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}"#;
-    let route = Route {
-        provider: "p".into(),
-        upstream_model: "m".into(),
-        api: Dialect::Completions,
-        wire: Dialect::OpenAi,
-        stream: false,
-        include_usage: false,
-        embeddings: None,
-        cors_origin: None,
-        created_s: NOW_S,
-    };
+    let route = test_route(Dialect::Completions, Dialect::OpenAi, false, false);
     let mut ex = Exchange::new("r".into(), route, Default::default());
     ex.on_head(200, &[]);
     let Action::Respond(r) = ex.on_body(body) else { panic!() };
