@@ -12,8 +12,13 @@
 /// lowercase hex.
 const PREFIX: &str = "swid-";
 
+/// Whether `b` may appear in an Anthropic tool id (`[A-Za-z0-9_-]`).
+pub(crate) fn id_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
+}
+
 fn anthropic_valid(id: &str) -> bool {
-    !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    !id.is_empty() && id.bytes().all(id_char)
 }
 
 /// The id as Anthropic accepts it: unchanged when it already matches Anthropic's pattern (and
@@ -69,7 +74,7 @@ mod tests {
         #[test]
         fn round_trip_for_any_string(id in ".{0,40}") {
             let mapped = to_anthropic(&id);
-            prop_assert!(mapped.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
+            prop_assert!(mapped.bytes().all(id_char));
             prop_assert_eq!(from_anthropic(&mapped), id);
         }
     }

@@ -65,7 +65,13 @@ fn rate_limit_with_retry_after_is_retried_no_sooner_than_it_says() {
     let gw = gateway(r#"[{"model":"ma"}]"#, r#"{"max_retries":2,"base_ms":10,"max_backoff_ms":20}"#, 60_000);
     let (mut s, first) = start(&gw, false);
     assert_eq!(fetch(&first), ("http://a.test/v1/chat/completions", 0));
-    let retry = fail_with(&mut s, 429, &[("retry-after", "1")], 50);
+    a_429_then_success(&mut s, 50);
+}
+
+/// A 429 with `retry-after: 1` at `now`: the retry waits at least that long, and its answer
+/// is the reply, on the second attempt.
+fn a_429_then_success(s: &mut Session, now: u64) {
+    let retry = fail_with(s, 429, &[("retry-after", "1")], now);
     assert_eq!(fetch(&retry).0, "http://a.test/v1/chat/completions");
     assert!(fetch(&retry).1 >= 1000, "retry-after is a floor: {:?}", fetch(&retry));
     s.on_head(200, &[], 1100);
@@ -217,12 +223,7 @@ fn plain_models_are_retried_by_the_default_policy() {
 fn a_plain_model_429_with_retry_after_is_retried_then_succeeds() {
     let gw = plain_gateway("");
     let (mut s, _) = start_plain(&gw, "ma", &[]);
-    let retry = fail_with(&mut s, 429, &[("retry-after", "1")], 20);
-    assert_eq!(fetch(&retry).0, "http://a.test/v1/chat/completions");
-    assert!(fetch(&retry).1 >= 1000, "retry-after is a floor: {:?}", fetch(&retry));
-    s.on_head(200, &[], 1100);
-    let r = reply(s.on_body(OK, 1100));
-    assert_eq!((r.status, r.header("x-switchyard-attempts")), (200, Some("2")));
+    a_429_then_success(&mut s, 20);
 }
 
 #[test]

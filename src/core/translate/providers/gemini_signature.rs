@@ -10,14 +10,12 @@
 //! provider. A signature that is not base64 or longer than [`MAX_SIGNATURE`] is not carried.
 //! Signatures on text parts have no carrier and are dropped (Gemini does not require them).
 
+use crate::core::translate::tool_id::id_char;
+
 /// Separates an id's base from the signature it carries.
 const MARKER: &str = "__ts_";
 /// The longest signature carried in an id, in base64 characters.
 pub const MAX_SIGNATURE: usize = 16 * 1024;
-
-fn id_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
-}
 
 /// The tool call id for a Gemini function call: `base` (Gemini's own id, or `fallback` when
 /// it has none or one outside `[A-Za-z0-9_-]`), with `signature` appended when it is carried.
