@@ -10,7 +10,6 @@
 //! above. The schema types live in one file per section and are all re-exported here.
 
 use crate::core::util::vecmap::VecMap;
-use serde::Deserialize;
 
 mod cache;
 mod health;
@@ -35,8 +34,7 @@ pub const DEFAULT_CONFIG: &str = include_str!("../../config.default.json");
 /// The whole config document. Every field is optional (`#[serde(default)]`) and unknown
 /// fields are errors; a value from [`Config::parse`] has passed validation, so every name one
 /// section gives another (a model's provider, a route's or a key's models) resolves.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct Config {
     /// Upstreams by provider id (the key under `providers`, which `models[].provider` names).
     pub providers: VecMap<String, Provider>,
@@ -61,9 +59,10 @@ pub struct Config {
     /// Response cache defaults (routes may override).
     pub cache: CacheConfig,
     /// Public name or alias → index into `models`.
-    #[serde(skip)]
     index: VecMap<String, usize>,
 }
+
+crate::de_struct!(Config, default, deny { providers, models, keys, limits, tokens, routes, retry, breaker, health_checks, tenants, cache });
 
 /// One problem found in a config, with the JSON path where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
