@@ -1,11 +1,8 @@
 //! Response cache settings (README, "Cache"): the gateway-wide `cache`, a route's own
 //! `routes[].cache`, and a route's similar-prompt settings (`routes[].cache.similar`).
 
-use serde::Deserialize;
-
 /// Response cache settings (README, "Cache").
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CacheConfig {
     /// Cache every request, not only deterministic (temperature 0 or seeded) or opted-in ones.
     pub enabled: bool,
@@ -20,6 +17,8 @@ pub struct CacheConfig {
     /// costs one Durable Object call per cacheable miss).
     pub coalesce: bool,
 }
+
+crate::de_struct!(CacheConfig, default, deny { enabled, ttl_seconds, max_stale_seconds, similar, coalesce });
 
 impl Default for CacheConfig {
     fn default() -> Self {
@@ -54,19 +53,22 @@ pub struct RoutePolicy {
 }
 
 /// A route's similar-prompt settings (`routes[].cache.similar`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SimilarConfig {
     /// The public name of the embedding model that embeds prompts.
     pub embedding_model: String,
     /// The least cosine similarity that counts as the same question (0.5 to 1, default 0.95).
-    #[serde(default = "default_threshold")]
     pub threshold: f32,
     /// How many recent prompts per prefix the index keeps and searches (1 to 10 000, default
     /// 1000).
-    #[serde(default = "default_max_entries")]
     pub max_entries: u32,
 }
+
+crate::de_struct!(
+    SimilarConfig,
+    required,
+    deny { embedding_model, threshold: default(default_threshold()), max_entries: default(default_max_entries()) }
+);
 
 fn default_threshold() -> f32 {
     0.95

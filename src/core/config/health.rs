@@ -2,11 +2,10 @@
 //! scheduled probes (`health_checks`). The breaker itself is a state machine elsewhere; this
 //! is only what the config says.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Breaker settings (config `breaker`; every field optional).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct BreakerConfig {
     /// The sliding window the failure rate is measured over, in milliseconds (default 60 s).
     pub window_ms: u64,
@@ -24,6 +23,12 @@ pub struct BreakerConfig {
     /// A call at least this slow counts as a failure, in milliseconds (default 60 s).
     pub slow_call_ms: u64,
 }
+
+crate::de_struct!(
+    BreakerConfig,
+    default,
+    deny { window_ms, min_calls, failure_rate_pct, consecutive_failures, cooldown_ms, probes, slow_call_ms }
+);
 
 impl Default for BreakerConfig {
     fn default() -> Self {
@@ -49,9 +54,10 @@ impl BreakerConfig {
 }
 
 /// Scheduled health probes.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct HealthChecks {
     /// Public model names whose targets are probed with a one-token request.
     pub models: Vec<String>,
 }
+
+crate::de_struct!(HealthChecks, required, deny { models });

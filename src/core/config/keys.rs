@@ -5,48 +5,38 @@
 //! Worker secret.
 
 use super::limits::Limits;
-use serde::Deserialize;
 
 /// A client key (`keys[]`), known only by its hash.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct ClientKey {
     /// A name for the key, as it appears in the ledger and analytics.
     pub name: String,
     /// SHA-256 of the key's value, as 64 lowercase hex digits; the key itself is never stored.
     pub sha256: String,
     /// The tenant the key spends for (default `default`).
-    #[serde(default = "default_tenant")]
     pub tenant: String,
     /// Public model names this key may use; absent means all.
-    #[serde(default)]
     pub models: Option<Vec<String>>,
     /// Browser origins this key (and tokens minted with it) may be used from, or `["*"]`.
     /// Absent: a server-side key; a request that carries an `Origin` is refused.
-    #[serde(default)]
     pub origins: Option<Vec<String>>,
     /// Rate limits and budgets of this key (and of the tokens minted with it).
-    #[serde(default)]
     pub limits: Limits,
 }
 
 /// Limits and budgets shared by every key of a tenant.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct TenantConfig {
     /// The tenant's rate limits and budgets.
-    #[serde(default)]
     pub limits: Limits,
 }
 
 /// Browser tokens (`POST /v1/tokens`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct TokensConfig {
     /// Name of the Worker secret holding the signing key.
     pub secret: String,
     /// Longest lifetime a token may be minted with, in seconds (default 900).
-    #[serde(default = "default_max_ttl")]
     pub max_ttl_seconds: u64,
 }
 
@@ -57,3 +47,13 @@ fn default_max_ttl() -> u64 {
 fn default_tenant() -> String {
     "default".into()
 }
+
+crate::de_struct!(
+    ClientKey,
+    required,
+    deny { name, sha256, tenant: default(default_tenant()), models: default, origins: default, limits: default }
+);
+
+crate::de_struct!(TenantConfig, required, deny { limits: default });
+
+crate::de_struct!(TokensConfig, required, deny { secret, max_ttl_seconds: default(default_max_ttl()) });

@@ -4,35 +4,47 @@
 //!
 //! Money is written in USD and held as integer nano-USD once checked ([`usd_to_nano`]).
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// The largest request body accepted when the config does not say.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
 
 /// Limits as written in config, runtime key records and tokens (money in USD).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Limits {
     /// Requests admitted per minute.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub requests_per_minute: Option<u32>,
     /// Input plus output tokens; a request counts its estimate (input estimate plus its
     /// output cap) at admission and is corrected to its real usage when it settles.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tokens_per_minute: Option<u64>,
     /// Requests in flight at once.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub concurrent_requests: Option<u32>,
     /// Spend cap in USD per UTC day.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub daily_usd: Option<f64>,
     /// Spend cap in USD per UTC calendar month.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub monthly_usd: Option<f64>,
     /// Spend cap in USD over the subject's whole life (meant for short-lived browser tokens).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_usd: Option<f64>,
 }
+
+crate::de_struct!(
+    Limits,
+    required,
+    deny {
+        requests_per_minute: default,
+        tokens_per_minute: default,
+        concurrent_requests: default,
+        daily_usd: default,
+        monthly_usd: default,
+        total_usd: default,
+    }
+);
 
 impl Limits {
     /// Whether no limit at all is set.
@@ -59,13 +71,13 @@ pub fn usd_to_nano(usd: f64) -> Option<u64> {
 }
 
 /// Caps on every request, whoever sends it (config `limits`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct BodyLimits {
     /// The largest request body accepted, in bytes.
-    #[serde(default = "default_max_body")]
     pub max_body_bytes: usize,
 }
+
+crate::de_struct!(BodyLimits, required, deny { max_body_bytes: default(default_max_body()) });
 
 fn default_max_body() -> usize {
     DEFAULT_MAX_BODY_BYTES

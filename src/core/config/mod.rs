@@ -31,7 +31,7 @@ pub use routes::{PoolMember, RetryPolicy, RouteConfig, StepConfig};
 /// The embedded default config: the mock provider and a development key.
 pub const DEFAULT_CONFIG: &str = include_str!("../../config.default.json");
 
-/// The whole config document. Every field is optional (`#[serde(default)]`) and unknown
+/// The whole config document. Every field is optional (absent: its default) and unknown
 /// fields are errors; a value from [`Config::parse`] has passed validation, so every name one
 /// section gives another (a model's provider, a route's or a key's models) resolves.
 #[derive(Debug, Clone, Default)]

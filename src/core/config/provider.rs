@@ -4,11 +4,9 @@
 //! A provider never holds its API key: it names the Worker secret that does.
 
 use crate::core::types::Dialect;
-use serde::Deserialize;
 
 /// What an upstream is: its wire format, its default base URL and its quirks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProviderKind {
     /// OpenAI, or any OpenAI-compatible Chat Completions server given its `base_url`.
     Openai,
@@ -38,6 +36,22 @@ pub enum ProviderKind {
     /// The built-in mock upstream (OpenAI wire format).
     Mock,
 }
+
+crate::de_enum!(ProviderKind {
+    Openai = "openai",
+    Groq = "groq",
+    Mistral = "mistral",
+    Deepseek = "deepseek",
+    Together = "together",
+    Openrouter = "openrouter",
+    Vllm = "vllm",
+    Ollama = "ollama",
+    AzureOpenai = "azure-openai",
+    WorkersAi = "workers-ai",
+    Anthropic = "anthropic",
+    Gemini = "gemini",
+    Mock = "mock",
+});
 
 /// How an OpenAI-compatible server departs from OpenAI's own API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -95,37 +109,44 @@ impl ProviderKind {
 }
 
 /// One upstream (`providers.<id>`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct Provider {
     /// What the upstream is.
     pub kind: ProviderKind,
     /// Where its API lives (default: the kind's own, when it has one).
-    #[serde(default)]
     pub base_url: Option<String>,
     /// Name of the Worker secret holding the API key (absent: no key is sent).
-    #[serde(default)]
     pub api_key_secret: Option<String>,
     /// Upper bound on one upstream call, head and body, in milliseconds (default 120 s).
-    #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u32,
     /// Bound on the wait for the response head, in milliseconds (default: `timeout_ms`).
-    #[serde(default)]
     pub ttfb_timeout_ms: Option<u32>,
     /// For streams: the longest gap between two chunks, in milliseconds (default: none).
-    #[serde(default)]
     pub idle_timeout_ms: Option<u32>,
     /// Mock only: default spacing between stream chunks, in milliseconds.
-    #[serde(default)]
     pub stream_chunk_ms: u32,
     /// Mock only: honour the `panic` directive (for testing crash recovery; never in production,
     /// since a panic also fails the other requests in flight on that isolate).
-    #[serde(default)]
     pub allow_panic: bool,
     /// Azure OpenAI only: the `api-version` query parameter.
-    #[serde(default)]
     pub api_version: Option<String>,
 }
+
+crate::de_struct!(
+    Provider,
+    required,
+    deny {
+        kind: required(ProviderKind::Mock),
+        base_url: default,
+        api_key_secret: default,
+        timeout_ms: default(default_timeout_ms()),
+        ttfb_timeout_ms: default,
+        idle_timeout_ms: default,
+        stream_chunk_ms: default,
+        allow_panic: default,
+        api_version: default,
+    }
+);
 
 impl Provider {
     /// The configured base URL, or the kind's default.

@@ -15,23 +15,24 @@
 //! ```
 
 use super::cache::CacheConfig;
-use serde::Deserialize;
 
 /// How a route (or, at the config's top level, a plain model) retries a target, and backs off
 /// between tries.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Retries on the same target after a retryable failure (then the next target).
-    #[serde(default = "default_retries")]
     pub max_retries: u32,
     /// First backoff ceiling; doubles per retry (full jitter: a uniform draw below it).
-    #[serde(default = "default_base")]
     pub base_ms: u32,
     /// The highest a backoff ceiling grows.
-    #[serde(default = "default_max_backoff")]
     pub max_backoff_ms: u32,
 }
+
+crate::de_struct!(
+    RetryPolicy,
+    required,
+    deny { max_retries: default(default_retries()), base_ms: default(default_base()), max_backoff_ms: default(default_max_backoff()) }
+);
 
 fn default_retries() -> u32 {
     2
@@ -58,23 +59,22 @@ impl RetryPolicy {
 }
 
 /// One model of a weighted pool.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PoolMember {
     /// A public model name.
     pub model: String,
     /// Its share of the pool's first picks (default 1).
-    #[serde(default = "one")]
     pub weight: u32,
 }
+
+crate::de_struct!(PoolMember, required, deny { model, weight: default(one()) });
 
 fn one() -> u32 {
     1
 }
 
 /// One step of a route's chain: a model with its overrides, or a weighted pool.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(try_from = "RawStep")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum StepConfig {
     /// One model; `max_retries` overrides the route's, `timeout_ms` the provider's.
     Model {
@@ -82,11 +82,9 @@ pub enum StepConfig {
         model: String,
         /// Retries on this target, in place of the route's `retry.max_retries` (absent: the
         /// route's).
-        #[serde(default)]
         max_retries: Option<u32>,
         /// Bound on one upstream call to this target, in milliseconds, in place of the
         /// provider's `timeout_ms` (absent: the provider's).
-        #[serde(default)]
         timeout_ms: Option<u32>,
     },
     /// A pool, tried in a weighted random order: its first pick takes the load and the
@@ -101,17 +99,19 @@ pub enum StepConfig {
 /// A step as written: either `model` (with its overrides) or `pool`. Read flat and then
 /// checked, rather than as an untagged enum, which would buffer every step and carry a second
 /// deserializer.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawStep {
-    #[serde(default)]
     model: Option<String>,
-    #[serde(default)]
     max_retries: Option<u32>,
-    #[serde(default)]
     timeout_ms: Option<u32>,
-    #[serde(default)]
     pool: Option<Vec<PoolMember>>,
+}
+
+crate::de_struct!(RawStep, required, deny { model: default, max_retries: default, timeout_ms: default, pool: default });
+
+impl<'de> serde::Deserialize<'de> for StepConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        RawStep::deserialize(d)?.try_into().map_err(serde::de::Error::custom)
+    }
 }
 
 impl TryFrom<RawStep> for StepConfig {
@@ -126,23 +126,21 @@ impl TryFrom<RawStep> for StepConfig {
 }
 
 /// A route as written in config (`routes[]`).
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RouteConfig {
     /// The route's public name, distinct from every model name and alias.
     pub name: String,
     /// The chain, tried in order.
     pub steps: Vec<StepConfig>,
     /// How each target is retried (a step may override `max_retries`).
-    #[serde(default)]
     pub retry: RetryPolicy,
     /// The whole request's budget (default 120 s): no retry or fallback starts past it.
-    #[serde(default = "default_deadline")]
     pub deadline_ms: u32,
     /// Response cache settings for this route (default: the config's `cache`).
-    #[serde(default)]
     pub cache: Option<CacheConfig>,
 }
+
+crate::de_struct!(RouteConfig, required, deny { name, steps, retry: default, deadline_ms: default(default_deadline()), cache: default });
 
 fn default_deadline() -> u32 {
     120_000
