@@ -2,34 +2,30 @@
 //! lenient. Reference: <https://docs.anthropic.com/en/api/messages> and
 //! <https://docs.anthropic.com/en/docs/build-with-claude/streaming>.
 
-use serde::Deserialize;
 use serde_json::Value;
 
 /// A non-streaming Messages API response (`type: "message"`), the body of a 200 from
 /// `POST /v1/messages`. `content` is required: a 200 without it is malformed.
 /// Reference: <https://docs.anthropic.com/en/api/messages>
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct Message {
     /// The message id Anthropic assigned (`msg_…`); empty if absent.
-    #[serde(default)]
     pub id: String,
     /// The model that answered, as Anthropic names it; empty if absent.
-    #[serde(default)]
     pub model: String,
     /// The answer's content blocks in order: text and tool calls, plus kinds not modelled.
     pub content: Vec<Block>,
     /// Why generation stopped: `end_turn`, `max_tokens`, `stop_sequence`, `tool_use`,
     /// `pause_turn`, `refusal` or a newer value, kept as text.
-    #[serde(default)]
     pub stop_reason: Option<String>,
     /// Token counts of this message.
-    #[serde(default)]
     pub usage: Usage,
 }
 
+crate::de_struct!(Message, required, skip { id: default, model: default, content, stop_reason: default, usage: default });
+
 /// A content block; kinds the gateway does not model (thinking, server tools, ...) are `Other`.
-#[derive(Debug, Deserialize)]
-#[serde(from = "RawBlock")]
+#[derive(Debug)]
 pub enum Block {
     /// A `text` block.
     Text {
@@ -54,8 +50,7 @@ pub enum Block {
 /// nor written to the prompt cache, so the three input counts add up to the whole prompt.
 /// Every field is optional because `message_delta` events carry only some of them.
 /// Reference: <https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching>
-#[derive(Debug, Deserialize, Default, Clone, Copy)]
-#[serde(default)]
+#[derive(Debug, Default, Clone, Copy)]
 pub struct Usage {
     /// Input tokens outside the prompt cache (cache reads and writes excluded).
     pub input_tokens: Option<u64>,
@@ -67,12 +62,13 @@ pub struct Usage {
     pub cache_read_input_tokens: Option<u64>,
 }
 
+crate::de_struct!(Usage, default, skip { input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens });
+
 /// One streamed event: the JSON `data` of an SSE event, whose `type` repeats the SSE event
 /// name. Order: `message_start`, then per content block `content_block_start`, deltas,
 /// `content_block_stop`; then `message_delta` and `message_stop`; `ping` and `error` may come
 /// anywhere. Reference: <https://docs.anthropic.com/en/docs/build-with-claude/streaming>
-#[derive(Debug, Deserialize)]
-#[serde(try_from = "RawEvent")]
+#[derive(Debug)]
 pub enum Event {
     /// Opens the stream: the message with empty content and the usage known so far.
     MessageStart {
@@ -119,8 +115,7 @@ pub enum Event {
 }
 
 /// The `message` of a `message_start` event (its `content` is empty and not read).
-#[derive(Debug, Deserialize, Default)]
-#[serde(default)]
+#[derive(Debug, Default)]
 pub struct StartMessage {
     /// The message id (`msg_…`).
     pub id: String,
@@ -129,6 +124,8 @@ pub struct StartMessage {
     /// Usage so far: the input counts, and an output count of one or a few tokens.
     pub usage: Usage,
 }
+
+crate::de_struct!(StartMessage, default, skip { id, model, usage });
 
 /// The `delta` of a `content_block_delta` event.
 #[derive(Debug)]
@@ -148,8 +145,7 @@ pub enum Delta {
 }
 
 /// The `delta` of a `message_delta` event.
-#[derive(Debug, Deserialize, Default)]
-#[serde(default)]
+#[derive(Debug, Default)]
 pub struct MessageDeltaBody {
     /// Why generation stopped (values as in [`Message::stop_reason`]).
     pub stop_reason: Option<String>,
@@ -160,10 +156,7 @@ pub struct MessageDeltaBody {
 // far more than these few lines.
 
 /// A block as sent: its `type` and every field any modelled kind has.
-#[derive(Deserialize)]
-#[serde(default)]
 struct RawBlock {
-    #[serde(rename = "type")]
     kind: String,
     text: String,
     id: String,
@@ -171,9 +164,17 @@ struct RawBlock {
     input: Value,
 }
 
+crate::de_struct!(RawBlock, default, skip { kind as "type", text, id, name, input });
+
 impl Default for RawBlock {
     fn default() -> Self {
         RawBlock { kind: String::new(), text: String::new(), id: String::new(), name: String::new(), input: Value::Null }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Block {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        RawBlock::deserialize(d).map(Block::from)
     }
 }
 
@@ -189,33 +190,41 @@ impl From<RawBlock> for Block {
 
 /// The `delta` of either delta event: a block's (`type` and its text or JSON fragment) or the
 /// message's (`stop_reason`).
-#[derive(Deserialize, Default)]
-#[serde(default)]
+#[derive(Default)]
 struct RawDelta {
-    #[serde(rename = "type")]
     kind: String,
     text: String,
     partial_json: String,
     stop_reason: Option<String>,
 }
 
+crate::de_struct!(RawDelta, default, skip { kind as "type", text, partial_json, stop_reason });
+
 /// An event as sent: its `type` and every field any modelled event has.
-#[derive(Deserialize)]
 struct RawEvent {
-    #[serde(rename = "type")]
     kind: String,
-    #[serde(default)]
     message: Option<StartMessage>,
-    #[serde(default)]
     index: Option<u32>,
-    #[serde(default)]
     content_block: Option<Block>,
-    #[serde(default)]
     delta: Option<RawDelta>,
-    #[serde(default)]
     usage: Option<Usage>,
-    #[serde(default)]
     error: Option<ErrorBody>,
+}
+
+crate::de_struct!(RawEvent, required, skip {
+    kind as "type",
+    message: default,
+    index: default,
+    content_block: default,
+    delta: default,
+    usage: default,
+    error: default,
+});
+
+impl<'de> serde::Deserialize<'de> for Event {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        RawEvent::deserialize(d)?.try_into().map_err(serde::de::Error::custom)
+    }
 }
 
 impl TryFrom<RawEvent> for Event {
@@ -251,29 +260,32 @@ impl TryFrom<RawEvent> for Event {
 
 /// The answer of `POST /v1/messages/count_tokens`: `{"input_tokens": N}`.
 /// Reference: <https://platform.claude.com/docs/en/api/messages/count_tokens>
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct TokenCount {
     /// Input tokens of the messages, system prompt and tools together.
     pub input_tokens: u64,
 }
 
+crate::de_struct!(TokenCount, required, skip { input_tokens });
+
 /// An error response body: `{"type": "error", "error": {...}}`.
 /// Reference: <https://docs.anthropic.com/en/api/errors>
-#[derive(Debug, Deserialize, Default)]
-#[serde(default)]
+#[derive(Debug, Default)]
 pub struct ErrorEnvelope {
     /// The error itself.
     pub error: ErrorBody,
 }
 
+crate::de_struct!(ErrorEnvelope, default, skip { error });
+
 /// The `error` object of an error body or stream `error` event.
-#[derive(Debug, Deserialize, Default)]
-#[serde(default)]
+#[derive(Debug, Default)]
 pub struct ErrorBody {
     /// The error's `type`: `invalid_request_error`, `authentication_error`,
     /// `rate_limit_error`, `overloaded_error`, `api_error`, …
-    #[serde(rename = "type")]
     pub kind: String,
     /// Human-readable description; upstream text, to be sanitised before it reaches a caller.
     pub message: String,
 }
+
+crate::de_struct!(ErrorBody, default, skip { kind as "type", message });

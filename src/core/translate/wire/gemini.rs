@@ -1,14 +1,12 @@
 //! Serde mirrors of Gemini's `GenerateContentResponse` and error body: data only, lenient.
 //! Reference: <https://ai.google.dev/api/generate-content#v1beta.GenerateContentResponse>.
 
-use serde::Deserialize;
 use serde_json::Value;
 
 /// A `GenerateContentResponse`: the body of `generateContent`, or one SSE event's data of
 /// `streamGenerateContent?alt=sse` (each event a partial response with the same shape).
 /// Reference: <https://ai.google.dev/api/generate-content#v1beta.GenerateContentResponse>
-#[derive(Debug, Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Debug, Default)]
 pub struct Response {
     /// The generated candidates; empty when the prompt itself was blocked (see
     /// `prompt_feedback`).
@@ -25,9 +23,16 @@ pub struct Response {
     pub response_id: String,
 }
 
+crate::de_struct!(Response, default, skip {
+    candidates,
+    prompt_feedback as "promptFeedback",
+    usage_metadata as "usageMetadata",
+    model_version as "modelVersion",
+    response_id as "responseId",
+});
+
 /// One element of `candidates`.
-#[derive(Debug, Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Debug, Default)]
 pub struct Candidate {
     /// The generated content; absent when generation was blocked before producing any.
     pub content: Option<Content>,
@@ -39,18 +44,20 @@ pub struct Candidate {
     pub index: u32,
 }
 
+crate::de_struct!(Candidate, default, skip { content, finish_reason as "finishReason", index });
+
 /// A `Content`: the parts of one turn (its `role`, always `model` here, is not read).
-#[derive(Debug, Deserialize, Default)]
-#[serde(default)]
+#[derive(Debug, Default)]
 pub struct Content {
     /// The turn's parts, in order.
     pub parts: Vec<Part>,
 }
 
+crate::de_struct!(Content, default, skip { parts });
+
 /// One `Part` of a content: text or a function call; other kinds (inline data, executable
 /// code, …) parse with every field empty and are skipped.
-#[derive(Debug, Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Debug, Default)]
 pub struct Part {
     /// Text: answer text, or a thought summary when `thought` is true.
     pub text: Option<String>,
@@ -64,10 +71,11 @@ pub struct Part {
     pub thought_signature: Option<String>,
 }
 
+crate::de_struct!(Part, default, skip { text, thought, function_call as "functionCall", thought_signature as "thoughtSignature" });
+
 /// A `FunctionCall` part. Gemini calls carry no id unless the API sets one; the gateway makes
 /// ids from positions when absent.
-#[derive(Debug, Deserialize, Default)]
-#[serde(default)]
+#[derive(Debug, Default)]
 pub struct FunctionCall {
     /// The call's id, when given.
     pub id: Option<String>,
@@ -77,19 +85,21 @@ pub struct FunctionCall {
     pub args: Value,
 }
 
+crate::de_struct!(FunctionCall, default, skip { id, name, args });
+
 /// `promptFeedback`: how the prompt fared with the content filters.
-#[derive(Debug, Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Debug, Default)]
 pub struct PromptFeedback {
     /// Set when the prompt was blocked (`SAFETY`, `BLOCKLIST`, `PROHIBITED_CONTENT`, …); no
     /// candidates are returned then.
     pub block_reason: Option<String>,
 }
 
+crate::de_struct!(PromptFeedback, default, skip { block_reason as "blockReason" });
+
 /// `usageMetadata`, in tokens. Thinking tokens are counted apart from the candidates' tokens
 /// and billed as output. Reference: <https://ai.google.dev/api/generate-content#UsageMetadata>
-#[derive(Debug, Deserialize, Default, Clone, Copy)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Debug, Default, Clone, Copy)]
 pub struct UsageMetadata {
     /// Input tokens, cached content included.
     pub prompt_token_count: u64,
@@ -101,18 +111,25 @@ pub struct UsageMetadata {
     pub thoughts_token_count: u64,
 }
 
+crate::de_struct!(UsageMetadata, default, skip {
+    prompt_token_count as "promptTokenCount",
+    candidates_token_count as "candidatesTokenCount",
+    cached_content_token_count as "cachedContentTokenCount",
+    thoughts_token_count as "thoughtsTokenCount",
+});
+
 /// A Google API error body: `{"error": {"code", "message", "status", "details"}}`.
 /// Reference: <https://ai.google.dev/gemini-api/docs/troubleshooting>
-#[derive(Debug, Deserialize, Default)]
-#[serde(default)]
+#[derive(Debug, Default)]
 pub struct ErrorEnvelope {
     /// The error itself.
     pub error: ErrorBody,
 }
 
+crate::de_struct!(ErrorEnvelope, default, skip { error });
+
 /// The `error` object of a Google API error body.
-#[derive(Debug, Deserialize, Default)]
-#[serde(default)]
+#[derive(Debug, Default)]
 pub struct ErrorBody {
     /// The HTTP status code, repeated in the body (e.g. 429).
     pub code: u16,
@@ -126,3 +143,5 @@ pub struct ErrorBody {
     /// `quota_limit`, `QuotaFailure.violations[].quotaId`), not worth a mirror's module size.
     pub details: Vec<Value>,
 }
+
+crate::de_struct!(ErrorBody, default, skip { code, message, status, details });
