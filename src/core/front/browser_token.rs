@@ -9,7 +9,7 @@
 use crate::core::error::{Code, GatewayError};
 use crate::core::util::b64;
 use crate::core::util::secret::{ct_eq, Secret};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 /// What every token starts with (format version 1); a credential with it is never looked up
@@ -20,30 +20,32 @@ pub const DEFAULT_TTL_S: u64 = 300;
 
 /// A token's signed content. Field names are one letter to keep the token short; they are
 /// part of the format, so renaming one invalidates every token in circulation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Claims {
     /// Tenant of the issuing key.
     pub t: String,
     /// Name of the issuing key.
     pub k: String,
     /// Models the token may use (`None`: those of the issuing key).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub m: Option<Vec<String>>,
     /// The one origin the token may be used from.
     pub o: String,
     /// Expiry, Unix seconds.
     pub exp: u64,
     /// The token's own rate limits and budget, on top of its key's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub l: Option<crate::core::config::Limits>,
     /// Minted by a runtime key (kept in KV, which verification never reads): its model list
     /// is in `m` and its limits in `kl`, as they were at minting.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub r: bool,
     /// A runtime issuing key's own rate limits and budget, as they were at minting.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub kl: Option<crate::core::config::Limits>,
 }
+
+crate::de_struct!(Claims, required, skip { t, k, m: default, o, exp, l: default, r: default, kl: default });
 
 /// HMAC-SHA-256 of `message` under `key`.
 pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {

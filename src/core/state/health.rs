@@ -22,13 +22,13 @@
 use crate::core::config::{BreakerConfig, Quota};
 use crate::core::state::gcra;
 use crate::core::util::vecmap::VecMap;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
 /// Where a breaker is in its cycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum State {
     /// Requests flow; recent calls are counted against the window.
     Closed,
@@ -46,10 +46,15 @@ pub enum State {
     },
 }
 
+crate::de_variants!(State {
+    Closed = "Closed",
+    Open = "Open" { since_ms: u64 },
+    HalfOpen = "HalfOpen" { admitted: u32, succeeded: u32 },
+});
+
 /// One target's circuit breaker: its state and, while closed, its window of recent calls.
 /// Stored as JSON by the target's Durable Object (failures are recounted on load).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(from = "StoredBreaker")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Breaker {
     /// Closed, open or half-open.
     pub state: State,
@@ -62,11 +67,18 @@ pub struct Breaker {
 }
 
 /// A breaker as stored; its failures are recounted when it is read.
-#[derive(Deserialize)]
 struct StoredBreaker {
     state: State,
     recent: VecDeque<(u64, bool)>,
     consecutive: u32,
+}
+
+crate::de_struct!(StoredBreaker, required, skip { state: required(State::Closed), recent, consecutive });
+
+impl<'de> serde::Deserialize<'de> for Breaker {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        StoredBreaker::deserialize(d).map(Breaker::from)
+    }
 }
 
 impl From<StoredBreaker> for Breaker {
@@ -148,13 +160,15 @@ impl Breaker {
 }
 
 /// A target's breaker as its Durable Object stores it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Shared {
     /// The target this breaker guards, as `<provider id>/<upstream model>`.
     pub target: String,
     /// The shared breaker.
     pub breaker: Breaker,
 }
+
+crate::de_struct!(Shared, required, skip { target, breaker });
 
 /// Apply one outcome to a stored breaker (`None`: none yet); the new state, as stored.
 pub fn apply_outcome(stored: Option<&str>, target: &str, cfg: &BreakerConfig, now_ms: u64, ok: bool, elapsed_ms: u64) -> String {

@@ -10,7 +10,7 @@
 //! continuation (the admin API's `Pending`) that the edge hands back with the result.
 
 use crate::core::config::Limits;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Prefix of every runtime key's KV key; listing it lists every runtime key.
 pub const KEY_PREFIX: &str = "key:";
@@ -49,24 +49,26 @@ pub enum KvOp {
 }
 
 /// A runtime-managed key.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct KeyRecord {
     /// A label for the key, as it appears in the ledger and analytics (like config `keys[].name`).
     pub name: String,
     /// The tenant the key spends for.
     pub tenant: String,
     /// Public model names the key may use; absent means all.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub models: Option<Vec<String>>,
     /// Browser origins the key may be used from, or `["*"]`; absent: server-side only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub origins: Option<Vec<String>>,
     /// Unix seconds.
     pub created: u64,
     /// The key's rate limits and budgets (omitted from the JSON when none).
-    #[serde(default, skip_serializing_if = "Limits::is_empty")]
+    #[serde(skip_serializing_if = "Limits::is_empty")]
     pub limits: Limits,
 }
+
+crate::de_struct!(KeyRecord, required, skip { name, tenant, models: default, origins: default, created, limits: default });
 
 /// The KV key of the runtime key whose SHA-256 hex is `hash`: `key:<hash>`.
 pub fn kv_key(hash: &str) -> String {

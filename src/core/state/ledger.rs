@@ -11,7 +11,7 @@
 use crate::core::error::{Code, GatewayError, Kind};
 use crate::core::state::cost::usd_string;
 use crate::core::util::calendar::{day_string, month_start_string, parse_day, DAY_MS};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 /// The table, created by the object before its first statement.
@@ -23,10 +23,9 @@ cache_hits INTEGER NOT NULL, saved_nusd INTEGER NOT NULL, \
 PRIMARY KEY (day, key, model, run)) WITHOUT ROWID";
 
 /// One settled request's numbers (or, summed, a group's).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct LedgerRow {
     /// UTC day, `YYYY-MM-DD`; empty in a settlement (the object's clock fills it in).
-    #[serde(default)]
     pub day: String,
     /// The key's name (config or runtime), as in analytics.
     pub key: String,
@@ -53,14 +52,22 @@ pub struct LedgerRow {
     pub saved_nusd: u64,
 }
 
+crate::de_struct!(
+    LedgerRow,
+    required,
+    skip { day: default, key, model, run, calls, errors, input_tokens, output_tokens, cached_tokens, cost_nusd, cache_hits, saved_nusd }
+);
+
 /// A statement and its bound parameters.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Query {
     /// SQL text with `?` placeholders; never built from request data.
     pub sql: String,
     /// The values bound to the placeholders, in order.
     pub args: Vec<Value>,
 }
+
+crate::de_struct!(Query, required, skip { sql, args });
 
 const COUNTERS: [&str; 8] = ["calls", "errors", "input_tokens", "output_tokens", "cached_tokens", "cost_nusd", "cache_hits", "saved_nusd"];
 
@@ -114,7 +121,7 @@ pub fn merge(rows: impl IntoIterator<Item = LedgerRow>) -> Vec<LedgerRow> {
 }
 
 /// How `/v1/usage` groups its rows (`group_by=`); without it only the total is returned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum GroupBy {
     /// Per public model or route name.
@@ -126,6 +133,8 @@ pub enum GroupBy {
     /// Per run tag.
     Run,
 }
+
+crate::de_enum!(GroupBy { Model = "model", Key = "key", Day = "day", Run = "run" });
 
 impl GroupBy {
     fn column(self) -> &'static str {
@@ -139,7 +148,7 @@ impl GroupBy {
 }
 
 /// `GET /v1/usage?from=&to=&group_by=&run=`: days inclusive, UTC.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UsageQuery {
     /// First day, `YYYY-MM-DD` (default: the first of this month).
     pub from: String,
@@ -150,6 +159,8 @@ pub struct UsageQuery {
     /// Only rows of this run tag (1 to 64 characters).
     pub run: Option<String>,
 }
+
+crate::de_struct!(UsageQuery, required, skip { from, to, group_by: default, run: default });
 
 /// Sum the ledger per group over the query's days.
 pub fn select(q: &UsageQuery) -> Query {

@@ -14,7 +14,7 @@ use crate::core::state::cache;
 use crate::core::state::ledger::Query;
 use crate::core::translate::embeddings;
 use crate::core::types::Dialect;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 /// The index's table.
@@ -22,7 +22,7 @@ pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS entries (prefix TEXT NOT NU
 vector TEXT NOT NULL, created INTEGER NOT NULL, PRIMARY KEY (prefix, key)) WITHOUT ROWID";
 
 /// What an index object is asked.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IndexOp {
     /// The most similar recent prompt with this prefix, if it reaches the threshold.
@@ -52,14 +52,21 @@ pub enum IndexOp {
     },
 }
 
+crate::de_variants!(IndexOp {
+    Lookup = "lookup" { prefix: String, vector: Vec<f32>, threshold: f32, max_entries: u32 },
+    Insert = "insert" { prefix: String, key: String, vector: Vec<f32>, max_entries: u32, now_ms: u64 },
+});
+
 /// A match: the cache key of the similar prompt's answer and the similarity.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Match {
     /// The response cache key of the similar prompt's answer.
     pub key: String,
     /// The cosine similarity, at least the lookup's threshold.
     pub score: f32,
 }
+
+crate::de_struct!(Match, required, skip { key, score });
 
 /// The statements an op runs; for a lookup, the last one's rows go to [`pick`].
 pub fn statements(op: &IndexOp) -> Vec<Query> {

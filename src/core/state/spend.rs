@@ -19,7 +19,7 @@ use crate::core::state::ledger::{self, LedgerRow, Query, UsageQuery};
 use crate::core::util::calendar::{self, DAY_MS};
 use crate::core::util::duration::reset_string;
 use crate::core::util::vecmap::VecMap;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Limits applied to one subject: the spend side of the config's [`Limits`].
 pub trait LimitsExt {
@@ -42,30 +42,36 @@ impl LimitsExt for Limits {
 }
 
 /// One party whose limits a request must fit: the tenant, a key, or a browser token.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Subject {
     /// The subject's id, which names its counters: `tenant`, `key:<name>` or
     /// `token:<hash prefix>`.
     pub id: String,
     /// Requests per minute.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rpm: Option<u32>,
     /// Tokens (input plus output) per minute.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tpm: Option<u64>,
     /// Requests in flight at once.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub concurrent: Option<u32>,
     /// Spend cap per UTC day, nano-USD.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub daily_nusd: Option<u64>,
     /// Spend cap per UTC calendar month, nano-USD.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub monthly_nusd: Option<u64>,
     /// Spend cap over the subject's whole life, nano-USD.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_nusd: Option<u64>,
 }
+
+crate::de_struct!(
+    Subject,
+    required,
+    skip { id, rpm: default, tpm: default, concurrent: default, daily_nusd: default, monthly_nusd: default, total_nusd: default }
+);
 
 impl Subject {
     /// Whether any spend cap is set.
@@ -79,7 +85,7 @@ impl Subject {
 }
 
 /// What a tenant's Durable Object is asked to do.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Op {
     /// Admit one request (answers a [`Verdict`]).
@@ -93,15 +99,24 @@ pub enum Op {
     Usage(UsageQuery),
 }
 
+crate::de_variants!(Op {
+    Admit = "admit" (Admit),
+    Settle = "settle" (Settle),
+    SettleMany = "settle_many" (SettleMany),
+    Usage = "usage" (UsageQuery),
+});
+
 /// Settlements applied in order; their ledger rows are summed per group first.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SettleMany {
     /// The settlements, in the order they are applied.
     pub settles: Vec<Settle>,
 }
 
+crate::de_struct!(SettleMany, required, skip { settles });
+
 /// Admit one request, holding its worst case until it settles.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Admit {
     /// Unique per request (never client-chosen).
     pub lease: String,
@@ -115,11 +130,12 @@ pub struct Admit {
     pub lease_ms: u64,
 }
 
+crate::de_struct!(Admit, required, skip { lease, subjects, tokens, reserve_nusd, lease_ms });
+
 /// A request is over: release its lease, count its real cost, write its ledger row.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Settle {
     /// The admission's lease, when there was one.
-    #[serde(default)]
     pub lease: Option<String>,
     /// Ids of the subjects whose spend counters the cost goes to.
     pub subjects: Vec<String>,
@@ -129,8 +145,10 @@ pub struct Settle {
     pub row: LedgerRow,
 }
 
+crate::de_struct!(Settle, required, skip { lease: default, subjects, tokens, row });
+
 /// The state of one rate window, for OpenAI's `x-ratelimit-*` headers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Window {
     /// The limit, per minute.
     pub limit: u64,
@@ -140,19 +158,21 @@ pub struct Window {
     pub reset_ms: u64,
 }
 
+crate::de_struct!(Window, required, skip { limit, remaining, reset_ms });
+
 /// The rate windows reported to the caller: the first subject with each limit.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct RateInfo {
     /// Requests per minute, if a subject has such a limit.
-    #[serde(default)]
     pub requests: Option<Window>,
     /// Tokens per minute, if a subject has such a limit.
-    #[serde(default)]
     pub tokens: Option<Window>,
 }
 
+crate::de_struct!(RateInfo, required, skip { requests: default, tokens: default });
+
 /// The answer to an admission.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Admitted: a lease is held until the request settles.
@@ -200,8 +220,22 @@ pub enum Verdict {
     },
 }
 
+crate::de_variants!(Verdict {
+    Admitted = "admitted" { rate: RateInfo },
+    Limited = "limited" { subject: String, limit: String, retry_after_ms: u64, rate: RateInfo },
+    TooLarge = "too_large" { subject: String, limit: String, requested: u64, allowed: u64 },
+    OverBudget = "over_budget" {
+        subject: String,
+        period: String,
+        budget_nusd: u64,
+        spent_nusd: u64,
+        reserved_nusd: u64,
+        requested_nusd: u64,
+    },
+});
+
 /// An admitted request that has not settled yet.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 struct Lease {
     subjects: Vec<String>,
     /// Subjects with a concurrency limit (the slots this lease holds).
@@ -213,8 +247,10 @@ struct Lease {
     expires_ms: u64,
 }
 
+crate::de_struct!(Lease, required, skip { subjects, concurrent, tpm, tokens, reserve_nusd, expires_ms });
+
 /// Spend of one subject in the current day and month, and over its life.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 struct Spend {
     day: u64,
     day_nusd: u64,
@@ -223,6 +259,8 @@ struct Spend {
     total_nusd: u64,
     touched_ms: u64,
 }
+
+crate::de_struct!(Spend, required, skip { day, day_nusd, month, month_nusd, total_nusd, touched_ms });
 
 impl Spend {
     /// Roll the day and month forward to `now_ms`.
@@ -241,16 +279,15 @@ impl Spend {
 }
 
 /// Everything one tenant's object keeps (besides its ledger table).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TenantState {
     /// GCRA theoretical arrival times, nanoseconds: `r:<subject>` and `t:<subject>`.
-    #[serde(default)]
     tat: VecMap<String, u64>,
-    #[serde(default)]
     leases: VecMap<String, Lease>,
-    #[serde(default)]
     spend: VecMap<String, Spend>,
 }
+
+crate::de_struct!(TenantState, required, skip { tat: default, leases: default, spend: default });
 
 /// What applying an op produced.
 #[derive(Debug, Default, PartialEq)]

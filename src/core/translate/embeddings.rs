@@ -14,7 +14,6 @@ use crate::core::error::{Code, GatewayError};
 use crate::core::translate::dialect::fields::*;
 use crate::core::translate::providers::{malformed, Target, UpstreamRequest};
 use crate::core::types::{Dialect, Usage};
-use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -125,15 +124,17 @@ pub fn build_requests(req: &EmbeddingsRequest, t: &Target) -> Result<Vec<Upstrea
     }
 }
 
-#[derive(Deserialize)]
 struct GeminiBatch {
     embeddings: Vec<GeminiValues>,
 }
 
-#[derive(Deserialize)]
+crate::de_struct!(GeminiBatch, required, skip { embeddings });
+
 struct GeminiValues {
     values: Vec<f32>,
 }
+
+crate::de_struct!(GeminiValues, required, skip { values });
 
 /// The vectors of one `batchEmbedContents` answer, in request order.
 pub fn gemini_vectors(body: &[u8]) -> Result<Vec<Vec<f32>>, GatewayError> {
@@ -153,14 +154,14 @@ pub fn gemini_to_openai(vectors: &[Vec<f32>], req: &EmbeddingsRequest, model: &s
 /// What an embeddings request is billed for: the input tokens the upstream reported
 /// (`usage.prompt_tokens` of an OpenAI-shaped answer), or else an estimate, marked as one.
 pub fn usage(req: &EmbeddingsRequest, answer: Option<&[u8]>) -> Usage {
-    #[derive(Deserialize)]
     struct Answer {
         usage: Option<Reported>,
     }
-    #[derive(Deserialize)]
+    crate::de_struct!(Answer, required, skip { usage: default });
     struct Reported {
         prompt_tokens: u64,
     }
+    crate::de_struct!(Reported, required, skip { prompt_tokens });
     match answer.map(serde_json::from_slice::<Answer>) {
         Some(Ok(Answer { usage: Some(r) })) => Usage { input_tokens: r.prompt_tokens, ..Usage::default() },
         _ => Usage { input_tokens: estimate_tokens(req), estimated: true, ..Usage::default() },

@@ -178,11 +178,11 @@ macro_rules! de_require {
 /// `de_struct!(Type, default, UNKNOWN { field, … })` is a record whose every field defaults to
 /// that of `Type::default()` (`#[serde(default)]` on the container).
 /// UNKNOWN is `deny` (`deny_unknown_fields`) or `skip`. `Type as "text"` sets the
-/// `expecting` text (default `struct Type`).
+/// `expecting` text (default `struct Type`; any `&'static str` expression).
 #[macro_export]
 macro_rules! de_struct {
     (
-        $ty:ident $(as $expecting:literal)?, required, $unknown:ident {
+        $ty:ident $(as $expecting:expr)?, required, $unknown:ident {
             $( $f:ident $(as $key:literal)? $(: $kind:ident $(($e:expr))?)? ),* $(,)?
         } $(skip { $( $s:ident = $sdef:expr ),* $(,)? })?
     ) => {
@@ -191,13 +191,13 @@ macro_rules! de_struct {
             |seen| { $( $crate::de_require!(seen, index::$f $(, $kind $(($e))?)?); )* });
     };
     (
-        $ty:ident $(as $expecting:literal)?, default, $unknown:ident {
+        $ty:ident $(as $expecting:expr)?, default, $unknown:ident {
             $( $f:ident $(as $key:literal)? ),* $(,)?
         }
     ) => {
         $crate::de_struct!(@impl $ty $(as $expecting)?, $unknown, [$( $f $(as $key)? ),*], <$ty>::default(), |seen| {});
     };
-    (@impl $ty:ident $(as $expecting:literal)?, $unknown:ident, [$( $f:ident $(as $key:literal)? ),*], $init:expr,
+    (@impl $ty:ident $(as $expecting:expr)?, $unknown:ident, [$( $f:ident $(as $key:literal)? ),*], $init:expr,
         |$seen:ident| { $($check:tt)* }) => {
         const _: () = {
             #[allow(non_upper_case_globals, dead_code)]
@@ -240,7 +240,7 @@ macro_rules! de_struct {
         };
     };
     (@expecting $ty:ident) => { concat!("struct ", stringify!($ty)) };
-    (@expecting $ty:ident, $e:literal) => { $e };
+    (@expecting $ty:ident, $e:expr) => { $e };
     (@unknown deny) => { Unknown::Refuse };
     (@unknown skip) => { Unknown::Skip };
 }
@@ -275,6 +275,87 @@ macro_rules! de_enum {
             impl<'de> serde::Deserialize<'de> for $ty {
                 fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                     d.deserialize_enum(stringify!($ty), NAMES, Read)
+                }
+            }
+        };
+    };
+}
+
+/// A struct variant's payload, read as a record of its own (lenient, as serde's derive reads
+/// struct variants), named after the variant.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! de_payload {
+    ($ty:ident, $v:ident) => {};
+    ($ty:ident, $v:ident ($nt:ty)) => {};
+    ($ty:ident, $v:ident { $( $f:ident : $fty:ty ),* }) => {
+        pub struct $v { $( pub $f: $fty, )* }
+        $crate::de_struct!($v as concat!("struct variant ", stringify!($ty), "::", stringify!($v)), required, skip {
+            $( $f, )*
+        });
+    };
+}
+
+/// Reads one variant's value once its name is known.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! de_variant {
+    ($ty:ident, $v:ident, $access:ident) => {{
+        serde::de::VariantAccess::unit_variant($access)?;
+        $ty::$v
+    }};
+    ($ty:ident, $v:ident, $access:ident ($nt:ty)) => {
+        $ty::$v(serde::de::VariantAccess::newtype_variant::<$nt>($access)?)
+    };
+    ($ty:ident, $v:ident, $access:ident { $( $f:ident : $fty:ty ),* }) => {{
+        let p: payload::$v = serde::de::VariantAccess::newtype_variant($access)?;
+        $ty::$v { $( $f: p.$f, )* }
+    }};
+}
+
+/// Writes the `Deserialize` impl of an externally tagged enum (serde's default
+/// representation): `de_variants!(Type { Unit = "name", Newtype = "name" (Payload), Struct =
+/// "name" { field: Type, … }, … })`. A unit variant is read from `"name"` or `{"name": null}`,
+/// the others from `{"name": value}`; a struct variant's value is a lenient record, as with
+/// the derive.
+#[macro_export]
+macro_rules! de_variants {
+    ($ty:ident { $( $v:ident = $name:literal $(($nt:ty))? $({ $( $f:ident : $fty:ty ),* $(,)? })? ),* $(,)? }) => {
+        const _: () = {
+            #[allow(non_upper_case_globals, dead_code)]
+            mod index {
+                pub const NAMES: &[&str] = &[$( $name ),*];
+                $( pub const $v: usize = $crate::core::util::de::index_of(NAMES, $name); )*
+            }
+
+            #[allow(dead_code, unused_imports)]
+            mod payload {
+                use super::*;
+                $( $crate::de_payload!($ty, $v $(($nt))? $({ $( $f : $fty ),* })?); )*
+            }
+
+            struct Read;
+
+            impl<'de> serde::de::Visitor<'de> for Read {
+                type Value = $ty;
+
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str(concat!("enum ", stringify!($ty)))
+                }
+
+                fn visit_enum<A: serde::de::EnumAccess<'de>>(self, data: A) -> Result<$ty, A::Error> {
+                    use $crate::core::util::de::{Key, Unknown};
+                    let (i, access) = data.variant_seed(Key(index::NAMES, Unknown::Variant))?;
+                    Ok(match i {
+                        $( index::$v => $crate::de_variant!($ty, $v, access $(($nt))? $({ $( $f : $fty ),* })?), )*
+                        _ => unreachable!("a variant index from the table"),
+                    })
+                }
+            }
+
+            impl<'de> serde::Deserialize<'de> for $ty {
+                fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                    d.deserialize_enum(stringify!($ty), index::NAMES, Read)
                 }
             }
         };

@@ -188,3 +188,51 @@ fn the_array_form_is_refused() {
     let e = serde_json::from_str::<Lean>(r#"["a", 1, null, 2, []]"#).unwrap_err();
     assert_eq!(e.to_string(), "invalid type: sequence, expected struct Derived at line 1 column 0");
 }
+
+#[derive(Debug, PartialEq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum DerivedOp {
+    Unit,
+    Wrap(Derived),
+    Pair { a: u32, b: String },
+}
+
+#[derive(Debug, PartialEq)]
+enum Op {
+    Unit,
+    Wrap(Lean),
+    Pair { a: u32, b: String },
+}
+
+crate::de_variants!(Op { Unit = "unit", Wrap = "wrap" (Lean), Pair = "pair" { a: u32, b: String } });
+
+#[test]
+fn tagged_enums_read_as_the_derive_does() {
+    let op_of = |o: DerivedOp| match o {
+        DerivedOp::Unit => Op::Unit,
+        DerivedOp::Wrap(d) => Op::Wrap(lean_of(d)),
+        DerivedOp::Pair { a, b } => Op::Pair { a, b },
+    };
+    for text in [
+        r#""unit""#,
+        r#"{"unit": null}"#,
+        r#"{"unit": 1}"#,
+        r#""wrap""#,
+        r#"{"wrap": {"name": "n"}}"#,
+        r#"{"wrap": {"name": "n", "bad": 1}}"#,
+        r#"{"wrap": null}"#,
+        r#"{"pair": {"a": 1, "b": "x"}}"#,
+        r#"{"pair": {"a": 1, "b": "x", "c": [1]}}"#,
+        r#"{"pair": {"a": 1}}"#,
+        r#"{"pair": {"a": 1, "a": 2, "b": "x"}}"#,
+        r#"{"pair": {"a": -1, "b": "x"}}"#,
+        r#"{"pair": 5}"#,
+        r#"{"pear": {}}"#,
+        r#"{"pair": {"a": 1, "b": "x"}, "unit": null}"#,
+        r#"{}"#,
+        "7",
+    ] {
+        let (derived, lean) = both::<DerivedOp, Op>(text, op_of);
+        assert_eq!(derived.replace("DerivedOp", "Op"), lean, "{text}");
+    }
+}

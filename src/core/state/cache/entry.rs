@@ -3,7 +3,7 @@
 //! reads back as a miss when it is not this version's (see the invariants in [`super`]).
 
 use crate::core::types::*;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Version of the stored entry's JSON.
 const ENTRY_VERSION: u32 = 1;
@@ -75,8 +75,7 @@ fn complete(position: usize, c: &Choice) -> bool {
     *index as usize == position && refusal.is_none() && calls_named && finished
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Serialize)]
 struct EntryWire {
     v: u32,
     created_ms: u64,
@@ -92,8 +91,13 @@ struct EntryWire {
     usage: Option<UsageWire>,
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+crate::de_struct!(
+    EntryWire,
+    required,
+    deny { v, created_ms, ttl_s, provider, upstream_model, cost_nano_usd, id, model, created, choices, usage: default }
+);
+
+#[derive(Serialize)]
 struct ChoiceWire {
     index: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -105,8 +109,9 @@ struct ChoiceWire {
     finish_reason: Option<String>,
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+crate::de_struct!(ChoiceWire, required, deny { index, content: default, refusal: default, tool_calls, finish_reason: default });
+
+#[derive(Serialize)]
 struct UsageWire {
     input: u64,
     output: u64,
@@ -115,6 +120,8 @@ struct UsageWire {
     reasoning: u64,
     estimated: bool,
 }
+
+crate::de_struct!(UsageWire, required, deny { input, output, cached_input, cache_write, reasoning, estimated });
 
 impl Entry {
     /// Compact JSON for KV.
