@@ -236,3 +236,12 @@ fn tagged_enums_read_as_the_derive_does() {
         assert_eq!(derived.replace("DerivedOp", "Op"), lean, "{text}");
     }
 }
+
+/// serde_json's `raw_value` feature is off: nothing uses `RawValue`, and with it on every
+/// `Value` read carried a second, `&str`-reading copy of the whole `Value` deserializer (for
+/// objects whose first key is its private token, which are read as ordinary objects now).
+#[test]
+fn serde_json_reads_its_raw_value_token_as_an_ordinary_key() {
+    let v: serde_json::Value = serde_json::from_slice(br#"{"$serde_json::private::RawValue": "[1]"}"#).unwrap();
+    assert_eq!(v["$serde_json::private::RawValue"], "[1]");
+}
