@@ -68,6 +68,14 @@ fn json_key_order_and_whitespace_do_not_matter() {
     assert_eq!(key(&decode(Dialect::OpenAi, a)), key(&decode(Dialect::OpenAi, b)));
 }
 
+/// The canonical form writes a map's keys in its own order, which is sorted only while
+/// serde_json's `preserve_order` feature is off.
+#[test]
+fn serde_json_maps_iterate_in_key_order() {
+    let m: serde_json::Map<String, serde_json::Value> = serde_json::from_str(r#"{"b": 1, "a": 2, "c": 3, "B": 4}"#).unwrap();
+    assert_eq!(m.keys().map(String::as_str).collect::<Vec<_>>(), ["B", "a", "b", "c"]);
+}
+
 type Mutation = (&'static str, fn(&mut ChatRequest));
 
 /// Each changes something the upstream sees, so each must change the key.

@@ -40,19 +40,19 @@ fn hash(tag: &str, v: &Value) -> String {
 }
 
 /// Compact JSON with object keys sorted at every depth; scalars as serde_json writes them.
+/// serde_json's `Map` is a `BTreeMap` (its `preserve_order` feature is off; a test checks), so
+/// its keys come sorted.
 fn write_canonical(v: &Value, out: &mut String) {
     match v {
         Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort_unstable();
             out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
+            for (i, (k, value)) in m.iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
                 out.push_str(&Value::from(k.as_str()).to_string());
                 out.push(':');
-                write_canonical(&m[k], out);
+                write_canonical(value, out);
             }
             out.push('}');
         }
@@ -223,7 +223,10 @@ fn sampling_value(s: &Sampling) -> Value {
         logit_bias,
         n,
     } = s;
-    let bias: Map<String, Value> = logit_bias.iter().map(|(token, b)| (token.clone(), b.as_f64().map(float).into())).collect();
+    let mut bias = Map::new();
+    for (token, b) in logit_bias {
+        bias.insert(token.clone(), b.as_f64().map(float).into());
+    }
     json!({
         "temperature": temperature.map(float), "top_p": top_p.map(float), "top_k": top_k,
         "presence_penalty": presence_penalty.map(float), "frequency_penalty": frequency_penalty.map(float),

@@ -11,8 +11,8 @@
 //! - Keys are scoped by tenant (tenants never share entries), public model and resolved route
 //!   (a changed route never serves the old route's answers).
 //! - The key hashes a versioned canonical serialisation: compact JSON with object keys sorted
-//!   at every depth, whatever serde_json's map order, so the caller's key order and whitespace do
-//!   not matter. Every field is always present and strings are JSON-escaped, so two different
+//!   at every depth (serde_json's map is ordered by key), so the caller's key order and
+//!   whitespace do not matter. Every field is always present and strings are JSON-escaped, so two different
 //!   requests never serialise alike. Sampling floats are compared as values (`0`, `0.0` and
 //!   `-0.0` are one); numbers inside opaque JSON (schemas, pass-through fields) keep their text.
 //! - Only complete answers are stored and replayed ([`storable`]): no refusal, no content
