@@ -99,12 +99,7 @@ pub enum Op {
     Usage(UsageQuery),
 }
 
-crate::de_variants!(Op {
-    Admit = "admit" (Admit),
-    Settle = "settle" (Settle),
-    SettleMany = "settle_many" (SettleMany),
-    Usage = "usage" (UsageQuery),
-});
+crate::de_variants!(Op { Admit = "admit" (Admit), Settle = "settle" (Settle), SettleMany = "settle_many" (SettleMany), Usage = "usage" (UsageQuery) });
 
 /// Settlements applied in order; their ledger rows are summed per group first.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -224,14 +219,7 @@ crate::de_variants!(Verdict {
     Admitted = "admitted" { rate: RateInfo },
     Limited = "limited" { subject: String, limit: String, retry_after_ms: u64, rate: RateInfo },
     TooLarge = "too_large" { subject: String, limit: String, requested: u64, allowed: u64 },
-    OverBudget = "over_budget" {
-        subject: String,
-        period: String,
-        budget_nusd: u64,
-        spent_nusd: u64,
-        reserved_nusd: u64,
-        requested_nusd: u64,
-    },
+    OverBudget = "over_budget" { subject: String, period: String, budget_nusd: u64, spent_nusd: u64, reserved_nusd: u64, requested_nusd: u64 },
 });
 
 /// An admitted request that has not settled yet.
