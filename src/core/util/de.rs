@@ -1,21 +1,23 @@
-//! Lean `Deserialize` impls for the crate's records (JSON objects with named fields) and plain
-//! enums, written by the [`de_struct!`](crate::de_struct) and [`de_enum!`](crate::de_enum)
-//! macros in place of serde's derive.
+//! Lean `Deserialize` impls for the crate's records (JSON objects with named fields) and
+//! enums, written by the [`de_struct!`](crate::de_struct), [`de_enum!`](crate::de_enum) and
+//! [`de_variants!`](crate::de_variants) macros in place of serde's derive.
 //!
 //! Why: serde's derived deserializer for a struct also reads it from a JSON array (a second
-//! copy of every field's read, in `visit_seq`) and matches each key against every field name
-//! in code of its own; in wasm that came to 2–6 KB per struct. Here a key is looked up in the
-//! record's table of names by one shared function ([`Key`]), each field's value is read by
-//! [`put`] (shared by every field of the same type), and there is no array form.
+//! copy of every field's read, in `visit_seq`), matches each key against every field name in
+//! code of its own, and keeps every field in an `Option` until the end; in wasm that came to
+//! 2–6 KB per struct. Here a key is looked up in the record's table of names by one shared
+//! function ([`next_key`], through [`Key`]), each value is read straight into its place in a
+//! value made beforehand, and there is no array form.
 //!
 //! Invariants: for a JSON object the result, and every error message, is the derive's: the
-//! same names (`rename`s included) in the same order, `deny_unknown_fields` refusing with
-//! serde's `unknown field` error, a repeated field refused with `duplicate field`, a missing
-//! required field reported (`missing field`) after the whole object is read, in the order of
-//! the fields, and the same `expecting` text (`struct Name`, `enum Name`). serde_json adds the
-//! same positions, since the same calls fail at the same places. The one difference: a record
-//! given as a JSON array (which serde's derive reads field by field) is refused as an invalid
-//! type.
+//! same names (`rename`s included), `deny_unknown_fields` refusing with serde's `unknown
+//! field` error, a repeated field refused with `duplicate field` before its value is read, a
+//! missing required field reported (`missing field`) once the whole object is read, the first
+//! in the order of the fields, and the same `expecting` texts (`struct Name`, `enum Name`,
+//! `struct variant Name::Variant`). serde_json adds the same positions, since the same calls
+//! fail at the same places (`de_tests.rs` compares with the derive). The one difference: a
+//! record given as a JSON array, which the derive reads field by field, is refused as an
+//! invalid type.
 //! Reference: <https://serde.rs/deserialize-struct.html>.
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
