@@ -2,7 +2,16 @@
 // keeping state in SQLite-backed storage.
 
 import { DurableObject } from "cloudflare:workers";
-import { health_apply, tenant_apply, tenant_schema, similar_schema, similar_statements, similar_pick } from "../../build/switchyard.js";
+import {
+  health_apply,
+  tenant_apply,
+  tenant_schema,
+  similar_schema,
+  similar_statements,
+  similar_pick,
+  conversation_schema,
+  conversation_step,
+} from "../../build/switchyard.js";
 
 // One breaker per target, in SQLite-backed storage: a thin shell around the core's
 // `health_apply`.
@@ -52,6 +61,48 @@ export class SimilarIndex extends DurableObject {
     let rows = [];
     for (const q of JSON.parse(similar_statements(op))) rows = this.ctx.storage.sql.exec(q.sql, ...q.args).toArray();
     return similar_pick(op, JSON.stringify(rows));
+  }
+}
+
+// One stored conversation of one tenant (README, "Sessions"): a thin shell around the core's
+// `conversation_step`. Each op takes two phases within one call, without awaiting between
+// them, so ops never interleave: the reads, then (given their rows) the writes in one
+// transaction, the reply, and the alarm that deletes the conversation once it is idle.
+export class Conversation extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    this.schema();
+  }
+
+  schema() {
+    for (const s of conversation_schema().split(";")) this.ctx.storage.sql.exec(s);
+  }
+
+  async call(op) {
+    return this.run(op);
+  }
+
+  async alarm() {
+    await this.run('{"op":"expire"}');
+  }
+
+  async run(op) {
+    const { storage } = this.ctx;
+    const exec = (q) => storage.sql.exec(q.sql, ...q.args).toArray();
+    const now = Date.now();
+    const reads = JSON.parse(conversation_step(op, undefined, now));
+    if (reads.reply !== undefined) return reads.reply;
+    const rows = JSON.stringify(reads.sql.map(exec));
+    const plan = JSON.parse(conversation_step(op, rows, now));
+    storage.transactionSync(() => plan.sql.forEach(exec));
+    if (plan.drop) {
+      await storage.deleteAlarm();
+      await storage.deleteAll();
+      this.schema();
+    } else if (plan.alarm !== undefined) {
+      await storage.setAlarm(plan.alarm);
+    }
+    return plan.reply;
   }
 }
 

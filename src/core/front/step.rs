@@ -10,6 +10,7 @@
 //! a JSON 500 (a driver bug), never a panic.
 
 use crate::core::error::{Code, GatewayError};
+use crate::core::front::converse;
 use crate::core::front::count;
 use crate::core::front::flow::Flow;
 use crate::core::front::gateway::Gateway;
@@ -182,6 +183,13 @@ impl Gateway {
             (Flow::Keys(pending), Event::Answer(v)) => self.resume_keys(pending, v),
             (Flow::Usage(next), Event::Answer(v)) => (Flow::Done, usage::answer(*next, v)),
             (Flow::Count(next), Event::Called { status, body }) => (Flow::Done, count::answer(*next, status, body)),
+            (Flow::Conversation(l), Event::Answer(v)) => match self.config() {
+                Ok(config) => match converse::loaded(&self.planner(config), *l, v) {
+                    Ok((s, a)) => (Flow::Session(Box::new(s)), a),
+                    Err(a) => (Flow::Done, a),
+                },
+                Err(_) => (Flow::Done, misuse(&step.request_id)),
+            },
             (flow, _) => (flow, misuse(&step.request_id)),
         };
         step.flow = flow;
@@ -255,6 +263,7 @@ fn session_event(s: &mut Session, waited: &Action, event: Event, now_ms: u64) ->
         (Action::CacheGet { .. } | Action::Follow { .. }, Event::Answer(v)) => s.on_cache(v, now_ms),
         (Action::Index { .. }, Event::Answer(v)) => s.on_index(v, now_ms),
         (Action::Call { .. }, Event::Called { status, body }) => s.on_called(status, body, now_ms),
+        (Action::Conversation { .. }, Event::Answer(v)) => s.on_stored(v),
         _ => return None,
     })
 }

@@ -40,6 +40,13 @@ pub fn answer(resp: &ChatResponse) -> Option<Value> {
     Some(openai::encode_message(&m, false))
 }
 
+/// The response record stored with a turn: the answer's id, model, time and usage, as an
+/// OpenAI `chat.completion` gives them (its message is the turn's output item).
+pub fn record(resp: &ChatResponse) -> Value {
+    json!({"id": resp.id, "object": "chat.completion", "created": resp.created, "model": resp.model,
+           "usage": resp.usage.as_ref().map(openai::encode_usage)})
+}
+
 /// Stored items back to canonical messages, checked as a request's messages are.
 pub fn decode(items: Vec<Value>) -> Result<Vec<Message>, GatewayError> {
     if items.is_empty() {
