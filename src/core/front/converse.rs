@@ -140,3 +140,7 @@ pub fn loaded(p: &Planner, l: Loading, reply: Option<&str>) -> Result<(Session, 
     let result = p.plan(&who, &inb, asked.clone(), payload, Some(plan));
     result.map_err(|e| fail(&e))
 }
+
+#[cfg(test)]
+#[path = "converse_tests.rs"]
+mod tests;

@@ -289,4 +289,4 @@ fn delete_response(response: &str, parent: &Value) -> Plan {
 
 #[cfg(test)]
 #[path = "store_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -13,7 +13,7 @@ const DAY: u64 = 86_400_000;
 const LIMITS: Limits = Limits { max_items: 50, max_item_bytes: 4096, ttl_ms: DAY };
 
 /// One conversation object: its storage and its alarm.
-struct Object {
+pub(crate) struct Object {
     db: Connection,
     alarm: Option<u64>,
 }
@@ -30,7 +30,7 @@ fn bind(v: &Value) -> rusqlite::types::Value {
 }
 
 impl Object {
-    fn new() -> Object {
+    pub(crate) fn new() -> Object {
         let db = Connection::open_in_memory().unwrap();
         // objects.js runs the schema's statements one by one.
         for s in SCHEMA.split(';') {
@@ -94,7 +94,12 @@ impl Object {
         serde_json::from_str(plan["reply"].as_str().expect("phase 1 replies")).unwrap()
     }
 
-    fn count(&self, table: &str) -> i64 {
+    /// An op as the gateway sends it, answered as the object answers it.
+    pub(crate) fn call_json(&mut self, op: &str, now_ms: u64) -> String {
+        self.call(&Op::parse(op).expect("the gateway's op reads"), now_ms).to_string()
+    }
+
+    pub(crate) fn count(&self, table: &str) -> i64 {
         self.db.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).unwrap()
     }
 }
