@@ -98,15 +98,14 @@ pub fn conversation_schema() -> String {
 /// JSON, `{"sql", "reply"?, "alarm"?, "drop"?}`; a bad op is answered `{"error":"invalid"}`.
 #[wasm_bindgen]
 pub fn conversation_step(op: &str, rows: Option<String>, now_ms: f64) -> String {
-    use crate::core::state::conversation::{store, Op};
-    let invalid = || store::Plan { reply: Some(r#"{"error":"invalid"}"#.into()), ..Default::default() }.to_json();
-    let Some(op) = Op::parse(op) else { return invalid() };
-    let rows = match rows.map(|r| serde_json::from_str::<serde_json::Value>(&r)) {
-        None => None,
-        Some(Ok(rows)) => Some(rows),
-        Some(Err(_)) => return invalid(),
-    };
-    store::step(&op, rows.as_ref(), now_ms as u64).to_json()
+    use crate::core::state::conversation::store;
+    let parse = |s: &str| serde_json::from_str::<serde_json::Value>(s).ok();
+    match (parse(op), rows.as_deref().map(parse)) {
+        (Some(op), None) => store::step(&op, None, now_ms as u64),
+        (Some(op), Some(Some(rows))) => store::step(&op, Some(&rows), now_ms as u64),
+        _ => store::Plan { reply: Some(r#"{"error":"invalid"}"#.into()), ..Default::default() },
+    }
+    .to_json()
 }
 
 /// The ledger's table, for a tenant's Durable Object to create.

@@ -4,10 +4,10 @@
 //!
 //! Ids: a conversation is `conv_` and 32 lowercase hex digits (128 random bits from the
 //! edge); a response is `resp_`, its conversation's 32 digits and 16 more, so the response id
-//! alone finds the object that holds it ([`conversation_of`]). Ops are read by walking a
-//! `serde_json::Value` (no derived deserializers, which cost the module size).
+//! alone finds the object that holds it ([`conversation_of`]). The object reads an op's JSON
+//! as a `serde_json::Value` (no derived deserializers, which cost the module size).
 
-use serde_json::{json, Value};
+use serde_json::{Map, Value};
 
 /// Which items of a turn: what the caller sent, or what the model answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,7 +83,7 @@ pub struct Page {
     pub ascending: bool,
 }
 
-/// What a conversation's object is asked. Every op but [`Op::Create`] and an [`Op::Append`]
+/// What a conversation's object is asked (sent as [`Op::to_json`]). Every op but [`Op::Create`] and an [`Op::Append`]
 /// that creates answers `{"error": "not_found"}` while the conversation does not exist.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Op {
@@ -163,69 +163,68 @@ pub fn object_name(tenant: &str, conv: &str) -> String {
 }
 
 fn items_json(items: &[Item]) -> Value {
-    items.iter().map(|i| json!({"id": i.id, "body": i.body})).collect()
+    let item = |i: &Item| {
+        let mut o = Map::new();
+        o.insert("id".into(), i.id.as_str().into());
+        o.insert("body".into(), i.body.clone());
+        Value::Object(o)
+    };
+    items.iter().map(item).collect()
 }
 
 impl Op {
-    /// The op as the JSON the object reads back with [`Op::parse`].
+    /// The op as the JSON the object reads (`store::step`): `{"op": name, ...}` with the
+    /// variant's fields, the response as `id`.
     pub fn to_json(&self) -> String {
-        let v = match self {
-            Op::Create { conv, ttl_ms } => json!({"op": "create", "conv": conv, "ttl_ms": ttl_ms}),
-            Op::Append(t) => json!({
-                "op": "append", "conv": t.conv, "create": t.create,
-                "id": t.record.id, "parent": t.record.parent, "body": t.record.body,
-                "input": items_json(&t.input), "output": items_json(&t.output),
-                "max_items": t.limits.max_items, "max_item_bytes": t.limits.max_item_bytes, "ttl_ms": t.limits.ttl_ms,
-            }),
-            Op::Load { response, ttl_ms } => json!({"op": "load", "id": response, "ttl_ms": ttl_ms}),
-            Op::Get { response } => json!({"op": "get", "id": response}),
-            Op::List { response, page } => {
-                json!({"op": "list", "id": response, "after": page.after, "limit": page.limit, "asc": page.ascending})
-            }
-            Op::DeleteResponse { response } => json!({"op": "delete_response", "id": response}),
-            Op::Delete => json!({"op": "delete"}),
-            Op::Expire => json!({"op": "expire"}),
+        let mut o = Map::new();
+        let mut put = |k: &str, v: Value| {
+            o.insert(k.into(), v);
         };
-        v.to_string()
+        let name = match self {
+            Op::Create { conv, ttl_ms } => {
+                put("conv", conv.as_str().into());
+                put("ttl_ms", (*ttl_ms).into());
+                "create"
+            }
+            Op::Append(t) => {
+                put("conv", t.conv.as_str().into());
+                put("create", t.create.into());
+                put("id", t.record.id.as_str().into());
+                put("parent", t.record.parent.as_deref().into());
+                put("body", t.record.body.clone());
+                put("input", items_json(&t.input));
+                put("output", items_json(&t.output));
+                put("max_items", t.limits.max_items.into());
+                put("max_item_bytes", t.limits.max_item_bytes.into());
+                put("ttl_ms", t.limits.ttl_ms.into());
+                "append"
+            }
+            Op::Load { response, ttl_ms } => {
+                put("id", response.as_deref().into());
+                put("ttl_ms", (*ttl_ms).into());
+                "load"
+            }
+            Op::Get { response } => {
+                put("id", response.as_str().into());
+                "get"
+            }
+            Op::List { response, page } => {
+                put("id", response.as_str().into());
+                put("after", page.after.as_deref().into());
+                put("limit", page.limit.into());
+                put("asc", page.ascending.into());
+                "list"
+            }
+            Op::DeleteResponse { response } => {
+                put("id", response.as_str().into());
+                "delete_response"
+            }
+            Op::Delete => "delete",
+            Op::Expire => "expire",
+        };
+        put("op", name.into());
+        Value::Object(o).to_string()
     }
-
-    /// Read an op made by [`Op::to_json`]; `None` for anything else.
-    pub fn parse(text: &str) -> Option<Op> {
-        let v: Value = serde_json::from_str(text).ok()?;
-        let o = v.as_object()?;
-        let s = |k: &str| o.get(k).and_then(Value::as_str).map(str::to_string);
-        let n = |k: &str| o.get(k).and_then(Value::as_u64);
-        let id = s("id");
-        Some(match o.get("op")?.as_str()? {
-            "create" => Op::Create { conv: s("conv")?, ttl_ms: n("ttl_ms")? },
-            "append" => Op::Append(Box::new(Turn {
-                conv: s("conv")?,
-                create: o.get("create")?.as_bool()?,
-                record: Record { id: id?, parent: s("parent"), body: o.get("body")?.clone() },
-                input: items(o.get("input")?)?,
-                output: items(o.get("output")?)?,
-                limits: Limits {
-                    max_items: u32::try_from(n("max_items")?).ok()?,
-                    max_item_bytes: u32::try_from(n("max_item_bytes")?).ok()?,
-                    ttl_ms: n("ttl_ms")?,
-                },
-            })),
-            "load" => Op::Load { response: id, ttl_ms: n("ttl_ms")? },
-            "get" => Op::Get { response: id? },
-            "list" => Op::List {
-                response: id?,
-                page: Page { after: s("after"), limit: u32::try_from(n("limit")?).ok()?, ascending: o.get("asc")?.as_bool()? },
-            },
-            "delete_response" => Op::DeleteResponse { response: id? },
-            "delete" => Op::Delete,
-            "expire" => Op::Expire,
-            _ => return None,
-        })
-    }
-}
-
-fn items(v: &Value) -> Option<Vec<Item>> {
-    v.as_array()?.iter().map(|i| Some(Item { id: i.get("id")?.as_str()?.to_string(), body: i.get("body")?.clone() })).collect()
 }
 
 /// Read `limit`, `after` and `order` from a list endpoint's query string as OpenAI pages
@@ -275,34 +274,27 @@ mod tests {
     }
 
     #[test]
-    fn every_op_reads_back_as_written() {
+    fn an_op_is_one_json_object_named_by_op() {
         let limits = Limits { max_items: 10, max_item_bytes: 2048, ttl_ms: 86_400_000 };
         let turn = Turn {
             conv: "conv_1".into(),
             create: true,
-            record: Record { id: "resp_1".into(), parent: Some("resp_0".into()), body: json!({"object": "response"}) },
-            input: vec![Item { id: "a".into(), body: json!({"role": "user", "content": "hi \"there\""}) }],
-            output: vec![Item { id: "b".into(), body: json!({"role": "assistant", "content": null}) }],
+            record: Record { id: "resp_1".into(), parent: None, body: serde_json::json!({"object": "response"}) },
+            input: vec![Item { id: "a".into(), body: serde_json::json!({"role": "user", "content": "hi \"there\""}) }],
+            output: vec![],
             limits,
         };
-        let page = Page { after: Some("m1".into()), limit: 5, ascending: true };
-        for op in [
-            Op::Create { conv: "conv_1".into(), ttl_ms: 5 },
-            Op::Append(Box::new(turn)),
-            Op::Load { response: None, ttl_ms: 9 },
-            Op::Load { response: Some("resp_1".into()), ttl_ms: 9 },
-            Op::Get { response: "resp_1".into() },
-            Op::List { response: "resp_1".into(), page },
-            Op::List { response: "resp_1".into(), page: Page { after: None, limit: 100, ascending: false } },
-            Op::DeleteResponse { response: "resp_1".into() },
-            Op::Delete,
-            Op::Expire,
-        ] {
-            assert_eq!(Op::parse(&op.to_json()).as_ref(), Some(&op));
-        }
-        for bad in ["", "[]", r#"{"op":"nope"}"#, r#"{"op":"get"}"#, r#"{"op":"list","id":"r","limit":-1,"asc":true}"#] {
-            assert_eq!(Op::parse(bad), None, "{bad}");
-        }
+        let v: Value = serde_json::from_str(&Op::Append(Box::new(turn)).to_json()).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"op": "append", "conv": "conv_1", "create": true, "id": "resp_1", "parent": null,
+                "body": {"object": "response"}, "input": [{"id": "a", "body": {"role": "user", "content": "hi \"there\""}}],
+                "output": [], "max_items": 10, "max_item_bytes": 2048, "ttl_ms": 86_400_000})
+        );
+        let page = Page { after: None, limit: 5, ascending: true };
+        let v: Value = serde_json::from_str(&Op::List { response: "r".into(), page }.to_json()).unwrap();
+        assert_eq!(v, serde_json::json!({"op": "list", "id": "r", "after": null, "limit": 5, "asc": true}));
+        assert_eq!(Op::Expire.to_json(), r#"{"op":"expire"}"#);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! A conversation's Durable Object, as pure functions: its tables, and for each [`Op`] the
+//! A conversation's Durable Object, as pure functions: its tables, and for each op (an
+//! [`Op`](crate::core::state::conversation::Op) as its JSON) the
 //! statements it runs and the reply it gives. The object (`Conversation` in the edge's
 //! `objects.js`) only executes what [`step`] returns.
 //!
@@ -15,7 +16,6 @@
 //! - The alarm is set to the last append or load plus the idle lifetime; when it rings after
 //!   that, the conversation deletes itself.
 
-use crate::core::state::conversation::op::{Item, Op, Side, Turn};
 use crate::core::state::ledger::Query;
 use serde_json::{json, Value};
 
@@ -86,9 +86,10 @@ fn error(kind: &str) -> Plan {
     reply(format!(r#"{{"error":"{kind}"}}"#))
 }
 
-/// The statements and reply for one phase of `op`: `rows` is `None` for phase 0, then the
-/// rows each phase-0 statement read (`[[{column: value}]]`, as the object's SQL cursor gives
-/// them). `now_ms` is the object's clock. Answers, besides errors:
+/// The statements and reply for one phase of `op` (an [`Op`] as [`Op::to_json`] wrote it):
+/// `rows` is `None` for phase 0, then the rows each phase-0 statement read (`[[{column:
+/// value}]]`, as the object's SQL cursor gives them). `now_ms` is the object's clock. Answers,
+/// besides errors:
 /// - create: `{"id", "object": "conversation", "created_at"}`;
 /// - append: `{"count"}`, the items the conversation then holds;
 /// - load: `{"response", "head", "count", "items": [...]}`, the response whose history it is
@@ -98,155 +99,141 @@ fn error(kind: &str) -> Plan {
 /// - delete_response: `{"id", "object": "response", "deleted": true}`;
 /// - delete: `{"id", "object": "conversation.deleted", "deleted": true}`;
 /// - expire: `null`.
-pub fn step(op: &Op, rows: Option<&Value>, now_ms: u64) -> Plan {
-    let Some(rows) = rows else { return Plan { sql: reads(op), ..Plan::default() } };
+pub fn step(op: &Value, rows: Option<&Value>, now_ms: u64) -> Plan {
+    let kind = op["op"].as_str().unwrap_or_default();
+    let Some(rows) = rows else { return Plan { sql: reads(kind, op), ..Plan::default() } };
     let table = |i: usize| rows.get(i).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-    let meta = table(0).first();
-    match op {
-        Op::Create { conv, ttl_ms } => match meta {
-            Some(_) => error("exists"),
-            None => Plan {
-                sql: vec![create(conv, now_ms, *ttl_ms)],
-                reply: Some(json!({"id": conv, "object": "conversation", "created_at": now_ms / 1000}).to_string()),
-                alarm_ms: Some(now_ms + ttl_ms),
-                drop: false,
-            },
-        },
-        Op::Append(turn) => append(turn, meta, table(1), now_ms),
-        Op::Load { response, ttl_ms } => {
-            let (Some(m), found) = (meta, table(1).first()) else { return error("not_found") };
-            if response.is_some() && found.is_none() {
-                return error("not_found");
-            }
-            let mut o = String::from(r#"{"response":"#);
-            o.push_str(&found.map_or(Value::Null, |r| r["id"].clone()).to_string());
-            o.push_str(&format!(r#","head":{},"count":{},"items":"#, m["head"], m["count"]));
-            bodies(&mut o, table(2));
-            o.push('}');
-            Plan {
-                sql: vec![q("UPDATE meta SET touched = ?, ttl_ms = ?", vec![now_ms.into(), (*ttl_ms).into()])],
-                reply: Some(o),
-                alarm_ms: Some(now_ms + ttl_ms),
-                drop: false,
-            }
-        }
-        Op::Get { .. } => match table(0).first() {
-            None => error("not_found"),
-            Some(r) => {
-                let mut o = format!(r#"{{"id":{},"parent":{},"created_ms":{},"body":"#, r["id"], r["parent"], r["created"]);
-                o.push_str(r["body"].as_str().unwrap_or("null"));
+    let (first, meta) = (table(0).first(), table(0).first().filter(|_| !matches!(kind, "get" | "list" | "delete_response")));
+    let ttl_ms = op["ttl_ms"].as_u64().unwrap_or(0);
+    let touched = |sql: Vec<Query>, reply: String| Plan { sql, reply: Some(reply), alarm_ms: Some(now_ms + ttl_ms), drop: false };
+    match (kind, meta, first) {
+        ("create", None, _) => touched(
+            vec![create(&op["conv"], now_ms, ttl_ms)],
+            json!({"id": op["conv"], "object": "conversation", "created_at": now_ms / 1000}).to_string(),
+        ),
+        ("create", Some(_), _) => error("exists"),
+        ("append", ..) => append(op, meta, table(1), now_ms),
+        ("load", Some(m), _) => match table(1).first() {
+            None if !op["id"].is_null() => error("not_found"),
+            found => {
+                let mut o = String::from(r#"{"response":"#);
+                o.push_str(&found.map_or(Value::Null, |r| r["id"].clone()).to_string());
+                o.push_str(&format!(r#","head":{},"count":{},"items":"#, m["head"], m["count"]));
+                bodies(&mut o, table(2));
                 o.push('}');
-                reply(o)
+                touched(vec![q("UPDATE meta SET touched = ?, ttl_ms = ?", vec![now_ms.into(), ttl_ms.into()])], o)
             }
         },
-        Op::List { page, .. } => match table(0).first() {
-            None => error("not_found"),
-            Some(_) => list(table(1), page.limit as usize),
+        ("get", _, Some(r)) => {
+            let mut o = format!(r#"{{"id":{},"parent":{},"created_ms":{},"body":"#, r["id"], r["parent"], r["created"]);
+            o.push_str(r["body"].as_str().unwrap_or("null"));
+            o.push('}');
+            reply(o)
+        }
+        ("list", _, Some(_)) => list(table(1), op["limit"].as_u64().unwrap_or(20) as usize),
+        ("delete_response", _, Some(r)) => delete_response(&op["id"], &r["parent"]),
+        ("delete", Some(m), _) => Plan {
+            sql: ["DELETE FROM items", "DELETE FROM responses", "DELETE FROM meta"].iter().map(|s| q(s, vec![])).collect(),
+            reply: Some(json!({"id": m["conv"], "object": "conversation.deleted", "deleted": true}).to_string()),
+            alarm_ms: None,
+            drop: true,
         },
-        Op::DeleteResponse { response } => match table(0).first() {
-            Some(r) => delete_response(response, &r["parent"]),
-            None => error("not_found"),
-        },
-        Op::Delete => match meta {
-            None => error("not_found"),
-            Some(m) => Plan {
-                sql: ["DELETE FROM items", "DELETE FROM responses", "DELETE FROM meta"].iter().map(|s| q(s, vec![])).collect(),
-                reply: Some(json!({"id": m["conv"], "object": "conversation.deleted", "deleted": true}).to_string()),
-                alarm_ms: None,
-                drop: true,
-            },
-        },
-        Op::Expire => {
+        ("expire", ..) => {
             let until = meta.map(|m| m["touched"].as_u64().unwrap_or(0).saturating_add(m["ttl_ms"].as_u64().unwrap_or(0)));
             match until {
                 Some(t) if t > now_ms => Plan { reply: Some("null".into()), alarm_ms: Some(t), ..Plan::default() },
                 _ => Plan { reply: Some("null".into()), drop: true, ..Plan::default() },
             }
         }
+        ("load" | "get" | "list" | "delete_response" | "delete", ..) => error("not_found"),
+        _ => error("invalid"),
     }
 }
 
-/// Phase 0: what each op reads.
-fn reads(op: &Op) -> Vec<Query> {
+/// Phase 0: what each op reads (the conversation's `meta` row first, for those that need it).
+fn reads(kind: &str, op: &Value) -> Vec<Query> {
     let meta = || q(META, vec![]);
-    match op {
-        Op::Create { .. } | Op::Delete | Op::Expire => vec![meta()],
-        Op::Append(t) => vec![
+    let id = &op["id"];
+    match kind {
+        "append" => vec![meta(), q("SELECT id FROM responses WHERE id = ? OR id = ?", vec![id.clone(), op["parent"].clone()])],
+        "load" => vec![
             meta(),
-            q("SELECT id FROM responses WHERE id = ? OR id = ?", vec![t.record.id.clone().into(), t.record.parent.clone().into()]),
+            q("SELECT id FROM responses WHERE id = COALESCE(?, (SELECT head FROM meta))", vec![id.clone()]),
+            q(HISTORY, vec![id.clone()]),
         ],
-        Op::Load { response, .. } => vec![
-            meta(),
-            q("SELECT id FROM responses WHERE id = COALESCE(?, (SELECT head FROM meta))", vec![response.clone().into()]),
-            q(HISTORY, vec![response.clone().into()]),
-        ],
-        Op::Get { response } => vec![q("SELECT id, parent, created, body FROM responses WHERE id = ?", vec![response.clone().into()])],
-        Op::List { response, page } => {
-            let after: Value = page.after.clone().into();
-            let r: Value = response.clone().into();
+        "get" | "delete_response" => vec![q("SELECT id, parent, created, body FROM responses WHERE id = ?", vec![id.clone()])],
+        "list" => {
+            let after = &op["after"];
+            let limit = op["limit"].as_u64().unwrap_or(20) + 1;
             vec![
-                q("SELECT id FROM responses WHERE id = ?", vec![r.clone()]),
-                q(if page.ascending { PAGE_ASC } else { PAGE_DESC }, vec![r.clone(), after.clone(), r, after, (page.limit + 1).into()]),
+                q("SELECT id FROM responses WHERE id = ?", vec![id.clone()]),
+                q(
+                    if op["asc"] == true { PAGE_ASC } else { PAGE_DESC },
+                    vec![id.clone(), after.clone(), id.clone(), after.clone(), limit.into()],
+                ),
             ]
         }
-        Op::DeleteResponse { response } => vec![q("SELECT id, parent FROM responses WHERE id = ?", vec![response.clone().into()])],
+        _ => vec![meta()],
     }
 }
 
-fn create(conv: &str, now_ms: u64, ttl_ms: u64) -> Query {
+fn create(conv: &Value, now_ms: u64, ttl_ms: u64) -> Query {
     q(
         "INSERT INTO meta (one, conv, head, created, touched, ttl_ms) VALUES (1, ?, NULL, ?, ?, ?)",
-        vec![conv.into(), now_ms.into(), now_ms.into(), ttl_ms.into()],
+        vec![conv.clone(), now_ms.into(), now_ms.into(), ttl_ms.into()],
     )
 }
 
 /// Phase 1 of an append: every check, then every write.
-fn append(t: &Turn, meta: Option<&Value>, found: &[Value], now_ms: u64) -> Plan {
-    let stored = |id: &str| found.iter().any(|r| r["id"] == id);
-    match (meta, t.create) {
+fn append(op: &Value, meta: Option<&Value>, found: &[Value], now_ms: u64) -> Plan {
+    let (id, parent) = (&op["id"], &op["parent"]);
+    let stored = |v: &Value| found.iter().any(|r| &r["id"] == v);
+    let create = op["create"] == true;
+    match (meta, create) {
         (None, false) => return error("not_found"),
         (Some(_), true) => return error("exists"),
         _ => {}
     }
-    if stored(&t.record.id) {
+    if stored(id) {
         return error("exists");
     }
-    if t.record.parent.as_deref().is_some_and(|p| !stored(p)) {
+    if !parent.is_null() && !stored(parent) {
         return error("not_found");
     }
-    let items: Vec<(Side, &Item)> = t.input.iter().map(|i| (Side::Input, i)).chain(t.output.iter().map(|i| (Side::Output, i))).collect();
-    let mut ids: Vec<&str> = items.iter().map(|(_, i)| i.id.as_str()).collect();
+    let side = |k: &str| op[k].as_array().map(Vec::as_slice).unwrap_or_default();
+    let items: Vec<(u8, &Value)> = side("input").iter().map(|i| (0, i)).chain(side("output").iter().map(|i| (1, i))).collect();
+    let mut ids: Vec<&str> = items.iter().map(|(_, i)| i["id"].as_str().unwrap_or_default()).collect();
     ids.sort_unstable();
     if ids.windows(2).any(|w| w[0] == w[1]) {
         return error("invalid");
     }
     let count = meta.and_then(|m| m["count"].as_u64()).unwrap_or(0) + items.len() as u64;
-    if count > u64::from(t.limits.max_items) {
+    if count > op["max_items"].as_u64().unwrap_or(0) {
         return error("full");
     }
-    let record = t.record.body.to_string();
-    let bodies: Vec<String> = items.iter().map(|(_, i)| i.body.to_string()).collect();
-    let max = t.limits.max_item_bytes as usize;
+    let record = op["body"].to_string();
+    let bodies: Vec<String> = items.iter().map(|(_, i)| i["body"].to_string()).collect();
+    let max = op["max_item_bytes"].as_u64().unwrap_or(0) as usize;
     if record.len() > max || bodies.iter().any(|b| b.len() > max) {
         return error("too_large");
     }
+    let ttl_ms = op["ttl_ms"].as_u64().unwrap_or(0);
     let mut sql = Vec::with_capacity(items.len() + 3);
-    if t.create {
-        sql.push(create(&t.conv, now_ms, t.limits.ttl_ms));
+    if create {
+        sql.push(self::create(&op["conv"], now_ms, ttl_ms));
     }
-    let id: Value = t.record.id.clone().into();
     sql.push(q(
         "INSERT INTO responses (id, parent, created, body) VALUES (?, ?, ?, ?)",
-        vec![id.clone(), t.record.parent.clone().into(), now_ms.into(), record.into()],
+        vec![id.clone(), parent.clone(), now_ms.into(), record.into()],
     ));
     for ((side, item), body) in items.iter().zip(bodies) {
         sql.push(q(
             "INSERT INTO items (resp, side, id, body) VALUES (?, ?, ?, ?)",
-            vec![id.clone(), (*side as u8).into(), item.id.clone().into(), body.into()],
+            vec![id.clone(), (*side).into(), item["id"].clone(), body.into()],
         ));
     }
-    sql.push(q("UPDATE meta SET head = ?, touched = ?, ttl_ms = ?", vec![id, now_ms.into(), t.limits.ttl_ms.into()]));
-    Plan { sql, reply: Some(format!(r#"{{"count":{count}}}"#)), alarm_ms: Some(now_ms + t.limits.ttl_ms), drop: false }
+    sql.push(q("UPDATE meta SET head = ?, touched = ?, ttl_ms = ?", vec![id.clone(), now_ms.into(), ttl_ms.into()]));
+    Plan { sql, reply: Some(format!(r#"{{"count":{count}}}"#)), alarm_ms: Some(now_ms + ttl_ms), drop: false }
 }
 
 /// `[body, ...]` of the rows; a body is stored JSON text, written as is.
@@ -273,8 +260,7 @@ fn list(rows: &[Value], limit: usize) -> Plan {
 
 /// Phase 1 of deleting a response: its children follow its parent, the head moves back to
 /// the parent if it was the head, and its items and record go.
-fn delete_response(response: &str, parent: &Value) -> Plan {
-    let r: Value = response.into();
+fn delete_response(r: &Value, parent: &Value) -> Plan {
     Plan {
         sql: vec![
             q("UPDATE responses SET parent = ? WHERE parent = ?", vec![parent.clone(), r.clone()]),

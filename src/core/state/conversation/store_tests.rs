@@ -4,7 +4,7 @@
 //! Every op, branching chains, deletion, expiry, the limits, and paging against a model.
 
 use super::*;
-use crate::core::state::conversation::op::{new_conversation_id, new_response_id, object_name, Item, Limits, Page, Record, Turn};
+use crate::core::state::conversation::op::{new_conversation_id, new_response_id, object_name, Item, Limits, Op, Page, Record, Turn};
 use proptest::prelude::*;
 use rusqlite::types::ValueRef;
 use rusqlite::Connection;
@@ -66,15 +66,18 @@ impl Object {
 
     /// One call, as the object makes it: the op and the plans cross as JSON text.
     fn call(&mut self, op: &Op, now_ms: u64) -> Value {
-        let op = Op::parse(&op.to_json()).expect("the op reads back");
-        let reads = step(&op, None, now_ms);
+        self.run(&serde_json::from_str(&op.to_json()).unwrap(), now_ms)
+    }
+
+    fn run(&mut self, op: &Value, now_ms: u64) -> Value {
+        let reads = step(op, None, now_ms);
         assert!(reads.reply.is_none() && !reads.drop && reads.alarm_ms.is_none(), "phase 0 only reads");
         for r in &reads.sql {
             assert!(r.sql.starts_with("SELECT") || r.sql.starts_with("WITH"), "phase 0 only reads: {}", r.sql);
         }
         let rows: Vec<Value> = reads.sql.iter().map(|q| self.exec(q)).collect();
         let rows: Value = serde_json::from_str(&Value::Array(rows).to_string()).unwrap();
-        let plan: Value = serde_json::from_str(&step(&op, Some(&rows), now_ms).to_json()).unwrap();
+        let plan: Value = serde_json::from_str(&step(op, Some(&rows), now_ms).to_json()).unwrap();
         let statements: Vec<Query> = serde_json::from_value(plan["sql"].clone()).unwrap();
         let tx = self.db.transaction().unwrap();
         for s in &statements {
@@ -96,7 +99,7 @@ impl Object {
 
     /// An op as the gateway sends it, answered as the object answers it.
     pub(crate) fn call_json(&mut self, op: &str, now_ms: u64) -> String {
-        self.call(&Op::parse(op).expect("the gateway's op reads"), now_ms).to_string()
+        self.run(&serde_json::from_str(op).expect("the gateway's op is JSON"), now_ms).to_string()
     }
 
     pub(crate) fn count(&self, table: &str) -> i64 {
@@ -147,7 +150,8 @@ fn every_statement_binds_all_its_values() {
         Op::Expire,
     ];
     for op in &ops {
-        for q in step(op, None, 1).sql {
+        let op: Value = serde_json::from_str(&op.to_json()).unwrap();
+        for q in step(&op, None, 1).sql {
             assert_eq!(q.sql.matches('?').count(), q.args.len(), "{}", q.sql);
         }
     }
@@ -312,13 +316,16 @@ fn another_tenants_object_knows_none_of_the_ids() {
 fn plans_are_decided_from_the_rows_alone() {
     // Phase 1 without an engine: rows as the object would pass them.
     let rows = json!([[{"conv": conv(), "head": "r1", "created": 1, "touched": 1, "ttl_ms": DAY, "count": 49}], [{"id": "r1"}]]);
-    assert_eq!(step(&turn("r2", Some("r1"), false), Some(&rows), 2).reply.as_deref(), Some(r#"{"error":"full"}"#));
+    let append: Value = serde_json::from_str(&turn("r2", Some("r1"), false).to_json()).unwrap();
+    assert_eq!(step(&append, Some(&rows), 2).reply.as_deref(), Some(r#"{"error":"full"}"#));
     let rows = json!([[{"conv": conv(), "head": "r1", "created": 1, "touched": 1, "ttl_ms": DAY, "count": 48}], [{"id": "r1"}]]);
-    let plan = step(&turn("r2", Some("r1"), false), Some(&rows), 2);
+    let plan = step(&append, Some(&rows), 2);
     assert_eq!((plan.reply.as_deref(), plan.alarm_ms, plan.sql.len()), (Some(r#"{"count":50}"#), Some(2 + DAY), 4));
     let rows = json!([[{"touched": 10, "ttl_ms": 5}]]);
-    assert_eq!(step(&Op::Expire, Some(&rows), 14), Plan { reply: Some("null".into()), alarm_ms: Some(15), ..Plan::default() });
-    assert!(step(&Op::Expire, Some(&rows), 15).drop);
+    let expire = json!({"op": "expire"});
+    assert_eq!(step(&expire, Some(&rows), 14), Plan { reply: Some("null".into()), alarm_ms: Some(15), ..Plan::default() });
+    assert!(step(&expire, Some(&rows), 15).drop);
+    assert_eq!(step(&json!({"op": "nope"}), Some(&json!([[]])), 1).reply.as_deref(), Some(r#"{"error":"invalid"}"#));
 }
 
 /// A conversation whose response `r` has `n` input items `i0..`, with output items and a
