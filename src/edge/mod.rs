@@ -347,10 +347,10 @@ impl Step {
     }
 
     /// After `end`: the turn of a stored conversation to store before the stream closes, as
-    /// JSON `{"name", "op"}` for the conversation object; "" when none.
+    /// the JSON of a `conversation` action (`{"do", "name", "op"}`); "" when none.
     pub fn store(&mut self) -> String {
         let Some((name, op)) = self.inner.session_mut().and_then(Session::store_op) else { return String::new() };
-        serde_json::json!({"name": name, "op": op}).to_string()
+        crate::core::pipeline::protocol::Action::Conversation { name, op }.to_json("")
     }
 
     /// The conversation object's answer to `store` (`undefined`: unreachable): the stream's

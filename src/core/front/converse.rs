@@ -51,14 +51,13 @@ fn limits(config: &Config) -> Limits {
 pub fn start(p: &Planner, who: &Principal, inb: &Inbound, asked: Asked, payload: Payload) -> Result<Started, GatewayError> {
     let session = |(s, a): (Session, Action)| Started::Session(Box::new(s), a);
     let Some(value) = inb.header(SESSION_HEADER) else { return p.plan(who, inb, asked, payload, None).map(session) };
-    let Payload::Chat(req) = &payload else {
-        return Err(GatewayError::new(Code::InvalidValue, "x-switchyard-session applies to /v1/chat/completions and /v1/messages only")
-            .with_param(SESSION_HEADER));
+    let req = match &payload {
+        Payload::Chat(req) if req.dialect != Dialect::Completions => req,
+        _ => {
+            return Err(GatewayError::new(Code::InvalidValue, "x-switchyard-session applies to /v1/chat/completions and /v1/messages only")
+                .with_param(SESSION_HEADER))
+        }
     };
-    if req.dialect == Dialect::Completions {
-        return Err(GatewayError::new(Code::InvalidValue, "x-switchyard-session applies to /v1/chat/completions and /v1/messages only")
-            .with_param(SESSION_HEADER));
-    }
     if !p.conversations {
         return Err(GatewayError::new(
             Code::SessionsDisabled,
@@ -68,11 +67,8 @@ pub fn start(p: &Planner, who: &Principal, inb: &Inbound, asked: Asked, payload:
     let limits = limits(p.config);
     let items = history::items(req);
     if let Some(i) = items.iter().position(|m| m.to_string().len() > limits.max_item_bytes as usize) {
-        return Err(GatewayError::new(
-            Code::SessionItemTooLarge,
-            format!("a message of this turn is over the {} bytes one stored message may take", limits.max_item_bytes),
-        )
-        .with_param(format!("messages[{}]", history::instructions(req) + i)));
+        let err = answer::StoreError::TooLarge.to_error("");
+        return Err(err.with_param(format!("messages[{}]", history::instructions(req) + i)));
     }
     let (id, create) = match value {
         "new" => (
@@ -81,7 +77,7 @@ pub fn start(p: &Planner, who: &Principal, inb: &Inbound, asked: Asked, payload:
             true,
         ),
         v if store::is_conversation_id(v) => (v.to_string(), false),
-        v => return Err(not_found(v)),
+        _ => return Err(not_found()),
     };
     let plan = ConversationPlan {
         object: store::object_name(&who.tenant, &id),
@@ -101,22 +97,17 @@ pub fn start(p: &Planner, who: &Principal, inb: &Inbound, asked: Asked, payload:
     Ok(Started::Loading(Box::new(Loading { who: who.clone(), inb, asked, payload, plan }), action))
 }
 
-fn not_found(id: &str) -> GatewayError {
-    let shown: String = id.chars().take(64).collect();
-    GatewayError::new(Code::SessionNotFound, format!("no stored conversation '{shown}' (send x-switchyard-session: new to start one)"))
+fn not_found() -> GatewayError {
+    GatewayError::new(Code::SessionNotFound, "no stored conversation by that id (x-switchyard-session: new starts one)")
         .with_param(SESSION_HEADER)
 }
 
 /// The turn (its new messages and the answer) fits beside the `held` items already stored.
 fn check_room(plan: &ConversationPlan, held: u64) -> Result<(), GatewayError> {
-    let after = held + plan.items.len() as u64 + 1;
-    if after > u64::from(plan.limits.max_items) {
-        return Err(GatewayError::new(
-            Code::SessionFull,
-            format!("the conversation '{}' holds {held} messages: this turn would take it past its {}", plan.id, plan.limits.max_items),
-        ));
+    match held + plan.items.len() as u64 + 1 > u64::from(plan.limits.max_items) {
+        true => Err(answer::StoreError::Full.to_error(&plan.id)),
+        false => Ok(()),
     }
-    Ok(())
 }
 
 /// The loaded history in the request (`reply`: the object's answer, `None` when it could not

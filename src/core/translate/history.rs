@@ -40,11 +40,10 @@ pub fn answer(resp: &ChatResponse) -> Option<Value> {
     Some(openai::encode_message(&m, false))
 }
 
-/// The response record stored with a turn: the answer's id, model, time and usage, as an
-/// OpenAI `chat.completion` gives them (its message is the turn's output item).
+/// The response record stored with a turn: the upstream's id for the answer and its model
+/// (the answer itself is the turn's output item).
 pub fn record(resp: &ChatResponse) -> Value {
-    json!({"id": resp.id, "object": "chat.completion", "created": resp.created, "model": resp.model,
-           "usage": resp.usage.as_ref().map(openai::encode_usage)})
+    json!({"id": resp.id, "model": resp.model})
 }
 
 /// Stored items back to canonical messages, checked as a request's messages are.
@@ -75,8 +74,9 @@ pub fn splice(req: &mut ChatRequest, history: Vec<Message>) -> Result<(), Gatewa
         }
         raw.insert("messages".into(), Value::Array(list));
     }
-    let at = instructions(req);
-    req.messages.splice(at..at, history);
+    let new = req.messages.split_off(instructions(req));
+    req.messages.extend(history);
+    req.messages.extend(new);
     Ok(())
 }
 

@@ -29,9 +29,12 @@ impl StoreError {
             StoreError::NotFound => GatewayError::new(Code::SessionNotFound, format!("no stored conversation or response '{id}'")),
             StoreError::Full => GatewayError::new(
                 Code::SessionFull,
-                format!("the conversation '{id}' cannot take this turn: it would hold more items than allowed"),
+                format!("the conversation '{id}' cannot take this turn: it would hold more messages than allowed (sessions.max_items)"),
             ),
-            StoreError::TooLarge => GatewayError::new(Code::SessionItemTooLarge, "a message of this turn is too large to store"),
+            StoreError::TooLarge => GatewayError::new(
+                Code::SessionItemTooLarge,
+                "a message of this turn is larger than one stored message may be (sessions.max_item_bytes)",
+            ),
             StoreError::Exists | StoreError::Invalid | StoreError::Unavailable => {
                 GatewayError::new(Code::SessionUnavailable, format!("the conversation '{id}' could not be read or stored; try again"))
                     .with_status(503)
