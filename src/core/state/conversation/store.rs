@@ -16,8 +16,8 @@
 //! - The alarm is set to the last append or load plus the idle lifetime; when it rings after
 //!   that, the conversation deletes itself.
 
-use crate::core::state::ledger::Query;
 use serde_json::{json, Value};
+use std::fmt::Write;
 
 /// The object's tables: one `meta` row while the conversation exists, the response records
 /// (`parent` is the response each follows), and the items in the order stored.
@@ -46,7 +46,7 @@ const PAGE_DESC: &str = "SELECT id, body FROM items WHERE resp = ? AND side = 0 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Plan {
     /// Statements to run in order (phase 1: in one transaction).
-    pub sql: Vec<Query>,
+    pub sql: Statements,
     /// The op's answer, JSON (phase 1 only): `{"error": "not_found" | "exists" | "full" |
     /// "too_large" | "invalid"}` or the op's own answer (see [`step`]).
     pub reply: Option<String>,
@@ -61,7 +61,7 @@ impl Plan {
     /// ms, "drop"?: true}`.
     pub fn to_json(&self) -> String {
         let mut o = String::from(r#"{"sql":"#);
-        o.push_str(&serde_json::to_string(&self.sql).unwrap_or_else(|_| "[]".into()));
+        o.push_str(&self.sql.to_json());
         if let Some(r) = &self.reply {
             o.push_str(r#","reply":"#);
             o.push_str(&Value::from(r.as_str()).to_string());
@@ -77,8 +77,37 @@ impl Plan {
     }
 }
 
-fn q(sql: &str, args: Vec<Value>) -> Query {
-    Query { sql: sql.into(), args }
+/// Statements with their bound values, kept as the JSON array the object runs
+/// (`[{"sql", "args"}]`). The SQL texts are this module's constants, free of characters JSON
+/// would escape (a test checks).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Statements(String);
+
+impl Statements {
+    fn of(sql: &str, args: &[&Value]) -> Statements {
+        let mut s = Statements::default();
+        s.push(sql, args);
+        s
+    }
+
+    fn push(&mut self, sql: &str, args: &[&Value]) {
+        let o = &mut self.0;
+        o.push_str(if o.is_empty() { r#"[{"sql":""# } else { r#",{"sql":""# });
+        o.push_str(sql);
+        o.push_str(r#"","args":["#);
+        for (i, a) in args.iter().enumerate() {
+            let _ = write!(o, "{}{a}", if i == 0 { "" } else { "," });
+        }
+        o.push_str("]}");
+    }
+
+    /// The JSON array, `[{"sql", "args"}]`.
+    pub fn to_json(&self) -> String {
+        if self.0.is_empty() {
+            return "[]".into();
+        }
+        format!("{}]", self.0)
+    }
 }
 
 fn reply(text: String) -> Plan {
@@ -107,11 +136,12 @@ pub fn step(op: &Value, rows: Option<&Value>, now_ms: u64) -> Plan {
     let Some(rows) = rows else { return Plan { sql: reads(kind, op), ..Plan::default() } };
     let table = |i: usize| rows.get(i).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     let (first, meta) = (table(0).first(), table(0).first().filter(|_| !matches!(kind, "get" | "list" | "delete_response")));
-    let ttl_ms = op["ttl_ms"].as_u64().unwrap_or(0);
-    let touched = |sql: Vec<Query>, reply: String| Plan { sql, reply: Some(reply), alarm_ms: Some(now_ms + ttl_ms), drop: false };
+    let ttl = &op["ttl_ms"];
+    let now = Value::from(now_ms);
+    let touched = |sql: Statements, reply: String| Plan { sql, reply: Some(reply), alarm_ms: Some(now_ms + ttl.as_u64().unwrap_or(0)), drop: false };
     match (kind, meta, first) {
         ("create", None, _) => touched(
-            vec![create(&op["conv"], now_ms, ttl_ms)],
+            create(&op["conv"], &now, ttl),
             json!({"id": op["conv"], "object": "conversation", "created_at": now_ms / 1000}).to_string(),
         ),
         ("create", Some(_), _) => error("exists"),
@@ -124,7 +154,7 @@ pub fn step(op: &Value, rows: Option<&Value>, now_ms: u64) -> Plan {
                 o.push_str(&format!(r#","head":{},"count":{},"items":"#, m["head"], m["count"]));
                 bodies(&mut o, table(2));
                 o.push('}');
-                touched(vec![q("UPDATE meta SET touched = ?, ttl_ms = ?", vec![now_ms.into(), ttl_ms.into()])], o)
+                touched(Statements::of("UPDATE meta SET touched = ?, ttl_ms = ?", &[&now, ttl]), o)
             }
         },
         ("get", _, Some(r)) => {
@@ -136,7 +166,10 @@ pub fn step(op: &Value, rows: Option<&Value>, now_ms: u64) -> Plan {
         ("list", _, Some(_)) => list(table(1), op["limit"].as_u64().unwrap_or(20) as usize),
         ("delete_response", _, Some(r)) => delete_response(&op["id"], &r["parent"]),
         ("delete", Some(m), _) => Plan {
-            sql: ["DELETE FROM items", "DELETE FROM responses", "DELETE FROM meta"].iter().map(|s| q(s, vec![])).collect(),
+            sql: ["DELETE FROM items", "DELETE FROM responses", "DELETE FROM meta"].iter().fold(Statements::default(), |mut s, d| {
+                s.push(d, &[]);
+                s
+            }),
             reply: Some(json!({"id": m["conv"], "object": "conversation.deleted", "deleted": true}).to_string()),
             alarm_ms: None,
             drop: true,
@@ -154,37 +187,31 @@ pub fn step(op: &Value, rows: Option<&Value>, now_ms: u64) -> Plan {
 }
 
 /// Phase 0: what each op reads (the conversation's `meta` row first, for those that need it).
-fn reads(kind: &str, op: &Value) -> Vec<Query> {
-    let meta = || q(META, vec![]);
+fn reads(kind: &str, op: &Value) -> Statements {
     let id = &op["id"];
+    let mut s = Statements::default();
     match kind {
-        "append" => vec![meta(), q("SELECT id FROM responses WHERE id = ? OR id = ?", vec![id.clone(), op["parent"].clone()])],
-        "load" => vec![
-            meta(),
-            q("SELECT id FROM responses WHERE id = COALESCE(?, (SELECT head FROM meta))", vec![id.clone()]),
-            q(HISTORY, vec![id.clone()]),
-        ],
-        "get" | "delete_response" => vec![q("SELECT id, parent, created, body FROM responses WHERE id = ?", vec![id.clone()])],
+        "get" | "delete_response" => s.push("SELECT id, parent, created, body FROM responses WHERE id = ?", &[id]),
         "list" => {
-            let after = &op["after"];
-            let limit = op["limit"].as_u64().unwrap_or(20) + 1;
-            vec![
-                q("SELECT id FROM responses WHERE id = ?", vec![id.clone()]),
-                q(
-                    if op["asc"] == true { PAGE_ASC } else { PAGE_DESC },
-                    vec![id.clone(), after.clone(), id.clone(), after.clone(), limit.into()],
-                ),
-            ]
+            let (after, limit) = (&op["after"], Value::from(op["limit"].as_u64().unwrap_or(20) + 1));
+            s.push("SELECT id FROM responses WHERE id = ?", &[id]);
+            s.push(if op["asc"] == true { PAGE_ASC } else { PAGE_DESC }, &[id, after, id, after, &limit]);
         }
-        _ => vec![meta()],
+        _ => s.push(META, &[]),
     }
+    match kind {
+        "append" => s.push("SELECT id FROM responses WHERE id = ? OR id = ?", &[id, &op["parent"]]),
+        "load" => {
+            s.push("SELECT id FROM responses WHERE id = COALESCE(?, (SELECT head FROM meta))", &[id]);
+            s.push(HISTORY, &[id]);
+        }
+        _ => {}
+    }
+    s
 }
 
-fn create(conv: &Value, now_ms: u64, ttl_ms: u64) -> Query {
-    q(
-        "INSERT INTO meta (one, conv, head, created, touched, ttl_ms) VALUES (1, ?, NULL, ?, ?, ?)",
-        vec![conv.clone(), now_ms.into(), now_ms.into(), ttl_ms.into()],
-    )
+fn create(conv: &Value, now: &Value, ttl: &Value) -> Statements {
+    Statements::of("INSERT INTO meta (one, conv, head, created, touched, ttl_ms) VALUES (1, ?, NULL, ?, ?, ?)", &[conv, now, now, ttl])
 }
 
 /// Phase 1 of an append: every check, then every write.
@@ -219,23 +246,15 @@ fn append(op: &Value, meta: Option<&Value>, found: &[Value], now_ms: u64) -> Pla
     if record.len() > max || bodies.iter().any(|b| b.len() > max) {
         return error("too_large");
     }
-    let ttl_ms = op["ttl_ms"].as_u64().unwrap_or(0);
-    let mut sql = Vec::with_capacity(items.len() + 3);
-    if create {
-        sql.push(self::create(&op["conv"], now_ms, ttl_ms));
-    }
-    sql.push(q(
-        "INSERT INTO responses (id, parent, created, body) VALUES (?, ?, ?, ?)",
-        vec![id.clone(), parent.clone(), now_ms.into(), record.into()],
-    ));
+    let (ttl, now) = (&op["ttl_ms"], &Value::from(now_ms));
+    let mut sql = if create { self::create(&op["conv"], now, ttl) } else { Statements::default() };
+    sql.push("INSERT INTO responses (id, parent, created, body) VALUES (?, ?, ?, ?)", &[id, parent, now, &record.into()]);
     for ((side, item), body) in items.iter().zip(bodies) {
-        sql.push(q(
-            "INSERT INTO items (resp, side, id, body) VALUES (?, ?, ?, ?)",
-            vec![id.clone(), (*side).into(), item["id"].clone(), body.into()],
-        ));
+        sql.push("INSERT INTO items (resp, side, id, body) VALUES (?, ?, ?, ?)", &[id, &(*side).into(), &item["id"], &body.into()]);
     }
-    sql.push(q("UPDATE meta SET head = ?, touched = ?, ttl_ms = ?", vec![id.clone(), now_ms.into(), ttl_ms.into()]));
-    Plan { sql, reply: Some(format!(r#"{{"count":{count}}}"#)), alarm_ms: Some(now_ms + ttl_ms), drop: false }
+    sql.push("UPDATE meta SET head = ?, touched = ?, ttl_ms = ?", &[id, now, ttl]);
+    let alarm_ms = Some(now_ms + ttl.as_u64().unwrap_or(0));
+    Plan { sql, reply: Some(format!(r#"{{"count":{count}}}"#)), alarm_ms, drop: false }
 }
 
 /// `[body, ...]` of the rows; a body is stored JSON text, written as is.
@@ -263,13 +282,12 @@ fn list(rows: &[Value], limit: usize) -> Plan {
 /// Phase 1 of deleting a response: its children follow its parent, the head moves back to
 /// the parent if it was the head, and its items and record go.
 fn delete_response(r: &Value, parent: &Value) -> Plan {
+    let mut sql = Statements::of("UPDATE responses SET parent = ? WHERE parent = ?", &[parent, r]);
+    sql.push("UPDATE meta SET head = ? WHERE head = ?", &[parent, r]);
+    sql.push("DELETE FROM items WHERE resp = ?", &[r]);
+    sql.push("DELETE FROM responses WHERE id = ?", &[r]);
     Plan {
-        sql: vec![
-            q("UPDATE responses SET parent = ? WHERE parent = ?", vec![parent.clone(), r.clone()]),
-            q("UPDATE meta SET head = ? WHERE head = ?", vec![parent.clone(), r.clone()]),
-            q("DELETE FROM items WHERE resp = ?", vec![r.clone()]),
-            q("DELETE FROM responses WHERE id = ?", vec![r.clone()]),
-        ],
+        sql,
         reply: Some(json!({"id": r, "object": "response", "deleted": true}).to_string()),
         ..Plan::default()
     }

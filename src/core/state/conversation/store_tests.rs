@@ -4,6 +4,7 @@
 //! Every op, branching chains, deletion, expiry, the limits, and paging against a model.
 
 use super::*;
+use crate::core::state::ledger::Query;
 use crate::core::state::conversation::op::{new_conversation_id, new_response_id, object_name, Item, Limits, Op, Page, Record, Turn};
 use proptest::prelude::*;
 use rusqlite::types::ValueRef;
@@ -11,6 +12,11 @@ use rusqlite::Connection;
 
 const DAY: u64 = 86_400_000;
 const LIMITS: Limits = Limits { max_items: 50, max_item_bytes: 4096, ttl_ms: DAY };
+
+/// Statements as the object reads them from a plan's JSON.
+fn queries(sql: &Value) -> Vec<Query> {
+    serde_json::from_value(sql.clone()).expect("statements are [{sql, args}]")
+}
 
 /// One conversation object: its storage and its alarm.
 pub(crate) struct Object {
@@ -72,13 +78,13 @@ impl Object {
     fn run(&mut self, op: &Value, now_ms: u64) -> Value {
         let reads = step(op, None, now_ms);
         assert!(reads.reply.is_none() && !reads.drop && reads.alarm_ms.is_none(), "phase 0 only reads");
-        for r in &reads.sql {
+        for r in queries(&serde_json::from_str(&reads.sql.to_json()).unwrap()) {
             assert!(r.sql.starts_with("SELECT") || r.sql.starts_with("WITH"), "phase 0 only reads: {}", r.sql);
         }
-        let rows: Vec<Value> = reads.sql.iter().map(|q| self.exec(q)).collect();
+        let rows: Vec<Value> = queries(&serde_json::from_str(&reads.sql.to_json()).unwrap()).iter().map(|q| self.exec(q)).collect();
         let rows: Value = serde_json::from_str(&Value::Array(rows).to_string()).unwrap();
         let plan: Value = serde_json::from_str(&step(op, Some(&rows), now_ms).to_json()).unwrap();
-        let statements: Vec<Query> = serde_json::from_value(plan["sql"].clone()).unwrap();
+        let statements = queries(&plan["sql"]);
         let tx = self.db.transaction().unwrap();
         for s in &statements {
             assert_eq!(s.sql.matches('?').count(), s.args.len(), "every value is bound: {}", s.sql);
@@ -137,6 +143,16 @@ fn texts(history: &Value) -> Vec<String> {
 }
 
 #[test]
+fn the_sql_texts_need_no_escaping_in_json() {
+    for sql in [SCHEMA, META, HISTORY, PAGE_ASC, PAGE_DESC] {
+        assert!(sql.chars().all(|c| c != '"' && c != '\\' && !c.is_control()), "{sql}");
+    }
+    let plan = step(&json!({"op": "get", "id": "a\"b"}), None, 1);
+    assert_eq!(queries(&serde_json::from_str(&plan.sql.to_json()).unwrap())[0].args, [json!("a\"b")]);
+    assert_eq!(Statements::default().to_json(), "[]");
+}
+
+#[test]
 fn every_statement_binds_all_its_values() {
     let page = Page { after: Some("a".into()), limit: 3, ascending: false };
     let ops = [
@@ -151,7 +167,7 @@ fn every_statement_binds_all_its_values() {
     ];
     for op in &ops {
         let op: Value = serde_json::from_str(&op.to_json()).unwrap();
-        for q in step(&op, None, 1).sql {
+        for q in queries(&serde_json::from_str(&step(&op, None, 1).sql.to_json()).unwrap()) {
             assert_eq!(q.sql.matches('?').count(), q.args.len(), "{}", q.sql);
         }
     }
@@ -320,7 +336,8 @@ fn plans_are_decided_from_the_rows_alone() {
     assert_eq!(step(&append, Some(&rows), 2).reply.as_deref(), Some(r#"{"error":"full"}"#));
     let rows = json!([[{"conv": conv(), "head": "r1", "created": 1, "touched": 1, "ttl_ms": DAY, "count": 48}], [{"id": "r1"}]]);
     let plan = step(&append, Some(&rows), 2);
-    assert_eq!((plan.reply.as_deref(), plan.alarm_ms, plan.sql.len()), (Some(r#"{"count":50}"#), Some(2 + DAY), 4));
+    let sql = queries(&serde_json::from_str(&plan.sql.to_json()).unwrap());
+    assert_eq!((plan.reply.as_deref(), plan.alarm_ms, sql.len()), (Some(r#"{"count":50}"#), Some(2 + DAY), 4));
     let rows = json!([[{"touched": 10, "ttl_ms": 5}]]);
     let expire = json!({"op": "expire"});
     assert_eq!(step(&expire, Some(&rows), 14), Plan { reply: Some("null".into()), alarm_ms: Some(15), ..Plan::default() });
