@@ -40,10 +40,10 @@ pub fn answer(resp: &ChatResponse) -> Option<Value> {
     Some(openai::encode_message(&m, false))
 }
 
-/// The response record stored with a turn: the upstream's id for the answer and its model
-/// (the answer itself is the turn's output item).
+/// The response record stored with a turn: the upstream's id for the answer, as a JSON
+/// string (the answer itself is the turn's output item).
 pub fn record(resp: &ChatResponse) -> Value {
-    json!({"id": resp.id, "model": resp.model})
+    Value::from(resp.id.as_str())
 }
 
 /// Stored items back to canonical messages, checked as a request's messages are.

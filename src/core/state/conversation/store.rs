@@ -16,7 +16,7 @@
 //! - The alarm is set to the last append or load plus the idle lifetime; when it rings after
 //!   that, the conversation deletes itself.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::fmt::Write;
 
 /// The object's tables: one `meta` row while the conversation exists, the response records
@@ -142,7 +142,7 @@ pub fn step(op: &Value, rows: Option<&Value>, now_ms: u64) -> Plan {
     match (kind, meta, first) {
         ("create", None, _) => touched(
             create(&op["conv"], &now, ttl),
-            json!({"id": op["conv"], "object": "conversation", "created_at": now_ms / 1000}).to_string(),
+            format!(r#"{{"id":{},"object":"conversation","created_at":{}}}"#, op["conv"], now_ms / 1000),
         ),
         ("create", Some(_), _) => error("exists"),
         ("append", ..) => append(op, meta, table(1), now_ms),
@@ -170,7 +170,7 @@ pub fn step(op: &Value, rows: Option<&Value>, now_ms: u64) -> Plan {
                 s.push(d, &[]);
                 s
             }),
-            reply: Some(json!({"id": m["conv"], "object": "conversation.deleted", "deleted": true}).to_string()),
+            reply: Some(format!(r#"{{"id":{},"object":"conversation.deleted","deleted":true}}"#, m["conv"])),
             alarm_ms: None,
             drop: true,
         },
@@ -288,7 +288,7 @@ fn delete_response(r: &Value, parent: &Value) -> Plan {
     sql.push("DELETE FROM responses WHERE id = ?", &[r]);
     Plan {
         sql,
-        reply: Some(json!({"id": r, "object": "response", "deleted": true}).to_string()),
+        reply: Some(format!(r#"{{"id":{r},"object":"response","deleted":true}}"#)),
         ..Plan::default()
     }
 }

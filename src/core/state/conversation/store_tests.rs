@@ -4,6 +4,7 @@
 //! Every op, branching chains, deletion, expiry, the limits, and paging against a model.
 
 use super::*;
+use serde_json::json;
 use crate::core::state::ledger::Query;
 use crate::core::state::conversation::op::{new_conversation_id, new_response_id, object_name, Item, Limits, Op, Page, Record, Turn};
 use proptest::prelude::*;
