@@ -59,10 +59,7 @@ pub fn start(p: &Planner, who: &Principal, inb: &Inbound, asked: Asked, payload:
         }
     };
     if !p.conversations {
-        return Err(GatewayError::new(
-            Code::SessionsDisabled,
-            "stored conversations need the CONVERSATIONS Durable Object namespace bound",
-        ));
+        return Err(GatewayError::new(Code::SessionsDisabled, "sessions need the CONVERSATIONS Durable Object namespace bound"));
     }
     let limits = limits(p.config);
     let items = history::items(req);
@@ -93,7 +90,7 @@ pub fn start(p: &Planner, who: &Principal, inb: &Inbound, asked: Asked, payload:
         return p.plan(who, inb, asked, payload, Some(plan)).map(session);
     }
     let action = Action::Conversation { name: plan.object.clone(), op: Op::Load { response: None, ttl_ms: limits.ttl_ms }.to_json() };
-    let inb = OwnedInbound { body: Vec::new(), ..OwnedInbound::from(&Inbound { body: &[], ..*inb }) };
+    let inb = OwnedInbound::from(&Inbound { body: &[], ..*inb });
     Ok(Started::Loading(Box::new(Loading { who: who.clone(), inb, asked, payload, plan }), action))
 }
 
@@ -113,23 +110,25 @@ fn check_room(plan: &ConversationPlan, held: u64) -> Result<(), GatewayError> {
 /// The loaded history in the request (`reply`: the object's answer, `None` when it could not
 /// be reached), then its session; `Err` is the error reply, in the caller's API, when the
 /// conversation is unknown (to this tenant), full, or could not be read.
-pub fn loaded(p: &Planner, l: Loading, reply: Option<&str>) -> Result<(Session, Action), Action> {
-    let Loading { who, inb, asked, mut payload, mut plan } = l;
-    let fail = |e: &GatewayError| {
-        let mut r = error_reply(&asked.request_id, e, asked.dialect);
-        r.headers.extend(asked.cors_origin.as_deref().map(cors_headers).unwrap_or_default());
+pub fn loaded(p: &Planner, l: Box<Loading>, reply: Option<&str>) -> Result<(Session, Action), Action> {
+    let (request_id, dialect, origin) = (l.asked.request_id.clone(), l.asked.dialect, l.asked.cors_origin.clone());
+    resume(p, *l, reply).map_err(|e| {
+        let mut r = error_reply(&request_id, &e, dialect);
+        r.headers.extend(origin.as_deref().map(cors_headers).unwrap_or_default());
         Action::Respond(r)
-    };
-    let h = answer::history(reply).map_err(|e| fail(&e.to_error(&plan.id)))?;
-    check_room(&plan, h.count).map_err(|e| fail(&e))?;
+    })
+}
+
+fn resume(p: &Planner, l: Loading, reply: Option<&str>) -> Result<(Session, Action), GatewayError> {
+    let Loading { who, inb, asked, mut payload, mut plan } = l;
+    let h = answer::history(reply).map_err(|e| e.to_error(&plan.id))?;
+    check_room(&plan, h.count)?;
     plan.parent = h.response;
-    let messages = history::decode(h.items).map_err(|_| fail(&answer::StoreError::Unavailable.to_error(&plan.id)))?;
+    let messages = history::decode(h.items).map_err(|_| answer::StoreError::Unavailable.to_error(&plan.id))?;
     if let Payload::Chat(req) = &mut payload {
-        history::splice(req, messages).map_err(|e| fail(&e))?;
+        history::splice(req, messages)?;
     }
-    let inb = inb.view();
-    let result = p.plan(&who, &inb, asked.clone(), payload, Some(plan));
-    result.map_err(|e| fail(&e))
+    p.plan(&who, &inb.view(), asked, payload, Some(plan))
 }
 
 #[cfg(test)]

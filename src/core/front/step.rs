@@ -184,7 +184,7 @@ impl Gateway {
             (Flow::Usage(next), Event::Answer(v)) => (Flow::Done, usage::answer(*next, v)),
             (Flow::Count(next), Event::Called { status, body }) => (Flow::Done, count::answer(*next, status, body)),
             (Flow::Conversation(l), Event::Answer(v)) => match self.config() {
-                Ok(config) => match converse::loaded(&self.planner(config), *l, v) {
+                Ok(config) => match converse::loaded(&self.planner(config), l, v) {
                     Ok((s, a)) => (Flow::Session(Box::new(s)), a),
                     Err(a) => (Flow::Done, a),
                 },

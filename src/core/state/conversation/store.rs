@@ -138,7 +138,8 @@ pub fn step(op: &Value, rows: Option<&Value>, now_ms: u64) -> Plan {
     let (first, meta) = (table(0).first(), table(0).first().filter(|_| !matches!(kind, "get" | "list" | "delete_response")));
     let ttl = &op["ttl_ms"];
     let now = Value::from(now_ms);
-    let touched = |sql: Statements, reply: String| Plan { sql, reply: Some(reply), alarm_ms: Some(now_ms + ttl.as_u64().unwrap_or(0)), drop: false };
+    let touched =
+        |sql: Statements, reply: String| Plan { sql, reply: Some(reply), alarm_ms: Some(now_ms + ttl.as_u64().unwrap_or(0)), drop: false };
     match (kind, meta, first) {
         ("create", None, _) => touched(
             create(&op["conv"], &now, ttl),
@@ -286,11 +287,7 @@ fn delete_response(r: &Value, parent: &Value) -> Plan {
     sql.push("UPDATE meta SET head = ? WHERE head = ?", &[parent, r]);
     sql.push("DELETE FROM items WHERE resp = ?", &[r]);
     sql.push("DELETE FROM responses WHERE id = ?", &[r]);
-    Plan {
-        sql,
-        reply: Some(format!(r#"{{"id":{r},"object":"response","deleted":true}}"#)),
-        ..Plan::default()
-    }
+    Plan { sql, reply: Some(format!(r#"{{"id":{r},"object":"response","deleted":true}}"#)), ..Plan::default() }
 }
 
 #[cfg(test)]

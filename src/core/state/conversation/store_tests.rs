@@ -4,12 +4,12 @@
 //! Every op, branching chains, deletion, expiry, the limits, and paging against a model.
 
 use super::*;
-use serde_json::json;
-use crate::core::state::ledger::Query;
 use crate::core::state::conversation::op::{new_conversation_id, new_response_id, object_name, Item, Limits, Op, Page, Record, Turn};
+use crate::core::state::ledger::Query;
 use proptest::prelude::*;
 use rusqlite::types::ValueRef;
 use rusqlite::Connection;
+use serde_json::json;
 
 const DAY: u64 = 86_400_000;
 const LIMITS: Limits = Limits { max_items: 50, max_item_bytes: 4096, ttl_ms: DAY };
