@@ -163,12 +163,11 @@ function streamReply(job, gw, step, upstreamBody, a) {
         }
         if (!open) return; // the client went away while this read waited
         if (chunk.done) {
-          // A stored conversation's turn is stored before the stream's last bytes go out.
           const tail = step.end();
-          const store = step.store();
-          if (!store) return close(controller, tail);
-          const { name, op } = JSON.parse(store);
-          const answer = await conversationCall(job.env, name, op);
+          if (tail !== undefined) return close(controller, tail);
+          // A stored conversation's turn is stored before the stream's last bytes go out.
+          const a = JSON.parse(step.action());
+          const answer = await conversationCall(job.env, a.name, a.op);
           if (!open) return; // the client went away; the turn is stored all the same
           return close(controller, step.stored(answer));
         }

@@ -336,9 +336,10 @@ impl Step {
         self.inner.session().is_none_or(Session::is_finished)
     }
 
-    /// The upstream stream ended: the closing bytes.
-    pub fn end(&mut self) -> Vec<u8> {
-        self.inner.session_mut().map(Session::on_end).unwrap_or_default()
+    /// The upstream stream ended: the closing bytes; `undefined` when a stored conversation's
+    /// turn must be stored first: `action()` is then that store, and `stored` gives the bytes.
+    pub fn end(&mut self) -> Option<Vec<u8>> {
+        self.inner.end_stream()
     }
 
     /// Reading the upstream stream failed: the in-band error to close with.
@@ -346,15 +347,9 @@ impl Step {
         self.inner.session_mut().map(Session::on_stream_error).unwrap_or_default()
     }
 
-    /// After `end`: the turn of a stored conversation to store before the stream closes, as
-    /// the JSON of a `conversation` action (`{"do", "name", "op"}`); "" when none.
-    pub fn store(&mut self) -> String {
-        let Some((name, op)) = self.inner.session_mut().and_then(Session::store_op) else { return String::new() };
-        crate::core::pipeline::protocol::Action::Conversation { name, op }.to_json("")
-    }
-
-    /// The conversation object's answer to `store` (`undefined`: unreachable): the stream's
-    /// closing bytes (its held tail, or an in-band error when the turn was not stored).
+    /// The conversation object's answer to the store `end` asked for (`undefined`:
+    /// unreachable): the stream's closing bytes (its held tail, or an in-band error when the
+    /// turn was not stored).
     pub fn stored(&mut self, answer: Option<String>) -> Vec<u8> {
         self.inner.session_mut().map(|s| s.on_stream_stored(answer.as_deref())).unwrap_or_default()
     }

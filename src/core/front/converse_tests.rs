@@ -161,15 +161,15 @@ impl World {
         for chunk in openai_stream(text).split_inclusive("\n\n") {
             body.extend(s.on_chunk(chunk.as_bytes()).unwrap_or_else(|| chunk.as_bytes().to_vec()));
         }
-        let end = s.on_end();
-        assert!(end.is_empty() || s.store_op().is_none(), "the end waits for the store");
-        body.extend(end);
-        if let Some((name, op)) = s.store_op() {
-            assert!(!String::from_utf8_lossy(&body).contains("[DONE]"), "nothing of the end went out before the store");
-            let answer = self.store(name, &op);
-            ops.push(op);
-            let s = step.session_mut().unwrap();
-            body.extend(s.on_stream_stored(answer.as_deref()));
+        match step.end_stream() {
+            Some(end) => body.extend(end),
+            None => {
+                assert!(!String::from_utf8_lossy(&body).contains("[DONE]"), "nothing of the end went out before the store");
+                let Action::Conversation { name, op } = step.action().clone() else { panic!("{:?}", step.action()) };
+                let answer = self.store(name, &op);
+                ops.push(op);
+                body.extend(step.session_mut().unwrap().on_stream_stored(answer.as_deref()));
+            }
         }
         Got { reply: Reply { body, ..head }, ops }
     }

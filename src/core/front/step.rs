@@ -140,6 +140,23 @@ impl Step {
         }
     }
 
+    /// A stream's upstream ended: the closing bytes to send, or `None` when a stored
+    /// conversation's turn must be stored first. The step's action is then that store
+    /// ([`Action::Conversation`]); its answer goes to the session's
+    /// [`on_stream_stored`](Session::on_stream_stored), which gives the closing bytes.
+    pub fn end_stream(&mut self) -> Option<Vec<u8>> {
+        let s = self.session_mut()?;
+        let out = s.on_end();
+        let (name, op) = s.store_op().map_or((String::new(), None), |(n, o)| (n, Some(o)));
+        match op {
+            None => Some(out),
+            Some(op) => {
+                self.action = Action::Conversation { name, op };
+                None
+            }
+        }
+    }
+
     /// The same, mutable (the stream calls go straight to it).
     pub fn session_mut(&mut self) -> Option<&mut Session> {
         match &mut self.flow {

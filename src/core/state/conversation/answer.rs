@@ -13,12 +13,9 @@ pub enum StoreError {
     Full,
     /// An item or the response record is over `sessions.max_item_bytes`.
     TooLarge,
-    /// A response or conversation by that id is already stored (a new one's random id met
-    /// an old one: never in practice).
-    Exists,
-    /// The op was malformed (two items of one turn with one id).
-    Invalid,
-    /// The object did not answer, or answered something unreadable.
+    /// The object did not answer, answered something unreadable, or refused the op as
+    /// malformed (`invalid`) or as storing an id it holds already (`exists`: a new random id
+    /// met an old one, never in practice).
     Unavailable,
 }
 
@@ -35,7 +32,7 @@ impl StoreError {
                 Code::SessionItemTooLarge,
                 "a message of this turn is larger than one stored message may be (sessions.max_item_bytes)",
             ),
-            StoreError::Exists | StoreError::Invalid | StoreError::Unavailable => {
+            StoreError::Unavailable => {
                 GatewayError::new(Code::SessionUnavailable, format!("the conversation '{id}' could not be read or stored; try again"))
                     .with_status(503)
             }
@@ -46,15 +43,13 @@ impl StoreError {
 /// An answer (`None`: the object could not be reached) as JSON, or the refusal it carries.
 pub fn check(answer: Option<&str>) -> Result<Value, StoreError> {
     let v: Value = answer.and_then(|a| serde_json::from_str(a).ok()).ok_or(StoreError::Unavailable)?;
-    match v.get("error").and_then(Value::as_str) {
-        None => Ok(v),
-        Some("not_found") => Err(StoreError::NotFound),
-        Some("full") => Err(StoreError::Full),
-        Some("too_large") => Err(StoreError::TooLarge),
-        Some("exists") => Err(StoreError::Exists),
-        Some("invalid") => Err(StoreError::Invalid),
-        Some(_) => Err(StoreError::Unavailable),
-    }
+    Err(match v.get("error").and_then(Value::as_str) {
+        None => return Ok(v),
+        Some("not_found") => StoreError::NotFound,
+        Some("full") => StoreError::Full,
+        Some("too_large") => StoreError::TooLarge,
+        Some(_) => StoreError::Unavailable,
+    })
 }
 
 /// A loaded history.
