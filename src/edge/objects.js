@@ -68,14 +68,12 @@ export class SimilarIndex extends DurableObject {
 // `conversation_step`. Each op takes two phases within one call, without awaiting between
 // them, so ops never interleave: the reads, then (given their rows) the writes in one
 // transaction, the reply, and the alarm that deletes the conversation once it is idle.
+// Its tables are made by its first write, so an object only ever asked about (an unknown id,
+// another tenant's) keeps no storage: until then every read reads nothing.
 export class Conversation extends DurableObject {
   constructor(ctx, env) {
     super(ctx, env);
-    this.schema();
-  }
-
-  schema() {
-    for (const s of conversation_schema().split(";")) this.ctx.storage.sql.exec(s);
+    this.made = ctx.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray().length > 0;
   }
 
   async call(op) {
@@ -92,13 +90,17 @@ export class Conversation extends DurableObject {
     const now = Date.now();
     const reads = JSON.parse(conversation_step(op, undefined, now));
     if (reads.reply !== undefined) return reads.reply;
-    const rows = JSON.stringify(reads.sql.map(exec));
+    const rows = JSON.stringify(reads.sql.map((q) => (this.made ? exec(q) : [])));
     const plan = JSON.parse(conversation_step(op, rows, now));
-    storage.transactionSync(() => plan.sql.forEach(exec));
+    if (plan.sql.length && !plan.drop && !this.made) {
+      for (const s of conversation_schema().split(";")) storage.sql.exec(s);
+      this.made = true;
+    }
+    if (this.made) storage.transactionSync(() => plan.sql.forEach(exec));
     if (plan.drop) {
       await storage.deleteAlarm();
       await storage.deleteAll();
-      this.schema();
+      this.made = false;
     } else if (plan.alarm !== undefined) {
       await storage.setAlarm(plan.alarm);
     }
