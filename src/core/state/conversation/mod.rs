@@ -18,7 +18,25 @@
 //! - answers: [`answer::history`] decodes a load's items, [`answer::check`] any other answer,
 //!   and [`answer::StoreError::to_error`] turns a refusal into the gateway error to send.
 //!
-//! The object's side is [`store`]: its tables and, per op, its statements and reply.
+//! How the Responses API maps onto it (the chat flow is `front::converse` with
+//! `pipeline::session`'s conversation steps):
+//! - `store: true`, no `previous_response_id`: `conv = new_conversation_id(entropy)`, `id =
+//!   new_response_id(&conv, seed)`; once answered, `Op::Append` of a [`Turn`] with `create:
+//!   true`, no parent, the input and output items (ids the flow gives, unique within the
+//!   response) and the response object as the [`Record`]'s body;
+//! - `previous_response_id: p`: the object is `object_name(tenant, &conversation_of(p)?)`
+//!   (`None`: answer 404); `Op::Load { response: Some(p) }` gives p's history
+//!   ([`answer::history`]) to put before the new input; then `Op::Append` with parent `p`;
+//! - `conversation: c` (an id [`is_conversation_id`] accepts): `Op::Load { response: None }`
+//!   gives the head's history and the head (`History::response`), the new turn's parent;
+//!   `Op::Create` makes an empty conversation, `Op::Delete` removes one;
+//! - `GET /v1/responses/{id}`: `Op::Get`, the record's `body` is the response object;
+//!   `GET …/input_items`: `Op::List` with [`parse_page`]'s [`Page`], whose answer is already
+//!   OpenAI's list object; `DELETE`: `Op::DeleteResponse`, whose answer is OpenAI's.
+//!
+//! Each answer is read with [`answer::check`], whose [`answer::StoreError`] becomes the
+//! client's error. The object's side is [`store`]: its tables and, per op, its statements and
+//! reply.
 
 pub mod answer;
 pub mod op;
@@ -26,5 +44,5 @@ pub mod store;
 
 pub use op::{
     conversation_of, is_conversation_id, new_conversation_id, new_response_id, object_name, parse_page, Item, Limits, Op, Page, Record,
-    Side, Turn,
+    Turn,
 };

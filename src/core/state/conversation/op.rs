@@ -9,15 +9,6 @@
 
 use serde_json::{Map, Value};
 
-/// Which items of a turn: what the caller sent, or what the model answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
-    /// The turn's input items (a chat turn's new messages; a response's input).
-    Input = 0,
-    /// The turn's output items (the assistant's answer; a response's output).
-    Output = 1,
-}
-
 /// One stored item: an id (unique within its response; what `after` names when paging) and
 /// its JSON, opaque to the store.
 #[derive(Debug, Clone, PartialEq)]
