@@ -1,6 +1,6 @@
 //! The conversation store's vocabulary: conversation and response ids, the items and response
 //! records a turn stores, and the [`Op`]s a conversation's Durable Object is sent (as JSON:
-//! built by [`Op::to_json`] in the gateway, read back by [`Op::parse`] in the object).
+//! built by [`Op::to_json`] in the gateway, read as JSON by the object).
 //!
 //! Ids: a conversation is `conv_` and 32 lowercase hex digits (128 random bits from the
 //! edge); a response is `resp_`, its conversation's 32 digits and 16 more, so the response id
