@@ -118,10 +118,10 @@ fn error(kind: &str) -> Plan {
     reply(format!(r#"{{"error":"{kind}"}}"#))
 }
 
-/// The statements and reply for one phase of `op` (an [`Op`](crate::core::state::conversation::Op) as its `to_json` wrote it):
-/// `rows` is `None` for phase 0, then the rows each phase-0 statement read (`[[{column:
-/// value}]]`, as the object's SQL cursor gives them). `now_ms` is the object's clock. Answers,
-/// besides errors:
+/// The statements and reply for one phase of `op` (an
+/// [`Op`](crate::core::state::conversation::Op) as its `to_json` wrote it): `rows` is `None`
+/// for phase 0, then the rows each phase-0 statement read (`[[{column: value}]]`, as the
+/// object's SQL cursor gives them). `now_ms` is the object's clock. Answers, besides errors:
 /// - create: `{"id", "object": "conversation", "created_at"}`;
 /// - append: `{"count"}`, the items the conversation then holds;
 /// - load: `{"response", "head", "count", "items": [...]}`, the response whose history it is
