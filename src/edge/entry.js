@@ -9,7 +9,7 @@ import wasmModule from "../../build/switchyard_bg.wasm";
 import { initSync, Gateway, EventKind, crash_reply, __wbg_reset_state } from "../../build/switchyard.js";
 import { EMPTY, sleep, isTimeout, headerBlock, upstreamBlock, pathAndQuery, playMock, readWithin, objectCall, subcall, kvStep } from "./io.js";
 
-export { TargetHealth, Tenant, SimilarIndex, Coalescer } from "./objects.js";
+export { TargetHealth, Tenant, SimilarIndex, Coalescer, Conversation } from "./objects.js";
 
 initSync({ module: wasmModule });
 
@@ -33,6 +33,7 @@ function getGateway(env) {
   gw.set_ledger(Boolean(env.TENANTS));
   gw.set_cache(Boolean(env.CACHE));
   gw.set_similar_index(Boolean(env.SIMILAR));
+  gw.set_conversations(Boolean(env.CONVERSATIONS));
   upstreamHeaders = gw.upstream_headers();
   const problems = gw.config_error();
   if (problems) console.error("switchyard: the config is invalid:\n" + problems);
@@ -42,6 +43,7 @@ function getGateway(env) {
 
 const tenantCall = (env, tenant, op) => objectCall(env.TENANTS, tenant, op, "tenant object");
 const indexCall = (env, name, op) => objectCall(env.SIMILAR, name, op, "similar-prompt index");
+const conversationCall = (env, name, op) => objectCall(env.CONVERSATIONS, name, op, "conversation");
 
 // A KV read of the response cache; a failing read is a miss (the request is served uncached).
 // A leader that misses may also coalesce across isolates (`coalesce`).
@@ -160,7 +162,15 @@ function streamReply(job, gw, step, upstreamBody, a) {
           return close(controller, step.stream_error());
         }
         if (!open) return; // the client went away while this read waited
-        if (chunk.done) return close(controller, step.end());
+        if (chunk.done) {
+          const tail = step.end();
+          if (tail !== undefined) return close(controller, tail);
+          // A stored conversation's turn is stored before the stream's last bytes go out.
+          const a = JSON.parse(step.action());
+          const answer = await conversationCall(job.env, a.name, a.op);
+          if (!open) return; // the client went away; the turn is stored all the same
+          return close(controller, step.stored(answer));
+        }
         const replaced = step.chunk(chunk.value);
         if (replaced === undefined) return controller.enqueue(chunk.value);
         if (replaced.length) controller.enqueue(replaced);
@@ -291,6 +301,9 @@ async function drive(job, gw, step) {
       }
       case "index":
         a = resume(ANSWER, 0, (await indexCall(env, a.name, a.op)) || undefined);
+        break;
+      case "conversation":
+        a = resume(ANSWER, 0, await conversationCall(env, a.name, a.op));
         break;
       default:
         throw new Error("unknown action " + a.do);

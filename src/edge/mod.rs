@@ -27,11 +27,15 @@ extern "C" {
     fn date_now() -> f64;
 }
 
-fn seed() -> u64 {
-    let mut b = [0u8; 8];
-    // Without randomness the id is still unique enough to log; never fail a request for it.
-    let _ = getrandom::fill(&mut b);
-    u64::from_le_bytes(b)
+/// A request's randomness in one crossing: its seed, and 16 bytes for ids that must not be
+/// guessed (a stored conversation's), empty when the platform gave none.
+fn randomness() -> (u64, [u8; 16], bool) {
+    let mut b = [0u8; 24];
+    // Without randomness the request id is still unique enough to log; never fail a request
+    // for it. What needs the 16 bytes refuses without them (`no_entropy`).
+    let ok = getrandom::fill(&mut b).is_ok();
+    let (seed, rest) = b.split_at(8);
+    (u64::from_le_bytes(seed.try_into().unwrap_or_default()), rest.try_into().unwrap_or_default(), ok)
 }
 
 /// For the `TargetHealth` Durable Object: apply one outcome to its stored breaker and
@@ -81,6 +85,27 @@ pub fn similar_statements(op: &str) -> String {
 pub fn similar_pick(op: &str, rows: &str) -> String {
     let found = serde_json::from_slice(op.as_bytes()).ok().and_then(|op| crate::core::state::similar::pick(&op, rows));
     found.and_then(|m| serde_json::to_string(&m).ok()).unwrap_or_default()
+}
+
+/// The conversation object's tables, as statements separated by `;`, for it to create.
+#[wasm_bindgen]
+pub fn conversation_schema() -> String {
+    crate::core::state::conversation::store::SCHEMA.to_string()
+}
+
+/// One phase of a conversation op (see `core::state::conversation::store::step`): `rows` is
+/// `undefined` for phase 0, then the JSON rows of phase 0's statements. Returns the plan's
+/// JSON, `{"sql", "reply"?, "alarm"?, "drop"?}`; a bad op is answered `{"error":"invalid"}`.
+#[wasm_bindgen]
+pub fn conversation_step(op: &str, rows: Option<String>, now_ms: f64) -> String {
+    use crate::core::state::conversation::store;
+    let parse = |s: &str| serde_json::from_str::<serde_json::Value>(s).ok();
+    match (parse(op), rows.as_deref().map(parse)) {
+        (Some(op), None) => store::step(&op, None, now_ms as u64),
+        (Some(op), Some(Some(rows))) => store::step(&op, Some(&rows), now_ms as u64),
+        _ => store::Plan { reply: Some(r#"{"error":"invalid"}"#.into()), ..Default::default() },
+    }
+    .to_json()
 }
 
 /// The ledger's table, for a tenant's Durable Object to create.
@@ -165,6 +190,11 @@ impl Gateway {
         self.inner.set_ledger(bound);
     }
 
+    /// The `CONVERSATIONS` Durable Object namespace is bound (stored conversations).
+    pub fn set_conversations(&mut self, bound: bool) {
+        self.inner.set_conversations(bound);
+    }
+
     /// The upstream response headers the core reads: the edge passes only these to
     /// `Step::on_head` (reading a few by name is cheaper than iterating all of them).
     pub fn upstream_headers(&self) -> Vec<String> {
@@ -178,10 +208,17 @@ impl Gateway {
     /// Begin a request. `path` may carry the query string; `headers` is a header block
     /// (see `parse_block`); `declared_len` is the content-length when the body was not read
     /// because it is too big (else negative); `entropy`: random bytes for making secrets
-    /// (admin routes), else empty. The first action is `Step::action`.
+    /// (admin routes), else empty (16 random bytes of the module's own are used then). The
+    /// first action is `Step::action`.
     pub fn start(&self, method: &str, path: &str, headers: &str, body: &[u8], declared_len: f64, entropy: &[u8]) -> Step {
         let headers = parse_block(headers);
         let (path, query) = path.split_once('?').unwrap_or((path, ""));
+        let (seed, own, random) = randomness();
+        let entropy = match (entropy.is_empty(), random) {
+            (false, _) => entropy,
+            (true, true) => &own[..],
+            (true, false) => &[],
+        };
         let inbound = Inbound {
             method,
             path,
@@ -190,7 +227,7 @@ impl Gateway {
             body,
             declared_len: (declared_len >= 0.0).then_some(declared_len as usize),
             now_ms: date_now() as u64,
-            seed: seed(),
+            seed,
             entropy,
         };
         Step { inner: self.inner.begin(&inbound) }
@@ -299,13 +336,21 @@ impl Step {
         self.inner.session().is_none_or(Session::is_finished)
     }
 
-    /// The upstream stream ended: the closing bytes.
-    pub fn end(&mut self) -> Vec<u8> {
-        self.inner.session_mut().map(Session::on_end).unwrap_or_default()
+    /// The upstream stream ended: the closing bytes; `undefined` when a stored conversation's
+    /// turn must be stored first: `action()` is then that store, and `stored` gives the bytes.
+    pub fn end(&mut self) -> Option<Vec<u8>> {
+        self.inner.end_stream()
     }
 
     /// Reading the upstream stream failed: the in-band error to close with.
     pub fn stream_error(&mut self) -> Vec<u8> {
         self.inner.session_mut().map(Session::on_stream_error).unwrap_or_default()
+    }
+
+    /// The conversation object's answer to the store `end` asked for (`undefined`:
+    /// unreachable): the stream's closing bytes (its held tail, or an in-band error when the
+    /// turn was not stored).
+    pub fn stored(&mut self, answer: Option<String>) -> Vec<u8> {
+        self.inner.session_mut().map(|s| s.on_stream_stored(answer.as_deref())).unwrap_or_default()
     }
 }

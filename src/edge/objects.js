@@ -2,7 +2,16 @@
 // keeping state in SQLite-backed storage.
 
 import { DurableObject } from "cloudflare:workers";
-import { health_apply, tenant_apply, tenant_schema, similar_schema, similar_statements, similar_pick } from "../../build/switchyard.js";
+import {
+  health_apply,
+  tenant_apply,
+  tenant_schema,
+  similar_schema,
+  similar_statements,
+  similar_pick,
+  conversation_schema,
+  conversation_step,
+} from "../../build/switchyard.js";
 
 // One breaker per target, in SQLite-backed storage: a thin shell around the core's
 // `health_apply`.
@@ -52,6 +61,50 @@ export class SimilarIndex extends DurableObject {
     let rows = [];
     for (const q of JSON.parse(similar_statements(op))) rows = this.ctx.storage.sql.exec(q.sql, ...q.args).toArray();
     return similar_pick(op, JSON.stringify(rows));
+  }
+}
+
+// One stored conversation of one tenant (README, "Sessions"): a thin shell around the core's
+// `conversation_step`. Each op takes two phases within one call, without awaiting between
+// them, so ops never interleave: the reads, then (given their rows) the writes in one
+// transaction, the reply, and the alarm that deletes the conversation once it is idle.
+// Its tables are made by its first write, so an object only ever asked about (an unknown id,
+// another tenant's) keeps no storage: until then every read reads nothing.
+export class Conversation extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    this.made = ctx.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray().length > 0;
+  }
+
+  async call(op) {
+    return this.run(op);
+  }
+
+  async alarm() {
+    await this.run('{"op":"expire"}');
+  }
+
+  async run(op) {
+    const { storage } = this.ctx;
+    const exec = (q) => storage.sql.exec(q.sql, ...q.args).toArray();
+    const now = Date.now();
+    const reads = JSON.parse(conversation_step(op, undefined, now));
+    if (reads.reply !== undefined) return reads.reply;
+    const rows = JSON.stringify(reads.sql.map((q) => (this.made ? exec(q) : [])));
+    const plan = JSON.parse(conversation_step(op, rows, now));
+    if (plan.sql.length && !plan.drop && !this.made) {
+      for (const s of conversation_schema().split(";")) storage.sql.exec(s);
+      this.made = true;
+    }
+    if (this.made) storage.transactionSync(() => plan.sql.forEach(exec));
+    if (plan.drop) {
+      await storage.deleteAlarm();
+      await storage.deleteAll();
+      this.made = false;
+    } else if (plan.alarm !== undefined) {
+      await storage.setAlarm(plan.alarm);
+    }
+    return plan.reply;
   }
 }
 

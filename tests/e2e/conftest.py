@@ -41,6 +41,11 @@ PRICED = {"input": 10, "output": 10}
 BUDGET_USD = 0.0022
 
 
+# Stored conversations' limits in the test config.
+SESSION_MAX_ITEMS = 6
+SESSION_MAX_ITEM_BYTES = 4096
+
+
 # The provider each vendor's conformance fixtures are served on.
 FX_PROVIDERS = {"openai": "up", "anthropic": "anth", "gemini": "gem"}
 
@@ -121,6 +126,8 @@ def test_config(upstream_port):
              for name, (key, tenant, limits) in SPEND_KEYS.items()],
         "cache": {"coalesce": True},
         "tenants": {"t-budget": {"limits": {"daily_usd": BUDGET_USD}}},
+        # Small limits, so test_sessions.py reaches them in a few turns.
+        "sessions": {"max_items": SESSION_MAX_ITEMS, "max_item_bytes": SESSION_MAX_ITEM_BYTES},
         "limits": {"max_body_bytes": 65536},
         "tokens": {"secret": "TOKEN_KEY", "max_ttl_seconds": 600},
         "health_checks": {"models": ["up-ok", "up-status-502", "mock"]},

@@ -125,3 +125,23 @@ fn plain_models_retry_by_the_top_level_policy() {
         .unwrap_err();
     assert_eq!(p[0].path, "routes[0].retry");
 }
+
+#[test]
+fn sessions_have_defaults_and_ranges() {
+    let base = r#""providers":{"m":{"kind":"mock"}}"#;
+    let cfg = Config::parse(&format!("{{{base}}}")).unwrap();
+    assert_eq!(cfg.sessions, SessionsConfig { ttl_days: 30, max_items: 1000, max_item_bytes: 1 << 20 });
+    assert_eq!(cfg.sessions.ttl_ms(), 30 * 86_400_000);
+    let cfg = Config::parse(&format!(r#"{{{base},"sessions":{{"ttl_days":1,"max_items":6}}}}"#)).unwrap();
+    assert_eq!(cfg.sessions, SessionsConfig { ttl_days: 1, max_items: 6, max_item_bytes: 1 << 20 });
+    for (bad, path) in [
+        (r#"{"ttl_days":0}"#, "sessions"),
+        (r#"{"max_items":100001}"#, "sessions"),
+        (r#"{"max_item_bytes":1900001}"#, "sessions"),
+        (r#"{"max_item_bytes":"big"}"#, "$"),
+        (r#"{"ttl":5}"#, "$"),
+    ] {
+        let p = Config::parse(&format!(r#"{{{base},"sessions":{bad}}}"#)).unwrap_err();
+        assert_eq!(p.iter().map(|p| p.path.as_str()).collect::<Vec<_>>(), [path], "{bad}");
+    }
+}

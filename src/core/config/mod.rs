@@ -18,6 +18,7 @@ mod limits;
 mod model;
 mod provider;
 mod routes;
+mod sessions;
 mod validate;
 
 pub use cache::{CacheConfig, RoutePolicy, SimilarConfig};
@@ -27,6 +28,7 @@ pub use limits::{usd_to_nano, BodyLimits, Limits, DEFAULT_MAX_BODY_BYTES};
 pub use model::{Capabilities, Model, Prices, PricesUsd, Quota};
 pub use provider::{Provider, ProviderKind, Quirks};
 pub use routes::{PoolMember, RetryPolicy, RouteConfig, StepConfig};
+pub use sessions::{SessionsConfig, MAX_ITEM_BYTES};
 
 /// The embedded default config: the mock provider and a development key.
 pub const DEFAULT_CONFIG: &str = include_str!("../../config.default.json");
@@ -58,6 +60,8 @@ pub struct Config {
     pub tenants: VecMap<String, TenantConfig>,
     /// Response cache defaults (routes may override).
     pub cache: CacheConfig,
+    /// Stored conversations (`x-switchyard-session`): idle lifetime and size limits.
+    pub sessions: SessionsConfig,
     /// Public name or alias → index into `models`.
     index: VecMap<String, usize>,
 }

@@ -50,6 +50,9 @@ impl Config {
             }
         }
         self.check_caches(&mut p);
+        if let Some(problem) = self.sessions.problem() {
+            p.add("sessions".into(), problem);
+        }
         for (name, t) in &self.tenants {
             if let Some(problem) = t.limits.problem() {
                 p.add(format!("tenants.{name}.limits"), problem);

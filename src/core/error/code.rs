@@ -145,6 +145,8 @@ codes! {
     ContextLengthExceeded = "context_length_exceeded", InvalidRequest;
     /// The request's headers are too large (served as 431).
     HeadersTooLarge = "headers_too_large", InvalidRequest;
+    /// A stored conversation cannot take the turn: it would hold more than `sessions.max_items`.
+    SessionFull = "session_full", InvalidRequest;
     /// No gateway key, or an unknown one.
     InvalidApiKey = "invalid_api_key", Authentication;
     /// A browser token that is malformed or badly signed.
@@ -177,12 +179,18 @@ codes! {
     LedgerDisabled = "ledger_disabled", NotFound;
     /// Browser tokens are not enabled in the config.
     TokensDisabled = "tokens_disabled", NotFound;
+    /// No stored conversation or response by that id for the caller's tenant.
+    SessionNotFound = "session_not_found", NotFound;
+    /// Stored conversations need a Durable Object namespace that is not bound.
+    SessionsDisabled = "sessions_disabled", NotFound;
     /// The path does not accept the method.
     MethodNotAllowed = "method_not_allowed", MethodNotAllowed;
     /// The body is over the configured size.
     BodyTooLarge = "body_too_large", PayloadTooLarge;
     /// The request can never fit a token limit's burst.
     RequestExceedsLimit = "request_exceeds_limit", PayloadTooLarge;
+    /// One item of a turn to store is over `sessions.max_item_bytes`.
+    SessionItemTooLarge = "session_item_too_large", PayloadTooLarge;
     /// The content type is not JSON.
     UnsupportedContentType = "unsupported_content_type", UnsupportedMediaType;
     /// The gateway's own rate or concurrency limit.
@@ -225,6 +233,9 @@ codes! {
     SpendControlUnavailable = "spend_control_unavailable", UpstreamError;
     /// The usage ledger did not answer (503), or answered garbage (500).
     LedgerUnavailable = "ledger_unavailable", UpstreamError;
+    /// A stored conversation's Durable Object did not answer, or did not store the turn
+    /// (served as 503).
+    SessionUnavailable = "session_unavailable", UpstreamError;
     /// The upstream did not answer in time.
     UpstreamTimeout = "upstream_timeout", UpstreamTimeout;
 }
@@ -262,6 +273,7 @@ impl Code {
             | UnsupportedCapability
             | UpstreamRejectedRequest
             | HeadersTooLarge
+            | SessionFull
             | InvalidApiKey
             | InvalidToken
             | TokenExpired
@@ -278,9 +290,12 @@ impl Code {
             | KeystoreDisabled
             | LedgerDisabled
             | TokensDisabled
+            | SessionNotFound
+            | SessionsDisabled
             | MethodNotAllowed
             | BodyTooLarge
             | RequestExceedsLimit
+            | SessionItemTooLarge
             | UnsupportedContentType
             | RateLimitExceeded
             | InternalError
@@ -292,7 +307,8 @@ impl Code {
             | StreamError
             | AllTargetsFailed
             | SpendControlUnavailable
-            | LedgerUnavailable => Disposition::Return,
+            | LedgerUnavailable
+            | SessionUnavailable => Disposition::Return,
         }
     }
 }
@@ -331,6 +347,7 @@ mod tests {
         (Code::UpstreamRejectedRequest, "upstream_rejected_request", Kind::InvalidRequest, 400, Client, Return),
         (Code::ContextLengthExceeded, "context_length_exceeded", Kind::InvalidRequest, 400, Client, NextTarget),
         (Code::HeadersTooLarge, "headers_too_large", Kind::InvalidRequest, 400, Client, Return),
+        (Code::SessionFull, "session_full", Kind::InvalidRequest, 400, Client, Return),
         (Code::InvalidApiKey, "invalid_api_key", Kind::Authentication, 401, Client, Return),
         (Code::InvalidToken, "invalid_token", Kind::Authentication, 401, Client, Return),
         (Code::TokenExpired, "token_expired", Kind::Authentication, 401, Client, Return),
@@ -347,9 +364,12 @@ mod tests {
         (Code::KeystoreDisabled, "keystore_disabled", Kind::NotFound, 404, Client, Return),
         (Code::LedgerDisabled, "ledger_disabled", Kind::NotFound, 404, Client, Return),
         (Code::TokensDisabled, "tokens_disabled", Kind::NotFound, 404, Client, Return),
+        (Code::SessionNotFound, "session_not_found", Kind::NotFound, 404, Client, Return),
+        (Code::SessionsDisabled, "sessions_disabled", Kind::NotFound, 404, Client, Return),
         (Code::MethodNotAllowed, "method_not_allowed", Kind::MethodNotAllowed, 405, Client, Return),
         (Code::BodyTooLarge, "body_too_large", Kind::PayloadTooLarge, 413, Client, Return),
         (Code::RequestExceedsLimit, "request_exceeds_limit", Kind::PayloadTooLarge, 413, Client, Return),
+        (Code::SessionItemTooLarge, "session_item_too_large", Kind::PayloadTooLarge, 413, Client, Return),
         (Code::UnsupportedContentType, "unsupported_content_type", Kind::UnsupportedMediaType, 415, Client, Return),
         (Code::RateLimitExceeded, "rate_limit_exceeded", Kind::RateLimited, 429, Client, Return),
         (Code::UpstreamRateLimited, "upstream_rate_limited", Kind::RateLimited, 429, Upstream, Retry),
@@ -371,6 +391,7 @@ mod tests {
         (Code::AllTargetsFailed, "all_targets_failed", Kind::UpstreamError, 502, Upstream, Return),
         (Code::SpendControlUnavailable, "spend_control_unavailable", Kind::UpstreamError, 502, Upstream, Return),
         (Code::LedgerUnavailable, "ledger_unavailable", Kind::UpstreamError, 502, Upstream, Return),
+        (Code::SessionUnavailable, "session_unavailable", Kind::UpstreamError, 502, Upstream, Return),
         (Code::UpstreamTimeout, "upstream_timeout", Kind::UpstreamTimeout, 504, Upstream, Retry),
     ];
 

@@ -8,7 +8,7 @@
 
 use crate::core::pipeline::protocol::{base_headers, Reply};
 
-const DEFAULT_ALLOWED_HEADERS: &str = "authorization, content-type, x-api-key, anthropic-version, x-request-id, x-switchyard-mock, x-switchyard-cache, cache-control, x-switchyard-run";
+const DEFAULT_ALLOWED_HEADERS: &str = "authorization, content-type, x-api-key, anthropic-version, x-request-id, x-switchyard-mock, x-switchyard-cache, cache-control, x-switchyard-run, x-switchyard-session";
 
 /// The answer to `OPTIONS` on a known route.
 pub fn preflight(request_id: &str, origin: Option<&str>, requested_headers: Option<&str>) -> Reply {

@@ -2,6 +2,7 @@
 //! enum, so one `resume` serves them all (see [`crate::core::front::step`]).
 
 use crate::core::front::admin::Pending;
+use crate::core::front::converse::Loading;
 use crate::core::front::count::CountNext;
 use crate::core::front::usage::UsageNext;
 use crate::core::pipeline::session::Session;
@@ -19,6 +20,8 @@ pub enum Flow {
     Usage(Box<UsageNext>),
     /// `POST /v1/messages/count_tokens` waiting on the Anthropic target's count.
     Count(Box<CountNext>),
+    /// A chat or messages request waiting for its stored conversation's history.
+    Conversation(Box<Loading>),
 }
 
 impl Flow {

@@ -11,6 +11,7 @@ use crate::core::front::admin;
 use crate::core::front::admin::Pending;
 use crate::core::front::browser_token::{self, Claims};
 use crate::core::front::caps;
+use crate::core::front::converse::{self, Started};
 use crate::core::front::cors;
 use crate::core::front::count;
 use crate::core::front::flow::Flow;
@@ -49,6 +50,8 @@ pub struct Gateway {
     cache: bool,
     /// The `SIMILAR` Durable Object namespace is bound: routes may use the similar-prompt cache.
     similar_index: bool,
+    /// The `CONVERSATIONS` Durable Object namespace is bound: stored conversations are on.
+    conversations: bool,
     /// This isolate's view of target health (breakers, retry budgets).
     health: Health,
     /// This isolate's recent cache entries, requests in flight and waiting settlements.
@@ -73,6 +76,7 @@ impl Gateway {
             ledger: false,
             cache: false,
             similar_index: false,
+            conversations: false,
             health,
             isolate: RefCell::default(),
         }
@@ -123,6 +127,12 @@ impl Gateway {
     /// similar-prompt cache (only when the response cache is on too).
     pub fn set_similar_index(&mut self, bound: bool) {
         self.similar_index = bound;
+    }
+
+    /// Whether the `CONVERSATIONS` Durable Object namespace is bound: stored conversations
+    /// (`x-switchyard-session`).
+    pub fn set_conversations(&mut self, bound: bool) {
+        self.conversations = bound;
     }
 
     /// Set a Worker secret (provider keys, the admin key, the token signing secret). Its value
@@ -202,19 +212,20 @@ impl Gateway {
         }
     }
 
-    fn planner<'a>(&'a self, config: &'a Config) -> Planner<'a> {
+    pub(crate) fn planner<'a>(&'a self, config: &'a Config) -> Planner<'a> {
         Planner {
             config,
             secrets: &self.secrets,
             cache: self.cache,
             similar_index: self.similar_index,
             ledger: self.ledger,
+            conversations: self.conversations,
             health: &self.health,
             redactor: &self.redactor,
         }
     }
 
-    fn config(&self) -> Result<&Config, GatewayError> {
+    pub(crate) fn config(&self) -> Result<&Config, GatewayError> {
         self.config.as_ref().map_err(|problems| {
             let list: Vec<String> = problems.iter().map(Problem::to_string).collect();
             GatewayError::new(Code::ConfigInvalid, format!("the gateway's config is invalid: {}", list.join("; ")))
@@ -252,10 +263,14 @@ impl Gateway {
             "/v1/usage" => {
                 usage::start(self.ledger, who, inb, &request_id, cors_origin.clone()).map(|(u, a)| (Flow::Usage(Box::new(u)), a))
             }
-            _ => self
-                .planner(config)
-                .chat(who, inb, dialect, request_id.clone(), cors_origin.clone())
-                .map(|(s, a)| (Flow::Session(Box::new(s)), a)),
+            _ => {
+                let planner = self.planner(config);
+                let decoded = planner.decode(inb, dialect, request_id.clone(), cors_origin.clone());
+                decoded.and_then(|(asked, payload)| converse::start(&planner, who, inb, asked, payload)).map(|s| match s {
+                    Started::Session(s, a) => (Flow::Session(s), a),
+                    Started::Loading(l, a) => (Flow::Conversation(l), a),
+                })
+            }
         };
         match result {
             Ok((ex, Action::Respond(mut r))) => {

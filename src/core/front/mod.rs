@@ -1,10 +1,12 @@
-//! The front door: who is calling, what path they asked for, and the small APIs (admin
-//! keys, browser tokens, usage) answered without an upstream.
+//! The front door: who is calling, what path they asked for, the small APIs (admin keys,
+//! browser tokens, usage) answered without an upstream, and a stored conversation's history
+//! loaded before a chat request is planned (`converse`).
 
 pub mod admin;
 pub mod auth;
 pub mod browser_token;
 pub mod caps;
+pub mod converse;
 pub mod cors;
 pub mod count;
 pub mod flow;

@@ -1,6 +1,7 @@
 //! Planning a model request (chat, messages, embeddings): decode it, resolve its public
 //! model or route into targets, and decide its spend control, cache and similar-prompt
-//! plans before the first attempt.
+//! plans before the first attempt (a stored conversation's history is loaded first: see
+//! `converse`).
 
 use crate::core::config::{Config, Model};
 use crate::core::error::{Code, GatewayError};
@@ -9,7 +10,7 @@ use crate::core::front::inbound::Inbound;
 use crate::core::front::principal::Principal;
 use crate::core::pipeline::protocol::Action;
 use crate::core::pipeline::routes::{Plan, PlannedTarget};
-use crate::core::pipeline::session::{CachePlan, Caller, Plans, Session, Shared, SimilarPlan, SpendPlan};
+use crate::core::pipeline::session::{CachePlan, Caller, ConversationPlan, Plans, Session, Shared, SimilarPlan, SpendPlan};
 use crate::core::pipeline::target::{Payload, TargetSpec};
 use crate::core::state::cache;
 use crate::core::state::cost;
@@ -46,27 +47,40 @@ pub struct Planner<'a> {
     pub similar_index: bool,
     /// The `TENANTS` Durable Object namespace is bound.
     pub ledger: bool,
+    /// The `CONVERSATIONS` Durable Object namespace is bound.
+    pub conversations: bool,
     /// Breakers and retry budgets, shared with every session of the isolate.
     pub health: &'a Health,
     /// The secrets' redactor, shared with every session of the isolate.
     pub redactor: &'a Redactor,
 }
 
+/// What a model request asked, decoded, beside its payload.
+#[derive(Debug, Clone)]
+pub struct Asked {
+    /// The caller API (by path).
+    pub dialect: Dialect,
+    /// The request's id.
+    pub request_id: String,
+    /// The caller's allowed browser origin, for CORS headers.
+    pub cors_origin: Option<String>,
+    /// The public model or route name asked for.
+    pub name: String,
+    /// The caller wants usage in its stream.
+    pub include_usage: bool,
+}
+
 impl Planner<'_> {
-    /// Plan a model request (chat completions, messages or embeddings, by path) and start its
-    /// session: check the body, decode and cap it, resolve the public name (a route's planned
-    /// targets, or one model with no retries and a 900 000 ms deadline), drop targets whose
-    /// model lacks a capability the request uses, then make the spend, cache and
-    /// similar-prompt plans. `Err` when no target is left (the first capability refusal, else
-    /// `model_not_found`) or any check fails.
-    pub fn chat(
+    /// Take a model request (chat completions, messages or embeddings, by path): check the
+    /// body, decode and cap it. It is then [`plan`](Self::plan)ned (after its stored
+    /// conversation's history is loaded, when it names one: see `converse`).
+    pub fn decode(
         &self,
-        who: &Principal,
         inb: &Inbound,
         dialect: Dialect,
         request_id: String,
         cors_origin: Option<String>,
-    ) -> Result<(Session, Action), GatewayError> {
+    ) -> Result<(Asked, Payload), GatewayError> {
         check_body(self.config, inb)?;
         let embeddings_call = inb.path == "/v1/embeddings";
         let (payload, name, include_usage) = if embeddings_call {
@@ -80,6 +94,24 @@ impl Planner<'_> {
             let (name, usage) = (req.model.clone(), req.include_usage);
             (Payload::Chat(Box::new(req)), name, usage)
         };
+        Ok((Asked { dialect, request_id, cors_origin, name, include_usage }, payload))
+    }
+
+    /// Start a decoded request's session: resolve the public name (a route's planned targets,
+    /// or one model with no retries and a 900 000 ms deadline), drop targets whose model lacks
+    /// a capability the request uses, then make the spend, cache and similar-prompt plans (no
+    /// cache for a stored conversation's turn). `Err` when no target is left (the first
+    /// capability refusal, else `model_not_found`) or any check fails.
+    pub fn plan(
+        &self,
+        who: &Principal,
+        inb: &Inbound,
+        asked: Asked,
+        payload: Payload,
+        conversation: Option<ConversationPlan>,
+    ) -> Result<(Session, Action), GatewayError> {
+        let Asked { dialect, request_id, cors_origin, name, include_usage } = asked;
+        let embeddings_call = matches!(payload, Payload::Embeddings(_));
         let (planned, policy, deadline_ms) = match self.config.route(&name) {
             Some(route) => (route.plan(inb.seed), route.retry, route.deadline_ms),
             None => {
@@ -122,9 +154,9 @@ impl Planner<'_> {
             now_ms: inb.now_ms,
             seed: inb.seed,
         };
-        let cache = self.cache_plan(who, &payload, &targets, inb);
+        let cache = if conversation.is_some() { None } else { self.cache_plan(who, &payload, &targets, inb) };
         let similar = self.similar_plan(who, &payload, cache.as_ref(), &targets);
-        let plans = Plans { spend, cache, similar };
+        let plans = Plans { spend, cache, similar, conversation };
         let shared = Shared { health: self.health.clone(), redactor: self.redactor.clone() };
         Ok(Session::start(caller, payload, targets, policy, deadline_ms, shared, plans))
     }

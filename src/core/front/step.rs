@@ -10,6 +10,7 @@
 //! a JSON 500 (a driver bug), never a panic.
 
 use crate::core::error::{Code, GatewayError};
+use crate::core::front::converse;
 use crate::core::front::count;
 use crate::core::front::flow::Flow;
 use crate::core::front::gateway::Gateway;
@@ -139,6 +140,23 @@ impl Step {
         }
     }
 
+    /// A stream's upstream ended: the closing bytes to send, or `None` when a stored
+    /// conversation's turn must be stored first. The step's action is then that store
+    /// ([`Action::Conversation`]); its answer goes to the session's
+    /// [`on_stream_stored`](Session::on_stream_stored), which gives the closing bytes.
+    pub fn end_stream(&mut self) -> Option<Vec<u8>> {
+        let s = self.session_mut()?;
+        let out = s.on_end();
+        let (name, op) = s.store_op().map_or((String::new(), None), |(n, o)| (n, Some(o)));
+        match op {
+            None => Some(out),
+            Some(op) => {
+                self.action = Action::Conversation { name, op };
+                None
+            }
+        }
+    }
+
     /// The same, mutable (the stream calls go straight to it).
     pub fn session_mut(&mut self) -> Option<&mut Session> {
         match &mut self.flow {
@@ -182,6 +200,13 @@ impl Gateway {
             (Flow::Keys(pending), Event::Answer(v)) => self.resume_keys(pending, v),
             (Flow::Usage(next), Event::Answer(v)) => (Flow::Done, usage::answer(*next, v)),
             (Flow::Count(next), Event::Called { status, body }) => (Flow::Done, count::answer(*next, status, body)),
+            (Flow::Conversation(l), Event::Answer(v)) => match self.config() {
+                Ok(config) => match converse::loaded(&self.planner(config), l, v) {
+                    Ok((s, a)) => (Flow::Session(Box::new(s)), a),
+                    Err(a) => (Flow::Done, a),
+                },
+                Err(_) => (Flow::Done, misuse(&step.request_id)),
+            },
             (flow, _) => (flow, misuse(&step.request_id)),
         };
         step.flow = flow;
@@ -255,6 +280,7 @@ fn session_event(s: &mut Session, waited: &Action, event: Event, now_ms: u64) ->
         (Action::CacheGet { .. } | Action::Follow { .. }, Event::Answer(v)) => s.on_cache(v, now_ms),
         (Action::Index { .. }, Event::Answer(v)) => s.on_index(v, now_ms),
         (Action::Call { .. }, Event::Called { status, body }) => s.on_called(status, body, now_ms),
+        (Action::Conversation { .. }, Event::Answer(v)) => s.on_stored(v),
         _ => return None,
     })
 }

@@ -101,6 +101,10 @@ pub struct Exchange {
     assembler: Option<Assembler>,
     /// The whole answer, once complete, when collecting.
     pub answer: Option<ChatResponse>,
+    /// Anthropic on both sides, and the answer held what the canonical one cannot (thinking,
+    /// citations, server tools): `answer` is then not the caller's whole answer, and is not
+    /// cached (a replay would lose those blocks).
+    pub lossy: bool,
     /// Gemini embeddings past the first batch: the calls still to make (last first), and
     /// the vectors of the batches answered so far.
     batches: Batches,
@@ -154,6 +158,7 @@ impl Exchange {
             quota_exhausted_ms: None,
             assembler: None,
             answer: None,
+            lossy: false,
             batches: Batches::default(),
         }
     }
@@ -281,7 +286,8 @@ impl Exchange {
             resp.created = route.created_s;
         }
         self.usage = resp.usage;
-        if self.assembler.take().is_some() && !(route.passthrough_anthropic() && providers::anthropic::response_is_lossy(body)) {
+        if self.assembler.take().is_some() {
+            self.lossy = route.passthrough_anthropic() && providers::anthropic::response_is_lossy(body);
             self.answer = Some(resp.clone());
         }
         self.output_chars = resp
@@ -405,9 +411,22 @@ impl Exchange {
         }
         self.phase = Phase::Done;
         self.completed = true;
-        let lossy = self.route.passthrough_anthropic() && self.decoder.lossy();
-        self.answer = self.assembler.take().and_then(Assembler::finish).filter(|_| !lossy);
+        self.lossy = self.route.passthrough_anthropic() && self.decoder.lossy();
+        self.answer = self.assembler.take().and_then(Assembler::finish);
         out
+    }
+
+    /// Whether the stream has carried the upstream's clean end (`[DONE]`, `message_stop`, a
+    /// Gemini finish reason).
+    pub fn saw_done(&self) -> bool {
+        self.saw_done
+    }
+
+    /// End a stream whose bytes were all sent with an in-band error in the caller's form (a
+    /// failure of the gateway's own after the upstream's clean end).
+    pub(crate) fn in_band_error(&mut self, message: &str) -> Vec<u8> {
+        self.stream_failed = true;
+        self.encoder.error(message)
     }
 
     /// Reading the upstream stream failed midway.

@@ -64,7 +64,7 @@ pub fn error_reply(request_id: &str, err: &GatewayError, dialect: Dialect) -> Re
 
 /// Response headers a script may read.
 pub const CORS_EXPOSED: &str = "x-request-id, x-switchyard-provider, x-switchyard-model, x-switchyard-attempts, x-switchyard-cache, \
-x-switchyard-cost-usd, x-switchyard-saved-usd, x-switchyard-input-tokens, x-switchyard-output-tokens, x-ratelimit-limit-requests, x-ratelimit-remaining-requests, x-ratelimit-reset-requests, \
+x-switchyard-cost-usd, x-switchyard-saved-usd, x-switchyard-session, x-switchyard-input-tokens, x-switchyard-output-tokens, x-ratelimit-limit-requests, x-ratelimit-remaining-requests, x-ratelimit-reset-requests, \
 x-ratelimit-limit-tokens, x-ratelimit-remaining-tokens, x-ratelimit-reset-tokens, retry-after, age";
 
 /// Headers for a reply to an allowed cross-origin request.
@@ -144,6 +144,15 @@ pub enum Action {
         /// The op, JSON.
         op: String,
     },
+    /// Send `op` (JSON, a [`crate::core::state::conversation::Op`]) to the stored conversation's
+    /// object `name`; report its answer ([`Event::Answer`], `None` when it could not be
+    /// reached).
+    Conversation {
+        /// The object's name ([`crate::core::state::conversation::object_name`]).
+        name: String,
+        /// The op, JSON.
+        op: String,
+    },
 }
 
 /// What happened, reported by the driver for the action it performed.
@@ -163,7 +172,8 @@ pub enum Event<'a> {
         /// It was a timeout.
         timed_out: bool,
     },
-    /// The answer of a KV, tenant, cache, follow or index step (`None`: nothing, or no answer).
+    /// The answer of a KV, tenant, cache, follow, index or conversation step (`None`: nothing,
+    /// or no answer).
     Answer(Option<&'a str>),
     /// A sub-request's result (status 0: it could not be reached).
     Called {
@@ -232,8 +242,12 @@ impl Action {
             Action::Follow { id, wait_ms } => {
                 let _ = write!(o, r#"{{"do":"follow","id":{id},"wait_ms":{wait_ms}"#);
             }
-            Action::Index { name, op } => {
-                o.push_str(r#"{"do":"index","name":"#);
+            Action::Index { name, op } | Action::Conversation { name, op } => {
+                o.push_str(if matches!(self, Action::Index { .. }) {
+                    r#"{"do":"index","name":"#
+                } else {
+                    r#"{"do":"conversation","name":"#
+                });
                 string(&mut o, name);
                 o.push_str(r#","op":"#);
                 string(&mut o, op);
@@ -368,6 +382,10 @@ mod tests {
             ),
             (Action::Follow { id: 7, wait_ms: 60_000 }, serde_json::json!({"do": "follow", "id": 7, "wait_ms": 60000})),
             (Action::Index { name: "t/r".into(), op: "{}".into() }, serde_json::json!({"do": "index", "name": "t/r", "op": "{}"})),
+            (
+                Action::Conversation { name: "[\"t\",\"conv_1\"]".into(), op: "{}".into() },
+                serde_json::json!({"do": "conversation", "name": "[\"t\",\"conv_1\"]", "op": "{}"}),
+            ),
         ];
         for (action, want) in cases {
             assert_eq!(parsed(&action), want, "{action:?}");

@@ -1,6 +1,7 @@
 //! What the platform keeps, as pure state machines and their storage formats: spend control
 //! with its GCRA rate limiter and the ledger (tenant Durable Object), breakers (target Durable Object), the response
-//! cache and the similar-prompt index, runtime keys (KV), cost and analytics points; and what
+//! cache and the similar-prompt index, stored conversations (conversation Durable Objects),
+//! runtime keys (KV), cost and analytics points; and what
 //! one isolate keeps in memory: its recent cache entries ([`recent`]), the identical requests
 //! in flight ([`inflight`]) and the settlements waiting for their tenant's object
 //! ([`settle_queue`]).
@@ -11,6 +12,7 @@
 
 pub mod analytics;
 pub mod cache;
+pub mod conversation;
 pub mod cost;
 pub mod gcra;
 pub mod health;

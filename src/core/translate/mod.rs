@@ -1,5 +1,6 @@
 //! Translation: what callers speak (`dialect`), what upstreams speak (`providers`, over the
-//! data-only mirrors in `wire`), embeddings, and streamed answers rebuilt whole.
+//! data-only mirrors in `wire`), embeddings, streamed answers rebuilt whole, and the messages
+//! of stored conversations (`history`).
 //!
 //! Invariants: everything here is pure and works on bytes and canonical types (no I/O).
 //! Each conversion is narrow (request out, response in, stream in, error in). Streams are
@@ -10,6 +11,7 @@
 pub mod assembler;
 pub mod dialect;
 pub mod embeddings;
+pub mod history;
 pub mod providers;
 pub mod tool_id;
 pub mod wire;

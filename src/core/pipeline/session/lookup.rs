@@ -137,7 +137,8 @@ impl Session {
     /// decision writes and the answer is complete and storable.
     pub fn cache_put(&self, now_ms: u64) -> Option<(String, String, u32)> {
         let plan = self.cache.as_ref().filter(|c| c.decision.write && !self.served_from_cache())?;
-        let answer = self.exchange.answer.as_ref().filter(|a| self.exchange.failure.is_none() && cache::storable(a))?;
+        let ex = &self.exchange;
+        let answer = ex.answer.as_ref().filter(|a| ex.failure.is_none() && !ex.lossy && cache::storable(a))?;
         let t = &self.targets[self.index];
         let entry = Entry {
             response: answer.clone(),

@@ -9,14 +9,16 @@
 //!
 //! The session's parts: `plans` (what was decided before the first attempt), `lookup` (the
 //! response cache and the similar-prompt index), `account` (admission, cost, settlement,
-//! analytics); the attempts themselves are here.
+//! analytics), `conversation` (storing the turn of a stored conversation before the caller
+//! gets it); the attempts themselves are here.
 
 mod account;
+mod conversation;
 mod lookup;
 mod plans;
 mod upstream;
 
-pub use plans::{CachePlan, Plans, SimilarPlan, SpendPlan};
+pub use plans::{CachePlan, ConversationPlan, Plans, SimilarPlan, SpendPlan, SESSION_HEADER};
 
 use crate::core::config::RetryPolicy;
 use crate::core::error::{Code, Disposition, GatewayError};
@@ -111,6 +113,8 @@ pub struct Session {
     saved_nusd: u64,
     /// What the similar-prompt lookup's embedding call cost (part of what the request costs).
     lookup_nusd: u64,
+    /// The stored conversation the turn goes to, once answered.
+    keeping: Option<Box<plans::Keeping>>,
 }
 
 impl Session {
@@ -160,6 +164,7 @@ impl Session {
             stale: None,
             saved_nusd: 0,
             lookup_nusd: 0,
+            keeping: plans.conversation.map(plans::Keeping::new),
         };
         if let Payload::Chat(req) = &s.payload {
             s.input_chars = req.messages.iter().map(|m| m.content.text().chars().count() as u64).sum();
@@ -244,7 +249,7 @@ impl Session {
         }
         let t = &self.targets[self.index];
         self.exchange = Exchange::new(self.caller.request_id.clone(), route_for(&self.caller, &self.payload, t), self.redactor.clone());
-        if self.cache.as_ref().is_some_and(|c| c.decision.write) {
+        if self.keeping.is_some() || self.cache.as_ref().is_some_and(|c| c.decision.write) {
             self.exchange.collect();
         }
         match self.action_for(self.index, delay_ms) {
@@ -269,7 +274,7 @@ impl Session {
                 if news {
                     self.outcomes.push(Outcome { target: key.clone(), ok: true, now_ms, elapsed_ms: elapsed });
                 }
-                return self.label(action);
+                return self.keep_turn(action);
             }
             _ => return self.label(action),
         };

@@ -1,8 +1,10 @@
 //! What the gateway decided for a request before its first attempt, beside its targets:
-//! spend control, the response cache and the similar-prompt cache.
+//! spend control, the response cache, the similar-prompt cache and the stored conversation.
 
+use crate::core::pipeline::protocol::Reply;
 use crate::core::pipeline::target::TargetSpec;
 use crate::core::state::cache::Decision;
+use crate::core::state::conversation::Limits;
 use crate::core::state::spend::{RateInfo, Subject};
 use crate::core::translate::embeddings::EmbeddingsRequest;
 
@@ -68,6 +70,26 @@ pub struct SimilarPlan {
     pub matched: Option<f32>,
 }
 
+/// The stored conversation's part in one request (`x-switchyard-session`): where the turn
+/// goes once answered. Its history is already in the request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationPlan {
+    /// The conversation's id, sent back as `x-switchyard-session`.
+    pub id: String,
+    /// Its object's name ([`crate::core::state::conversation::object_name`]).
+    pub object: String,
+    /// The conversation is new: storing the turn creates it.
+    pub create: bool,
+    /// The response id the turn is stored under.
+    pub response: String,
+    /// The response it follows: the head its history was loaded from (`None`: the first).
+    pub parent: Option<String>,
+    /// The request's new messages, as items to store.
+    pub items: Vec<serde_json::Value>,
+    /// The config's limits (`sessions`).
+    pub limits: Limits,
+}
+
 /// What the gateway decided before the first attempt, beside the targets.
 #[derive(Debug, Clone, Default)]
 pub struct Plans {
@@ -78,4 +100,32 @@ pub struct Plans {
     /// `None`: no similar-prompt lookup (not bound, no `cache.similar` on the route, the
     /// request does not read the cache, or it does not end with a text user turn).
     pub similar: Option<SimilarPlan>,
+    /// `None`: no stored conversation. With one, the request is never answered from or
+    /// written to the cache.
+    pub conversation: Option<ConversationPlan>,
+}
+
+/// The request header naming a stored conversation (`new` starts one); replies carry it back.
+pub const SESSION_HEADER: &str = "x-switchyard-session";
+
+/// A stored conversation while its turn is on its way to the store.
+#[derive(Debug)]
+pub(super) struct Keeping {
+    pub(super) plan: ConversationPlan,
+    /// The reply, held until the turn is stored.
+    pub(super) held: Option<Reply>,
+    /// A stream's last bytes, from the chunk with its clean end on, held until it is stored.
+    pub(super) tail: Vec<u8>,
+    /// A cleanly ended stream's store op, for the driver (taken once).
+    pub(super) op: Option<String>,
+}
+
+impl Keeping {
+    pub(super) fn new(plan: ConversationPlan) -> Box<Keeping> {
+        Box::new(Keeping { plan, held: None, tail: Vec::new(), op: None })
+    }
+
+    pub(super) fn header(&self) -> (String, String) {
+        (SESSION_HEADER.into(), self.plan.id.clone())
+    }
 }

@@ -91,11 +91,13 @@ impl Session {
     /// [`Exchange::on_chunk`](crate::core::pipeline::exchange::Exchange::on_chunk)). Past the
     /// commit point, so a failure here is reported in-band and never retried.
     pub fn on_chunk(&mut self, chunk: &[u8]) -> Option<Vec<u8>> {
-        self.exchange.on_chunk(chunk)
+        let out = self.exchange.on_chunk(chunk);
+        self.hold_tail(out)
     }
 
     /// The end of the upstream stream: the exchange's closing bytes, then (for a clean end)
-    /// an SSE comment with the usage and cost, which SSE parsers ignore.
+    /// an SSE comment with the usage and cost, which SSE parsers ignore. With a stored
+    /// conversation, a clean end's bytes wait for the turn to be stored ([`Session::store_op`]).
     pub fn on_end(&mut self) -> Vec<u8> {
         let mut out = self.exchange.on_end();
         if self.exchange.completed {
@@ -112,7 +114,7 @@ impl Session {
                 );
             }
         }
-        out
+        self.end_turn(out)
     }
 
     /// Reading the upstream stream failed midway: the in-band error to send the caller (empty

@@ -102,12 +102,12 @@ fn tool_use_block(c: &ToolCall) -> Value {
     json!({"type": "tool_use", "id": tool_id::to_anthropic(&c.id), "name": c.name, "input": input})
 }
 
-/// Canonical messages as Anthropic's `system` text and alternating `messages`.
-fn encode_messages(req: &ChatRequest) -> Result<(Vec<String>, Vec<Value>), GatewayError> {
-    let native = req.dialect == Dialect::Anthropic;
+/// Canonical messages as Anthropic's `system` texts and alternating `messages`; `native`
+/// (an Anthropic caller's) keeps parts only Anthropic reads, which otherwise refuse.
+pub fn encode_messages(messages: &[Message], native: bool) -> Result<(Vec<String>, Vec<Value>), GatewayError> {
     let mut system = Vec::new();
     let mut turns: Vec<(&str, Vec<Value>)> = Vec::new();
-    for m in &req.messages {
+    for m in messages {
         let (role, blocks) = match m.role {
             Role::System | Role::Developer => {
                 system.push(m.content.text());
@@ -200,7 +200,7 @@ fn request_body(req: &ChatRequest, t: &Target) -> Result<Map<String, Value>, Gat
         return super::anthropic_native::request_body(req, raw, t.model, t.max_output_tokens);
     }
     let mut o: Map<String, Value> = if req.dialect == Dialect::Anthropic { req.extra.clone() } else { Map::new() };
-    let (mut system, messages) = encode_messages(req)?;
+    let (mut system, messages) = encode_messages(&req.messages, req.dialect == Dialect::Anthropic)?;
     if messages.is_empty() {
         return Err(
             GatewayError::new(Code::InvalidValue, "Anthropic models need at least one user or assistant message").with_param("messages")

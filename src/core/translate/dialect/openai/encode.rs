@@ -61,8 +61,9 @@ fn put(o: &mut Map<String, Value>, key: &str, v: Option<Value>) {
     }
 }
 
-/// One message; `foreign` (a caller of another dialect) leaves out its reasoning blocks.
-fn encode_message(m: &Message, foreign: bool) -> Value {
+/// One message in OpenAI's shape; `foreign` (a caller of another dialect) leaves out its
+/// reasoning blocks.
+pub fn encode_message(m: &Message, foreign: bool) -> Value {
     let mut o = Map::new();
     o.insert("role".into(), m.role.as_str().into());
     let content = match &m.content {

@@ -15,7 +15,7 @@ mod decode;
 mod encode;
 
 pub use decode::{decode_object, decode_request};
-pub use encode::{encode_request, encode_response, encode_tool_call, encode_usage};
+pub use encode::{encode_message, encode_request, encode_response, encode_tool_call, encode_usage};
 
 #[cfg(test)]
 #[path = "openai_tests.rs"]
