@@ -66,7 +66,11 @@ pub struct Config {
     index: VecMap<String, usize>,
 }
 
-crate::de_struct!(Config, default, deny { providers, models, keys, limits, tokens, routes, retry, breaker, health_checks, tenants, cache });
+crate::de_struct!(
+    Config,
+    default,
+    deny { providers, models, keys, limits, tokens, routes, retry, breaker, health_checks, tenants, cache, sessions }
+);
 
 /// One problem found in a config, with the JSON path where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]

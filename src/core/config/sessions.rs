@@ -2,16 +2,13 @@
 //! is kept, and how much one may hold. The store itself is
 //! [`crate::core::state::conversation`]; this is only what the config says.
 
-use serde::Deserialize;
-
 /// The most bytes one stored item may take: a SQLite-backed Durable Object keeps at most
 /// 2 MB in one row (<https://developers.cloudflare.com/durable-objects/platform/limits/>),
 /// and a row holds an item's id and position beside it.
 pub const MAX_ITEM_BYTES: u32 = 1_900_000;
 
 /// Stored conversation settings (every field optional).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionsConfig {
     /// A conversation not used for this many days deletes itself (1..3650, default 30).
     pub ttl_days: u32,
@@ -22,6 +19,8 @@ pub struct SessionsConfig {
     /// [`MAX_ITEM_BYTES`], default 1 MiB).
     pub max_item_bytes: u32,
 }
+
+crate::de_struct!(SessionsConfig, default, deny { ttl_days, max_items, max_item_bytes });
 
 impl Default for SessionsConfig {
     fn default() -> Self {
