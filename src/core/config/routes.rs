@@ -15,6 +15,7 @@
 //! ```
 
 use super::cache::CacheConfig;
+use super::context::ContextConfig;
 use serde::Deserialize;
 
 /// How a route (or, at the config's top level, a plain model) retries a target, and backs off
@@ -142,6 +143,10 @@ pub struct RouteConfig {
     /// Response cache settings for this route (default: the config's `cache`).
     #[serde(default)]
     pub cache: Option<CacheConfig>,
+    /// Context fitting for conversations longer than the targets' windows (default: none;
+    /// an over-long request goes upstream as it is).
+    #[serde(default)]
+    pub context: Option<ContextConfig>,
 }
 
 fn default_deadline() -> u32 {
