@@ -12,11 +12,12 @@
 //! analytics); the attempts themselves are here.
 
 mod account;
+mod fit;
 mod lookup;
 mod plans;
 mod upstream;
 
-pub use plans::{CachePlan, Plans, SimilarPlan, SpendPlan};
+pub use plans::{summary_kv_key, CachePlan, FitPlan, Plans, SimilarPlan, SpendPlan, SummaryWork};
 
 use crate::core::config::RetryPolicy;
 use crate::core::error::{Code, Disposition, GatewayError};
@@ -109,8 +110,11 @@ pub struct Session {
     stale: Option<Entry>,
     /// What the cached answer served would have cost upstream.
     saved_nusd: u64,
-    /// What the similar-prompt lookup's embedding call cost (part of what the request costs).
+    /// What the similar-prompt lookup's embedding call and the context summaries cost (part
+    /// of what the request costs).
     lookup_nusd: u64,
+    /// Context fitting, when the conversation needed it.
+    fit: Option<Box<FitPlan>>,
 }
 
 impl Session {
@@ -160,6 +164,7 @@ impl Session {
             stale: None,
             saved_nusd: 0,
             lookup_nusd: 0,
+            fit: plans.fit.map(Box::new),
         };
         if let Payload::Chat(req) = &s.payload {
             s.input_chars = req.messages.iter().map(|m| m.content.text().chars().count() as u64).sum();
@@ -211,6 +216,9 @@ impl Session {
     /// Attempt the first target from `index` on whose circuit admits a request; if none
     /// does, the one whose circuit opened longest ago, rather than fail without trying.
     fn first_admitted(&mut self, now_ms: u64) -> Action {
+        if let Some(action) = self.fit_step(now_ms) {
+            return action;
+        }
         let start = self.index;
         while self.index < self.targets.len() {
             let t = &self.targets[self.index];
@@ -329,6 +337,9 @@ impl Session {
             r.headers.extend(spend::rate_headers(&self.spend.rate));
             if !self.cache_status.is_empty() {
                 r.headers.push((cache::SWITCH_HEADER.into(), self.cache_status.into()));
+            }
+            if let Some(note) = self.fit_note() {
+                r.headers.push(("x-switchyard-context".into(), note.into()));
             }
             self.status = r.status;
             self.error_code = self.exchange.failure.as_ref().map(|e| e.code);
