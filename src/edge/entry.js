@@ -109,7 +109,7 @@ async function settle(job, batches) {
 }
 
 // A request is answered: one Analytics Engine data point (written, never awaited), the
-// followers woken, the cache write, and the settlement in the tenant's ledger (after the
+// followers woken, the cache write, the conversation summaries it wrote, and the settlement in the tenant's ledger (after the
 // response, through waitUntil).
 function finish(job, gw, step) {
   const { env, ctx } = job;
@@ -125,6 +125,9 @@ function finish(job, gw, step) {
     ctx.waitUntil(put.lead === undefined ? written : written.finally(() => getGateway(env).cache_written(put.key, put.lead)));
   }
   if (job.remote) ctx.waitUntil(job.remote.done(put ? put.value : null).catch(() => {}));
+  for (const p of after.kv_puts ?? []) {
+    if (env.CACHE) ctx.waitUntil(env.CACHE.put(p.key, p.value, { expirationTtl: p.ttl }).catch((e) => console.error("switchyard: summary write failed", String(e))));
+  }
   const similar = put && env.SIMILAR ? after.similar_put : undefined;
   if (similar) ctx.waitUntil(indexCall(env, similar.name, similar.op));
   if (after.settle.length && env.TENANTS) ctx.waitUntil(settle(job, after.settle));

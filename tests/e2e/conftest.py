@@ -102,6 +102,8 @@ def test_config(upstream_port):
                 "capabilities": {"tools": True, "vision": True, "json": True}} for v, c in fx]
     models.append({"name": "emb-azure", "provider": "az", "model": "emb-deploy"})
     models.append({"name": "claude-rich", "provider": "anth", "model": "rich", "capabilities": {"tools": True, "vision": True, "json": True}})
+    models.append({"name": "up-window-8k", "provider": "up", "model": "window-8k", "context_window": 8192, "max_output_tokens": 512})
+    models.append({"name": "up-summarize", "provider": "up", "model": "summarize", "prices": PRICED})
     for b in ["rich", "parts", "empty-finish", "kimi-ids"]:
         models.append({"name": "up-" + b, "provider": "up", "model": b, "capabilities": {"tools": True}})
     return {
@@ -149,6 +151,11 @@ def test_config(upstream_port):
              "cache": {"ttl_seconds": 60, "max_stale_seconds": 600}},
             {"name": "r-cut", "steps": [{"model": "up-cut"}, {"model": "claude-ok"}], "retry": {"max_retries": 2}},
             {"name": "r-gem-key", "steps": [{"model": "gemini-key-invalid"}, {"model": "claude-ok"}], "retry": {"max_retries": 2}},
+            {"name": "r-fit-summarize", "steps": [{"model": "up-window-8k"}],
+             "context": {"fit": "summarize", "summarizer": "up-summarize", "keep_last_turns": 4}},
+            {"name": "r-fit-truncate", "steps": [{"model": "up-window-8k"}], "context": {"fit": "truncate_middle"}},
+            {"name": "r-fit-error", "steps": [{"model": "up-window-8k"}], "context": {"fit": "error"}},
+            {"name": "r-fit-none", "steps": [{"model": "up-window-8k"}]},
         ] + [{"name": fx_route(v, c), "steps": [{"model": fx_model(v, c)}], "retry": {"max_retries": 0}} for v, c in fx],
     }
 

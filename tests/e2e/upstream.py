@@ -12,6 +12,10 @@ Gemini (`/v1beta/models/M:generateContent` and `:streamGenerateContent?alt=sse`,
     malformed      200 with a body that is not JSON
     cut            a stream that stops after two chunks, without [DONE]
     slow-stream    five chunks 150 ms apart
+    window-8k      a model with an 8,192-token window: a request whose messages (4 characters a
+                   token, 4 tokens a message) and output cap exceed it gets OpenAI's 400
+                   `context_length_exceeded`
+    summarize      answers with a short summary ("summary of N lines")
 
 on the OpenAI wire only, `kimi-ids`: tool call ids as Kimi issues them (`functions.NAME:0`),
 which a later turn must send back unchanged; on the Anthropic wire, tool ids must match
@@ -125,6 +129,17 @@ def answer_text(body):
     return f"echo: {content}"
 
 
+def context_tokens(body):
+    """What a request takes of a window: its messages' text at 4 characters a token, 4 tokens a
+    message, and its output cap."""
+    total = body.get("max_tokens") or body.get("max_completion_tokens") or 0
+    for m in body.get("messages", []):
+        content = m.get("content") or ""
+        text = content if isinstance(content, str) else " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+        total += 4 + len(text) // 4 + len(json.dumps(m.get("tool_calls") or [])) // 4
+    return total
+
+
 def reported_usage(call):
     """The (prompt, completion) tokens this upstream reported for a recorded OpenAI call."""
     body = call["body"]
@@ -217,6 +232,16 @@ def behave(h, body, call):
         SEEN[prompt] = SEEN.get(prompt, 0) + 1
         if SEEN[prompt] == 1:
             return send_json(h, 429, error(429, "slow down", "rate_limit_exceeded"), [("retry-after", "1")])
+    if model == "window-8k":
+        used = context_tokens(body)
+        if used > 8192:
+            return send_json(h, 400, {"error": {"message": f"This model's maximum context length is 8192 tokens. However, you requested {used} tokens.",
+                                                 "type": "invalid_request_error", "param": "messages", "code": "context_length_exceeded"}})
+    if model == "summarize":
+        lines = sum(m.get("content", "").count("\n") for m in body.get("messages", []) if isinstance(m.get("content"), str))
+        reply = completion(body)
+        reply["choices"][0]["message"]["content"] = f"summary of {lines} lines"
+        return send_json(h, 200, reply)
     if model.startswith("status-"):
         status = int(model.split("-")[1])
         headers = [("retry-after", "2")] if status == 429 else []

@@ -145,3 +145,24 @@ fn sessions_have_defaults_and_ranges() {
         assert_eq!(p.iter().map(|p| p.path.as_str()).collect::<Vec<_>>(), [path], "{bad}");
     }
 }
+
+#[test]
+fn a_route_context_is_validated() {
+    let base = r#""providers":{"m":{"kind":"mock"}},"models":[{"name":"a","provider":"m","model":"x","context_window":8192}]"#;
+    let route = |ctx: &str| format!(r#"{{{base},"routes":[{{"name":"r","steps":[{{"model":"a"}}],"context":{ctx}}}]}}"#);
+    let ok = Config::parse(&route(r#"{"fit":"summarize","summarizer":"a","keep_last_turns":2}"#)).unwrap();
+    let c = ok.route("r").and_then(|r| r.context.clone()).unwrap();
+    assert_eq!((c.fit, c.summarizer.as_deref(), c.keep_last_turns), (Fit::Summarize, Some("a"), 2));
+    assert_eq!(Config::parse(&route(r#"{"fit":"error"}"#)).unwrap().route("r").unwrap().context.as_ref().unwrap().keep_last_turns, 4);
+    for (ctx, path) in [
+        (r#"{"fit":"summarize"}"#, "routes[0].context"),
+        (r#"{"fit":"summarize","summarizer":"ghost"}"#, "routes[0].context.summarizer"),
+        (r#"{"fit":"truncate_middle","keep_last_turns":5000}"#, "routes[0].context"),
+    ] {
+        let bad = Config::parse(&route(ctx)).unwrap_err();
+        assert!(bad.iter().any(|p| p.path == path), "{ctx}: {bad:?}");
+    }
+    for ctx in [r#"{"fit":"shorten"}"#, r#"{"fit":"error","extra":1}"#, r#"{}"#] {
+        assert!(Config::parse(&route(ctx)).is_err(), "{ctx}");
+    }
+}

@@ -12,6 +12,7 @@
 use crate::core::util::vecmap::VecMap;
 
 mod cache;
+mod context;
 mod health;
 mod keys;
 mod limits;
@@ -22,6 +23,7 @@ mod sessions;
 mod validate;
 
 pub use cache::{CacheConfig, RoutePolicy, SimilarConfig};
+pub use context::{ContextConfig, Fit};
 pub use health::{BreakerConfig, HealthChecks};
 pub use keys::{ClientKey, TenantConfig, TokensConfig};
 pub use limits::{usd_to_nano, BodyLimits, Limits, DEFAULT_MAX_BODY_BYTES};

@@ -15,6 +15,7 @@
 //! ```
 
 use super::cache::CacheConfig;
+use super::context::ContextConfig;
 
 /// How a route (or, at the config's top level, a plain model) retries a target, and backs off
 /// between tries.
@@ -138,9 +139,16 @@ pub struct RouteConfig {
     pub deadline_ms: u32,
     /// Response cache settings for this route (default: the config's `cache`).
     pub cache: Option<CacheConfig>,
+    /// Context fitting for conversations longer than the targets' windows (default: none;
+    /// an over-long request goes upstream as it is).
+    pub context: Option<ContextConfig>,
 }
 
-crate::de_struct!(RouteConfig, required, deny { name, steps, retry: default, deadline_ms: default(default_deadline()), cache: default });
+crate::de_struct!(
+    RouteConfig,
+    required,
+    deny { name, steps, retry: default, deadline_ms: default(default_deadline()), cache: default, context: default }
+);
 
 fn default_deadline() -> u32 {
     120_000

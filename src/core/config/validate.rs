@@ -181,6 +181,14 @@ impl Config {
             if let Some(problem) = r.retry.problem() {
                 p.add(format!("{path}.retry"), problem);
             }
+            if let Some(c) = &r.context {
+                if let Some(problem) = c.problem() {
+                    p.add(format!("{path}.context"), problem);
+                }
+                if let Some(m) = c.summarizer.as_deref().filter(|m| self.model(m).is_none()) {
+                    p.add(format!("{path}.context.summarizer"), &format!("unknown model '{m}'"));
+                }
+            }
         }
     }
 

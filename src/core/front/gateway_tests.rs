@@ -790,3 +790,111 @@ fn the_default_config_serves_legacy_completions_from_the_mock() {
     assert_eq!((r.status, v["object"].as_str()), (200, Some("text_completion")), "{v}");
     assert!(v["choices"][0]["text"].as_str().is_some_and(|t| !t.is_empty()), "{v}");
 }
+
+/// A route whose upstream has a 2,000-token window, fitted by `fit`, with the mock as the
+/// summarizer.
+fn context_config(fit: &str) -> String {
+    format!(
+        r#"{{"providers":{{"up":{{"kind":"openai","base_url":"http://127.0.0.1:9/v1"}},"m":{{"kind":"mock"}}}},
+           "models":[{{"name":"small","provider":"up","model":"small-1","context_window":2000,"max_output_tokens":200}},
+                     {{"name":"cheap","provider":"m","model":"mock"}}],
+           "routes":[{{"name":"chat","steps":[{{"model":"small"}}],"context":{{"fit":"{fit}","summarizer":"cheap","keep_last_turns":2}}}}],
+           "keys":[{{"name":"dev","sha256":"8edd8fc603d1de18ee8dcf261109b9486994e9fd6b674a0177e29b88128a7ef3","tenant":"t"}}]}}"#
+    )
+}
+
+/// A chat body of `turns` turns of about 150 tokens each (too long for 2,000 tokens from 12).
+fn long_chat(turns: usize) -> String {
+    let mut messages = vec![serde_json::json!({"role": "system", "content": "Be brief."})];
+    for i in 0..turns {
+        messages.push(serde_json::json!({"role": "user", "content": format!("question {i} {}", "q".repeat(200))}));
+        messages.push(serde_json::json!({"role": "assistant", "content": format!("answer {i} {}", "a".repeat(200))}));
+    }
+    messages.push(serde_json::json!({"role": "user", "content": "and now?"}));
+    serde_json::json!({"model": "chat", "messages": messages}).to_string()
+}
+
+/// The body sent upstream, once the step reaches its fetch.
+fn upstream_body(step: &crate::core::front::step::Step) -> serde_json::Value {
+    let Action::Fetch { request, .. } = step.action() else { panic!("expected the upstream call, got {:?}", step.action()) };
+    serde_json::from_slice(&request.body).unwrap()
+}
+
+#[test]
+fn a_conversation_that_fits_goes_upstream_unchanged() {
+    let gw = Gateway::new(Some(&context_config("error")));
+    let h = hdrs(&[("authorization", KEY)]);
+    let body = long_chat(3);
+    let step = gw.begin(&inbound("POST", "/v1/chat/completions", &h, &body));
+    assert_eq!(upstream_body(&step)["messages"].as_array().unwrap().len(), 8);
+}
+
+#[test]
+fn fit_error_refuses_before_any_upstream_call() {
+    let gw = Gateway::new(Some(&context_config("error")));
+    let r = reply(run(&gw, "POST", "/v1/chat/completions", &[("authorization", KEY)], &long_chat(20)).1);
+    assert_eq!((r.status, err_code(&r).as_str()), (400, "context_length_exceeded"));
+}
+
+#[test]
+fn truncation_sends_the_first_and_latest_turns() {
+    let gw = Gateway::new(Some(&context_config("truncate_middle")));
+    let h = hdrs(&[("authorization", KEY)]);
+    let body = long_chat(20);
+    let step = gw.begin(&inbound("POST", "/v1/chat/completions", &h, &body));
+    let sent = upstream_body(&step);
+    let messages = sent["messages"].as_array().unwrap();
+    assert!(messages.len() < 42);
+    assert_eq!(messages[0]["content"], "Be brief.");
+    assert!(messages[1]["content"].as_str().unwrap().starts_with("question 0 "));
+    assert_eq!(messages.last().unwrap()["content"], "and now?");
+}
+
+#[test]
+fn summaries_are_written_once_and_read_back_on_the_next_turn() {
+    let mut gw = Gateway::new(Some(&context_config("summarize")));
+    gw.set_cache(true);
+    let h = hdrs(&[("authorization", KEY)]);
+    // First request: every summary read misses, so the mock summarizer writes them in order.
+    let body = long_chat(20);
+    let mut step = gw.begin(&inbound("POST", "/v1/chat/completions", &h, &body));
+    let mut reads = Vec::new();
+    while let Action::CacheGet { key, .. } = step.action().clone() {
+        reads.push(key.clone());
+        gw.resume(&mut step, Event::Answer(None), 0);
+    }
+    assert!(reads.iter().all(|k| k.starts_with("summary:")), "{reads:?}");
+    assert_eq!(reads.len(), 2, "the last cut's summary, then the one before it");
+    let sent = upstream_body(&step);
+    let messages = sent["messages"].as_array().unwrap();
+    assert_eq!(messages[0]["content"], "Be brief.");
+    assert!(messages[1]["content"].as_str().unwrap().starts_with(crate::core::pipeline::context::SUMMARY_PREFIX));
+    assert_eq!(messages.last().unwrap()["content"], "and now?");
+    gw.resume(&mut step, Event::Head { status: 200, headers: &hdrs(&[("content-type", "application/json")]) }, 0);
+    let answer = br#"{"id":"x","object":"chat.completion","created":1,"model":"small-1","choices":[{"index":0,"message":{"role":"assistant","content":"yo"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}"#;
+    gw.resume(&mut step, Event::Body(answer), 0);
+    let Action::Respond(r) = step.action().clone() else { panic!("{:?}", step.action()) };
+    assert_eq!(r.header("x-switchyard-context"), Some("summarized"));
+    let puts = gw.after(&mut step, 0).kv_puts;
+    assert!(!puts.is_empty());
+    assert_eq!(puts.last().unwrap().0, reads[0], "the summary read first is the one written last");
+    // The next turn finds the last summary stored and calls no summarizer.
+    let mut next: serde_json::Value = serde_json::from_str(&body).unwrap();
+    next["messages"]
+        .as_array_mut()
+        .unwrap()
+        .extend([serde_json::json!({"role": "assistant", "content": "yo"}), serde_json::json!({"role": "user", "content": "more?"})]);
+    let next = next.to_string();
+    let mut step = gw.begin(&inbound("POST", "/v1/chat/completions", &h, &next));
+    let Action::CacheGet { key, .. } = step.action().clone() else { panic!("{:?}", step.action()) };
+    assert_eq!(key, reads[0], "the same cut, so the same summary");
+    let stored = puts.last().unwrap().1.clone();
+    gw.resume(&mut step, Event::Answer(Some(&stored)), 0);
+    let sent = upstream_body(&step);
+    assert_eq!(sent["messages"][1]["content"].as_str().unwrap(), format!("{}{stored}", crate::core::pipeline::context::SUMMARY_PREFIX));
+}
+
+#[test]
+fn summaries_are_scoped_by_tenant() {
+    assert_ne!(crate::core::pipeline::session::summary_kv_key("a", "k"), crate::core::pipeline::session::summary_kv_key("b", "k"));
+}

@@ -3,14 +3,17 @@
 //! plans before the first attempt (a stored conversation's history is loaded first: see
 //! `converse`).
 
-use crate::core::config::{Config, Model};
+use crate::core::config::{Config, Fit, Model};
 use crate::core::error::{Code, GatewayError};
 use crate::core::front::caps;
 use crate::core::front::inbound::Inbound;
 use crate::core::front::principal::Principal;
+use crate::core::pipeline::context;
 use crate::core::pipeline::protocol::Action;
 use crate::core::pipeline::routes::{Plan, PlannedTarget};
-use crate::core::pipeline::session::{CachePlan, Caller, ConversationPlan, Plans, Session, Shared, SimilarPlan, SpendPlan};
+use crate::core::pipeline::session::{
+    CachePlan, Caller, ConversationPlan, FitPlan, Plans, Session, Shared, SimilarPlan, SpendPlan, SummaryWork,
+};
 use crate::core::pipeline::target::{Payload, TargetSpec};
 use crate::core::state::cache;
 use crate::core::state::cost;
@@ -31,6 +34,8 @@ pub const DEFAULT_MAX_OUTPUT_TOKENS: u32 = 4096;
 /// The budget of a request for a plain model, in milliseconds: no retry starts past it (each
 /// attempt is bounded by its provider's `timeout_ms`, at most as long).
 pub const PLAIN_DEADLINE_MS: u32 = 900_000;
+/// How long a conversation summary stays stored, in seconds (a week).
+pub const SUMMARY_TTL_S: u32 = 604_800;
 /// Header that selects mock faults per request.
 pub const MOCK_HEADER: &str = "x-switchyard-mock";
 
@@ -125,9 +130,11 @@ impl Planner<'_> {
             }
         };
         let mut targets = Vec::new();
+        let mut windows = Vec::new();
         let mut first_refusal = None;
         for p in &planned {
             let model = resolve(self.config, who, &p.model)?;
+            windows.extend(model.context_window.map(|w| (w, model.max_output_tokens)));
             if let Payload::Chat(req) = &payload {
                 if let Err(e) = check_capabilities(req, model) {
                     first_refusal.get_or_insert(e);
@@ -139,6 +146,8 @@ impl Planner<'_> {
         if targets.is_empty() {
             return Err(first_refusal.unwrap_or_else(|| GatewayError::new(Code::ModelNotFound, "no target can serve this request")));
         }
+        let mut payload = payload;
+        let fit = self.fit_plan(&name, &mut payload, &windows)?;
         let run = inb.header("x-switchyard-run").filter(|r| r.len() <= 64).unwrap_or_default().to_string();
         let spend = self.spend_plan(who, &payload, &targets, inb.body.len())?;
         let caller = Caller {
@@ -156,9 +165,53 @@ impl Planner<'_> {
         };
         let cache = if conversation.is_some() { None } else { self.cache_plan(who, &payload, &targets, inb) };
         let similar = self.similar_plan(who, &payload, cache.as_ref(), &targets);
-        let plans = Plans { spend, cache, similar, conversation };
+        let plans = Plans { spend, cache, similar, conversation, fit };
         let shared = Shared { health: self.health.clone(), redactor: self.redactor.clone() };
         Ok(Session::start(caller, payload, targets, policy, deadline_ms, shared, plans))
+    }
+
+    /// For a route with `context` and a conversation longer than its smallest known window
+    /// (`windows`: each target's window and output cap): the request truncated in place, or
+    /// the summaries to find or write, or a `context_length_exceeded` refusal.
+    pub fn fit_plan(&self, name: &str, payload: &mut Payload, windows: &[(u32, Option<u32>)]) -> Result<Option<FitPlan>, GatewayError> {
+        let (Some(settings), Payload::Chat(req)) = (self.config.route(name).and_then(|r| r.context.as_ref()), payload) else {
+            return Ok(None);
+        };
+        let Some(budget) = windows.iter().map(|&(w, cap)| context::input_budget(w, req.max_output_tokens, cap)).min() else {
+            return Ok(None);
+        };
+        let summarizer = settings.summarizer.as_deref().and_then(|s| self.config.model(s));
+        let scope = format!("{}\n{}", summarizer.map_or("", |m| m.name.as_str()), fingerprint_of(summarizer));
+        let fitting = context::plan(&req.messages, &req.tools, budget, settings.fit, &scope, settings.keep_last_turns);
+        let truncated = |req: &ChatRequest| match context::plan(&req.messages, &req.tools, budget, Fit::TruncateMiddle, "", 0) {
+            context::Fitting::Truncated(messages, _) => Some(messages),
+            _ => None,
+        };
+        let too_long = |estimated: u64| {
+            GatewayError::new(
+                Code::ContextLengthExceeded,
+                format!("the conversation (about {estimated} tokens) does not fit the route's context window ({budget} tokens for input)"),
+            )
+            .with_param("messages")
+        };
+        let mut plan = FitPlan { ttl_s: SUMMARY_TTL_S, ..FitPlan::default() };
+        match fitting {
+            context::Fitting::Fits => return Ok(None),
+            context::Fitting::TooLong { estimated, .. } => return Err(too_long(estimated)),
+            context::Fitting::Truncated(messages, _) => {
+                req.messages = messages;
+                req.raw = None;
+                plan.note = Some("truncated");
+            }
+            context::Fitting::Summarize(summary) => {
+                let (Some(model), Some(fallback)) = (summarizer, truncated(req)) else {
+                    return Err(too_long(context::tools_tokens(&req.tools)));
+                };
+                let target = self.target_spec(model, &PlannedTarget { model: model.name.clone(), max_retries: 0, timeout_ms: None });
+                plan.summary = Some(SummaryWork::new(summary, target, fallback, self.cache));
+            }
+        }
+        Ok(Some(plan))
     }
 
     /// For a route with `cache.similar` whose request reads the cache and ends with a text
@@ -329,4 +382,10 @@ pub fn check_body(config: &Config, inb: &Inbound) -> Result<(), GatewayError> {
         }
         _ => Ok(()),
     }
+}
+
+/// The summarizer's provider and upstream model, so summaries made by another model are not
+/// reused when the config changes it.
+fn fingerprint_of(model: Option<&Model>) -> String {
+    model.map(|m| format!("{}/{}", m.provider, m.model)).unwrap_or_default()
 }

@@ -54,12 +54,15 @@ pub struct After {
     pub wake: Option<Wake>,
     /// Settlement batches to send to tenants' objects now.
     pub settle: Vec<Batch>,
+    /// Other `(key, value, expirationTtl)` writes to the `CACHE` namespace (conversation
+    /// summaries).
+    pub kv_puts: Vec<(String, String, u32)>,
 }
 
 impl After {
     /// As one JSON object for the driver: `{"analytics"?, "cache_put"?: {"key", "value",
-    /// "ttl", "lead"?}, "similar_put"?: {"name", "op"}, "wake"?, "value"?, "settle":
-    /// [{"tenant", "chain", "op"}]}`.
+    /// "ttl", "lead"?}, "similar_put"?: {"name", "op"}, "wake"?, "value"?, "kv_puts"?: [{"key",
+    /// "value", "ttl"}], "settle": [{"tenant", "chain", "op"}]}`.
     pub fn to_json(&self) -> String {
         let mut o = String::from("{");
         let mut sep = "";
@@ -89,6 +92,18 @@ impl After {
         }
         if let Some(w) = &self.wake {
             o.push_str(&w.members()[usize::from(sep.is_empty())..]);
+            sep = ",";
+        }
+        if !self.kv_puts.is_empty() {
+            let _ = write!(o, r#"{sep}"kv_puts":["#);
+            for (i, (key, value, ttl)) in self.kv_puts.iter().enumerate() {
+                o.push_str(if i == 0 { r#"{"key":"# } else { r#",{"key":"# });
+                protocol::string(&mut o, key);
+                o.push_str(r#","value":"#);
+                protocol::string(&mut o, value);
+                let _ = write!(o, r#","ttl":{ttl}}}"#);
+            }
+            o.push(']');
             sep = ",";
         }
         let _ = write!(o, r#"{sep}"settle":{}"#, batches_json(&self.settle));
@@ -266,6 +281,7 @@ impl Gateway {
             lead: report.then_some(*id),
             wake,
             settle: settle.into_iter().collect(),
+            kv_puts: s.summary_puts(),
         }
     }
 }

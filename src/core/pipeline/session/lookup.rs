@@ -26,6 +26,9 @@ impl Session {
     /// The cache answered (`None`: a miss, or the cache could not be read). A fresh entry is
     /// the reply; a stale one is kept in case every target fails.
     pub fn on_cache(&mut self, value: Option<&str>, now_ms: u64) -> Action {
+        if self.fit_probing() {
+            return self.on_summary_read(value, now_ms);
+        }
         let entry = value.and_then(Entry::from_json);
         let similar = self.similar.as_ref().and_then(|s| s.matched).is_some();
         if let (Some(plan), Some(entry)) = (&self.cache, entry) {
@@ -59,6 +62,9 @@ impl Session {
     /// The embedding model answered (status 0: it could not be reached). Without a vector
     /// the request simply goes upstream.
     pub fn on_called(&mut self, status: u16, body: &[u8], now_ms: u64) -> Action {
+        if self.fit_writing() {
+            return self.on_summary(status, body, now_ms);
+        }
         if let Some(s) = self.similar.as_mut() {
             s.vector = (status == 200).then(|| similar::vector_from(s.embed.kind.wire(), body)).flatten();
             if status == 200 {

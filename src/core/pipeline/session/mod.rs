@@ -14,11 +14,12 @@
 
 mod account;
 mod conversation;
+mod fit;
 mod lookup;
 mod plans;
 mod upstream;
 
-pub use plans::{CachePlan, ConversationPlan, Plans, SimilarPlan, SpendPlan, SESSION_HEADER};
+pub use plans::{summary_kv_key, CachePlan, ConversationPlan, FitPlan, Plans, SimilarPlan, SpendPlan, SummaryWork, SESSION_HEADER};
 
 use crate::core::config::RetryPolicy;
 use crate::core::error::{Code, Disposition, GatewayError};
@@ -111,10 +112,13 @@ pub struct Session {
     stale: Option<Entry>,
     /// What the cached answer served would have cost upstream.
     saved_nusd: u64,
-    /// What the similar-prompt lookup's embedding call cost (part of what the request costs).
+    /// What the similar-prompt lookup's embedding call and the context summaries cost (part
+    /// of what the request costs).
     lookup_nusd: u64,
     /// The stored conversation the turn goes to, once answered.
     keeping: Option<Box<plans::Keeping>>,
+    /// Context fitting, when the conversation needed it.
+    fit: Option<Box<FitPlan>>,
 }
 
 impl Session {
@@ -165,6 +169,7 @@ impl Session {
             saved_nusd: 0,
             lookup_nusd: 0,
             keeping: plans.conversation.map(plans::Keeping::new),
+            fit: plans.fit.map(Box::new),
         };
         if let Payload::Chat(req) = &s.payload {
             s.input_chars = req.messages.iter().map(|m| m.content.text().chars().count() as u64).sum();
@@ -216,6 +221,9 @@ impl Session {
     /// Attempt the first target from `index` on whose circuit admits a request; if none
     /// does, the one whose circuit opened longest ago, rather than fail without trying.
     fn first_admitted(&mut self, now_ms: u64) -> Action {
+        if let Some(action) = self.fit_step(now_ms) {
+            return action;
+        }
         let start = self.index;
         while self.index < self.targets.len() {
             let t = &self.targets[self.index];
@@ -334,6 +342,9 @@ impl Session {
             r.headers.extend(spend::rate_headers(&self.spend.rate));
             if !self.cache_status.is_empty() {
                 r.headers.push((cache::SWITCH_HEADER.into(), self.cache_status.into()));
+            }
+            if let Some(note) = self.fit_note() {
+                r.headers.push(("x-switchyard-context".into(), note.into()));
             }
             self.status = r.status;
             self.error_code = self.exchange.failure.as_ref().map(|e| e.code);

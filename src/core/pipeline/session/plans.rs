@@ -1,12 +1,14 @@
 //! What the gateway decided for a request before its first attempt, beside its targets:
 //! spend control, the response cache, the similar-prompt cache and the stored conversation.
 
+use crate::core::pipeline::context::SummaryPlan;
 use crate::core::pipeline::protocol::Reply;
 use crate::core::pipeline::target::TargetSpec;
 use crate::core::state::cache::Decision;
 use crate::core::state::conversation::Limits;
 use crate::core::state::spend::{RateInfo, Subject};
 use crate::core::translate::embeddings::EmbeddingsRequest;
+use crate::core::types::Message;
 
 /// Spend control for one request: whose limits it must fit and what it holds.
 #[derive(Debug, Clone, Default)]
@@ -103,6 +105,8 @@ pub struct Plans {
     /// `None`: no stored conversation. With one, the request is never answered from or
     /// written to the cache.
     pub conversation: Option<ConversationPlan>,
+    /// `None`: the conversation fits (or the route fits nothing).
+    pub fit: Option<FitPlan>,
 }
 
 /// The request header naming a stored conversation (`new` starts one); replies carry it back.
@@ -128,4 +132,52 @@ impl Keeping {
     pub(super) fn header(&self) -> (String, String) {
         (SESSION_HEADER.into(), self.plan.id.clone())
     }
+}
+
+/// Where a summary is kept in the `CACHE` namespace: the tenant and the prefix's hash.
+pub fn summary_kv_key(tenant: &str, key: &str) -> String {
+    format!("summary:{}:{key}", crate::core::util::secret::sha256_hex(tenant.as_bytes()))
+}
+
+/// The fitting a request needs before its first attempt.
+#[derive(Debug, Clone, Default)]
+pub struct FitPlan {
+    /// What `x-switchyard-context` says (`truncated`, `summarized`); `None`: nothing done yet.
+    pub note: Option<&'static str>,
+    /// Summaries to find or write; `None` once there is nothing left to do.
+    pub summary: Option<SummaryWork>,
+    /// Summaries this request wrote, `(KV key, text)`, to store after the reply.
+    pub written: Vec<(String, String)>,
+    /// Lifetime of stored summaries, in seconds.
+    pub ttl_s: u32,
+}
+
+/// A summary plan being carried out.
+#[derive(Debug, Clone)]
+pub struct SummaryWork {
+    /// The cuts and their keys.
+    pub plan: SummaryPlan,
+    /// The summarizer's target.
+    pub summarizer: TargetSpec,
+    /// The conversation truncated to fit, sent when no summary can be had.
+    pub fallback: Vec<Message>,
+    pub(super) progress: Progress,
+}
+
+impl SummaryWork {
+    /// Work on `plan`: with the `CACHE` namespace (`stored`), first a look for the summary
+    /// at its last cut; without it, every summary is written.
+    pub fn new(plan: SummaryPlan, summarizer: TargetSpec, fallback: Vec<Message>, stored: bool) -> Self {
+        let last = plan.cuts.len().saturating_sub(1);
+        let progress = if stored { Progress::Probe(last, 0) } else { Progress::Write(0, None) };
+        SummaryWork { plan, summarizer, fallback, progress }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Progress {
+    /// Reading the stored summary at this cut (the count of reads so far).
+    Probe(usize, usize),
+    /// Writing the summary at this cut, from the previous one's.
+    Write(usize, Option<String>),
 }

@@ -240,6 +240,12 @@ fn float(x: f64) -> Value {
     Value::from(if x == 0.0 { 0.0 } else { x })
 }
 
+/// A hash of a run of messages alone (its tag versions and separates the uses): equal runs
+/// hash alike whatever request they came in.
+pub fn messages_hash(tag: &str, messages: &[Message]) -> String {
+    hash(tag, &Value::Array(messages.iter().map(|m| message_value(m, false)).collect()))
+}
+
 // ---- similar prompts ----
 
 /// The last user message's position, when there is one.

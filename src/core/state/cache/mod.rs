@@ -33,7 +33,7 @@ mod replay;
 mod similar;
 
 pub use entry::{fresh, storable, Entry, Freshness};
-pub use key::{cache_key, prefix_hash, route_fingerprint, KeyScope};
+pub use key::{cache_key, messages_hash, prefix_hash, route_fingerprint, KeyScope};
 pub use policy::{decide, CacheControl, Decision, BYPASS, MIN_TTL_S, SWITCH_HEADER};
 pub use replay::{replay, stream_events};
 pub use similar::{cosine, last_user_text};
