@@ -109,7 +109,7 @@ proptest! {
     #[test]
     fn fuzz_translation_is_bounded(bytes in sse_bytes(), w in 0usize..3, c in 0usize..2, usage in any::<bool>()) {
         let client = [Dialect::OpenAi, Dialect::Anthropic][c];
-        let route = Route { provider: "p".into(), upstream_model: "m".into(), api: client, wire: WIRES[w], stream: true, include_usage: usage, embeddings: None, cors_origin: None, created_s: 0 };
+        let route = Route { provider: "p".into(), upstream_model: "m".into(), api: client, wire: WIRES[w], stream: true, include_usage: usage, embeddings: None, cors_origin: None, created_s: 0, echo: None };
         let mut ex = Exchange::new("r".into(), route, Default::default());
         prop_assert!(matches!(ex.on_head(200, &[("content-type".into(), "text/event-stream".into())]), Action::Stream(_)));
         let mut out = 0usize;

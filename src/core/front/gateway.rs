@@ -381,6 +381,7 @@ fn route_of(path: &str) -> (Dialect, &'static str) {
     match path {
         "/v1/chat/completions" | "/v1/embeddings" | "/v1/tokens" => (Dialect::OpenAi, "POST"),
         "/v1/completions" => (Dialect::Completions, "POST"),
+        "/v1/responses" => (Dialect::Responses, "POST"),
         "/v1/messages" | "/v1/messages/count_tokens" => (Dialect::Anthropic, "POST"),
         "/healthz" | "/v1/models" | "/v1/health" | "/v1/usage" => (Dialect::OpenAi, "GET"),
         p if p.starts_with("/v1/messages/") => (Dialect::Anthropic, ""),

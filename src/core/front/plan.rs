@@ -16,12 +16,14 @@ use crate::core::state::cost;
 use crate::core::state::health::Health;
 use crate::core::state::spend::LimitsExt;
 use crate::core::translate::dialect;
+use crate::core::translate::dialect::responses::Echo;
 use crate::core::translate::embeddings;
 use crate::core::translate::providers;
 use crate::core::types::{ChatRequest, Content, Dialect, Part, ResponseFormat, Usage};
 use crate::core::util::redact::Redactor;
 use crate::core::util::secret::Secret;
 use crate::core::util::vecmap::VecMap;
+use std::rc::Rc;
 
 /// Azure OpenAI's `api-version` when the config names none.
 pub const DEFAULT_AZURE_API_VERSION: &str = "2024-10-21";
@@ -109,6 +111,10 @@ impl Planner<'_> {
         }
         let run = inb.header("x-switchyard-run").filter(|r| r.len() <= 64).unwrap_or_default().to_string();
         let spend = self.spend_plan(who, &payload, &targets, inb.body.len())?;
+        let echo = match &payload {
+            Payload::Chat(req) if dialect == Dialect::Responses => Some(Rc::new(Echo::new(&request_id, req.raw.as_ref()))),
+            _ => None,
+        };
         let caller = Caller {
             request_id,
             tenant: who.tenant.clone(),
@@ -121,6 +127,7 @@ impl Planner<'_> {
             mock_header: inb.header(MOCK_HEADER).map(str::to_string),
             now_ms: inb.now_ms,
             seed: inb.seed,
+            echo,
         };
         let cache = self.cache_plan(who, &payload, &targets, inb);
         let similar = self.similar_plan(who, &payload, cache.as_ref(), &targets);

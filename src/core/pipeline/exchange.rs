@@ -10,11 +10,13 @@
 use crate::core::error::{Code, GatewayError};
 use crate::core::pipeline::protocol::{base_headers, error_reply, Action, Reply};
 use crate::core::translate::assembler::Assembler;
+use crate::core::translate::dialect::responses::Echo;
 use crate::core::translate::dialect::{self, StreamEncoder};
 use crate::core::translate::embeddings::{self, EmbeddingsRequest};
 use crate::core::translate::providers::{self, StreamDecoder, UpstreamRequest};
 use crate::core::types::{ChatResponse, Dialect, StreamEvent, Usage};
 use crate::core::util::redact::Redactor;
+use std::rc::Rc;
 
 /// Where the exchange stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +50,8 @@ pub struct Route {
     /// The request's time, Unix seconds: the `created` of an answer whose upstream gives
     /// none (Anthropic, Gemini), so an OpenAI caller never sees `created: 0`.
     pub created_s: u64,
+    /// For a Responses caller: what its answers repeat of its request.
+    pub echo: Option<Rc<Echo>>,
 }
 
 impl Route {
@@ -141,7 +145,7 @@ impl Exchange {
             retry_after: None,
             decoder,
             redactor,
-            encoder: StreamEncoder::new(route.api, route.include_usage),
+            encoder: StreamEncoder::new(route.api, route.include_usage, route.echo.clone()),
             route,
             saw_done: false,
             stream_failed: false,
@@ -294,7 +298,7 @@ impl Exchange {
             // keeping fields the gateway does not model (system_fingerprint, logprobs, ...).
             return self.respond(None);
         }
-        self.respond(Some(dialect::encode_response(self.route.api, &resp)))
+        self.respond(Some(dialect::encode_response(self.route.api, &resp, self.route.echo.as_deref())))
     }
 
     /// A 200 answer: `body`, or (`None`) the upstream's body exactly as received.

@@ -24,6 +24,7 @@ pub(super) fn test_route(api: Dialect, wire: Dialect, stream: bool, include_usag
         embeddings: None,
         cors_origin: None,
         created_s: NOW_S,
+        echo: None,
     }
 }
 
@@ -37,7 +38,7 @@ fn exchange(client: Dialect, wire: Dialect, include_usage: bool) -> Exchange {
 
 fn fixture(wire: Dialect) -> &'static str {
     match wire {
-        Dialect::OpenAi | Dialect::Completions => openai::tests::TOOL_STREAM,
+        Dialect::OpenAi | Dialect::Completions | Dialect::Responses => openai::tests::TOOL_STREAM,
         Dialect::Anthropic => anthropic::tests::STREAM,
         Dialect::Gemini => gemini::tests::STREAM,
     }
@@ -216,7 +217,7 @@ fn upstream_error_text_never_carries_the_workers_secrets() {
     let message = serde_json::Value::from(quoting_key());
     for wire in [Dialect::OpenAi, Dialect::Anthropic, Dialect::Gemini] {
         let (body, event) = match wire {
-            Dialect::OpenAi | Dialect::Completions => (
+            Dialect::OpenAi | Dialect::Completions | Dialect::Responses => (
                 serde_json::json!({"error": {"message": message, "type": "invalid_request_error", "param": null, "code": null}}),
                 format!("data: {}\n\n", serde_json::json!({"error": {"message": message, "type": "server_error"}})),
             ),

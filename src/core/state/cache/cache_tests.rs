@@ -522,20 +522,20 @@ fn expected(r: &ChatResponse, choices: usize, usage: Option<Usage>) -> Heard {
 fn replay_once_is_the_dialects_own_body() {
     let e = entry(response());
     for d in [Dialect::OpenAi, Dialect::Anthropic] {
-        assert_eq!(replay(&e, d, false, true), Some(dialect::encode_response(d, &e.response)));
+        assert_eq!(replay(&e, d, false, true, None), Some(dialect::encode_response(d, &e.response, None)));
     }
-    let body: Value = serde_json::from_slice(&replay(&e, Dialect::OpenAi, false, false).unwrap()).unwrap();
+    let body: Value = serde_json::from_slice(&replay(&e, Dialect::OpenAi, false, false, None).unwrap()).unwrap();
     assert_eq!(body["choices"][1]["message"]["tool_calls"][1]["function"]["name"], "peek");
 }
 
 #[test]
 fn replayed_openai_stream_decodes_to_the_same_answer() {
     let e = entry(response());
-    let bytes = replay(&e, Dialect::OpenAi, true, true).unwrap();
+    let bytes = replay(&e, Dialect::OpenAi, true, true, None).unwrap();
     assert_eq!(hear(Dialect::OpenAi, &bytes), expected(&e.response, 2, e.response.usage));
     assert!(bytes.ends_with(b"data: [DONE]\n\n"));
     assert_split_invariant(Dialect::OpenAi, &bytes);
-    let quiet = replay(&e, Dialect::OpenAi, true, false).unwrap();
+    let quiet = replay(&e, Dialect::OpenAi, true, false, None).unwrap();
     assert_eq!(hear(Dialect::OpenAi, &quiet), expected(&e.response, 2, None));
 }
 
@@ -546,7 +546,7 @@ fn replayed_anthropic_stream_decodes_to_the_same_answer() {
     r.choices[0].tool_calls = calls;
     r.usage = Some(Usage { input_tokens: 30, output_tokens: 9, cached_input_tokens: 4, cache_write_tokens: 6, ..Default::default() });
     let e = entry(r);
-    let bytes = replay(&e, Dialect::Anthropic, true, false).unwrap();
+    let bytes = replay(&e, Dialect::Anthropic, true, false, None).unwrap();
     assert_eq!(hear(Dialect::Anthropic, &bytes), expected(&e.response, 1, e.response.usage));
     let text = String::from_utf8(bytes.clone()).unwrap();
     assert!(text.starts_with("event: message_start\n") && text.ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"));
@@ -558,7 +558,7 @@ fn unstorable_entries_are_not_replayed() {
     let mut r = response();
     r.choices[0].finish_reason = Some(FinishReason::Length);
     for stream in [false, true] {
-        assert_eq!(replay(&entry(r.clone()), Dialect::OpenAi, stream, true), None);
+        assert_eq!(replay(&entry(r.clone()), Dialect::OpenAi, stream, true, None), None);
     }
 }
 

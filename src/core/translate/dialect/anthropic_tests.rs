@@ -204,7 +204,7 @@ fn tool_call_ids_are_mapped_both_ways() {
     };
     let v: Value = serde_json::from_slice(&encode_response(&answer)).unwrap();
     assert_eq!(v["content"][0]["id"], mapped.as_str());
-    let mut enc = crate::core::translate::dialect::StreamEncoder::new(Dialect::Anthropic, true);
+    let mut enc = crate::core::translate::dialect::StreamEncoder::new(Dialect::Anthropic, true, None);
     let mut sse = enc.push(&StreamEvent::Start { id: "msg_1".into(), model: "kimi".into(), created: 0 });
     sse.extend(enc.push(&StreamEvent::ToolCallDelta {
         index: 0,

@@ -64,6 +64,12 @@ pub fn invalid_value(path: &str, detail: &str) -> GatewayError {
     GatewayError::new(Code::InvalidValue, format!("'{path}': {detail}")).with_param(path)
 }
 
+/// The client error for a field, or a value of it, the gateway does not serve (code
+/// `unsupported`, `param` = `path`, `detail` saying what is not served).
+pub fn unsupported(path: &str, detail: &str) -> GatewayError {
+    GatewayError::new(Code::Unsupported, format!("'{path}': {detail}")).with_param(path)
+}
+
 /// A field that may be absent or null.
 pub fn opt<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     obj.get(key).filter(|v| !v.is_null())

@@ -25,7 +25,7 @@ use crate::core::util::sse::{SseEvent, SseParser};
 /// Build the upstream call for `req`. Fails only for requests the upstream cannot express.
 pub fn build_request(req: &ChatRequest, t: &Target) -> Result<UpstreamRequest, GatewayError> {
     match t.kind.wire() {
-        Dialect::OpenAi | Dialect::Completions => Ok(openai::build_request(req, t)),
+        Dialect::OpenAi | Dialect::Completions | Dialect::Responses => Ok(openai::build_request(req, t)),
         Dialect::Anthropic => anthropic::build_request(req, t),
         Dialect::Gemini => gemini::build_request(req, t),
     }
@@ -35,7 +35,7 @@ pub fn build_request(req: &ChatRequest, t: &Target) -> Result<UpstreamRequest, G
 /// does not parse is `upstream_malformed`.
 pub fn decode_response(wire: Dialect, body: &[u8]) -> Result<ChatResponse, GatewayError> {
     match wire {
-        Dialect::OpenAi | Dialect::Completions => openai::decode_response(body),
+        Dialect::OpenAi | Dialect::Completions | Dialect::Responses => openai::decode_response(body),
         Dialect::Anthropic => anthropic::decode_response(body),
         Dialect::Gemini => gemini::decode_response(body),
     }
@@ -47,7 +47,7 @@ pub fn decode_response(wire: Dialect, body: &[u8]) -> Result<ChatResponse, Gatew
 /// sanitised with `redactor`.
 pub fn decode_error(wire: Dialect, status: u16, retry_after: Option<&str>, body: &[u8], redactor: &Redactor) -> GatewayError {
     let parts = match wire {
-        Dialect::OpenAi | Dialect::Completions => openai::error_parts(body),
+        Dialect::OpenAi | Dialect::Completions | Dialect::Responses => openai::error_parts(body),
         Dialect::Anthropic => anthropic::error_parts(body),
         Dialect::Gemini => gemini::error_parts(body),
     };
@@ -76,7 +76,7 @@ impl StreamDecoder {
     /// `redactor` cleans the messages of in-band errors.
     pub fn new(wire: Dialect, redactor: Redactor) -> Self {
         let wire = match wire {
-            Dialect::OpenAi | Dialect::Completions => WireStream::OpenAi(Default::default()),
+            Dialect::OpenAi | Dialect::Completions | Dialect::Responses => WireStream::OpenAi(Default::default()),
             Dialect::Anthropic => WireStream::Anthropic(Default::default()),
             Dialect::Gemini => WireStream::Gemini(Default::default()),
         };
