@@ -14,9 +14,9 @@
 //! before the response's last event (except after `response.failed`, which ends it where it
 //! stands); the last event is the only one of `response.completed`, `.incomplete` or `.failed`.
 
-use super::responses::{call_item, message_item, text_part, Echo, Head, Status};
+use super::responses::{call_item, message_item, quoted, text_part, Echo, Head, Status};
 use crate::core::types::{FinishReason, StreamEvent, ToolCall, Usage};
-use serde_json::{json, Value};
+use std::fmt::Write;
 use std::rc::Rc;
 
 /// The output item being streamed.
@@ -38,7 +38,8 @@ pub struct ResponsesStreamEncoder {
     seq: u64,
     started: bool,
     done: bool,
-    output: Vec<Value>,
+    /// The finished output items' JSON.
+    output: Vec<String>,
     open: Option<Open>,
     finish: Option<FinishReason>,
     usage: Option<Usage>,
@@ -50,75 +51,74 @@ impl ResponsesStreamEncoder {
         ResponsesStreamEncoder { echo, ..Default::default() }
     }
 
-    /// One event: its `type` and `sequence_number` added to `data`.
-    fn emit(&mut self, out: &mut Vec<u8>, kind: &str, mut data: Value) {
-        data["type"] = kind.into();
-        data["sequence_number"] = self.seq.into();
+    /// One event of type `kind` whose other members are `members` (JSON text), numbered.
+    fn emit(&mut self, out: &mut Vec<u8>, kind: &str, members: &str) {
+        let mut text = String::new();
+        let _ = write!(text, "event: {kind}\ndata: {{\"type\":\"{kind}\",{members},\"sequence_number\":{}}}\n\n", self.seq);
         self.seq += 1;
-        out.extend_from_slice(b"event: ");
-        out.extend_from_slice(kind.as_bytes());
-        out.extend_from_slice(b"\ndata: ");
-        out.extend_from_slice(data.to_string().as_bytes());
-        out.extend_from_slice(b"\n\n");
+        out.extend_from_slice(text.as_bytes());
     }
 
-    fn response(&self, status: &Status) -> Value {
-        self.echo.response(&self.head, status, self.output.clone(), self.usage.as_ref())
+    /// An event carrying the whole response, with status `status`.
+    fn emit_response(&mut self, out: &mut Vec<u8>, kind: &str, status: &Status) {
+        let response = self.echo.response(&self.head, status, &self.output, self.usage.as_ref());
+        self.emit(out, kind, &format!("\"response\":{response}"));
     }
 
     fn start(&mut self, out: &mut Vec<u8>) {
         if std::mem::replace(&mut self.started, true) {
             return;
         }
-        let response = self.response(&Status::InProgress);
-        self.emit(out, "response.created", json!({"response": response}));
-        self.emit(out, "response.in_progress", json!({"response": response}));
+        self.emit_response(out, "response.created", &Status::InProgress);
+        self.emit_response(out, "response.in_progress", &Status::InProgress);
     }
 
-    /// The open item's id and output index.
-    fn at(&self, prefix: &str) -> (String, usize) {
+    /// The open item's id and output index, as JSON members.
+    fn at(&self, prefix: &str) -> (String, String) {
         let index = self.output.len();
-        (self.echo.item_id(prefix, index), index)
+        let id = self.echo.item_id(prefix, index);
+        let at = format!("\"item_id\":\"{id}\",\"output_index\":{index}");
+        (id, at)
+    }
+
+    fn added(&mut self, out: &mut Vec<u8>, item: &str) {
+        let members = format!("\"output_index\":{},\"item\":{item}", self.output.len());
+        self.emit(out, "response.output_item.added", &members);
     }
 
     fn open_text(&mut self, out: &mut Vec<u8>) {
-        let (id, index) = self.at("msg");
-        let item = json!({"id": id, "type": "message", "status": "in_progress", "role": "assistant", "content": []});
-        self.emit(out, "response.output_item.added", json!({"output_index": index, "item": item}));
-        let part = json!({"item_id": id, "output_index": index, "content_index": 0, "part": text_part("")});
-        self.emit(out, "response.content_part.added", part);
+        let (id, at) = self.at("msg");
+        self.added(out, &format!("{{\"id\":\"{id}\",\"type\":\"message\",\"status\":\"in_progress\",\"role\":\"assistant\",\"content\":[]}}"));
+        self.emit(out, "response.content_part.added", &format!("{at},\"content_index\":0,\"part\":{}", text_part("")));
         self.open = Some(Open::Text(String::new()));
     }
 
     fn open_call(&mut self, out: &mut Vec<u8>, call_index: u32, call: ToolCall) {
-        let (id, index) = self.at("fc");
-        let item = call_item(&id, "in_progress", &ToolCall { arguments: String::new(), ..call.clone() });
-        self.emit(out, "response.output_item.added", json!({"output_index": index, "item": item}));
+        let (id, _) = self.at("fc");
+        self.added(out, &call_item(&id, "in_progress", &call));
         self.open = Some(Open::Call(call_index, call));
     }
 
     /// Close the open item, if any: its `.done` events, and the item into the output.
     fn close(&mut self, out: &mut Vec<u8>) {
-        let status = Status::of(self.finish.as_ref());
         let item = match self.open.take() {
             None => return,
             Some(Open::Text(text)) => {
-                let (id, index) = self.at("msg");
-                let done = json!({"item_id": id, "output_index": index, "content_index": 0, "text": text, "logprobs": []});
-                self.emit(out, "response.output_text.done", done);
-                let part = json!({"item_id": id, "output_index": index, "content_index": 0, "part": text_part(&text)});
-                self.emit(out, "response.content_part.done", part);
-                message_item(&id, status.item(), &text, None)
+                let (id, at) = self.at("msg");
+                let (part, quoted_text) = (text_part(&text), quoted(&text));
+                self.emit(out, "response.output_text.done", &format!("{at},\"content_index\":0,\"text\":{quoted_text},\"logprobs\":[]"));
+                self.emit(out, "response.content_part.done", &format!("{at},\"content_index\":0,\"part\":{part}"));
+                message_item(&id, Status::of(self.finish.as_ref()).item(), &text, None)
             }
             Some(Open::Call(_, call)) => {
-                let (id, index) = self.at("fc");
-                let done = json!({"item_id": id, "output_index": index, "name": call.name, "arguments": call.arguments});
-                self.emit(out, "response.function_call_arguments.done", done);
+                let (id, at) = self.at("fc");
+                let done = format!("{at},\"name\":{},\"arguments\":{}", quoted(&call.name), quoted(&call.arguments));
+                self.emit(out, "response.function_call_arguments.done", &done);
                 call_item(&id, "completed", &call)
             }
         };
-        let index = self.output.len();
-        self.emit(out, "response.output_item.done", json!({"output_index": index, "item": item}));
+        let members = format!("\"output_index\":{},\"item\":{item}", self.output.len());
+        self.emit(out, "response.output_item.done", &members);
         self.output.push(item);
     }
 
@@ -133,9 +133,8 @@ impl ResponsesStreamEncoder {
         if let Some(Open::Text(all)) = &mut self.open {
             all.push_str(text);
         }
-        let (id, index) = self.at("msg");
-        let delta = json!({"item_id": id, "output_index": index, "content_index": 0, "delta": text, "logprobs": []});
-        self.emit(out, "response.output_text.delta", delta);
+        let (_, at) = self.at("msg");
+        self.emit(out, "response.output_text.delta", &format!("{at},\"content_index\":0,\"delta\":{},\"logprobs\":[]", quoted(text)));
     }
 
     fn call(&mut self, out: &mut Vec<u8>, call_index: u32, id: Option<&str>, name: Option<&str>, arguments: &str) {
@@ -150,8 +149,8 @@ impl ResponsesStreamEncoder {
         if let Some(Open::Call(_, call)) = &mut self.open {
             call.arguments.push_str(arguments);
         }
-        let (id, index) = self.at("fc");
-        self.emit(out, "response.function_call_arguments.delta", json!({"item_id": id, "output_index": index, "delta": arguments}));
+        let (_, at) = self.at("fc");
+        self.emit(out, "response.function_call_arguments.delta", &format!("{at},\"delta\":{}", quoted(arguments)));
     }
 
     /// Bytes for one event (empty when it has no frame of its own yet).
@@ -160,13 +159,10 @@ impl ResponsesStreamEncoder {
         if self.done {
             return out;
         }
-        if let StreamEvent::Start { model, created, .. } = ev {
-            if !self.started {
-                self.head = Head { model: model.clone(), created: *created };
-            }
-        }
-        if let StreamEvent::Error { message } = ev {
-            return self.error(message);
+        match ev {
+            StreamEvent::Start { model, created, .. } if !self.started => self.head = Head { model: model.clone(), created: *created },
+            StreamEvent::Error { message } => return self.error(message),
+            _ => {}
         }
         self.start(&mut out);
         match ev {
@@ -196,8 +192,7 @@ impl ResponsesStreamEncoder {
         self.done = true;
         let status = Status::of(self.finish.as_ref());
         let kind = if matches!(status, Status::Incomplete(_)) { "response.incomplete" } else { "response.completed" };
-        let response = self.response(&status);
-        self.emit(out, kind, json!({"response": response}));
+        self.emit_response(out, kind, &status);
     }
 
     /// The `response.failed` event that ends a broken stream: the items finished so far, and
@@ -208,8 +203,7 @@ impl ResponsesStreamEncoder {
             return out;
         }
         self.start(&mut out);
-        let response = self.response(&Status::Failed(message.to_string()));
-        self.emit(&mut out, "response.failed", json!({"response": response}));
+        self.emit_response(&mut out, "response.failed", &Status::Failed(message.to_string()));
         out
     }
 }

@@ -6,55 +6,72 @@
 //! from the request id, so the same request id always gives the same ids: `resp_<id>`, and per
 //! output item `msg_<id>_<index>` or `fc_<id>_<index>`. Only the first choice is carried (the
 //! API has no `n`).
+//!
+//! The JSON is written as text from fixed templates (members in the reference's order), not
+//! built as `serde_json::Value` trees: the same bytes for a fraction of the module's code.
 
 use crate::core::types::{ChatResponse, FinishReason, ToolCall, Usage};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
+use std::fmt::Write;
 
 /// What a Responses answer repeats of its request: the request id its ids derive from, and
-/// the request's parameters (made once per request, shared by every attempt and replay).
+/// the request's parameters as JSON members (made once per request, shared by every attempt
+/// and replay).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Echo {
     request_id: String,
-    params: Map<String, Value>,
+    params: String,
 }
 
-/// Parameters echoed as sent, and the value each has when the request leaves it out (the
-/// reference's defaults).
-fn defaults() -> [(&'static str, Value); 16] {
-    [
-        ("instructions", Value::Null),
-        ("max_output_tokens", Value::Null),
-        ("max_tool_calls", Value::Null),
-        ("metadata", json!({})),
-        ("parallel_tool_calls", true.into()),
-        ("prompt_cache_key", Value::Null),
-        ("safety_identifier", Value::Null),
-        ("service_tier", "auto".into()),
-        ("store", true.into()),
-        ("temperature", 1.0.into()),
-        ("tool_choice", "auto".into()),
-        ("tools", json!([])),
-        ("top_logprobs", 0.into()),
-        ("top_p", 1.0.into()),
-        ("truncation", "disabled".into()),
-        ("user", Value::Null),
-    ]
+/// Parameters echoed as sent, and (as JSON text) the value each has when the request leaves
+/// it out: the reference's defaults.
+const DEFAULTS: [(&str, &str); 16] = [
+    ("instructions", "null"),
+    ("max_output_tokens", "null"),
+    ("max_tool_calls", "null"),
+    ("metadata", "{}"),
+    ("parallel_tool_calls", "true"),
+    ("prompt_cache_key", "null"),
+    ("safety_identifier", "null"),
+    ("service_tier", "\"auto\""),
+    ("store", "true"),
+    ("temperature", "1.0"),
+    ("tool_choice", "\"auto\""),
+    ("tools", "[]"),
+    ("top_logprobs", "0"),
+    ("top_p", "1.0"),
+    ("truncation", "\"disabled\""),
+    ("user", "null"),
+];
+
+/// `o[key]` as JSON text, when present and not null.
+fn member(o: Option<&Map<String, Value>>, key: &str) -> Option<String> {
+    o.and_then(|o| o.get(key)).filter(|v| !v.is_null()).map(Value::to_string)
+}
+
+/// A string as a JSON string literal.
+pub(crate) fn quoted(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
 }
 
 impl Echo {
     /// The echo for request `request_id` whose Responses body was `raw` (`None`: defaults only).
     pub fn new(request_id: &str, raw: Option<&Map<String, Value>>) -> Self {
-        let get = |o: Option<&Map<String, Value>>, key: &str| o.and_then(|o| o.get(key)).filter(|v| !v.is_null()).cloned();
-        let mut params = Map::new();
-        for (key, default) in defaults() {
-            params.insert(key.into(), get(raw, key).unwrap_or(default));
+        let mut params = String::new();
+        for (key, default) in DEFAULTS {
+            let _ = write!(params, "\"{key}\":{},", member(raw, key).as_deref().unwrap_or(default));
         }
         let sub = |key: &str| raw.and_then(|r| r.get(key)).and_then(Value::as_object);
-        let reasoning = sub("reasoning");
-        params.insert("reasoning".into(), json!({"effort": get(reasoning, "effort"), "summary": get(reasoning, "summary")}));
-        let text = sub("text");
-        let format = get(text, "format").unwrap_or_else(|| json!({"type": "text"}));
-        params.insert("text".into(), json!({"format": format, "verbosity": get(text, "verbosity").unwrap_or_else(|| "medium".into())}));
+        let (reasoning, text) = (sub("reasoning"), sub("text"));
+        let or_null = |v: Option<String>| v.unwrap_or_else(|| "null".into());
+        let _ = write!(
+            params,
+            r#""reasoning":{{"effort":{},"summary":{}}},"text":{{"format":{},"verbosity":{}}}"#,
+            or_null(member(reasoning, "effort")),
+            or_null(member(reasoning, "summary")),
+            member(text, "format").unwrap_or_else(|| r#"{"type":"text"}"#.into()),
+            member(text, "verbosity").unwrap_or_else(|| "\"medium\"".into()),
+        );
         Echo { request_id: request_id.to_string(), params }
     }
 
@@ -63,31 +80,24 @@ impl Echo {
         format!("{prefix}_{}_{index}", self.request_id)
     }
 
-    /// A `response` object: the parameters, then what this answer says.
-    pub(crate) fn response(&self, head: &Head, status: &Status, output: Vec<Value>, usage: Option<&Usage>) -> Value {
-        let mut o = self.params.clone();
+    /// A `response` object: what this answer says, with the request's parameters; `output`
+    /// holds the output items' JSON.
+    pub(crate) fn response(&self, head: &Head, status: &Status, output: &[String], usage: Option<&Usage>) -> String {
         let (status, incomplete, error) = match status {
-            Status::InProgress => ("in_progress", Value::Null, Value::Null),
-            Status::Completed => ("completed", Value::Null, Value::Null),
-            Status::Incomplete(reason) => ("incomplete", json!({"reason": reason}), Value::Null),
-            Status::Failed(message) => ("failed", Value::Null, json!({"code": "server_error", "message": message})),
+            Status::InProgress => ("in_progress", "null".into(), "null".into()),
+            Status::Completed => ("completed", "null".into(), "null".into()),
+            Status::Incomplete(reason) => ("incomplete", format!(r#"{{"reason":"{reason}"}}"#), "null".into()),
+            Status::Failed(message) => ("failed", "null".into(), format!(r#"{{"code":"server_error","message":{}}}"#, quoted(message))),
         };
-        for (key, v) in [
-            ("id", Value::from(format!("resp_{}", self.request_id))),
-            ("object", "response".into()),
-            ("created_at", head.created.into()),
-            ("model", head.model.as_str().into()),
-            ("status", status.into()),
-            ("incomplete_details", incomplete),
-            ("error", error),
-            ("output", Value::Array(output)),
-            ("usage", usage.map_or(Value::Null, encode_usage)),
-            ("previous_response_id", Value::Null),
-            ("background", false.into()),
-        ] {
-            o.insert(key.into(), v);
-        }
-        Value::Object(o)
+        format!(
+            r#"{{"id":"resp_{}","object":"response","created_at":{},"status":"{status}","error":{error},"incomplete_details":{incomplete},"model":{},"output":[{}],{},"previous_response_id":null,"background":false,"usage":{}}}"#,
+            self.request_id,
+            head.created,
+            quoted(&head.model),
+            output.join(","),
+            self.params,
+            usage.map_or_else(|| "null".into(), encode_usage),
+        )
     }
 }
 
@@ -103,9 +113,13 @@ pub(crate) struct Head {
 /// A response's status, with an incomplete one's reason or a failed one's message.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Status {
+    /// Still streaming.
     InProgress,
+    /// Finished normally.
     Completed,
+    /// Cut short: `max_output_tokens` or `content_filter`.
     Incomplete(&'static str),
+    /// Broken off by an error, with its message.
     Failed(String),
 }
 
@@ -131,37 +145,44 @@ impl Status {
 }
 
 /// An `output_text` content part.
-pub(crate) fn text_part(text: &str) -> Value {
-    json!({"type": "output_text", "text": text, "annotations": [], "logprobs": []})
+pub(crate) fn text_part(text: &str) -> String {
+    format!(r#"{{"type":"output_text","text":{},"annotations":[],"logprobs":[]}}"#, quoted(text))
 }
 
 /// An assistant `message` output item; with no text and no refusal, one empty text part.
-pub(crate) fn message_item(id: &str, status: &str, text: &str, refusal: Option<&str>) -> Value {
-    let mut content = Vec::new();
-    if !text.is_empty() || refusal.is_none() {
-        content.push(text_part(text));
-    }
+pub(crate) fn message_item(id: &str, status: &str, text: &str, refusal: Option<&str>) -> String {
+    let mut content = if !text.is_empty() || refusal.is_none() { text_part(text) } else { String::new() };
     if let Some(r) = refusal {
-        content.push(json!({"type": "refusal", "refusal": r}));
+        if !content.is_empty() {
+            content.push(',');
+        }
+        let _ = write!(content, r#"{{"type":"refusal","refusal":{}}}"#, quoted(r));
     }
-    json!({"id": id, "type": "message", "status": status, "role": "assistant", "content": content})
+    format!(r#"{{"id":"{id}","type":"message","status":"{status}","role":"assistant","content":[{content}]}}"#)
 }
 
 /// A `function_call` output item; `call_id` is the id the upstream gave the call, which the
 /// caller's `function_call_output` sends back.
-pub(crate) fn call_item(id: &str, status: &str, call: &ToolCall) -> Value {
-    json!({"id": id, "type": "function_call", "status": status, "call_id": call.id, "name": call.name, "arguments": call.arguments})
+pub(crate) fn call_item(id: &str, status: &str, call: &ToolCall) -> String {
+    format!(
+        r#"{{"id":"{id}","type":"function_call","status":"{status}","arguments":{},"call_id":{},"name":{}}}"#,
+        quoted(&call.arguments),
+        quoted(&call.id),
+        quoted(&call.name)
+    )
 }
 
-/// Usage in the Responses API's shape, cached input and reasoning tokens in their details.
-pub fn encode_usage(u: &Usage) -> Value {
-    json!({
-        "input_tokens": u.input_tokens,
-        "input_tokens_details": {"cached_tokens": u.cached_input_tokens},
-        "output_tokens": u.output_tokens,
-        "output_tokens_details": {"reasoning_tokens": u.reasoning_tokens},
-        "total_tokens": u.input_tokens + u.output_tokens,
-    })
+/// Usage in the Responses API's shape (JSON text), cached input and reasoning tokens in their
+/// details.
+pub fn encode_usage(u: &Usage) -> String {
+    format!(
+        r#"{{"input_tokens":{},"input_tokens_details":{{"cached_tokens":{}}},"output_tokens":{},"output_tokens_details":{{"reasoning_tokens":{}}},"total_tokens":{}}}"#,
+        u.input_tokens,
+        u.cached_input_tokens,
+        u.output_tokens,
+        u.reasoning_tokens,
+        u.input_tokens + u.output_tokens
+    )
 }
 
 /// A complete answer as a `response` object (`completed`, or `incomplete` with its reason):
@@ -181,5 +202,5 @@ pub fn encode_response(r: &ChatResponse, echo: &Echo) -> Vec<u8> {
         }
     }
     let head = Head { model: r.model.clone(), created: r.created };
-    serde_json::to_vec(&echo.response(&head, &status, output, r.usage.as_ref())).unwrap_or_default()
+    echo.response(&head, &status, &output, r.usage.as_ref()).into_bytes()
 }

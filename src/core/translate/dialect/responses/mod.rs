@@ -15,7 +15,7 @@ mod decode;
 mod encode;
 
 pub use decode::{decode_request, refuse_stateful};
-pub(crate) use encode::{call_item, message_item, text_part, Head, Status};
+pub(crate) use encode::{call_item, message_item, quoted, text_part, Head, Status};
 pub use encode::{encode_response, encode_usage, Echo};
 
 #[cfg(test)]
