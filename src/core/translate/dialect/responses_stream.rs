@@ -88,7 +88,10 @@ impl ResponsesStreamEncoder {
 
     fn open_text(&mut self, out: &mut Vec<u8>) {
         let (id, at) = self.at("msg");
-        self.added(out, &format!("{{\"id\":\"{id}\",\"type\":\"message\",\"status\":\"in_progress\",\"role\":\"assistant\",\"content\":[]}}"));
+        self.added(
+            out,
+            &format!("{{\"id\":\"{id}\",\"type\":\"message\",\"status\":\"in_progress\",\"role\":\"assistant\",\"content\":[]}}"),
+        );
         self.emit(out, "response.content_part.added", &format!("{at},\"content_index\":0,\"part\":{}", text_part("")));
         self.open = Some(Open::Text(String::new()));
     }

@@ -12,18 +12,18 @@
 //! field or item the gateway does not serve is a 400 `unsupported` naming it; what needs stored
 //! state is refused by [`refuse_stateful`] before anything else.
 
+use super::encode::quoted;
 use crate::core::error::GatewayError;
 use crate::core::translate::dialect::fields::Ty::*;
 use crate::core::translate::dialect::fields::*;
 use crate::core::translate::dialect::openai::decode_object;
 use crate::core::types::*;
-use super::encode::quoted;
 use serde_json::{Map, Value};
 use std::fmt::Write;
 
-/// Top-level fields checked here, with their types. These and `input`, `tool_choice`,
-/// `temperature`, `top_p`, `metadata`, `user`, `parallel_tool_calls` and `stream` (read by the
-/// chat decoder) are served; any other field is refused by name. Those without a canonical home
+/// Top-level fields checked here, with their types. These, `input`, `tool_choice`, the fields
+/// read by the chat decoder (`SHARED`) and, when null, `previous_response_id` and
+/// `conversation` are served; any other field is refused by name. Those without a canonical home
 /// (`store`, `include`, `service_tier`, ...) are checked, then only echoed.
 const TOP: &[(&str, Ty)] = &[
     ("model", ReqStr),
@@ -65,7 +65,11 @@ fn field<'a>(o: &'a Map<String, Value>, key: &str) -> &'a Value {
 pub fn decode_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
     let obj = parse_object(body)?;
     refuse_stateful(&obj)?;
-    let served = |k: &str| TOP.iter().any(|(t, _)| *t == k) || SHARED.contains(&k) || matches!(k, "input" | "tool_choice");
+    let served = |k: &str| {
+        TOP.iter().any(|(t, _)| *t == k)
+            || SHARED.contains(&k)
+            || matches!(k, "input" | "tool_choice" | "previous_response_id" | "conversation")
+    };
     if let Some(key) = obj.keys().find(|k| !served(k)) {
         return Err(unsupported(key, "is not a parameter this gateway serves on /v1/responses"));
     }
@@ -107,6 +111,9 @@ pub fn decode_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
             _ if calls_only && m.tool_calls.is_empty() => {}
             _ => messages.push(own_turn_as_text(m)),
         }
+    }
+    if messages.iter().all(|m| m.role == Role::System) {
+        return Err(invalid_value("input", "must hold at least one message or function call"));
     }
     req.messages = messages;
     req.dialect = Dialect::Responses;
@@ -179,7 +186,10 @@ fn item_message(v: &Value, i: usize, chat: &mut String) -> Result<bool, GatewayE
         }
         Some("reasoning") => return Ok(false),
         Some(_) => {
-            return Err(unsupported(&Dot(path, "type").to_string(), "only message, function_call, function_call_output and reasoning items are served"))
+            return Err(unsupported(
+                &Dot(path, "type").to_string(),
+                "only message, function_call, function_call_output and reasoning items are served",
+            ))
         }
     }
     Ok(true)
@@ -372,7 +382,10 @@ fn check_values(obj: &Map<String, Value>) -> Result<(), GatewayError> {
 /// `input` (as `store: false` callers do).
 pub fn refuse_stateful(obj: &Map<String, Value>) -> Result<(), GatewayError> {
     let refuse = |param: &str| {
-        Err(unsupported(param, "needs stored responses or conversations, which this gateway does not keep: send the whole conversation as input"))
+        Err(unsupported(
+            param,
+            "needs stored responses or conversations, which this gateway does not keep: send the whole conversation as input",
+        ))
     };
     for key in ["previous_response_id", "conversation"] {
         if opt(obj, key).is_some() {
