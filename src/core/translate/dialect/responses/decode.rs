@@ -43,6 +43,7 @@ const TOP: &[(&str, Ty)] = &[
     ("top_logprobs", U32),
     ("max_tool_calls", U32),
     ("background", Bool),
+    ("client_metadata", Obj),
 ];
 
 /// Fields the chat decoder reads under the same name and meaning.
