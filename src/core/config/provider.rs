@@ -125,9 +125,19 @@ pub struct Provider {
     /// Azure OpenAI only: the `api-version` query parameter.
     #[serde(default)]
     pub api_version: Option<String>,
+    /// Kind `openai` only: the upstream serves OpenAI's Responses API (`POST /responses`), so
+    /// a Responses caller's request is passed through to it instead of translated to chat
+    /// (default: true for OpenAI's own API, that is kind `openai` without a `base_url`).
+    #[serde(default)]
+    pub responses_api: Option<bool>,
 }
 
 impl Provider {
+    /// Whether Responses callers are passed through to this upstream's `/responses`.
+    pub fn responses_api(&self) -> bool {
+        self.responses_api.unwrap_or(self.kind == ProviderKind::Openai && self.base_url.is_none())
+    }
+
     /// The configured base URL, or the kind's default.
     pub fn base_url(&self) -> &str {
         self.base_url.as_deref().or(self.kind.default_base_url()).unwrap_or_default()

@@ -341,6 +341,7 @@ impl Gateway {
                     api_key: api_key.as_deref(),
                     api_version: &spec.api_version,
                     max_output_tokens: 1,
+                    responses_api: false,
                 };
                 let request = providers::build_request(&req, &target).ok()?;
                 Some((format!("{}/{}", m.provider, m.model), request, spec.timeout_ms.min(30_000)))

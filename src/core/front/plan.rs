@@ -254,6 +254,7 @@ impl Planner<'_> {
             stream_chunk_ms: provider.stream_chunk_ms,
             allow_panic: provider.allow_panic,
             prices: model.price,
+            responses_api: provider.responses_api(),
             quota: model.quota,
         }
     }

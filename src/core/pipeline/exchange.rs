@@ -59,7 +59,7 @@ impl Route {
     /// otherwise untouched (its `error` events excepted), except on OpenAI the usage the caller
     /// did not ask for (the gateway always asks), which the decoder's echo strips.
     fn passthrough_stream(&self) -> bool {
-        self.api == self.wire && matches!(self.api, Dialect::OpenAi | Dialect::Anthropic)
+        self.api == self.wire && matches!(self.api, Dialect::OpenAi | Dialect::Anthropic | Dialect::Responses)
     }
 
     /// Anthropic on both sides: the caller gets the upstream's own answer, which may hold
@@ -68,6 +68,12 @@ impl Route {
     /// from the canonical answer and would lose them.
     fn passthrough_anthropic(&self) -> bool {
         self.api == Dialect::Anthropic && self.wire == Dialect::Anthropic
+    }
+
+    /// A passed-through answer holding more than the canonical answer can (for Responses,
+    /// always: reasoning items and such are not checked for), so it is not cached.
+    fn lossy_passthrough(&self, body: &[u8]) -> bool {
+        self.wire == Dialect::Responses || (self.passthrough_anthropic() && providers::anthropic::response_is_lossy(body))
     }
 }
 
@@ -285,7 +291,7 @@ impl Exchange {
             resp.created = route.created_s;
         }
         self.usage = resp.usage;
-        if self.assembler.take().is_some() && !(route.passthrough_anthropic() && providers::anthropic::response_is_lossy(body)) {
+        if self.assembler.take().is_some() && !route.lossy_passthrough(body) {
             self.answer = Some(resp.clone());
         }
         self.output_chars = resp
@@ -384,7 +390,10 @@ impl Exchange {
     fn stream_error(&mut self, message: &str) -> Vec<u8> {
         self.stream_failed = true;
         self.phase = Phase::Done;
-        self.encoder.error(message)
+        match self.decoder.error_event(message) {
+            Some(event) if self.route.passthrough_stream() => event,
+            _ => self.encoder.error(message),
+        }
     }
 
     /// The upstream stream ended. Returns bytes to append (an error event if it was cut).
@@ -409,7 +418,7 @@ impl Exchange {
         }
         self.phase = Phase::Done;
         self.completed = true;
-        let lossy = self.route.passthrough_anthropic() && self.decoder.lossy();
+        let lossy = self.route.wire == Dialect::Responses || (self.route.passthrough_anthropic() && self.decoder.lossy());
         self.answer = self.assembler.take().and_then(Assembler::finish).filter(|_| !lossy);
         out
     }

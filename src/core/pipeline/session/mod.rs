@@ -371,7 +371,7 @@ fn route_for(caller: &Caller, payload: &Payload, t: &TargetSpec) -> Route {
         provider: t.provider.clone(),
         upstream_model: t.model.clone(),
         api: caller.api,
-        wire: t.kind.wire(),
+        wire: crate::core::translate::providers::wire_for(t.kind, t.responses_api, caller.api),
         stream,
         include_usage: caller.include_usage,
         embeddings,

@@ -177,6 +177,7 @@ fn upstream_body(req: &ChatRequest, kind: crate::core::config::ProviderKind) -> 
         api_key: None,
         api_version: "",
         max_output_tokens: 1024,
+        responses_api: false,
     };
     serde_json::from_slice(&crate::core::translate::providers::build_request(req, &t).unwrap().body).unwrap()
 }

@@ -127,7 +127,7 @@ fn text_then_a_call_is_the_references_transcript() {
     assert_eq!((&done["id"], &done["status"], &done["output"]), (&json!("resp_req_1"), &json!("completed"), &json!([msg, call])));
     assert_eq!(
         done["usage"],
-        json!({"input_tokens": 5, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": 3,
+        json!({"input_tokens": 5, "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0}, "output_tokens": 3,
                                      "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 8})
     );
 }

@@ -17,10 +17,17 @@ use std::fmt::Write;
 /// What a Responses answer repeats of its request: the request id its ids derive from, and
 /// the request's parameters as JSON members (made once per request, shared by every attempt
 /// and replay).
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Echo {
     request_id: String,
     params: String,
+}
+
+impl Default for Echo {
+    /// The echo of no request: the defaults, ids from an empty request id.
+    fn default() -> Self {
+        Echo::new("", None)
+    }
 }
 
 /// Parameters echoed as sent, and (as JSON text) the value each has when the request leaves
@@ -172,13 +179,14 @@ pub(crate) fn call_item(id: &str, status: &str, call: &ToolCall) -> String {
     )
 }
 
-/// Usage in the Responses API's shape (JSON text), cached input and reasoning tokens in their
-/// details.
+/// Usage in the Responses API's shape (JSON text), cached, cache-written and reasoning tokens
+/// in their details.
 pub fn encode_usage(u: &Usage) -> String {
     format!(
-        r#"{{"input_tokens":{},"input_tokens_details":{{"cached_tokens":{}}},"output_tokens":{},"output_tokens_details":{{"reasoning_tokens":{}}},"total_tokens":{}}}"#,
+        r#"{{"input_tokens":{},"input_tokens_details":{{"cached_tokens":{},"cache_write_tokens":{}}},"output_tokens":{},"output_tokens_details":{{"reasoning_tokens":{}}},"total_tokens":{}}}"#,
         u.input_tokens,
         u.cached_input_tokens,
+        u.cache_write_tokens,
         u.output_tokens,
         u.reasoning_tokens,
         u.input_tokens + u.output_tokens

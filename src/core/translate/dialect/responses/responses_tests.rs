@@ -298,7 +298,7 @@ fn an_answer_is_the_references_response_object_exactly() {
         "top_logprobs": 0, "top_p": 1.0, "truncation": "disabled", "user": "u",
         "reasoning": {"effort": "low", "summary": null}, "text": {"format": {"type": "json_object"}, "verbosity": "medium"},
         "previous_response_id": null, "background": false,
-        "usage": {"input_tokens": 20, "input_tokens_details": {"cached_tokens": 4}, "output_tokens": 7,
+        "usage": {"input_tokens": 20, "input_tokens_details": {"cached_tokens": 4, "cache_write_tokens": 0}, "output_tokens": 7,
                   "output_tokens_details": {"reasoning_tokens": 2}, "total_tokens": 27}
     });
     assert_eq!(got, want);
