@@ -16,7 +16,7 @@
 
 use super::responses::{call_item, message_item, quoted, text_part, Echo, Head, Status};
 use crate::core::types::{FinishReason, StreamEvent, ToolCall, Usage};
-use std::fmt::Write;
+use std::fmt::{self, Write};
 use std::rc::Rc;
 
 /// The output item being streamed.
@@ -52,20 +52,18 @@ impl ResponsesStreamEncoder {
     }
 
     /// One event of type `kind` whose other members are `members` (JSON text), numbered.
-    fn emit(&mut self, out: &mut Vec<u8>, kind: &str, members: &str) {
-        let mut text = String::new();
-        let _ = write!(text, "event: {kind}\ndata: {{\"type\":\"{kind}\",{members},\"sequence_number\":{}}}\n\n", self.seq);
+    fn emit(&mut self, out: &mut String, kind: &str, members: fmt::Arguments) {
+        let _ = write!(out, "event: {kind}\ndata: {{\"type\":\"{kind}\",{members},\"sequence_number\":{}}}\n\n", self.seq);
         self.seq += 1;
-        out.extend_from_slice(text.as_bytes());
     }
 
     /// An event carrying the whole response, with status `status`.
-    fn emit_response(&mut self, out: &mut Vec<u8>, kind: &str, status: &Status) {
+    fn emit_response(&mut self, out: &mut String, kind: &str, status: &Status) {
         let response = self.echo.response(&self.head, status, &self.output, self.usage.as_ref());
-        self.emit(out, kind, &format!("\"response\":{response}"));
+        self.emit(out, kind, format_args!("\"response\":{response}"));
     }
 
-    fn start(&mut self, out: &mut Vec<u8>) {
+    fn start(&mut self, out: &mut String) {
         if std::mem::replace(&mut self.started, true) {
             return;
         }
@@ -73,59 +71,58 @@ impl ResponsesStreamEncoder {
         self.emit_response(out, "response.in_progress", &Status::InProgress);
     }
 
-    /// The open item's id and output index, as JSON members.
-    fn at(&self, prefix: &str) -> (String, String) {
+    /// The open item's id and output index.
+    fn at(&self, prefix: &str) -> (String, usize) {
         let index = self.output.len();
-        let id = self.echo.item_id(prefix, index);
-        let at = format!("\"item_id\":\"{id}\",\"output_index\":{index}");
-        (id, at)
+        (self.echo.item_id(prefix, index), index)
     }
 
-    fn added(&mut self, out: &mut Vec<u8>, item: &str) {
-        let members = format!("\"output_index\":{},\"item\":{item}", self.output.len());
-        self.emit(out, "response.output_item.added", &members);
-    }
-
-    fn open_text(&mut self, out: &mut Vec<u8>) {
-        let (id, at) = self.at("msg");
-        self.added(
+    fn open_text(&mut self, out: &mut String) {
+        let (id, i) = self.at("msg");
+        let item = format_args!(r#"{{"id":"{id}","type":"message","status":"in_progress","role":"assistant","content":[]}}"#);
+        self.emit(out, "response.output_item.added", format_args!(r#""output_index":{i},"item":{item}"#));
+        let part = text_part("");
+        self.emit(
             out,
-            &format!("{{\"id\":\"{id}\",\"type\":\"message\",\"status\":\"in_progress\",\"role\":\"assistant\",\"content\":[]}}"),
+            "response.content_part.added",
+            format_args!(r#""item_id":"{id}","output_index":{i},"content_index":0,"part":{part}"#),
         );
-        self.emit(out, "response.content_part.added", &format!("{at},\"content_index\":0,\"part\":{}", text_part("")));
         self.open = Some(Open::Text(String::new()));
     }
 
-    fn open_call(&mut self, out: &mut Vec<u8>, call_index: u32, call: ToolCall) {
-        let (id, _) = self.at("fc");
-        self.added(out, &call_item(&id, "in_progress", &call));
+    fn open_call(&mut self, out: &mut String, call_index: u32, call: ToolCall) {
+        let (id, i) = self.at("fc");
+        let item = call_item(&id, "in_progress", &call);
+        self.emit(out, "response.output_item.added", format_args!(r#""output_index":{i},"item":{item}"#));
         self.open = Some(Open::Call(call_index, call));
     }
 
     /// Close the open item, if any: its `.done` events, and the item into the output.
-    fn close(&mut self, out: &mut Vec<u8>) {
+    fn close(&mut self, out: &mut String) {
         let item = match self.open.take() {
             None => return,
             Some(Open::Text(text)) => {
-                let (id, at) = self.at("msg");
-                let (part, quoted_text) = (text_part(&text), quoted(&text));
-                self.emit(out, "response.output_text.done", &format!("{at},\"content_index\":0,\"text\":{quoted_text},\"logprobs\":[]"));
-                self.emit(out, "response.content_part.done", &format!("{at},\"content_index\":0,\"part\":{part}"));
+                let (id, i) = self.at("msg");
+                let (part, q) = (text_part(&text), quoted(&text));
+                let at = format_args!(r#""item_id":"{id}","output_index":{i},"content_index":0"#);
+                self.emit(out, "response.output_text.done", format_args!(r#"{at},"text":{q},"logprobs":[]"#));
+                self.emit(out, "response.content_part.done", format_args!(r#"{at},"part":{part}"#));
                 message_item(&id, Status::of(self.finish.as_ref()).item(), &text, None)
             }
             Some(Open::Call(_, call)) => {
-                let (id, at) = self.at("fc");
-                let done = format!("{at},\"name\":{},\"arguments\":{}", quoted(&call.name), quoted(&call.arguments));
-                self.emit(out, "response.function_call_arguments.done", &done);
+                let (id, i) = self.at("fc");
+                let (name, arguments) = (quoted(&call.name), quoted(&call.arguments));
+                let done = format_args!(r#""item_id":"{id}","output_index":{i},"name":{name},"arguments":{arguments}"#);
+                self.emit(out, "response.function_call_arguments.done", done);
                 call_item(&id, "completed", &call)
             }
         };
-        let members = format!("\"output_index\":{},\"item\":{item}", self.output.len());
-        self.emit(out, "response.output_item.done", &members);
+        let i = self.output.len();
+        self.emit(out, "response.output_item.done", format_args!(r#""output_index":{i},"item":{item}"#));
         self.output.push(item);
     }
 
-    fn text(&mut self, out: &mut Vec<u8>, text: &str) {
+    fn text(&mut self, out: &mut String, text: &str) {
         if text.is_empty() {
             return;
         }
@@ -136,11 +133,15 @@ impl ResponsesStreamEncoder {
         if let Some(Open::Text(all)) = &mut self.open {
             all.push_str(text);
         }
-        let (_, at) = self.at("msg");
-        self.emit(out, "response.output_text.delta", &format!("{at},\"content_index\":0,\"delta\":{},\"logprobs\":[]", quoted(text)));
+        let ((id, i), q) = (self.at("msg"), quoted(text));
+        self.emit(
+            out,
+            "response.output_text.delta",
+            format_args!(r#""item_id":"{id}","output_index":{i},"content_index":0,"delta":{q},"logprobs":[]"#),
+        );
     }
 
-    fn call(&mut self, out: &mut Vec<u8>, call_index: u32, id: Option<&str>, name: Option<&str>, arguments: &str) {
+    fn call(&mut self, out: &mut String, call_index: u32, id: Option<&str>, name: Option<&str>, arguments: &str) {
         if !matches!(self.open, Some(Open::Call(i, _)) if i == call_index) {
             self.close(out);
             let call = ToolCall { id: id.unwrap_or_default().into(), name: name.unwrap_or_default().into(), arguments: String::new() };
@@ -152,15 +153,15 @@ impl ResponsesStreamEncoder {
         if let Some(Open::Call(_, call)) = &mut self.open {
             call.arguments.push_str(arguments);
         }
-        let (_, at) = self.at("fc");
-        self.emit(out, "response.function_call_arguments.delta", &format!("{at},\"delta\":{}", quoted(arguments)));
+        let ((id, i), q) = (self.at("fc"), quoted(arguments));
+        self.emit(out, "response.function_call_arguments.delta", format_args!(r#""item_id":"{id}","output_index":{i},"delta":{q}"#));
     }
 
     /// Bytes for one event (empty when it has no frame of its own yet).
     pub fn push(&mut self, ev: &StreamEvent) -> Vec<u8> {
-        let mut out = Vec::new();
+        let mut out = String::new();
         if self.done {
-            return out;
+            return Vec::new();
         }
         match ev {
             StreamEvent::Start { model, created, .. } if !self.started => self.head = Head { model: model.clone(), created: *created },
@@ -181,12 +182,12 @@ impl ResponsesStreamEncoder {
             StreamEvent::Done => self.end(&mut out),
             _ => {}
         }
-        out
+        out.into_bytes()
     }
 
     /// The closing `response.completed` (or `response.incomplete`), once; an answer with no
     /// output item gets one empty message, as the whole answer would.
-    fn end(&mut self, out: &mut Vec<u8>) {
+    fn end(&mut self, out: &mut String) {
         self.close(out);
         if self.output.is_empty() {
             self.open_text(out);
@@ -201,13 +202,12 @@ impl ResponsesStreamEncoder {
     /// The `response.failed` event that ends a broken stream: the items finished so far, and
     /// an `error` with `message`.
     pub fn error(&mut self, message: &str) -> Vec<u8> {
-        let mut out = Vec::new();
-        if std::mem::replace(&mut self.done, true) {
-            return out;
+        let mut out = String::new();
+        if !std::mem::replace(&mut self.done, true) {
+            self.start(&mut out);
+            self.emit_response(&mut out, "response.failed", &Status::Failed(message.to_string()));
         }
-        self.start(&mut out);
-        self.emit_response(&mut out, "response.failed", &Status::Failed(message.to_string()));
-        out
+        out.into_bytes()
     }
 }
 
