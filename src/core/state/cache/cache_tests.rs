@@ -234,6 +234,29 @@ fn dialect_counts_only_with_dialect_specific_data() {
 }
 
 #[test]
+fn a_responses_request_shares_the_key_of_the_chat_request_it_means() {
+    let chat = br#"{"model":"m","max_completion_tokens":10,"temperature":0,"messages":[{"role":"system","content":"be brief"},
+        {"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}]}"#;
+    let resp = br#"{"model":"m","max_output_tokens":10,"temperature":0,"instructions":"be brief","input":"hi","store":false,
+        "tools":[{"type":"function","name":"f","parameters":{"type":"object"}}],"metadata":{"run":"x"},"include":[]}"#;
+    let (chat, resp) = (decode(Dialect::OpenAi, chat), decode(Dialect::Responses, resp));
+    assert_eq!(key(&chat), key(&resp), "its own object reaches only a Responses upstream, whose answers are not stored");
+}
+
+#[test]
+fn a_responses_replay_is_a_response_object_or_its_stream() {
+    let mut r = response();
+    r.choices.truncate(1);
+    let e = entry(r);
+    let echo = std::rc::Rc::new(dialect::responses::Echo::new("req_9", None));
+    let body: Value = serde_json::from_slice(&replay(&e, Dialect::Responses, false, true, Some(&echo)).unwrap()).unwrap();
+    assert_eq!((&body["id"], &body["object"], &body["status"]), (&json!("resp_req_9"), &json!("response"), &json!("completed")));
+    let bytes = replay(&e, Dialect::Responses, true, true, Some(&echo)).unwrap();
+    assert_eq!(hear(Dialect::Responses, &bytes), expected(&e.response, 1, e.response.usage));
+    assert_split_invariant(Dialect::Responses, &bytes);
+}
+
+#[test]
 fn route_fingerprints_do_not_collide() {
     assert_ne!(route_fingerprint([("a/b", "c")]), route_fingerprint([("a", "b/c")]));
     assert_ne!(route_fingerprint([("a", "b"), ("c", "d")]), route_fingerprint([("c", "d"), ("a", "b")]));
