@@ -10,9 +10,10 @@
 //! What has no chat counterpart, or a different shape (flat tools, `text.format`, item
 //! fields), is checked here first, against tables ([`check`]), and named by its own path. A
 //! field or item the gateway does not serve is a 400 `unsupported` naming it; what needs stored
-//! state is refused by [`refuse_stateful`] before anything else.
+//! state is refused by `stateful::refuse_stateful` before anything else.
 
 use super::encode::quoted;
+use super::stateful::refuse_stateful;
 use crate::core::error::GatewayError;
 use crate::core::translate::dialect::fields::Ty::*;
 use crate::core::translate::dialect::fields::*;
@@ -373,33 +374,6 @@ fn check_values(obj: &Map<String, Value>) -> Result<(), GatewayError> {
     }
     if obj.get("top_logprobs").and_then(Value::as_u64).unwrap_or(0) > 0 {
         return Err(unsupported("top_logprobs", "log probabilities are not served"));
-    }
-    Ok(())
-}
-
-/// Refuse a request that needs stored responses or conversations: a `previous_response_id`,
-/// a `conversation`, `background: true`, or an `item_reference` input item (400 `unsupported`
-/// naming it). The gateway keeps no responses, so a caller sends the whole conversation as
-/// `input` (as `store: false` callers do).
-pub fn refuse_stateful(obj: &Map<String, Value>) -> Result<(), GatewayError> {
-    let refuse = |param: &str| {
-        Err(unsupported(
-            param,
-            "needs stored responses or conversations, which this gateway does not keep: send the whole conversation as input",
-        ))
-    };
-    for key in ["previous_response_id", "conversation"] {
-        if opt(obj, key).is_some() {
-            return refuse(key);
-        }
-    }
-    if obj.get("background") == Some(&Value::Bool(true)) {
-        return refuse("background");
-    }
-    if let Some(Value::Array(items)) = obj.get("input") {
-        if let Some(i) = items.iter().position(|v| v.get("type").and_then(Value::as_str) == Some("item_reference")) {
-            return refuse(&format!("input[{i}]"));
-        }
     }
     Ok(())
 }

@@ -6,17 +6,20 @@
 //! Reference: <https://platform.openai.com/docs/api-reference/responses>. What needs the
 //! responses or conversations OpenAI stores (`previous_response_id`, `conversation`,
 //! `background`, `item_reference` items) is refused in one place, [`refuse_stateful`]
-//! (`decode.rs`).
+//! (`stateful.rs`).
 //!
-//! Files: `decode` (the request to the canonical request) and `encode` (the canonical answer
-//! to a `response` object, and the pieces the stream encoder shares).
+//! Files: `decode` (the request to the canonical request), `stateful` (what needs stored
+//! state) and `encode` (the canonical answer to a `response` object, and the pieces the stream
+//! encoder shares).
 
 mod decode;
 mod encode;
+mod stateful;
 
-pub use decode::{decode_request, refuse_stateful};
+pub use decode::decode_request;
 pub(crate) use encode::{call_item, message_item, quoted, text_part, Head, Status};
 pub use encode::{encode_response, encode_usage, Echo};
+pub use stateful::refuse_stateful;
 
 #[cfg(test)]
 #[path = "responses_tests.rs"]
