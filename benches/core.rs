@@ -91,7 +91,7 @@ fn openai_stream(deltas: usize) -> Vec<Vec<u8>> {
 /// Upstream stream chunks straight through a wire decoder and an OpenAI encoder.
 fn translate(wire: Dialect, chunks: &[Vec<u8>]) -> usize {
     let mut dec = StreamDecoder::new(wire, Default::default());
-    let mut enc = StreamEncoder::new(Dialect::OpenAi, false);
+    let mut enc = StreamEncoder::new(Dialect::OpenAi, false, None);
     let mut out = 0;
     for c in chunks {
         out += dec.push(c).expect("valid stream").iter().map(|ev| enc.push(ev).len()).sum::<usize>();

@@ -50,7 +50,7 @@ fn json_value() -> impl Strategy<Value = Value> {
     })
 }
 
-const WIRES: [Dialect; 3] = [Dialect::OpenAi, Dialect::Anthropic, Dialect::Gemini];
+const WIRES: [Dialect; 4] = [Dialect::OpenAi, Dialect::Anthropic, Dialect::Gemini, Dialect::Responses];
 
 fn sse_bytes() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
@@ -75,6 +75,7 @@ proptest! {
         for body in [&bytes[..], &text[..]] {
             let _ = openai::decode_request(body);
             let _ = anthropic::decode_request(body);
+            let _ = crate::core::translate::dialect::responses::decode_request(body);
             let _ = crate::core::translate::embeddings::decode_request(body);
             let _ = crate::core::util::strict_json::parse(body);
             let _ = crate::core::config::Config::parse(&String::from_utf8_lossy(body));
@@ -89,6 +90,10 @@ proptest! {
             let _ = crate::core::front::caps::check_request(&r);
         }
         let _ = anthropic::decode_request(&bytes);
+        let body = serde_json::json!({"model": "m", "input": messages, "tools": tools});
+        if let Ok(r) = crate::core::translate::dialect::responses::decode_request(&serde_json::to_vec(&body).unwrap()) {
+            let _ = crate::core::front::caps::check_request(&r);
+        }
     }
 
     #[test]
@@ -107,9 +112,9 @@ proptest! {
     }
 
     #[test]
-    fn fuzz_translation_is_bounded(bytes in sse_bytes(), w in 0usize..3, c in 0usize..2, usage in any::<bool>()) {
-        let client = [Dialect::OpenAi, Dialect::Anthropic][c];
-        let route = Route { provider: "p".into(), upstream_model: "m".into(), api: client, wire: WIRES[w], stream: true, include_usage: usage, embeddings: None, cors_origin: None, created_s: 0 };
+    fn fuzz_translation_is_bounded(bytes in sse_bytes(), w in 0usize..3, c in 0usize..3, usage in any::<bool>()) {
+        let client = [Dialect::OpenAi, Dialect::Anthropic, Dialect::Responses][c];
+        let route = Route { provider: "p".into(), upstream_model: "m".into(), api: client, wire: WIRES[w], stream: true, include_usage: usage, embeddings: None, cors_origin: None, created_s: 0, echo: None };
         let mut ex = Exchange::new("r".into(), route, Default::default());
         prop_assert!(matches!(ex.on_head(200, &[("content-type".into(), "text/event-stream".into())]), Action::Stream(_)));
         let mut out = 0usize;

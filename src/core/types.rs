@@ -6,11 +6,12 @@
 //!   destructures `ChatRequest` exhaustively, so a new field forces a decision there).
 //! - `extra` carries fields no canonical field covers; only an upstream that speaks the
 //!   caller's own dialect receives it.
-//! - `raw`, set only by the Anthropic decoder, is the caller's whole request object as
-//!   received; the canonical fields were decoded from it and say the same thing. Only an
-//!   Anthropic upstream reads it (its request is `raw` with surgical edits, see
-//!   `providers::anthropic`), so block-level fields the canonical form cannot hold
-//!   (`cache_control`, citations, thinking signatures, `is_error`, ...) reach it intact.
+//! - `raw`, set only by the Anthropic and Responses decoders, is the caller's whole request
+//!   object as received; the canonical fields were decoded from it and say the same thing. Only
+//!   an upstream of the caller's own wire reads it (an Anthropic request is `raw` with surgical
+//!   edits, see `providers::anthropic`; a Responses one `raw` with its model set), so
+//!   fields the canonical form cannot hold (`cache_control`, citations, thinking signatures,
+//!   `is_error`, reasoning items, ...) reach it intact.
 
 use crate::core::util::vecmap::VecMap;
 use serde_json::{Map, Value};
@@ -27,6 +28,11 @@ pub enum Dialect {
     /// chat request with one user message and answered as `text_completion` objects; never an
     /// upstream wire. Reference: <https://platform.openai.com/docs/api-reference/completions>
     Completions,
+    /// OpenAI's Responses API (`POST /v1/responses`): a caller API, decoded to a chat request
+    /// and answered as `response` objects and their named stream events; an upstream wire only
+    /// for OpenAI providers with `responses_api` set, which receive the caller's own request
+    /// (see `providers::responses`). Reference: <https://platform.openai.com/docs/api-reference/responses>
+    Responses,
     /// Google's Gemini `generateContent`: an upstream wire only. No caller path decodes it, and
     /// the dialect functions treat it as OpenAI. Reference: <https://ai.google.dev/api/generate-content>
     Gemini,
@@ -214,6 +220,8 @@ pub enum ResponseFormat {
 /// as such (an Anthropic upstream gets the Anthropic caller's `output_config` unchanged).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReasoningEffort {
+    /// `none`: no reasoning at all (OpenAI's newer reasoning models).
+    None,
     /// `minimal`: the fewest reasoning tokens.
     Minimal,
     /// `low`.
@@ -228,6 +236,7 @@ impl ReasoningEffort {
     /// The effort for its wire name; `None` for any other string.
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
+            "none" => Self::None,
             "minimal" => Self::Minimal,
             "low" => Self::Low,
             "medium" => Self::Medium,
@@ -238,6 +247,7 @@ impl ReasoningEffort {
     /// The wire name, as [`parse`](Self::parse) reads it.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::None => "none",
             Self::Minimal => "minimal",
             Self::Low => "low",
             Self::Medium => "medium",
@@ -329,10 +339,11 @@ pub struct ChatRequest {
     /// to Anthropic upstreams), as (lowercase name, value); each upstream gets those meant
     /// for its wire. Empty when decoded: the front door fills it from the inbound headers.
     pub forwarded_headers: Vec<(String, String)>,
-    /// The caller's request object exactly as sent, when the caller spoke Anthropic (`None`
-    /// for every other dialect). An Anthropic upstream receives it with surgical edits only;
-    /// code that changes a canonical field an Anthropic upstream must see changed has to change
-    /// it here too (see the module doc).
+    /// The caller's request object exactly as sent, when the caller spoke Anthropic or the
+    /// Responses API (`None` for every other dialect). An Anthropic upstream receives an
+    /// Anthropic caller's with surgical edits only; code that changes a canonical field an
+    /// Anthropic upstream must see changed has to change it here too (see the module doc). A
+    /// Responses caller's is what its answers echo, and what a Responses upstream receives.
     pub raw: Option<Map<String, Value>>,
 }
 

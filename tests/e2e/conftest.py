@@ -101,6 +101,8 @@ def test_config(upstream_port):
     models += [{"name": fx_model(v, c), "provider": FX_PROVIDERS[v], "model": f"fx.{v}.{c}", "max_output_tokens": 512,
                 "capabilities": {"tools": True, "vision": True, "json": True}} for v, c in fx]
     models.append({"name": "emb-azure", "provider": "az", "model": "emb-deploy"})
+    for b in ["ok", "cut"]:
+        models.append({"name": "resp-" + b, "provider": "up-resp", "model": b, "capabilities": {"tools": True, "json": True}})
     models.append({"name": "claude-rich", "provider": "anth", "model": "rich", "capabilities": {"tools": True, "vision": True, "json": True}})
     models.append({"name": "up-window-8k", "provider": "up", "model": "window-8k", "context_window": 8192, "max_output_tokens": 512})
     models.append({"name": "up-summarize", "provider": "up", "model": "summarize", "prices": PRICED})
@@ -114,6 +116,7 @@ def test_config(upstream_port):
             "up-short": {"kind": "openai", "base_url": base, "api_key_secret": "UPSTREAM_KEY", "timeout_ms": 1000},
             "up-ttfb": {"kind": "openai", "base_url": base, "api_key_secret": "UPSTREAM_KEY", "ttfb_timeout_ms": 500},
             "up-idle": {"kind": "openai", "base_url": base, "api_key_secret": "UPSTREAM_KEY", "idle_timeout_ms": 60},
+            "up-resp": {"kind": "openai", "base_url": base, "api_key_secret": "UPSTREAM_KEY", "responses_api": True},
             "anth": {"kind": "anthropic", "base_url": f"http://127.0.0.1:{upstream_port}", "api_key_secret": "UPSTREAM_KEY"},
             "gem": {"kind": "gemini", "base_url": f"http://127.0.0.1:{upstream_port}", "api_key_secret": "UPSTREAM_KEY"},
             "az": {"kind": "azure-openai", "base_url": f"http://127.0.0.1:{upstream_port}", "api_key_secret": "UPSTREAM_KEY",

@@ -98,7 +98,8 @@ def vercel(gateway):
     return json.loads(r.stdout)
 
 
-@pytest.mark.parametrize("case", ["openai_generate", "openai_stream", "anthropic_mock_generate", "anthropic_mock_stream"])
+@pytest.mark.parametrize("case", ["openai_generate", "openai_stream", "responses_generate", "responses_stream",
+                                  "anthropic_mock_generate", "anthropic_mock_stream"])
 def test_vercel_ai_text_from_the_mock(vercel, case):
     r = vercel[case]
     assert "error" not in r, r
@@ -109,6 +110,7 @@ def test_vercel_ai_text_from_the_mock(vercel, case):
 
 def test_vercel_ai_same_prompt_same_text_generated_or_streamed(vercel):
     assert vercel["openai_generate"]["text"] == vercel["openai_stream"]["text"]
+    assert vercel["responses_generate"]["text"] == vercel["responses_stream"]["text"] == vercel["openai_generate"]["text"]
     assert vercel["anthropic_mock_generate"]["text"] == vercel["anthropic_mock_stream"]["text"]
 
 
@@ -127,13 +129,15 @@ def test_vercel_ai_tool_loop_ends_with_text(vercel):
     assert first["toolResults"][0].startswith("sunny in ")
     assert len(r["steps"]) == 2 and last["finishReason"] == "stop"
     assert r["text"].startswith("Based on the tool results: weather returned sunny in ")
-    a = vercel["anthropic_tools"]
-    assert "error" not in a, a
-    assert a["steps"] == 2 and a["text"].startswith("Based on the tool results: weather returned sunny in ")
+    for case in ("responses_tools", "anthropic_tools"):
+        a = vercel[case]
+        assert "error" not in a, a
+        assert a["steps"] == 2 and a["text"].startswith("Based on the tool results: weather returned sunny in ")
 
 
-def test_vercel_ai_generate_object(vercel):
-    r = vercel["openai_object"]
+@pytest.mark.parametrize("case", ["openai_object", "responses_object"])
+def test_vercel_ai_generate_object(vercel, case):
+    r = vercel[case]
     assert "error" not in r, r
     o = r["object"]
     assert isinstance(o["city"], str) and isinstance(o["population"], int) and o["population"] >= 0

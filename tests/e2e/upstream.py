@@ -17,7 +17,10 @@ Gemini (`/v1beta/models/M:generateContent` and `:streamGenerateContent?alt=sse`,
                    `context_length_exceeded`
     summarize      answers with a short summary ("summary of N lines")
 
-on the OpenAI wire only, `kimi-ids`: tool call ids as Kimi issues them (`functions.NAME:0`),
+on OpenAI's Responses API (`/v1/responses`, the passthrough wire), `ok` answers with a
+reasoning item and the echo of the last user text, or a function call when tools are offered
+(text quoting the output once the input ends with a function call's output), and `cut` stops
+its stream after three events; on the OpenAI wire only, `kimi-ids`: tool call ids as Kimi issues them (`functions.NAME:0`),
 which a later turn must send back unchanged; on the Anthropic wire, tool ids must match
 Anthropic's pattern (400 otherwise), and only there:
 
@@ -104,6 +107,8 @@ class Upstream:
                 else:
                     call["model"] = body.get("model")
                     call["wire"] = "anthropic" if self.path.startswith("/v1/messages") else "openai"
+                    if self.path == "/v1/responses":
+                        call["wire"] = "responses"
                 with upstream.lock:
                     upstream.calls.append(call)
                 if str(call["model"]).startswith("fx."):
@@ -114,6 +119,8 @@ class Upstream:
                     return gemini_embeddings(self, body)
                 if call["wire"] == "anthropic":
                     return anthropic_behave(self, body, call)
+                if call["wire"] == "responses":
+                    return responses_behave(self, body)
                 if call["wire"] == "gemini":
                     return gemini_behave(self, body, call)
                 behave(self, body, call)
@@ -345,6 +352,69 @@ def kimi_ids(h, body):
 
 
 WIRE_QUIRKS = {"rich": rich, "parts": parts, "empty-finish": empty_finish, "kimi-ids": kimi_ids}
+
+
+# ---- OpenAI Responses (https://platform.openai.com/docs/api-reference/responses) ----
+
+RESPONSES_USAGE = {"input_tokens": 13, "input_tokens_details": {"cached_tokens": 2}, "output_tokens": 4,
+                   "output_tokens_details": {"reasoning_tokens": 1}, "total_tokens": 17}
+
+
+def responses_output(body):
+    """The output items the `ok` model answers with."""
+    items = body.get("input") if isinstance(body.get("input"), list) else [{"role": "user", "content": body.get("input")}]
+    reasoning = {"id": "rs_up_1", "type": "reasoning", "summary": [], "encrypted_content": "opaque"}
+    if items and items[-1].get("type") == "function_call_output":
+        text = "done: " + str(items[-1].get("output"))
+    elif body.get("tools"):
+        call = {"id": "fc_up_1", "type": "function_call", "status": "completed", "call_id": "call_rs_1",
+                "name": body["tools"][0]["name"], "arguments": "{\"city\": \"Oslo\"}"}
+        return [reasoning, call]
+    else:
+        last = next((i for i in reversed(items) if i.get("role") == "user"), {})
+        content = last.get("content")
+        if isinstance(content, list):
+            content = " ".join(p.get("text", "") for p in content)
+        text = f"echo: {content}"
+    message = {"id": "msg_up_1", "type": "message", "status": "completed", "role": "assistant",
+               "content": [{"type": "output_text", "text": text, "annotations": []}]}
+    return [reasoning, message]
+
+
+def responses_behave(h, body):
+    model = str(body.get("model", ""))
+    if h.headers.get("authorization") is None:
+        return send_json(h, 401, error(401, "no key", "invalid_api_key"))
+    if model.startswith("status-"):
+        status = int(model.split("-")[1])
+        return send_json(h, status, error(status, f"upstream says {status}", f"code_{status}"))
+    response = {"id": "resp_up_1", "object": "response", "created_at": 1_700_000_000, "status": "completed", "error": None,
+                "incomplete_details": None, "model": model, "output": responses_output(body), "usage": RESPONSES_USAGE,
+                "store": body.get("store", True)}
+    if not body.get("stream"):
+        return send_json(h, 200, response)
+    h.send_response(200)
+    h.send_header("content-type", "text/event-stream")
+    h.send_header("connection", "close")
+    h.end_headers()
+    start = dict(response, status="in_progress", output=[], usage=None)
+    events = [("response.created", {"response": start}), ("response.in_progress", {"response": start})]
+    for i, item in enumerate(response["output"]):
+        events.append(("response.output_item.added", {"output_index": i, "item": item}))
+        if item["type"] == "message":
+            text = item["content"][0]["text"]
+            for w in text.split(" "):
+                events.append(("response.output_text.delta", {"item_id": item["id"], "output_index": i, "content_index": 0,
+                                                              "delta": w + " ", "logprobs": []}))
+        events.append(("response.output_item.done", {"output_index": i, "item": item}))
+    events.append(("response.completed", {"response": response}))
+    if model == "cut":
+        events = events[:3]
+    for n, (name, data) in enumerate(events):
+        data = dict(data, type=name, sequence_number=n)
+        h.wfile.write(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode())
+        h.wfile.flush()
+    h.close_connection = True
 
 
 # ---- Anthropic Messages ----

@@ -10,7 +10,7 @@ import { z } from "zod";
 // The SDK logs its warnings (unknown model ids) with console.info, on stdout.
 globalThis.AI_SDK_LOG_WARNINGS = false;
 const [base, apiKey] = process.argv.slice(2);
-// `.chat(model)`: Chat Completions. `openai(model)` alone would call the Responses API.
+// `.chat(model)`: Chat Completions; `openai(model)` alone calls the Responses API.
 const openai = createOpenAI({ baseURL: `${base}/v1`, apiKey });
 const anthropic = createAnthropic({ baseURL: `${base}/v1`, apiKey });
 const prompt = "What is a gateway?";
@@ -45,6 +45,20 @@ const cases = {
   openai_object: async () => {
     const schema = z.object({ city: z.string(), population: z.number().int().min(0), tags: z.array(z.string()).min(2) });
     const r = await generateObject({ model: openai.chat("mock"), schema, prompt: "Describe Oslo." });
+    return { object: r.object, finishReason: r.finishReason };
+  },
+  responses_generate: async () => {
+    const r = await generateText({ model: openai("mock"), prompt });
+    return { text: r.text, finishReason: r.finishReason, usage: r.usage };
+  },
+  responses_stream: () => streamed(openai("mock")),
+  responses_tools: async () => {
+    const r = await generateText({ model: openai("mock"), prompt: "Weather in Oslo?", tools: { weather }, stopWhen: stepCountIs(3) });
+    return { text: r.text, finishReason: r.finishReason, steps: r.steps.length };
+  },
+  responses_object: async () => {
+    const schema = z.object({ city: z.string(), population: z.number().int().min(0), tags: z.array(z.string()).min(2) });
+    const r = await generateObject({ model: openai("mock"), schema, prompt: "Describe Oslo." });
     return { object: r.object, finishReason: r.finishReason };
   },
   anthropic_mock_generate: async () => {

@@ -17,6 +17,7 @@ fn embedded_default_config_is_valid() {
 fn every_problem_is_listed_with_its_path() {
     let text = r#"{
       "providers": {"up": {"kind": "openai", "base_url": "ftp://x", "api_key_secret": "bad name", "timeout_ms": 5},
+                    "g": {"kind": "groq", "responses_api": true},
                     "nourl": {"kind": "azure-openai", "api_version": "2024-10-21"}, "x": {"kind": "groq", "api_version": "1"}},
       "models": [
         {"name": "a", "provider": "missing", "model": ""},
@@ -32,6 +33,7 @@ fn every_problem_is_listed_with_its_path() {
         "providers.up.api_key_secret",
         "providers.up.timeout_ms",
         "providers.nourl.base_url",
+        "providers.g.responses_api",
         "models[0].provider",
         "models[0].model",
         "models[1].name",
@@ -165,4 +167,17 @@ fn a_route_context_is_validated() {
     for ctx in [r#"{"fit":"shorten"}"#, r#"{"fit":"error","extra":1}"#, r#"{}"#] {
         assert!(Config::parse(&route(ctx)).is_err(), "{ctx}");
     }
+}
+
+#[test]
+fn responses_passthrough_is_on_for_openais_own_api_only_unless_set() {
+    let cfg = Config::parse(
+        r#"{"providers": {"oa": {"kind": "openai"}, "compat": {"kind": "openai", "base_url": "http://127.0.0.1:8000/v1"},
+            "on": {"kind": "openai", "base_url": "https://gw.example/v1", "responses_api": true},
+            "off": {"kind": "openai", "responses_api": false}, "groq": {"kind": "groq"}},
+            "models": [{"name": "m", "provider": "oa", "model": "gpt-5"}]}"#,
+    )
+    .unwrap_or_else(|p| panic!("{p:?}"));
+    let on: Vec<bool> = ["oa", "compat", "on", "off", "groq"].iter().map(|p| cfg.providers[*p].responses_api()).collect();
+    assert_eq!(on, [true, false, true, false, false]);
 }

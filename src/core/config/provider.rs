@@ -130,6 +130,10 @@ pub struct Provider {
     pub allow_panic: bool,
     /// Azure OpenAI only: the `api-version` query parameter.
     pub api_version: Option<String>,
+    /// Kind `openai` only: the upstream serves OpenAI's Responses API (`POST /responses`), so
+    /// a Responses caller's request is passed through to it instead of translated to chat
+    /// (default: true for OpenAI's own API, that is kind `openai` without a `base_url`).
+    pub responses_api: Option<bool>,
 }
 
 crate::de_struct!(
@@ -145,10 +149,16 @@ crate::de_struct!(
         stream_chunk_ms: default,
         allow_panic: default,
         api_version: default,
+        responses_api: default,
     }
 );
 
 impl Provider {
+    /// Whether Responses callers are passed through to this upstream's `/responses`.
+    pub fn responses_api(&self) -> bool {
+        self.responses_api.unwrap_or(self.kind == ProviderKind::Openai && self.base_url.is_none())
+    }
+
     /// The configured base URL, or the kind's default.
     pub fn base_url(&self) -> &str {
         self.base_url.as_deref().or(self.kind.default_base_url()).unwrap_or_default()

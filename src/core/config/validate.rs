@@ -77,6 +77,9 @@ impl Config {
                 }
                 _ => {}
             }
+            if prov.responses_api == Some(true) && prov.kind != ProviderKind::Openai {
+                p.add(format!("{path}.responses_api"), "applies only to kind openai");
+            }
             if prov.api_version.is_some() && prov.kind != ProviderKind::AzureOpenai {
                 p.add(format!("{path}.api_version"), "applies only to kind azure-openai");
             }

@@ -137,6 +137,8 @@ codes! {
     InvalidMockDirective = "invalid_mock_directive", InvalidRequest;
     /// The model's config says it lacks a capability the request uses.
     UnsupportedCapability = "unsupported_capability", InvalidRequest;
+    /// The request uses a feature the gateway does not serve (a hosted tool, stored state).
+    Unsupported = "unsupported", InvalidRequest;
     /// The target's provider cannot express the request.
     UnsupportedForProvider = "unsupported_for_provider", InvalidRequest;
     /// The upstream refused the request as invalid.
@@ -271,6 +273,7 @@ impl Code {
             | InvalidQuery
             | InvalidMockDirective
             | UnsupportedCapability
+            | Unsupported
             | UpstreamRejectedRequest
             | HeadersTooLarge
             | SessionFull
@@ -343,6 +346,7 @@ mod tests {
         (Code::InvalidQuery, "invalid_query", Kind::InvalidRequest, 400, Client, Return),
         (Code::InvalidMockDirective, "invalid_mock_directive", Kind::InvalidRequest, 400, Client, Return),
         (Code::UnsupportedCapability, "unsupported_capability", Kind::InvalidRequest, 400, Client, Return),
+        (Code::Unsupported, "unsupported", Kind::InvalidRequest, 400, Client, Return),
         (Code::UnsupportedForProvider, "unsupported_for_provider", Kind::InvalidRequest, 400, Client, NextTarget),
         (Code::UpstreamRejectedRequest, "upstream_rejected_request", Kind::InvalidRequest, 400, Client, Return),
         (Code::ContextLengthExceeded, "context_length_exceeded", Kind::InvalidRequest, 400, Client, NextTarget),

@@ -356,6 +356,7 @@ impl Gateway {
                     api_key: api_key.as_deref(),
                     api_version: &spec.api_version,
                     max_output_tokens: 1,
+                    responses_api: false,
                 };
                 let request = providers::build_request(&req, &target).ok()?;
                 Some((format!("{}/{}", m.provider, m.model), request, spec.timeout_ms.min(30_000)))
@@ -396,6 +397,7 @@ fn route_of(path: &str) -> (Dialect, &'static str) {
     match path {
         "/v1/chat/completions" | "/v1/embeddings" | "/v1/tokens" => (Dialect::OpenAi, "POST"),
         "/v1/completions" => (Dialect::Completions, "POST"),
+        "/v1/responses" => (Dialect::Responses, "POST"),
         "/v1/messages" | "/v1/messages/count_tokens" => (Dialect::Anthropic, "POST"),
         "/healthz" | "/v1/models" | "/v1/health" | "/v1/usage" => (Dialect::OpenAi, "GET"),
         p if p.starts_with("/v1/messages/") => (Dialect::Anthropic, ""),

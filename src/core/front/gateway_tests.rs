@@ -898,3 +898,40 @@ fn summaries_are_written_once_and_read_back_on_the_next_turn() {
 fn summaries_are_scoped_by_tenant() {
     assert_ne!(crate::core::pipeline::session::summary_kv_key("a", "k"), crate::core::pipeline::session::summary_kv_key("b", "k"));
 }
+
+#[test]
+fn responses_ride_the_chat_path_and_echo_the_request() {
+    let gw = Gateway::new(Some(&upstream_config(false)));
+    let body = r#"{"model":"fast","input":"Say hi","instructions":"Be brief.","max_output_tokens":20,"store":false}"#;
+    let headers = [("authorization", KEY), ("x-request-id", "rq-1")];
+    let (flow, action) = run(&gw, "POST", "/v1/responses", &headers, body);
+    let Action::Fetch { request, .. } = action else { panic!("{action:?}") };
+    assert_eq!(request.url, "http://127.0.0.1:9/v1/chat/completions", "a compatible server gets chat");
+    let sent: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+    assert_eq!(sent["messages"], serde_json::json!([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Say hi"}]));
+    let mut s = flow.into_session().unwrap();
+    s.on_head(200, &hdrs(&[("content-type", "application/json")]), 0);
+    let answer = br#"{"id":"chatcmpl-7","object":"chat.completion","created":1,"model":"llama-3","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}"#;
+    let r = reply(s.on_body(answer, 0));
+    let v = json_of(&r);
+    assert_eq!(
+        (r.status, v["object"].as_str(), v["id"].as_str(), v["output_text"].as_str()),
+        (200, Some("response"), Some("resp_rq-1"), None)
+    );
+    assert_eq!(
+        (v["output"][0]["content"][0]["text"].as_str(), v["instructions"].as_str(), &v["store"]),
+        (Some("hi"), Some("Be brief."), &serde_json::json!(false))
+    );
+    assert_eq!(v["usage"]["total_tokens"].as_u64(), Some(4));
+
+    let r = reply(
+        run(&gw, "POST", "/v1/responses", &[("authorization", KEY)], r#"{"model":"fast","input":"x","previous_response_id":"resp_1"}"#).1,
+    );
+    let v = json_of(&r);
+    assert_eq!(
+        (r.status, v["error"]["param"].as_str(), v["error"]["code"].as_str()),
+        (400, Some("previous_response_id"), Some("unsupported"))
+    );
+    let r = reply(run(&gw, "GET", "/v1/responses", &[("authorization", KEY)], "").1);
+    assert_eq!(r.status, 405);
+}

@@ -20,12 +20,14 @@ use crate::core::state::cost;
 use crate::core::state::health::Health;
 use crate::core::state::spend::LimitsExt;
 use crate::core::translate::dialect;
+use crate::core::translate::dialect::responses::Echo;
 use crate::core::translate::embeddings;
 use crate::core::translate::providers;
 use crate::core::types::{ChatRequest, Content, Dialect, Part, ResponseFormat, Usage};
 use crate::core::util::redact::Redactor;
 use crate::core::util::secret::Secret;
 use crate::core::util::vecmap::VecMap;
+use std::rc::Rc;
 
 /// Azure OpenAI's `api-version` when the config names none.
 pub const DEFAULT_AZURE_API_VERSION: &str = "2024-10-21";
@@ -150,6 +152,10 @@ impl Planner<'_> {
         let fit = self.fit_plan(&name, &mut payload, &windows)?;
         let run = inb.header("x-switchyard-run").filter(|r| r.len() <= 64).unwrap_or_default().to_string();
         let spend = self.spend_plan(who, &payload, &targets, inb.body.len())?;
+        let echo = match &payload {
+            Payload::Chat(req) if dialect == Dialect::Responses => Some(Rc::new(Echo::new(&request_id, req.raw.as_ref()))),
+            _ => None,
+        };
         let caller = Caller {
             request_id,
             tenant: who.tenant.clone(),
@@ -162,6 +168,7 @@ impl Planner<'_> {
             mock_header: inb.header(MOCK_HEADER).map(str::to_string),
             now_ms: inb.now_ms,
             seed: inb.seed,
+            echo,
         };
         let cache = if conversation.is_some() { None } else { self.cache_plan(who, &payload, &targets, inb) };
         let similar = self.similar_plan(who, &payload, cache.as_ref(), &targets);
@@ -332,6 +339,7 @@ impl Planner<'_> {
             stream_chunk_ms: provider.stream_chunk_ms,
             allow_panic: provider.allow_panic,
             prices: model.price,
+            responses_api: provider.responses_api(),
             quota: model.quota,
         }
     }

@@ -10,11 +10,13 @@
 use crate::core::error::{Code, GatewayError};
 use crate::core::pipeline::protocol::{base_headers, error_reply, Action, Reply};
 use crate::core::translate::assembler::Assembler;
+use crate::core::translate::dialect::responses::Echo;
 use crate::core::translate::dialect::{self, StreamEncoder};
 use crate::core::translate::embeddings::{self, EmbeddingsRequest};
 use crate::core::translate::providers::{self, StreamDecoder, UpstreamRequest};
 use crate::core::types::{ChatResponse, Dialect, StreamEvent, Usage};
 use crate::core::util::redact::Redactor;
+use std::rc::Rc;
 
 /// Where the exchange stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +50,8 @@ pub struct Route {
     /// The request's time, Unix seconds: the `created` of an answer whose upstream gives
     /// none (Anthropic, Gemini), so an OpenAI caller never sees `created: 0`.
     pub created_s: u64,
+    /// For a Responses caller: what its answers repeat of its request.
+    pub echo: Option<Rc<Echo>>,
 }
 
 impl Route {
@@ -55,7 +59,7 @@ impl Route {
     /// otherwise untouched (its `error` events excepted), except on OpenAI the usage the caller
     /// did not ask for (the gateway always asks), which the decoder's echo strips.
     fn passthrough_stream(&self) -> bool {
-        self.api == self.wire && matches!(self.api, Dialect::OpenAi | Dialect::Anthropic)
+        self.api == self.wire && matches!(self.api, Dialect::OpenAi | Dialect::Anthropic | Dialect::Responses)
     }
 
     /// Anthropic on both sides: the caller gets the upstream's own answer, which may hold
@@ -64,6 +68,12 @@ impl Route {
     /// from the canonical answer and would lose them.
     fn passthrough_anthropic(&self) -> bool {
         self.api == Dialect::Anthropic && self.wire == Dialect::Anthropic
+    }
+
+    /// A passed-through answer holding more than the canonical answer can (for Responses,
+    /// always: reasoning items and such are not checked for), so it is not cached.
+    fn lossy_passthrough(&self, body: &[u8]) -> bool {
+        self.wire == Dialect::Responses || (self.passthrough_anthropic() && providers::anthropic::response_is_lossy(body))
     }
 }
 
@@ -145,7 +155,7 @@ impl Exchange {
             retry_after: None,
             decoder,
             redactor,
-            encoder: StreamEncoder::new(route.api, route.include_usage),
+            encoder: StreamEncoder::new(route.api, route.include_usage, route.echo.clone()),
             route,
             saw_done: false,
             stream_failed: false,
@@ -287,7 +297,7 @@ impl Exchange {
         }
         self.usage = resp.usage;
         if self.assembler.take().is_some() {
-            self.lossy = route.passthrough_anthropic() && providers::anthropic::response_is_lossy(body);
+            self.lossy = route.lossy_passthrough(body);
             self.answer = Some(resp.clone());
         }
         self.output_chars = resp
@@ -300,7 +310,7 @@ impl Exchange {
             // keeping fields the gateway does not model (system_fingerprint, logprobs, ...).
             return self.respond(None);
         }
-        self.respond(Some(dialect::encode_response(self.route.api, &resp)))
+        self.respond(Some(dialect::encode_response(self.route.api, &resp, self.route.echo.as_deref())))
     }
 
     /// A 200 answer: `body`, or (`None`) the upstream's body exactly as received.
@@ -386,7 +396,10 @@ impl Exchange {
     fn stream_error(&mut self, message: &str) -> Vec<u8> {
         self.stream_failed = true;
         self.phase = Phase::Done;
-        self.encoder.error(message)
+        match self.decoder.error_event(message) {
+            Some(event) if self.route.passthrough_stream() => event,
+            _ => self.encoder.error(message),
+        }
     }
 
     /// The upstream stream ended. Returns bytes to append (an error event if it was cut).
@@ -411,7 +424,7 @@ impl Exchange {
         }
         self.phase = Phase::Done;
         self.completed = true;
-        self.lossy = self.route.passthrough_anthropic() && self.decoder.lossy();
+        self.lossy = self.route.wire == Dialect::Responses || (self.route.passthrough_anthropic() && self.decoder.lossy());
         self.answer = self.assembler.take().and_then(Assembler::finish);
         out
     }

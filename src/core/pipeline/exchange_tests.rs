@@ -24,6 +24,7 @@ pub(super) fn test_route(api: Dialect, wire: Dialect, stream: bool, include_usag
         embeddings: None,
         cors_origin: None,
         created_s: NOW_S,
+        echo: None,
     }
 }
 
@@ -38,6 +39,7 @@ fn exchange(client: Dialect, wire: Dialect, include_usage: bool) -> Exchange {
 fn fixture(wire: Dialect) -> &'static str {
     match wire {
         Dialect::OpenAi | Dialect::Completions => openai::tests::TOOL_STREAM,
+        Dialect::Responses => crate::core::translate::providers::responses::tests::STREAM,
         Dialect::Anthropic => anthropic::tests::STREAM,
         Dialect::Gemini => gemini::tests::STREAM,
     }
@@ -92,7 +94,7 @@ fn summarize(evs: &[StreamEvent]) -> Summary {
     s
 }
 
-const CLIENTS: [Dialect; 2] = [Dialect::OpenAi, Dialect::Anthropic];
+const CLIENTS: [Dialect; 3] = [Dialect::OpenAi, Dialect::Anthropic, Dialect::Responses];
 const WIRES: [Dialect; 3] = [Dialect::OpenAi, Dialect::Anthropic, Dialect::Gemini];
 
 #[test]
@@ -216,7 +218,7 @@ fn upstream_error_text_never_carries_the_workers_secrets() {
     let message = serde_json::Value::from(quoting_key());
     for wire in [Dialect::OpenAi, Dialect::Anthropic, Dialect::Gemini] {
         let (body, event) = match wire {
-            Dialect::OpenAi | Dialect::Completions => (
+            Dialect::OpenAi | Dialect::Completions | Dialect::Responses => (
                 serde_json::json!({"error": {"message": message, "type": "invalid_request_error", "param": null, "code": null}}),
                 format!("data: {}\n\n", serde_json::json!({"error": {"message": message, "type": "server_error"}})),
             ),
@@ -232,7 +234,7 @@ fn upstream_error_text_never_carries_the_workers_secrets() {
                 format!("data: {}\n\n", serde_json::json!({"error": {"code": 500, "message": message, "status": "INTERNAL"}})),
             ),
         };
-        for api in [Dialect::OpenAi, Dialect::Anthropic] {
+        for api in CLIENTS {
             let route = |stream| Route { created_s: 0, ..test_route(api, wire, stream, true) };
             let mut ex = Exchange::new("r".into(), route(false), Redactor::new([KEY]));
             ex.on_head(400, &[]);
@@ -253,7 +255,7 @@ fn upstream_error_text_never_carries_the_workers_secrets() {
 
 proptest! {
     #[test]
-    fn split_anywhere_same_output(cuts in proptest::collection::vec(0usize..4000, 0..6), w in 0usize..3, c in 0usize..2) {
+    fn split_anywhere_same_output(cuts in proptest::collection::vec(0usize..4000, 0..6), w in 0usize..3, c in 0usize..3) {
         let (wire, client) = (WIRES[w], CLIENTS[c]);
         let f = fixture(wire).as_bytes();
         let mut points: Vec<usize> = cuts.into_iter().map(|x| x % (f.len() + 1)).collect();
@@ -441,5 +443,58 @@ fn a_completions_caller_gets_text_completion_frames_from_any_wire() {
     assert_eq!(
         (v["id"].as_str(), v["object"].as_str(), v["choices"][0]["text"].as_str()),
         (Some("cmpl-9"), Some("text_completion"), Some("ok"))
+    );
+}
+
+#[test]
+fn a_responses_caller_at_a_responses_upstream_gets_its_events_as_sent() {
+    let f = fixture(Dialect::Responses).as_bytes();
+    let mut ex = exchange(Dialect::Responses, Dialect::Responses, true);
+    ex.collect();
+    let mut out = ex.on_chunk(f).unwrap();
+    out.extend(ex.on_end());
+    assert_eq!(out, f, "byte for byte");
+    assert!(ex.completed && ex.failure.is_none());
+    assert_eq!(ex.usage.map(|u| (u.input_tokens, u.output_tokens, u.cached_input_tokens)), Some((36, 87, 4)), "read for cost");
+    assert!(ex.lossy, "a passed-through answer is marked lossy, so it is not cached");
+    // Cut: the upstream's events so far, then the gateway's error event, numbered after them.
+    let cut = &f[..f.len() - 200];
+    let out = String::from_utf8(run(Dialect::Responses, Dialect::Responses, true, &[cut])).unwrap();
+    let last = out.trim_end().rsplit("\n\n").next().unwrap();
+    assert!(last.starts_with("event: error\ndata: {\"type\":\"error\",\"code\":\"stream_error\""), "{out}");
+    assert!(last.ends_with("\"sequence_number\":8}") && !out.contains("response.completed"), "{out}");
+}
+
+#[test]
+fn a_responses_answer_passes_through_and_is_read_for_usage() {
+    let body = crate::core::translate::providers::responses::tests::RESPONSE.as_bytes();
+    let mut ex = Exchange::new("r".into(), test_route(Dialect::Responses, Dialect::Responses, false, true), Default::default());
+    ex.collect();
+    ex.on_head(200, &[]);
+    let Action::Respond(r) = ex.on_body(body) else { panic!() };
+    assert!(r.body_from_upstream && ex.lossy);
+    assert_eq!(ex.usage.map(|u| (u.input_tokens, u.output_tokens)), Some((36, 87)));
+    let mut ex = Exchange::new("r".into(), test_route(Dialect::Responses, Dialect::Responses, false, true), Default::default());
+    ex.on_head(400, &[]);
+    let Action::Respond(r) = ex.on_body(br#"{"error":{"message":"bad input","type":"invalid_request_error","param":"input","code":null}}"#)
+    else {
+        panic!()
+    };
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!((r.status, &v["error"]["code"]), (400, &serde_json::json!("upstream_rejected_request")), "OpenAI's error shape");
+}
+
+#[test]
+fn a_responses_caller_at_a_chat_upstream_gets_a_response_object() {
+    let body = br#"{"id":"chatcmpl-9","object":"chat.completion","created":5,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"length"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}"#;
+    let echo = std::rc::Rc::new(Echo::new("req_5", None));
+    let route = Route { echo: Some(echo), ..test_route(Dialect::Responses, Dialect::OpenAi, false, true) };
+    let mut ex = Exchange::new("req_5".into(), route, Default::default());
+    ex.on_head(200, &[]);
+    let Action::Respond(r) = ex.on_body(body) else { panic!() };
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(
+        (&v["id"], &v["status"], &v["output"][0]["content"][0]["text"]),
+        (&serde_json::json!("resp_req_5"), &serde_json::json!("incomplete"), &serde_json::json!("ok"))
     );
 }

@@ -128,6 +128,7 @@ mod tests {
             stream_chunk_ms: 0,
             allow_panic: false,
             prices: Prices::default(),
+            responses_api: false,
             quota: Quota::default(),
         }
     }

@@ -48,6 +48,9 @@ pub struct TargetSpec {
     pub allow_panic: bool,
     /// The model's integer prices (micro-USD per million tokens), for cost and reservations.
     pub prices: Prices,
+    /// Responses callers are passed through to the upstream's `/responses` (the provider's
+    /// `responses_api`).
+    pub responses_api: bool,
     /// The upstream account's per-minute limits for this model, as this isolate has used them:
     /// a target without headroom is passed over while a later one has some.
     pub quota: Quota,
@@ -69,5 +72,6 @@ pub fn target_of(t: &TargetSpec) -> Result<Target<'_>, GatewayError> {
         api_key,
         api_version: &t.api_version,
         max_output_tokens: t.max_output_tokens,
+        responses_api: t.responses_api,
     })
 }

@@ -227,7 +227,15 @@ mod tests {
     use super::*;
 
     fn target(kind: ProviderKind) -> Target<'static> {
-        Target { kind, base_url: "https://x", model: "emb-1", api_key: Some("k"), api_version: "", max_output_tokens: 0 }
+        Target {
+            kind,
+            base_url: "https://x",
+            model: "emb-1",
+            api_key: Some("k"),
+            api_version: "",
+            max_output_tokens: 0,
+            responses_api: false,
+        }
     }
 
     #[test]

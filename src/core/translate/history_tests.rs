@@ -116,6 +116,7 @@ fn an_anthropic_upstream_gets_the_history_in_an_anthropic_callers_own_request() 
         api_key: None,
         api_version: "",
         max_output_tokens: 9,
+        responses_api: false,
     };
     let sent = providers::build_request(&req, &target).unwrap();
     let body: Value = serde_json::from_slice(&sent.body).unwrap();

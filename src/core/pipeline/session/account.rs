@@ -85,6 +85,7 @@ impl Session {
         let dialect = match self.caller.api {
             Dialect::Anthropic => "anthropic",
             Dialect::Completions => "completions",
+            Dialect::Responses => "responses",
             _ => "openai",
         };
         Some(analytics::data_point(&analytics::Record {

@@ -109,7 +109,7 @@ impl Session {
     /// the caller streams).
     pub(super) fn answer_from_cache(&mut self, entry: Entry, age_s: u32, status: &'static str) -> Option<Action> {
         let stream = matches!(&self.payload, Payload::Chat(r) if r.stream);
-        let body = cache::replay(&entry, self.caller.api, stream, self.caller.include_usage)?;
+        let body = cache::replay(&entry, self.caller.api, stream, self.caller.include_usage, self.caller.echo.as_ref())?;
         let content_type = if stream { "text/event-stream" } else { "application/json" };
         let mut headers = crate::core::pipeline::protocol::base_headers(&self.caller.request_id, content_type);
         headers.push(("x-switchyard-provider".into(), entry.provider.clone()));

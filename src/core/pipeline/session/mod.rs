@@ -31,8 +31,10 @@ use crate::core::state::cache::{self, Entry};
 use crate::core::state::cost::usd_string;
 use crate::core::state::health::{Health, Outcome};
 use crate::core::state::spend::{self, Admit, Op};
+use crate::core::translate::dialect::responses::Echo;
 use crate::core::types::Dialect;
 use crate::core::util::redact::Redactor;
+use std::rc::Rc;
 
 /// What every session of an isolate shares: its view of target health, and the redactor of
 /// its secrets for upstream error text. Cloning is cheap (both are reference-counted).
@@ -72,6 +74,8 @@ pub struct Caller {
     pub now_ms: u64,
     /// The request's randomness: retry jitter and the spend lease id come from it.
     pub seed: u64,
+    /// For a Responses caller: what its answers repeat of its request.
+    pub echo: Option<Rc<Echo>>,
 }
 
 /// One request across its attempts, from admission to its settlement and analytics. Each
@@ -383,12 +387,13 @@ fn route_for(caller: &Caller, payload: &Payload, t: &TargetSpec) -> Route {
         provider: t.provider.clone(),
         upstream_model: t.model.clone(),
         api: caller.api,
-        wire: t.kind.wire(),
+        wire: crate::core::translate::providers::wire_for(t.kind, t.responses_api, caller.api),
         stream,
         include_usage: caller.include_usage,
         embeddings,
         cors_origin: caller.cors_origin.clone(),
         created_s: caller.now_ms / 1000,
+        echo: caller.echo.clone(),
     }
 }
 

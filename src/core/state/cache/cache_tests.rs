@@ -242,6 +242,29 @@ fn dialect_counts_only_with_dialect_specific_data() {
 }
 
 #[test]
+fn a_responses_request_shares_the_key_of_the_chat_request_it_means() {
+    let chat = br#"{"model":"m","max_completion_tokens":10,"temperature":0,"messages":[{"role":"system","content":"be brief"},
+        {"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}]}"#;
+    let resp = br#"{"model":"m","max_output_tokens":10,"temperature":0,"instructions":"be brief","input":"hi","store":false,
+        "tools":[{"type":"function","name":"f","parameters":{"type":"object"}}],"metadata":{"run":"x"},"include":[]}"#;
+    let (chat, resp) = (decode(Dialect::OpenAi, chat), decode(Dialect::Responses, resp));
+    assert_eq!(key(&chat), key(&resp), "its own object reaches only a Responses upstream, whose answers are not stored");
+}
+
+#[test]
+fn a_responses_replay_is_a_response_object_or_its_stream() {
+    let mut r = response();
+    r.choices.truncate(1);
+    let e = entry(r);
+    let echo = std::rc::Rc::new(dialect::responses::Echo::new("req_9", None));
+    let body: Value = serde_json::from_slice(&replay(&e, Dialect::Responses, false, true, Some(&echo)).unwrap()).unwrap();
+    assert_eq!((&body["id"], &body["object"], &body["status"]), (&json!("resp_req_9"), &json!("response"), &json!("completed")));
+    let bytes = replay(&e, Dialect::Responses, true, true, Some(&echo)).unwrap();
+    assert_eq!(hear(Dialect::Responses, &bytes), expected(&e.response, 1, e.response.usage));
+    assert_split_invariant(Dialect::Responses, &bytes);
+}
+
+#[test]
 fn route_fingerprints_do_not_collide() {
     assert_ne!(route_fingerprint([("a/b", "c")]), route_fingerprint([("a", "b/c")]));
     assert_ne!(route_fingerprint([("a", "b"), ("c", "d")]), route_fingerprint([("c", "d"), ("a", "b")]));
@@ -530,20 +553,20 @@ fn expected(r: &ChatResponse, choices: usize, usage: Option<Usage>) -> Heard {
 fn replay_once_is_the_dialects_own_body() {
     let e = entry(response());
     for d in [Dialect::OpenAi, Dialect::Anthropic] {
-        assert_eq!(replay(&e, d, false, true), Some(dialect::encode_response(d, &e.response)));
+        assert_eq!(replay(&e, d, false, true, None), Some(dialect::encode_response(d, &e.response, None)));
     }
-    let body: Value = serde_json::from_slice(&replay(&e, Dialect::OpenAi, false, false).unwrap()).unwrap();
+    let body: Value = serde_json::from_slice(&replay(&e, Dialect::OpenAi, false, false, None).unwrap()).unwrap();
     assert_eq!(body["choices"][1]["message"]["tool_calls"][1]["function"]["name"], "peek");
 }
 
 #[test]
 fn replayed_openai_stream_decodes_to_the_same_answer() {
     let e = entry(response());
-    let bytes = replay(&e, Dialect::OpenAi, true, true).unwrap();
+    let bytes = replay(&e, Dialect::OpenAi, true, true, None).unwrap();
     assert_eq!(hear(Dialect::OpenAi, &bytes), expected(&e.response, 2, e.response.usage));
     assert!(bytes.ends_with(b"data: [DONE]\n\n"));
     assert_split_invariant(Dialect::OpenAi, &bytes);
-    let quiet = replay(&e, Dialect::OpenAi, true, false).unwrap();
+    let quiet = replay(&e, Dialect::OpenAi, true, false, None).unwrap();
     assert_eq!(hear(Dialect::OpenAi, &quiet), expected(&e.response, 2, None));
 }
 
@@ -554,7 +577,7 @@ fn replayed_anthropic_stream_decodes_to_the_same_answer() {
     r.choices[0].tool_calls = calls;
     r.usage = Some(Usage { input_tokens: 30, output_tokens: 9, cached_input_tokens: 4, cache_write_tokens: 6, ..Default::default() });
     let e = entry(r);
-    let bytes = replay(&e, Dialect::Anthropic, true, false).unwrap();
+    let bytes = replay(&e, Dialect::Anthropic, true, false, None).unwrap();
     assert_eq!(hear(Dialect::Anthropic, &bytes), expected(&e.response, 1, e.response.usage));
     let text = String::from_utf8(bytes.clone()).unwrap();
     assert!(text.starts_with("event: message_start\n") && text.ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"));
@@ -566,7 +589,7 @@ fn unstorable_entries_are_not_replayed() {
     let mut r = response();
     r.choices[0].finish_reason = Some(FinishReason::Length);
     for stream in [false, true] {
-        assert_eq!(replay(&entry(r.clone()), Dialect::OpenAi, stream, true), None);
+        assert_eq!(replay(&entry(r.clone()), Dialect::OpenAi, stream, true, None), None);
     }
 }
 

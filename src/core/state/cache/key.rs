@@ -91,7 +91,7 @@ fn canonical_request(scope: &KeyScope, req: &ChatRequest, elide: Option<usize>) 
         dialect,          // keyed only when the request carries dialect-specific data, see below
         extra,
         forwarded_headers, // beta flags change the answer; keyed only when present, see below
-        raw,               // block-level fields only an Anthropic upstream sees; keyed when present
+        raw,               // block-level fields only an Anthropic upstream sees: keyed for an Anthropic caller (see below)
     } = req;
     let mut v = json!({
         "scope": {"tenant": tenant, "public_model": public_model, "route": route},
@@ -110,7 +110,9 @@ fn canonical_request(scope: &KeyScope, req: &ChatRequest, elide: Option<usize>) 
     if !forwarded_headers.is_empty() {
         v["forwarded_headers"] = json!(forwarded_headers);
     }
-    if let Some(raw) = raw {
+    // A Responses caller's own object reaches only a Responses upstream, whose answers are not
+    // stored (the canonical fields hold everything any other upstream is sent).
+    if let (Dialect::Anthropic, Some(raw)) = (dialect, raw) {
         v["raw"] = raw_value(raw, elide.is_some());
     }
     v
@@ -147,6 +149,7 @@ fn dialect_name(d: Dialect) -> &'static str {
     match d {
         Dialect::OpenAi => "openai",
         Dialect::Completions => "completions",
+        Dialect::Responses => "responses",
         Dialect::Anthropic => "anthropic",
         Dialect::Gemini => "gemini",
     }

@@ -8,19 +8,22 @@
 //! `stop_sequence` stop: see `Exchange`), so a hit never differs from what was answered.
 
 use super::entry::{storable, Entry};
+use crate::core::translate::dialect::responses::Echo;
 use crate::core::translate::dialect::{self, StreamEncoder};
 use crate::core::types::*;
+use std::rc::Rc;
 
 /// The reply body for a hit, in `dialect`: one JSON body, or with `stream` a complete SSE
-/// stream through the dialect's own stream encoder. `None` for an entry [`storable`] rejects.
-pub fn replay(entry: &Entry, dialect: Dialect, stream: bool, include_usage: bool) -> Option<Vec<u8>> {
+/// stream through the dialect's own stream encoder (`echo`: a Responses caller's request, which
+/// its answer repeats). `None` for an entry [`storable`] rejects.
+pub fn replay(entry: &Entry, dialect: Dialect, stream: bool, include_usage: bool, echo: Option<&Rc<Echo>>) -> Option<Vec<u8>> {
     if !storable(&entry.response) {
         return None;
     }
     if !stream {
-        return Some(dialect::encode_response(dialect, &entry.response));
+        return Some(dialect::encode_response(dialect, &entry.response, echo.map(|e| &**e)));
     }
-    let mut encoder = StreamEncoder::new(dialect, include_usage);
+    let mut encoder = StreamEncoder::new(dialect, include_usage, echo.cloned());
     Some(stream_events(&entry.response).iter().flat_map(|ev| encoder.push(ev)).collect())
 }
 

@@ -177,6 +177,7 @@ fn upstream_body(req: &ChatRequest, kind: crate::core::config::ProviderKind) -> 
         api_key: None,
         api_version: "",
         max_output_tokens: 1024,
+        responses_api: false,
     };
     serde_json::from_slice(&crate::core::translate::providers::build_request(req, &t).unwrap().body).unwrap()
 }
@@ -204,7 +205,7 @@ fn tool_call_ids_are_mapped_both_ways() {
     };
     let v: Value = serde_json::from_slice(&encode_response(&answer)).unwrap();
     assert_eq!(v["content"][0]["id"], mapped.as_str());
-    let mut enc = crate::core::translate::dialect::StreamEncoder::new(Dialect::Anthropic, true);
+    let mut enc = crate::core::translate::dialect::StreamEncoder::new(Dialect::Anthropic, true, None);
     let mut sse = enc.push(&StreamEvent::Start { id: "msg_1".into(), model: "kimi".into(), created: 0 });
     sse.extend(enc.push(&StreamEvent::ToolCallDelta {
         index: 0,

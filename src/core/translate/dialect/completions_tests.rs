@@ -102,7 +102,7 @@ fn stream(include_usage: bool) -> Vec<String> {
         StreamEvent::Usage(Usage { input_tokens: 2, output_tokens: 2, ..Default::default() }),
         StreamEvent::Done,
     ];
-    let mut enc = StreamEncoder::new(Dialect::Completions, include_usage);
+    let mut enc = StreamEncoder::new(Dialect::Completions, include_usage, None);
     let bytes: Vec<u8> = events.iter().flat_map(|e| enc.push(e)).collect();
     SseParser::default().push(&bytes).unwrap().into_iter().map(|e| e.data).collect()
 }

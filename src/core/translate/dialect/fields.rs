@@ -64,6 +64,12 @@ pub fn invalid_value(path: &str, detail: &str) -> GatewayError {
     GatewayError::new(Code::InvalidValue, format!("'{path}': {detail}")).with_param(path)
 }
 
+/// The client error for a field, or a value of it, the gateway does not serve (code
+/// `unsupported`, `param` = `path`, `detail` saying what is not served).
+pub fn unsupported(path: &str, detail: &str) -> GatewayError {
+    GatewayError::new(Code::Unsupported, format!("'{path}': {detail}")).with_param(path)
+}
+
 /// A field that may be absent or null.
 pub fn opt<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     obj.get(key).filter(|v| !v.is_null())
@@ -150,6 +156,68 @@ pub fn opt_array<'a>(obj: &'a Map<String, Value>, key: &str, path: impl FieldPat
         Some(Value::Array(a)) => Ok(Some(a)),
         Some(v) => Err(type_error(&path, "an array", v)),
     }
+}
+
+/// What [`check`] expects of a field: its JSON type, and for `Req*` that it is present (null
+/// counts as absent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ty {
+    /// A string, if present.
+    Str,
+    /// A string, required.
+    ReqStr,
+    /// A boolean, if present.
+    Bool,
+    /// An integer from 0 to `u32::MAX`, if present.
+    U32,
+    /// Any number, if present.
+    Num,
+    /// An object, if present.
+    Obj,
+    /// An object, required.
+    ReqObj,
+    /// An array, if present.
+    Arr,
+}
+
+/// Check the fields of object `o` (at `at`; `""` for the top level) against a table, in its
+/// order: the first one absent but required is `missing`, the first of the wrong type a type
+/// error, each naming its path. One table-driven pass costs far less code than one typed read
+/// per field, and after it the fields can be read without error paths.
+pub fn check(o: &Map<String, Value>, at: &dyn Display, fields: &[(&str, Ty)]) -> Result<(), GatewayError> {
+    for &(key, ty) in fields {
+        let path = || {
+            let at = at.to_string();
+            if at.is_empty() {
+                key.to_string()
+            } else {
+                format!("{at}.{key}")
+            }
+        };
+        let Some(v) = opt(o, key) else {
+            if matches!(ty, Ty::ReqStr | Ty::ReqObj) {
+                return Err(missing(&path()));
+            }
+            continue;
+        };
+        let (ok, want) = match ty {
+            Ty::Str | Ty::ReqStr => (v.is_string(), "a string"),
+            Ty::Bool => (v.is_boolean(), "a boolean"),
+            Ty::U32 => (v.as_u64().is_some_and(|n| n <= u32::MAX as u64), "a non-negative integer"),
+            Ty::Num => (v.is_number(), "a number"),
+            Ty::Obj | Ty::ReqObj => (v.is_object(), "an object"),
+            Ty::Arr => (v.is_array(), "an array"),
+        };
+        if !ok {
+            return Err(type_error(&path(), want, v));
+        }
+    }
+    Ok(())
+}
+
+/// `o[key]` as a string, when it is one (for fields [`check`] has seen).
+pub fn get_str<'a>(o: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+    o.get(key).and_then(Value::as_str)
 }
 
 /// `v` as a JSON object, or a type error naming `path` (for list elements).

@@ -196,7 +196,7 @@ fn request_body(req: &ChatRequest, t: &Target) -> Result<Map<String, Value>, Gat
     if req.sampling.n.unwrap_or(1) > 1 {
         return Err(unsupported("n > 1").with_param("n"));
     }
-    if let Some(raw) = &req.raw {
+    if let (Dialect::Anthropic, Some(raw)) = (req.dialect, &req.raw) {
         return super::anthropic_native::request_body(req, raw, t.model, t.max_output_tokens);
     }
     let mut o: Map<String, Value> = if req.dialect == Dialect::Anthropic { req.extra.clone() } else { Map::new() };

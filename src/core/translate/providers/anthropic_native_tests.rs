@@ -17,6 +17,7 @@ fn target() -> Target<'static> {
         api_key: Some("sk-ant"),
         api_version: "",
         max_output_tokens: 1024,
+        responses_api: false,
     }
 }
 

@@ -12,6 +12,7 @@ fn target() -> Target<'static> {
         api_key: Some("AIza-test"),
         api_version: "",
         max_output_tokens: 4096,
+        responses_api: false,
     }
 }
 

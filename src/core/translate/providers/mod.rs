@@ -12,10 +12,11 @@ pub mod gemini_schema;
 pub mod gemini_signature;
 pub mod mock;
 pub mod openai;
+pub mod responses;
 mod upstream;
 
 pub(crate) use upstream::malformed;
-pub use upstream::{forwarded_headers, Cause, ErrorParts, Target, UpstreamRequest, FORWARDED_HEADERS};
+pub use upstream::{forwarded_headers, wire_for, Cause, ErrorParts, Target, UpstreamRequest, FORWARDED_HEADERS};
 
 use crate::core::error::{sanitize_upstream_message, Code, GatewayError, Kind};
 use crate::core::types::{ChatRequest, ChatResponse, Dialect, StreamEvent};
@@ -24,8 +25,9 @@ use crate::core::util::sse::{SseEvent, SseParser};
 
 /// Build the upstream call for `req`. Fails only for requests the upstream cannot express.
 pub fn build_request(req: &ChatRequest, t: &Target) -> Result<UpstreamRequest, GatewayError> {
-    match t.kind.wire() {
+    match wire_for(t.kind, t.responses_api, req.dialect) {
         Dialect::OpenAi | Dialect::Completions => Ok(openai::build_request(req, t)),
+        Dialect::Responses => Ok(responses::build_request(req, t)),
         Dialect::Anthropic => anthropic::build_request(req, t),
         Dialect::Gemini => gemini::build_request(req, t),
     }
@@ -36,6 +38,7 @@ pub fn build_request(req: &ChatRequest, t: &Target) -> Result<UpstreamRequest, G
 pub fn decode_response(wire: Dialect, body: &[u8]) -> Result<ChatResponse, GatewayError> {
     match wire {
         Dialect::OpenAi | Dialect::Completions => openai::decode_response(body),
+        Dialect::Responses => responses::decode_response(body),
         Dialect::Anthropic => anthropic::decode_response(body),
         Dialect::Gemini => gemini::decode_response(body),
     }
@@ -47,7 +50,7 @@ pub fn decode_response(wire: Dialect, body: &[u8]) -> Result<ChatResponse, Gatew
 /// sanitised with `redactor`.
 pub fn decode_error(wire: Dialect, status: u16, retry_after: Option<&str>, body: &[u8], redactor: &Redactor) -> GatewayError {
     let parts = match wire {
-        Dialect::OpenAi | Dialect::Completions => openai::error_parts(body),
+        Dialect::OpenAi | Dialect::Completions | Dialect::Responses => openai::error_parts(body),
         Dialect::Anthropic => anthropic::error_parts(body),
         Dialect::Gemini => gemini::error_parts(body),
     };
@@ -69,6 +72,7 @@ enum WireStream {
     OpenAi(openai::StreamDecoder),
     Anthropic(anthropic::StreamDecoder),
     Gemini(gemini::StreamDecoder),
+    Responses(responses::StreamDecoder),
 }
 
 impl StreamDecoder {
@@ -77,6 +81,7 @@ impl StreamDecoder {
     pub fn new(wire: Dialect, redactor: Redactor) -> Self {
         let wire = match wire {
             Dialect::OpenAi | Dialect::Completions => WireStream::OpenAi(Default::default()),
+            Dialect::Responses => WireStream::Responses(Default::default()),
             Dialect::Anthropic => WireStream::Anthropic(Default::default()),
             Dialect::Gemini => WireStream::Gemini(Default::default()),
         };
@@ -88,6 +93,7 @@ impl StreamDecoder {
             WireStream::OpenAi(d) => d.decode(events),
             WireStream::Anthropic(d) => d.decode(events),
             WireStream::Gemini(d) => d.decode(events),
+            WireStream::Responses(d) => d.decode(events),
         }?;
         for ev in &mut out {
             if let StreamEvent::Error { message } = ev {
@@ -124,13 +130,23 @@ impl StreamDecoder {
         }
     }
 
-    /// Complete upstream events re-framed as received (OpenAI and Anthropic wires; upstream
-    /// `error` events excepted).
+    /// Complete upstream events re-framed as received (OpenAI, Anthropic and Responses wires;
+    /// upstream `error` events excepted).
     pub fn take_echo(&mut self) -> Vec<u8> {
         match &mut self.wire {
             WireStream::OpenAi(d) => std::mem::take(&mut d.echo),
             WireStream::Anthropic(d) => std::mem::take(&mut d.echo),
+            WireStream::Responses(d) => std::mem::take(&mut d.echo),
             WireStream::Gemini(_) => Vec::new(),
+        }
+    }
+
+    /// For an echoed Responses stream: the gateway's `error` event, numbered after the
+    /// upstream's events (the caller's own encoder would start a response of its own).
+    pub fn error_event(&self, message: &str) -> Option<Vec<u8>> {
+        match &self.wire {
+            WireStream::Responses(d) => Some(d.error_event(message)),
+            _ => None,
         }
     }
 

@@ -8,7 +8,7 @@ fn decode_error(status: u16, retry_after: Option<&str>, body: &[u8]) -> GatewayE
 }
 
 fn target(kind: ProviderKind, base_url: &'static str, key: Option<&'static str>) -> Target<'static> {
-    Target { kind, base_url, model: "llama", api_key: key, api_version: "2024-10-21", max_output_tokens: 4096 }
+    Target { kind, base_url, model: "llama", api_key: key, api_version: "2024-10-21", max_output_tokens: 4096, responses_api: false }
 }
 
 const COMPLETION: &str = r#"{

@@ -33,6 +33,19 @@ pub struct Target<'a> {
     pub api_version: &'a str,
     /// Output cap to send when the upstream requires one and the caller gave none.
     pub max_output_tokens: u32,
+    /// The upstream serves OpenAI's Responses API: a Responses caller's request goes there as
+    /// sent (see [`wire_for`]).
+    pub responses_api: bool,
+}
+
+/// What the upstream is spoken to in, for a caller of `api`: the Responses API for a
+/// Responses caller at an upstream that serves it (`responses_api`), else the kind's wire.
+pub fn wire_for(kind: ProviderKind, responses_api: bool, api: Dialect) -> Dialect {
+    if api == Dialect::Responses && responses_api {
+        Dialect::Responses
+    } else {
+        kind.wire()
+    }
 }
 
 /// The caller headers forwarded upstream, each only to upstreams of one wire format.

@@ -80,9 +80,9 @@ pub fn decode_object(mut obj: Map<String, Value>) -> Result<ChatRequest, Gateway
     };
     let reasoning_effort = match opt_str(&obj, "reasoning_effort", "reasoning_effort")? {
         None => None,
-        Some(s) => {
-            Some(ReasoningEffort::parse(&s).ok_or_else(|| invalid_value("reasoning_effort", "must be minimal, low, medium or high"))?)
-        }
+        Some(s) => Some(
+            ReasoningEffort::parse(&s).ok_or_else(|| invalid_value("reasoning_effort", "must be none, minimal, low, medium or high"))?,
+        ),
     };
     let tools = match opt_array(&obj, "tools", "tools")? {
         None => Vec::new(),
