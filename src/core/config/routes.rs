@@ -16,6 +16,7 @@
 
 use super::cache::CacheConfig;
 use super::context::ContextConfig;
+use super::gates::{Gates, Strategy};
 
 /// How a route (or, at the config's top level, a plain model) retries a target, and backs off
 /// between tries.
@@ -142,12 +143,25 @@ pub struct RouteConfig {
     /// Context fitting for conversations longer than the targets' windows (default: none;
     /// an over-long request goes upstream as it is).
     pub context: Option<ContextConfig>,
+    /// How the steps are used: `fallback` (default) or `cascade` (README, "Cascade").
+    pub strategy: Strategy,
+    /// A cascade route's quality gates, checked on every rung's answer.
+    pub gates: Option<Gates>,
 }
 
 crate::de_struct!(
     RouteConfig,
     required,
-    deny { name, steps, retry: default, deadline_ms: default(default_deadline()), cache: default, context: default }
+    deny {
+        name,
+        steps,
+        retry: default,
+        deadline_ms: default(default_deadline()),
+        cache: default,
+        context: default,
+        strategy: default,
+        gates: default
+    }
 );
 
 fn default_deadline() -> u32 {
