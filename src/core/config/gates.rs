@@ -47,11 +47,7 @@ pub struct Gates {
     pub final_number: bool,
 }
 
-crate::de_struct!(
-    Gates,
-    default,
-    deny { json, min_chars, max_chars, contains, forbidden, labels, finish_reason, final_number }
-);
+crate::de_struct!(Gates, default, deny { json, min_chars, max_chars, contains, forbidden, labels, finish_reason, final_number });
 
 /// The finish reasons a gate may ask for.
 const FINISH_REASONS: [&str; 4] = ["stop", "length", "tool_calls", "content_filter"];

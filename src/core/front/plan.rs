@@ -3,7 +3,7 @@
 //! plans before the first attempt (a stored conversation's history is loaded first: see
 //! `converse`).
 
-use crate::core::config::{Config, Fit, Model};
+use crate::core::config::{Config, Fit, Model, Strategy};
 use crate::core::error::{Code, GatewayError};
 use crate::core::front::caps;
 use crate::core::front::inbound::Inbound;
@@ -149,7 +149,12 @@ impl Planner<'_> {
         let mut payload = payload;
         let fit = self.fit_plan(&name, &mut payload, &windows)?;
         let run = inb.header("x-switchyard-run").filter(|r| r.len() <= 64).unwrap_or_default().to_string();
-        let spend = self.spend_plan(who, &payload, &targets, inb.body.len())?;
+        let gates = self.config.route(&name).filter(|r| r.strategy == Strategy::Cascade).and_then(|r| r.gates.clone());
+        let mut spend = self.spend_plan(who, &payload, &targets, inb.body.len())?;
+        if gates.is_some() {
+            // A cascade may ask every rung twice, the second time with the first answer added.
+            spend.reserve_nusd = spend.reserve_nusd.saturating_mul(3).saturating_mul(targets.len() as u64);
+        }
         let caller = Caller {
             request_id,
             tenant: who.tenant.clone(),
@@ -165,7 +170,7 @@ impl Planner<'_> {
         };
         let cache = if conversation.is_some() { None } else { self.cache_plan(who, &payload, &targets, inb) };
         let similar = self.similar_plan(who, &payload, cache.as_ref(), &targets);
-        let plans = Plans { spend, cache, similar, conversation, fit };
+        let plans = Plans { spend, cache, similar, conversation, fit, cascade: gates };
         let shared = Shared { health: self.health.clone(), redactor: self.redactor.clone() };
         Ok(Session::start(caller, payload, targets, policy, deadline_ms, shared, plans))
     }

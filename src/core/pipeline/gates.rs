@@ -53,16 +53,15 @@ pub fn check(gates: &Gates, answer: &ChatResponse) -> Vec<Verdict> {
     if !gates.labels.is_empty() && !gates.labels.iter().any(|l| l == text.trim()) {
         fail("labels", format!("it must be exactly one of: {}", gates.labels.join(", ")));
     }
-    match &gates.json {
-        Some(schema @ (Value::Bool(true) | Value::Object(_))) => match serde_json::from_str::<Value>(text.trim()) {
+    if let Some(schema @ (Value::Bool(true) | Value::Object(_))) = &gates.json {
+        match serde_json::from_str::<Value>(text.trim()) {
             Ok(v) => {
                 if let Err(why) = conforms(&v, schema, "$", 0) {
                     fail("json", format!("its JSON does not fit the schema: {why}"));
                 }
             }
             Err(_) => fail("json", "it is not valid JSON".into()),
-        },
-        _ => {}
+        }
     }
     if gates.final_number && !text.lines().any(is_final_number) {
         fail("final_number", "it has no line \"#### <number>\" giving the final answer".into());

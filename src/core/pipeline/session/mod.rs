@@ -13,6 +13,7 @@
 //! gets it); the attempts themselves are here.
 
 mod account;
+mod cascade;
 mod conversation;
 mod fit;
 mod lookup;
@@ -119,6 +120,8 @@ pub struct Session {
     keeping: Option<Box<plans::Keeping>>,
     /// Context fitting, when the conversation needed it.
     fit: Option<Box<FitPlan>>,
+    /// A cascade route's rungs and gates.
+    cascade: Option<Box<plans::Cascade>>,
 }
 
 impl Session {
@@ -135,6 +138,8 @@ impl Session {
         plans: Plans,
     ) -> (Session, Action) {
         let Shared { health, redactor } = shared;
+        let mut payload = payload;
+        let cascade = plans.cascade.and_then(|g| plans::Cascade::start(g, &mut payload));
         let exchange = Exchange::new(caller.request_id.clone(), route_for(&caller, &payload, &targets[0]), redactor.clone());
         let mut s = Session {
             deadline_at_ms: caller.now_ms + deadline_ms as u64,
@@ -170,6 +175,7 @@ impl Session {
             lookup_nusd: 0,
             keeping: plans.conversation.map(plans::Keeping::new),
             fit: plans.fit.map(Box::new),
+            cascade,
         };
         if let Payload::Chat(req) = &s.payload {
             s.input_chars = req.messages.iter().map(|m| m.content.text().chars().count() as u64).sum();
@@ -224,6 +230,7 @@ impl Session {
         if let Some(action) = self.fit_step(now_ms) {
             return action;
         }
+        self.rung_reset();
         let start = self.index;
         while self.index < self.targets.len() {
             let t = &self.targets[self.index];
@@ -257,7 +264,7 @@ impl Session {
         }
         let t = &self.targets[self.index];
         self.exchange = Exchange::new(self.caller.request_id.clone(), route_for(&self.caller, &self.payload, t), self.redactor.clone());
-        if self.keeping.is_some() || self.cache.as_ref().is_some_and(|c| c.decision.write) {
+        if self.keeping.is_some() || self.cascade.is_some() || self.cache.as_ref().is_some_and(|c| c.decision.write) {
             self.exchange.collect();
         }
         match self.action_for(self.index, delay_ms) {
@@ -282,7 +289,7 @@ impl Session {
                 if news {
                     self.outcomes.push(Outcome { target: key.clone(), ok: true, now_ms, elapsed_ms: elapsed });
                 }
-                return self.keep_turn(action);
+                return self.gate(action, now_ms);
             }
             _ => return self.label(action),
         };
@@ -313,9 +320,13 @@ impl Session {
             _ => {}
         }
         if self.index + 1 < self.targets.len() && remaining > 0 {
+            self.rung_failed(failure.code);
             self.index += 1;
             self.retries_here = 0;
             return self.first_admitted(now_ms);
+        }
+        if self.refused_any() {
+            return self.refuse();
         }
         if self.targets.len() > 1 {
             let list = format!("every target failed ({} attempts): {}", self.attempts, self.failures.join("; "));
