@@ -96,7 +96,7 @@ impl Session {
     /// The accepted answer, labelled with the route reason; replayed as a stream when the
     /// caller asked for one.
     fn accept(&mut self, mut action: Action) -> Action {
-        let reason = self.route_reason();
+        let reason = self.route_reason(true);
         let Some(c) = self.cascade.as_deref() else { return action };
         let Action::Respond(r) = &mut action else { return action };
         r.headers.push((ROUTE_REASON_HEADER.into(), reason));
@@ -114,13 +114,15 @@ impl Session {
         action
     }
 
-    /// `cascade: rung 2 of 3, rung 1 failed final_number, rung 1 re-prompt failed final_number`.
-    fn route_reason(&self) -> String {
+    /// `cascade: rung 2 of 3, rung 1 failed final_number, rung 1 re-prompt failed final_number`
+    /// for an accepted answer; `cascade: no rung of 3 passed, ...` for a refusal.
+    fn route_reason(&self, accepted: bool) -> String {
         let Some(c) = self.cascade.as_deref() else { return String::new() };
-        let mut s = format!("cascade: rung {} of {}", self.index + 1, self.targets.len());
-        if c.reprompted {
-            s.push_str(" after a re-prompt");
-        }
+        let n = self.targets.len();
+        let mut s = match accepted {
+            true => format!("cascade: rung {} of {n}{}", self.index + 1, if c.reprompted { " after a re-prompt" } else { "" }),
+            false => format!("cascade: no rung of {n} passed"),
+        };
         for note in &c.notes {
             s.push_str(", ");
             s.push_str(note);
@@ -134,7 +136,7 @@ impl Session {
         let err = GatewayError::new(Code::GatesFailed, self.redactor.redact(&list).into_owned()).with_status(422);
         let mut reply = error_reply(&self.caller.request_id, &err, self.caller.api);
         reply.headers.extend(self.caller.cors_origin.as_deref().map(cors_headers).unwrap_or_default());
-        reply.headers.push((ROUTE_REASON_HEADER.into(), self.route_reason()));
+        reply.headers.push((ROUTE_REASON_HEADER.into(), self.route_reason(false)));
         if self.exchange.failure.is_some() {
             let nusd = self.billed().map_or(0, |(_, n)| n);
             reply.headers.push(("x-switchyard-cost-usd".into(), usd_string(nusd + self.lookup_nusd)));

@@ -123,6 +123,10 @@ fn when_every_rung_fails_the_reply_is_a_422_with_the_verdicts() {
     assert_eq!(text.matches("has no line").count(), 4, "{text}");
     assert!(text.contains("a/weak-1: it has no line") && text.contains("a/strong-1: it has no line"), "{text}");
     assert_eq!(r.header("x-switchyard-attempts"), Some("4"));
+    assert_eq!(
+        r.header("x-switchyard-route-reason"),
+        Some("cascade: no rung of 2 passed, rung 1 failed final_number, rung 1 re-prompt failed final_number, rung 2 failed final_number, rung 2 re-prompt failed final_number")
+    );
     assert_eq!(r.header("x-switchyard-cost-usd"), Some("0.002820000"), "every answer is billed: two weak, two strong");
     assert_eq!(s.cache_put(0), None);
 }
@@ -152,6 +156,6 @@ fn a_rung_that_fails_outright_after_refusals_ends_in_a_422() {
     assert_eq!(r.header("x-switchyard-cost-usd"), Some("0.000220000"));
     assert_eq!(
         r.header("x-switchyard-route-reason"),
-        Some("cascade: rung 2 of 2, rung 1 failed final_number, rung 1 re-prompt failed final_number")
+        Some("cascade: no rung of 2 passed, rung 1 failed final_number, rung 1 re-prompt failed final_number, rung 2 failed upstream_timeout")
     );
 }

@@ -326,6 +326,7 @@ impl Session {
             return self.first_admitted(now_ms);
         }
         if self.refused_any() {
+            self.rung_failed(failure.code);
             return self.refuse();
         }
         if self.targets.len() > 1 {
