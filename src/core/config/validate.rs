@@ -206,7 +206,8 @@ impl Config {
             }
             (Strategy::Cascade, _) => p.add(format!("{path}.gates"), "a cascade route needs at least one gate"),
             (Strategy::Fallback, Some(_)) => p.add(format!("{path}.gates"), "gates need \"strategy\": \"cascade\""),
-            (Strategy::Fallback, None) => {}
+            (Strategy::Fallback, None) if (0..r.steps.len()).all(|i| r.checked(i)) => {}
+            (Strategy::Fallback, None) => p.add(format!("{path}.steps"), "a step's \"gates\" needs \"strategy\": \"cascade\""),
         }
     }
 

@@ -39,7 +39,7 @@ impl Plan for RouteConfig {
         let mut out = Vec::new();
         for step in &self.steps {
             match step {
-                StepConfig::Model { model, max_retries, timeout_ms } => out.push(PlannedTarget {
+                StepConfig::Model { model, max_retries, timeout_ms, .. } => out.push(PlannedTarget {
                     model: model.clone(),
                     max_retries: max_retries.unwrap_or(self.retry.max_retries),
                     timeout_ms: *timeout_ms,

@@ -30,7 +30,8 @@ impl Session {
     pub(super) fn gate(&mut self, action: Action, now_ms: u64) -> Action {
         let Some(c) = self.cascade.as_deref() else { return self.keep_turn(action) };
         let verdicts = match &self.exchange.answer {
-            Some(answer) => gates::check(&c.gates, answer),
+            _ if !c.plan.checked.get(self.index).copied().unwrap_or(true) => Vec::new(),
+            Some(answer) => gates::check(&c.plan.gates, answer),
             None => vec![Verdict { gate: "answer", reason: "the answer could not be read whole".into() }],
         };
         if verdicts.is_empty() {
@@ -120,7 +121,14 @@ impl Session {
         let Some(c) = self.cascade.as_deref() else { return String::new() };
         let n = self.targets.len();
         let mut s = match accepted {
-            true => format!("cascade: rung {} of {n}{}", self.index + 1, if c.reprompted { " after a re-prompt" } else { "" }),
+            true => {
+                let how = match (c.plan.checked.get(self.index), c.reprompted) {
+                    (Some(false), _) => " (unchecked)",
+                    (_, true) => " after a re-prompt",
+                    _ => "",
+                };
+                format!("cascade: rung {} of {n}{how}", self.index + 1)
+            }
             false => format!("cascade: no rung of {n} passed"),
         };
         for note in &c.notes {

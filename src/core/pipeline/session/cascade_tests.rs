@@ -9,14 +9,18 @@ use crate::core::pipeline::session::Session;
 const KEY: &str = "Bearer sk-switchyard-dev";
 
 fn gateway() -> Gateway {
-    let mut gw = Gateway::new(Some(
-        r#"{"providers":{"a":{"kind":"openai","base_url":"http://a.test/v1","api_key_secret":"A_KEY"}},
-           "models":[{"name":"weak","provider":"a","model":"weak-1","prices":{"input":1,"output":1}},
-                     {"name":"strong","provider":"a","model":"strong-1","prices":{"input":10,"output":30}}],
-           "routes":[{"name":"maths","strategy":"cascade","steps":[{"model":"weak"},{"model":"strong","max_retries":0}],
-                      "gates":{"final_number":true}}],
-           "keys":[{"name":"dev","sha256":"8edd8fc603d1de18ee8dcf261109b9486994e9fd6b674a0177e29b88128a7ef3"}]}"#,
-    ));
+    gateway_with(r#"{"model":"strong","max_retries":0}"#)
+}
+
+fn gateway_with(last_step: &str) -> Gateway {
+    let mut gw = Gateway::new(Some(&format!(
+        r#"{{"providers":{{"a":{{"kind":"openai","base_url":"http://a.test/v1","api_key_secret":"A_KEY"}}}},
+           "models":[{{"name":"weak","provider":"a","model":"weak-1","prices":{{"input":1,"output":1}}}},
+                     {{"name":"strong","provider":"a","model":"strong-1","prices":{{"input":10,"output":30}}}}],
+           "routes":[{{"name":"maths","strategy":"cascade","steps":[{{"model":"weak"}},{last_step}],
+                      "gates":{{"final_number":true}}}}],
+           "keys":[{{"name":"dev","sha256":"8edd8fc603d1de18ee8dcf261109b9486994e9fd6b674a0177e29b88128a7ef3"}}]}}"#
+    )));
     gw.set_secret("A_KEY", "sk-a-secret-value");
     gw
 }
@@ -158,4 +162,20 @@ fn a_rung_that_fails_outright_after_refusals_ends_in_a_422() {
         r.header("x-switchyard-route-reason"),
         Some("cascade: no rung of 2 passed, rung 1 failed final_number, rung 1 re-prompt failed final_number, rung 2 failed upstream_timeout")
     );
+}
+
+#[test]
+fn a_trusted_rung_is_not_checked() {
+    let gw = gateway_with(r#"{"model":"strong","gates":false}"#);
+    let (mut s, _) = start(&gw, false);
+    answer(&mut s, "four");
+    let next = answer(&mut s, "four");
+    assert_eq!(sent(&next).0, "strong-1");
+    let r = reply(answer(&mut s, "Four, with no final line."));
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("x-switchyard-route-reason"),
+        Some("cascade: rung 2 of 2 (unchecked), rung 1 failed final_number, rung 1 re-prompt failed final_number")
+    );
+    assert_eq!(r.header("x-switchyard-attempts"), Some("3"));
 }

@@ -20,7 +20,9 @@ mod lookup;
 mod plans;
 mod upstream;
 
-pub use plans::{summary_kv_key, CachePlan, ConversationPlan, FitPlan, Plans, SimilarPlan, SpendPlan, SummaryWork, SESSION_HEADER};
+pub use plans::{
+    summary_kv_key, CachePlan, CascadePlan, ConversationPlan, FitPlan, Plans, SimilarPlan, SpendPlan, SummaryWork, SESSION_HEADER,
+};
 
 use crate::core::config::RetryPolicy;
 use crate::core::error::{Code, Disposition, GatewayError};

@@ -109,8 +109,8 @@ pub struct Plans {
     pub conversation: Option<ConversationPlan>,
     /// `None`: the conversation fits (or the route fits nothing).
     pub fit: Option<FitPlan>,
-    /// A cascade route's gates (`None`: not a cascade, or not a chat request).
-    pub cascade: Option<crate::core::config::Gates>,
+    /// A cascade route's gates (`None`: not a cascade route).
+    pub cascade: Option<CascadePlan>,
 }
 
 /// The request header naming a stored conversation (`new` starts one); replies carry it back.
@@ -186,11 +186,20 @@ pub(super) enum Progress {
     Write(usize, Option<String>),
 }
 
+/// A cascade route's part in one request.
+#[derive(Debug, Clone)]
+pub struct CascadePlan {
+    /// The route's gates.
+    pub gates: Gates,
+    /// Per target, whether its answers are checked (`false`: a trusted rung).
+    pub checked: Vec<bool>,
+}
+
 /// A cascade under way.
 #[derive(Debug)]
 pub(super) struct Cascade {
-    /// The route's gates.
-    pub(super) gates: Gates,
+    /// The route's gates, and which rungs they check.
+    pub(super) plan: CascadePlan,
     /// The caller asked for a stream: the accepted answer is replayed as one.
     pub(super) stream: bool,
     /// The current rung was re-prompted: the request then has two more messages past
@@ -213,11 +222,11 @@ pub(super) struct Cascade {
 impl Cascade {
     /// A cascade over `gates`, for a request that the session will send whole: a streamed
     /// chat request is switched to a whole one here.
-    pub(super) fn start(gates: Gates, payload: &mut Payload) -> Option<Box<Cascade>> {
+    pub(super) fn start(plan: CascadePlan, payload: &mut Payload) -> Option<Box<Cascade>> {
         let Payload::Chat(req) = payload else { return None };
         let stream = std::mem::replace(&mut req.stream, false);
         Some(Box::new(Cascade {
-            gates,
+            plan,
             stream,
             reprompted: false,
             base_len: 0,
