@@ -106,6 +106,9 @@ def test_config(upstream_port):
     models.append({"name": "claude-rich", "provider": "anth", "model": "rich", "capabilities": {"tools": True, "vision": True, "json": True}})
     models.append({"name": "up-window-8k", "provider": "up", "model": "window-8k", "context_window": 8192, "max_output_tokens": 512})
     models.append({"name": "up-summarize", "provider": "up", "model": "summarize", "prices": PRICED})
+    # A cascade's rungs: the weak one echoes the prompt, the strong one ends with `#### 42`.
+    models.append({"name": "cascade-weak", "provider": "up", "model": "ok", "prices": {"input": 1, "output": 1}})
+    models.append({"name": "cascade-strong", "provider": "up", "model": "final-number", "prices": {"input": 10, "output": 30}})
     for b in ["rich", "parts", "empty-finish", "kimi-ids"]:
         models.append({"name": "up-" + b, "provider": "up", "model": b, "capabilities": {"tools": True}})
     return {
@@ -159,6 +162,10 @@ def test_config(upstream_port):
             {"name": "r-fit-truncate", "steps": [{"model": "up-window-8k"}], "context": {"fit": "truncate_middle"}},
             {"name": "r-fit-error", "steps": [{"model": "up-window-8k"}], "context": {"fit": "error"}},
             {"name": "r-fit-none", "steps": [{"model": "up-window-8k"}]},
+            {"name": "r-cascade", "strategy": "cascade", "steps": [{"model": "cascade-weak"}, {"model": "cascade-strong"}],
+             "gates": {"final_number": True}, "retry": {"max_retries": 0}},
+            {"name": "r-cascade-weak", "strategy": "cascade", "steps": [{"model": "cascade-weak"}, {"model": "cascade-weak"}],
+             "gates": {"final_number": True, "forbidden": ["sorry"]}, "retry": {"max_retries": 0}},
         ] + [{"name": fx_route(v, c), "steps": [{"model": fx_model(v, c)}], "retry": {"max_retries": 0}} for v, c in fx],
     }
 

@@ -16,6 +16,7 @@ Gemini (`/v1beta/models/M:generateContent` and `:streamGenerateContent?alt=sse`,
                    token, 4 tokens a message) and output cap exceed it gets OpenAI's 400
                    `context_length_exceeded`
     summarize      answers with a short summary ("summary of N lines")
+    final-number   answers with a worked answer ending in GSM8K's final line `#### 42`
 
 on OpenAI's Responses API (`/v1/responses`, the passthrough wire), `ok` answers with a
 reasoning item and the echo of the last user text, or a function call when tools are offered
@@ -248,6 +249,10 @@ def behave(h, body, call):
         lines = sum(m.get("content", "").count("\n") for m in body.get("messages", []) if isinstance(m.get("content"), str))
         reply = completion(body)
         reply["choices"][0]["message"]["content"] = f"summary of {lines} lines"
+        return send_json(h, 200, reply)
+    if model == "final-number":
+        reply = completion(body)
+        reply["choices"][0]["message"]["content"] = "Six times seven is 42.\n#### 42"
         return send_json(h, 200, reply)
     if model.startswith("status-"):
         status = int(model.split("-")[1])

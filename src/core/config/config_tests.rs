@@ -102,7 +102,7 @@ fn a_step_is_a_model_or_a_pool_never_both() {
     let base = r#""providers":{"m":{"kind":"mock"}},"models":[{"name":"a","provider":"m","model":"x"}]"#;
     let parse = |step: &str| Config::parse(&format!(r#"{{{base},"routes":[{{"name":"r","steps":[{step}]}}]}}"#));
     let cfg = parse(r#"{"model":"a","max_retries":1,"timeout_ms":500}"#).unwrap();
-    assert_eq!(cfg.routes[0].steps[0], StepConfig::Model { model: "a".into(), max_retries: Some(1), timeout_ms: Some(500) });
+    assert_eq!(cfg.routes[0].steps[0], StepConfig::Model { model: "a".into(), max_retries: Some(1), timeout_ms: Some(500), gates: true });
     for bad in
         [r#"{"model":"a","pool":[{"model":"a"}]}"#, r#"{"pool":[{"model":"a"}],"max_retries":1}"#, r#"{}"#, r#"{"model":"a","wait":1}"#]
     {
@@ -180,4 +180,30 @@ fn responses_passthrough_is_on_for_openais_own_api_only_unless_set() {
     .unwrap_or_else(|p| panic!("{p:?}"));
     let on: Vec<bool> = ["oa", "compat", "on", "off", "groq"].iter().map(|p| cfg.providers[*p].responses_api()).collect();
     assert_eq!(on, [true, false, true, false, false]);
+}
+
+#[test]
+fn a_cascade_route_is_validated() {
+    let base = r#""providers":{"m":{"kind":"mock"}},"models":[{"name":"a","provider":"m","model":"x"}]"#;
+    let route = |fields: &str| format!(r#"{{{base},"routes":[{{"name":"r",{fields}}}]}}"#);
+    let ok =
+        Config::parse(&route(r#""strategy":"cascade","steps":[{"model":"a"},{"model":"a","gates":false}],"gates":{"final_number":true}"#))
+            .unwrap();
+    let r = ok.route("r").unwrap();
+    assert_eq!((r.strategy, r.checked(0), r.checked(1)), (Strategy::Cascade, true, false));
+    assert_eq!(Config::parse(&route(r#""steps":[{"model":"a"}]"#)).unwrap().route("r").unwrap().strategy, Strategy::Fallback);
+    for (fields, path) in [
+        (r#""strategy":"cascade","steps":[{"model":"a"}]"#, "routes[0].gates"),
+        (r#""strategy":"cascade","steps":[{"model":"a"}],"gates":{}"#, "routes[0].gates"),
+        (r#""strategy":"cascade","steps":[{"model":"a"}],"gates":{"min_chars":9,"max_chars":1}"#, "routes[0].gates"),
+        (r#""strategy":"cascade","steps":[{"pool":[{"model":"a"}]}],"gates":{"final_number":true}"#, "routes[0].steps"),
+        (r#""steps":[{"model":"a"}],"gates":{"final_number":true}"#, "routes[0].gates"),
+        (r#""steps":[{"model":"a","gates":false}]"#, "routes[0].steps"),
+    ] {
+        let bad = Config::parse(&route(fields)).unwrap_err();
+        assert!(bad.iter().any(|p| p.path == path), "{fields}: {bad:?}");
+    }
+    for fields in [r#""strategy":"cheapest","steps":[{"model":"a"}]"#, r#""steps":[{"pool":[{"model":"a"}],"gates":false}]"#] {
+        assert!(Config::parse(&route(fields)).is_err(), "{fields}");
+    }
 }

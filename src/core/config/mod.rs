@@ -13,6 +13,7 @@ use crate::core::util::vecmap::VecMap;
 
 mod cache;
 mod context;
+mod gates;
 mod health;
 mod keys;
 mod limits;
@@ -24,6 +25,7 @@ mod validate;
 
 pub use cache::{CacheConfig, RoutePolicy, SimilarConfig};
 pub use context::{ContextConfig, Fit};
+pub use gates::{Gates, Strategy};
 pub use health::{BreakerConfig, HealthChecks};
 pub use keys::{ClientKey, TenantConfig, TokensConfig};
 pub use limits::{usd_to_nano, BodyLimits, Limits, DEFAULT_MAX_BODY_BYTES};

@@ -16,6 +16,7 @@
 
 use super::cache::CacheConfig;
 use super::context::ContextConfig;
+use super::gates::{Gates, Strategy};
 
 /// How a route (or, at the config's top level, a plain model) retries a target, and backs off
 /// between tries.
@@ -87,6 +88,9 @@ pub enum StepConfig {
         /// Bound on one upstream call to this target, in milliseconds, in place of the
         /// provider's `timeout_ms` (absent: the provider's).
         timeout_ms: Option<u32>,
+        /// On a cascade route, whether this rung's answer is checked by the route's gates
+        /// (default `true`; `false`: a trusted rung whose answer is returned as it is).
+        gates: bool,
     },
     /// A pool, tried in a weighted random order: its first pick takes the load and the
     /// others stand in for it.
@@ -104,10 +108,11 @@ struct RawStep {
     model: Option<String>,
     max_retries: Option<u32>,
     timeout_ms: Option<u32>,
+    gates: Option<bool>,
     pool: Option<Vec<PoolMember>>,
 }
 
-crate::de_struct!(RawStep, required, deny { model: default, max_retries: default, timeout_ms: default, pool: default });
+crate::de_struct!(RawStep, required, deny { model: default, max_retries: default, timeout_ms: default, gates: default, pool: default });
 
 impl<'de> serde::Deserialize<'de> for StepConfig {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -119,9 +124,11 @@ impl TryFrom<RawStep> for StepConfig {
     type Error = &'static str;
     fn try_from(r: RawStep) -> Result<Self, Self::Error> {
         match (r.model, r.pool) {
-            (Some(model), None) => Ok(StepConfig::Model { model, max_retries: r.max_retries, timeout_ms: r.timeout_ms }),
-            (None, Some(pool)) if r.max_retries.is_none() && r.timeout_ms.is_none() => Ok(StepConfig::Pool { pool }),
-            _ => Err("a step is either {\"model\", \"max_retries\"?, \"timeout_ms\"?} or {\"pool\"}"),
+            (Some(model), None) => {
+                Ok(StepConfig::Model { model, max_retries: r.max_retries, timeout_ms: r.timeout_ms, gates: r.gates.unwrap_or(true) })
+            }
+            (None, Some(pool)) if r.max_retries.is_none() && r.timeout_ms.is_none() && r.gates.is_none() => Ok(StepConfig::Pool { pool }),
+            _ => Err("a step is either {\"model\", \"max_retries\"?, \"timeout_ms\"?, \"gates\"?} or {\"pool\"}"),
         }
     }
 }
@@ -142,12 +149,25 @@ pub struct RouteConfig {
     /// Context fitting for conversations longer than the targets' windows (default: none;
     /// an over-long request goes upstream as it is).
     pub context: Option<ContextConfig>,
+    /// How the steps are used: `fallback` (default) or `cascade` (README, "Cascade").
+    pub strategy: Strategy,
+    /// A cascade route's quality gates, checked on every rung's answer.
+    pub gates: Option<Gates>,
 }
 
 crate::de_struct!(
     RouteConfig,
     required,
-    deny { name, steps, retry: default, deadline_ms: default(default_deadline()), cache: default, context: default }
+    deny {
+        name,
+        steps,
+        retry: default,
+        deadline_ms: default(default_deadline()),
+        cache: default,
+        context: default,
+        strategy: default,
+        gates: default
+    }
 );
 
 fn default_deadline() -> u32 {
@@ -155,6 +175,12 @@ fn default_deadline() -> u32 {
 }
 
 impl RouteConfig {
+    /// Whether step `i`'s answers are checked by a cascade's gates (a step without
+    /// `"gates": false`).
+    pub fn checked(&self, i: usize) -> bool {
+        !matches!(self.steps.get(i), Some(StepConfig::Model { gates: false, .. }))
+    }
+
     /// Every model a route names, with its JSON path, for validation.
     pub fn models(&self) -> Vec<(String, &str)> {
         let mut out = Vec::new();

@@ -3,7 +3,7 @@
 //! similar-prompt cache naming an embedding model) are made here; a section's own ranges are
 //! checked by its type's `problem`.
 
-use crate::core::config::{Config, Prices, Problem, ProviderKind, StepConfig};
+use crate::core::config::{Config, Prices, Problem, ProviderKind, RouteConfig, StepConfig, Strategy};
 use crate::core::util::secret::is_sha256_hex;
 
 /// USD per million tokens to integer micro-USD per million, for prices below a million USD.
@@ -184,6 +184,7 @@ impl Config {
             if let Some(problem) = r.retry.problem() {
                 p.add(format!("{path}.retry"), problem);
             }
+            self.check_cascade(r, &path, p);
             if let Some(c) = &r.context {
                 if let Some(problem) = c.problem() {
                     p.add(format!("{path}.context"), problem);
@@ -192,6 +193,24 @@ impl Config {
                     p.add(format!("{path}.context.summarizer"), &format!("unknown model '{m}'"));
                 }
             }
+        }
+    }
+
+    /// A cascade route has gates and plain model steps (each a rung); gates need a cascade.
+    fn check_cascade(&self, r: &RouteConfig, path: &str, p: &mut Problems) {
+        match (r.strategy, &r.gates) {
+            (Strategy::Cascade, Some(g)) if !g.is_empty() => {
+                if let Some(problem) = g.problem() {
+                    p.add(format!("{path}.gates"), problem);
+                }
+                if r.steps.iter().any(|s| matches!(s, StepConfig::Pool { .. })) {
+                    p.add(format!("{path}.steps"), "a cascade's steps are its rungs: each one model, not a pool");
+                }
+            }
+            (Strategy::Cascade, _) => p.add(format!("{path}.gates"), "a cascade route needs at least one gate"),
+            (Strategy::Fallback, Some(_)) => p.add(format!("{path}.gates"), "gates need \"strategy\": \"cascade\""),
+            (Strategy::Fallback, None) if (0..r.steps.len()).all(|i| r.checked(i)) => {}
+            (Strategy::Fallback, None) => p.add(format!("{path}.steps"), "a step's \"gates\" needs \"strategy\": \"cascade\""),
         }
     }
 

@@ -231,6 +231,9 @@ codes! {
     StreamError = "stream_error", UpstreamError;
     /// Every target of a route failed (served as 503).
     AllTargetsFailed = "all_targets_failed", UpstreamError;
+    /// Every rung of a cascade answered, and no answer passed the route's gates (served as
+    /// 422, with the verdicts).
+    GatesFailed = "gates_failed", UpstreamError;
     /// The tenant's object could not admit the request (served as 503).
     SpendControlUnavailable = "spend_control_unavailable", UpstreamError;
     /// The usage ledger did not answer (503), or answered garbage (500).
@@ -309,6 +312,7 @@ impl Code {
             | ExchangeOutOfOrder
             | StreamError
             | AllTargetsFailed
+            | GatesFailed
             | SpendControlUnavailable
             | LedgerUnavailable
             | SessionUnavailable => Disposition::Return,
@@ -393,6 +397,7 @@ mod tests {
         (Code::UpstreamUnreachable, "upstream_unreachable", Kind::UpstreamError, 502, Upstream, Retry),
         (Code::StreamError, "stream_error", Kind::UpstreamError, 502, Upstream, Return),
         (Code::AllTargetsFailed, "all_targets_failed", Kind::UpstreamError, 502, Upstream, Return),
+        (Code::GatesFailed, "gates_failed", Kind::UpstreamError, 502, Upstream, Return),
         (Code::SpendControlUnavailable, "spend_control_unavailable", Kind::UpstreamError, 502, Upstream, Return),
         (Code::LedgerUnavailable, "ledger_unavailable", Kind::UpstreamError, 502, Upstream, Return),
         (Code::SessionUnavailable, "session_unavailable", Kind::UpstreamError, 502, Upstream, Return),

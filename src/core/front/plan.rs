@@ -3,7 +3,7 @@
 //! plans before the first attempt (a stored conversation's history is loaded first: see
 //! `converse`).
 
-use crate::core::config::{Config, Fit, Model};
+use crate::core::config::{Config, Fit, Model, Strategy};
 use crate::core::error::{Code, GatewayError};
 use crate::core::front::caps;
 use crate::core::front::inbound::Inbound;
@@ -12,7 +12,7 @@ use crate::core::pipeline::context;
 use crate::core::pipeline::protocol::Action;
 use crate::core::pipeline::routes::{Plan, PlannedTarget};
 use crate::core::pipeline::session::{
-    CachePlan, Caller, ConversationPlan, FitPlan, Plans, Session, Shared, SimilarPlan, SpendPlan, SummaryWork,
+    CachePlan, Caller, CascadePlan, ConversationPlan, FitPlan, Plans, Session, Shared, SimilarPlan, SpendPlan, SummaryWork,
 };
 use crate::core::pipeline::target::{Payload, TargetSpec};
 use crate::core::state::cache;
@@ -134,7 +134,8 @@ impl Planner<'_> {
         let mut targets = Vec::new();
         let mut windows = Vec::new();
         let mut first_refusal = None;
-        for p in &planned {
+        let mut checked = Vec::new();
+        for (i, p) in planned.iter().enumerate() {
             let model = resolve(self.config, who, &p.model)?;
             windows.extend(model.context_window.map(|w| (w, model.max_output_tokens)));
             if let Payload::Chat(req) = &payload {
@@ -143,6 +144,7 @@ impl Planner<'_> {
                     continue;
                 }
             }
+            checked.push(self.config.route(&name).is_none_or(|r| r.checked(i)));
             targets.push(self.target_spec(model, p));
         }
         if targets.is_empty() {
@@ -151,7 +153,13 @@ impl Planner<'_> {
         let mut payload = payload;
         let fit = self.fit_plan(&name, &mut payload, &windows)?;
         let run = inb.header("x-switchyard-run").filter(|r| r.len() <= 64).unwrap_or_default().to_string();
-        let spend = self.spend_plan(who, &payload, &targets, inb.body.len())?;
+        let gates = self.config.route(&name).filter(|r| r.strategy == Strategy::Cascade).and_then(|r| r.gates.clone());
+        let cascade = gates.map(|gates| CascadePlan { gates, checked });
+        let mut spend = self.spend_plan(who, &payload, &targets, inb.body.len())?;
+        if cascade.is_some() {
+            // A cascade may ask every rung twice, the second time with the first answer added.
+            spend.reserve_nusd = spend.reserve_nusd.saturating_mul(3).saturating_mul(targets.len() as u64);
+        }
         let echo = match &payload {
             Payload::Chat(req) if dialect == Dialect::Responses => Some(Rc::new(Echo::new(&request_id, req.raw.as_ref()))),
             _ => None,
@@ -172,7 +180,7 @@ impl Planner<'_> {
         };
         let cache = if conversation.is_some() { None } else { self.cache_plan(who, &payload, &targets, inb) };
         let similar = self.similar_plan(who, &payload, cache.as_ref(), &targets);
-        let plans = Plans { spend, cache, similar, conversation, fit };
+        let plans = Plans { spend, cache, similar, conversation, fit, cascade };
         let shared = Shared { health: self.health.clone(), redactor: self.redactor.clone() };
         Ok(Session::start(caller, payload, targets, policy, deadline_ms, shared, plans))
     }

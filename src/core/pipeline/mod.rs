@@ -3,6 +3,7 @@
 
 pub mod context;
 pub mod exchange;
+pub mod gates;
 pub mod protocol;
 pub mod routes;
 pub mod session;

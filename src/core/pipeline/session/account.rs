@@ -70,8 +70,12 @@ impl Session {
 
     /// What the request cost: its usage and price when an answer (or part of a stream)
     /// went out; nothing for an error reply, which upstreams do not bill.
+    /// A cascade's refused answers are billed whatever became of the last attempt.
     pub(super) fn billed(&self) -> Option<(Usage, u64)> {
-        self.usage_and_cost().filter(|_| self.exchange.failure.is_none() || self.exchange.committed)
+        if self.exchange.failure.is_some() && !self.exchange.committed {
+            return self.rungs_spent();
+        }
+        self.usage_and_cost()
     }
 
     /// The Analytics Engine data point for this request, once a reply was sent.
@@ -107,8 +111,19 @@ impl Session {
         }))
     }
 
-    /// The answer's usage (reported, or estimated from text) and its cost in nano-USD.
+    /// The answer's usage (reported, or estimated from text) and its cost in nano-USD, with
+    /// those of a cascade's refused answers.
     pub fn usage_and_cost(&self) -> Option<(Usage, u64)> {
+        let (mut usage, mut nusd) = self.attempt_usage_and_cost()?;
+        if let Some((spent, spent_nusd)) = self.rungs_spent() {
+            super::plans::add_usage(&mut usage, &spent);
+            nusd += spent_nusd;
+        }
+        Some((usage, nusd))
+    }
+
+    /// The current attempt's usage (reported, or estimated from text) and its cost.
+    pub(super) fn attempt_usage_and_cost(&self) -> Option<(Usage, u64)> {
         if self.served_from_cache() {
             return None;
         }

@@ -13,13 +13,16 @@
 //! gets it); the attempts themselves are here.
 
 mod account;
+mod cascade;
 mod conversation;
 mod fit;
 mod lookup;
 mod plans;
 mod upstream;
 
-pub use plans::{summary_kv_key, CachePlan, ConversationPlan, FitPlan, Plans, SimilarPlan, SpendPlan, SummaryWork, SESSION_HEADER};
+pub use plans::{
+    summary_kv_key, CachePlan, CascadePlan, ConversationPlan, FitPlan, Plans, SimilarPlan, SpendPlan, SummaryWork, SESSION_HEADER,
+};
 
 use crate::core::config::RetryPolicy;
 use crate::core::error::{Code, Disposition, GatewayError};
@@ -123,6 +126,8 @@ pub struct Session {
     keeping: Option<Box<plans::Keeping>>,
     /// Context fitting, when the conversation needed it.
     fit: Option<Box<FitPlan>>,
+    /// A cascade route's rungs and gates.
+    cascade: Option<Box<plans::Cascade>>,
 }
 
 impl Session {
@@ -139,6 +144,8 @@ impl Session {
         plans: Plans,
     ) -> (Session, Action) {
         let Shared { health, redactor } = shared;
+        let mut payload = payload;
+        let cascade = plans.cascade.and_then(|g| plans::Cascade::start(g, &mut payload));
         let exchange = Exchange::new(caller.request_id.clone(), route_for(&caller, &payload, &targets[0]), redactor.clone());
         let mut s = Session {
             deadline_at_ms: caller.now_ms + deadline_ms as u64,
@@ -174,6 +181,7 @@ impl Session {
             lookup_nusd: 0,
             keeping: plans.conversation.map(plans::Keeping::new),
             fit: plans.fit.map(Box::new),
+            cascade,
         };
         if let Payload::Chat(req) = &s.payload {
             s.input_chars = req.messages.iter().map(|m| m.content.text().chars().count() as u64).sum();
@@ -228,6 +236,7 @@ impl Session {
         if let Some(action) = self.fit_step(now_ms) {
             return action;
         }
+        self.rung_reset();
         let start = self.index;
         while self.index < self.targets.len() {
             let t = &self.targets[self.index];
@@ -261,7 +270,7 @@ impl Session {
         }
         let t = &self.targets[self.index];
         self.exchange = Exchange::new(self.caller.request_id.clone(), route_for(&self.caller, &self.payload, t), self.redactor.clone());
-        if self.keeping.is_some() || self.cache.as_ref().is_some_and(|c| c.decision.write) {
+        if self.keeping.is_some() || self.cascade.is_some() || self.cache.as_ref().is_some_and(|c| c.decision.write) {
             self.exchange.collect();
         }
         match self.action_for(self.index, delay_ms) {
@@ -286,7 +295,7 @@ impl Session {
                 if news {
                     self.outcomes.push(Outcome { target: key.clone(), ok: true, now_ms, elapsed_ms: elapsed });
                 }
-                return self.keep_turn(action);
+                return self.gate(action, now_ms);
             }
             _ => return self.label(action),
         };
@@ -317,9 +326,14 @@ impl Session {
             _ => {}
         }
         if self.index + 1 < self.targets.len() && remaining > 0 {
+            self.rung_failed(failure.code);
             self.index += 1;
             self.retries_here = 0;
             return self.first_admitted(now_ms);
+        }
+        if self.refused_any() {
+            self.rung_failed(failure.code);
+            return self.refuse();
         }
         if self.targets.len() > 1 {
             let list = format!("every target failed ({} attempts): {}", self.attempts, self.failures.join("; "));

@@ -1,14 +1,16 @@
 //! What the gateway decided for a request before its first attempt, beside its targets:
 //! spend control, the response cache, the similar-prompt cache and the stored conversation.
 
+use crate::core::config::Gates;
 use crate::core::pipeline::context::SummaryPlan;
 use crate::core::pipeline::protocol::Reply;
-use crate::core::pipeline::target::TargetSpec;
+use crate::core::pipeline::target::{Payload, TargetSpec};
 use crate::core::state::cache::Decision;
 use crate::core::state::conversation::Limits;
 use crate::core::state::spend::{RateInfo, Subject};
 use crate::core::translate::embeddings::EmbeddingsRequest;
-use crate::core::types::Message;
+use crate::core::types::{Message, Usage};
+use serde_json::{Map, Value};
 
 /// Spend control for one request: whose limits it must fit and what it holds.
 #[derive(Debug, Clone, Default)]
@@ -107,6 +109,8 @@ pub struct Plans {
     pub conversation: Option<ConversationPlan>,
     /// `None`: the conversation fits (or the route fits nothing).
     pub fit: Option<FitPlan>,
+    /// A cascade route's gates (`None`: not a cascade route).
+    pub cascade: Option<CascadePlan>,
 }
 
 /// The request header naming a stored conversation (`new` starts one); replies carry it back.
@@ -180,4 +184,67 @@ pub(super) enum Progress {
     Probe(usize, usize),
     /// Writing the summary at this cut, from the previous one's.
     Write(usize, Option<String>),
+}
+
+/// A cascade route's part in one request.
+#[derive(Debug, Clone)]
+pub struct CascadePlan {
+    /// The route's gates.
+    pub gates: Gates,
+    /// Per target, whether its answers are checked (`false`: a trusted rung).
+    pub checked: Vec<bool>,
+}
+
+/// A cascade under way.
+#[derive(Debug)]
+pub(super) struct Cascade {
+    /// The route's gates, and which rungs they check.
+    pub(super) plan: CascadePlan,
+    /// The caller asked for a stream: the accepted answer is replayed as one.
+    pub(super) stream: bool,
+    /// The current rung was re-prompted: the request then has two more messages past
+    /// `base_len`, and no `raw` (kept here to restore for the next rung).
+    pub(super) reprompted: bool,
+    /// The request's message count before the re-prompt.
+    pub(super) base_len: usize,
+    /// The request's `raw` object, set aside while re-prompted.
+    pub(super) raw: Option<Map<String, Value>>,
+    /// What happened to each rung left behind, in order (`rung 1 failed final_number`).
+    pub(super) notes: Vec<String>,
+    /// Answers refused so far.
+    pub(super) refusals: u32,
+    /// The usage of the refused answers.
+    pub(super) spent: Usage,
+    /// Their cost in nano-USD.
+    pub(super) spent_nusd: u64,
+}
+
+impl Cascade {
+    /// A cascade over `gates`, for a request that the session will send whole: a streamed
+    /// chat request is switched to a whole one here.
+    pub(super) fn start(plan: CascadePlan, payload: &mut Payload) -> Option<Box<Cascade>> {
+        let Payload::Chat(req) = payload else { return None };
+        let stream = std::mem::replace(&mut req.stream, false);
+        Some(Box::new(Cascade {
+            plan,
+            stream,
+            reprompted: false,
+            base_len: 0,
+            raw: None,
+            notes: Vec::new(),
+            refusals: 0,
+            spent: Usage::default(),
+            spent_nusd: 0,
+        }))
+    }
+}
+
+/// `a += b`, field by field (estimated when either is).
+pub(super) fn add_usage(a: &mut Usage, b: &Usage) {
+    a.input_tokens += b.input_tokens;
+    a.output_tokens += b.output_tokens;
+    a.cached_input_tokens += b.cached_input_tokens;
+    a.cache_write_tokens += b.cache_write_tokens;
+    a.reasoning_tokens += b.reasoning_tokens;
+    a.estimated |= b.estimated;
 }

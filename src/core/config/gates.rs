@@ -1,0 +1,116 @@
+//! A route's strategy and its quality gates (`routes[].strategy`, `routes[].gates`; README,
+//! "Cascade"). A `cascade` route tries its steps as rungs, cheapest first, and returns the
+//! first answer its gates accept; a `fallback` route (the default) moves on only when a
+//! target fails. This is the schema; checking an answer is the pipeline's work
+//! ([`crate::core::pipeline::gates`]).
+//!
+//! ```json
+//! "strategy": "cascade",
+//! "gates": {"final_number": true, "max_chars": 4000, "forbidden": ["As an AI"]}
+//! ```
+
+use serde_json::Value;
+
+/// How a route uses its steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Strategy {
+    /// The next step only when a target fails (today's routes).
+    #[default]
+    Fallback,
+    /// Each step is a rung: its answer must pass the route's gates, else (after one
+    /// re-prompt) the next rung is asked.
+    Cascade,
+}
+
+crate::de_enum!(Strategy { Fallback = "fallback", Cascade = "cascade" });
+
+/// Deterministic checks of an answer's text (the first choice's). Every gate set must pass.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Gates {
+    /// `true`: the text is JSON; a JSON Schema object: the text is JSON valid against it
+    /// (the subset in [`crate::core::pipeline::gates`]).
+    pub json: Option<Value>,
+    /// The fewest characters (Unicode scalar values) the text may have.
+    pub min_chars: Option<u32>,
+    /// The most characters the text may have.
+    pub max_chars: Option<u32>,
+    /// Strings the text must contain (case-sensitive).
+    pub contains: Vec<String>,
+    /// Strings the text must not contain (case-sensitive).
+    pub forbidden: Vec<String>,
+    /// The text, trimmed, must be one of these.
+    pub labels: Vec<String>,
+    /// The finish reason the answer must have, as OpenAI writes it (`stop`, `length`,
+    /// `tool_calls`, `content_filter`).
+    pub finish_reason: Option<String>,
+    /// The text has a line `#### <number>` (GSM8K's final-answer convention).
+    pub final_number: bool,
+}
+
+crate::de_struct!(Gates, default, deny { json, min_chars, max_chars, contains, forbidden, labels, finish_reason, final_number });
+
+/// The finish reasons a gate may ask for.
+const FINISH_REASONS: [&str; 4] = ["stop", "length", "tool_calls", "content_filter"];
+
+impl Gates {
+    /// Whether no gate is set.
+    pub fn is_empty(&self) -> bool {
+        matches!(self.json, None | Some(Value::Bool(false)))
+            && self.min_chars.is_none()
+            && self.max_chars.is_none()
+            && self.contains.is_empty()
+            && self.forbidden.is_empty()
+            && self.labels.is_empty()
+            && self.finish_reason.is_none()
+            && !self.final_number
+    }
+
+    /// What is wrong with these gates on their own, if anything.
+    pub fn problem(&self) -> Option<&'static str> {
+        if !matches!(self.json, None | Some(Value::Bool(_)) | Some(Value::Object(_))) {
+            return Some("json must be true or a JSON Schema object");
+        }
+        if matches!((self.min_chars, self.max_chars), (Some(lo), Some(hi)) if lo > hi) {
+            return Some("min_chars must be at most max_chars");
+        }
+        if self.finish_reason.as_deref().is_some_and(|f| !FINISH_REASONS.contains(&f)) {
+            return Some("finish_reason must be one of stop, length, tool_calls, content_filter");
+        }
+        if self.contains.iter().chain(&self.forbidden).chain(&self.labels).any(String::is_empty) {
+            return Some("contains, forbidden and labels may not hold empty strings");
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gates_read_with_their_defaults_and_refuse_unknown_fields() {
+        let g: Gates = serde_json::from_str(r#"{"final_number":true,"max_chars":10}"#).unwrap();
+        assert_eq!(g, Gates { final_number: true, max_chars: Some(10), ..Gates::default() });
+        assert!(!g.is_empty());
+        assert!(serde_json::from_str::<Gates>(r#"{"regex":"x"}"#).unwrap_err().to_string().contains("unknown field `regex`"));
+        assert!(serde_json::from_str::<Gates>("{}").unwrap().is_empty());
+        assert!(serde_json::from_str::<Gates>(r#"{"json":false}"#).unwrap().is_empty());
+        let s: Strategy = serde_json::from_str(r#""cascade""#).unwrap();
+        assert_eq!(s, Strategy::Cascade);
+    }
+
+    #[test]
+    fn bad_gates_are_named() {
+        for (json, want) in [
+            (r#"{"json":3}"#, "json must be"),
+            (r#"{"min_chars":5,"max_chars":4}"#, "min_chars"),
+            (r#"{"finish_reason":"end_turn"}"#, "finish_reason"),
+            (r#"{"labels":["yes",""]}"#, "empty strings"),
+        ] {
+            let g: Gates = serde_json::from_str(json).unwrap();
+            assert!(g.problem().is_some_and(|p| p.contains(want)), "{json}: {:?}", g.problem());
+        }
+        let ok: Gates = serde_json::from_str(r#"{"json":{"type":"object"},"labels":["a"],"finish_reason":"stop"}"#).unwrap();
+        assert_eq!(ok.problem(), None);
+    }
+}
