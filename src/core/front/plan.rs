@@ -153,7 +153,11 @@ impl Planner<'_> {
         let run = inb.header("x-switchyard-run").filter(|r| r.len() <= 64).unwrap_or_default().to_string();
         let spend = self.spend_plan(who, &payload, &targets, inb.body.len())?;
         let echo = match &payload {
-            Payload::Chat(req) if dialect == Dialect::Responses => Some(Rc::new(Echo::new(&request_id, req.raw.as_ref()))),
+            Payload::Chat(req) if dialect == Dialect::Responses => {
+                // A stored response's id is the store's (`resp_` and its hex), as are its items'.
+                let id = conversation.as_ref().and_then(|c| c.response.strip_prefix("resp_")).unwrap_or(&request_id);
+                Some(Rc::new(Echo::new(id, req.raw.as_ref())))
+            }
             _ => None,
         };
         let caller = Caller {
