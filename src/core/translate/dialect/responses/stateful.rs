@@ -73,16 +73,16 @@ pub fn stores(obj: &Map<String, Value>) -> bool {
     obj.get("store") != Some(&Value::Bool(false))
 }
 
-/// The request's `input` as the items stored for it: a string is one user message with an
-/// `input_text` part; an item without a `type` is a `message`; an item without an `id` gets
+/// The request's `input` as the items stored for it, as OpenAI lists them: a string is one
+/// user message; an item without a `type` is a `message`; a message's string content is one
+/// `input_text` part (`output_text` for the assistant's); an item without an `id` gets
 /// `msg_<hex>_in<i>`, where `response` is `resp_<hex>`. Call after the request was decoded
 /// (its input is then known to be well formed).
 pub fn input_items(obj: &Map<String, Value>, response: &str) -> Vec<Value> {
     let hex = response.strip_prefix("resp_").unwrap_or(response);
     let items = match obj.get("input") {
         Some(Value::String(s)) => {
-            let part = Value::Object(Map::from_iter([("type".into(), "input_text".into()), ("text".into(), s.as_str().into())]));
-            vec![Value::Object(Map::from_iter([("role".into(), "user".into()), ("content".into(), Value::Array(vec![part]))]))]
+            vec![Value::Object(Map::from_iter([("role".into(), "user".into()), ("content".into(), s.as_str().into())]))]
         }
         Some(Value::Array(items)) => items.clone(),
         _ => Vec::new(),
@@ -92,6 +92,11 @@ pub fn input_items(obj: &Map<String, Value>, response: &str) -> Vec<Value> {
         if let Value::Object(o) = &mut item {
             if !o.contains_key("type") {
                 o.insert("type".into(), "message".into());
+            }
+            if let Some(Value::String(text)) = o.get("content") {
+                let kind = if o.get("role").and_then(Value::as_str) == Some("assistant") { "output_text" } else { "input_text" };
+                let part = Map::from_iter([("type".into(), kind.into()), ("text".into(), text.as_str().into())]);
+                o.insert("content".into(), Value::Array(vec![Value::Object(part)]));
             }
             if !o.get("id").is_some_and(Value::is_string) {
                 o.insert("id".into(), format!("msg_{hex}_in{i}").into());
