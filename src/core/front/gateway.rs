@@ -258,7 +258,7 @@ impl Gateway {
             "/v1/models" => Ok((Flow::Done, Action::Respond(models::list(config, who, &request_id)))),
             "/v1/messages/count_tokens" => count::start(&self.planner(config), who, inb, &request_id, cors_origin.clone())
                 .map(|(next, a)| (next.map_or(Flow::Done, |n| Flow::Count(Box::new(n))), a)),
-            p if p.starts_with(stored::RESPONSES_PREFIX) => {
+            p if p.starts_with(stored::RESPONSES_PREFIX) || p.starts_with(stored::CONVERSATIONS_PATH) => {
                 stored::route(&self.planner(config), who, inb, &request_id, cors_origin.clone())
                     .map(|(next, a)| (Flow::Stored(Box::new(next)), a))
             }
@@ -415,6 +415,9 @@ fn route_of(path: &str) -> (Dialect, &'static str) {
         p if p.starts_with(MODELS_PREFIX) => (Dialect::OpenAi, "GET"),
         p if p.starts_with(stored::RESPONSES_PREFIX) && p.ends_with("/input_items") => (Dialect::OpenAi, "GET"),
         p if p.starts_with(stored::RESPONSES_PREFIX) => (Dialect::OpenAi, "GET, DELETE"),
+        stored::CONVERSATIONS_PATH => (Dialect::OpenAi, "POST"),
+        p if p.starts_with("/v1/conversations/") && p.ends_with("/items") => (Dialect::OpenAi, "GET"),
+        p if p.starts_with("/v1/conversations/") => (Dialect::OpenAi, "GET, DELETE"),
         _ => (Dialect::OpenAi, ""),
     }
 }

@@ -18,18 +18,23 @@
 use crate::core::error::{Code, GatewayError};
 use crate::core::front::converse::{check_room, limits, link_not_found, Loading, Started};
 use crate::core::front::inbound::{Inbound, OwnedInbound};
-use crate::core::front::plan::{Asked, Planner};
+use crate::core::front::plan::{check_body, Asked, Planner};
 use crate::core::front::principal::Principal;
 use crate::core::pipeline::protocol::{cors_headers, error_reply, Action, Reply};
 use crate::core::pipeline::session::ConversationPlan;
 use crate::core::pipeline::target::Payload;
 use crate::core::state::conversation::answer::{self, StoreError};
-use crate::core::state::conversation::{self as store, parse_page, Op};
+use crate::core::state::conversation::{self as store, parse_page, Item, Op, Page, Record, Turn};
+use crate::core::translate::dialect::fields::{opt_array, opt_obj, parse_object};
 use crate::core::translate::dialect::responses::{self, Link};
 use crate::core::types::Dialect;
+use serde_json::{json, Map, Value};
 
 /// `/v1/responses/`: the path before a stored response's id.
 pub const RESPONSES_PREFIX: &str = "/v1/responses/";
+
+/// `/v1/conversations`: the Conversations API's path, and the prefix of a conversation's.
+pub const CONVERSATIONS_PATH: &str = "/v1/conversations";
 
 /// Start a decoded Responses request: at once when nothing is stored or loaded, else with
 /// the conversation to store its turn in, or the load of its link's history first.
@@ -87,19 +92,34 @@ pub fn start(p: &Planner, who: &Principal, inb: &Inbound, asked: Asked, payload:
     Ok(Started::Loading(Box::new(loading), action))
 }
 
-/// What a stored-response request waits for: the store's answer to its op.
+/// What a stored-response or conversation request waits for: the store's answer to its op.
 #[derive(Debug)]
 pub struct Pending {
     request_id: String,
     cors_origin: Option<String>,
-    /// The response asked for.
+    /// The response or conversation asked for.
     id: String,
-    /// `GET /v1/responses/{id}`: the answer's record body is the reply.
-    get: bool,
+    kind: Kind,
 }
 
-/// `GET`/`DELETE /v1/responses/{id}`, `GET /v1/responses/{id}/input_items`: the store's op
-/// for it (`include` is accepted and ignored: the items are stored whole).
+/// How the store's answer becomes the reply.
+#[derive(Debug)]
+enum Kind {
+    /// As it is (a list, a deletion).
+    Plain,
+    /// `GET /v1/responses/{id}`: the record's body.
+    Response,
+    /// A conversation object, from a create's or load's answer (`created_ms`, else `now_ms`),
+    /// with this metadata.
+    Conversation(u64, Value),
+    /// `GET /v1/conversations/{id}/items`: a page of the loaded history.
+    Items(Page),
+}
+
+/// `GET`/`DELETE /v1/responses/{id}`, `GET /v1/responses/{id}/input_items` and the
+/// Conversations API's `POST /v1/conversations`, `GET`/`DELETE /v1/conversations/{id}`,
+/// `GET /v1/conversations/{id}/items`: the store's op for it (`include` is accepted and
+/// ignored: the items are stored whole).
 pub fn route(
     p: &Planner,
     who: &Principal,
@@ -110,34 +130,77 @@ pub fn route(
     if !p.conversations {
         return Err(GatewayError::new(Code::SessionsDisabled, "stored responses need the CONVERSATIONS Durable Object namespace bound"));
     }
+    let page = || parse_page(inb.query).map_err(|k| GatewayError::new(Code::InvalidValue, format!("invalid '{k}'")).with_param(k));
+    let pending = |id: &str, kind| Pending { request_id: request_id.to_string(), cors_origin: cors.clone(), id: id.to_string(), kind };
+    let ttl_ms = limits(p.config).ttl_ms;
+    if let Some(rest) = inb.path.strip_prefix(CONVERSATIONS_PATH) {
+        if rest.is_empty() {
+            return create(p, who, inb, pending("", Kind::Plain));
+        }
+        let rest = rest.strip_prefix('/').unwrap_or_default();
+        let (id, items) = rest.strip_suffix("/items").map_or((rest, false), |id| (id, true));
+        if !store::is_conversation_id(id) {
+            return Err(response_not_found(id));
+        }
+        let (kind, op) = match (items, inb.method) {
+            (true, _) => (Kind::Items(page()?), Op::Load { response: None, ttl_ms }),
+            (false, "DELETE") => (Kind::Plain, Op::Delete),
+            _ => (Kind::Conversation(0, Value::Object(Map::new())), Op::Load { response: None, ttl_ms }),
+        };
+        return Ok((pending(id, kind), Action::Conversation { name: store::object_name(&who.tenant, id), op: op.to_json() }));
+    }
     let rest = inb.path.strip_prefix(RESPONSES_PREFIX).unwrap_or_default();
-    let (id, list) = match rest.strip_suffix("/input_items") {
-        Some(id) => (id, true),
-        None => (rest, false),
-    };
-    let pending =
-        Pending { request_id: request_id.to_string(), cors_origin: cors, id: id.to_string(), get: !list && inb.method != "DELETE" };
+    let (id, list) = rest.strip_suffix("/input_items").map_or((rest, false), |id| (id, true));
     let Some(conv) = store::conversation_of(id) else { return Err(response_not_found(id)) };
     let response = id.to_string();
-    let op = match (list, inb.method) {
-        (true, _) => {
-            let page = parse_page(inb.query).map_err(|k| GatewayError::new(Code::InvalidValue, format!("invalid '{k}'")).with_param(k))?;
-            Op::List { response, page }
+    let (kind, op) = match (list, inb.method) {
+        (true, _) => (Kind::Plain, Op::List { response, page: page()? }),
+        (false, "DELETE") => (Kind::Plain, Op::DeleteResponse { response }),
+        _ => (Kind::Response, Op::Get { response }),
+    };
+    Ok((pending(id, kind), Action::Conversation { name: store::object_name(&who.tenant, &conv), op: op.to_json() }))
+}
+
+/// `POST /v1/conversations`: a new conversation, empty or holding `items` (stored as one
+/// turn with no output, under a response id of its own); `metadata` is echoed, not kept.
+fn create(p: &Planner, who: &Principal, inb: &Inbound, mut pending: Pending) -> Result<(Pending, Action), GatewayError> {
+    check_body(p.config, inb)?;
+    let body = if inb.body.iter().all(u8::is_ascii_whitespace) { Map::new() } else { parse_object(inb.body)? };
+    let metadata = opt_obj(&body, "metadata", "metadata")?.cloned().unwrap_or_default();
+    let items = opt_array(&body, "items", "items")?.cloned().unwrap_or_default();
+    let conv =
+        store::new_conversation_id(inb.entropy).ok_or_else(|| GatewayError::new(Code::NoEntropy, "no randomness for a conversation id"))?;
+    let limits = limits(p.config);
+    pending.id.clone_from(&conv);
+    pending.kind = Kind::Conversation(inb.now_ms, Value::Object(metadata));
+    let op = if items.is_empty() {
+        Op::Create { conv: conv.clone(), ttl_ms: limits.ttl_ms }
+    } else {
+        let response = store::new_response_id(&conv, inb.seed);
+        let mut input = Map::new();
+        input.insert("input".into(), Value::Array(items));
+        let input: Vec<Item> = responses::input_items(&input, &response)
+            .into_iter()
+            .map(|body| Item { id: body["id"].as_str().unwrap_or_default().to_string(), body })
+            .collect();
+        if input.iter().any(|i| i.id.is_empty()) {
+            return Err(GatewayError::new(Code::InvalidValue, "each item must be an object").with_param("items"));
         }
-        (false, "DELETE") => Op::DeleteResponse { response },
-        _ => Op::Get { response },
+        let record = Record { id: response, parent: None, body: Value::Null };
+        Op::Append(Box::new(Turn { conv: conv.clone(), create: true, record, input, output: Vec::new(), limits }))
     };
     Ok((pending, Action::Conversation { name: store::object_name(&who.tenant, &conv), op: op.to_json() }))
 }
 
 fn response_not_found(id: &str) -> GatewayError {
-    GatewayError::new(Code::SessionNotFound, format!("Response with id '{id}' not found."))
+    let what = if id.starts_with("conv_") { "Conversation" } else { "Response" };
+    GatewayError::new(Code::SessionNotFound, format!("{what} with id '{id}' not found."))
 }
 
 /// The store's answer (`None`: unreachable) as the reply.
 pub fn answer(p: Pending, reply: Option<&str>) -> Action {
-    let mut r = match answer::check(reply) {
-        Ok(mut v) => Reply::json(&p.request_id, &if p.get { v["body"].take() } else { v }),
+    let mut r = match answer::check(reply).map(|v| shape(&p, v)) {
+        Ok(v) => Reply::json(&p.request_id, &v),
         Err(e) => {
             let err = match e {
                 StoreError::NotFound => response_not_found(&p.id),
@@ -148,6 +211,29 @@ pub fn answer(p: Pending, reply: Option<&str>) -> Action {
     };
     r.headers.extend(p.cors_origin.as_deref().map(cors_headers).unwrap_or_default());
     Action::Respond(r)
+}
+
+/// The reply an answer makes for the request's kind.
+fn shape(p: &Pending, mut v: Value) -> Value {
+    match &p.kind {
+        Kind::Plain => v,
+        Kind::Response => v["body"].take(),
+        Kind::Conversation(now_ms, metadata) => {
+            let created = v["created_ms"].as_u64().unwrap_or(*now_ms) / 1000;
+            json!({"id": p.id, "object": "conversation", "created_at": created, "metadata": metadata})
+        }
+        Kind::Items(page) => {
+            let Value::Array(mut items) = v["items"].take() else { return json!({"object": "list", "data": []}) };
+            if !page.ascending {
+                items.reverse();
+            }
+            let start = page.after.as_deref().map_or(0, |a| items.iter().position(|i| i["id"] == a).map_or(items.len(), |n| n + 1));
+            let rest = &items[start.min(items.len())..];
+            let data = &rest[..rest.len().min(page.limit as usize)];
+            let id = |i: Option<&Value>| i.map_or(Value::Null, |i| i["id"].clone());
+            json!({"object": "list", "data": data, "first_id": id(data.first()), "last_id": id(data.last()), "has_more": rest.len() > data.len()})
+        }
+    }
 }
 
 #[cfg(test)]

@@ -173,3 +173,39 @@ fn a_conversation_id_continues_its_head() {
     let other = respond(&mut w, "sk-other", json!({"model": "fast", "input": "x", "conversation": conv}), Upstream::OpenAi("x"));
     assert_eq!((other.reply.status, other.json()["error"]["param"].as_str()), (404, Some("conversation")));
 }
+
+#[test]
+fn the_conversations_api_creates_lists_and_deletes() {
+    let mut w = World::new("");
+    let body = json!({"items": [{"type": "message", "role": "user", "content": "I am Ada."}], "metadata": {"k": "v"}}).to_string();
+    let created = w.request(DEV, "/v1/conversations", None, &body, Upstream::Fails).json();
+    let conv = created["id"].as_str().unwrap().to_string();
+    assert_eq!((&created["object"], &created["metadata"]), (&json!("conversation"), &json!({"k": "v"})), "{created}");
+    let empty = w.request(DEV, "/v1/conversations", None, "", Upstream::Fails).json();
+    assert!(empty["id"].as_str().unwrap().starts_with("conv_") && empty["id"] != created["id"]);
+
+    let first = respond(&mut w, DEV, json!({"model": "fast", "input": "who am I?", "conversation": conv}), Upstream::OpenAi("Ada"));
+    assert_eq!(first.reply.status, 200, "{}", first.json());
+    assert_eq!(sent_texts(&w), ["user:I am Ada.", "user:who am I?"]);
+    respond(&mut w, DEV, json!({"model": "fast", "input": "again", "conversation": empty["id"]}), Upstream::OpenAi("x"));
+    assert_eq!(sent_texts(&w), ["user:again"], "an empty conversation has no history");
+
+    let got = call(&mut w, DEV, "GET", &format!("/v1/conversations/{conv}"), "").json();
+    assert_eq!((got["id"].as_str(), got["created_at"].as_u64()), (Some(conv.as_str()), created["created_at"].as_u64()), "{got}");
+    let items = call(&mut w, DEV, "GET", &format!("/v1/conversations/{conv}/items"), "order=asc&limit=2").json();
+    let texts: Vec<&str> = items["data"].as_array().unwrap().iter().map(|i| i["content"][0]["text"].as_str().unwrap()).collect();
+    assert_eq!((texts, &items["has_more"]), (vec!["I am Ada.", "who am I?"], &json!(true)), "{items}");
+    let after = items["last_id"].as_str().unwrap();
+    let path = format!("/v1/conversations/{conv}/items");
+    (w.method, w.query) = ("GET", Box::leak(format!("order=asc&after={after}").into_boxed_str()));
+    let rest = w.request(DEV, &path, None, "", Upstream::Fails).json();
+    (w.method, w.query) = ("POST", "");
+    assert_eq!((rest["data"][0]["content"][0]["text"].as_str(), &rest["has_more"]), (Some("Ada"), &json!(false)), "{rest}");
+
+    assert_eq!(call(&mut w, "sk-other", "GET", &format!("/v1/conversations/{conv}"), "").reply.status, 404);
+    assert_eq!(call(&mut w, "sk-other", "DELETE", &format!("/v1/conversations/{conv}"), "").reply.status, 404);
+    let del = call(&mut w, DEV, "DELETE", &format!("/v1/conversations/{conv}"), "").json();
+    assert_eq!(del, json!({"id": conv, "object": "conversation.deleted", "deleted": true}));
+    assert_eq!(call(&mut w, DEV, "GET", &format!("/v1/conversations/{conv}"), "").reply.status, 404);
+    assert_eq!(call(&mut w, DEV, "GET", "/v1/conversations/nope", "").reply.status, 404);
+}
