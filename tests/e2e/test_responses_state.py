@@ -87,3 +87,23 @@ def test_background_is_refused(client):
     with pytest.raises(openai.BadRequestError) as e:
         client.responses.create(model="up-ok", input="x", background=True)
     assert e.value.body["code"] == "unsupported" and "job queue" in e.value.body["message"]
+
+
+def test_a_conversation_holds_its_responses(gateway, client, upstream):
+    marker = "conv-" + secrets.token_hex(4)
+    conv = client.conversations.create(items=[{"type": "message", "role": "user", "content": f"{marker} I am Ada."}], metadata={"k": "v"})
+    assert conv.id.startswith("conv_") and conv.metadata == {"k": "v"}
+    first = client.responses.create(model="up-ok", input="who am I?", conversation=conv.id)
+    client.responses.create(model="claude-ok", input="again", conversation={"id": conv.id})
+    last = json.dumps(calls_with(upstream, marker)[-1]["body"])
+    for text in [f"{marker} I am Ada.", "who am I?", first.output_text, "again"]:
+        assert text in last, (text, last)
+    assert client.conversations.retrieve(conv.id).id == conv.id
+    items = client.conversations.items.list(conv.id, order="asc")
+    assert [i.type for i in items.data][:2] == ["message", "message"] and len(items.data) == 5
+    other = openai.OpenAI(base_url=gateway.url + "/v1", api_key=OTHER_KEY, max_retries=0, timeout=30)
+    with pytest.raises(openai.NotFoundError):
+        other.conversations.retrieve(conv.id)
+    assert client.conversations.delete(conv.id).deleted is True
+    with pytest.raises(openai.NotFoundError):
+        client.conversations.retrieve(conv.id)
