@@ -120,8 +120,8 @@ def test_a_cut_stream_ends_in_response_failed(client, model, headers):
 
 @pytest.mark.parametrize("extra,param", [
     ({"tools": [{"type": "web_search"}]}, "tools[0].type"),
-    ({"previous_response_id": "resp_1"}, "previous_response_id"),
-    ({"input": [{"type": "item_reference", "id": "msg_1"}]}, "input[0]"),
+    ({"background": True}, "background"),
+    ({"input": [{"type": "item_reference", "id": "msg_1"}]}, "input[0].type"),
     ({"truncation": "auto"}, "truncation"),
 ])
 def test_what_is_not_served_is_a_400_naming_it(client, extra, param):

@@ -9,6 +9,7 @@
 
 use crate::core::config::Config;
 use crate::core::error::{Code, GatewayError};
+use crate::core::front::caps;
 use crate::core::front::inbound::{Inbound, OwnedInbound};
 use crate::core::front::plan::{Asked, Planner};
 use crate::core::front::principal::Principal;
@@ -16,8 +17,10 @@ use crate::core::pipeline::protocol::{cors_headers, error_reply, Action};
 use crate::core::pipeline::session::{ConversationPlan, Session, SESSION_HEADER};
 use crate::core::pipeline::target::Payload;
 use crate::core::state::conversation::{self as store, answer, Limits, Op};
+use crate::core::translate::dialect::responses::{self, Link};
 use crate::core::translate::history;
 use crate::core::types::Dialect;
+use serde_json::Value;
 
 /// How a request starts: its session, or the load of its conversation's history.
 #[derive(Debug)]
@@ -31,16 +34,20 @@ pub enum Started {
 /// A request waiting for its conversation's history.
 #[derive(Debug)]
 pub struct Loading {
-    who: Principal,
+    pub(super) who: Principal,
     /// The inbound request without its body (decoded already: `payload`).
-    inb: OwnedInbound,
-    asked: Asked,
-    payload: Payload,
-    plan: ConversationPlan,
+    pub(super) inb: OwnedInbound,
+    pub(super) asked: Asked,
+    pub(super) payload: Payload,
+    pub(super) plan: ConversationPlan,
+    /// A Responses request's link to its history (`None`: a chat session's load).
+    pub(super) link: Option<Link>,
+    /// The turn is to be stored (a Responses request's `store: false` only loads).
+    pub(super) keep: bool,
 }
 
 /// The conversation limits of the config.
-fn limits(config: &Config) -> Limits {
+pub(super) fn limits(config: &Config) -> Limits {
     let s = &config.sessions;
     Limits { max_items: s.max_items, max_item_bytes: s.max_item_bytes, ttl_ms: s.ttl_ms() }
 }
@@ -91,7 +98,7 @@ pub fn start(p: &Planner, who: &Principal, inb: &Inbound, asked: Asked, payload:
     }
     let action = Action::Conversation { name: plan.object.clone(), op: Op::Load { response: None, ttl_ms: limits.ttl_ms }.to_json() };
     let inb = OwnedInbound::from(&Inbound { body: &[], ..*inb });
-    Ok(Started::Loading(Box::new(Loading { who: who.clone(), inb, asked, payload, plan }), action))
+    Ok(Started::Loading(Box::new(Loading { who: who.clone(), inb, asked, payload, plan, link: None, keep: true }), action))
 }
 
 fn not_found() -> GatewayError {
@@ -100,7 +107,7 @@ fn not_found() -> GatewayError {
 }
 
 /// The turn (its new messages and the answer) fits beside the `held` items already stored.
-fn check_room(plan: &ConversationPlan, held: u64) -> Result<(), GatewayError> {
+pub(super) fn check_room(plan: &ConversationPlan, held: u64) -> Result<(), GatewayError> {
     match held + plan.items.len() as u64 + 1 > u64::from(plan.limits.max_items) {
         true => Err(answer::StoreError::Full.to_error(&plan.id)),
         false => Ok(()),
@@ -120,17 +127,48 @@ pub fn loaded(p: &Planner, l: Box<Loading>, reply: Option<&str>) -> Result<(Sess
 }
 
 fn resume(p: &Planner, l: Loading, reply: Option<&str>) -> Result<(Session, Action), GatewayError> {
-    let Loading { who, inb, asked, mut payload, mut plan } = l;
-    let h = answer::history(reply).map_err(|e| e.to_error(&plan.id))?;
-    check_room(&plan, h.count)?;
-    plan.parent = h.response;
-    let messages = history::decode(h.items).map_err(|_| answer::StoreError::Unavailable.to_error(&plan.id))?;
-    if let Payload::Chat(req) = &mut payload {
-        history::splice(req, messages)?;
+    let Loading { who, inb, asked, mut payload, mut plan, link, keep } = l;
+    let h = answer::history(reply).map_err(|e| match (&link, e) {
+        (Some(l), answer::StoreError::NotFound) => link_not_found(l),
+        (_, e) => e.to_error(&plan.id),
+    })?;
+    if keep {
+        check_room(&plan, h.count)?;
     }
-    p.plan(&who, &inb.view(), asked, payload, Some(plan))
+    plan.parent = h.response;
+    if link.is_some() {
+        merge(&mut payload, h.items, &plan.items)?;
+    } else {
+        let messages = history::decode(h.items).map_err(|_| answer::StoreError::Unavailable.to_error(&plan.id))?;
+        if let Payload::Chat(req) = &mut payload {
+            history::splice(req, messages)?;
+        }
+    }
+    p.plan(&who, &inb.view(), asked, payload, Some(plan).filter(|_| keep))
+}
+
+/// The error for a link to nothing stored (for this tenant).
+pub fn link_not_found(link: &Link) -> GatewayError {
+    let what = match link {
+        Link::Previous(_) => "Previous response",
+        Link::Conversation(_) => "Conversation",
+    };
+    GatewayError::new(Code::SessionNotFound, format!("{what} with id '{}' not found.", link.id())).with_param(link.param())
+}
+
+/// Put a loaded `history` before the request's input (`items`, as stored) and decode the
+/// request again, its forwarded headers kept.
+pub fn merge(payload: &mut Payload, history: Vec<Value>, items: &[Value]) -> Result<(), GatewayError> {
+    let Payload::Chat(req) = payload else { return Ok(()) };
+    let Some(raw) = req.raw.as_ref() else { return Ok(()) };
+    let body = responses::with_history(raw, history, items);
+    let mut merged = responses::decode_request(&body)?;
+    caps::check_request(&merged)?;
+    merged.forwarded_headers = std::mem::take(&mut req.forwarded_headers);
+    **req = merged;
+    Ok(())
 }
 
 #[cfg(test)]
 #[path = "converse_tests.rs"]
-mod tests;
+pub(crate) mod tests;

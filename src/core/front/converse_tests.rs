@@ -24,41 +24,46 @@ fn config(sessions: &str) -> String {
 
 /// What the upstream answers: an OpenAI body, an Anthropic body, or an OpenAI stream.
 #[derive(Clone, Copy)]
-enum Upstream {
+pub(crate) enum Upstream {
     OpenAi(&'static str),
+    /// An OpenAI body as is.
+    Raw(&'static str),
     Anthropic(&'static str),
     Stream(&'static str),
     Fails,
 }
 
 /// A gateway with the conversations bound, its objects, and what the upstream was sent.
-struct World {
-    gw: Gateway,
+pub(crate) struct World {
+    pub(crate) gw: Gateway,
     objects: BTreeMap<String, Object>,
-    sent: Vec<Value>,
+    pub(crate) sent: Vec<Value>,
     /// The objects cannot be reached.
     down: bool,
     /// The objects cannot be reached for appends (loads still answer).
     fail_appends: bool,
     now_ms: u64,
     seed: u64,
+    /// The method and query string of the next request (`POST`, none by default).
+    pub(crate) method: &'static str,
+    pub(crate) query: &'static str,
 }
 
 /// What the caller got: the reply (a stream's head and all its bytes as the body).
-struct Got {
-    reply: Reply,
+pub(crate) struct Got {
+    pub(crate) reply: Reply,
     /// The conversation ops the request sent, in order (`load`, `append`).
-    ops: Vec<String>,
+    pub(crate) ops: Vec<String>,
 }
 
 impl Got {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.reply.body).unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&self.reply.body)))
     }
     fn session(&self) -> Option<&str> {
         self.reply.header("x-switchyard-session")
     }
-    fn code(&self) -> String {
+    pub(crate) fn code(&self) -> String {
         self.json()["error"]["code"].as_str().map_or_else(|| self.json()["error"]["type"].to_string(), str::to_string)
     }
 }
@@ -83,21 +88,31 @@ fn openai_stream(text: &str) -> String {
 }
 
 impl World {
-    fn new(sessions: &str) -> World {
+    pub(crate) fn new(sessions: &str) -> World {
         let mut gw = Gateway::new(Some(&config(sessions)));
         gw.set_conversations(true);
-        World { gw, objects: BTreeMap::new(), sent: Vec::new(), down: false, fail_appends: false, now_ms: 1_700_000_000_000, seed: 1 }
+        World {
+            gw,
+            objects: BTreeMap::new(),
+            sent: Vec::new(),
+            down: false,
+            fail_appends: false,
+            now_ms: 1_700_000_000_000,
+            seed: 1,
+            method: "POST",
+            query: "",
+        }
     }
 
     /// One request, every action performed as the edge performs it.
-    fn request(&mut self, key: &str, path: &str, session: Option<&str>, body: &str, upstream: Upstream) -> Got {
+    pub(crate) fn request(&mut self, key: &str, path: &str, session: Option<&str>, body: &str, upstream: Upstream) -> Got {
         let mut h = vec![("authorization".to_string(), format!("Bearer {key}"))];
         h.extend(session.map(|s| ("x-switchyard-session".to_string(), s.to_string())));
         self.seed += 1;
         let inb = Inbound {
-            method: "POST",
+            method: self.method,
             path,
-            query: "",
+            query: self.query,
             headers: &h,
             body: body.as_bytes(),
             declared_len: None,
@@ -136,6 +151,7 @@ impl World {
                             r#"{{"id":"msg_1","type":"message","role":"assistant","model":"claude-x","content":[{{"type":"text","text":"{t}"}}],"stop_reason":"end_turn","stop_sequence":null,"usage":{{"input_tokens":3,"output_tokens":1}}}}"#
                         )
                         .into_bytes(),
+                        Upstream::Raw(b) => b.as_bytes().to_vec(),
                         Upstream::Fails => br#"{"error":{"message":"down","type":"server_error"}}"#.to_vec(),
                         Upstream::Stream(_) => unreachable!(),
                     };

@@ -4,6 +4,7 @@
 use crate::core::front::admin::Pending;
 use crate::core::front::converse::Loading;
 use crate::core::front::count::CountNext;
+use crate::core::front::stored::Pending as StoredPending;
 use crate::core::front::usage::UsageNext;
 use crate::core::pipeline::session::Session;
 
@@ -22,6 +23,8 @@ pub enum Flow {
     Count(Box<CountNext>),
     /// A chat or messages request waiting for its stored conversation's history.
     Conversation(Box<Loading>),
+    /// A stored response's `GET`, `DELETE` or items list waiting on its conversation's object.
+    Stored(Box<StoredPending>),
 }
 
 impl Flow {

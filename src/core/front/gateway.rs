@@ -20,9 +20,11 @@ use crate::core::front::isolate::Isolate;
 use crate::core::front::models;
 use crate::core::front::plan::{check_body, resolve, Planner};
 use crate::core::front::principal::{self, Principal};
+use crate::core::front::stored;
 use crate::core::front::usage;
 use crate::core::pipeline::protocol::{error_reply, Action, Reply};
 use crate::core::pipeline::routes::PlannedTarget;
+use crate::core::pipeline::session::SESSION_HEADER;
 use crate::core::state::health::{Health, Outcome};
 use crate::core::state::keystore::{kv_key, KeyRecord, KvOp, LOOKUP_CACHE_TTL_S};
 use crate::core::translate::dialect;
@@ -172,7 +174,8 @@ impl Gateway {
         if inb.method == "OPTIONS" {
             return (Flow::Done, Action::Respond(cors::preflight(&request_id, origin, inb.header("access-control-request-headers"))));
         }
-        if inb.method != allowed && !(inb.method == "HEAD" && allowed == "GET") {
+        let head_of_get = inb.method == "HEAD" && allowed.starts_with("GET");
+        if !(head_of_get || allowed.split(", ").any(|m| m == inb.method)) {
             let err = GatewayError::new(Code::MethodNotAllowed, format!("{} accepts {allowed}", inb.path));
             let mut r = error_reply(&request_id, &err, dialect);
             r.headers.push(("allow".into(), allowed.into()));
@@ -255,6 +258,10 @@ impl Gateway {
             "/v1/models" => Ok((Flow::Done, Action::Respond(models::list(config, who, &request_id)))),
             "/v1/messages/count_tokens" => count::start(&self.planner(config), who, inb, &request_id, cors_origin.clone())
                 .map(|(next, a)| (next.map_or(Flow::Done, |n| Flow::Count(Box::new(n))), a)),
+            p if p.starts_with(stored::RESPONSES_PREFIX) || p.starts_with(stored::CONVERSATIONS_PATH) => {
+                stored::route(&self.planner(config), who, inb, &request_id, cors_origin.clone())
+                    .map(|(next, a)| (Flow::Stored(Box::new(next)), a))
+            }
             p if p.starts_with(MODELS_PREFIX) => {
                 models::retrieve(config, who, &p[MODELS_PREFIX.len()..], &request_id).map(|r| (Flow::Done, Action::Respond(r)))
             }
@@ -266,7 +273,11 @@ impl Gateway {
             _ => {
                 let planner = self.planner(config);
                 let decoded = planner.decode(inb, dialect, request_id.clone(), cors_origin.clone());
-                decoded.and_then(|(asked, payload)| converse::start(&planner, who, inb, asked, payload)).map(|s| match s {
+                let started = decoded.and_then(|(asked, payload)| match dialect {
+                    Dialect::Responses if inb.header(SESSION_HEADER).is_none() => stored::start(&planner, who, inb, asked, payload),
+                    _ => converse::start(&planner, who, inb, asked, payload),
+                });
+                started.map(|s| match s {
                     Started::Session(s, a) => (Flow::Session(s), a),
                     Started::Loading(l, a) => (Flow::Conversation(l), a),
                 })
@@ -402,6 +413,11 @@ fn route_of(path: &str) -> (Dialect, &'static str) {
         "/healthz" | "/v1/models" | "/v1/health" | "/v1/usage" => (Dialect::OpenAi, "GET"),
         p if p.starts_with("/v1/messages/") => (Dialect::Anthropic, ""),
         p if p.starts_with(MODELS_PREFIX) => (Dialect::OpenAi, "GET"),
+        p if p.starts_with(stored::RESPONSES_PREFIX) && p.ends_with("/input_items") => (Dialect::OpenAi, "GET"),
+        p if p.starts_with(stored::RESPONSES_PREFIX) => (Dialect::OpenAi, "GET, DELETE"),
+        stored::CONVERSATIONS_PATH => (Dialect::OpenAi, "POST"),
+        p if p.starts_with("/v1/conversations/") && p.ends_with("/items") => (Dialect::OpenAi, "GET"),
+        p if p.starts_with("/v1/conversations/") => (Dialect::OpenAi, "GET, DELETE"),
         _ => (Dialect::OpenAi, ""),
     }
 }

@@ -930,7 +930,8 @@ fn responses_ride_the_chat_path_and_echo_the_request() {
     let v = json_of(&r);
     assert_eq!(
         (r.status, v["error"]["param"].as_str(), v["error"]["code"].as_str()),
-        (400, Some("previous_response_id"), Some("unsupported"))
+        (404, Some("previous_response_id"), Some("sessions_disabled")),
+        "a link needs the conversation store, which this gateway has not bound"
     );
     let r = reply(run(&gw, "GET", "/v1/responses", &[("authorization", KEY)], "").1);
     assert_eq!(r.status, 405);

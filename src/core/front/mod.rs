@@ -17,4 +17,5 @@ pub mod models;
 pub mod plan;
 pub mod principal;
 pub mod step;
+pub mod stored;
 pub mod usage;

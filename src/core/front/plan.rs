@@ -161,7 +161,11 @@ impl Planner<'_> {
             spend.reserve_nusd = spend.reserve_nusd.saturating_mul(3).saturating_mul(targets.len() as u64);
         }
         let echo = match &payload {
-            Payload::Chat(req) if dialect == Dialect::Responses => Some(Rc::new(Echo::new(&request_id, req.raw.as_ref()))),
+            Payload::Chat(req) if dialect == Dialect::Responses => {
+                // A stored response's id is the store's (`resp_` and its hex), as are its items'.
+                let id = conversation.as_ref().and_then(|c| c.response.strip_prefix("resp_")).unwrap_or(&request_id);
+                Some(Rc::new(Echo::new(id, req.raw.as_ref())))
+            }
             _ => None,
         };
         let caller = Caller {

@@ -13,7 +13,10 @@ use super::Session;
 use crate::core::pipeline::protocol::{cors_headers, error_reply, Action};
 use crate::core::state::conversation::answer::{self, StoreError};
 use crate::core::state::conversation::{Item, Op, Record, Turn};
+use crate::core::translate::dialect::encode_response;
 use crate::core::translate::history;
+use crate::core::types::Dialect;
+use serde_json::Value;
 
 impl Session {
     /// A labelled success for the caller. With a stored conversation, a full answer waits for
@@ -41,14 +44,27 @@ impl Session {
     }
 
     /// The turn's append op: the request's new messages, then the answer's first choice, under
-    /// the plan's response id (`None` without a complete answer).
+    /// the plan's response id (`None` without a complete answer). A Responses caller's turn is
+    /// its input items and the `response` object's output items, each under its own id, and
+    /// the object itself as the record.
     fn turn_op(&mut self) -> Option<String> {
         let answer = self.exchange.answer.as_ref()?;
-        let (output, body) = (history::answer(answer)?, history::record(answer));
+        let (output, body) = match self.caller.api {
+            Dialect::Responses => {
+                let object = encode_response(Dialect::Responses, answer, self.caller.echo.as_deref());
+                let body: Value = serde_json::from_slice(&object).ok()?;
+                (body["output"].as_array()?.clone(), body)
+            }
+            _ => (vec![history::answer(answer)?], history::record(answer)),
+        };
+        let responses = self.caller.api == Dialect::Responses;
         let p = &mut self.keeping.as_deref_mut()?.plan;
-        let item = |i: usize, body| Item { id: format!("{}.{i}", p.response), body };
+        let item = |i: usize, body: Value| {
+            let id = body["id"].as_str().filter(|_| responses).map_or_else(|| format!("{}.{i}", p.response), str::to_string);
+            Item { id, body }
+        };
         let input: Vec<Item> = std::mem::take(&mut p.items).into_iter().enumerate().map(|(i, b)| item(i, b)).collect();
-        let output = vec![item(input.len(), output)];
+        let output = output.into_iter().enumerate().map(|(i, b)| item(input.len() + i, b)).collect();
         let record = Record { id: p.response.clone(), parent: p.parent.clone(), body };
         Some(Op::Append(Box::new(Turn { conv: p.id.clone(), create: p.create, record, input, output, limits: p.limits })).to_json())
     }

@@ -124,8 +124,9 @@ fn error(kind: &str) -> Plan {
 /// object's SQL cursor gives them). `now_ms` is the object's clock. Answers, besides errors:
 /// - create: `{"id", "object": "conversation", "created_at"}`;
 /// - append: `{"count"}`, the items the conversation then holds;
-/// - load: `{"response", "head", "count", "items": [...]}`, the response whose history it is
-///   (`null` for a conversation with none yet), the head, the items held, the history;
+/// - load: `{"response", "head", "count", "created_ms", "items": [...]}`, the response whose
+///   history it is (`null` for a conversation with none yet), the head, the items held, when
+///   the conversation was created, the history;
 /// - get: `{"id", "parent", "created_ms", "body"}`;
 /// - list: `{"object": "list", "data", "first_id", "last_id", "has_more"}`;
 /// - delete_response: `{"id", "object": "response", "deleted": true}`;
@@ -152,7 +153,7 @@ pub fn step(op: &Value, rows: Option<&Value>, now_ms: u64) -> Plan {
             found => {
                 let mut o = String::from(r#"{"response":"#);
                 o.push_str(&found.map_or(Value::Null, |r| r["id"].clone()).to_string());
-                o.push_str(&format!(r#","head":{},"count":{},"items":"#, m["head"], m["count"]));
+                o.push_str(&format!(r#","head":{},"count":{},"created_ms":{},"items":"#, m["head"], m["count"], m["created"]));
                 bodies(&mut o, table(2));
                 o.push('}');
                 touched(Statements::of("UPDATE meta SET touched = ?, ttl_ms = ?", &[&now, ttl]), o)

@@ -195,7 +195,7 @@ fn an_empty_conversation_has_an_empty_history() {
     let created = obj.call(&Op::Create { conv: conv(), ttl_ms: DAY }, 5_000);
     assert_eq!(created, json!({"id": conv(), "object": "conversation", "created_at": 5}));
     assert_eq!(obj.call(&Op::Create { conv: conv(), ttl_ms: DAY }, 6_000)["error"], "exists");
-    assert_eq!(load(&mut obj, None, 7_000), json!({"response": null, "head": null, "count": 0, "items": []}));
+    assert_eq!(load(&mut obj, None, 7_000), json!({"response": null, "head": null, "count": 0, "created_ms": 5_000, "items": []}));
     assert_eq!(obj.call(&turn("r1", None, false), 8_000), json!({"count": 2}), "a created conversation takes turns");
 }
 
@@ -284,7 +284,8 @@ fn deleting_a_response_reconnects_its_children_to_its_parent() {
     let h = load(&mut obj, None, 8);
     assert_eq!((h["head"].as_str(), h["count"].as_u64()), (Some("r1"), Some(2)), "the head moves back to the parent");
     obj.call(&Op::DeleteResponse { response: "r1".into() }, 9);
-    assert_eq!(load(&mut obj, None, 10), json!({"response": null, "head": null, "count": 0, "items": []}));
+    let h = load(&mut obj, None, 10);
+    assert_eq!((&h["response"], &h["head"], &h["count"], &h["items"]), (&json!(null), &json!(null), &json!(0), &json!([])));
 }
 
 #[test]

@@ -16,9 +16,13 @@ use crate::core::util::sse::SseEvent;
 use crate::core::util::strict_json::parse;
 use serde_json::Value;
 
-/// The caller's own request, with `model` set to the upstream's id, for `POST {base}/responses`.
+/// The caller's own request, with `model` set to the upstream's id, for `POST {base}/responses`;
+/// its `previous_response_id` and `conversation` name the gateway's store (whose history is
+/// in its `input` by now), so they are not sent.
 pub fn build_request(req: &ChatRequest, t: &Target) -> UpstreamRequest {
     let mut body = req.raw.clone().unwrap_or_default();
+    body.remove("previous_response_id");
+    body.remove("conversation");
     body.insert("model".into(), t.model.into());
     let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
     if req.stream {

@@ -23,8 +23,8 @@ use serde_json::{Map, Value};
 use std::fmt::Write;
 
 /// Top-level fields checked here, with their types. These, `input`, `tool_choice`, the fields
-/// read by the chat decoder (`SHARED`) and, when null, `previous_response_id` and
-/// `conversation` are served; any other field is refused by name. Those without a canonical home
+/// read by the chat decoder (`SHARED`), `previous_response_id` and `conversation` (read by
+/// `stateful`) are served; any other field is refused by name. Those without a canonical home
 /// (`store`, `include`, `service_tier`, ...) are checked, then only echoed.
 const TOP: &[(&str, Ty)] = &[
     ("model", ReqStr),

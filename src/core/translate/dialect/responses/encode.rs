@@ -32,7 +32,8 @@ impl Default for Echo {
 
 /// Parameters echoed as sent, and (as JSON text) the value each has when the request leaves
 /// it out: the reference's defaults.
-const DEFAULTS: [(&str, &str); 16] = [
+const DEFAULTS: [(&str, &str); 17] = [
+    ("previous_response_id", "null"),
     ("instructions", "null"),
     ("max_output_tokens", "null"),
     ("max_tool_calls", "null"),
@@ -97,7 +98,7 @@ impl Echo {
             Status::Failed(message) => ("failed", "null".into(), format!(r#"{{"code":"server_error","message":{}}}"#, quoted(message))),
         };
         format!(
-            r#"{{"id":"resp_{}","object":"response","created_at":{},"status":"{status}","error":{error},"incomplete_details":{incomplete},"model":{},"output":[{}],{},"previous_response_id":null,"background":false,"usage":{}}}"#,
+            r#"{{"id":"resp_{}","object":"response","created_at":{},"status":"{status}","error":{error},"incomplete_details":{incomplete},"model":{},"output":[{}],{},"background":false,"usage":{}}}"#,
             self.request_id,
             head.created,
             quoted(&head.model),

@@ -1,39 +1,119 @@
-//! The one place where a Responses request that needs stored state is answered: the gateway
-//! keeps no responses or conversations (yet), so `previous_response_id`, `conversation`,
-//! `background: true` and `item_reference` input items are refused here, before anything else
-//! is read. A conversation store would be wired in here.
+//! The Responses API's stored state as the request carries it: `previous_response_id` or
+//! `conversation` (a [`Link`] to a stored history), the new `input` as the items stored for
+//! it ([`input_items`]), and the request with a loaded history put before its input
+//! ([`with_history`]). `background: true` needs a job queue the gateway does not have, and is
+//! refused here ([`refuse_stateful`]) before anything else is read.
+//!
+//! Invariants: `instructions` are never stored nor inherited (the reference: "the
+//! instructions from a previous response will not be carried over"); `previous_response_id`
+//! and `conversation` together are refused, as OpenAI refuses them.
 //!
 //! Reference: <https://platform.openai.com/docs/api-reference/responses/create>
-//! (`previous_response_id`, `conversation`, `background`) and
+//! (`previous_response_id`, `conversation`, `store`, `background`) and
 //! <https://platform.openai.com/docs/guides/conversation-state>.
 
 use crate::core::error::GatewayError;
-use crate::core::translate::dialect::fields::{opt, unsupported};
+use crate::core::translate::dialect::fields::{invalid_value, opt, unsupported};
 use serde_json::{Map, Value};
 
-/// Refuse a request that needs stored responses or conversations: a `previous_response_id`,
-/// a `conversation`, `background: true`, or an `item_reference` input item (400 `unsupported`
-/// naming it). The gateway keeps no responses, so a caller sends the whole conversation as
-/// `input` (as `store: false` callers do).
+/// Refuse `background: true` (400 `unsupported`): a background response is a job the caller
+/// polls, which needs a job queue this gateway does not run.
 pub fn refuse_stateful(obj: &Map<String, Value>) -> Result<(), GatewayError> {
-    let refuse = |param: &str| {
-        Err(unsupported(
-            param,
-            "needs stored responses or conversations, which this gateway does not keep: send the whole conversation as input",
-        ))
+    match obj.get("background") == Some(&Value::Bool(true)) {
+        true => Err(unsupported("background", "needs a job queue, which this gateway does not run: send the request without it")),
+        false => Ok(()),
+    }
+}
+
+/// What stored history a request continues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Link {
+    /// `previous_response_id`: that response's history.
+    Previous(String),
+    /// `conversation`: the conversation's head history.
+    Conversation(String),
+}
+
+impl Link {
+    /// The request parameter naming it.
+    pub fn param(&self) -> &'static str {
+        match self {
+            Link::Previous(_) => "previous_response_id",
+            Link::Conversation(_) => "conversation",
+        }
+    }
+
+    /// The id it names.
+    pub fn id(&self) -> &str {
+        match self {
+            Link::Previous(id) | Link::Conversation(id) => id,
+        }
+    }
+}
+
+/// The request's link to a stored history: `previous_response_id` (a string), or
+/// `conversation` (a string id or `{"id": ...}`); `None` when neither is given (or null).
+pub fn link(obj: &Map<String, Value>) -> Result<Option<Link>, GatewayError> {
+    let prev = opt(obj, "previous_response_id");
+    let conv = opt(obj, "conversation");
+    match (prev, conv) {
+        (Some(_), Some(_)) => Err(invalid_value("conversation", "cannot be used with previous_response_id")),
+        (Some(Value::String(p)), None) => Ok(Some(Link::Previous(p.clone()))),
+        (Some(_), None) => Err(invalid_value("previous_response_id", "must be a response id")),
+        (None, Some(c)) => match c.as_str().or_else(|| c.get("id").and_then(Value::as_str)) {
+            Some(id) => Ok(Some(Link::Conversation(id.to_string()))),
+            None => Err(invalid_value("conversation", "must be a conversation id or an object with its id")),
+        },
+        (None, None) => Ok(None),
+    }
+}
+
+/// Whether the response is to be stored (`store`, default true).
+pub fn stores(obj: &Map<String, Value>) -> bool {
+    obj.get("store") != Some(&Value::Bool(false))
+}
+
+/// The request's `input` as the items stored for it, as OpenAI lists them: a string is one
+/// user message; an item without a `type` is a `message`; a message's string content is one
+/// `input_text` part (`output_text` for the assistant's); an item without an `id` gets
+/// `msg_<hex>_in<i>`, where `response` is `resp_<hex>`. Call after the request was decoded
+/// (its input is then known to be well formed).
+pub fn input_items(obj: &Map<String, Value>, response: &str) -> Vec<Value> {
+    let hex = response.strip_prefix("resp_").unwrap_or(response);
+    let items = match obj.get("input") {
+        Some(Value::String(s)) => {
+            vec![Value::Object(Map::from_iter([("role".into(), "user".into()), ("content".into(), s.as_str().into())]))]
+        }
+        Some(Value::Array(items)) => items.clone(),
+        _ => Vec::new(),
     };
-    for key in ["previous_response_id", "conversation"] {
-        if opt(obj, key).is_some() {
-            return refuse(key);
+    let mut out = Vec::with_capacity(items.len());
+    for (i, mut item) in items.into_iter().enumerate() {
+        if let Value::Object(o) = &mut item {
+            if !o.contains_key("type") {
+                o.insert("type".into(), "message".into());
+            }
+            if let Some(Value::String(text)) = o.get("content") {
+                let kind = if o.get("role").and_then(Value::as_str) == Some("assistant") { "output_text" } else { "input_text" };
+                let part = Map::from_iter([("type".into(), kind.into()), ("text".into(), text.as_str().into())]);
+                o.insert("content".into(), Value::Array(vec![Value::Object(part)]));
+            }
+            if !o.get("id").is_some_and(Value::is_string) {
+                o.insert("id".into(), format!("msg_{hex}_in{i}").into());
+            }
         }
+        out.push(item);
     }
-    if obj.get("background") == Some(&Value::Bool(true)) {
-        return refuse("background");
-    }
-    if let Some(Value::Array(items)) = obj.get("input") {
-        if let Some(i) = items.iter().position(|v| v.get("type").and_then(Value::as_str) == Some("item_reference")) {
-            return refuse(&format!("input[{i}]"));
-        }
-    }
-    Ok(())
+    out
+}
+
+/// The request body again, with `history` (stored items, oldest first) and then `input`
+/// (what [`input_items`] made of its own input) as its `input`: what is decoded, echoed and
+/// (without its link, which names the gateway's own store) passed through upstream.
+pub fn with_history(obj: &Map<String, Value>, history: Vec<Value>, input: &[Value]) -> Vec<u8> {
+    let mut o = obj.clone();
+    let mut items = history;
+    items.extend(input.iter().cloned());
+    o.insert("input".into(), Value::Array(items));
+    Value::Object(o).to_string().into_bytes()
 }
