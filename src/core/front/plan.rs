@@ -224,7 +224,8 @@ impl Planner<'_> {
             }
             context::Fitting::Summarize(summary) => {
                 let (Some(model), Some(fallback)) = (summarizer, truncated(req)) else {
-                    return Err(too_long(context::tools_tokens(&req.tools)));
+                    let estimated = context::tools_tokens(&req.tools) + req.messages.iter().map(context::message_tokens).sum::<u64>();
+                    return Err(too_long(estimated));
                 };
                 let target = self.target_spec(model, &PlannedTarget { model: model.name.clone(), max_retries: 0, timeout_ms: None });
                 plan.summary = Some(SummaryWork::new(summary, target, fallback, self.cache));
