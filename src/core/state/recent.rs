@@ -13,13 +13,13 @@
 //!   entry just remembered is never the one evicted.
 //!
 //! Structure: the entries live in one vector, linked in recency order by indices (a doubly
-//! linked list inside the vector, freed slots reused), and one `BTreeMap` finds a key's slot.
+//! linked list inside the vector, freed slots reused), and one ordered map finds a key's slot.
 //! Every operation is one map lookup (O(log n)) plus O(1) list work, and eviction takes the
-//! list's tail without searching. A single map keeps wasm size down (each map type
-//! instantiates its algorithm again); the key string is shared between the map and the slot.
+//! list's tail without searching. The map is serde_json's own `Map` (a `BTreeMap<String, Value>`
+//! holding each slot's index as a number), so the module carries no second instantiation of
+//! the B-tree's algorithm: each map type would instantiate it again, at some KB of wasm.
 
-use std::collections::BTreeMap;
-use std::rc::Rc;
+use serde_json::{Map, Value};
 
 /// The default budget: 8 MiB of values.
 pub const RECENT_BYTES: usize = 8 << 20;
@@ -30,7 +30,7 @@ const NIL: u32 = u32::MAX;
 /// One entry, a link in the recency list. A freed slot holds empty strings.
 #[derive(Debug)]
 struct Slot {
-    key: Rc<str>,
+    key: String,
     value: String,
     /// The next more recently used slot, or [`NIL`].
     newer: u32,
@@ -41,7 +41,7 @@ struct Slot {
 /// Recently seen cache entries, least recently used evicted first (see the module docs).
 #[derive(Debug)]
 pub struct Recent {
-    index: BTreeMap<Rc<str>, u32>,
+    index: Map<String, Value>,
     slots: Vec<Slot>,
     free: Vec<u32>,
     /// The most recently used slot, or [`NIL`] when empty.
@@ -66,12 +66,12 @@ impl Recent {
 
     /// An empty set keeping at most `budget` bytes of values.
     pub fn with_budget(budget: usize) -> Self {
-        Recent { index: BTreeMap::new(), slots: Vec::new(), free: Vec::new(), newest: NIL, oldest: NIL, bytes: 0, budget }
+        Recent { index: Map::new(), slots: Vec::new(), free: Vec::new(), newest: NIL, oldest: NIL, bytes: 0, budget }
     }
 
     /// The entry under `key`, which becomes the most recently used.
     pub fn get(&mut self, key: &str) -> Option<&str> {
-        let i = *self.index.get(key)?;
+        let i = self.slot_of(key)?;
         self.touch(i);
         Some(&self.slots[i as usize].value)
     }
@@ -84,14 +84,13 @@ impl Recent {
             return false;
         }
         self.bytes += value.len();
-        if let Some(&i) = self.index.get(key) {
+        if let Some(i) = self.slot_of(key) {
             let prior = std::mem::replace(&mut self.slots[i as usize].value, value);
             self.bytes -= prior.len();
             self.touch(i);
         } else {
-            let key: Rc<str> = Rc::from(key);
-            let i = self.alloc(Rc::clone(&key), value);
-            self.index.insert(key, i);
+            let i = self.alloc(key.to_string(), value);
+            self.index.insert(key.to_string(), Value::from(i));
             self.push_newest(i);
         }
         while self.bytes > self.budget && self.oldest != NIL {
@@ -115,8 +114,13 @@ impl Recent {
         self.bytes
     }
 
+    /// The slot holding `key`'s entry.
+    fn slot_of(&self, key: &str) -> Option<u32> {
+        self.index.get(key).and_then(Value::as_u64).map(|i| i as u32)
+    }
+
     /// A slot for a new entry, reusing a freed one when there is one. It is not linked yet.
-    fn alloc(&mut self, key: Rc<str>, value: String) -> u32 {
+    fn alloc(&mut self, key: String, value: String) -> u32 {
         let slot = Slot { key, value, newer: NIL, older: NIL };
         if let Some(i) = self.free.pop() {
             self.slots[i as usize] = slot;
@@ -166,9 +170,9 @@ impl Recent {
         self.unlink(i);
         let slot = &mut self.slots[i as usize];
         let value = std::mem::take(&mut slot.value);
-        let key = std::mem::replace(&mut slot.key, Rc::from(""));
+        let key = std::mem::take(&mut slot.key);
         self.bytes -= value.len();
-        self.index.remove(&*key);
+        self.index.remove(&key);
         self.free.push(i);
     }
 }
@@ -197,7 +201,7 @@ mod tests {
             down.reverse();
             assert_eq!(up, down, "both directions of the list agree");
             assert_eq!(up.len(), self.index.len(), "the index names every linked slot");
-            let bytes: usize = up.iter().map(|k| self.slots[self.index[k.as_str()] as usize].value.len()).sum();
+            let bytes: usize = up.iter().map(|k| self.slots[self.slot_of(k).expect("indexed") as usize].value.len()).sum();
             assert_eq!(bytes, self.bytes, "the byte count is the values' total");
             up
         }

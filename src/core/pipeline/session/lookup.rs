@@ -116,7 +116,7 @@ impl Session {
         headers.push(("x-switchyard-model".into(), entry.upstream_model.clone()));
         headers.push(("age".into(), age_s.to_string()));
         if let (Some(score), "SIMILAR") = (self.similar.as_ref().and_then(|s| s.matched), status) {
-            headers.push(("x-switchyard-similarity".into(), format!("{score:.4}")));
+            headers.push(("x-switchyard-similarity".into(), four_decimals(score)));
         }
         headers.extend(self.caller.cors_origin.as_deref().map(crate::core::pipeline::protocol::cors_headers).unwrap_or_default());
         self.cache_status = status;
@@ -155,5 +155,23 @@ impl Session {
             cost_nano_usd: self.billed().map_or(0, |(_, c)| c),
         };
         Some((plan.key.clone(), entry.to_json(), plan.decision.kv_ttl_s()))
+    }
+}
+
+/// A similarity score with four decimals (`0.9312`), by integer arithmetic: formatting an
+/// `f32` would pull the float formatter's `f32` instantiation into the module for one header.
+fn four_decimals(score: f32) -> String {
+    let e4 = (f64::from(score.clamp(-1.0, 1.0)) * 10_000.0).round() as i32;
+    let sign = if e4 < 0 { "-" } else { "" };
+    format!("{sign}{}.{:04}", e4.unsigned_abs() / 10_000, e4.unsigned_abs() % 10_000)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn similarity_has_four_decimals_as_float_formatting_would() {
+        for score in [0.0f32, 0.5, 0.93124, 0.99995, 1.0, -0.25, 0.00004] {
+            assert_eq!(super::four_decimals(score), format!("{score:.4}"), "{score}");
+        }
     }
 }
