@@ -159,22 +159,31 @@ def test_passthrough_to_an_upstream_that_serves_responses(client, upstream):
     assert call["body"] == {"model": "ok", "input": "Hi there", "store": False, "include": ["reasoning.encrypted_content"],
                             "reasoning": {"summary": "auto"}}, "only the model is rewritten"
 
-    events = list(client.responses.create(model="resp-ok", input="Hi there", stream=True))
+    events = list(client.responses.create(model="resp-ok", input="Hi there", stream=True, store=False))
     assert [e.sequence_number for e in events] == list(range(len(events)))
     assert events[-1].type == "response.completed" and events[-1].response.id == "resp_up_1"
     assert events[-1].response.usage.input_tokens == 13
 
-    cut = list(client.responses.create(model="resp-cut", input="Hi there", stream=True))
+    cut = list(client.responses.create(model="resp-cut", input="Hi there", stream=True, store=False))
     assert [e.type for e in cut] == ["response.created", "response.in_progress", "response.output_item.added", "error"]
     assert cut[-1].code == "stream_error" and cut[-1].sequence_number == 3
 
 
 def test_passthrough_keeps_a_tool_loop_whole(client):
-    r = client.responses.create(model="resp-ok", input="Weather in Oslo?", tools=[WEATHER])
+    r = client.responses.create(model="resp-ok", input="Weather in Oslo?", tools=[WEATHER], store=False)
     call = function_call(r)
     turn = [{"role": "user", "content": "Weather in Oslo?"}] + [o.model_dump(exclude_none=True) for o in r.output] + [
         {"type": "function_call_output", "call_id": call.call_id, "output": "sunny"}]
-    assert client.responses.create(model="resp-ok", input=turn, tools=[WEATHER]).output_text == "done: sunny"
+    assert client.responses.create(model="resp-ok", input=turn, tools=[WEATHER], store=False).output_text == "done: sunny"
+
+
+def test_a_stored_request_is_translated_even_where_passthrough_is_served(client, upstream):
+    before = len(responses_calls(upstream))
+    first = client.responses.create(model="resp-ok", input="Hi there")
+    assert len(responses_calls(upstream)) == before, "stored: translated to chat, not passed through"
+    assert first.id != "resp_up_1" and client.responses.retrieve(first.id).id == first.id
+    second = client.responses.create(model="resp-ok", input="And again", previous_response_id=first.id)
+    assert second.previous_response_id == first.id and len(responses_calls(upstream)) == before
 
 
 # ---- the OpenAI Agents SDK ----

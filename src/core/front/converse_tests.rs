@@ -15,8 +15,9 @@ const DEV: &str = "8edd8fc603d1de18ee8dcf261109b9486994e9fd6b674a0177e29b88128a7
 fn config(sessions: &str) -> String {
     format!(
         r#"{{"providers":{{"up":{{"kind":"openai","base_url":"http://127.0.0.1:9/v1"}},
-                         "anth":{{"kind":"anthropic","base_url":"http://127.0.0.1:9"}}}},
-           "models":[{{"name":"fast","provider":"up","model":"llama-3"}},{{"name":"claude","provider":"anth","model":"claude-x","max_output_tokens":50}}],
+                         "anth":{{"kind":"anthropic","base_url":"http://127.0.0.1:9"}},
+                         "oai":{{"kind":"openai","base_url":"http://127.0.0.1:9/v1","responses_api":true}}}},
+           "models":[{{"name":"fast","provider":"up","model":"llama-3"}},{{"name":"gpt","provider":"oai","model":"gpt-x"}},{{"name":"claude","provider":"anth","model":"claude-x","max_output_tokens":50}}],
            "keys":[{{"name":"dev","sha256":"{DEV}","tenant":"acme"}},{{"name":"o","sha256":"{}","tenant":"globex"}}]{sessions}}}"#,
         crate::core::util::secret::sha256_hex(b"sk-other")
     )

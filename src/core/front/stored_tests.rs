@@ -209,3 +209,22 @@ fn the_conversations_api_creates_lists_and_deletes() {
     assert_eq!(call(&mut w, DEV, "GET", &format!("/v1/conversations/{conv}"), "").reply.status, 404);
     assert_eq!(call(&mut w, DEV, "GET", "/v1/conversations/nope", "").reply.status, 404);
 }
+
+#[test]
+fn a_stored_turn_is_never_passed_through_so_its_id_is_the_gateways() {
+    let mut w = World::new("");
+    let stored = respond(&mut w, DEV, json!({"model": "gpt", "input": "hi"}), Upstream::OpenAi("hello"));
+    let sent = w.sent.last().unwrap();
+    assert!(sent.get("messages").is_some() && sent.get("input").is_none(), "translated to chat: {sent}");
+    let id = stored.json()["id"].as_str().unwrap().to_string();
+    assert_eq!((id.len(), stored.ops.len()), (53, 1), "stored under the gateway's id");
+    let got = call(&mut w, DEV, "GET", &format!("/v1/responses/{id}"), "");
+    assert_eq!(
+        (got.reply.status, got.json()["output_text"].as_str().or(got.json()["output"][0]["content"][0]["text"].as_str())),
+        (200, Some("hello"))
+    );
+
+    respond(&mut w, DEV, json!({"model": "gpt", "input": "hi", "store": false}), Upstream::OpenAi("hello"));
+    let sent = w.sent.last().unwrap();
+    assert_eq!((sent["input"].as_str(), sent.get("messages")), (Some("hi"), None), "store: false passes through: {sent}");
+}

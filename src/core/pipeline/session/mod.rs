@@ -145,6 +145,13 @@ impl Session {
     ) -> (Session, Action) {
         let Shared { health, redactor } = shared;
         let mut payload = payload;
+        let mut targets = targets;
+        if plans.conversation.is_some() {
+            // A stored turn is stored as the gateway encodes it, under the gateway's id: the
+            // caller must get that object, not an upstream's own (passthrough), so that its id
+            // can be fetched and chained.
+            targets.iter_mut().for_each(|t| t.responses_api = false);
+        }
         let cascade = plans.cascade.and_then(|g| plans::Cascade::start(g, &mut payload));
         let exchange = Exchange::new(caller.request_id.clone(), route_for(&caller, &payload, &targets[0]), redactor.clone());
         let mut s = Session {
