@@ -45,9 +45,22 @@ pub struct Gates {
     pub finish_reason: Option<String>,
     /// The text has a line `#### <number>` (GSM8K's final-answer convention).
     pub final_number: bool,
+    /// The writing system the text's letters must be in: a name of
+    /// [`crate::core::util::script::SCRIPTS`], or several joined with `+`.
+    pub script: Option<String>,
+    /// The least share of the text's letters in `script` (default [`DEFAULT_SCRIPT_SHARE`]).
+    pub script_min_share: Option<f64>,
 }
 
-crate::de_struct!(Gates, default, deny { json, min_chars, max_chars, contains, forbidden, labels, finish_reason, final_number });
+/// The share of letters in the `script` gate's script it asks for by default: room for a few
+/// foreign names and terms (`API`, `JSON`) in a paragraph.
+pub const DEFAULT_SCRIPT_SHARE: f64 = 0.9;
+
+crate::de_struct!(
+    Gates,
+    default,
+    deny { json, min_chars, max_chars, contains, forbidden, labels, finish_reason, final_number, script, script_min_share }
+);
 
 /// The finish reasons a gate may ask for.
 const FINISH_REASONS: [&str; 4] = ["stop", "length", "tool_calls", "content_filter"];
@@ -63,6 +76,7 @@ impl Gates {
             && self.labels.is_empty()
             && self.finish_reason.is_none()
             && !self.final_number
+            && self.script.is_none()
     }
 
     /// What is wrong with these gates on their own, if anything.
@@ -78,6 +92,12 @@ impl Gates {
         }
         if self.contains.iter().chain(&self.forbidden).chain(&self.labels).any(String::is_empty) {
             return Some("contains, forbidden and labels may not hold empty strings");
+        }
+        if self.script.as_deref().is_some_and(|s| crate::core::util::script::parse(s).is_none()) {
+            return Some("script must name scripts of the README's list (several joined with +)");
+        }
+        if self.script_min_share.is_some_and(|m| !(m > 0.0 && m <= 1.0)) || self.script_min_share.is_some() && self.script.is_none() {
+            return Some("script_min_share must be above 0 and at most 1, with a script");
         }
         None
     }
@@ -106,6 +126,9 @@ mod tests {
             (r#"{"min_chars":5,"max_chars":4}"#, "min_chars"),
             (r#"{"finish_reason":"end_turn"}"#, "finish_reason"),
             (r#"{"labels":["yes",""]}"#, "empty strings"),
+            (r#"{"script":"Klingon"}"#, "script must"),
+            (r#"{"script":"Latin","script_min_share":0}"#, "script_min_share"),
+            (r#"{"script_min_share":0.5}"#, "script_min_share"),
         ] {
             let g: Gates = serde_json::from_str(json).unwrap();
             assert!(g.problem().is_some_and(|p| p.contains(want)), "{json}: {:?}", g.problem());

@@ -25,7 +25,7 @@ mod validate;
 
 pub use cache::{CacheConfig, RoutePolicy, SimilarConfig};
 pub use context::{ContextConfig, Fit};
-pub use gates::{Gates, Strategy};
+pub use gates::{Gates, Strategy, DEFAULT_SCRIPT_SHARE};
 pub use health::{BreakerConfig, HealthChecks};
 pub use keys::{ClientKey, TenantConfig, TokensConfig};
 pub use limits::{usd_to_nano, BodyLimits, Limits, DEFAULT_MAX_BODY_BYTES};

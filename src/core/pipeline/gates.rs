@@ -1,5 +1,5 @@
 //! Quality gates: deterministic checks of an answer, for cascade routes (README, "Cascade").
-//! Pure and cheap: no model call, no regex engine; each gate reads the first choice's text
+//! Pure and cheap: no model call, no regex engine (the `regex` gates are run by the driver); each gate reads the first choice's text
 //! (an answer with only tool calls has the empty text).
 //!
 //! The `json` gate's schema subset: `type` (a name or a list), `enum`, `const`, `required`,
@@ -9,8 +9,9 @@
 //! `anyOf`, `pattern`, `format`, ...) are not checked. Validation stops at depth
 //! [`MAX_DEPTH`].
 
-use crate::core::config::Gates;
+use crate::core::config::{Gates, DEFAULT_SCRIPT_SHARE};
 use crate::core::types::ChatResponse;
+use crate::core::util::script;
 use serde_json::Value;
 
 /// Nesting past which the schema check looks no deeper.
@@ -52,6 +53,14 @@ pub fn check(gates: &Gates, answer: &ChatResponse) -> Vec<Verdict> {
     }
     if !gates.labels.is_empty() && !gates.labels.iter().any(|l| l == text.trim()) {
         fail("labels", format!("it must be exactly one of: {}", gates.labels.join(", ")));
+    }
+    if let Some(spec) = gates.script.as_deref() {
+        let want = gates.script_min_share.unwrap_or(DEFAULT_SCRIPT_SHARE);
+        let (hits, letters) = script::count(text, &script::parse(spec).unwrap_or_default());
+        if letters > 0 && (hits as f64) < want * letters as f64 {
+            let pct = |n: f64| (n * 100.0).round() as u32;
+            fail("script", format!("{}% of its letters are {spec}, fewer than {}%", pct(hits as f64 / letters as f64), pct(want)));
+        }
     }
     if let Some(schema @ (Value::Bool(true) | Value::Object(_))) = &gates.json {
         match serde_json::from_str::<Value>(text.trim()) {
