@@ -9,6 +9,7 @@
 //! "gates": {"final_number": true, "max_chars": 4000, "forbidden": ["As an AI"]}
 //! ```
 
+use super::judge::Judge;
 use serde_json::Value;
 
 /// How a route uses its steps.
@@ -50,6 +51,14 @@ pub struct Gates {
     pub script: Option<String>,
     /// The least share of the text's letters in `script` (default [`DEFAULT_SCRIPT_SHARE`]).
     pub script_min_share: Option<f64>,
+    /// JavaScript regular expressions the text must match, every one (a `RegExp` source, or
+    /// `/source/flags`; run by the driver, which reports a pattern its engine refuses).
+    pub regex: Vec<String>,
+    /// JavaScript regular expressions the text must not match, any of them.
+    pub not_regex: Vec<String>,
+    /// A model that scores the answer once every other gate passed: a [`Judge`]'s JSON, read
+    /// by [`Gates::judge`].
+    pub judge: Option<Value>,
 }
 
 /// The share of letters in the `script` gate's script it asks for by default: room for a few
@@ -59,7 +68,21 @@ pub const DEFAULT_SCRIPT_SHARE: f64 = 0.9;
 crate::de_struct!(
     Gates,
     default,
-    deny { json, min_chars, max_chars, contains, forbidden, labels, finish_reason, final_number, script, script_min_share }
+    deny {
+        json,
+        min_chars,
+        max_chars,
+        contains,
+        forbidden,
+        labels,
+        finish_reason,
+        final_number,
+        script,
+        script_min_share,
+        regex,
+        not_regex,
+        judge
+    }
 );
 
 /// The finish reasons a gate may ask for.
@@ -77,6 +100,14 @@ impl Gates {
             && self.finish_reason.is_none()
             && !self.final_number
             && self.script.is_none()
+            && self.regex.is_empty()
+            && self.not_regex.is_empty()
+            && self.judge.is_none()
+    }
+
+    /// The judge's settings, when they are there and valid.
+    pub fn judge(&self) -> Option<Judge> {
+        self.judge.as_ref().and_then(|j| Judge::read(j).ok())
     }
 
     /// What is wrong with these gates on their own, if anything.
@@ -90,8 +121,9 @@ impl Gates {
         if self.finish_reason.as_deref().is_some_and(|f| !FINISH_REASONS.contains(&f)) {
             return Some("finish_reason must be one of stop, length, tool_calls, content_filter");
         }
-        if self.contains.iter().chain(&self.forbidden).chain(&self.labels).any(String::is_empty) {
-            return Some("contains, forbidden and labels may not hold empty strings");
+        let lists = [&self.contains, &self.forbidden, &self.labels, &self.regex, &self.not_regex];
+        if lists.iter().any(|l| l.iter().any(String::is_empty)) {
+            return Some("contains, forbidden, labels, regex and not_regex may not hold empty strings");
         }
         if self.script.as_deref().is_some_and(|s| crate::core::util::script::parse(s).is_none()) {
             return Some("script must name scripts of the README's list (several joined with +)");
@@ -99,7 +131,7 @@ impl Gates {
         if self.script_min_share.is_some_and(|m| !(m > 0.0 && m <= 1.0)) || self.script_min_share.is_some() && self.script.is_none() {
             return Some("script_min_share must be above 0 and at most 1, with a script");
         }
-        None
+        self.judge.as_ref().and_then(|j| Judge::read(j).err())
     }
 }
 
@@ -112,7 +144,7 @@ mod tests {
         let g: Gates = serde_json::from_str(r#"{"final_number":true,"max_chars":10}"#).unwrap();
         assert_eq!(g, Gates { final_number: true, max_chars: Some(10), ..Gates::default() });
         assert!(!g.is_empty());
-        assert!(serde_json::from_str::<Gates>(r#"{"regex":"x"}"#).unwrap_err().to_string().contains("unknown field `regex`"));
+        assert!(serde_json::from_str::<Gates>(r#"{"regexp":["x"]}"#).unwrap_err().to_string().contains("unknown field `regexp`"));
         assert!(serde_json::from_str::<Gates>("{}").unwrap().is_empty());
         assert!(serde_json::from_str::<Gates>(r#"{"json":false}"#).unwrap().is_empty());
         let s: Strategy = serde_json::from_str(r#""cascade""#).unwrap();
@@ -129,6 +161,8 @@ mod tests {
             (r#"{"script":"Klingon"}"#, "script must"),
             (r#"{"script":"Latin","script_min_share":0}"#, "script_min_share"),
             (r#"{"script_min_share":0.5}"#, "script_min_share"),
+            (r#"{"not_regex":["ok",""]}"#, "empty strings"),
+            (r#"{"judge":{"model":"m","rubric":"","on_error":"pass"}}"#, "rubric"),
         ] {
             let g: Gates = serde_json::from_str(json).unwrap();
             assert!(g.problem().is_some_and(|p| p.contains(want)), "{json}: {:?}", g.problem());

@@ -78,6 +78,33 @@ pub fn check(gates: &Gates, answer: &ChatResponse) -> Vec<Verdict> {
     out
 }
 
+/// The patterns the driver runs for the `regex` and `not_regex` gates, in this order.
+pub fn patterns(gates: &Gates) -> Vec<String> {
+    gates.regex.iter().chain(&gates.not_regex).cloned().collect()
+}
+
+/// The `regex` and `not_regex` verdicts from the driver's answer to [`patterns`] (see
+/// [`crate::core::pipeline::protocol::Action::Regex`]; `None`: no answer).
+pub fn regex_verdicts(gates: &Gates, answer: Option<&str>) -> Vec<Verdict> {
+    let bits = answer.unwrap_or_default();
+    let one = |reason: String| vec![Verdict { gate: "regex", reason }];
+    if let Some(why) = bits.strip_prefix('!') {
+        return one(format!("a pattern could not be compiled: {why}"));
+    }
+    if bits.len() != gates.regex.len() + gates.not_regex.len() || bits.bytes().any(|b| b != b'0' && b != b'1') {
+        return one("the patterns could not be run".into());
+    }
+    let (must, must_not) = bits.as_bytes().split_at(gates.regex.len());
+    let mut out = Vec::new();
+    if let Some((p, _)) = gates.regex.iter().zip(must).find(|(_, &b)| b == b'0') {
+        out.push(Verdict { gate: "regex", reason: format!("it does not match the pattern {p}") });
+    }
+    if let Some((p, _)) = gates.not_regex.iter().zip(must_not).find(|(_, &b)| b == b'1') {
+        out.push(Verdict { gate: "not_regex", reason: format!("it matches the pattern {p}, which is not allowed") });
+    }
+    out
+}
+
 /// The gate names of `verdicts`, joined with `+` (for headers and failure lists).
 pub fn names(verdicts: &[Verdict]) -> String {
     verdicts.iter().map(|v| v.gate).collect::<Vec<_>>().join("+")

@@ -14,6 +14,7 @@
 
 mod account;
 mod cascade;
+mod checks;
 mod conversation;
 mod fit;
 mod lookup;
