@@ -69,7 +69,7 @@ def test_a_low_score_re_prompts_then_escalates_with_the_judges_reason(gateway, u
     assert r.headers["x-switchyard-model"] == "final-number"
     assert r.headers["x-switchyard-route-reason"] == "cascade: rung 2 of 2, rung 1 failed judge, rung 1 re-prompt failed judge"
     again = calls(upstream, "ok", marker)[1]["body"]["messages"][-1]["content"]
-    assert again.startswith("Your answer failed validation: the judge scored it 0.1, below 0.7: it has no final line")
+    assert again.startswith("Your answer failed validation: the judge scored it 0.1, below the threshold: it has no final line")
     assert len(calls(upstream, "judge", marker)) == 3
     # Two weak answers (2 x 16 tokens at $1/M), the strong one (11 in at $10/M, 5 out at $30/M),
     # three judge calls (3 x 16 tokens at $2/M).

@@ -336,6 +336,7 @@ impl Planner<'_> {
     }
 
     /// How to reach one planned target's upstream, with its API key from the secrets.
+    #[inline(never)]
     pub fn target_spec(&self, model: &Model, planned: &PlannedTarget) -> TargetSpec {
         let provider = &self.config.providers[&model.provider];
         let api_key = match &provider.api_key_secret {

@@ -27,13 +27,24 @@ pub fn request(model: &str, judge: &Judge, question: &str, answer: &str) -> Chat
     instructed(model, system, user, JUDGE_MAX_TOKENS)
 }
 
-/// The judge's score and reason, from its text; `None` when it gave no score from 0 to 1.
-pub fn verdict(text: &str) -> Option<(f64, String)> {
+/// The judge's verdict from its text: `None` when it gave no score from 0 to 1; `Some(None)`
+/// when the score reaches `threshold`; otherwise why the answer fails, in words for the
+/// re-prompt (the score as the judge wrote it, and its reason).
+pub fn grade(text: &str, threshold: f64) -> Option<Option<String>> {
     let (start, end) = (text.find('{')?, text.rfind('}')?);
     let v: Value = serde_json::from_str(text.get(start..=end)?).ok()?;
-    let score = v.get("score")?.as_f64().filter(|s| (0.0..=1.0).contains(s))?;
-    let reason = v.get("reason").and_then(Value::as_str).unwrap_or_default().trim();
-    Some((score, reason.chars().take(500).collect()))
+    let score = v.get("score").filter(|s| s.as_f64().is_some_and(|s| (0.0..=1.0).contains(&s)))?;
+    if score.as_f64() >= Some(threshold) {
+        return Some(None);
+    }
+    let mut why = String::from("the judge scored it ");
+    why.push_str(&score.to_string());
+    why.push_str(", below the threshold");
+    if let Some(reason) = v.get("reason").and_then(Value::as_str).map(str::trim).filter(|r| !r.is_empty()) {
+        why.push_str(": ");
+        why.extend(reason.chars().take(500));
+    }
+    Some(Some(why))
 }
 
 #[cfg(test)]
@@ -53,10 +64,13 @@ mod tests {
 
     #[test]
     fn verdicts_are_read_or_refused() {
-        assert_eq!(verdict(r#"{"score": 0.8, "reason": " fine "}"#), Some((0.8, "fine".into())));
-        assert_eq!(verdict("Sure:\n```json\n{\"score\":1}\n```"), Some((1.0, String::new())));
+        assert_eq!(grade(r#"{"score": 0.8, "reason": "fine"}"#, 0.8), Some(None));
+        assert_eq!(grade("Sure:\n```json\n{\"score\":1}\n```", 0.7), Some(None));
+        let low = grade(r#"{"score": 0.25, "reason": " no final line "}"#, 0.7);
+        assert_eq!(low, Some(Some("the judge scored it 0.25, below the threshold: no final line".into())));
+        assert_eq!(grade(r#"{"score": 0}"#, 0.7), Some(Some("the judge scored it 0, below the threshold".into())));
         for bad in ["0.9", r#"{"score":"high"}"#, r#"{"score":1.5}"#, r#"{"reason":"ok"}"#, "{not json}", ""] {
-            assert_eq!(verdict(bad), None, "{bad}");
+            assert_eq!(grade(bad, 0.5), None, "{bad}");
         }
     }
 }

@@ -17,7 +17,6 @@ use crate::core::pipeline::subcall::{self, Begun};
 use crate::core::pipeline::target::Payload;
 use crate::core::state::cost;
 use crate::core::types::Role;
-use serde_json::Value;
 
 /// The longest wait for the judge.
 const JUDGE_TIMEOUT_MS: u64 = 30_000;
@@ -66,14 +65,9 @@ impl Session {
             self.lookup_nusd += cost::nano_usd(usage, &target.prices);
         }
         let text = answer.ok().and_then(|a| a.choices.into_iter().next()).and_then(|ch| ch.content);
-        let verdicts = match text.as_deref().and_then(judge::verdict) {
-            Some((score, _)) if score >= settings.threshold => Vec::new(),
-            Some((score, reason)) => {
-                let why = if reason.is_empty() { String::new() } else { format!(": {reason}") };
-                // Numbers as JSON writes them: no float formatting of core's in the module.
-                let (score, least) = (Value::from(score), Value::from(settings.threshold));
-                vec![Verdict { gate: "judge", reason: format!("the judge scored it {score}, below {least}{why}") }]
-            }
+        let verdicts = match text.as_deref().and_then(|t| judge::grade(t, settings.threshold)) {
+            Some(None) => Vec::new(),
+            Some(Some(reason)) => vec![Verdict { gate: "judge", reason }],
             None if settings.on_error == OnError::Pass => {
                 c.notes.push(format!("rung {rung} judge gave no score (passed)"));
                 Vec::new()

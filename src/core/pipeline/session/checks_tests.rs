@@ -144,7 +144,7 @@ fn a_low_score_fails_with_the_judges_reason() {
     answer(&mut s, "four");
     let again = s.on_called(200, &completion(r#"{"score":0.1,"reason":"no final line"}"#, (50, 10)), 20);
     let note = last_message(&again);
-    assert!(note.contains("the judge scored it 0.1, below 0.7: no final line"), "{note}");
+    assert!(note.contains("the judge scored it 0.1, below the threshold: no final line"), "{note}");
     let call = answer(&mut s, "#### 4");
     assert!(judge_call(&call).1.contains("What is 2+2?"), "the judge reads the question, not the re-prompt");
 }
