@@ -227,6 +227,30 @@ async function runProbes(gw, env) {
   );
 }
 
+// The regex gates: the core has no regex engine, so the driver runs the patterns with
+// JavaScript's RegExp, each compiled once per isolate. A pattern is a RegExp source, or
+// "/source/flags". The answer: "1" or "0" per pattern, or "!" and the engine's message.
+const compiled = new Map();
+function runRegex(patterns, bytes) {
+  const text = new TextDecoder().decode(bytes);
+  let bits = "";
+  for (const p of patterns) {
+    let re = compiled.get(p);
+    if (!re) {
+      const m = /^\/([^]*)\/([a-z]*)$/.exec(p);
+      try {
+        re = m && m[1] ? new RegExp(m[1], m[2].replace(/[gy]/g, "")) : new RegExp(p);
+      } catch (e) {
+        return "!" + String(e.message || e);
+      }
+      if (compiled.size >= 256) compiled.clear();
+      compiled.set(p, re);
+    }
+    bits += re.test(text) ? "1" : "0";
+  }
+  return bits;
+}
+
 // Perform the core's actions one after another until the reply (or its stream's head).
 async function drive(job, gw, step) {
   const { env, ctx } = job;
@@ -307,6 +331,9 @@ async function drive(job, gw, step) {
         break;
       case "conversation":
         a = resume(ANSWER, 0, await conversationCall(env, a.name, a.op));
+        break;
+      case "regex":
+        a = resume(ANSWER, 0, runRegex(a.patterns, step.take_bytes()));
         break;
       default:
         throw new Error("unknown action " + a.do);

@@ -66,6 +66,25 @@ def free_port():
         return s.getsockname()[1]
 
 
+def add_gates_config(config):
+    """The regex and judge gates' routes (tests/e2e/test_gates.py): the cascade's rungs, and a
+    judge that scores by a rule (upstream.py's `judge`) or gives no score (`judge-garbled`)."""
+    config["models"] += [{"name": "gates-judge", "provider": "up", "model": "judge", "prices": {"input": 2, "output": 2}},
+                         {"name": "gates-judge-garbled", "provider": "up", "model": "judge-garbled"}]
+    rungs = [{"model": "cascade-weak"}, {"model": "cascade-strong"}]
+    judge = {"model": "gates-judge", "rubric": "The answer ends with a line #### <number>.", "threshold": 0.7, "on_error": "fail"}
+    config["routes"] += [
+        {"name": "r-gates-regex", "strategy": "cascade", "steps": rungs, "retry": {"max_retries": 0},
+         "gates": {"regex": ["/^#### \\d+$/m"], "not_regex": ["/\\bsorry\\b/i"]}},
+        {"name": "r-gates-bad-regex", "strategy": "cascade", "steps": rungs, "retry": {"max_retries": 0},
+         "gates": {"regex": ["x{2,1}"]}},
+        {"name": "r-gates-judge", "strategy": "cascade", "steps": rungs, "retry": {"max_retries": 0}, "gates": {"judge": judge}},
+        {"name": "r-gates-judge-open", "strategy": "cascade", "steps": rungs, "retry": {"max_retries": 0},
+         "gates": {"judge": {**judge, "model": "gates-judge-garbled", "on_error": "pass"}}},
+    ]
+    return config
+
+
 def test_config(upstream_port):
     base = f"http://127.0.0.1:{upstream_port}/v1"
     behaviours = ["ok", "status-400", "status-429", "status-500", "status-503", "echo-key-401",
@@ -176,7 +195,7 @@ class Gateway:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp / "wrangler.log"
         self.state_dir = tmp / "state"
-        config = json.dumps(test_config(upstream_port))
+        config = json.dumps(add_gates_config(test_config(upstream_port)))
         cmd = [str(ROOT / "node_modules/.bin/wrangler"), "dev", "--ip", "127.0.0.1", "--port", str(self.port),
                "--persist-to", str(tmp / "state"), "--inspector-port", str(free_port()), "--show-interactive-dev-session=false", "--test-scheduled",
                "--var", f"SWITCHYARD_CONFIG:{config}", "--var", f"UPSTREAM_KEY:{CANARY_KEY}", "--var", "TOKEN_KEY:" + secrets.token_hex(16),

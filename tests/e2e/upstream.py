@@ -17,6 +17,9 @@ Gemini (`/v1beta/models/M:generateContent` and `:streamGenerateContent?alt=sse`,
                    `context_length_exceeded`
     summarize      answers with a short summary ("summary of N lines")
     final-number   answers with a worked answer ending in GSM8K's final line `#### 42`
+    judge          a judge gate's grader: `{"score": 1.0, ...}` when the graded answer (between
+                   `<answer>` and `</answer>`) has "####", else `{"score": 0.1, ...}`
+    judge-garbled  a grader that answers with no score
 
 on OpenAI's Responses API (`/v1/responses`, the passthrough wire), `ok` answers with a
 reasoning item and the echo of the last user text, or a function call when tools are offered
@@ -253,6 +256,15 @@ def behave(h, body, call):
     if model == "final-number":
         reply = completion(body)
         reply["choices"][0]["message"]["content"] = "Six times seven is 42.\n#### 42"
+        return send_json(h, 200, reply)
+    if model in ("judge", "judge-garbled"):
+        # Scores the gateway's judge request by a rule: 1.0 when the answer has "####", else 0.1.
+        asked = body["messages"][-1]["content"]
+        answer = asked.split("<answer>\n", 1)[-1].rsplit("\n</answer>", 1)[0]
+        score = 1.0 if "####" in answer else 0.1
+        reply = completion(body)
+        reply["choices"][0]["message"]["content"] = "I would rather not say." if model == "judge-garbled" else \
+            json.dumps({"score": score, "reason": "it has a final line" if score == 1.0 else "it has no final line"})
         return send_json(h, 200, reply)
     if model.startswith("status-"):
         status = int(model.split("-")[1])

@@ -199,6 +199,11 @@ fn a_cascade_route_is_validated() {
         (r#""strategy":"cascade","steps":[{"pool":[{"model":"a"}]}],"gates":{"final_number":true}"#, "routes[0].steps"),
         (r#""steps":[{"model":"a"}],"gates":{"final_number":true}"#, "routes[0].gates"),
         (r#""steps":[{"model":"a","gates":false}]"#, "routes[0].steps"),
+        (
+            r#""strategy":"cascade","steps":[{"model":"a"}],"gates":{"judge":{"model":"ghost","rubric":"r","on_error":"pass"}}"#,
+            "routes[0].gates.judge.model",
+        ),
+        (r#""strategy":"cascade","steps":[{"model":"a"}],"gates":{"regex":[""]}"#, "routes[0].gates"),
     ] {
         let bad = Config::parse(&route(fields)).unwrap_err();
         assert!(bad.iter().any(|p| p.path == path), "{fields}: {bad:?}");

@@ -9,6 +9,7 @@
 //! "gates": {"final_number": true, "max_chars": 4000, "forbidden": ["As an AI"]}
 //! ```
 
+use super::judge::Judge;
 use serde_json::Value;
 
 /// How a route uses its steps.
@@ -45,9 +46,44 @@ pub struct Gates {
     pub finish_reason: Option<String>,
     /// The text has a line `#### <number>` (GSM8K's final-answer convention).
     pub final_number: bool,
+    /// The writing system the text's letters must be in: a name of
+    /// [`crate::core::util::script::SCRIPTS`], or several joined with `+`.
+    pub script: Option<String>,
+    /// The least share of the text's letters in `script` (default [`DEFAULT_SCRIPT_SHARE`]).
+    pub script_min_share: Option<f64>,
+    /// JavaScript regular expressions the text must match, every one (a `RegExp` source, or
+    /// `/source/flags`; run by the driver, which reports a pattern its engine refuses).
+    pub regex: Vec<String>,
+    /// JavaScript regular expressions the text must not match, any of them.
+    pub not_regex: Vec<String>,
+    /// A model that scores the answer once every other gate passed: a [`Judge`]'s JSON, read
+    /// by [`Gates::judge`].
+    pub judge: Option<Value>,
 }
 
-crate::de_struct!(Gates, default, deny { json, min_chars, max_chars, contains, forbidden, labels, finish_reason, final_number });
+/// The share of letters in the `script` gate's script it asks for by default: room for a few
+/// foreign names and terms (`API`, `JSON`) in a paragraph.
+pub const DEFAULT_SCRIPT_SHARE: f64 = 0.9;
+
+crate::de_struct!(
+    Gates,
+    default,
+    deny {
+        json,
+        min_chars,
+        max_chars,
+        contains,
+        forbidden,
+        labels,
+        finish_reason,
+        final_number,
+        script,
+        script_min_share,
+        regex,
+        not_regex,
+        judge
+    }
+);
 
 /// The finish reasons a gate may ask for.
 const FINISH_REASONS: [&str; 4] = ["stop", "length", "tool_calls", "content_filter"];
@@ -63,6 +99,15 @@ impl Gates {
             && self.labels.is_empty()
             && self.finish_reason.is_none()
             && !self.final_number
+            && self.script.is_none()
+            && self.regex.is_empty()
+            && self.not_regex.is_empty()
+            && self.judge.is_none()
+    }
+
+    /// The judge's settings, when they are there and valid.
+    pub fn judge(&self) -> Option<Judge> {
+        self.judge.as_ref().and_then(|j| Judge::read(j).ok())
     }
 
     /// What is wrong with these gates on their own, if anything.
@@ -76,10 +121,17 @@ impl Gates {
         if self.finish_reason.as_deref().is_some_and(|f| !FINISH_REASONS.contains(&f)) {
             return Some("finish_reason must be one of stop, length, tool_calls, content_filter");
         }
-        if self.contains.iter().chain(&self.forbidden).chain(&self.labels).any(String::is_empty) {
-            return Some("contains, forbidden and labels may not hold empty strings");
+        let lists = [&self.contains, &self.forbidden, &self.labels, &self.regex, &self.not_regex];
+        if lists.iter().any(|l| l.iter().any(String::is_empty)) {
+            return Some("contains, forbidden, labels, regex and not_regex may not hold empty strings");
         }
-        None
+        if self.script.as_deref().is_some_and(|s| crate::core::util::script::parse(s).is_none()) {
+            return Some("script must name scripts of the README's list (several joined with +)");
+        }
+        if self.script_min_share.is_some_and(|m| !(m > 0.0 && m <= 1.0)) || self.script_min_share.is_some() && self.script.is_none() {
+            return Some("script_min_share must be above 0 and at most 1, with a script");
+        }
+        self.judge.as_ref().and_then(|j| Judge::read(j).err())
     }
 }
 
@@ -92,7 +144,7 @@ mod tests {
         let g: Gates = serde_json::from_str(r#"{"final_number":true,"max_chars":10}"#).unwrap();
         assert_eq!(g, Gates { final_number: true, max_chars: Some(10), ..Gates::default() });
         assert!(!g.is_empty());
-        assert!(serde_json::from_str::<Gates>(r#"{"regex":"x"}"#).unwrap_err().to_string().contains("unknown field `regex`"));
+        assert!(serde_json::from_str::<Gates>(r#"{"regexp":["x"]}"#).unwrap_err().to_string().contains("unknown field `regexp`"));
         assert!(serde_json::from_str::<Gates>("{}").unwrap().is_empty());
         assert!(serde_json::from_str::<Gates>(r#"{"json":false}"#).unwrap().is_empty());
         let s: Strategy = serde_json::from_str(r#""cascade""#).unwrap();
@@ -106,6 +158,11 @@ mod tests {
             (r#"{"min_chars":5,"max_chars":4}"#, "min_chars"),
             (r#"{"finish_reason":"end_turn"}"#, "finish_reason"),
             (r#"{"labels":["yes",""]}"#, "empty strings"),
+            (r#"{"script":"Klingon"}"#, "script must"),
+            (r#"{"script":"Latin","script_min_share":0}"#, "script_min_share"),
+            (r#"{"script_min_share":0.5}"#, "script_min_share"),
+            (r#"{"not_regex":["ok",""]}"#, "empty strings"),
+            (r#"{"judge":{"model":"m","rubric":"","on_error":"pass"}}"#, "rubric"),
         ] {
             let g: Gates = serde_json::from_str(json).unwrap();
             assert!(g.problem().is_some_and(|p| p.contains(want)), "{json}: {:?}", g.problem());

@@ -15,6 +15,7 @@ mod cache;
 mod context;
 mod gates;
 mod health;
+mod judge;
 mod keys;
 mod limits;
 mod model;
@@ -25,8 +26,9 @@ mod validate;
 
 pub use cache::{CacheConfig, RoutePolicy, SimilarConfig};
 pub use context::{ContextConfig, Fit};
-pub use gates::{Gates, Strategy};
+pub use gates::{Gates, Strategy, DEFAULT_SCRIPT_SHARE};
 pub use health::{BreakerConfig, HealthChecks};
+pub use judge::{Judge, OnError};
 pub use keys::{ClientKey, TenantConfig, TokensConfig};
 pub use limits::{usd_to_nano, BodyLimits, Limits, DEFAULT_MAX_BODY_BYTES};
 pub use model::{Capabilities, Model, Prices, PricesUsd, Quota};

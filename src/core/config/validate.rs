@@ -203,6 +203,9 @@ impl Config {
                 if let Some(problem) = g.problem() {
                     p.add(format!("{path}.gates"), problem);
                 }
+                if let Some(m) = g.judge().map(|j| j.model).filter(|m| self.model(m).is_none()) {
+                    p.add(format!("{path}.gates.judge.model"), &format!("unknown model '{m}'"));
+                }
                 if r.steps.iter().any(|s| matches!(s, StepConfig::Pool { .. })) {
                     p.add(format!("{path}.steps"), "a cascade's steps are its rungs: each one model, not a pool");
                 }

@@ -3,7 +3,7 @@
 //! plans before the first attempt (a stored conversation's history is loaded first: see
 //! `converse`).
 
-use crate::core::config::{Config, Fit, Model, Strategy};
+use crate::core::config::{Config, Fit, Gates, Model, Strategy};
 use crate::core::error::{Code, GatewayError};
 use crate::core::front::caps;
 use crate::core::front::inbound::Inbound;
@@ -154,7 +154,12 @@ impl Planner<'_> {
         let fit = self.fit_plan(&name, &mut payload, &windows)?;
         let run = inb.header("x-switchyard-run").filter(|r| r.len() <= 64).unwrap_or_default().to_string();
         let gates = self.config.route(&name).filter(|r| r.strategy == Strategy::Cascade).and_then(|r| r.gates.clone());
-        let cascade = gates.map(|gates| CascadePlan { gates, checked });
+        let judge = |g: &Gates| {
+            let judge = g.judge()?;
+            let m = self.config.model(&judge.model)?;
+            Some((judge, self.target_spec(m, &PlannedTarget { model: m.name.clone(), max_retries: 0, timeout_ms: None })))
+        };
+        let cascade = gates.map(|gates| CascadePlan { judge: judge(&gates).map(Box::new), gates, checked });
         let mut spend = self.spend_plan(who, &payload, &targets, inb.body.len())?;
         if cascade.is_some() {
             // A cascade may ask every rung twice, the second time with the first answer added.
@@ -331,6 +336,7 @@ impl Planner<'_> {
     }
 
     /// How to reach one planned target's upstream, with its API key from the secrets.
+    #[inline(never)]
     pub fn target_spec(&self, model: &Model, planned: &PlannedTarget) -> TargetSpec {
         let provider = &self.config.providers[&model.provider];
         let api_key = match &provider.api_key_secret {

@@ -298,6 +298,7 @@ fn session_event(s: &mut Session, waited: &Action, event: Event, now_ms: u64) ->
         (Action::Index { .. }, Event::Answer(v)) => s.on_index(v, now_ms),
         (Action::Call { .. }, Event::Called { status, body }) => s.on_called(status, body, now_ms),
         (Action::Conversation { .. }, Event::Answer(v)) => s.on_stored(v),
+        (Action::Regex { .. }, Event::Answer(v)) => s.on_regex(v, now_ms),
         _ => return None,
     })
 }

@@ -233,15 +233,21 @@ pub fn summary_request(summarizer: &str, plan: &SummaryPlan, messages: &[Message
     let instructions = "You condense conversations between a user and an assistant. Write a concise summary of the \
         conversation below (merging it with the summary so far, when there is one) that keeps every fact, decision, \
         name, number, open question and tool result that later turns may need. Write only the summary.";
+    instructed(summarizer, instructions.into(), text, plan.summary_tokens)
+}
+
+/// A request of the pipeline's own (a summary, a judge's score): `system` then `user`, at
+/// temperature 0, whole, with at most `max_tokens` written.
+pub fn instructed(model: &str, system: String, user: String, max_tokens: u32) -> ChatRequest {
     ChatRequest {
-        model: summarizer.to_string(),
-        messages: vec![Message::new(Role::System, Content::Text(instructions.into())), Message::new(Role::User, Content::Text(text))],
+        model: model.to_string(),
+        messages: vec![Message::new(Role::System, Content::Text(system)), Message::new(Role::User, Content::Text(user))],
         tools: Vec::new(),
         tool_choice: None,
         parallel_tool_calls: None,
         response_format: None,
         sampling: Sampling { temperature: Some(0.0), ..Sampling::default() },
-        max_output_tokens: Some(plan.summary_tokens),
+        max_output_tokens: Some(max_tokens),
         max_tokens_field: MaxTokensField::MaxTokens,
         reasoning_effort: None,
         stream: false,

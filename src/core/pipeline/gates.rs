@@ -1,5 +1,5 @@
 //! Quality gates: deterministic checks of an answer, for cascade routes (README, "Cascade").
-//! Pure and cheap: no model call, no regex engine; each gate reads the first choice's text
+//! Pure and cheap: no model call, no regex engine (the `regex` gates are run by the driver); each gate reads the first choice's text
 //! (an answer with only tool calls has the empty text).
 //!
 //! The `json` gate's schema subset: `type` (a name or a list), `enum`, `const`, `required`,
@@ -9,8 +9,9 @@
 //! `anyOf`, `pattern`, `format`, ...) are not checked. Validation stops at depth
 //! [`MAX_DEPTH`].
 
-use crate::core::config::Gates;
+use crate::core::config::{Gates, DEFAULT_SCRIPT_SHARE};
 use crate::core::types::ChatResponse;
+use crate::core::util::script;
 use serde_json::Value;
 
 /// Nesting past which the schema check looks no deeper.
@@ -53,6 +54,14 @@ pub fn check(gates: &Gates, answer: &ChatResponse) -> Vec<Verdict> {
     if !gates.labels.is_empty() && !gates.labels.iter().any(|l| l == text.trim()) {
         fail("labels", format!("it must be exactly one of: {}", gates.labels.join(", ")));
     }
+    if let Some(spec) = gates.script.as_deref() {
+        let want = gates.script_min_share.unwrap_or(DEFAULT_SCRIPT_SHARE);
+        let (hits, letters) = script::count(text, &script::parse(spec).unwrap_or_default());
+        if letters > 0 && (hits as f64) < want * letters as f64 {
+            let pct = |n: f64| (n * 100.0).round() as u32;
+            fail("script", format!("{}% of its letters are {spec}, fewer than {}%", pct(hits as f64 / letters as f64), pct(want)));
+        }
+    }
     if let Some(schema @ (Value::Bool(true) | Value::Object(_))) = &gates.json {
         match serde_json::from_str::<Value>(text.trim()) {
             Ok(v) => {
@@ -65,6 +74,33 @@ pub fn check(gates: &Gates, answer: &ChatResponse) -> Vec<Verdict> {
     }
     if gates.final_number && !text.lines().any(is_final_number) {
         fail("final_number", "it has no line \"#### <number>\" giving the final answer".into());
+    }
+    out
+}
+
+/// The patterns the driver runs for the `regex` and `not_regex` gates, in this order.
+pub fn patterns(gates: &Gates) -> Vec<String> {
+    gates.regex.iter().chain(&gates.not_regex).cloned().collect()
+}
+
+/// The `regex` and `not_regex` verdicts from the driver's answer to [`patterns`] (see
+/// [`crate::core::pipeline::protocol::Action::Regex`]; `None`: no answer).
+pub fn regex_verdicts(gates: &Gates, answer: Option<&str>) -> Vec<Verdict> {
+    let bits = answer.unwrap_or_default();
+    let one = |reason: String| vec![Verdict { gate: "regex", reason }];
+    if let Some(why) = bits.strip_prefix('!') {
+        return one(format!("a pattern could not be compiled: {why}"));
+    }
+    if bits.len() != gates.regex.len() + gates.not_regex.len() || bits.bytes().any(|b| b != b'0' && b != b'1') {
+        return one("the patterns could not be run".into());
+    }
+    let (must, must_not) = bits.as_bytes().split_at(gates.regex.len());
+    let mut out = Vec::new();
+    if let Some((p, _)) = gates.regex.iter().zip(must).find(|(_, &b)| b == b'0') {
+        out.push(Verdict { gate: "regex", reason: format!("it does not match the pattern {p}") });
+    }
+    if let Some((p, _)) = gates.not_regex.iter().zip(must_not).find(|(_, &b)| b == b'1') {
+        out.push(Verdict { gate: "not_regex", reason: format!("it matches the pattern {p}, which is not allowed") });
     }
     out
 }

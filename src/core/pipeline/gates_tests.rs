@@ -48,6 +48,11 @@ fn each_gate_passes_and_fails_on_its_own() {
         (json!({"final_number": true}), "2 + 2 = 4\n#### 4", ""),
         (json!({"final_number": true}), "The answer is 4.", "final_number"),
         (json!({"final_number": true, "min_chars": 100}), "4", "min_chars+final_number"),
+        (json!({"script": "Cyrillic"}), "Столица Франции — Париж.", ""),
+        (json!({"script": "Cyrillic"}), "The capital of France is Paris.", "script"),
+        (json!({"script": "Cyrillic", "script_min_share": 0.5}), "Ответ: столица — Paris.", ""),
+        (json!({"script": "Han+Hiragana+Katakana"}), "フランスの首都はパリです。", ""),
+        (json!({"script": "Latin"}), "42 = 6 × 7", ""),
     ];
     for (g, text, want) in cases {
         assert_eq!(failed(&gates(g.clone()), text), *want, "{g} on {text:?}");
@@ -62,6 +67,13 @@ fn the_finish_reason_gate_reads_the_first_choice() {
     assert_eq!(v, vec![Verdict { gate: "finish_reason", reason: "it stopped with 'length', not 'stop'".into() }]);
     let tools_only = answer(None, FinishReason::ToolCalls);
     assert_eq!(names(&check(&gates(json!({"min_chars": 1})), &tools_only)), "min_chars");
+}
+
+#[test]
+fn the_script_gate_says_how_much_was_off() {
+    let g = gates(json!({"script": "Latin"}));
+    let v = check(&g, &answer(Some("Paris — Париж"), FinishReason::Stop));
+    assert_eq!(v, vec![Verdict { gate: "script", reason: "50% of its letters are Latin, fewer than 90%".into() }]);
 }
 
 #[test]

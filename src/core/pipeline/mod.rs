@@ -4,6 +4,7 @@
 pub mod context;
 pub mod exchange;
 pub mod gates;
+pub mod judge;
 pub mod protocol;
 pub mod routes;
 pub mod session;

@@ -153,6 +153,16 @@ pub enum Action {
         /// The op, JSON.
         op: String,
     },
+    /// Run these JavaScript regular expressions (a pattern, or `/source/flags`) on the text
+    /// carried as the action's bytes (UTF-8); report [`Event::Answer`] with one character per
+    /// pattern, in order, `1` it matches or `0` it does not, or `!` and the engine's message
+    /// when a pattern does not compile.
+    Regex {
+        /// The patterns.
+        patterns: Vec<String>,
+        /// The text, moved out with the bytes.
+        text: String,
+    },
 }
 
 /// What happened, reported by the driver for the action it performed.
@@ -172,7 +182,7 @@ pub enum Event<'a> {
         /// It was a timeout.
         timed_out: bool,
     },
-    /// The answer of a KV, tenant, cache, follow, index or conversation step (`None`: nothing,
+    /// The answer of a KV, tenant, cache, follow, index, conversation or regex step (`None`: nothing,
     /// or no answer).
     Answer(Option<&'a str>),
     /// A sub-request's result (status 0: it could not be reached).
@@ -252,6 +262,16 @@ impl Action {
                 o.push_str(r#","op":"#);
                 string(&mut o, op);
             }
+            Action::Regex { patterns, .. } => {
+                o.push_str(r#"{"do":"regex","patterns":["#);
+                for (i, p) in patterns.iter().enumerate() {
+                    if i > 0 {
+                        o.push(',');
+                    }
+                    string(&mut o, p);
+                }
+                o.push(']');
+            }
         }
         o.push_str(extra);
         o.push('}');
@@ -265,6 +285,7 @@ impl Action {
             Action::Respond(r) => std::mem::take(&mut r.body),
             Action::Fetch { request, .. } | Action::Call { request, .. } => std::mem::take(&mut request.body),
             Action::Mock(m) => std::mem::take(&mut m.frames).concat(),
+            Action::Regex { text, .. } => std::mem::take(text).into_bytes(),
             _ => Vec::new(),
         }
     }
@@ -385,6 +406,10 @@ mod tests {
             (
                 Action::Conversation { name: "[\"t\",\"conv_1\"]".into(), op: "{}".into() },
                 serde_json::json!({"do": "conversation", "name": "[\"t\",\"conv_1\"]", "op": "{}"}),
+            ),
+            (
+                Action::Regex { patterns: vec!["^a$".into(), "/b/i".into()], text: "a".into() },
+                serde_json::json!({"do": "regex", "patterns": ["^a$", "/b/i"]}),
             ),
         ];
         for (action, want) in cases {

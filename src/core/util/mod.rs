@@ -11,6 +11,7 @@ pub mod duration;
 pub mod json_member;
 pub mod percent;
 pub mod redact;
+pub mod script;
 pub mod secret;
 pub mod sse;
 pub mod strict_json;

@@ -28,12 +28,24 @@ impl Session {
     /// A rung answered (its attempt succeeded): accept the answer, re-prompt, escalate or
     /// refuse.
     pub(super) fn gate(&mut self, action: Action, now_ms: u64) -> Action {
-        let Some(c) = self.cascade.as_deref() else { return self.keep_turn(action) };
+        let Some(c) = self.cascade.as_deref_mut() else { return self.keep_turn(action) };
+        let checked = c.plan.checked.get(self.index).copied().unwrap_or(true);
         let verdicts = match &self.exchange.answer {
-            _ if !c.plan.checked.get(self.index).copied().unwrap_or(true) => Vec::new(),
+            _ if !checked => Vec::new(),
             Some(answer) => gates::check(&c.plan.gates, answer),
             None => vec![Verdict { gate: "answer", reason: "the answer could not be read whole".into() }],
         };
+        if verdicts.is_empty() && checked {
+            // The regex gates and the judge come after the gates checked here.
+            c.held = Some(action);
+            return self.next_check(false, now_ms);
+        }
+        self.decide(action, verdicts, now_ms)
+    }
+
+    /// The rung's answer was checked (`verdicts` empty: it passed): accept it, re-prompt,
+    /// escalate or refuse.
+    pub(super) fn decide(&mut self, action: Action, verdicts: Vec<Verdict>, now_ms: u64) -> Action {
         if verdicts.is_empty() {
             let action = self.accept(action);
             return self.keep_turn(action);

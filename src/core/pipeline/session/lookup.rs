@@ -65,6 +65,9 @@ impl Session {
         if self.fit_writing() {
             return self.on_summary(status, body, now_ms);
         }
+        if self.judging() {
+            return self.on_judge(status, body, now_ms);
+        }
         if let Some(s) = self.similar.as_mut() {
             s.vector = (status == 200).then(|| similar::vector_from(s.embed.kind.wire(), body)).flatten();
             if status == 200 {

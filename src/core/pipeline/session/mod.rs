@@ -10,10 +10,12 @@
 //! The session's parts: `plans` (what was decided before the first attempt), `lookup` (the
 //! response cache and the similar-prompt index), `account` (admission, cost, settlement,
 //! analytics), `conversation` (storing the turn of a stored conversation before the caller
-//! gets it); the attempts themselves are here.
+//! gets it), `cascade` and `checks` (a cascade's rungs, and its gates run by the driver or a
+//! judge model); the attempts themselves are here.
 
 mod account;
 mod cascade;
+mod checks;
 mod conversation;
 mod fit;
 mod lookup;

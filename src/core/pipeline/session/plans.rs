@@ -1,9 +1,9 @@
 //! What the gateway decided for a request before its first attempt, beside its targets:
 //! spend control, the response cache, the similar-prompt cache and the stored conversation.
 
-use crate::core::config::Gates;
+use crate::core::config::{Gates, Judge};
 use crate::core::pipeline::context::SummaryPlan;
-use crate::core::pipeline::protocol::Reply;
+use crate::core::pipeline::protocol::{Action, Reply};
 use crate::core::pipeline::target::{Payload, TargetSpec};
 use crate::core::state::cache::Decision;
 use crate::core::state::conversation::Limits;
@@ -193,6 +193,8 @@ pub struct CascadePlan {
     pub gates: Gates,
     /// Per target, whether its answers are checked (`false`: a trusted rung).
     pub checked: Vec<bool>,
+    /// The judge gate's settings and model, when the gates have one.
+    pub judge: Option<Box<(Judge, TargetSpec)>>,
 }
 
 /// A cascade under way.
@@ -217,6 +219,10 @@ pub(super) struct Cascade {
     pub(super) spent: Usage,
     /// Their cost in nano-USD.
     pub(super) spent_nusd: u64,
+    /// The rung's reply, held while the driver runs the regex gates or the judge scores it.
+    pub(super) held: Option<Action>,
+    /// The judge's call is under way.
+    pub(super) judging: bool,
 }
 
 impl Cascade {
@@ -235,6 +241,8 @@ impl Cascade {
             refusals: 0,
             spent: Usage::default(),
             spent_nusd: 0,
+            held: None,
+            judging: false,
         }))
     }
 }
