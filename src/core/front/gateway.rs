@@ -17,6 +17,7 @@ use crate::core::front::count;
 use crate::core::front::flow::Flow;
 use crate::core::front::inbound::{Inbound, OwnedInbound};
 use crate::core::front::isolate::Isolate;
+use crate::core::front::jobs;
 use crate::core::front::models;
 use crate::core::front::plan::{check_body, resolve, Planner};
 use crate::core::front::principal::{self, Principal};
@@ -54,6 +55,8 @@ pub struct Gateway {
     similar_index: bool,
     /// The `CONVERSATIONS` Durable Object namespace is bound: stored conversations are on.
     conversations: bool,
+    /// The `JOB` Durable Object namespace and the `JOBS` queue are bound: queued jobs are on.
+    jobs: bool,
     /// This isolate's view of target health (breakers, retry budgets).
     health: Health,
     /// This isolate's recent cache entries, requests in flight and waiting settlements.
@@ -79,6 +82,7 @@ impl Gateway {
             cache: false,
             similar_index: false,
             conversations: false,
+            jobs: false,
             health,
             isolate: RefCell::default(),
         }
@@ -135,6 +139,11 @@ impl Gateway {
     /// (`x-switchyard-session`).
     pub fn set_conversations(&mut self, bound: bool) {
         self.conversations = bound;
+    }
+
+    /// Whether the `JOB` Durable Object namespace and the `JOBS` queue are bound: queued jobs.
+    pub fn set_jobs(&mut self, bound: bool) {
+        self.jobs = bound;
     }
 
     /// Set a Worker secret (provider keys, the admin key, the token signing secret). Its value
@@ -247,7 +256,7 @@ impl Gateway {
     }
 
     /// The request's caller is known: check its origin and serve the route.
-    fn authenticated(&self, config: &Config, inb: &Inbound, who: &Principal, request_id: String) -> (Flow, Action) {
+    pub(crate) fn authenticated(&self, config: &Config, inb: &Inbound, who: &Principal, request_id: String) -> (Flow, Action) {
         let dialect = route_of(inb.path).0;
         let origin = inb.header("origin");
         if let Err(e) = who.check_origin(origin) {
@@ -262,6 +271,10 @@ impl Gateway {
                 stored::route(&self.planner(config), who, inb, &request_id, cors_origin.clone())
                     .map(|(next, a)| (Flow::Stored(Box::new(next)), a))
             }
+            p if p.starts_with(jobs::JOBS_PATH) => match self.jobs {
+                true => jobs::route(config, who, inb, &request_id, cors_origin.clone()).map(|(next, a)| (Flow::Job(Box::new(next)), a)),
+                false => Err(GatewayError::new(Code::JobsDisabled, "jobs need the JOB Durable Object namespace and the JOBS queue bound")),
+            },
             p if p.starts_with(MODELS_PREFIX) => {
                 models::retrieve(config, who, &p[MODELS_PREFIX.len()..], &request_id).map(|r| (Flow::Done, Action::Respond(r)))
             }
@@ -415,7 +428,9 @@ fn route_of(path: &str) -> (Dialect, &'static str) {
         p if p.starts_with(MODELS_PREFIX) => (Dialect::OpenAi, "GET"),
         p if p.starts_with(stored::RESPONSES_PREFIX) && p.ends_with("/input_items") => (Dialect::OpenAi, "GET"),
         p if p.starts_with(stored::RESPONSES_PREFIX) => (Dialect::OpenAi, "GET, DELETE"),
-        stored::CONVERSATIONS_PATH => (Dialect::OpenAi, "POST"),
+        stored::CONVERSATIONS_PATH | jobs::JOBS_PATH => (Dialect::OpenAi, "POST"),
+        p if p.starts_with("/v1/jobs/") && p.ends_with("/cancel") => (Dialect::OpenAi, "POST"),
+        p if p.starts_with("/v1/jobs/") => (Dialect::OpenAi, "GET"),
         p if p.starts_with("/v1/conversations/") && p.ends_with("/items") => (Dialect::OpenAi, "GET"),
         p if p.starts_with("/v1/conversations/") => (Dialect::OpenAi, "GET, DELETE"),
         _ => (Dialect::OpenAi, ""),
