@@ -256,7 +256,7 @@ impl Gateway {
     }
 
     /// The request's caller is known: check its origin and serve the route.
-    pub(crate) fn authenticated(&self, config: &Config, inb: &Inbound, who: &Principal, request_id: String) -> (Flow, Action) {
+    fn authenticated(&self, config: &Config, inb: &Inbound, who: &Principal, request_id: String) -> (Flow, Action) {
         let dialect = route_of(inb.path).0;
         let origin = inb.header("origin");
         if let Err(e) = who.check_origin(origin) {
@@ -305,6 +305,22 @@ impl Gateway {
             }
             Ok(other) => other,
             Err(e) => respond_error(&request_id, &e, dialect, origin),
+        }
+    }
+
+    /// A job's request, for the queue consumer (never reached by HTTP): run its body on its
+    /// url as the identity the job stored (`who`, see [`jobs::principal_of`]), through the same
+    /// path as an HTTP request. A config key no longer in the config answers 401.
+    pub fn job_start(&self, who: &str, inb: &Inbound) -> (Flow, Action) {
+        let request_id = request_id(inb);
+        let config = match self.config() {
+            Ok(c) => c,
+            Err(e) => return respond_error(&request_id, &e, dialect_of(inb.path), None),
+        };
+        match jobs::principal_of(config, who) {
+            Some(p) if jobs::URLS.contains(&inb.path) => self.authenticated(config, inb, &p, request_id),
+            Some(_) => respond_error(&request_id, &GatewayError::new(Code::UnknownRoute, "not a job's url"), Dialect::OpenAi, None),
+            None => respond_error(&request_id, &principal::no_key(), dialect_of(inb.path), None),
         }
     }
 

@@ -2,7 +2,7 @@
 //! Batch input line: `url`, `body`) in a `Job` Durable Object of its own and answers 202;
 //! `GET /v1/jobs/{id}` and `POST /v1/jobs/{id}/cancel` read and cancel it. The queue
 //! consumer later runs it as the caller through the same request path as any other request
-//! ([`Gateway::job_start`]), which HTTP cannot reach.
+//! (`Gateway::job_start`), which HTTP cannot reach.
 //!
 //! Invariants: a job's id holds 128 random bits and its object is named by tenant and id, so
 //! another tenant's id answers 404 as an unknown one does. The job keeps the caller's
@@ -13,10 +13,9 @@
 
 use crate::core::config::Config;
 use crate::core::error::{Code, GatewayError};
-use crate::core::front::gateway::Gateway;
 use crate::core::front::inbound::Inbound;
 use crate::core::front::plan::check_body;
-use crate::core::front::principal::{no_key, Principal};
+use crate::core::front::principal::Principal;
 use crate::core::pipeline::protocol::{error_reply, Action, Reply};
 use crate::core::state::conversation::object_name;
 use crate::core::state::job::view;
@@ -29,7 +28,7 @@ use serde_json::{json, Value};
 pub const JOBS_PATH: &str = "/v1/jobs";
 
 /// The paths a job may run.
-const URLS: [&str; 4] = ["/v1/chat/completions", "/v1/messages", "/v1/responses", "/v1/embeddings"];
+pub const URLS: [&str; 4] = ["/v1/chat/completions", "/v1/messages", "/v1/responses", "/v1/embeddings"];
 
 /// What a jobs request waits for: its job object's answer.
 #[derive(Debug)]
@@ -164,26 +163,6 @@ pub fn answer(p: Pending, reply: Option<&str>) -> Action {
     };
     r.headers.extend(p.cors_origin.as_deref().map(crate::core::pipeline::protocol::cors_headers).unwrap_or_default());
     Action::Respond(r)
-}
-
-impl Gateway {
-    /// A job's request, for the queue consumer (never reached by HTTP): run `body` on `url` as
-    /// the identity the job stored (`who`), through the same path as an HTTP request. A
-    /// config key no longer in the config answers 401.
-    pub fn job_start(&self, who: &str, inb: &Inbound) -> (crate::core::front::flow::Flow, Action) {
-        let (config, dialect) = (self.config(), crate::core::front::gateway::dialect_of(inb.path));
-        let request_id = crate::core::front::gateway::request_id(inb);
-        let fail = |e: GatewayError| (crate::core::front::flow::Flow::Done, Action::Respond(error_reply(&request_id, &e, dialect)));
-        let config = match config {
-            Ok(c) => c,
-            Err(e) => return fail(e),
-        };
-        match principal_of(config, who) {
-            Some(p) if URLS.contains(&inb.path) => self.authenticated(config, inb, &p, request_id),
-            Some(_) => fail(GatewayError::new(Code::UnknownRoute, "not a job's url")),
-            None => fail(no_key()),
-        }
-    }
 }
 
 #[cfg(test)]
