@@ -218,11 +218,16 @@ impl Gateway {
 
     /// Begin a queued job's request (the queue consumer's; HTTP cannot reach it): `body`
     /// POSTed to `path` as the identity `who` the job stored, with the job's id as the
-    /// request id. The first action is `Step::action`, as for `start`.
+    /// request id. A background response's job (its id the response's) runs with the
+    /// randomness that makes that id again. The first action is `Step::action`, as for `start`.
     pub fn start_job(&self, who: &str, path: &str, body: &[u8], id: &str) -> Step {
         let headers = vec![("content-type".to_string(), "application/json".to_string()), ("x-request-id".to_string(), id.to_string())];
-        let (seed, own, random) = randomness();
-        let entropy: &[u8] = if random { &own } else { &[] };
+        let (mut seed, mut own, random) = randomness();
+        let origin = crate::core::state::conversation::response_origin(id);
+        if let Some((conv, s)) = origin {
+            (own, seed) = (conv, s);
+        }
+        let entropy: &[u8] = if random || origin.is_some() { &own } else { &[] };
         let inbound = Inbound {
             method: "POST",
             path,

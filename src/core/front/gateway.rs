@@ -56,7 +56,7 @@ pub struct Gateway {
     /// The `CONVERSATIONS` Durable Object namespace is bound: stored conversations are on.
     conversations: bool,
     /// The `JOB` Durable Object namespace and the `JOBS` queue are bound: queued jobs are on.
-    jobs: bool,
+    pub(crate) jobs: bool,
     /// This isolate's view of target health (breakers, retry budgets).
     health: Health,
     /// This isolate's recent cache entries, requests in flight and waiting settlements.
@@ -267,13 +267,21 @@ impl Gateway {
             "/v1/models" => Ok((Flow::Done, Action::Respond(models::list(config, who, &request_id)))),
             "/v1/messages/count_tokens" => count::start(&self.planner(config), who, inb, &request_id, cors_origin.clone())
                 .map(|(next, a)| (next.map_or(Flow::Done, |n| Flow::Count(Box::new(n))), a)),
+            p if p.starts_with(stored::RESPONSES_PREFIX) && p.ends_with("/cancel") => match self.jobs {
+                true => jobs::cancel_response(who, &p[stored::RESPONSES_PREFIX.len()..p.len() - 7], &request_id, cors_origin.clone())
+                    .map(|(next, a)| (Flow::Job(Box::new(next)), a)),
+                false => Err(jobs_disabled()),
+            },
+            "/v1/responses" if self.jobs && self.conversations && jobs::is_background(inb.body) => {
+                jobs::background(config, who, inb, &request_id, cors_origin.clone()).map(|(next, a)| (Flow::Job(Box::new(next)), a))
+            }
             p if p.starts_with(stored::RESPONSES_PREFIX) || p.starts_with(stored::CONVERSATIONS_PATH) => {
                 stored::route(&self.planner(config), who, inb, &request_id, cors_origin.clone())
                     .map(|(next, a)| (Flow::Stored(Box::new(next)), a))
             }
             p if p.starts_with(jobs::JOBS_PATH) => match self.jobs {
                 true => jobs::route(config, who, inb, &request_id, cors_origin.clone()).map(|(next, a)| (Flow::Job(Box::new(next)), a)),
-                false => Err(GatewayError::new(Code::JobsDisabled, "jobs need the JOB Durable Object namespace and the JOBS queue bound")),
+                false => Err(jobs_disabled()),
             },
             p if p.starts_with(MODELS_PREFIX) => {
                 models::retrieve(config, who, &p[MODELS_PREFIX.len()..], &request_id).map(|r| (Flow::Done, Action::Respond(r)))
@@ -443,6 +451,7 @@ fn route_of(path: &str) -> (Dialect, &'static str) {
         p if p.starts_with("/v1/messages/") => (Dialect::Anthropic, ""),
         p if p.starts_with(MODELS_PREFIX) => (Dialect::OpenAi, "GET"),
         p if p.starts_with(stored::RESPONSES_PREFIX) && p.ends_with("/input_items") => (Dialect::OpenAi, "GET"),
+        p if p.starts_with(stored::RESPONSES_PREFIX) && p.ends_with("/cancel") => (Dialect::OpenAi, "POST"),
         p if p.starts_with(stored::RESPONSES_PREFIX) => (Dialect::OpenAi, "GET, DELETE"),
         stored::CONVERSATIONS_PATH | jobs::JOBS_PATH => (Dialect::OpenAi, "POST"),
         p if p.starts_with("/v1/jobs/") && p.ends_with("/cancel") => (Dialect::OpenAi, "POST"),
@@ -451,6 +460,10 @@ fn route_of(path: &str) -> (Dialect, &'static str) {
         p if p.starts_with("/v1/conversations/") => (Dialect::OpenAi, "GET, DELETE"),
         _ => (Dialect::OpenAi, ""),
     }
+}
+
+fn jobs_disabled() -> GatewayError {
+    GatewayError::new(Code::JobsDisabled, "jobs need the JOB and SEMAPHORES Durable Object namespaces and the JOBS queue bound")
 }
 
 /// An error reply in `dialect`, with CORS headers for `cors_origin` when given.

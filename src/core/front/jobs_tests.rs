@@ -31,6 +31,7 @@ impl World {
     fn new(bound: bool) -> World {
         let mut gw = Gateway::new(Some(&config()));
         gw.set_jobs(bound);
+        gw.set_conversations(true);
         World { gw, objects: BTreeMap::new(), seed: 0 }
     }
 
@@ -63,6 +64,10 @@ impl World {
                     names.push(name);
                     let answer = out.reply.to_string();
                     self.gw.resume(&mut step, Event::Answer(Some(&answer)), 5_000_001);
+                }
+                Action::Conversation { .. } => {
+                    names.push("conversation".into());
+                    self.gw.resume(&mut step, Event::Answer(Some(r#"{"error":"not_found"}"#)), 5_000_001);
                 }
                 other => panic!("unexpected {other:?}"),
             }
@@ -164,4 +169,42 @@ fn a_scoped_key_keeps_its_scope_in_the_job() {
     let who = w.objects[&names[0]]["who"].to_string();
     let p = crate::core::front::jobs::principal_of(w.gw.config().unwrap(), &who).unwrap();
     assert_eq!((p.tenant.as_str(), p.models), ("globex", Some(vec!["slow".to_string()])));
+}
+
+#[test]
+fn a_background_response_is_a_job_under_the_responses_own_id() {
+    let mut w = World::new(true);
+    let (r, names) = w.call("sk-dev", "POST", "/v1/responses", r#"{"model":"fast","input":"hi","background":true}"#);
+    let v = body(&r);
+    assert_eq!(
+        (r.status, v["status"].as_str(), v["object"].as_str(), v["background"].as_bool()),
+        (200, Some("queued"), Some("response"), Some(true)),
+        "{v}"
+    );
+    let id = v["id"].as_str().unwrap();
+    let stored = &w.objects[&names[0]];
+    assert_eq!((stored["id"].as_str(), stored["url"].as_str()), (Some(id), Some("/v1/responses")));
+    assert!(stored["body"].get("background").is_none(), "the job runs the body without background");
+    // The run makes the same id: its conversation from the id's randomness, its seed inverted.
+    let (conv, seed) = crate::core::state::conversation::response_origin(id).unwrap();
+    let conv = crate::core::state::conversation::new_conversation_id(&conv).unwrap();
+    assert_eq!(crate::core::state::conversation::new_response_id(&conv, seed), id);
+    // Not stored yet: GET finds the store empty, then answers from the job.
+    let (got, names) = w.call("sk-dev", "GET", &format!("/v1/responses/{id}"), "");
+    assert_eq!(names.len(), 2);
+    assert_eq!((got.status, body(&got)["status"].as_str()), (200, Some("queued")));
+    let (c, _) = w.call("sk-dev", "POST", &format!("/v1/responses/{id}/cancel"), "");
+    assert_eq!(body(&c)["status"], "cancelled");
+    let (other, _) = w.call("sk-other", "GET", &format!("/v1/responses/{id}"), "");
+    assert_eq!((other.status, body(&other)["error"]["code"].as_str()), (404, Some("session_not_found")));
+    for (b, param) in [
+        (r#"{"model":"fast","input":"hi","background":true,"store":false}"#, "store"),
+        (r#"{"model":"fast","input":"hi","background":true,"stream":true}"#, "stream"),
+        (r#"{"model":"fast","input":"hi","background":true,"previous_response_id":"resp_x"}"#, "previous_response_id"),
+    ] {
+        let (r, _) = w.call("sk-dev", "POST", "/v1/responses", b);
+        assert_eq!(body(&r)["error"]["param"], param, "{b}");
+    }
+    let (r, _) = World::new(false).call("sk-dev", "POST", "/v1/responses", r#"{"model":"fast","input":"hi","background":true}"#);
+    assert_eq!(body(&r)["error"]["code"], "unsupported");
 }

@@ -225,7 +225,10 @@ impl Gateway {
             (Flow::Keys(pending), Event::Answer(v)) => self.resume_keys(pending, v),
             (Flow::Usage(next), Event::Answer(v)) => (Flow::Done, usage::answer(*next, v)),
             (Flow::Count(next), Event::Called { status, body }) => (Flow::Done, count::answer(*next, status, body)),
-            (Flow::Stored(next), Event::Answer(v)) => (Flow::Done, crate::core::front::stored::answer(*next, v)),
+            (Flow::Stored(next), Event::Answer(v)) => match next.background_lookup(v).filter(|_| self.jobs) {
+                Some((name, job)) => (Flow::Job(Box::new(job)), Action::Job { name, op: r#"{"op":"get"}"#.into() }),
+                None => (Flow::Done, crate::core::front::stored::answer(*next, v)),
+            },
             (Flow::Job(next), Event::Answer(v)) => (Flow::Done, crate::core::front::jobs::answer(*next, v)),
             (Flow::Conversation(l), Event::Answer(v)) => match self.config() {
                 Ok(config) => match converse::loaded(&self.planner(config), l, v) {

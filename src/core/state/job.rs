@@ -59,10 +59,10 @@ fn num(v: &Value, k: &str) -> u64 {
 }
 
 /// The job as its owner sees it (`GET /v1/jobs/{id}`): `{"id", "object": "job", "status",
-/// "url", "created_at", "attempts", "metadata", "result"?, "error"?, "completed_at"?}`.
+/// "url", "model", "created_at", "attempts", "metadata", "result"?, "error"?, "completed_at"?}`.
 pub fn view(s: &Value) -> Value {
     let mut o = Map::new();
-    for k in ["id", "object", "status", "url", "created_at", "attempts", "metadata", "result", "error", "completed_at"] {
+    for k in ["id", "object", "status", "url", "model", "created_at", "attempts", "metadata", "result", "error", "completed_at"] {
         if !s[k].is_null() {
             o.insert(k.into(), s[k].clone());
         }
