@@ -9,7 +9,7 @@ import wasmModule from "../../build/switchyard_bg.wasm";
 import { initSync, Gateway, EventKind, crash_reply, __wbg_reset_state } from "../../build/switchyard.js";
 import { EMPTY, sleep, isTimeout, headerBlock, upstreamBlock, pathAndQuery, playMock, readWithin, objectCall, subcall, kvStep } from "./io.js";
 
-export { TargetHealth, Tenant, SimilarIndex, Coalescer, Conversation } from "./objects.js";
+export { TargetHealth, Tenant, SimilarIndex, Coalescer, Conversation, Job, Semaphore } from "./objects.js";
 
 initSync({ module: wasmModule });
 
@@ -34,6 +34,7 @@ function getGateway(env) {
   gw.set_cache(Boolean(env.CACHE));
   gw.set_similar_index(Boolean(env.SIMILAR));
   gw.set_conversations(Boolean(env.CONVERSATIONS));
+  gw.set_jobs(Boolean(env.JOB && env.JOBS && env.SEMAPHORES));
   upstreamHeaders = gw.upstream_headers();
   const problems = gw.config_error();
   if (problems) console.error("switchyard: the config is invalid:\n" + problems);
@@ -335,6 +336,9 @@ async function drive(job, gw, step) {
       case "regex":
         a = resume(ANSWER, 0, runRegex(a.patterns, step.take_bytes()));
         break;
+      case "job":
+        a = resume(ANSWER, 0, await objectCall(env.JOB, a.name, a.op, "job"));
+        break;
       default:
         throw new Error("unknown action " + a.do);
     }
@@ -359,9 +363,79 @@ function crashed(error, path, requestId) {
   return new Response(a.body, { status: a.status, headers: a.headers });
 }
 
+// Queued jobs (README, "Jobs"). A job waiting for a concurrency slot, or told 429, goes back
+// to the queue as a fresh message rather than by `message.retry()`: retries count toward the
+// queue's `max_retries`, which is kept for deliveries that crash.
+const BUSY_S = 1;
+
+async function jobCall(env, tenant, id, op) {
+  const stub = env.JOB.get(env.JOB.idFromName(JSON.stringify([tenant, id])));
+  return JSON.parse(await stub.call(JSON.stringify(op)));
+}
+
+async function requeue(env, tenant, id, op, seconds) {
+  await jobCall(env, tenant, id, { ...op, delay_ms: seconds * 1000 });
+  await env.JOBS.send({ tenant, id }, { delaySeconds: seconds });
+}
+
+// One delivery: claim the job (a duplicate of a running or finished job stops here), take a
+// slot for its model, run it through the gateway as its caller, store the result as the
+// claim's holder (a stale holder's result is dropped by the job).
+async function runJob(env, ctx, m) {
+  const { tenant, id } = m.body ?? {};
+  if (typeof tenant !== "string" || typeof id !== "string") return m.ack();
+  const token = crypto.randomUUID();
+  const c = await jobCall(env, tenant, id, { op: "claim", token });
+  if (!c?.claimed) return m.ack();
+  const gw = getGateway(env);
+  const model = String(c.body?.model ?? "");
+  const slot = env.SEMAPHORES.get(env.SEMAPHORES.idFromName(model));
+  if (!(await slot.acquire(token, gw.job_limit(model), c.lease_ms))) {
+    await requeue(env, tenant, id, { op: "release", token, counted: false }, BUSY_S);
+    return m.ack();
+  }
+  let response;
+  let text;
+  try {
+    const step = gw.start_job(JSON.stringify(c.who), c.url, new TextEncoder().encode(JSON.stringify(c.body)), id);
+    response = await drive({ env, ctx, remote: null }, gw, step);
+    text = await response.text();
+  } catch (error) {
+    if (error instanceof WebAssembly.RuntimeError) crashed(error, c.url, id);
+    await jobCall(env, tenant, id, { op: "release", token, counted: true, delay_ms: 0 }).catch(() => {});
+    return m.retry();
+  } finally {
+    await slot.release(token).catch(() => {});
+  }
+  if (response.status === 429) {
+    const seconds = Math.min(Math.max(Math.ceil(Number(response.headers.get("retry-after")) || 1), 1), 3600);
+    await requeue(env, tenant, id, { op: "release", token, counted: true }, seconds);
+    return m.ack();
+  }
+  await jobCall(env, tenant, id, { op: "finish", token, status: response.status, body: text });
+  m.ack();
+}
+
 export default {
   async scheduled(event, env, ctx) {
     ctx.waitUntil(runProbes(getGateway(env), env));
+  },
+
+  async queue(batch, env, ctx) {
+    const dead = batch.queue.endsWith("-dead");
+    await Promise.all(
+      batch.messages.map(async (m) => {
+        try {
+          if (!dead) return await runJob(env, ctx, m);
+          const { tenant, id } = m.body ?? {};
+          if (typeof tenant === "string" && typeof id === "string") await jobCall(env, tenant, id, { op: "dead" });
+          m.ack();
+        } catch (e) {
+          console.error("switchyard: job delivery failed", String(e));
+          m.retry();
+        }
+      }),
+    );
   },
 
   async fetch(request, env, ctx) {

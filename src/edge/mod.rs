@@ -108,6 +108,17 @@ pub fn conversation_step(op: &str, rows: Option<String>, now_ms: f64) -> String 
     .to_json()
 }
 
+/// For a queued job's Durable Object: apply one op (JSON) to its stored state (JSON, or
+/// `undefined` for none). Returns `{"state"?: string, "reply", "alarm"?, "send"?}` (see
+/// `core::state::job::apply`); a bad op is answered `null`.
+#[wasm_bindgen]
+pub fn job_apply(stored: Option<String>, op: &str, now_ms: f64) -> String {
+    use crate::core::state::job;
+    let state = stored.as_deref().and_then(|s| serde_json::from_str(s).ok());
+    let op = serde_json::from_str(op).unwrap_or_default();
+    job::apply(state.as_ref(), &op, now_ms as u64).to_json()
+}
+
 /// The ledger's table, for a tenant's Durable Object to create.
 #[wasm_bindgen]
 pub fn tenant_schema() -> String {
@@ -193,6 +204,42 @@ impl Gateway {
     /// The `CONVERSATIONS` Durable Object namespace is bound (stored conversations).
     pub fn set_conversations(&mut self, bound: bool) {
         self.inner.set_conversations(bound);
+    }
+
+    /// The `JOB` Durable Object namespace and the `JOBS` queue are bound (queued jobs).
+    pub fn set_jobs(&mut self, bound: bool) {
+        self.inner.set_jobs(bound);
+    }
+
+    /// How many jobs naming `model` may run at once (config `jobs.concurrency`).
+    pub fn job_limit(&self, model: &str) -> u32 {
+        self.inner.config().map_or(1, |c| c.jobs.limit(model))
+    }
+
+    /// Begin a queued job's request (the queue consumer's; HTTP cannot reach it): `body`
+    /// POSTed to `path` as the identity `who` the job stored, with the job's id as the
+    /// request id. A background response's job (its id the response's) runs with the
+    /// randomness that makes that id again. The first action is `Step::action`, as for `start`.
+    pub fn start_job(&self, who: &str, path: &str, body: &[u8], id: &str) -> Step {
+        let headers = vec![("content-type".to_string(), "application/json".to_string()), ("x-request-id".to_string(), id.to_string())];
+        let (mut seed, mut own, random) = randomness();
+        let origin = crate::core::state::conversation::response_origin(id);
+        if let Some((conv, s)) = origin {
+            (own, seed) = (conv, s);
+        }
+        let entropy: &[u8] = if random || origin.is_some() { &own } else { &[] };
+        let inbound = Inbound {
+            method: "POST",
+            path,
+            query: "",
+            headers: &headers,
+            body,
+            declared_len: None,
+            now_ms: date_now() as u64,
+            seed,
+            entropy,
+        };
+        Step { inner: self.inner.begin_job(who, &inbound) }
     }
 
     /// The upstream response headers the core reads: the edge passes only these to

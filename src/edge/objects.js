@@ -11,6 +11,7 @@ import {
   similar_pick,
   conversation_schema,
   conversation_step,
+  job_apply,
 } from "../../build/switchyard.js";
 
 // One breaker per target, in SQLite-backed storage: a thin shell around the core's
@@ -139,5 +140,74 @@ export class Coalescer extends DurableObject {
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w(value);
+  }
+}
+
+// One queued job (README, "Jobs"): a thin shell around the core's `job_apply`. Its state is
+// one JSON document kept in memory once loaded; every call runs without awaiting before it
+// is applied, so calls never interleave (the claim is a compare-and-set). It sends its own
+// queue message when the core says so (on creation, and from the alarm that re-sends a job
+// whose message was lost or whose holder vanished).
+export class Job extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    this.state = undefined;
+    ctx.blockConcurrencyWhile(async () => {
+      this.state = (await ctx.storage.get("state")) ?? undefined;
+    });
+  }
+
+  async call(op) {
+    return this.run(op);
+  }
+
+  async alarm() {
+    await this.run('{"op":"alarm"}');
+  }
+
+  async run(op) {
+    const { storage } = this.ctx;
+    const r = JSON.parse(job_apply(this.state, op, Date.now()));
+    if (r.state !== undefined) {
+      this.state = r.state;
+      storage.put("state", r.state);
+    }
+    if (r.alarm === 0) storage.deleteAlarm();
+    else if (r.alarm !== undefined) storage.setAlarm(r.alarm);
+    if (r.send) {
+      // A failed send is not the caller's failure: the alarm sends the message again.
+      await this.env.JOBS.send(r.send).catch((e) => console.error("switchyard: job message not sent", String(e)));
+    }
+    return JSON.stringify(r.reply);
+  }
+}
+
+// One per model named by queued jobs: at most `limit` holders at once. Plain JavaScript on
+// purpose: the whole logic is a count of unexpired leases (a holder that vanished frees its
+// slot when its lease runs out), and a wasm call would cost more than it does.
+export class Semaphore extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    this.held = {};
+    ctx.blockConcurrencyWhile(async () => {
+      this.held = (await ctx.storage.get("held")) ?? {};
+    });
+  }
+
+  // Take a slot for `token` until `now + leaseMs`; false when all `limit` are held.
+  async acquire(token, limit, leaseMs) {
+    const now = Date.now();
+    for (const [t, until] of Object.entries(this.held)) if (until <= now) delete this.held[t];
+    const ok = token in this.held || Object.keys(this.held).length < limit;
+    if (ok) {
+      this.held[token] = now + leaseMs;
+      this.ctx.storage.put("held", this.held);
+    }
+    return ok;
+  }
+
+  async release(token) {
+    delete this.held[token];
+    this.ctx.storage.put("held", this.held);
   }
 }

@@ -189,13 +189,25 @@ def test_config(upstream_port):
     }
 
 
+def add_jobs_config(cfg):
+    """Queued jobs (test_jobs.py): counting models limited to 4 at once, a route that passes a
+    429 straight to the job, and short leases so a restarted gateway takes jobs back soon."""
+    for name in ("job-slow", "job-slow-restart"):
+        cfg["models"].append({"name": name, "provider": "up", "model": "slow-count-" + name})
+    cfg["models"].append({"name": "job-once-429", "provider": "up", "model": "once-429"})
+    cfg["routes"].append({"name": "r-job-429", "steps": [{"model": "job-once-429"}], "retry": {"max_retries": 0}})
+    cfg["jobs"] = {"concurrency": {"job-slow": 4, "job-slow-restart": 4}, "default_concurrency": 2,
+                   "lease_seconds": 10, "redeliver_seconds": 3}
+    return cfg
+
+
 class Gateway:
     def __init__(self, tmp: Path, upstream_port: int):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp / "wrangler.log"
         self.state_dir = tmp / "state"
-        config = json.dumps(add_gates_config(test_config(upstream_port)))
+        config = json.dumps(add_jobs_config(add_gates_config(test_config(upstream_port))))
         cmd = [str(ROOT / "node_modules/.bin/wrangler"), "dev", "--ip", "127.0.0.1", "--port", str(self.port),
                "--persist-to", str(tmp / "state"), "--inspector-port", str(free_port()), "--show-interactive-dev-session=false", "--test-scheduled",
                "--var", f"SWITCHYARD_CONFIG:{config}", "--var", f"UPSTREAM_KEY:{CANARY_KEY}", "--var", "TOKEN_KEY:" + secrets.token_hex(16),

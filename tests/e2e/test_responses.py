@@ -120,7 +120,7 @@ def test_a_cut_stream_ends_in_response_failed(client, model, headers):
 
 @pytest.mark.parametrize("extra,param", [
     ({"tools": [{"type": "web_search"}]}, "tools[0].type"),
-    ({"background": True}, "background"),
+    ({"background": True, "stream": True}, "stream"),  # background is served (test_responses_state.py), not streamed
     ({"input": [{"type": "item_reference", "id": "msg_1"}]}, "input[0].type"),
     ({"truncation": "auto"}, "truncation"),
 ])

@@ -6,6 +6,7 @@ turns), `responses.retrieve`, `responses.input_items.list`, `responses.delete`, 
 
 import json
 import secrets
+import time
 
 import openai
 import pytest
@@ -83,10 +84,41 @@ def test_another_tenants_ids_are_unknown(gateway, client):
     assert client.responses.retrieve(r.id).id == r.id, "still there for its tenant"
 
 
-def test_background_is_refused(client):
+def wait_done(client, r, timeout=60):
+    deadline = time.time() + timeout
+    while r.status in ("queued", "in_progress"):
+        assert time.time() < deadline, r
+        time.sleep(0.3)
+        r = client.responses.retrieve(r.id)
+    return r
+
+
+def test_background_runs_as_a_job_and_chains(client, upstream):
+    marker = "bg-" + secrets.token_hex(4)
+    r = client.responses.create(model="up-ok", input=f"{marker} first", background=True)
+    assert r.status == "queued" and r.background and r.id.startswith("resp_"), r
+    done = wait_done(client, r)
+    assert done.status == "completed" and done.id == r.id, done
+    assert done.output_text == f"echo: {marker} first"
+    nxt = client.responses.create(model="up-ok", input="second", previous_response_id=r.id, background=True)
+    done = wait_done(client, nxt)
+    assert done.output_text == "echo: second" and done.previous_response_id == r.id
+    sent = json.dumps(calls_with(upstream, marker)[-1]["body"])
+    assert f"{marker} first" in sent and "second" in sent, "the chain carried the history"
+    assert len(calls_with(upstream, marker)) == 2
+
+
+def test_background_cancel_and_refusals(client):
+    ids = [client.responses.create(model="up-slow", input=f"slow {i}", background=True).id for i in range(6)]
+    c = client.responses.cancel(ids[-1])
+    assert c.id == ids[-1] and c.status in ("cancelled", "completed"), c
+    for i in ids:
+        wait_done(client, client.responses.retrieve(i))
     with pytest.raises(openai.BadRequestError) as e:
-        client.responses.create(model="up-ok", input="x", background=True)
-    assert e.value.body["code"] == "unsupported" and "job queue" in e.value.body["message"]
+        client.responses.create(model="up-ok", input="x", background=True, store=False)
+    assert e.value.body["param"] == "store"
+    with pytest.raises(openai.NotFoundError):
+        client.responses.cancel("resp_" + "0" * 48)
 
 
 def test_a_conversation_holds_its_responses(gateway, client, upstream):

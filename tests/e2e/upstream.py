@@ -20,6 +20,9 @@ Gemini (`/v1beta/models/M:generateContent` and `:streamGenerateContent?alt=sse`,
     judge          a judge gate's grader: `{"score": 1.0, ...}` when the graded answer (between
                    `<answer>` and `</answer>`) has "####", else `{"score": 0.1, ...}`
     judge-garbled  a grader that answers with no score
+    slow-count...  answers after 200 ms, counting the calls in flight per model id (see
+                   `in_flight`, `max_in_flight`): what a concurrency limit must bound
+    once-429       a 429 (retry-after: 1) the first time it sees a prompt, then answers
 
 on OpenAI's Responses API (`/v1/responses`, the passthrough wire), `ok` answers with a
 reasoning item and the echo of the last user text, or a function call when tools are offered
@@ -231,12 +234,41 @@ def error(status, message, code):
 
 
 SEEN = {}
+# Calls in flight and the most seen at once, per `slow-count...` model id.
+IN_FLIGHT = {}
+MAX_IN_FLIGHT = {}
+COUNT_LOCK = threading.Lock()
+
+
+def max_in_flight(model):
+    with COUNT_LOCK:
+        return MAX_IN_FLIGHT.get(model, 0)
+
+
+def counted_sleep(model, seconds):
+    with COUNT_LOCK:
+        IN_FLIGHT[model] = IN_FLIGHT.get(model, 0) + 1
+        MAX_IN_FLIGHT[model] = max(MAX_IN_FLIGHT.get(model, 0), IN_FLIGHT[model])
+    try:
+        time.sleep(seconds)
+    finally:
+        with COUNT_LOCK:
+            IN_FLIGHT[model] -= 1
 
 
 def behave(h, body, call):
     model = str(body.get("model", ""))
     if model in WIRE_QUIRKS:
         return WIRE_QUIRKS[model](h, body)
+    if model.startswith("slow-count"):
+        counted_sleep(model, 0.2)
+    if model == "once-429":
+        prompt = json.dumps(body.get("messages"))
+        with COUNT_LOCK:
+            SEEN[prompt] = SEEN.get(prompt, 0) + 1
+            first = SEEN[prompt] == 1
+        if first:
+            return send_json(h, 429, error(429, "slow down", "rate_limit_exceeded"), [("retry-after", "1")])
     if model == "flaky-429":
         # Fails the first time it sees a prompt (429, retry-after: 1), then answers.
         prompt = json.dumps(body.get("messages"))

@@ -16,6 +16,7 @@ mod context;
 mod gates;
 mod health;
 mod judge;
+mod jobs;
 mod keys;
 mod limits;
 mod model;
@@ -29,6 +30,7 @@ pub use context::{ContextConfig, Fit};
 pub use gates::{Gates, Strategy, DEFAULT_SCRIPT_SHARE};
 pub use health::{BreakerConfig, HealthChecks};
 pub use judge::{Judge, OnError};
+pub use jobs::JobsConfig;
 pub use keys::{ClientKey, TenantConfig, TokensConfig};
 pub use limits::{usd_to_nano, BodyLimits, Limits, DEFAULT_MAX_BODY_BYTES};
 pub use model::{Capabilities, Model, Prices, PricesUsd, Quota};
@@ -68,6 +70,8 @@ pub struct Config {
     pub cache: CacheConfig,
     /// Stored conversations (`x-switchyard-session`): idle lifetime and size limits.
     pub sessions: SessionsConfig,
+    /// Queued jobs (`POST /v1/jobs`): concurrency per model, attempts, leases.
+    pub jobs: JobsConfig,
     /// Public name or alias → index into `models`.
     index: VecMap<String, usize>,
 }
@@ -75,7 +79,7 @@ pub struct Config {
 crate::de_struct!(
     Config,
     default,
-    deny { providers, models, keys, limits, tokens, routes, retry, breaker, health_checks, tenants, cache, sessions }
+    deny { providers, models, keys, limits, tokens, routes, retry, breaker, health_checks, tenants, cache, sessions, jobs }
 );
 
 /// One problem found in a config, with the JSON path where it is.

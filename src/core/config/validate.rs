@@ -53,6 +53,9 @@ impl Config {
         if let Some(problem) = self.sessions.problem() {
             p.add("sessions".into(), problem);
         }
+        if let Some(problem) = self.jobs.problem() {
+            p.add("jobs".into(), problem);
+        }
         for (name, t) in &self.tenants {
             if let Some(problem) = t.limits.problem() {
                 p.add(format!("tenants.{name}.limits"), problem);

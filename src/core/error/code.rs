@@ -185,6 +185,10 @@ codes! {
     SessionNotFound = "session_not_found", NotFound;
     /// Stored conversations need a Durable Object namespace that is not bound.
     SessionsDisabled = "sessions_disabled", NotFound;
+    /// No queued job by that id for the caller's tenant.
+    JobNotFound = "job_not_found", NotFound;
+    /// Queued jobs need a Durable Object namespace and a queue that are not bound.
+    JobsDisabled = "jobs_disabled", NotFound;
     /// The path does not accept the method.
     MethodNotAllowed = "method_not_allowed", MethodNotAllowed;
     /// The body is over the configured size.
@@ -241,6 +245,8 @@ codes! {
     /// A stored conversation's Durable Object did not answer, or did not store the turn
     /// (served as 503).
     SessionUnavailable = "session_unavailable", UpstreamError;
+    /// A queued job's Durable Object did not answer (served as 503).
+    JobUnavailable = "job_unavailable", UpstreamError;
     /// The upstream did not answer in time.
     UpstreamTimeout = "upstream_timeout", UpstreamTimeout;
 }
@@ -298,6 +304,8 @@ impl Code {
             | TokensDisabled
             | SessionNotFound
             | SessionsDisabled
+            | JobNotFound
+            | JobsDisabled
             | MethodNotAllowed
             | BodyTooLarge
             | RequestExceedsLimit
@@ -315,7 +323,8 @@ impl Code {
             | GatesFailed
             | SpendControlUnavailable
             | LedgerUnavailable
-            | SessionUnavailable => Disposition::Return,
+            | SessionUnavailable
+            | JobUnavailable => Disposition::Return,
         }
     }
 }
@@ -374,6 +383,8 @@ mod tests {
         (Code::TokensDisabled, "tokens_disabled", Kind::NotFound, 404, Client, Return),
         (Code::SessionNotFound, "session_not_found", Kind::NotFound, 404, Client, Return),
         (Code::SessionsDisabled, "sessions_disabled", Kind::NotFound, 404, Client, Return),
+        (Code::JobNotFound, "job_not_found", Kind::NotFound, 404, Client, Return),
+        (Code::JobsDisabled, "jobs_disabled", Kind::NotFound, 404, Client, Return),
         (Code::MethodNotAllowed, "method_not_allowed", Kind::MethodNotAllowed, 405, Client, Return),
         (Code::BodyTooLarge, "body_too_large", Kind::PayloadTooLarge, 413, Client, Return),
         (Code::RequestExceedsLimit, "request_exceeds_limit", Kind::PayloadTooLarge, 413, Client, Return),
@@ -401,6 +412,7 @@ mod tests {
         (Code::SpendControlUnavailable, "spend_control_unavailable", Kind::UpstreamError, 502, Upstream, Return),
         (Code::LedgerUnavailable, "ledger_unavailable", Kind::UpstreamError, 502, Upstream, Return),
         (Code::SessionUnavailable, "session_unavailable", Kind::UpstreamError, 502, Upstream, Return),
+        (Code::JobUnavailable, "job_unavailable", Kind::UpstreamError, 502, Upstream, Return),
         (Code::UpstreamTimeout, "upstream_timeout", Kind::UpstreamTimeout, 504, Upstream, Retry),
     ];
 

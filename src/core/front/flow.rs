@@ -4,6 +4,7 @@
 use crate::core::front::admin::Pending;
 use crate::core::front::converse::Loading;
 use crate::core::front::count::CountNext;
+use crate::core::front::jobs::Pending as JobPending;
 use crate::core::front::stored::Pending as StoredPending;
 use crate::core::front::usage::UsageNext;
 use crate::core::pipeline::session::Session;
@@ -25,6 +26,8 @@ pub enum Flow {
     Conversation(Box<Loading>),
     /// A stored response's `GET`, `DELETE` or items list waiting on its conversation's object.
     Stored(Box<StoredPending>),
+    /// A jobs request waiting on its job's object.
+    Job(Box<JobPending>),
 }
 
 impl Flow {

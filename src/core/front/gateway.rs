@@ -17,6 +17,7 @@ use crate::core::front::count;
 use crate::core::front::flow::Flow;
 use crate::core::front::inbound::{Inbound, OwnedInbound};
 use crate::core::front::isolate::Isolate;
+use crate::core::front::jobs;
 use crate::core::front::models;
 use crate::core::front::plan::{check_body, resolve, Planner};
 use crate::core::front::principal::{self, Principal};
@@ -54,6 +55,8 @@ pub struct Gateway {
     similar_index: bool,
     /// The `CONVERSATIONS` Durable Object namespace is bound: stored conversations are on.
     conversations: bool,
+    /// The `JOB` Durable Object namespace and the `JOBS` queue are bound: queued jobs are on.
+    pub(crate) jobs: bool,
     /// This isolate's view of target health (breakers, retry budgets).
     health: Health,
     /// This isolate's recent cache entries, requests in flight and waiting settlements.
@@ -79,6 +82,7 @@ impl Gateway {
             cache: false,
             similar_index: false,
             conversations: false,
+            jobs: false,
             health,
             isolate: RefCell::default(),
         }
@@ -135,6 +139,11 @@ impl Gateway {
     /// (`x-switchyard-session`).
     pub fn set_conversations(&mut self, bound: bool) {
         self.conversations = bound;
+    }
+
+    /// Whether the `JOB` Durable Object namespace and the `JOBS` queue are bound: queued jobs.
+    pub fn set_jobs(&mut self, bound: bool) {
+        self.jobs = bound;
     }
 
     /// Set a Worker secret (provider keys, the admin key, the token signing secret). Its value
@@ -258,10 +267,22 @@ impl Gateway {
             "/v1/models" => Ok((Flow::Done, Action::Respond(models::list(config, who, &request_id)))),
             "/v1/messages/count_tokens" => count::start(&self.planner(config), who, inb, &request_id, cors_origin.clone())
                 .map(|(next, a)| (next.map_or(Flow::Done, |n| Flow::Count(Box::new(n))), a)),
+            p if p.starts_with(stored::RESPONSES_PREFIX) && p.ends_with("/cancel") => match self.jobs {
+                true => jobs::cancel_response(who, &p[stored::RESPONSES_PREFIX.len()..p.len() - 7], &request_id, cors_origin.clone())
+                    .map(|(next, a)| (Flow::Job(Box::new(next)), a)),
+                false => Err(jobs_disabled()),
+            },
+            "/v1/responses" if self.jobs && self.conversations && jobs::is_background(inb.body) => {
+                jobs::background(config, who, inb, &request_id, cors_origin.clone()).map(|(next, a)| (Flow::Job(Box::new(next)), a))
+            }
             p if p.starts_with(stored::RESPONSES_PREFIX) || p.starts_with(stored::CONVERSATIONS_PATH) => {
                 stored::route(&self.planner(config), who, inb, &request_id, cors_origin.clone())
                     .map(|(next, a)| (Flow::Stored(Box::new(next)), a))
             }
+            p if p.starts_with(jobs::JOBS_PATH) => match self.jobs {
+                true => jobs::route(config, who, inb, &request_id, cors_origin.clone()).map(|(next, a)| (Flow::Job(Box::new(next)), a)),
+                false => Err(jobs_disabled()),
+            },
             p if p.starts_with(MODELS_PREFIX) => {
                 models::retrieve(config, who, &p[MODELS_PREFIX.len()..], &request_id).map(|r| (Flow::Done, Action::Respond(r)))
             }
@@ -292,6 +313,22 @@ impl Gateway {
             }
             Ok(other) => other,
             Err(e) => respond_error(&request_id, &e, dialect, origin),
+        }
+    }
+
+    /// A job's request, for the queue consumer (never reached by HTTP): run its body on its
+    /// url as the identity the job stored (`who`, see [`jobs::principal_of`]), through the same
+    /// path as an HTTP request. A config key no longer in the config answers 401.
+    pub fn job_start(&self, who: &str, inb: &Inbound) -> (Flow, Action) {
+        let request_id = request_id(inb);
+        let config = match self.config() {
+            Ok(c) => c,
+            Err(e) => return respond_error(&request_id, &e, dialect_of(inb.path), None),
+        };
+        match jobs::principal_of(config, who) {
+            Some(p) if jobs::URLS.contains(&inb.path) => self.authenticated(config, inb, &p, request_id),
+            Some(_) => respond_error(&request_id, &GatewayError::new(Code::UnknownRoute, "not a job's url"), Dialect::OpenAi, None),
+            None => respond_error(&request_id, &principal::no_key(), dialect_of(inb.path), None),
         }
     }
 
@@ -414,12 +451,19 @@ fn route_of(path: &str) -> (Dialect, &'static str) {
         p if p.starts_with("/v1/messages/") => (Dialect::Anthropic, ""),
         p if p.starts_with(MODELS_PREFIX) => (Dialect::OpenAi, "GET"),
         p if p.starts_with(stored::RESPONSES_PREFIX) && p.ends_with("/input_items") => (Dialect::OpenAi, "GET"),
+        p if p.starts_with(stored::RESPONSES_PREFIX) && p.ends_with("/cancel") => (Dialect::OpenAi, "POST"),
         p if p.starts_with(stored::RESPONSES_PREFIX) => (Dialect::OpenAi, "GET, DELETE"),
-        stored::CONVERSATIONS_PATH => (Dialect::OpenAi, "POST"),
+        stored::CONVERSATIONS_PATH | jobs::JOBS_PATH => (Dialect::OpenAi, "POST"),
+        p if p.starts_with("/v1/jobs/") && p.ends_with("/cancel") => (Dialect::OpenAi, "POST"),
+        p if p.starts_with("/v1/jobs/") => (Dialect::OpenAi, "GET"),
         p if p.starts_with("/v1/conversations/") && p.ends_with("/items") => (Dialect::OpenAi, "GET"),
         p if p.starts_with("/v1/conversations/") => (Dialect::OpenAi, "GET, DELETE"),
         _ => (Dialect::OpenAi, ""),
     }
+}
+
+fn jobs_disabled() -> GatewayError {
+    GatewayError::new(Code::JobsDisabled, "jobs need the JOB and SEMAPHORES Durable Object namespaces and the JOBS queue bound")
 }
 
 /// An error reply in `dialect`, with CORS headers for `cors_origin` when given.

@@ -13,6 +13,7 @@ pub mod flow;
 pub mod gateway;
 pub mod inbound;
 pub mod isolate;
+pub mod jobs;
 pub mod models;
 pub mod plan;
 pub mod principal;

@@ -185,6 +185,16 @@ impl Gateway {
     /// Handle an inbound request up to its first action.
     pub fn begin(&self, inb: &Inbound) -> Step {
         let (flow, action) = self.start(inb);
+        self.step_of(flow, action, inb)
+    }
+
+    /// A queued job's request, as the identity it stored (see [`Gateway::job_start`]).
+    pub fn begin_job(&self, who: &str, inb: &Inbound) -> Step {
+        let (flow, action) = self.job_start(who, inb);
+        self.step_of(flow, action, inb)
+    }
+
+    fn step_of(&self, flow: Flow, action: Action, inb: &Inbound) -> Step {
         let request_id = match (&flow, &action) {
             (Flow::Session(s), _) => s.request_id().to_string(),
             (_, Action::Respond(r)) => r.header("x-request-id").unwrap_or_default().to_string(),
@@ -215,7 +225,11 @@ impl Gateway {
             (Flow::Keys(pending), Event::Answer(v)) => self.resume_keys(pending, v),
             (Flow::Usage(next), Event::Answer(v)) => (Flow::Done, usage::answer(*next, v)),
             (Flow::Count(next), Event::Called { status, body }) => (Flow::Done, count::answer(*next, status, body)),
-            (Flow::Stored(next), Event::Answer(v)) => (Flow::Done, crate::core::front::stored::answer(*next, v)),
+            (Flow::Stored(next), Event::Answer(v)) => match next.background_lookup(v).filter(|_| self.jobs) {
+                Some((name, job)) => (Flow::Job(Box::new(job)), Action::Job { name, op: r#"{"op":"get"}"#.into() }),
+                None => (Flow::Done, crate::core::front::stored::answer(*next, v)),
+            },
+            (Flow::Job(next), Event::Answer(v)) => (Flow::Done, crate::core::front::jobs::answer(*next, v)),
             (Flow::Conversation(l), Event::Answer(v)) => match self.config() {
                 Ok(config) => match converse::loaded(&self.planner(config), l, v) {
                     Ok((s, a)) => (Flow::Session(Box::new(s)), a),

@@ -96,6 +96,8 @@ pub fn start(p: &Planner, who: &Principal, inb: &Inbound, asked: Asked, payload:
 #[derive(Debug)]
 pub struct Pending {
     request_id: String,
+    /// The caller's tenant.
+    tenant: String,
     cors_origin: Option<String>,
     /// The response or conversation asked for.
     id: String,
@@ -131,7 +133,13 @@ pub fn route(
         return Err(GatewayError::new(Code::SessionsDisabled, "stored responses need the CONVERSATIONS Durable Object namespace bound"));
     }
     let page = || parse_page(inb.query).map_err(|k| GatewayError::new(Code::InvalidValue, format!("invalid '{k}'")).with_param(k));
-    let pending = |id: &str, kind| Pending { request_id: request_id.to_string(), cors_origin: cors.clone(), id: id.to_string(), kind };
+    let pending = |id: &str, kind| Pending {
+        request_id: request_id.to_string(),
+        tenant: who.tenant.clone(),
+        cors_origin: cors.clone(),
+        id: id.to_string(),
+        kind,
+    };
     let ttl_ms = limits(p.config).ttl_ms;
     if let Some(rest) = inb.path.strip_prefix(CONVERSATIONS_PATH) {
         if rest.is_empty() {
@@ -159,6 +167,16 @@ pub fn route(
         _ => (Kind::Response, Op::Get { response }),
     };
     Ok((pending(id, kind), Action::Conversation { name: store::object_name(&who.tenant, &conv), op: op.to_json() }))
+}
+
+impl Pending {
+    /// A `GET /v1/responses/{id}` the store does not know may be a background response not
+    /// stored yet: then its job's object name, and what waits for its answer.
+    pub fn background_lookup(&self, answer: Option<&str>) -> Option<(String, crate::core::front::jobs::Pending)> {
+        let missing = matches!(self.kind, Kind::Response) && matches!(answer::check(answer), Err(StoreError::NotFound));
+        let job = crate::core::front::jobs::Pending::response(&self.request_id, self.cors_origin.clone(), &self.id);
+        missing.then(|| (store::object_name(&self.tenant, &self.id), job))
+    }
 }
 
 /// `POST /v1/conversations`: a new conversation, empty or holding `items` (stored as one

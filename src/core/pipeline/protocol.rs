@@ -163,6 +163,14 @@ pub enum Action {
         /// The text, moved out with the bytes.
         text: String,
     },
+    /// Send `op` (JSON, see [`crate::core::state::job::apply`]) to the queued job's object
+    /// `name`; report its answer ([`Event::Answer`], `None` when it could not be reached).
+    Job {
+        /// The object's name (tenant and job id).
+        name: String,
+        /// The op, JSON.
+        op: String,
+    },
 }
 
 /// What happened, reported by the driver for the action it performed.
@@ -252,11 +260,11 @@ impl Action {
             Action::Follow { id, wait_ms } => {
                 let _ = write!(o, r#"{{"do":"follow","id":{id},"wait_ms":{wait_ms}"#);
             }
-            Action::Index { name, op } | Action::Conversation { name, op } => {
-                o.push_str(if matches!(self, Action::Index { .. }) {
-                    r#"{"do":"index","name":"#
-                } else {
-                    r#"{"do":"conversation","name":"#
+            Action::Index { name, op } | Action::Conversation { name, op } | Action::Job { name, op } => {
+                o.push_str(match self {
+                    Action::Index { .. } => r#"{"do":"index","name":"#,
+                    Action::Job { .. } => r#"{"do":"job","name":"#,
+                    _ => r#"{"do":"conversation","name":"#,
                 });
                 string(&mut o, name);
                 o.push_str(r#","op":"#);

@@ -17,6 +17,7 @@ pub mod cost;
 pub mod gcra;
 pub mod health;
 pub mod inflight;
+pub mod job;
 pub mod keystore;
 pub mod ledger;
 pub mod recent;

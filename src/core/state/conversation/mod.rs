@@ -43,6 +43,6 @@ pub mod op;
 pub mod store;
 
 pub use op::{
-    conversation_of, is_conversation_id, new_conversation_id, new_response_id, object_name, parse_page, Item, Limits, Op, Page, Record,
-    Turn,
+    conversation_of, is_conversation_id, new_conversation_id, new_response_id, object_name, parse_page, response_origin, Item, Limits, Op,
+    Page, Record, Turn,
 };

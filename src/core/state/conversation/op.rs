@@ -134,10 +134,26 @@ pub fn is_conversation_id(s: &str) -> bool {
     s.len() == 37 && s.starts_with("conv_") && is_hex(&s[5..])
 }
 
+/// The odd multiplier that mixes a seed into a response id's last 16 digits.
+const MIX: u64 = 0x9E37_79B9_7F4A_7C15;
+
 /// A new response id in conversation `conv` (a valid conversation id), its last 16 digits
 /// from `seed`.
 pub fn new_response_id(conv: &str, seed: u64) -> String {
-    format!("resp_{}{:016x}", conv.get(5..).unwrap_or_default(), seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29))
+    format!("resp_{}{:016x}", conv.get(5..).unwrap_or_default(), seed.wrapping_mul(MIX).rotate_left(29))
+}
+
+/// What makes response id `id` again (a background response's, chosen before it runs): the
+/// 16 bytes of its conversation id (as a new conversation's randomness) and the seed for
+/// which [`new_response_id`] gives `id`; `None` when `id` is not a response id.
+pub fn response_origin(id: &str) -> Option<([u8; 16], u64)> {
+    conversation_of(id)?;
+    let mut conv = [0u8; 16];
+    hex::decode_to_slice(&id[5..37], &mut conv).ok()?;
+    let mixed = u64::from_str_radix(&id[37..], 16).ok()?;
+    // MIX's inverse modulo 2^64, by Newton's iteration (each step doubles the correct bits).
+    let inverse = (0..6).fold(MIX, |x, _| x.wrapping_mul(2u64.wrapping_sub(MIX.wrapping_mul(x))));
+    Some((conv, mixed.rotate_right(29).wrapping_mul(inverse)))
 }
 
 /// The conversation holding a response, read from the response's id; `None` when `id` is not
@@ -262,6 +278,17 @@ mod tests {
         assert!(!is_conversation_id(&conv.replace('a', "A")) && !is_conversation_id(&conv[1..]));
         assert_ne!(object_name("a", &conv), object_name("b", &conv));
         assert_ne!(object_name("a/b", "c"), object_name("a", "b/c"));
+    }
+
+    #[test]
+    fn a_response_id_is_made_again_from_its_origin() {
+        let conv = new_conversation_id(&[0x5c; 16]).unwrap();
+        for seed in [0, 1, 7, u64::MAX, 0x8000_0000_0000_0001] {
+            let id = new_response_id(&conv, seed);
+            let (bytes, again) = response_origin(&id).unwrap();
+            assert_eq!((new_conversation_id(&bytes).unwrap(), again), (conv.clone(), seed));
+        }
+        assert_eq!(response_origin("resp_1"), None);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The Responses API's stored state as the request carries it: `previous_response_id` or
 //! `conversation` (a [`Link`] to a stored history), the new `input` as the items stored for
 //! it ([`input_items`]), and the request with a loaded history put before its input
-//! ([`with_history`]). `background: true` needs a job queue the gateway does not have, and is
+//! ([`with_history`]). `background: true` is a queued job (`front::jobs::background`), taken
+//! before decoding when the jobs' and conversations' bindings are there; without them it is
 //! refused here ([`refuse_stateful`]) before anything else is read.
 //!
 //! Invariants: `instructions` are never stored nor inherited (the reference: "the
@@ -16,11 +17,14 @@ use crate::core::error::GatewayError;
 use crate::core::translate::dialect::fields::{invalid_value, opt, unsupported};
 use serde_json::{Map, Value};
 
-/// Refuse `background: true` (400 `unsupported`): a background response is a job the caller
-/// polls, which needs a job queue this gateway does not run.
+/// Refuse `background: true` (400 `unsupported`) when it reaches decoding: a background
+/// response is a job the caller polls, which needs the job queue's bindings.
 pub fn refuse_stateful(obj: &Map<String, Value>) -> Result<(), GatewayError> {
     match obj.get("background") == Some(&Value::Bool(true)) {
-        true => Err(unsupported("background", "needs a job queue, which this gateway does not run: send the request without it")),
+        true => Err(unsupported(
+            "background",
+            "needs the job queue (the JOB, SEMAPHORES and JOBS bindings) and the CONVERSATIONS binding: send the request without it",
+        )),
         false => Ok(()),
     }
 }

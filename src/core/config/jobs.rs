@@ -1,0 +1,48 @@
+//! Queued jobs (config `jobs`; README, "Jobs"): how many of one model's jobs may call
+//! upstream at once, how often a job is tried, and how long a claim holds. The job store is
+//! [`crate::core::state::job`]; this is only what the config says.
+
+use crate::core::util::vecmap::VecMap;
+
+/// Queued job settings (every field optional).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobsConfig {
+    /// The most jobs naming a model (by the body's `model`) that run at once, by model name.
+    pub concurrency: VecMap<String, u32>,
+    /// The same for a model not listed (1..1000, default 4).
+    pub default_concurrency: u32,
+    /// A job claimed this many times without an answer fails (1..100, default 5).
+    pub max_attempts: u32,
+    /// How long a claim (and its concurrency slot) holds before another delivery may take the
+    /// job over (10..3600 s, default 300): longer than the slowest request.
+    pub lease_seconds: u32,
+    /// A queued job whose message has not been taken within this many seconds is sent again
+    /// (1..3600, default 60).
+    pub redeliver_seconds: u32,
+}
+
+crate::de_struct!(JobsConfig, default, deny { concurrency, default_concurrency, max_attempts, lease_seconds, redeliver_seconds });
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        JobsConfig { concurrency: VecMap::new(), default_concurrency: 4, max_attempts: 5, lease_seconds: 300, redeliver_seconds: 60 }
+    }
+}
+
+impl JobsConfig {
+    /// The concurrency limit of jobs naming `model`.
+    pub fn limit(&self, model: &str) -> u32 {
+        self.concurrency.get(model).copied().unwrap_or(self.default_concurrency)
+    }
+
+    /// What is wrong with these settings, if anything.
+    pub fn problem(&self) -> Option<&'static str> {
+        let bad = |n: u32, lo, hi| !(lo..=hi).contains(&n);
+        (bad(self.default_concurrency, 1, 1000)
+            || self.concurrency.values().any(|&n| bad(n, 1, 1000))
+            || bad(self.max_attempts, 1, 100)
+            || bad(self.lease_seconds, 10, 3600)
+            || bad(self.redeliver_seconds, 1, 3600))
+        .then_some("concurrency values must be 1..1000, max_attempts 1..100, lease_seconds 10..3600 and redeliver_seconds 1..3600")
+    }
+}

@@ -1,0 +1,176 @@
+//! One queued job's Durable Object (`Job` in the edge's `objects.js`), as a pure state
+//! machine: the object loads its state (one JSON document), calls [`apply`] with an op and
+//! its clock, and stores, answers, sends and sets the alarm as the [`Outcome`] says.
+//!
+//! A job is `queued` → `running` → `succeeded` | `failed`, or `cancelled` from either of
+//! the first two. Invariants:
+//! - Only a queued job, or a running one whose lease ran out, can be claimed; a claim names
+//!   a fresh lease token, and only that token's holder may release or finish the job. So a
+//!   duplicate delivery never runs a job that is running or finished, and a stale holder's
+//!   result is dropped (compare-and-set on the token).
+//! - A job claimed `max_attempts` times without an answer fails instead of running again.
+//! - While a job is not finished its alarm is set: when it rings and the job is still queued,
+//!   or its lease ran out, the queue message is sent again (at-least-once delivery even if a
+//!   message is lost). A finished job has no alarm.
+//!
+//! The job's payload stays here (queue messages carry only `{tenant, id}`: they are capped at
+//! 128 KB, <https://developers.cloudflare.com/queues/platform/limits/>).
+
+use serde_json::{json, Map, Value};
+
+/// What the object does after an op.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outcome {
+    /// The new state to store, when it changed.
+    pub state: Option<Value>,
+    /// The answer, JSON (`null`: no such job).
+    pub reply: Value,
+    /// Set the alarm to this time (Unix ms); `Some(0)`: delete it.
+    pub alarm_ms: Option<u64>,
+    /// Send the job's queue message (`{tenant, id}`) now.
+    pub send: Option<Value>,
+}
+
+impl Outcome {
+    /// As the JSON the object reads: `{"state"?: string, "reply", "alarm"?, "send"?}`.
+    pub fn to_json(&self) -> String {
+        let mut o = Map::new();
+        if let Some(s) = &self.state {
+            o.insert("state".into(), Value::String(s.to_string()));
+        }
+        o.insert("reply".into(), self.reply.clone());
+        if let Some(a) = self.alarm_ms {
+            o.insert("alarm".into(), a.into());
+        }
+        if let Some(m) = &self.send {
+            o.insert("send".into(), m.clone());
+        }
+        Value::Object(o).to_string()
+    }
+}
+
+/// Whether a status is final.
+fn is_final(status: &str) -> bool {
+    matches!(status, "succeeded" | "failed" | "cancelled")
+}
+
+fn num(v: &Value, k: &str) -> u64 {
+    v[k].as_u64().unwrap_or_default()
+}
+
+/// The job as its owner sees it (`GET /v1/jobs/{id}`): `{"id", "object": "job", "status",
+/// "url", "model", "created_at", "attempts", "metadata", "result"?, "error"?, "completed_at"?}`.
+pub fn view(s: &Value) -> Value {
+    let mut o = Map::new();
+    for k in ["id", "object", "status", "url", "model", "created_at", "attempts", "metadata", "result", "error", "completed_at"] {
+        if !s[k].is_null() {
+            o.insert(k.into(), s[k].clone());
+        }
+    }
+    Value::Object(o)
+}
+
+/// The queue message that runs the job.
+fn message(s: &Value) -> Value {
+    json!({"tenant": s["tenant"], "id": s["id"]})
+}
+
+/// The job back in the queue: no lease, an alarm to send its message again later.
+fn requeue(s: &mut Value, now_ms: u64, delay_ms: u64) -> u64 {
+    s["status"] = "queued".into();
+    s["lease"] = Value::Null;
+    now_ms + delay_ms + num(s, "redeliver_ms")
+}
+
+/// The job finished with `status` (and `result` or `error`): its alarm is deleted.
+fn close(mut s: Value, status: &str, now_ms: u64, reply: impl Fn(&Value) -> Value) -> Outcome {
+    s["status"] = status.into();
+    s["lease"] = Value::Null;
+    s["completed_at"] = (now_ms / 1000).into();
+    Outcome { reply: reply(&s), state: Some(s), alarm_ms: Some(0), send: None }
+}
+
+/// The job's lease token matches `op.token` and has not been taken over.
+fn holds(s: &Value, op: &Value) -> bool {
+    s["status"] == "running" && !op["token"].is_null() && s["lease"]["token"] == op["token"]
+}
+
+/// Apply one op (JSON, `{"op": ...}`) to the stored state (`None`: no job here). Ops, and
+/// what they answer:
+/// - `create {"job": {...}}`: the job as the front built it (id, tenant, url, body,
+///   metadata, who, created_at, redeliver_ms, lease_ms, max_attempts), queued and sent; its
+///   view (an existing job's, unchanged, when the id is taken).
+/// - `get`: the view; `cancel`: a job not finished is cancelled; the view.
+/// - `claim {"token"}`: `{"claimed": true, "url", "body", "who", "attempts", "lease_ms"}`, or
+///   `{"claimed": false, "status"}` when the job is not queued (nor its lease expired).
+/// - `release {"token", "delay_ms", "counted"}`: the holder puts it back in the queue (a
+///   full concurrency slot, not `counted` as an attempt; or a 429); `{"ok"}`.
+/// - `finish {"token", "status", "body"}`: the holder's result (2xx: succeeded, else
+///   failed); `{"ok"}`, false for a stale holder (the result is dropped).
+/// - `dead`: the dead-letter queue's verdict: a job not finished fails.
+/// - `alarm`: a queued job, or a running one whose lease ran out, is sent again.
+pub fn apply(stored: Option<&Value>, op: &Value, now_ms: u64) -> Outcome {
+    let name = op["op"].as_str().unwrap_or_default();
+    let Some(s) = stored.filter(|s| s.is_object()) else {
+        let job = &op["job"];
+        if name != "create" || !job.is_object() {
+            return Outcome { reply: Value::Null, ..Outcome::default() };
+        }
+        let mut s = job.clone();
+        s["object"] = "job".into();
+        s["attempts"] = 0.into();
+        let alarm = requeue(&mut s, now_ms, 0);
+        return Outcome { reply: view(&s), send: Some(message(&s)), state: Some(s), alarm_ms: Some(alarm) };
+    };
+    let mut s = s.clone();
+    let status = s["status"].as_str().unwrap_or_default().to_string();
+    let lease_out = num(&s["lease"], "until") <= now_ms;
+    let unchanged = |reply| Outcome { reply, ..Outcome::default() };
+    match name {
+        "cancel" if !is_final(&status) => close(s, "cancelled", now_ms, view),
+        "claim" if status == "queued" || status == "running" && lease_out => {
+            let attempts = num(&s, "attempts");
+            if attempts >= num(&s, "max_attempts").max(1) {
+                s["error"] = format!("no answer after {attempts} attempts").into();
+                return close(s, "failed", now_ms, |_| json!({"claimed": false, "status": "failed"}));
+            }
+            let until = now_ms + num(&s, "lease_ms");
+            s["status"] = "running".into();
+            s["attempts"] = (attempts + 1).into();
+            s["lease"] = json!({"token": op["token"], "until": until});
+            let reply = json!({"claimed": true, "url": s["url"], "body": s["body"], "who": s["who"], "attempts": attempts + 1, "lease_ms": s["lease_ms"]});
+            Outcome { reply, state: Some(s), alarm_ms: Some(until), send: None }
+        }
+        "claim" => unchanged(json!({"claimed": false, "status": status})),
+        "release" if holds(&s, op) => {
+            if op["counted"] == false {
+                s["attempts"] = num(&s, "attempts").saturating_sub(1).into();
+            }
+            let alarm = requeue(&mut s, now_ms, num(op, "delay_ms"));
+            Outcome { reply: json!({"ok": true}), state: Some(s), alarm_ms: Some(alarm), send: None }
+        }
+        "finish" if holds(&s, op) => {
+            let code = num(op, "status");
+            let text = op["body"].as_str().unwrap_or_default();
+            let body = serde_json::from_str::<Value>(text).unwrap_or_else(|_| text.into());
+            s["result"] = json!({"status": code, "body": body});
+            let done = if (200..300).contains(&code) { "succeeded" } else { "failed" };
+            close(s, done, now_ms, |_| json!({"ok": true}))
+        }
+        "release" | "finish" => unchanged(json!({"ok": false})),
+        "dead" if !is_final(&status) => {
+            s["error"] = format!("dead-lettered after {} attempts", num(&s, "attempts")).into();
+            close(s, "failed", now_ms, view)
+        }
+        "alarm" if status == "queued" || status == "running" && lease_out => {
+            let alarm = requeue(&mut s, now_ms, 0);
+            Outcome { reply: Value::Null, send: Some(message(&s)), state: Some(s), alarm_ms: Some(alarm) }
+        }
+        "alarm" if status == "running" => Outcome { alarm_ms: Some(num(&s["lease"], "until")), ..unchanged(Value::Null) },
+        _ => unchanged(view(&s)),
+    }
+}
+
+#[cfg(test)]
+#[path = "job_tests.rs"]
+mod tests;

@@ -1,0 +1,137 @@
+use super::*;
+
+const T0: u64 = 1_000_000;
+
+fn created() -> Value {
+    let job = json!({"id": "job_1", "tenant": "t", "url": "/v1/chat/completions", "body": {"model": "m"},
+        "who": {"key": "k"}, "created_at": 1000, "redeliver_ms": 60_000, "lease_ms": 300_000, "max_attempts": 2});
+    let out = apply(None, &json!({"op": "create", "job": job}), T0);
+    assert_eq!(out.send, Some(json!({"tenant": "t", "id": "job_1"})));
+    assert_eq!(out.alarm_ms, Some(T0 + 60_000));
+    assert_eq!(out.reply["status"], "queued");
+    out.state.unwrap()
+}
+
+fn run(s: &Value, op: Value, now: u64) -> (Value, Outcome) {
+    let out = apply(Some(s), &op, now);
+    (out.state.clone().unwrap_or_else(|| s.clone()), out)
+}
+
+#[test]
+fn unknown_job_answers_null_and_stores_nothing() {
+    for op in ["get", "cancel", "claim", "alarm"] {
+        let out = apply(None, &json!({"op": op}), T0);
+        assert_eq!((out.reply, out.state, out.send), (Value::Null, None, None), "{op}");
+    }
+}
+
+#[test]
+fn view_hides_the_payload_and_the_caller() {
+    let s = created();
+    let v = view(&s);
+    assert_eq!(v["object"], "job");
+    assert!(v.get("body").is_none() && v.get("who").is_none() && v.get("lease").is_none());
+}
+
+#[test]
+fn a_claim_is_exclusive_until_its_lease_runs_out() {
+    let s = created();
+    let (s, out) = run(&s, json!({"op": "claim", "token": "a"}), T0);
+    assert_eq!(out.reply["claimed"], true);
+    assert_eq!(out.reply["body"], json!({"model": "m"}));
+    assert_eq!(out.alarm_ms, Some(T0 + 300_000));
+    let (_, dup) = run(&s, json!({"op": "claim", "token": "b"}), T0 + 1);
+    assert_eq!(dup.reply, json!({"claimed": false, "status": "running"}));
+    assert!(dup.state.is_none());
+    let (s2, taken) = run(&s, json!({"op": "claim", "token": "b"}), T0 + 300_000);
+    assert_eq!(taken.reply["attempts"], 2);
+    // The stale holder's result is dropped; the new holder's is kept.
+    let (_, stale) = run(&s2, json!({"op": "finish", "token": "a", "status": 200, "body": "{}"}), T0 + 300_001);
+    assert_eq!((stale.reply, stale.state), (json!({"ok": false}), None));
+    let (done, fresh) = run(&s2, json!({"op": "finish", "token": "b", "status": 200, "body": "{\"x\":1}"}), T0 + 300_002);
+    assert_eq!(fresh.reply, json!({"ok": true}));
+    assert_eq!(fresh.alarm_ms, Some(0));
+    assert_eq!(done["status"], "succeeded");
+    assert_eq!(done["result"], json!({"status": 200, "body": {"x": 1}}));
+    let (_, again) = run(&done, json!({"op": "claim", "token": "c"}), T0 + 900_000);
+    assert_eq!(again.reply, json!({"claimed": false, "status": "succeeded"}));
+}
+
+#[test]
+fn attempts_run_out() {
+    let s = created();
+    let (s, _) = run(&s, json!({"op": "claim", "token": "a"}), T0);
+    let (s, _) = run(&s, json!({"op": "claim", "token": "b"}), T0 + 300_000);
+    let (s, out) = run(&s, json!({"op": "claim", "token": "c"}), T0 + 600_000);
+    assert_eq!(out.reply, json!({"claimed": false, "status": "failed"}));
+    assert_eq!(s["error"], "no answer after 2 attempts");
+}
+
+#[test]
+fn release_requeues_and_an_uncounted_one_gives_the_attempt_back() {
+    let s = created();
+    let (s, _) = run(&s, json!({"op": "claim", "token": "a"}), T0);
+    let (q, out) = run(&s, json!({"op": "release", "token": "a", "delay_ms": 1000, "counted": false}), T0 + 5);
+    assert_eq!(out.reply, json!({"ok": true}));
+    assert_eq!((q["status"].as_str(), q["attempts"].as_u64()), (Some("queued"), Some(0)));
+    assert_eq!(out.alarm_ms, Some(T0 + 5 + 1000 + 60_000));
+    let (q, _) = run(&s, json!({"op": "release", "token": "a", "delay_ms": 1000, "counted": true}), T0 + 5);
+    assert_eq!(q["attempts"], 1);
+    let (_, other) = run(&s, json!({"op": "release", "token": "z", "delay_ms": 0}), T0 + 5);
+    assert_eq!(other.reply, json!({"ok": false}));
+}
+
+#[test]
+fn a_non_2xx_result_fails_the_job_and_keeps_it() {
+    let s = created();
+    let (s, _) = run(&s, json!({"op": "claim", "token": "a"}), T0);
+    let (s, _) = run(&s, json!({"op": "finish", "token": "a", "status": 400, "body": "not json"}), T0 + 1);
+    assert_eq!(s["status"], "failed");
+    assert_eq!(s["result"], json!({"status": 400, "body": "not json"}));
+}
+
+#[test]
+fn cancel_stops_a_job_and_discards_a_running_result() {
+    let s = created();
+    let (s, _) = run(&s, json!({"op": "claim", "token": "a"}), T0);
+    let (c, out) = run(&s, json!({"op": "cancel"}), T0 + 1);
+    assert_eq!(out.reply["status"], "cancelled");
+    assert_eq!(out.alarm_ms, Some(0));
+    let (_, late) = run(&c, json!({"op": "finish", "token": "a", "status": 200, "body": "{}"}), T0 + 2);
+    assert_eq!(late.reply, json!({"ok": false}));
+    let (_, again) = run(&c, json!({"op": "cancel"}), T0 + 3);
+    assert!(again.state.is_none());
+}
+
+#[test]
+fn the_alarm_resends_a_queued_or_abandoned_job_only() {
+    let s = created();
+    let (_, out) = run(&s, json!({"op": "alarm"}), T0 + 60_000);
+    assert!(out.send.is_some());
+    assert_eq!(out.alarm_ms, Some(T0 + 120_000));
+    let (r, _) = run(&s, json!({"op": "claim", "token": "a"}), T0);
+    let (_, early) = run(&r, json!({"op": "alarm"}), T0 + 10);
+    assert_eq!((early.send, early.alarm_ms), (None, Some(T0 + 300_000)));
+    let (q, late) = run(&r, json!({"op": "alarm"}), T0 + 300_000);
+    assert!(late.send.is_some());
+    assert_eq!(q["status"], "queued");
+}
+
+#[test]
+fn the_dead_letter_verdict_fails_an_unfinished_job() {
+    let s = created();
+    let (s, _) = run(&s, json!({"op": "claim", "token": "a"}), T0);
+    let (d, out) = run(&s, json!({"op": "dead"}), T0);
+    assert_eq!(out.reply["error"], "dead-lettered after 1 attempts");
+    assert_eq!(d["status"], "failed");
+    let (_, again) = run(&d, json!({"op": "dead"}), T0);
+    assert!(again.state.is_none());
+}
+
+#[test]
+fn create_keeps_an_existing_job() {
+    let s = created();
+    let (_, out) = run(&s, json!({"op": "create", "job": {"id": "job_1"}}), T0);
+    assert!(out.state.is_none() && out.send.is_none());
+    assert_eq!(out.reply["status"], "queued");
+}
