@@ -12,6 +12,7 @@
 use crate::core::util::vecmap::VecMap;
 
 mod cache;
+mod capabilities;
 mod context;
 mod gates;
 mod health;
@@ -24,6 +25,7 @@ mod sessions;
 mod validate;
 
 pub use cache::{CacheConfig, RoutePolicy, SimilarConfig};
+pub use capabilities::{render, Capability, CAP_PREFIX};
 pub use context::{ContextConfig, Fit};
 pub use gates::{Gates, Strategy};
 pub use health::{BreakerConfig, HealthChecks};
@@ -66,6 +68,9 @@ pub struct Config {
     pub cache: CacheConfig,
     /// Stored conversations (`x-switchyard-session`): idle lifetime and size limits.
     pub sessions: SessionsConfig,
+    /// Named capabilities, by name (README, "Capabilities"); each is also a hidden cascade
+    /// route `cap:NAME` in `routes`, added by validation.
+    pub capabilities: VecMap<String, Capability>,
     /// Public name or alias → index into `models`.
     index: VecMap<String, usize>,
 }
@@ -73,7 +78,7 @@ pub struct Config {
 crate::de_struct!(
     Config,
     default,
-    deny { providers, models, keys, limits, tokens, routes, retry, breaker, health_checks, tenants, cache, sessions }
+    deny { providers, models, keys, limits, tokens, routes, retry, breaker, health_checks, tenants, cache, sessions, capabilities }
 );
 
 /// One problem found in a config, with the JSON path where it is.
@@ -107,6 +112,11 @@ impl Config {
     /// The route with this public name.
     pub fn route(&self, name: &str) -> Option<&RouteConfig> {
         self.routes.iter().find(|r| r.name == name)
+    }
+
+    /// The capability a public name `cap:NAME` names.
+    pub fn capability(&self, name: &str) -> Option<&Capability> {
+        self.capabilities.get(name.strip_prefix(CAP_PREFIX)?)
     }
 
     /// The model entry for a public name or alias.

@@ -3,7 +3,7 @@
 //! plans before the first attempt (a stored conversation's history is loaded first: see
 //! `converse`).
 
-use crate::core::config::{Config, Fit, Model, Strategy};
+use crate::core::config::{usd_to_nano, Config, Fit, Model, Strategy};
 use crate::core::error::{Code, GatewayError};
 use crate::core::front::caps;
 use crate::core::front::inbound::Inbound;
@@ -75,6 +75,8 @@ pub struct Asked {
     pub name: String,
     /// The caller wants usage in its stream.
     pub include_usage: bool,
+    /// `POST /v1/capabilities/NAME`: the reply in the capability's shape.
+    pub capability: bool,
 }
 
 impl Planner<'_> {
@@ -101,7 +103,7 @@ impl Planner<'_> {
             let (name, usage) = (req.model.clone(), req.include_usage);
             (Payload::Chat(Box::new(req)), name, usage)
         };
-        Ok((Asked { dialect, request_id, cors_origin, name, include_usage }, payload))
+        Ok((Asked { dialect, request_id, cors_origin, name, include_usage, capability: false }, payload))
     }
 
     /// Start a decoded request's session: resolve the public name (a route's planned targets,
@@ -117,7 +119,11 @@ impl Planner<'_> {
         payload: Payload,
         conversation: Option<ConversationPlan>,
     ) -> Result<(Session, Action), GatewayError> {
-        let Asked { dialect, request_id, cors_origin, name, include_usage } = asked;
+        let Asked { dialect, request_id, cors_origin, name, include_usage, capability } = asked;
+        let cap = self.config.capability(&name);
+        if cap.is_some() && !who.models.as_ref().is_none_or(|allowed| allowed.contains(&name)) {
+            return Err(GatewayError::new(Code::ModelNotAllowed, format!("this key may not use '{name}'")).with_param("model"));
+        }
         let embeddings_call = matches!(payload, Payload::Embeddings(_));
         let (planned, policy, deadline_ms) = match self.config.route(&name) {
             Some(route) => (route.plan(inb.seed), route.retry, route.deadline_ms),
@@ -135,8 +141,10 @@ impl Planner<'_> {
         let mut windows = Vec::new();
         let mut first_refusal = None;
         let mut checked = Vec::new();
+        let mut names = Vec::new();
         for (i, p) in planned.iter().enumerate() {
-            let model = resolve(self.config, who, &p.model)?;
+            // A capability's key scope is its `cap:NAME`, not its rungs' models.
+            let model = cap.and_then(|_| self.config.model(&p.model)).map_or_else(|| resolve(self.config, who, &p.model), Ok)?;
             windows.extend(model.context_window.map(|w| (w, model.max_output_tokens)));
             if let Payload::Chat(req) = &payload {
                 if let Err(e) = check_capabilities(req, model) {
@@ -145,6 +153,7 @@ impl Planner<'_> {
                 }
             }
             checked.push(self.config.route(&name).is_none_or(|r| r.checked(i)));
+            names.push(model.name.clone());
             targets.push(self.target_spec(model, p));
         }
         if targets.is_empty() {
@@ -154,7 +163,9 @@ impl Planner<'_> {
         let fit = self.fit_plan(&name, &mut payload, &windows)?;
         let run = inb.header("x-switchyard-run").filter(|r| r.len() <= 64).unwrap_or_default().to_string();
         let gates = self.config.route(&name).filter(|r| r.strategy == Strategy::Cascade).and_then(|r| r.gates.clone());
-        let cascade = gates.map(|gates| CascadePlan { gates, checked });
+        let (max_attempts, max_nusd) =
+            cap.map_or((0, 0), |c| (c.max_attempts.unwrap_or(0), c.max_cost_usd.and_then(usd_to_nano).unwrap_or(0)));
+        let cascade = gates.map(|gates| CascadePlan { gates, checked, names, reply: capability, max_attempts, max_nusd });
         let mut spend = self.spend_plan(who, &payload, &targets, inb.body.len())?;
         if cascade.is_some() {
             // A cascade may ask every rung twice, the second time with the first answer added.
@@ -182,7 +193,7 @@ impl Planner<'_> {
             seed: inb.seed,
             echo,
         };
-        let cache = if conversation.is_some() { None } else { self.cache_plan(who, &payload, &targets, inb) };
+        let cache = if conversation.is_some() || capability { None } else { self.cache_plan(who, &payload, &targets, inb) };
         let similar = self.similar_plan(who, &payload, cache.as_ref(), &targets);
         let plans = Plans { spend, cache, similar, conversation, fit, cascade };
         let shared = Shared { health: self.health.clone(), redactor: self.redactor.clone() };

@@ -48,6 +48,12 @@ impl Session {
         if late || last && c.reprompted {
             return self.refuse();
         }
+        c.refused.push((self.index, verdicts.clone()));
+        let spent = c.spent_nusd + own.map_or(0, |(_, n)| n);
+        if c.plan.max_nusd > 0 && spent >= c.plan.max_nusd {
+            c.stop = Some(format!("stopped: max_cost_usd reached ({} USD spent)", usd_string(spent)));
+            return self.refuse();
+        }
         if let Some((usage, nusd)) = own {
             add_usage(&mut c.spent, &usage);
             c.spent_nusd += nusd;
@@ -101,7 +107,10 @@ impl Session {
         let Some(c) = self.cascade.as_deref() else { return action };
         let Action::Respond(r) = &mut action else { return action };
         r.headers.push((ROUTE_REASON_HEADER.into(), reason));
-        if c.stream {
+        if c.plan.reply {
+            r.body = self.capability_body();
+            r.body_from_upstream = false;
+        } else if c.stream {
             let Some(answer) = &self.exchange.answer else { return action };
             let events = cache::stream_events(answer);
             let mut encoder =
@@ -141,7 +150,8 @@ impl Session {
 
     /// No answer passed: a 422 listing every verdict, billed for every rung's answer.
     pub(super) fn refuse(&mut self) -> Action {
-        let list = format!("no answer passed the route's gates ({} attempts): {}", self.attempts, self.failures.join("; "));
+        let stop = self.cascade.as_ref().and_then(|c| c.stop.as_deref()).map_or(String::new(), |s| format!("{s}; "));
+        let list = format!("no answer passed the route's gates ({} attempts): {stop}{}", self.attempts, self.failures.join("; "));
         let err = GatewayError::new(Code::GatesFailed, self.redactor.redact(&list).into_owned()).with_status(422);
         let mut reply = error_reply(&self.caller.request_id, &err, self.caller.api);
         reply.headers.extend(self.caller.cors_origin.as_deref().map(cors_headers).unwrap_or_default());

@@ -13,6 +13,7 @@
 //! gets it); the attempts themselves are here.
 
 mod account;
+mod capability;
 mod cascade;
 mod conversation;
 mod fit;
@@ -263,6 +264,9 @@ impl Session {
 
     /// Make an attempt at the current target after `delay_ms`.
     fn attempt(&mut self, delay_ms: u32, now_ms: u64) -> Action {
+        if let Some(stop) = self.attempts_spent() {
+            return stop;
+        }
         self.attempts += 1;
         self.attempt_started_ms = now_ms + delay_ms as u64;
         if self.retries_here == 0 {

@@ -193,6 +193,14 @@ pub struct CascadePlan {
     pub gates: Gates,
     /// Per target, whether its answers are checked (`false`: a trusted rung).
     pub checked: Vec<bool>,
+    /// Per target, its public model name (for a capability's reply).
+    pub names: Vec<String>,
+    /// Answer in a capability's shape (`POST /v1/capabilities/NAME`), not the caller API's.
+    pub reply: bool,
+    /// The most upstream calls (0: no bound).
+    pub max_attempts: u32,
+    /// No re-prompt or escalation once this much is spent, in nano-USD (0: no bound).
+    pub max_nusd: u64,
 }
 
 /// A cascade under way.
@@ -217,6 +225,10 @@ pub(super) struct Cascade {
     pub(super) spent: Usage,
     /// Their cost in nano-USD.
     pub(super) spent_nusd: u64,
+    /// Each refused answer's rung and verdicts, in order.
+    pub(super) refused: Vec<(usize, Vec<crate::core::pipeline::gates::Verdict>)>,
+    /// Why the cascade stopped before its last rung (a limit), for the 422.
+    pub(super) stop: Option<String>,
 }
 
 impl Cascade {
@@ -235,6 +247,8 @@ impl Cascade {
             refusals: 0,
             spent: Usage::default(),
             spent_nusd: 0,
+            refused: Vec::new(),
+            stop: None,
         }))
     }
 }

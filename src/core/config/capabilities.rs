@@ -1,0 +1,208 @@
+//! Named capabilities (`capabilities.NAME`; README, "Capabilities"): a task callers ask for
+//! by name (`POST /v1/capabilities/NAME`, or `model: "cap:NAME"`) instead of a model. Each
+//! has a prompt template with named inputs, an input schema, an output contract, gates and a
+//! ladder of models. At config load a capability compiles into a hidden cascade route named
+//! `cap:NAME` ([`Capability::route`]), so a request for it runs through the ordinary
+//! pipeline; this file holds the schema, the templates and that compilation.
+//!
+//! ```json
+//! "capabilities": {"extract": {
+//!   "system": "Extract the fields.", "user": "Text: {{text}}",
+//!   "input_schema": {"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}},
+//!   "output": {"json_schema": {"type": "object", "required": ["name"]}},
+//!   "ladder": ["small", "large"], "max_attempts": 4, "max_cost_usd": 0.05
+//! }}
+//! ```
+//!
+//! Templates: `{{field}}` (spaces inside the braces allowed) is replaced by the input's field,
+//! a string as it is and any other JSON value serialised; a field name is ASCII letters,
+//! digits and `_`. Anything else between `{{` and `}}` is left as written.
+
+use super::gates::{Gates, Strategy};
+use super::routes::{RetryPolicy, RouteConfig, StepConfig};
+use serde_json::{Map, Value};
+
+/// The public-name prefix of a capability (`cap:NAME`), also its hidden route's name.
+pub const CAP_PREFIX: &str = "cap:";
+
+/// One capability as written in config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Capability {
+    /// The system message's template (absent: no system message).
+    pub system: Option<String>,
+    /// The user message's template.
+    pub user: String,
+    /// The input's JSON Schema (the subset the `json` gate checks); absent: every template
+    /// field is required, of any type.
+    pub input_schema: Option<Value>,
+    /// `"text"` (the default) or `{"json_schema": {...}}`: the answer is JSON valid against it.
+    pub output: Value,
+    /// Gates on the answer, as a cascade route's (a JSON output adds the `json` gate).
+    pub gates: Option<Gates>,
+    /// The rungs, cheapest first, as model names (or give `steps`).
+    pub ladder: Vec<String>,
+    /// The rungs as a route's steps, in place of `ladder`.
+    pub steps: Vec<StepConfig>,
+    /// How each rung is retried after a failed call (as a route's).
+    pub retry: RetryPolicy,
+    /// The whole request's budget, in milliseconds (default 120 000).
+    pub deadline_ms: u32,
+    /// The most upstream calls one request makes (re-prompts and retries included).
+    pub max_attempts: Option<u32>,
+    /// No re-prompt or escalation starts once the request has spent this much.
+    pub max_cost_usd: Option<f64>,
+}
+
+crate::de_struct!(
+    Capability,
+    required,
+    deny {
+        system: default,
+        user,
+        input_schema: default,
+        output: default,
+        gates: default,
+        ladder: default,
+        steps: default,
+        retry: default,
+        deadline_ms: default(default_deadline()),
+        max_attempts: default,
+        max_cost_usd: default
+    }
+);
+
+fn default_deadline() -> u32 {
+    120_000
+}
+
+impl Capability {
+    /// The output's JSON Schema, when the output contract is JSON.
+    pub fn output_schema(&self) -> Option<&Value> {
+        self.output.get("json_schema")
+    }
+
+    /// The rungs as route steps.
+    pub fn rungs(&self) -> Vec<StepConfig> {
+        let ladder = self.ladder.iter().map(|m| StepConfig::Model { model: m.clone(), max_retries: None, timeout_ms: None, gates: true });
+        ladder.chain(self.steps.iter().cloned()).collect()
+    }
+
+    /// The hidden cascade route this capability is served by, named `cap:NAME`: its rungs,
+    /// its gates, and a JSON output's schema as the `json` gate (unless the gates set one).
+    pub fn route(&self, name: &str) -> RouteConfig {
+        let mut gates = self.gates.clone().unwrap_or_default();
+        if gates.json.is_none() {
+            gates.json = self.output_schema().cloned();
+        }
+        RouteConfig {
+            name: format!("{CAP_PREFIX}{name}"),
+            steps: self.rungs(),
+            retry: self.retry,
+            deadline_ms: self.deadline_ms,
+            cache: None,
+            context: None,
+            strategy: Strategy::Cascade,
+            gates: Some(gates),
+        }
+    }
+
+    /// The names its templates use, each once, in order of first use.
+    pub fn fields(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for t in self.system.iter().chain(std::iter::once(&self.user)) {
+            for_each_field(t, |f| {
+                if !out.contains(&f) {
+                    out.push(f)
+                }
+            });
+        }
+        out
+    }
+
+    /// What is wrong with it on its own (model names are checked by the config's
+    /// validation), each as `(field, message)`.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        let props = self.input_schema.as_ref().map(|s| s.get("properties").and_then(Value::as_object));
+        match props {
+            Some(_) if !self.input_schema.as_ref().is_some_and(Value::is_object) => {
+                out.push(("input_schema", "must be a JSON Schema object".into()))
+            }
+            Some(props) => {
+                for f in self.fields().into_iter().filter(|f| !props.is_some_and(|p| p.contains_key(*f))) {
+                    out.push(("user", format!("the template field '{f}' is not in input_schema.properties")));
+                }
+            }
+            None => {}
+        }
+        if !matches!(&self.output, Value::Null) && self.output != "text" && !self.output_schema().is_some_and(Value::is_object) {
+            out.push(("output", "must be \"text\" or {\"json_schema\": {...}}".into()));
+        }
+        if let Some(problem) = self.gates.as_ref().and_then(Gates::problem) {
+            out.push(("gates", problem.into()));
+        }
+        let rungs = self.rungs();
+        if rungs.is_empty()
+            || !self.ladder.is_empty() && !self.steps.is_empty()
+            || rungs.iter().any(|s| matches!(s, StepConfig::Pool { .. }))
+        {
+            out.push(("ladder", "give the rungs as ladder (model names) or steps (each one model, not a pool), not both".into()));
+        }
+        if self.max_attempts == Some(0) {
+            out.push(("max_attempts", "must be at least 1".into()));
+        }
+        if self.max_cost_usd.is_some_and(|c| !(c > 0.0 && c < 1e6)) {
+            out.push(("max_cost_usd", "must be a positive number of USD".into()));
+        }
+        if !(1_000..=900_000).contains(&self.deadline_ms) {
+            out.push(("deadline_ms", "must be between 1000 and 900000".into()));
+        }
+        if let Some(p) = self.retry.problem() {
+            out.push(("retry", p.into()));
+        }
+        out
+    }
+}
+
+/// Call `f` with each field name a template uses.
+fn for_each_field<'a>(template: &'a str, mut f: impl FnMut(&'a str)) {
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else { return };
+        let name = after[..end].trim();
+        if !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            f(name);
+        }
+        rest = &after[end + 2..];
+    }
+}
+
+/// `template` with each `{{field}}` replaced by `input`'s field (a string as it is, another
+/// value serialised, an absent one as the empty string).
+pub fn render(template: &str, input: &Map<String, Value>) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else { break };
+        let name = after[..end].trim();
+        out.push_str(&rest[..start]);
+        if !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            match input.get(name) {
+                Some(Value::String(s)) => out.push_str(s),
+                Some(v) => out.push_str(&v.to_string()),
+                None => {}
+            }
+        } else {
+            out.push_str(&rest[start..start + 2 + end + 2]);
+        }
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+#[path = "capabilities_tests.rs"]
+mod tests;
