@@ -66,6 +66,28 @@ def free_port():
         return s.getsockname()[1]
 
 
+CAP_KEY = "sk-cap-only-" + secrets.token_hex(8)
+
+
+def add_capabilities(config):
+    """test_capabilities.py's part: capabilities on the cascade mock models (the weak one
+    echoes, the strong one ends with `#### 42`, the built-in mock fits JSON schemas), and a key
+    scoped to one capability."""
+    config["capabilities"] = {
+        "maths": {"user": "Question: {{input}}", "gates": {"final_number": True},
+                  "ladder": ["cascade-weak", "cascade-strong"], "retry": {"max_retries": 0}},
+        "maths-capped": {"user": "Question: {{input}}", "gates": {"final_number": True},
+                         "ladder": ["cascade-weak", "cascade-strong"], "retry": {"max_retries": 0}, "max_attempts": 1},
+        "extract": {"system": "Extract the name.", "user": "Text: {{text}}",
+                    "input_schema": {"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}},
+                    "output": {"json_schema": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}},
+                    "ladder": ["cascade-weak", "mock"], "retry": {"max_retries": 0}},
+    }
+    config["keys"].append({"name": "cap-only", "sha256": hashlib.sha256(CAP_KEY.encode()).hexdigest(), "tenant": "cap",
+                           "models": ["cap:maths"]})
+    return config
+
+
 def test_config(upstream_port):
     base = f"http://127.0.0.1:{upstream_port}/v1"
     behaviours = ["ok", "status-400", "status-429", "status-500", "status-503", "echo-key-401",
@@ -111,7 +133,7 @@ def test_config(upstream_port):
     models.append({"name": "cascade-strong", "provider": "up", "model": "final-number", "prices": {"input": 10, "output": 30}})
     for b in ["rich", "parts", "empty-finish", "kimi-ids"]:
         models.append({"name": "up-" + b, "provider": "up", "model": b, "capabilities": {"tools": True}})
-    return {
+    return add_capabilities({
         "providers": {
             "mock": {"kind": "mock", "allow_panic": True},
             "up": {"kind": "openai", "base_url": base, "api_key_secret": "UPSTREAM_KEY", "timeout_ms": 10000},
@@ -167,7 +189,7 @@ def test_config(upstream_port):
             {"name": "r-cascade-weak", "strategy": "cascade", "steps": [{"model": "cascade-weak"}, {"model": "cascade-weak"}],
              "gates": {"final_number": True, "forbidden": ["sorry"]}, "retry": {"max_retries": 0}},
         ] + [{"name": fx_route(v, c), "steps": [{"model": fx_model(v, c)}], "retry": {"max_retries": 0}} for v, c in fx],
-    }
+    })
 
 
 class Gateway:
