@@ -19,6 +19,9 @@ use crate::core::translate::dialect::fields::parse_object;
 use crate::core::types::{ChatRequest, Content, Dialect, Message, ResponseFormat, Role};
 use serde_json::{Map, Value};
 
+/// A chat request whose model and messages the capability's fill in.
+const SHELL: &str = r#"{"model":"cap","messages":[{"role":"user","content":""}]}"#;
+
 /// The path before a capability's name.
 pub const PATH_PREFIX: &str = "/v1/capabilities/";
 
@@ -30,12 +33,21 @@ pub fn rewrite(config: &Config, req: &mut ChatRequest) -> Result<(), GatewayErro
     let text = req.messages.iter().rev().find(|m| m.role == Role::User).map(|m| m.content.text()).unwrap_or_default();
     let input = match serde_json::from_str::<Value>(&text) {
         Ok(v @ Value::Object(_)) => v,
-        _ => Value::Object(Map::from_iter([("input".to_string(), Value::String(text))])),
+        _ => {
+            let mut m = Map::new();
+            m.insert("input".into(), Value::String(text));
+            Value::Object(m)
+        }
     };
-    check_input(cap, &input)?;
+    apply(config, cap, req, &input)
+}
+
+/// `input` checked against `cap`, and `req`'s messages replaced by the rendered prompt.
+fn apply(config: &Config, cap: &Capability, req: &mut ChatRequest, input: &Value) -> Result<(), GatewayError> {
+    check_input(cap, input)?;
     let Value::Object(input) = input else { return Ok(()) };
-    req.messages = cap.system.iter().map(|s| Message::new(Role::System, Content::Text(render(s, &input)))).collect();
-    req.messages.push(Message::new(Role::User, Content::Text(render(&cap.user, &input))));
+    req.messages = cap.system.iter().map(|s| Message::new(Role::System, Content::Text(render(s, input)))).collect();
+    req.messages.push(Message::new(Role::User, Content::Text(render(&cap.user, input))));
     req.raw = None;
     let json_rungs =
         config.route(&req.model).is_some_and(|r| r.models().iter().all(|(_, m)| config.model(m).is_some_and(|m| m.capabilities.json)));
@@ -71,18 +83,18 @@ pub fn start(
     cors_origin: Option<String>,
 ) -> Result<(Session, Action), GatewayError> {
     let name = format!("{CAP_PREFIX}{}", &inb.path[PATH_PREFIX.len()..]);
-    if p.config.capability(&name).is_none() {
+    let Some(cap) = p.config.capability(&name) else {
         let shown: String = name.chars().filter(|c| !c.is_control()).take(256).collect();
         return Err(GatewayError::new(Code::CapabilityNotFound, format!("the capability '{shown}' does not exist")));
-    }
+    };
     check_body(p.config, inb)?;
     let body = parse_object(inb.body)?;
     let Some(input @ Value::Object(_)) = body.get("input") else {
         return Err(GatewayError::new(Code::InvalidValue, "the body must be {\"input\": {...}}, input a JSON object").with_param("input"));
     };
-    let chat = serde_json::json!({"model": name, "messages": [{"role": "user", "content": input.to_string()}]});
-    let mut req = crate::core::translate::dialect::decode_request(Dialect::OpenAi, chat.to_string().as_bytes())?;
-    rewrite(p.config, &mut req)?;
+    let mut req = crate::core::translate::dialect::decode_request(Dialect::OpenAi, SHELL.as_bytes())?;
+    req.model = name.clone();
+    apply(p.config, cap, &mut req, input)?;
     let asked = Asked { dialect: Dialect::OpenAi, request_id, cors_origin, name, include_usage: false, capability: true };
     p.plan(who, inb, asked, Payload::Chat(Box::new(req)), None)
 }

@@ -48,7 +48,6 @@ impl Session {
         if late || last && c.reprompted {
             return self.refuse();
         }
-        c.refused.push((self.index, verdicts.clone()));
         let spent = c.spent_nusd + own.map_or(0, |(_, n)| n);
         if c.plan.max_nusd > 0 && spent >= c.plan.max_nusd {
             c.stop = Some(format!("stopped: max_cost_usd reached ({} USD spent)", usd_string(spent)));
@@ -58,6 +57,8 @@ impl Session {
             add_usage(&mut c.spent, &usage);
             c.spent_nusd += nusd;
         }
+        let note = format!("Your answer failed validation: {}. Answer again.", gates::reasons(&verdicts));
+        c.refused.push((self.index, verdicts));
         self.retries_here = 0;
         if c.reprompted {
             self.index += 1;
@@ -71,7 +72,6 @@ impl Session {
             if let Some(text) = text.filter(|t| !t.trim().is_empty()) {
                 req.messages.push(Message::new(Role::Assistant, Content::Text(text)));
             }
-            let note = format!("Your answer failed validation: {}. Answer again.", gates::reasons(&verdicts));
             req.messages.push(Message::new(Role::User, Content::Text(note)));
         }
         self.attempt(0, now_ms)
