@@ -83,6 +83,11 @@ def add_capabilities(config):
                     "output": {"json_schema": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}},
                     "ladder": ["cascade-weak", "mock"], "retry": {"max_retries": 0}},
     }
+    # cheapest_capable candidates: up-no-tools and up-window-8k cost nothing (in step order),
+    # cascade-weak $2/M, cascade-strong $40/M.
+    steps = [{"model": m} for m in ["cascade-strong", "cascade-weak", "up-no-tools", "up-window-8k"]]
+    config["routes"] += [{"name": "r-cheapest", "strategy": "cheapest_capable", "steps": steps, "retry": {"max_retries": 0}},
+                         {"name": "r-cheapest-capped", "strategy": "cheapest_capable", "steps": steps, "max_price": 1}]
     config["keys"].append({"name": "cap-only", "sha256": hashlib.sha256(CAP_KEY.encode()).hexdigest(), "tenant": "cap",
                            "models": ["cap:maths"]})
     return config

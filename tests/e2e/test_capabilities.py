@@ -87,3 +87,39 @@ def test_a_key_scoped_to_a_capability_may_use_it_and_not_its_rungs(gateway):
     body = {"model": "cascade-weak", "messages": [{"role": "user", "content": marker}]}
     r = httpx.post(gateway.url + "/v1/chat/completions", json=body, headers={"authorization": f"Bearer {CAP_KEY}"}, timeout=30)
     assert (r.status_code, r.json()["error"]["code"]) == (403, "model_not_allowed")
+
+
+TOOLS = [{"type": "function", "function": {"name": "weather", "parameters": {"type": "object", "properties": {}}}}]
+
+
+def chat(gateway, model, content, **extra):
+    body = {"model": model, "messages": [{"role": "user", "content": content}], **extra}
+    return httpx.post(gateway.url + "/v1/chat/completions", json=body, timeout=30,
+                      headers={"authorization": f"Bearer {DEV_KEY}"})
+
+
+def test_cheapest_capable_orders_by_price_and_leaves_out_what_cannot_serve(gateway, upstream):
+    marker = "cc-" + secrets.token_hex(4)
+    r = chat(gateway, "r-cheapest", f"{marker} hi")
+    assert r.status_code == 200, r.text
+    assert r.headers["x-switchyard-route-reason"] == "cheapest_capable: up-no-tools, cheapest of 4 capable"
+    r = chat(gateway, "r-cheapest", f"{marker} tools", tools=TOOLS)
+    assert r.status_code == 200, r.text
+    assert r.headers["x-switchyard-model"] == "window-8k"
+    assert r.headers["x-switchyard-route-reason"] == \
+        "cheapest_capable: up-window-8k, cheapest of 3 capable; left out: up-no-tools (tools)"
+    long = f"{marker} " + "word " * 8000
+    r = chat(gateway, "r-cheapest", long, tools=TOOLS)
+    assert r.status_code == 200, r.text
+    reason = r.headers["x-switchyard-route-reason"]
+    assert reason.startswith("cheapest_capable: cascade-weak, cheapest of 2 capable; left out: up-no-tools (tools), "
+                             "up-window-8k (context window 8192 < about "), reason
+    assert [c["body"]["model"] for c in calls(upstream, marker)] == ["ok", "window-8k", "ok"]
+    before = len(upstream.calls)
+    r = chat(gateway, "r-cheapest-capped", long, tools=TOOLS)
+    assert r.status_code == 400, r.text
+    err = r.json()["error"]
+    assert err["code"] == "no_capable_model"
+    assert err["message"].startswith("no candidate of the route 'r-cheapest-capped' can serve this request: "
+                                     "cascade-strong (max_price), cascade-weak (max_price), up-no-tools (tools), ")
+    assert len(upstream.calls) == before

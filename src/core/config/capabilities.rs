@@ -103,6 +103,7 @@ impl Capability {
             context: None,
             strategy: Strategy::Cascade,
             gates: Some(gates),
+            max_price: None,
         }
     }
 

@@ -209,9 +209,16 @@ impl Config {
                 }
             }
             (Strategy::Cascade, _) => p.add(format!("{path}.gates"), "a cascade route needs at least one gate"),
-            (Strategy::Fallback, Some(_)) => p.add(format!("{path}.gates"), "gates need \"strategy\": \"cascade\""),
-            (Strategy::Fallback, None) if (0..r.steps.len()).all(|i| r.checked(i)) => {}
-            (Strategy::Fallback, None) => p.add(format!("{path}.steps"), "a step's \"gates\" needs \"strategy\": \"cascade\""),
+            (_, Some(_)) => p.add(format!("{path}.gates"), "gates need \"strategy\": \"cascade\""),
+            (_, None) if (0..r.steps.len()).all(|i| r.checked(i)) => {}
+            (_, None) => p.add(format!("{path}.steps"), "a step's \"gates\" needs \"strategy\": \"cascade\""),
+        }
+        let cheapest = r.strategy == Strategy::CheapestCapable;
+        if cheapest && r.steps.iter().any(|s| matches!(s, StepConfig::Pool { .. })) {
+            p.add(format!("{path}.steps"), "a cheapest_capable route's steps are its candidates: each one model, not a pool");
+        }
+        if r.max_price.is_some_and(|m| !cheapest || !(0.0..1e6).contains(&m)) {
+            p.add(format!("{path}.max_price"), "is a non-negative USD per million tokens, on a cheapest_capable route");
         }
     }
 

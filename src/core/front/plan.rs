@@ -8,6 +8,7 @@ use crate::core::error::{Code, GatewayError};
 use crate::core::front::caps;
 use crate::core::front::inbound::Inbound;
 use crate::core::front::principal::Principal;
+use crate::core::pipeline::cheapest;
 use crate::core::pipeline::context;
 use crate::core::pipeline::protocol::Action;
 use crate::core::pipeline::routes::{Plan, PlannedTarget};
@@ -125,7 +126,7 @@ impl Planner<'_> {
             return Err(GatewayError::new(Code::ModelNotAllowed, format!("this key may not use '{name}'")).with_param("model"));
         }
         let embeddings_call = matches!(payload, Payload::Embeddings(_));
-        let (planned, policy, deadline_ms) = match self.config.route(&name) {
+        let (mut planned, policy, deadline_ms) = match self.config.route(&name) {
             Some(route) => (route.plan(inb.seed), route.retry, route.deadline_ms),
             None => {
                 let model = resolve(self.config, who, &name)?;
@@ -137,6 +138,13 @@ impl Planner<'_> {
                 )
             }
         };
+        let mut route_reason = None;
+        if let (Some(route), Payload::Chat(req)) = (self.config.route(&name).filter(|r| r.strategy == Strategy::CheapestCapable), &payload)
+        {
+            let (ordered, reason) =
+                cheapest::order(self.config, route, req, planned).map_err(|m| GatewayError::new(Code::NoCapableModel, m))?;
+            (planned, route_reason) = (ordered, Some(reason));
+        }
         let mut targets = Vec::new();
         let mut windows = Vec::new();
         let mut first_refusal = None;
@@ -195,7 +203,7 @@ impl Planner<'_> {
         };
         let cache = if conversation.is_some() || capability { None } else { self.cache_plan(who, &payload, &targets, inb) };
         let similar = self.similar_plan(who, &payload, cache.as_ref(), &targets);
-        let plans = Plans { spend, cache, similar, conversation, fit, cascade };
+        let plans = Plans { spend, cache, similar, conversation, fit, cascade, route_reason };
         let shared = Shared { health: self.health.clone(), redactor: self.redactor.clone() };
         Ok(Session::start(caller, payload, targets, policy, deadline_ms, shared, plans))
     }

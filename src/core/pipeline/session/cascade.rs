@@ -11,7 +11,7 @@
 //! rung's usage is billed to the request: refused answers are added to the accepted one's
 //! (`x-switchyard-cost-usd`, the ledger, analytics).
 
-use super::plans::add_usage;
+use super::plans::{add_usage, ROUTE_REASON_HEADER};
 use super::Session;
 use crate::core::error::{Code, GatewayError};
 use crate::core::pipeline::gates::{self, Verdict};
@@ -20,9 +20,6 @@ use crate::core::pipeline::target::Payload;
 use crate::core::state::cache;
 use crate::core::state::cost::usd_string;
 use crate::core::types::{Content, Message, Role, Usage};
-
-/// The reply header that says which rung answered and why the ones before it did not.
-pub const ROUTE_REASON_HEADER: &str = "x-switchyard-route-reason";
 
 impl Session {
     /// A rung answered (its attempt succeeded): accept the answer, re-prompt, escalate or

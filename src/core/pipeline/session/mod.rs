@@ -129,6 +129,8 @@ pub struct Session {
     fit: Option<Box<FitPlan>>,
     /// A cascade route's rungs and gates.
     cascade: Option<Box<plans::Cascade>>,
+    /// A `cheapest_capable` route's choice, for `x-switchyard-route-reason`.
+    route_reason: Option<String>,
 }
 
 impl Session {
@@ -183,6 +185,7 @@ impl Session {
             keeping: plans.conversation.map(plans::Keeping::new),
             fit: plans.fit.map(Box::new),
             cascade,
+            route_reason: plans.route_reason,
         };
         if let Payload::Chat(req) = &s.payload {
             s.input_chars = req.messages.iter().map(|m| m.content.text().chars().count() as u64).sum();
@@ -367,6 +370,9 @@ impl Session {
             }
             if let Some(note) = self.fit_note() {
                 r.headers.push(("x-switchyard-context".into(), note.into()));
+            }
+            if let Some(reason) = &self.route_reason {
+                r.headers.push((plans::ROUTE_REASON_HEADER.into(), reason.clone()));
             }
             self.status = r.status;
             self.error_code = self.exchange.failure.as_ref().map(|e| e.code);

@@ -111,7 +111,14 @@ pub struct Plans {
     pub fit: Option<FitPlan>,
     /// A cascade route's gates (`None`: not a cascade route).
     pub cascade: Option<CascadePlan>,
+    /// What every reply's `x-switchyard-route-reason` says (a `cheapest_capable` route's
+    /// choice; a cascade adds its own).
+    pub route_reason: Option<String>,
 }
+
+/// The reply header that says why a route chose its target: which cascade rung answered and
+/// why the ones before it did not, or a `cheapest_capable` route's choice.
+pub const ROUTE_REASON_HEADER: &str = "x-switchyard-route-reason";
 
 /// The request header naming a stored conversation (`new` starts one); replies carry it back.
 pub const SESSION_HEADER: &str = "x-switchyard-session";
