@@ -74,14 +74,13 @@ def add_capabilities(config):
     echoes, the strong one ends with `#### 42`, the built-in mock fits JSON schemas), and a key
     scoped to one capability."""
     config["capabilities"] = {
-        "maths": {"user": "Question: {{input}}", "gates": {"final_number": True},
-                  "ladder": ["cascade-weak", "cascade-strong"], "retry": {"max_retries": 0}},
+        "maths": {"user": "Question: {{input}}", "gates": {"final_number": True}, "ladder": ["cascade-weak", "cascade-strong"]},
         "maths-capped": {"user": "Question: {{input}}", "gates": {"final_number": True},
-                         "ladder": ["cascade-weak", "cascade-strong"], "retry": {"max_retries": 0}, "max_attempts": 1},
+                         "ladder": ["cascade-weak", "cascade-strong"], "max_attempts": 1},
         "extract": {"system": "Extract the name.", "user": "Text: {{text}}",
                     "input_schema": {"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}},
                     "output": {"json_schema": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}},
-                    "ladder": ["cascade-weak", "mock"], "retry": {"max_retries": 0}},
+                    "ladder": ["cascade-weak", "mock"]},
     }
     # cheapest_capable candidates: up-no-tools and up-window-8k cost nothing (in step order),
     # cascade-weak $2/M, cascade-strong $40/M.

@@ -39,14 +39,8 @@ pub struct Capability {
     pub output: Value,
     /// Gates on the answer, as a cascade route's (a JSON output adds the `json` gate).
     pub gates: Option<Gates>,
-    /// The rungs, cheapest first, as model names (or give `steps`).
+    /// The rungs, cheapest first, as model names.
     pub ladder: Vec<String>,
-    /// The rungs as a route's steps, in place of `ladder`.
-    pub steps: Vec<StepConfig>,
-    /// How each rung is retried after a failed call (as a route's).
-    pub retry: RetryPolicy,
-    /// The whole request's budget, in milliseconds (default 120 000).
-    pub deadline_ms: u32,
     /// The most upstream calls one request makes (re-prompts and retries included).
     pub max_attempts: Option<u32>,
     /// No re-prompt or escalation starts once the request has spent this much.
@@ -62,18 +56,11 @@ crate::de_struct!(
         input_schema: default,
         output: default,
         gates: default,
-        ladder: default,
-        steps: default,
-        retry: default,
-        deadline_ms: default(default_deadline()),
+        ladder,
         max_attempts: default,
         max_cost_usd: default
     }
 );
-
-fn default_deadline() -> u32 {
-    120_000
-}
 
 impl Capability {
     /// The output's JSON Schema, when the output contract is JSON.
@@ -81,14 +68,9 @@ impl Capability {
         self.output.get("json_schema")
     }
 
-    /// The rungs as route steps.
-    pub fn rungs(&self) -> Vec<StepConfig> {
-        let ladder = self.ladder.iter().map(|m| StepConfig::Model { model: m.clone(), max_retries: None, timeout_ms: None, gates: true });
-        ladder.chain(self.steps.iter().cloned()).collect()
-    }
-
-    /// The hidden cascade route this capability is served by, named `cap:NAME`: its rungs,
-    /// its gates, and a JSON output's schema as the `json` gate (unless the gates set one).
+    /// The hidden cascade route this capability is served by, named `cap:NAME`: its rungs
+    /// (with a route's default retries and deadline), its gates, and a JSON output's schema as
+    /// the `json` gate (unless the gates set one).
     pub fn route(&self, name: &str) -> RouteConfig {
         let mut gates = self.gates.clone().unwrap_or_default();
         if gates.json.is_none() {
@@ -96,9 +78,13 @@ impl Capability {
         }
         RouteConfig {
             name: format!("{CAP_PREFIX}{name}"),
-            steps: self.rungs(),
-            retry: self.retry,
-            deadline_ms: self.deadline_ms,
+            steps: self
+                .ladder
+                .iter()
+                .map(|m| StepConfig::Model { model: m.clone(), max_retries: None, timeout_ms: None, gates: true })
+                .collect(),
+            retry: RetryPolicy::default(),
+            deadline_ms: 120_000,
             cache: None,
             context: None,
             strategy: Strategy::Cascade,
@@ -111,11 +97,13 @@ impl Capability {
     pub fn fields(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
         for t in self.system.iter().chain(std::iter::once(&self.user)) {
-            for_each_field(t, |f| {
-                if !out.contains(&f) {
-                    out.push(f)
+            let mut rest = t.as_str();
+            while let Some((_, field, _, after)) = next(rest) {
+                if let Some(f) = field.filter(|f| !out.contains(f)) {
+                    out.push(f);
                 }
-            });
+                rest = after;
+            }
         }
         out
     }
@@ -142,12 +130,8 @@ impl Capability {
         if let Some(problem) = self.gates.as_ref().and_then(Gates::problem) {
             out.push(("gates", problem.into()));
         }
-        let rungs = self.rungs();
-        if rungs.is_empty()
-            || !self.ladder.is_empty() && !self.steps.is_empty()
-            || rungs.iter().any(|s| matches!(s, StepConfig::Pool { .. }))
-        {
-            out.push(("ladder", "give the rungs as ladder (model names) or steps (each one model, not a pool), not both".into()));
+        if self.ladder.is_empty() {
+            out.push(("ladder", "needs at least one model".into()));
         }
         if self.max_attempts == Some(0) {
             out.push(("max_attempts", "must be at least 1".into()));
@@ -155,28 +139,18 @@ impl Capability {
         if self.max_cost_usd.is_some_and(|c| !(c > 0.0 && c < 1e6)) {
             out.push(("max_cost_usd", "must be a positive number of USD".into()));
         }
-        if !(1_000..=900_000).contains(&self.deadline_ms) {
-            out.push(("deadline_ms", "must be between 1000 and 900000".into()));
-        }
-        if let Some(p) = self.retry.problem() {
-            out.push(("retry", p.into()));
-        }
         out
     }
 }
 
-/// Call `f` with each field name a template uses.
-fn for_each_field<'a>(template: &'a str, mut f: impl FnMut(&'a str)) {
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else { return };
-        let name = after[..end].trim();
-        if !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            f(name);
-        }
-        rest = &after[end + 2..];
-    }
+/// The first placeholder of `t`: the text before it, the field it names (`None`: not a
+/// field name), the placeholder as written, and the text after it.
+fn next(t: &str) -> Option<(&str, Option<&str>, &str, &str)> {
+    let start = t.find("{{")?;
+    let end = start + 2 + t[start + 2..].find("}}")?;
+    let name = t[start + 2..end].trim();
+    let field = (!name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')).then_some(name);
+    Some((&t[..start], field, &t[start..end + 2], &t[end + 2..]))
 }
 
 /// `template` with each `{{field}}` replaced by `input`'s field (a string as it is, another
@@ -184,21 +158,15 @@ fn for_each_field<'a>(template: &'a str, mut f: impl FnMut(&'a str)) {
 pub fn render(template: &str, input: &Map<String, Value>) -> String {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else { break };
-        let name = after[..end].trim();
-        out.push_str(&rest[..start]);
-        if !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            match input.get(name) {
-                Some(Value::String(s)) => out.push_str(s),
-                Some(v) => out.push_str(&v.to_string()),
-                None => {}
-            }
-        } else {
-            out.push_str(&rest[start..start + 2 + end + 2]);
+    while let Some((before, field, raw, after)) = next(rest) {
+        out.push_str(before);
+        match field.map(|f| input.get(f)) {
+            Some(Some(Value::String(s))) => out.push_str(s),
+            Some(Some(v)) => out.push_str(&v.to_string()),
+            Some(None) => {}
+            None => out.push_str(raw),
         }
-        rest = &after[end + 2..];
+        rest = after;
     }
     out.push_str(rest);
     out

@@ -35,15 +35,14 @@ fn bad_capabilities_are_named() {
         (json!({"user": "{{x}}", "ladder": ["a"], "input_schema": {"properties": {"y": {}}}}), "user"),
         (json!({"user": "u", "ladder": ["a"], "input_schema": 3}), "input_schema"),
         (json!({"user": "u", "ladder": ["a"], "output": "json"}), "output"),
-        (json!({"user": "u"}), "ladder"),
-        (json!({"user": "u", "ladder": ["a"], "steps": [{"model": "a"}]}), "ladder"),
+        (json!({"user": "u", "ladder": []}), "ladder"),
         (json!({"user": "u", "ladder": ["a"], "max_attempts": 0}), "max_attempts"),
         (json!({"user": "u", "ladder": ["a"], "max_cost_usd": -1.0}), "max_cost_usd"),
     ] {
         let c = cap(v.clone());
         assert!(c.problems().iter().any(|(f, _)| *f == field), "{v}: {:?}", c.problems());
     }
-    assert!(cap(json!({"user": "u", "steps": [{"model": "a"}], "output": "text"})).problems().is_empty());
+    assert!(cap(json!({"user": "u", "ladder": ["a"], "output": "text"})).problems().is_empty());
 }
 
 #[test]
@@ -61,5 +60,5 @@ fn the_config_validates_capabilities_and_adds_their_routes() {
     ))
     .unwrap_err();
     let paths: Vec<&str> = bad.iter().map(|p| p.path.as_str()).collect();
-    assert!(paths.contains(&"capabilities.s.steps[0].model") && paths.contains(&"routes[0].name"), "{bad:?}");
+    assert!(paths.contains(&"capabilities.s.ladder[0]") && paths.contains(&"routes[0].name"), "{bad:?}");
 }

@@ -233,10 +233,8 @@ impl Config {
             for (field, message) in c.problems() {
                 p.add(format!("{path}.{field}"), &message);
             }
-            for (at, model) in c.route(name).models() {
-                if !self.index.contains_key(model) {
-                    p.add(format!("{path}.{at}"), &format!("unknown model '{model}'"));
-                }
+            for (j, model) in c.ladder.iter().enumerate().filter(|(_, m)| !self.index.contains_key(*m)) {
+                p.add(format!("{path}.ladder[{j}]"), &format!("unknown model '{model}'"));
             }
         }
         for (i, r) in self.routes.iter().enumerate().filter(|(_, r)| r.name.starts_with(CAP_PREFIX)) {

@@ -19,7 +19,7 @@ fn gateway(cap_extra: &str, key_models: &str) -> Gateway {
            "capabilities":{{"extract":{{"system":"Extract from the text.","user":"Text: {{{{text}}}} ({{{{n}}}})",
               "input_schema":{{"type":"object","required":["text"],"properties":{{"text":{{"type":"string"}},"n":{{}}}}}},
               "output":{{"json_schema":{{"type":"object","required":["name"]}}}},
-              "ladder":["weak","strong"],"retry":{{"max_retries":0}}{cap_extra}}}}},
+              "ladder":["weak","strong"]{cap_extra}}}}},
            "keys":[{{"name":"dev","sha256":"{DEV_SHA}"{key_models}}}]}}"#
     )));
     gw.set_secret("A_KEY", "sk-a");
