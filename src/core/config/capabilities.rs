@@ -112,16 +112,14 @@ impl Capability {
     /// validation), each as `(field, message)`.
     pub fn problems(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
-        let props = self.input_schema.as_ref().map(|s| s.get("properties").and_then(Value::as_object));
-        match props {
-            Some(_) if !self.input_schema.as_ref().is_some_and(Value::is_object) => {
-                out.push(("input_schema", "must be a JSON Schema object".into()))
-            }
-            Some(props) => {
+        match &self.input_schema {
+            Some(Value::Object(s)) => {
+                let props = s.get("properties").and_then(Value::as_object);
                 for f in self.fields().into_iter().filter(|f| !props.is_some_and(|p| p.contains_key(*f))) {
                     out.push(("user", format!("the template field '{f}' is not in input_schema.properties")));
                 }
             }
+            Some(_) => out.push(("input_schema", "must be a JSON Schema object".into())),
             None => {}
         }
         if !matches!(&self.output, Value::Null) && self.output != "text" && !self.output_schema().is_some_and(Value::is_object) {

@@ -49,8 +49,7 @@ fn apply(config: &Config, cap: &Capability, req: &mut ChatRequest, input: &Value
     req.messages = cap.system.iter().map(|s| Message::new(Role::System, Content::Text(render(s, input)))).collect();
     req.messages.push(Message::new(Role::User, Content::Text(render(&cap.user, input))));
     req.raw = None;
-    let json_rungs =
-        config.route(&req.model).is_some_and(|r| r.models().iter().all(|(_, m)| config.model(m).is_some_and(|m| m.capabilities.json)));
+    let json_rungs = cap.ladder.iter().all(|m| config.model(m).is_some_and(|m| m.capabilities.json));
     if let Some(schema) = cap.output_schema().filter(|_| json_rungs) {
         req.response_format =
             Some(ResponseFormat::JsonSchema { name: "output".into(), schema: Some(schema.clone()), strict: None, description: None });
@@ -84,8 +83,7 @@ pub fn start(
 ) -> Result<(Session, Action), GatewayError> {
     let name = format!("{CAP_PREFIX}{}", &inb.path[PATH_PREFIX.len()..]);
     let Some(cap) = p.config.capability(&name) else {
-        let shown: String = name.chars().filter(|c| !c.is_control()).take(256).collect();
-        return Err(GatewayError::new(Code::CapabilityNotFound, format!("the capability '{shown}' does not exist")));
+        return Err(GatewayError::new(Code::CapabilityNotFound, format!("the capability '{name}' does not exist")));
     };
     check_body(p.config, inb)?;
     let body = parse_object(inb.body)?;

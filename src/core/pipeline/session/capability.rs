@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 impl Session {
     /// Before an upstream call: a 422 when the capability's `max_attempts` calls were made.
+    #[inline(never)]
     pub(super) fn attempts_spent(&mut self) -> Option<Action> {
         let c = self.cascade.as_deref_mut()?;
         if c.plan.max_attempts == 0 || self.attempts < c.plan.max_attempts {
