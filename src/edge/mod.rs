@@ -108,10 +108,12 @@ pub fn conversation_step(op: &str, rows: Option<String>, now_ms: f64) -> String 
     .to_json()
 }
 
-/// The ledger's table, for a tenant's Durable Object to create.
+/// The ledger's and the gate records' tables, for a tenant's Durable Object to create (two
+/// statements, `;` between them).
 #[wasm_bindgen]
 pub fn tenant_schema() -> String {
-    crate::core::state::ledger::SCHEMA.to_string()
+    use crate::core::state::ledger::{GATES_SCHEMA, SCHEMA};
+    format!("{SCHEMA};{GATES_SCHEMA}")
 }
 
 /// Per-isolate gateway: config and secrets, built once.

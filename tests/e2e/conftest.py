@@ -67,6 +67,7 @@ def free_port():
 
 
 CAP_KEY = "sk-cap-only-" + secrets.token_hex(8)
+CAP_RATES_KEY = "sk-cap-rates-" + secrets.token_hex(8)
 
 
 def add_capabilities(config):
@@ -89,6 +90,7 @@ def add_capabilities(config):
                          {"name": "r-cheapest-capped", "strategy": "cheapest_capable", "steps": steps, "max_price": 1}]
     config["keys"].append({"name": "cap-only", "sha256": hashlib.sha256(CAP_KEY.encode()).hexdigest(), "tenant": "cap",
                            "models": ["cap:maths"]})
+    config["keys"].append({"name": "cap-rates", "sha256": hashlib.sha256(CAP_RATES_KEY.encode()).hexdigest(), "tenant": "cap-rates"})
     return config
 
 

@@ -6,11 +6,12 @@ schema refused with no upstream call, escalation up the ladder (the cascade mock
 
 import json
 import secrets
+import time
 
 import httpx
 import openai
 
-from conftest import CAP_KEY, DEV_KEY
+from conftest import CAP_KEY, CAP_RATES_KEY, DEV_KEY
 
 
 def run(gateway, name, body, key=DEV_KEY):
@@ -123,3 +124,28 @@ def test_cheapest_capable_orders_by_price_and_leaves_out_what_cannot_serve(gatew
     assert err["message"].startswith("no candidate of the route 'r-cheapest-capped' can serve this request: "
                                      "cascade-strong (max_price), cascade-weak (max_price), up-no-tools (tools), ")
     assert len(upstream.calls) == before
+
+
+def gate_rates(gateway, key, answers):
+    """The tenant's gate records once `answers` checked answers have settled."""
+    deadline = time.time() + 20
+    while True:
+        r = httpx.get(gateway.url + "/v1/usage", params={"group_by": "capability"},
+                      headers={"authorization": f"Bearer {key}"}, timeout=30)
+        assert r.status_code == 200, r.text
+        rows = r.json()["data"]
+        if sum(row["calls"] for row in rows) >= answers or time.time() > deadline:
+            return {(row["capability"], row["model"]): row for row in rows}
+        time.sleep(0.2)
+
+
+def test_each_rungs_pass_rate_is_kept_and_shown_in_usage(gateway):
+    marker = "cap-" + secrets.token_hex(4)
+    assert run(gateway, "maths", {"input": {"input": f"{marker}\n#### 7"}}, key=CAP_RATES_KEY).status_code == 200
+    r = run(gateway, "maths", {"input": {"input": f"{marker} what is 6*7?"}}, key=CAP_RATES_KEY)
+    assert r.status_code == 200 and r.json()["model"] == "cascade-strong", r.text
+    rows = gate_rates(gateway, CAP_RATES_KEY, 4)
+    weak, strong = rows[("cap:maths", "cascade-weak")], rows[("cap:maths", "cascade-strong")]
+    assert (weak["calls"], weak["passes"], strong["calls"], strong["passes"]) == (3, 1, 1, 1)
+    assert abs(weak["pass_rate"] - 1 / 3) < 1e-9 and strong["pass_rate"] == 1.0
+    assert float(strong["cost_usd"]) > float(weak["cost_usd"]) > 0

@@ -115,6 +115,16 @@ fn the_endpoint_sends_the_rendered_prompt_and_answers_in_the_capability_shape() 
     assert_eq!(v["cost"]["usd"].as_f64(), Some(0.00152));
     assert_eq!(r.header("x-switchyard-cost-usd"), Some("0.001520000"));
     assert!(r.header("x-switchyard-route-reason").unwrap().starts_with("cascade: rung 2 of 2"));
+    // Every checked answer goes to the rungs' gate records with the settlement.
+    let (_, settle) = s.settlement().unwrap();
+    let rows: Vec<(String, u64, u64)> = serde_json::from_str::<Value>(&settle).unwrap()["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["model"].as_str().unwrap().to_string(), g["passes"].as_u64().unwrap(), g["cost_nusd"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(rows, vec![("weak".into(), 0, 110_000), ("weak".into(), 0, 110_000), ("strong".into(), 1, 1_300_000)]);
+    assert!(settle.contains(r#""route":"cap:extract""#));
 }
 
 #[test]

@@ -56,8 +56,13 @@ impl Session {
             saved_nusd: self.saved_nusd,
         };
         let subjects = self.spend.subjects.iter().filter(|s| !s.id.starts_with("token:") || s.has_budget()).map(|s| s.id.clone());
-        let settle =
-            Settle { lease: self.spend.lease.clone(), subjects: subjects.collect(), tokens: usage.input_tokens + usage.output_tokens, row };
+        let settle = Settle {
+            lease: self.spend.lease.clone(),
+            subjects: subjects.collect(),
+            tokens: usage.input_tokens + usage.output_tokens,
+            row,
+            gates: self.gate_rows(),
+        };
         Some((self.caller.tenant.clone(), serde_json::to_string(&settle).unwrap_or_default()))
     }
 

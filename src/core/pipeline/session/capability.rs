@@ -7,6 +7,7 @@
 
 use super::Session;
 use crate::core::pipeline::protocol::Action;
+use crate::core::state::ledger::GateRow;
 use serde_json::{json, Value};
 
 impl Session {
@@ -21,6 +22,25 @@ impl Session {
         Some(self.refuse())
     }
 
+    /// The checked answers of a cascade, for its rungs' gate records: every refused one, and
+    /// the accepted one when its rung is checked (a cached answer checked nothing).
+    pub(super) fn gate_rows(&self) -> Vec<GateRow> {
+        let Some(c) = self.cascade.as_deref() else { return Vec::new() };
+        let row = |i: usize, passes: u64, cost_nusd: u64| GateRow {
+            route: self.caller.public_model.clone(),
+            model: c.plan.names.get(i).cloned().unwrap_or_default(),
+            calls: 1,
+            passes,
+            cost_nusd,
+        };
+        let mut rows: Vec<GateRow> = c.refused.iter().map(|(i, _, n)| row(*i, 0, *n)).collect();
+        let checked = c.plan.checked.get(self.index).copied().unwrap_or(false);
+        if self.status == 200 && checked && !self.served_from_cache() {
+            rows.push(row(self.index, 1, self.attempt_usage_and_cost().map_or(0, |(_, n)| n)));
+        }
+        rows
+    }
+
     /// The capability reply for the accepted answer (the current attempt's).
     pub(super) fn capability_body(&self) -> Vec<u8> {
         let Some(c) = self.cascade.as_deref() else { return Vec::new() };
@@ -33,7 +53,7 @@ impl Session {
         let mut gates: Vec<Value> = c
             .refused
             .iter()
-            .map(|(i, vs)| {
+            .map(|(i, vs, _)| {
                 let verdicts: Vec<Value> = vs.iter().map(|v| json!({"gate": v.gate, "reason": v.reason})).collect();
                 json!({"model": name(*i), "passed": false, "verdicts": verdicts})
             })

@@ -42,6 +42,8 @@ impl Session {
         let Some(c) = self.cascade.as_deref_mut() else { return self.keep_turn(action) };
         c.refusals += 1;
         c.notes.push(format!("rung {rung} {}failed {}", if c.reprompted { "re-prompt " } else { "" }, gates::names(&verdicts)));
+        let note = format!("Your answer failed validation: {}. Answer again.", gates::reasons(&verdicts));
+        c.refused.push((self.index, verdicts, own.map_or(0, |(_, n)| n)));
         if late || last && c.reprompted {
             return self.refuse();
         }
@@ -54,8 +56,6 @@ impl Session {
             add_usage(&mut c.spent, &usage);
             c.spent_nusd += nusd;
         }
-        let note = format!("Your answer failed validation: {}. Answer again.", gates::reasons(&verdicts));
-        c.refused.push((self.index, verdicts));
         self.retries_here = 0;
         if c.reprompted {
             self.index += 1;

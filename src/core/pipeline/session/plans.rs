@@ -232,8 +232,8 @@ pub(super) struct Cascade {
     pub(super) spent: Usage,
     /// Their cost in nano-USD.
     pub(super) spent_nusd: u64,
-    /// Each refused answer's rung and verdicts, in order.
-    pub(super) refused: Vec<(usize, Vec<crate::core::pipeline::gates::Verdict>)>,
+    /// Each refused answer's rung, verdicts and cost in nano-USD, in order.
+    pub(super) refused: Vec<(usize, Vec<crate::core::pipeline::gates::Verdict>, u64)>,
     /// Why the cascade stopped before its last rung (a limit), for the 422.
     pub(super) stop: Option<String>,
 }
