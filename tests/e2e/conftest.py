@@ -68,6 +68,7 @@ def free_port():
 
 CAP_KEY = "sk-cap-only-" + secrets.token_hex(8)
 CAP_RATES_KEY = "sk-cap-rates-" + secrets.token_hex(8)
+CAP_LEARN_KEY = "sk-cap-learn-" + secrets.token_hex(8)
 
 
 def add_capabilities(config):
@@ -78,6 +79,8 @@ def add_capabilities(config):
         "maths": {"user": "Question: {{input}}", "gates": {"final_number": True}, "ladder": ["cascade-weak", "cascade-strong"]},
         "maths-capped": {"user": "Question: {{input}}", "gates": {"final_number": True},
                          "ladder": ["cascade-weak", "cascade-strong"], "max_attempts": 1},
+        "maths-learning": {"user": "Question: {{input}}", "gates": {"final_number": True},
+                           "ladder": ["cascade-weak", "cascade-strong"], "min_pass_rate": 0.5, "min_samples": 2},
         "extract": {"system": "Extract the name.", "user": "Text: {{text}}",
                     "input_schema": {"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}},
                     "output": {"json_schema": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}},
@@ -90,6 +93,7 @@ def add_capabilities(config):
                          {"name": "r-cheapest-capped", "strategy": "cheapest_capable", "steps": steps, "max_price": 1}]
     config["keys"].append({"name": "cap-only", "sha256": hashlib.sha256(CAP_KEY.encode()).hexdigest(), "tenant": "cap",
                            "models": ["cap:maths"]})
+    config["keys"].append({"name": "cap-learn", "sha256": hashlib.sha256(CAP_LEARN_KEY.encode()).hexdigest(), "tenant": "cap-learn"})
     config["keys"].append({"name": "cap-rates", "sha256": hashlib.sha256(CAP_RATES_KEY.encode()).hexdigest(), "tenant": "cap-rates"})
     return config
 

@@ -11,7 +11,7 @@ import time
 import httpx
 import openai
 
-from conftest import CAP_KEY, CAP_RATES_KEY, DEV_KEY
+from conftest import CAP_KEY, CAP_LEARN_KEY, CAP_RATES_KEY, DEV_KEY
 
 
 def run(gateway, name, body, key=DEV_KEY):
@@ -149,3 +149,18 @@ def test_each_rungs_pass_rate_is_kept_and_shown_in_usage(gateway):
     assert (weak["calls"], weak["passes"], strong["calls"], strong["passes"]) == (3, 1, 1, 1)
     assert abs(weak["pass_rate"] - 1 / 3) < 1e-9 and strong["pass_rate"] == 1.0
     assert float(strong["cost_usd"]) > float(weak["cost_usd"]) > 0
+
+
+def test_a_rung_below_its_pass_rate_floor_is_skipped(gateway, upstream):
+    marker = "cap-" + secrets.token_hex(4)
+    question = {"input": {"input": f"{marker} what is 6*7?"}}
+    r = run(gateway, "maths-learning", question, key=CAP_LEARN_KEY)
+    assert r.status_code == 200 and r.json()["attempts"] == 3, r.text
+    rows = gate_rates(gateway, CAP_LEARN_KEY, 3)
+    assert rows[("cap:maths-learning", "cascade-weak")]["passes"] == 0
+    again = "cap-" + secrets.token_hex(4)
+    r = run(gateway, "maths-learning", {"input": {"input": f"{again} what is 6*7?"}}, key=CAP_LEARN_KEY)
+    assert r.status_code == 200, r.text
+    assert (r.json()["model"], r.json()["attempts"]) == ("cascade-strong", 1)
+    assert r.headers["x-switchyard-route-reason"] == "cascade: rung 1 of 1, cascade-weak skipped: pass rate 0.00 < 0.50"
+    assert [c["body"]["model"] for c in calls(upstream, again)] == ["final-number"]

@@ -45,6 +45,10 @@ pub struct Capability {
     pub max_attempts: Option<u32>,
     /// No re-prompt or escalation starts once the request has spent this much.
     pub max_cost_usd: Option<f64>,
+    /// A rung whose recorded gate pass rate (the tenant's) is below this is skipped.
+    pub min_pass_rate: Option<f64>,
+    /// The checked answers a rung needs on record before its pass rate counts (default 10).
+    pub min_samples: u32,
 }
 
 crate::de_struct!(
@@ -58,9 +62,15 @@ crate::de_struct!(
         gates: default,
         ladder,
         max_attempts: default,
-        max_cost_usd: default
+        max_cost_usd: default,
+        min_pass_rate: default,
+        min_samples: default(ten())
     }
 );
+
+fn ten() -> u32 {
+    10
+}
 
 impl Capability {
     /// The output's JSON Schema, when the output contract is JSON.
@@ -133,6 +143,9 @@ impl Capability {
         }
         if self.max_attempts == Some(0) {
             out.push(("max_attempts", "must be at least 1".into()));
+        }
+        if self.min_pass_rate.is_some_and(|r| !(0.0..=1.0).contains(&r)) {
+            out.push(("min_pass_rate", "must be between 0 and 1".into()));
         }
         if self.max_cost_usd.is_some_and(|c| !(c > 0.0 && c < 1e6)) {
             out.push(("max_cost_usd", "must be a positive number of USD".into()));

@@ -165,3 +165,29 @@ fn limits_stop_the_ladder_with_a_422() {
     assert!(String::from_utf8_lossy(&r.body).contains("stopped: max_cost_usd reached (0.000110000 USD spent)"));
     assert_eq!(r.header("x-switchyard-cost-usd"), Some("0.000110000"));
 }
+
+#[test]
+fn a_rung_whose_recorded_pass_rate_is_below_the_floor_is_skipped() {
+    let mut gw = gateway(r#","min_pass_rate":0.5,"min_samples":4"#, "");
+    gw.set_ledger(true);
+    let rows = |calls: u32, passes: u32| {
+        format!(
+            r#"[{{"route":"cap:extract","model":"weak","calls":{calls},"passes":{passes},"cost_nusd":9}},{{"route":"other","model":"strong","calls":9,"passes":0,"cost_nusd":1}}]"#
+        )
+    };
+    let (s, first) = go(&gw, PATH, r#"{"input":{"text":"t"}}"#);
+    let mut s = s.unwrap();
+    let Action::Tenant { op, .. } = &first else { panic!("the gate records are read first: {first:?}") };
+    assert!(op.contains("capability"), "{op}");
+    let next = s.on_admit(Some(&rows(8, 1)), 0);
+    assert_eq!(sent(&next)["model"], "strong-1", "weak passed 1 of 8, below 0.5");
+    let r = reply(answer(&mut s, "{\"name\":\"x\"}"));
+    assert_eq!(r.header("x-switchyard-route-reason"), Some("cascade: rung 1 of 1, weak skipped: pass rate 0.13 < 0.50"));
+    for (calls, passes) in [(3, 0), (8, 4)] {
+        let (s, _) = go(&gw, PATH, r#"{"input":{"text":"t"}}"#);
+        let next = s.unwrap().on_admit(Some(&rows(calls, passes)), 0);
+        assert_eq!(sent(&next)["model"], "weak-1", "{calls} calls, {passes} passes: kept");
+    }
+    let (s, _) = go(&gw, PATH, r#"{"input":{"text":"t"}}"#);
+    assert_eq!(sent(&s.unwrap().on_admit(None, 0))["model"], "weak-1", "no records: nothing skipped");
+}

@@ -173,7 +173,8 @@ impl Planner<'_> {
         let gates = self.config.route(&name).filter(|r| r.strategy == Strategy::Cascade).and_then(|r| r.gates.clone());
         let (max_attempts, max_nusd) =
             cap.map_or((0, 0), |c| (c.max_attempts.unwrap_or(0), c.max_cost_usd.and_then(usd_to_nano).unwrap_or(0)));
-        let cascade = gates.map(|gates| CascadePlan { gates, checked, names, reply: capability, max_attempts, max_nusd });
+        let min_pass_rate = cap.and_then(|c| c.min_pass_rate.filter(|_| self.ledger).map(|r| (r, c.min_samples as u64)));
+        let cascade = gates.map(|gates| CascadePlan { gates, checked, names, reply: capability, max_attempts, max_nusd, min_pass_rate });
         let mut spend = self.spend_plan(who, &payload, &targets, inb.body.len())?;
         if cascade.is_some() {
             // A cascade may ask every rung twice, the second time with the first answer added.

@@ -15,6 +15,10 @@ impl Session {
     /// The tenant's object answered the admission (`None`: it could not be reached, and the
     /// request is refused rather than let through unmetered).
     pub fn on_admit(&mut self, answer: Option<&str>, now_ms: u64) -> Action {
+        if self.cascade.as_ref().is_some_and(|c| c.reading_rates) {
+            self.skip_rungs(answer);
+            return self.admit_or_proceed();
+        }
         let verdict = answer.and_then(|a| serde_json::from_slice::<Verdict>(a.as_bytes()).ok());
         let err = match verdict {
             Some(Verdict::Admitted { rate }) => {

@@ -7,7 +7,8 @@
 
 use super::Session;
 use crate::core::pipeline::protocol::Action;
-use crate::core::state::ledger::GateRow;
+use crate::core::state::ledger::{GateRow, GroupBy, UsageQuery};
+use crate::core::state::spend::Op;
 use serde_json::{json, Value};
 
 impl Session {
@@ -20,6 +21,41 @@ impl Session {
         }
         c.stop = Some(format!("stopped: max_attempts ({}) reached", c.plan.max_attempts));
         Some(self.refuse())
+    }
+
+    /// With a `min_pass_rate`: ask the tenant's object for its gate records first.
+    pub(super) fn read_rates(&mut self) -> Option<Action> {
+        let c = self.cascade.as_deref_mut().filter(|c| c.plan.min_pass_rate.is_some() && self.targets.len() > 1)?;
+        c.reading_rates = true;
+        let q = UsageQuery { from: String::new(), to: String::new(), group_by: Some(GroupBy::Capability), run: None };
+        let op = serde_json::to_string(&Op::Usage(q)).unwrap_or_default();
+        Some(Action::Tenant { tenant: self.caller.tenant.clone(), op })
+    }
+
+    /// The gate records arrived (`None`: the object did not answer, and nothing is skipped):
+    /// rungs with at least `min_samples` checked answers and a pass rate below
+    /// `min_pass_rate` are dropped from the plan, the last rung always kept.
+    pub(super) fn skip_rungs(&mut self, rows: Option<&str>) {
+        let Some(c) = self.cascade.as_deref_mut() else { return };
+        c.reading_rates = false;
+        let Some((min, samples)) = c.plan.min_pass_rate else { return };
+        let rows: Vec<Value> = rows.and_then(|r| serde_json::from_str(r).ok()).unwrap_or_default();
+        let mut i = 0;
+        while i + 1 < self.targets.len() {
+            let name = c.plan.names.get(i).map_or("", String::as_str);
+            let row = rows.iter().find(|r| r["route"] == self.caller.public_model.as_str() && r["model"] == name);
+            let (calls, passes) = row.map_or((0, 0), |r| (r["calls"].as_u64().unwrap_or(0), r["passes"].as_u64().unwrap_or(0)));
+            let rate = passes as f64 / calls.max(1) as f64;
+            if calls < samples || rate >= min {
+                i += 1;
+                continue;
+            }
+            c.notes.push(format!("{name} skipped: pass rate {} < {}", hundredths(rate), hundredths(min)));
+            c.plan.names.remove(i);
+            c.plan.checked.remove(i);
+            self.targets.remove(i);
+            self.keys.remove(i);
+        }
     }
 
     /// The checked answers of a cascade, for its rungs' gate records: every refused one, and
@@ -69,4 +105,10 @@ impl Session {
         });
         serde_json::to_vec(&body).unwrap_or_default()
     }
+}
+
+/// `x` to two decimals (`0.12`), without float formatting.
+fn hundredths(x: f64) -> String {
+    let h = (x * 100.0).round() as u64;
+    format!("{}.{:02}", h / 100, h % 100)
 }

@@ -191,22 +191,30 @@ impl Session {
             s.input_chars = req.messages.iter().map(|m| m.content.text().chars().count() as u64).sum();
             s.messages = req.messages.len() as u64;
         }
-        if s.spend.needs_admission() {
-            let lease = format!("{:016x}", splitmix(&mut s.rng));
-            let op = Op::Admit(Admit {
-                lease: lease.clone(),
-                subjects: s.spend.subjects.clone(),
-                tokens: s.spend.tokens,
-                reserve_nusd: s.spend.reserve_nusd,
-                lease_ms: deadline_ms as u64 + 60_000,
-            });
-            s.spend.lease = Some(lease);
-            let op = serde_json::to_string(&op).unwrap_or_default();
-            let action = Action::Tenant { tenant: s.caller.tenant.clone(), op };
-            return (s, action);
-        }
-        let action = s.proceed(s.caller.now_ms);
+        let action = match s.read_rates() {
+            Some(action) => action,
+            None => s.admit_or_proceed(),
+        };
         (s, action)
+    }
+
+    /// Ask the tenant's object to admit the request when it has limits to check; else the
+    /// first step.
+    fn admit_or_proceed(&mut self) -> Action {
+        if !self.spend.needs_admission() {
+            return self.proceed(self.caller.now_ms);
+        }
+        let lease = format!("{:016x}", splitmix(&mut self.rng));
+        let op = Op::Admit(Admit {
+            lease: lease.clone(),
+            subjects: self.spend.subjects.clone(),
+            tokens: self.spend.tokens,
+            reserve_nusd: self.spend.reserve_nusd,
+            lease_ms: self.deadline_at_ms - self.caller.now_ms + 60_000,
+        });
+        self.spend.lease = Some(lease);
+        let op = serde_json::to_string(&op).unwrap_or_default();
+        Action::Tenant { tenant: self.caller.tenant.clone(), op }
     }
 
     /// The request's id.

@@ -208,6 +208,9 @@ pub struct CascadePlan {
     pub max_attempts: u32,
     /// No re-prompt or escalation once this much is spent, in nano-USD (0: no bound).
     pub max_nusd: u64,
+    /// Skip a rung whose recorded pass rate is below this, once it has `min_samples`
+    /// checked answers (`None`: the records are not read).
+    pub min_pass_rate: Option<(f64, u64)>,
 }
 
 /// A cascade under way.
@@ -236,6 +239,8 @@ pub(super) struct Cascade {
     pub(super) refused: Vec<(usize, Vec<crate::core::pipeline::gates::Verdict>, u64)>,
     /// Why the cascade stopped before its last rung (a limit), for the 422.
     pub(super) stop: Option<String>,
+    /// The tenant's gate records were asked for: the next tenant answer is theirs.
+    pub(super) reading_rates: bool,
 }
 
 impl Cascade {
@@ -256,6 +261,7 @@ impl Cascade {
             spent_nusd: 0,
             refused: Vec::new(),
             stop: None,
+            reading_rates: false,
         }))
     }
 }
