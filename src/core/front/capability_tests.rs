@@ -121,10 +121,10 @@ fn the_endpoint_sends_the_rendered_prompt_and_answers_in_the_capability_shape() 
         .as_array()
         .unwrap()
         .iter()
-        .map(|g| (g["model"].as_str().unwrap().to_string(), g["passes"].as_u64().unwrap(), g["cost_nusd"].as_u64().unwrap()))
+        .map(|g| (g[1].as_str().unwrap().to_string(), g[2].as_u64().unwrap(), g[3].as_u64().unwrap()))
         .collect();
     assert_eq!(rows, vec![("weak".into(), 0, 110_000), ("weak".into(), 0, 110_000), ("strong".into(), 1, 1_300_000)]);
-    assert!(settle.contains(r#""route":"cap:extract""#));
+    assert!(settle.contains(r#"["cap:extract","weak",0,110000]"#), "{settle}");
 }
 
 #[test]

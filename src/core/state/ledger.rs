@@ -28,28 +28,18 @@ pub const GATES_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS gate_rates (\
 route TEXT NOT NULL, model TEXT NOT NULL, calls INTEGER NOT NULL, passes INTEGER NOT NULL, \
 cost_nusd INTEGER NOT NULL, PRIMARY KEY (route, model)) WITHOUT ROWID";
 
-/// One checked answer of a cascade rung (or, summed, a rung's record).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct GateRow {
-    /// The cascade route's public name (`cap:NAME` for a capability).
-    pub route: String,
-    /// The rung's public model name.
-    pub model: String,
-    /// Answers checked.
-    pub calls: u64,
-    /// Of those, answers that passed every gate.
-    pub passes: u64,
-    /// What the answers cost, nano-USD.
-    pub cost_nusd: u64,
+/// One checked answer of a cascade rung, as a settlement carries it: `[route, model, passed
+/// (0 or 1), cost in nano-USD]` (a JSON array, read without a derived deserializer).
+pub fn gate_row(route: &str, model: &str, passed: bool, cost_nusd: u64) -> Value {
+    json!([route, model, u64::from(passed), cost_nusd])
 }
 
-crate::de_struct!(GateRow, required, skip { route, model, calls, passes, cost_nusd });
-
-/// Add one checked answer to its rung's record.
-pub fn gate_upsert(r: &GateRow) -> Query {
-    let sql = "INSERT INTO gate_rates (route, model, calls, passes, cost_nusd) VALUES (?, ?, ?, ?, ?) ON CONFLICT (route, model) \
-               DO UPDATE SET calls = calls + excluded.calls, passes = passes + excluded.passes, cost_nusd = cost_nusd + excluded.cost_nusd";
-    Query { sql: sql.into(), args: vec![json!(r.route), json!(r.model), json!(r.calls), json!(r.passes), json!(r.cost_nusd)] }
+/// Add one checked answer (a [`gate_row`]) to its rung's record.
+pub fn gate_upsert(r: &Value) -> Query {
+    let sql = "INSERT INTO gate_rates (route, model, calls, passes, cost_nusd) VALUES (?, ?, 1, ?, ?) ON CONFLICT (route, model) \
+               DO UPDATE SET calls = calls + 1, passes = passes + excluded.passes, cost_nusd = cost_nusd + excluded.cost_nusd";
+    let at = |i: usize| r.get(i).cloned().unwrap_or_else(|| json!(0));
+    Query { sql: sql.into(), args: vec![json!(r[0].as_str().unwrap_or("")), json!(r[1].as_str().unwrap_or("")), at(2), at(3)] }
 }
 
 /// One settled request's numbers (or, summed, a group's).
@@ -368,7 +358,8 @@ mod tests {
 
     #[test]
     fn gate_records_are_upserted_and_read_with_their_pass_rates() {
-        let up = gate_upsert(&GateRow { route: "cap:x".into(), model: "m".into(), calls: 1, passes: 1, cost_nusd: 5 });
+        let up = gate_upsert(&gate_row("cap:x", "m", true, 5));
+        assert_eq!(up.args, vec![json!("cap:x"), json!("m"), json!(1), json!(5)]);
         assert_eq!(up.sql.matches('?').count(), up.args.len());
         let q = parse_query("group_by=capability", 20_420 * 86_400_000).unwrap();
         assert!(select(&q).sql.contains("FROM gate_rates"));

@@ -138,8 +138,9 @@ pub struct Settle {
     pub tokens: u64,
     /// The ledger row, `day` left empty: the object's clock decides the day.
     pub row: LedgerRow,
-    /// A cascade's checked answers, one per rung answer, for the gate records.
-    pub gates: Vec<ledger::GateRow>,
+    /// A cascade's checked answers, each a [`ledger::gate_row`], for the gate records (JSON
+    /// `null` or an array).
+    pub gates: serde_json::Value,
 }
 
 crate::de_struct!(Settle, required, skip { lease: default, subjects, tokens, row, gates: default });
@@ -312,7 +313,9 @@ fn settle_all(state: &TenantState, settles: Vec<Settle>, now_ms: u64) -> Applied
     let rows: Vec<LedgerRow> = settles
         .into_iter()
         .map(|mut s| {
-            gates.append(&mut s.gates);
+            if let serde_json::Value::Array(g) = s.gates.take() {
+                gates.extend(g);
+            }
             next.settle(s, now_ms)
         })
         .collect();

@@ -21,7 +21,7 @@ fn settle(lease: Option<&str>, subjects: &[&str], tokens: u64, cost: u64) -> Op 
         subjects: subjects.iter().map(|s| s.to_string()).collect(),
         tokens,
         row,
-        gates: Vec::new(),
+        gates: serde_json::Value::Null,
     })
 }
 

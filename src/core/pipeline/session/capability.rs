@@ -7,7 +7,7 @@
 
 use super::Session;
 use crate::core::pipeline::protocol::Action;
-use crate::core::state::ledger::{GateRow, GroupBy, UsageQuery};
+use crate::core::state::ledger::{gate_row, GroupBy, UsageQuery};
 use crate::core::state::spend::Op;
 use serde_json::{json, Value};
 
@@ -60,21 +60,16 @@ impl Session {
 
     /// The checked answers of a cascade, for its rungs' gate records: every refused one, and
     /// the accepted one when its rung is checked (a cached answer checked nothing).
-    pub(super) fn gate_rows(&self) -> Vec<GateRow> {
-        let Some(c) = self.cascade.as_deref() else { return Vec::new() };
-        let row = |i: usize, passes: u64, cost_nusd: u64| GateRow {
-            route: self.caller.public_model.clone(),
-            model: c.plan.names.get(i).cloned().unwrap_or_default(),
-            calls: 1,
-            passes,
-            cost_nusd,
-        };
-        let mut rows: Vec<GateRow> = c.refused.iter().map(|(i, _, n)| row(*i, 0, *n)).collect();
+    pub(super) fn gate_rows(&self) -> Value {
+        let Some(c) = self.cascade.as_deref() else { return Value::Null };
+        let model = |i: usize| c.plan.names.get(i).map_or("", String::as_str);
+        let route = self.caller.public_model.as_str();
+        let mut rows: Vec<Value> = c.refused.iter().map(|(i, _, n)| gate_row(route, model(*i), false, *n)).collect();
         let checked = c.plan.checked.get(self.index).copied().unwrap_or(false);
         if self.status == 200 && checked && !self.served_from_cache() {
-            rows.push(row(self.index, 1, self.attempt_usage_and_cost().map_or(0, |(_, n)| n)));
+            rows.push(gate_row(route, model(self.index), true, self.attempt_usage_and_cost().map_or(0, |(_, n)| n)));
         }
-        rows
+        Value::Array(rows)
     }
 
     /// The capability reply for the accepted answer (the current attempt's).
