@@ -119,10 +119,12 @@ pub fn job_apply(stored: Option<String>, op: &str, now_ms: f64) -> String {
     job::apply(state.as_ref(), &op, now_ms as u64).to_json()
 }
 
-/// The ledger's table, for a tenant's Durable Object to create.
+/// The ledger's and the gate records' tables, for a tenant's Durable Object to create (two
+/// statements, `;` between them).
 #[wasm_bindgen]
 pub fn tenant_schema() -> String {
-    crate::core::state::ledger::SCHEMA.to_string()
+    use crate::core::state::ledger::{GATES_SCHEMA, SCHEMA};
+    format!("{SCHEMA};{GATES_SCHEMA}")
 }
 
 /// Per-isolate gateway: config and secrets, built once.

@@ -82,6 +82,37 @@ def add_gates_config(config):
         {"name": "r-gates-judge-open", "strategy": "cascade", "steps": rungs, "retry": {"max_retries": 0},
          "gates": {"judge": {**judge, "model": "gates-judge-garbled", "on_error": "pass"}}},
     ]
+
+
+CAP_KEY = "sk-cap-only-" + secrets.token_hex(8)
+CAP_RATES_KEY = "sk-cap-rates-" + secrets.token_hex(8)
+CAP_LEARN_KEY = "sk-cap-learn-" + secrets.token_hex(8)
+
+
+def add_capabilities(config):
+    """test_capabilities.py's part: capabilities on the cascade mock models (the weak one
+    echoes, the strong one ends with `#### 42`, the built-in mock fits JSON schemas), and a key
+    scoped to one capability."""
+    config["capabilities"] = {
+        "maths": {"user": "Question: {{input}}", "gates": {"final_number": True}, "ladder": ["cascade-weak", "cascade-strong"]},
+        "maths-capped": {"user": "Question: {{input}}", "gates": {"final_number": True},
+                         "ladder": ["cascade-weak", "cascade-strong"], "max_attempts": 1},
+        "maths-learning": {"user": "Question: {{input}}", "gates": {"final_number": True},
+                           "ladder": ["cascade-weak", "cascade-strong"], "min_pass_rate": 0.5, "min_samples": 2},
+        "extract": {"system": "Extract the name.", "user": "Text: {{text}}",
+                    "input_schema": {"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}},
+                    "output": {"json_schema": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}},
+                    "ladder": ["cascade-weak", "mock"]},
+    }
+    # cheapest_capable candidates: up-no-tools and up-window-8k cost nothing (in step order),
+    # cascade-weak $2/M, cascade-strong $40/M.
+    steps = [{"model": m} for m in ["cascade-strong", "cascade-weak", "up-no-tools", "up-window-8k"]]
+    config["routes"] += [{"name": "r-cheapest", "strategy": "cheapest_capable", "steps": steps, "retry": {"max_retries": 0}},
+                         {"name": "r-cheapest-capped", "strategy": "cheapest_capable", "steps": steps, "max_price": 1}]
+    config["keys"].append({"name": "cap-only", "sha256": hashlib.sha256(CAP_KEY.encode()).hexdigest(), "tenant": "cap",
+                           "models": ["cap:maths"]})
+    config["keys"].append({"name": "cap-learn", "sha256": hashlib.sha256(CAP_LEARN_KEY.encode()).hexdigest(), "tenant": "cap-learn"})
+    config["keys"].append({"name": "cap-rates", "sha256": hashlib.sha256(CAP_RATES_KEY.encode()).hexdigest(), "tenant": "cap-rates"})
     return config
 
 
@@ -130,7 +161,7 @@ def test_config(upstream_port):
     models.append({"name": "cascade-strong", "provider": "up", "model": "final-number", "prices": {"input": 10, "output": 30}})
     for b in ["rich", "parts", "empty-finish", "kimi-ids"]:
         models.append({"name": "up-" + b, "provider": "up", "model": b, "capabilities": {"tools": True}})
-    return {
+    return add_capabilities({
         "providers": {
             "mock": {"kind": "mock", "allow_panic": True},
             "up": {"kind": "openai", "base_url": base, "api_key_secret": "UPSTREAM_KEY", "timeout_ms": 10000},
@@ -186,7 +217,7 @@ def test_config(upstream_port):
             {"name": "r-cascade-weak", "strategy": "cascade", "steps": [{"model": "cascade-weak"}, {"model": "cascade-weak"}],
              "gates": {"final_number": True, "forbidden": ["sorry"]}, "retry": {"max_retries": 0}},
         ] + [{"name": fx_route(v, c), "steps": [{"model": fx_model(v, c)}], "retry": {"max_retries": 0}} for v, c in fx],
-    }
+    })
 
 
 def add_jobs_config(cfg):

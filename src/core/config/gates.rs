@@ -21,9 +21,12 @@ pub enum Strategy {
     /// Each step is a rung: its answer must pass the route's gates, else (after one
     /// re-prompt) the next rung is asked.
     Cascade,
+    /// The steps are candidates: those that can serve the request, cheapest first, as a
+    /// fallback chain (README, "Cheapest capable").
+    CheapestCapable,
 }
 
-crate::de_enum!(Strategy { Fallback = "fallback", Cascade = "cascade" });
+crate::de_enum!(Strategy { Fallback = "fallback", Cascade = "cascade", CheapestCapable = "cheapest_capable" });
 
 /// Deterministic checks of an answer's text (the first choice's). Every gate set must pass.
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -12,11 +12,12 @@
 use crate::core::util::vecmap::VecMap;
 
 mod cache;
+mod capabilities;
 mod context;
 mod gates;
 mod health;
-mod judge;
 mod jobs;
+mod judge;
 mod keys;
 mod limits;
 mod model;
@@ -26,11 +27,12 @@ mod sessions;
 mod validate;
 
 pub use cache::{CacheConfig, RoutePolicy, SimilarConfig};
+pub use capabilities::{render, Capability, CAP_PREFIX};
 pub use context::{ContextConfig, Fit};
 pub use gates::{Gates, Strategy, DEFAULT_SCRIPT_SHARE};
 pub use health::{BreakerConfig, HealthChecks};
-pub use judge::{Judge, OnError};
 pub use jobs::JobsConfig;
+pub use judge::{Judge, OnError};
 pub use keys::{ClientKey, TenantConfig, TokensConfig};
 pub use limits::{usd_to_nano, BodyLimits, Limits, DEFAULT_MAX_BODY_BYTES};
 pub use model::{Capabilities, Model, Prices, PricesUsd, Quota};
@@ -72,6 +74,9 @@ pub struct Config {
     pub sessions: SessionsConfig,
     /// Queued jobs (`POST /v1/jobs`): concurrency per model, attempts, leases.
     pub jobs: JobsConfig,
+    /// Named capabilities, by name (README, "Capabilities"); each is also a hidden cascade
+    /// route `cap:NAME` in `routes`, added by validation.
+    pub capabilities: VecMap<String, Capability>,
     /// Public name or alias → index into `models`.
     index: VecMap<String, usize>,
 }
@@ -79,7 +84,7 @@ pub struct Config {
 crate::de_struct!(
     Config,
     default,
-    deny { providers, models, keys, limits, tokens, routes, retry, breaker, health_checks, tenants, cache, sessions, jobs }
+    deny { providers, models, keys, limits, tokens, routes, retry, breaker, health_checks, tenants, cache, sessions, jobs, capabilities }
 );
 
 /// One problem found in a config, with the JSON path where it is.
@@ -113,6 +118,11 @@ impl Config {
     /// The route with this public name.
     pub fn route(&self, name: &str) -> Option<&RouteConfig> {
         self.routes.iter().find(|r| r.name == name)
+    }
+
+    /// The capability a public name `cap:NAME` names.
+    pub fn capability(&self, name: &str) -> Option<&Capability> {
+        self.capabilities.get(name.strip_prefix(CAP_PREFIX)?)
     }
 
     /// The model entry for a public name or alias.

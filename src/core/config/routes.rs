@@ -153,6 +153,9 @@ pub struct RouteConfig {
     pub strategy: Strategy,
     /// A cascade route's quality gates, checked on every rung's answer.
     pub gates: Option<Gates>,
+    /// A `cheapest_capable` route's price cap: candidates whose input plus output price (USD
+    /// per million tokens) is above it are left out.
+    pub max_price: Option<f64>,
 }
 
 crate::de_struct!(
@@ -166,7 +169,8 @@ crate::de_struct!(
         cache: default,
         context: default,
         strategy: default,
-        gates: default
+        gates: default,
+        max_price: default
     }
 );
 

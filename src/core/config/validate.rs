@@ -3,7 +3,7 @@
 //! similar-prompt cache naming an embedding model) are made here; a section's own ranges are
 //! checked by its type's `problem`.
 
-use crate::core::config::{Config, Prices, Problem, ProviderKind, RouteConfig, StepConfig, Strategy};
+use crate::core::config::{Config, Prices, Problem, ProviderKind, RouteConfig, StepConfig, Strategy, CAP_PREFIX};
 use crate::core::util::secret::is_sha256_hex;
 
 /// USD per million tokens to integer micro-USD per million, for prices below a million USD.
@@ -50,6 +50,7 @@ impl Config {
             }
         }
         self.check_caches(&mut p);
+        self.check_capabilities(&mut p);
         if let Some(problem) = self.sessions.problem() {
             p.add("sessions".into(), problem);
         }
@@ -148,7 +149,7 @@ impl Config {
                 p.add(format!("{path}.tenant"), "must be 1 to 64 characters");
             }
             for (j, name) in k.models.iter().flatten().enumerate() {
-                if !self.index.contains_key(name) {
+                if !self.index.contains_key(name) && self.capability(name).is_none() {
                     p.add(format!("{path}.models[{j}]"), &format!("unknown model '{name}'"));
                 }
             }
@@ -214,10 +215,40 @@ impl Config {
                 }
             }
             (Strategy::Cascade, _) => p.add(format!("{path}.gates"), "a cascade route needs at least one gate"),
-            (Strategy::Fallback, Some(_)) => p.add(format!("{path}.gates"), "gates need \"strategy\": \"cascade\""),
-            (Strategy::Fallback, None) if (0..r.steps.len()).all(|i| r.checked(i)) => {}
-            (Strategy::Fallback, None) => p.add(format!("{path}.steps"), "a step's \"gates\" needs \"strategy\": \"cascade\""),
+            (_, Some(_)) => p.add(format!("{path}.gates"), "gates need \"strategy\": \"cascade\""),
+            (_, None) if (0..r.steps.len()).all(|i| r.checked(i)) => {}
+            (_, None) => p.add(format!("{path}.steps"), "a step's \"gates\" needs \"strategy\": \"cascade\""),
         }
+        let cheapest = r.strategy == Strategy::CheapestCapable;
+        if cheapest && r.steps.iter().any(|s| matches!(s, StepConfig::Pool { .. })) {
+            p.add(format!("{path}.steps"), "a cheapest_capable route's steps are its candidates: each one model, not a pool");
+        }
+        if r.max_price.is_some_and(|m| !cheapest || !(0.0..1e6).contains(&m)) {
+            p.add(format!("{path}.max_price"), "is a non-negative USD per million tokens, on a cheapest_capable route");
+        }
+    }
+
+    /// Each capability on its own and the models its rungs name; then each is compiled into
+    /// its hidden cascade route (`cap:NAME`).
+    fn check_capabilities(&mut self, p: &mut Problems) {
+        for (name, c) in &self.capabilities {
+            let path = format!("capabilities.{name}");
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')) {
+                p.add(path.clone(), "a capability's name is letters, digits, '_', '-' and '.'");
+            }
+            for (field, message) in c.problems() {
+                p.add(format!("{path}.{field}"), &message);
+            }
+            for (j, model) in c.ladder.iter().enumerate().filter(|(_, m)| !self.index.contains_key(*m)) {
+                p.add(format!("{path}.ladder[{j}]"), &format!("unknown model '{model}'"));
+            }
+        }
+        for (i, r) in self.routes.iter().enumerate().filter(|(_, r)| r.name.starts_with(CAP_PREFIX)) {
+            p.add(format!("routes[{i}].name"), &format!("'{}': the prefix cap: is for capabilities", r.name));
+        }
+        let compiled: Vec<RouteConfig> = self.capabilities.iter().map(|(name, c)| c.route(name)).collect();
+        self.routes.retain(|r| !r.name.starts_with(CAP_PREFIX));
+        self.routes.extend(compiled);
     }
 
     /// The gateway-wide cache settings, then each route's own.

@@ -139,6 +139,10 @@ codes! {
     UnsupportedCapability = "unsupported_capability", InvalidRequest;
     /// The request uses a feature the gateway does not serve (a hosted tool, stored state).
     Unsupported = "unsupported", InvalidRequest;
+    /// A capability's input does not fit its `input_schema` (nothing went upstream).
+    InputInvalid = "input_invalid", InvalidRequest;
+    /// A `cheapest_capable` route has no candidate that can serve the request.
+    NoCapableModel = "no_capable_model", InvalidRequest;
     /// The target's provider cannot express the request.
     UnsupportedForProvider = "unsupported_for_provider", InvalidRequest;
     /// The upstream refused the request as invalid.
@@ -171,6 +175,8 @@ codes! {
     ModelNotFound = "model_not_found", NotFound;
     /// No route for the path.
     UnknownRoute = "unknown_route", NotFound;
+    /// No capability by that name (`POST /v1/capabilities/{name}`).
+    CapabilityNotFound = "capability_not_found", NotFound;
     /// No runtime key by that id.
     KeyNotFound = "key_not_found", NotFound;
     /// The admin API's secret is not set.
@@ -283,6 +289,9 @@ impl Code {
             | InvalidMockDirective
             | UnsupportedCapability
             | Unsupported
+            | InputInvalid
+            | NoCapableModel
+            | CapabilityNotFound
             | UpstreamRejectedRequest
             | HeadersTooLarge
             | SessionFull
@@ -360,6 +369,8 @@ mod tests {
         (Code::InvalidMockDirective, "invalid_mock_directive", Kind::InvalidRequest, 400, Client, Return),
         (Code::UnsupportedCapability, "unsupported_capability", Kind::InvalidRequest, 400, Client, Return),
         (Code::Unsupported, "unsupported", Kind::InvalidRequest, 400, Client, Return),
+        (Code::InputInvalid, "input_invalid", Kind::InvalidRequest, 400, Client, Return),
+        (Code::NoCapableModel, "no_capable_model", Kind::InvalidRequest, 400, Client, Return),
         (Code::UnsupportedForProvider, "unsupported_for_provider", Kind::InvalidRequest, 400, Client, NextTarget),
         (Code::UpstreamRejectedRequest, "upstream_rejected_request", Kind::InvalidRequest, 400, Client, Return),
         (Code::ContextLengthExceeded, "context_length_exceeded", Kind::InvalidRequest, 400, Client, NextTarget),
@@ -376,6 +387,7 @@ mod tests {
         (Code::TokenCannotReadUsage, "token_cannot_read_usage", Kind::Permission, 403, Client, Return),
         (Code::ModelNotFound, "model_not_found", Kind::NotFound, 404, Client, Return),
         (Code::UnknownRoute, "unknown_route", Kind::NotFound, 404, Client, Return),
+        (Code::CapabilityNotFound, "capability_not_found", Kind::NotFound, 404, Client, Return),
         (Code::KeyNotFound, "key_not_found", Kind::NotFound, 404, Client, Return),
         (Code::AdminDisabled, "admin_disabled", Kind::NotFound, 404, Client, Return),
         (Code::KeystoreDisabled, "keystore_disabled", Kind::NotFound, 404, Client, Return),

@@ -10,6 +10,7 @@ use crate::core::error::{Code, GatewayError};
 use crate::core::front::admin;
 use crate::core::front::admin::Pending;
 use crate::core::front::browser_token::{self, Claims};
+use crate::core::front::capability;
 use crate::core::front::caps;
 use crate::core::front::converse::{self, Started};
 use crate::core::front::cors;
@@ -26,6 +27,7 @@ use crate::core::front::usage;
 use crate::core::pipeline::protocol::{error_reply, Action, Reply};
 use crate::core::pipeline::routes::PlannedTarget;
 use crate::core::pipeline::session::SESSION_HEADER;
+use crate::core::pipeline::target::Payload;
 use crate::core::state::health::{Health, Outcome};
 use crate::core::state::keystore::{kv_key, KeyRecord, KvOp, LOOKUP_CACHE_TTL_S};
 use crate::core::translate::dialect;
@@ -288,12 +290,21 @@ impl Gateway {
             }
             "/v1/health" => Ok((Flow::Done, Action::Respond(self.health_report(config, inb.now_ms, &request_id)))),
             "/v1/tokens" => self.mint_token(config, who, inb, &request_id).map(|r| (Flow::Done, Action::Respond(r))),
+            p if p.starts_with(capability::PATH_PREFIX) => {
+                capability::start(&self.planner(config), who, inb, request_id.clone(), cors_origin.clone())
+                    .map(|(s, a)| (Flow::Session(Box::new(s)), a))
+            }
             "/v1/usage" => {
                 usage::start(self.ledger, who, inb, &request_id, cors_origin.clone()).map(|(u, a)| (Flow::Usage(Box::new(u)), a))
             }
             _ => {
                 let planner = self.planner(config);
-                let decoded = planner.decode(inb, dialect, request_id.clone(), cors_origin.clone());
+                let decoded = planner.decode(inb, dialect, request_id.clone(), cors_origin.clone()).and_then(|(asked, mut payload)| {
+                    if let Payload::Chat(req) = &mut payload {
+                        capability::rewrite(config, req)?;
+                    }
+                    Ok((asked, payload))
+                });
                 let started = decoded.and_then(|(asked, payload)| match dialect {
                     Dialect::Responses if inb.header(SESSION_HEADER).is_none() => stored::start(&planner, who, inb, asked, payload),
                     _ => converse::start(&planner, who, inb, asked, payload),
@@ -450,6 +461,7 @@ fn route_of(path: &str) -> (Dialect, &'static str) {
         "/healthz" | "/v1/models" | "/v1/health" | "/v1/usage" => (Dialect::OpenAi, "GET"),
         p if p.starts_with("/v1/messages/") => (Dialect::Anthropic, ""),
         p if p.starts_with(MODELS_PREFIX) => (Dialect::OpenAi, "GET"),
+        p if p.starts_with(capability::PATH_PREFIX) => (Dialect::OpenAi, "POST"),
         p if p.starts_with(stored::RESPONSES_PREFIX) && p.ends_with("/input_items") => (Dialect::OpenAi, "GET"),
         p if p.starts_with(stored::RESPONSES_PREFIX) && p.ends_with("/cancel") => (Dialect::OpenAi, "POST"),
         p if p.starts_with(stored::RESPONSES_PREFIX) => (Dialect::OpenAi, "GET, DELETE"),

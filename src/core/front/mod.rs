@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod auth;
 pub mod browser_token;
+pub mod capability;
 pub mod caps;
 pub mod converse;
 pub mod cors;

@@ -3,11 +3,12 @@
 //! plans before the first attempt (a stored conversation's history is loaded first: see
 //! `converse`).
 
-use crate::core::config::{Config, Fit, Gates, Model, Strategy};
+use crate::core::config::{usd_to_nano, Config, Fit, Gates, Model, Strategy};
 use crate::core::error::{Code, GatewayError};
 use crate::core::front::caps;
 use crate::core::front::inbound::Inbound;
 use crate::core::front::principal::Principal;
+use crate::core::pipeline::cheapest;
 use crate::core::pipeline::context;
 use crate::core::pipeline::protocol::Action;
 use crate::core::pipeline::routes::{Plan, PlannedTarget};
@@ -75,6 +76,8 @@ pub struct Asked {
     pub name: String,
     /// The caller wants usage in its stream.
     pub include_usage: bool,
+    /// `POST /v1/capabilities/NAME`: the reply in the capability's shape.
+    pub capability: bool,
 }
 
 impl Planner<'_> {
@@ -101,7 +104,7 @@ impl Planner<'_> {
             let (name, usage) = (req.model.clone(), req.include_usage);
             (Payload::Chat(Box::new(req)), name, usage)
         };
-        Ok((Asked { dialect, request_id, cors_origin, name, include_usage }, payload))
+        Ok((Asked { dialect, request_id, cors_origin, name, include_usage, capability: false }, payload))
     }
 
     /// Start a decoded request's session: resolve the public name (a route's planned targets,
@@ -117,9 +120,13 @@ impl Planner<'_> {
         payload: Payload,
         conversation: Option<ConversationPlan>,
     ) -> Result<(Session, Action), GatewayError> {
-        let Asked { dialect, request_id, cors_origin, name, include_usage } = asked;
+        let Asked { dialect, request_id, cors_origin, name, include_usage, capability } = asked;
+        let cap = self.config.capability(&name);
+        if cap.is_some() && !who.models.as_ref().is_none_or(|allowed| allowed.contains(&name)) {
+            return Err(GatewayError::new(Code::ModelNotAllowed, format!("this key may not use '{name}'")).with_param("model"));
+        }
         let embeddings_call = matches!(payload, Payload::Embeddings(_));
-        let (planned, policy, deadline_ms) = match self.config.route(&name) {
+        let (mut planned, policy, deadline_ms) = match self.config.route(&name) {
             Some(route) => (route.plan(inb.seed), route.retry, route.deadline_ms),
             None => {
                 let model = resolve(self.config, who, &name)?;
@@ -131,12 +138,21 @@ impl Planner<'_> {
                 )
             }
         };
+        let mut route_reason = None;
+        if let (Some(route), Payload::Chat(req)) = (self.config.route(&name).filter(|r| r.strategy == Strategy::CheapestCapable), &payload)
+        {
+            let (ordered, reason) =
+                cheapest::order(self.config, route, req, planned).map_err(|m| GatewayError::new(Code::NoCapableModel, m))?;
+            (planned, route_reason) = (ordered, Some(reason));
+        }
         let mut targets = Vec::new();
         let mut windows = Vec::new();
         let mut first_refusal = None;
         let mut checked = Vec::new();
+        let mut names = Vec::new();
         for (i, p) in planned.iter().enumerate() {
-            let model = resolve(self.config, who, &p.model)?;
+            // A capability's key scope is its `cap:NAME`, not its rungs' models.
+            let model = cap.and_then(|_| self.config.model(&p.model)).map_or_else(|| resolve(self.config, who, &p.model), Ok)?;
             windows.extend(model.context_window.map(|w| (w, model.max_output_tokens)));
             if let Payload::Chat(req) = &payload {
                 if let Err(e) = check_capabilities(req, model) {
@@ -145,6 +161,7 @@ impl Planner<'_> {
                 }
             }
             checked.push(self.config.route(&name).is_none_or(|r| r.checked(i)));
+            names.push(model.name.clone());
             targets.push(self.target_spec(model, p));
         }
         if targets.is_empty() {
@@ -159,7 +176,19 @@ impl Planner<'_> {
             let m = self.config.model(&judge.model)?;
             Some((judge, self.target_spec(m, &PlannedTarget { model: m.name.clone(), max_retries: 0, timeout_ms: None })))
         };
-        let cascade = gates.map(|gates| CascadePlan { judge: judge(&gates).map(Box::new), gates, checked });
+        let (max_attempts, max_nusd) =
+            cap.map_or((0, 0), |c| (c.max_attempts.unwrap_or(0), c.max_cost_usd.and_then(usd_to_nano).unwrap_or(0)));
+        let min_pass_rate = cap.and_then(|c| c.min_pass_rate.filter(|_| self.ledger).map(|r| (r, c.min_samples as u64)));
+        let cascade = gates.map(|gates| CascadePlan {
+            judge: judge(&gates).map(Box::new),
+            gates,
+            checked,
+            names,
+            reply: capability,
+            max_attempts,
+            max_nusd,
+            min_pass_rate,
+        });
         let mut spend = self.spend_plan(who, &payload, &targets, inb.body.len())?;
         if cascade.is_some() {
             // A cascade may ask every rung twice, the second time with the first answer added.
@@ -187,9 +216,9 @@ impl Planner<'_> {
             seed: inb.seed,
             echo,
         };
-        let cache = if conversation.is_some() { None } else { self.cache_plan(who, &payload, &targets, inb) };
+        let cache = if conversation.is_some() || capability { None } else { self.cache_plan(who, &payload, &targets, inb) };
         let similar = self.similar_plan(who, &payload, cache.as_ref(), &targets);
-        let plans = Plans { spend, cache, similar, conversation, fit, cascade };
+        let plans = Plans { spend, cache, similar, conversation, fit, cascade, route_reason };
         let shared = Shared { health: self.health.clone(), redactor: self.redactor.clone() };
         Ok(Session::start(caller, payload, targets, policy, deadline_ms, shared, plans))
     }

@@ -128,8 +128,8 @@ pub fn is_final_number(line: &str) -> bool {
 }
 
 /// Whether `v` fits `schema` (the subset in the module docs); the first misfit, with its
-/// path, otherwise.
-fn conforms(v: &Value, schema: &Value, at: &str, depth: u32) -> Result<(), String> {
+/// path (`at` names `v`), otherwise.
+pub fn conforms(v: &Value, schema: &Value, at: &str, depth: u32) -> Result<(), String> {
     let s = match schema {
         Value::Object(s) if depth < MAX_DEPTH => s,
         Value::Bool(false) => return Err(format!("{at}: no value is allowed here")),

@@ -1,6 +1,7 @@
 //! One request's way through: route planning, the attempts (`session`), each attempt's
 //! exchange with its upstream, and the protocol spoken with the driver.
 
+pub mod cheapest;
 pub mod context;
 pub mod exchange;
 pub mod gates;

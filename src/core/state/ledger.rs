@@ -22,6 +22,26 @@ output_tokens INTEGER NOT NULL, cached_tokens INTEGER NOT NULL, cost_nusd INTEGE
 cache_hits INTEGER NOT NULL, saved_nusd INTEGER NOT NULL, \
 PRIMARY KEY (day, key, model, run)) WITHOUT ROWID";
 
+/// Gate outcomes per cascade route (a capability's is `cap:NAME`) and rung model, over the
+/// tenant's whole life: one row per pair the config names, so it stays small.
+pub const GATES_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS gate_rates (\
+route TEXT NOT NULL, model TEXT NOT NULL, calls INTEGER NOT NULL, passes INTEGER NOT NULL, \
+cost_nusd INTEGER NOT NULL, PRIMARY KEY (route, model)) WITHOUT ROWID";
+
+/// One checked answer of a cascade rung, as a settlement carries it: `[route, model, passed
+/// (0 or 1), cost in nano-USD]` (a JSON array, read without a derived deserializer).
+pub fn gate_row(route: &str, model: &str, passed: bool, cost_nusd: u64) -> Value {
+    json!([route, model, u64::from(passed), cost_nusd])
+}
+
+/// Add one checked answer (a [`gate_row`]) to its rung's record.
+pub fn gate_upsert(r: &Value) -> Query {
+    let sql = "INSERT INTO gate_rates (route, model, calls, passes, cost_nusd) VALUES (?, ?, 1, ?, ?) ON CONFLICT (route, model) \
+               DO UPDATE SET calls = calls + 1, passes = passes + excluded.passes, cost_nusd = cost_nusd + excluded.cost_nusd";
+    let at = |i: usize| r.get(i).cloned().unwrap_or_else(|| json!(0));
+    Query { sql: sql.into(), args: vec![json!(r[0].as_str().unwrap_or("")), json!(r[1].as_str().unwrap_or("")), at(2), at(3)] }
+}
+
 /// One settled request's numbers (or, summed, a group's).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct LedgerRow {
@@ -132,9 +152,11 @@ pub enum GroupBy {
     Day,
     /// Per run tag.
     Run,
+    /// Per cascade route (or capability) and rung, from the gate records (all time).
+    Capability,
 }
 
-crate::de_enum!(GroupBy { Model = "model", Key = "key", Day = "day", Run = "run" });
+crate::de_enum!(GroupBy { Model = "model", Key = "key", Day = "day", Run = "run", Capability = "capability" });
 
 impl GroupBy {
     fn column(self) -> &'static str {
@@ -143,6 +165,7 @@ impl GroupBy {
             GroupBy::Key => "key",
             GroupBy::Day => "day",
             GroupBy::Run => "run",
+            GroupBy::Capability => "capability",
         }
     }
 }
@@ -164,6 +187,10 @@ crate::de_struct!(UsageQuery, required, skip { from, to, group_by: default, run:
 
 /// Sum the ledger per group over the query's days.
 pub fn select(q: &UsageQuery) -> Query {
+    if q.group_by == Some(GroupBy::Capability) {
+        let sql = "SELECT route, model, calls, passes, cost_nusd FROM gate_rates ORDER BY route, model";
+        return Query { sql: sql.into(), args: Vec::new() };
+    }
     let group = q.group_by.map_or("''", GroupBy::column);
     let sums: Vec<String> = COUNTERS.iter().map(|c| format!("SUM({c}) AS {c}")).collect();
     let sql = format!(
@@ -194,7 +221,8 @@ pub fn parse_query(query: &str, now_ms: u64) -> Result<UsageQuery, GatewayError>
                     "key" => GroupBy::Key,
                     "day" => GroupBy::Day,
                     "run" => GroupBy::Run,
-                    _ => return Err(bad("group_by", "must be one of model, key, day, run")),
+                    "capability" => GroupBy::Capability,
+                    _ => return Err(bad("group_by", "must be one of model, key, day, run, capability")),
                 })
             }
             "run" if (1..=64).contains(&value.len()) => q.run = Some(value),
@@ -216,6 +244,9 @@ pub fn usage_reply(tenant: &str, q: &UsageQuery, rows: &str) -> Result<Value, Ga
         status: 500,
         ..GatewayError::new(Code::LedgerUnavailable, "the usage ledger did not answer")
     })?;
+    if q.group_by == Some(GroupBy::Capability) {
+        return Ok(gate_reply(tenant, &rows));
+    }
     let mut total = [0u64; COUNTERS.len()];
     let data: Vec<Value> = rows
         .iter()
@@ -241,6 +272,26 @@ pub fn usage_reply(tenant: &str, q: &UsageQuery, rows: &str) -> Result<Value, Ga
         "data": if q.group_by.is_some() { data } else { Vec::new() },
         "total": entry(&total),
     }))
+}
+
+/// `group_by=capability`: each rung's record, with its pass rate.
+fn gate_reply(tenant: &str, rows: &[serde_json::Map<String, Value>]) -> Value {
+    let num = |r: &serde_json::Map<String, Value>, k: &str| r.get(k).and_then(Value::as_f64).unwrap_or(0.0) as u64;
+    let data: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let (calls, passes, cost) = (num(r, "calls"), num(r, "passes"), num(r, "cost_nusd"));
+            json!({
+                "capability": r.get("route"),
+                "model": r.get("model"),
+                "calls": calls,
+                "passes": passes,
+                "pass_rate": if calls == 0 { 0.0 } else { passes as f64 / calls as f64 },
+                "cost_usd": usd_string(cost),
+            })
+        })
+        .collect();
+    json!({"object": "usage", "tenant": tenant, "group_by": "capability", "data": data})
 }
 
 fn entry(n: &[u64]) -> Value {
@@ -303,6 +354,21 @@ mod tests {
         assert_eq!(v["total"]["cost_usd"], "0.000001500");
         assert_eq!(v["total"]["saved_usd"], "0.000000700");
         assert!(usage_reply("acme", &q, "not json").is_err());
+    }
+
+    #[test]
+    fn gate_records_are_upserted_and_read_with_their_pass_rates() {
+        let up = gate_upsert(&gate_row("cap:x", "m", true, 5));
+        assert_eq!(up.args, vec![json!("cap:x"), json!("m"), json!(1), json!(5)]);
+        assert_eq!(up.sql.matches('?').count(), up.args.len());
+        let q = parse_query("group_by=capability", 20_420 * 86_400_000).unwrap();
+        assert!(select(&q).sql.contains("FROM gate_rates"));
+        let rows = r#"[{"route":"cap:x","model":"m","calls":4,"passes":1,"cost_nusd":2500}]"#;
+        let v = usage_reply("acme", &q, rows).unwrap();
+        assert_eq!(
+            v["data"][0],
+            json!({"capability": "cap:x", "model": "m", "calls": 4, "passes": 1, "pass_rate": 0.25, "cost_usd": "0.000002500"})
+        );
     }
 
     #[test]

@@ -138,9 +138,12 @@ pub struct Settle {
     pub tokens: u64,
     /// The ledger row, `day` left empty: the object's clock decides the day.
     pub row: LedgerRow,
+    /// A cascade's checked answers, each a [`ledger::gate_row`], for the gate records (JSON
+    /// `null` or an array).
+    pub gates: serde_json::Value,
 }
 
-crate::de_struct!(Settle, required, skip { lease: default, subjects, tokens, row });
+crate::de_struct!(Settle, required, skip { lease: default, subjects, tokens, row, gates: default });
 
 /// The state of one rate window, for OpenAI's `x-ratelimit-*` headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -297,19 +300,28 @@ pub fn apply(state: &TenantState, op: Op, now_ms: u64) -> Applied {
             let changed = matches!(verdict, Verdict::Admitted { .. }) || next != *state;
             Applied { state: changed.then_some(next), reply: serde_json::to_value(verdict).unwrap_or_default(), sql: Vec::new() }
         }
-        Op::Settle(s) => {
-            let mut next = state.clone();
-            let row = next.settle(s, now_ms);
-            Applied { state: Some(next), reply: serde_json::Value::Null, sql: vec![ledger::upsert(&row)] }
-        }
-        Op::SettleMany(many) => {
-            let mut next = state.clone();
-            let rows = many.settles.into_iter().map(|s| next.settle(s, now_ms));
-            let sql = ledger::merge(rows).iter().map(ledger::upsert).collect();
-            Applied { state: Some(next), reply: serde_json::Value::Null, sql }
-        }
+        Op::Settle(s) => settle_all(state, vec![s], now_ms),
+        Op::SettleMany(many) => settle_all(state, many.settles, now_ms),
         Op::Usage(q) => Applied { state: None, reply: serde_json::Value::Null, sql: vec![ledger::select(&q)] },
     }
+}
+
+/// Settlements applied in order: one ledger upsert per group, one gate upsert per answer.
+fn settle_all(state: &TenantState, settles: Vec<Settle>, now_ms: u64) -> Applied {
+    let mut next = state.clone();
+    let mut gates = Vec::new();
+    let rows: Vec<LedgerRow> = settles
+        .into_iter()
+        .map(|mut s| {
+            if let serde_json::Value::Array(g) = s.gates.take() {
+                gates.extend(g);
+            }
+            next.settle(s, now_ms)
+        })
+        .collect();
+    let mut sql: Vec<Query> = ledger::merge(rows).iter().map(ledger::upsert).collect();
+    sql.extend(gates.iter().map(ledger::gate_upsert));
+    Applied { state: Some(next), reply: serde_json::Value::Null, sql }
 }
 
 fn window(limit: u64, tat: u64, now_ns: u64) -> Window {

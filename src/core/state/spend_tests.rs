@@ -16,7 +16,13 @@ fn admit(lease: &str, subjects: Vec<Subject>, tokens: u64, reserve: u64) -> Op {
 
 fn settle(lease: Option<&str>, subjects: &[&str], tokens: u64, cost: u64) -> Op {
     let row = LedgerRow { key: "k".into(), model: "m".into(), calls: 1, cost_nusd: cost, ..Default::default() };
-    Op::Settle(Settle { lease: lease.map(Into::into), subjects: subjects.iter().map(|s| s.to_string()).collect(), tokens, row })
+    Op::Settle(Settle {
+        lease: lease.map(Into::into),
+        subjects: subjects.iter().map(|s| s.to_string()).collect(),
+        tokens,
+        row,
+        gates: serde_json::Value::Null,
+    })
 }
 
 /// Apply and keep the new state; the verdict, if any.

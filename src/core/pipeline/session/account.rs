@@ -15,6 +15,10 @@ impl Session {
     /// The tenant's object answered the admission (`None`: it could not be reached, and the
     /// request is refused rather than let through unmetered).
     pub fn on_admit(&mut self, answer: Option<&str>, now_ms: u64) -> Action {
+        if self.cascade.as_ref().is_some_and(|c| c.reading_rates) {
+            self.skip_rungs(answer);
+            return self.admit_or_proceed();
+        }
         let verdict = answer.and_then(|a| serde_json::from_slice::<Verdict>(a.as_bytes()).ok());
         let err = match verdict {
             Some(Verdict::Admitted { rate }) => {
@@ -56,8 +60,13 @@ impl Session {
             saved_nusd: self.saved_nusd,
         };
         let subjects = self.spend.subjects.iter().filter(|s| !s.id.starts_with("token:") || s.has_budget()).map(|s| s.id.clone());
-        let settle =
-            Settle { lease: self.spend.lease.clone(), subjects: subjects.collect(), tokens: usage.input_tokens + usage.output_tokens, row };
+        let settle = Settle {
+            lease: self.spend.lease.clone(),
+            subjects: subjects.collect(),
+            tokens: usage.input_tokens + usage.output_tokens,
+            row,
+            gates: self.gate_rows(),
+        };
         Some((self.caller.tenant.clone(), serde_json::to_string(&settle).unwrap_or_default()))
     }
 

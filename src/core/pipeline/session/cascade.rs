@@ -11,7 +11,7 @@
 //! rung's usage is billed to the request: refused answers are added to the accepted one's
 //! (`x-switchyard-cost-usd`, the ledger, analytics).
 
-use super::plans::add_usage;
+use super::plans::{add_usage, ROUTE_REASON_HEADER};
 use super::Session;
 use crate::core::error::{Code, GatewayError};
 use crate::core::pipeline::gates::{self, Verdict};
@@ -20,9 +20,6 @@ use crate::core::pipeline::target::Payload;
 use crate::core::state::cache;
 use crate::core::state::cost::usd_string;
 use crate::core::types::{Content, Message, Role, Usage};
-
-/// The reply header that says which rung answered and why the ones before it did not.
-pub const ROUTE_REASON_HEADER: &str = "x-switchyard-route-reason";
 
 impl Session {
     /// A rung answered (its attempt succeeded): accept the answer, re-prompt, escalate or
@@ -57,7 +54,14 @@ impl Session {
         let Some(c) = self.cascade.as_deref_mut() else { return self.keep_turn(action) };
         c.refusals += 1;
         c.notes.push(format!("rung {rung} {}failed {}", if c.reprompted { "re-prompt " } else { "" }, gates::names(&verdicts)));
+        let note = format!("Your answer failed validation: {}. Answer again.", gates::reasons(&verdicts));
+        c.refused.push((self.index, verdicts, own.map_or(0, |(_, n)| n)));
         if late || last && c.reprompted {
+            return self.refuse();
+        }
+        let spent = c.spent_nusd + own.map_or(0, |(_, n)| n);
+        if c.plan.max_nusd > 0 && spent >= c.plan.max_nusd {
+            c.stop = Some(format!("stopped: max_cost_usd reached ({} USD spent)", usd_string(spent)));
             return self.refuse();
         }
         if let Some((usage, nusd)) = own {
@@ -77,7 +81,6 @@ impl Session {
             if let Some(text) = text.filter(|t| !t.trim().is_empty()) {
                 req.messages.push(Message::new(Role::Assistant, Content::Text(text)));
             }
-            let note = format!("Your answer failed validation: {}. Answer again.", gates::reasons(&verdicts));
             req.messages.push(Message::new(Role::User, Content::Text(note)));
         }
         self.attempt(0, now_ms)
@@ -113,7 +116,10 @@ impl Session {
         let Some(c) = self.cascade.as_deref() else { return action };
         let Action::Respond(r) = &mut action else { return action };
         r.headers.push((ROUTE_REASON_HEADER.into(), reason));
-        if c.stream {
+        if c.plan.reply {
+            r.body = self.capability_body();
+            r.body_from_upstream = false;
+        } else if c.stream {
             let Some(answer) = &self.exchange.answer else { return action };
             let events = cache::stream_events(answer);
             let mut encoder =
@@ -153,7 +159,8 @@ impl Session {
 
     /// No answer passed: a 422 listing every verdict, billed for every rung's answer.
     pub(super) fn refuse(&mut self) -> Action {
-        let list = format!("no answer passed the route's gates ({} attempts): {}", self.attempts, self.failures.join("; "));
+        let stop = self.cascade.as_ref().and_then(|c| c.stop.as_deref()).map_or(String::new(), |s| format!("{s}; "));
+        let list = format!("no answer passed the route's gates ({} attempts): {stop}{}", self.attempts, self.failures.join("; "));
         let err = GatewayError::new(Code::GatesFailed, self.redactor.redact(&list).into_owned()).with_status(422);
         let mut reply = error_reply(&self.caller.request_id, &err, self.caller.api);
         reply.headers.extend(self.caller.cors_origin.as_deref().map(cors_headers).unwrap_or_default());

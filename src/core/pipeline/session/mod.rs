@@ -14,6 +14,7 @@
 //! judge model); the attempts themselves are here.
 
 mod account;
+mod capability;
 mod cascade;
 mod checks;
 mod conversation;
@@ -130,6 +131,8 @@ pub struct Session {
     fit: Option<Box<FitPlan>>,
     /// A cascade route's rungs and gates.
     cascade: Option<Box<plans::Cascade>>,
+    /// A `cheapest_capable` route's choice, for `x-switchyard-route-reason`.
+    route_reason: Option<String>,
 }
 
 impl Session {
@@ -191,27 +194,36 @@ impl Session {
             keeping: plans.conversation.map(plans::Keeping::new),
             fit: plans.fit.map(Box::new),
             cascade,
+            route_reason: plans.route_reason,
         };
         if let Payload::Chat(req) = &s.payload {
             s.input_chars = req.messages.iter().map(|m| m.content.text().chars().count() as u64).sum();
             s.messages = req.messages.len() as u64;
         }
-        if s.spend.needs_admission() {
-            let lease = format!("{:016x}", splitmix(&mut s.rng));
-            let op = Op::Admit(Admit {
-                lease: lease.clone(),
-                subjects: s.spend.subjects.clone(),
-                tokens: s.spend.tokens,
-                reserve_nusd: s.spend.reserve_nusd,
-                lease_ms: deadline_ms as u64 + 60_000,
-            });
-            s.spend.lease = Some(lease);
-            let op = serde_json::to_string(&op).unwrap_or_default();
-            let action = Action::Tenant { tenant: s.caller.tenant.clone(), op };
-            return (s, action);
-        }
-        let action = s.proceed(s.caller.now_ms);
+        let action = match s.read_rates() {
+            Some(action) => action,
+            None => s.admit_or_proceed(),
+        };
         (s, action)
+    }
+
+    /// Ask the tenant's object to admit the request when it has limits to check; else the
+    /// first step.
+    fn admit_or_proceed(&mut self) -> Action {
+        if !self.spend.needs_admission() {
+            return self.proceed(self.caller.now_ms);
+        }
+        let lease = format!("{:016x}", splitmix(&mut self.rng));
+        let op = Op::Admit(Admit {
+            lease: lease.clone(),
+            subjects: self.spend.subjects.clone(),
+            tokens: self.spend.tokens,
+            reserve_nusd: self.spend.reserve_nusd,
+            lease_ms: self.deadline_at_ms - self.caller.now_ms + 60_000,
+        });
+        self.spend.lease = Some(lease);
+        let op = serde_json::to_string(&op).unwrap_or_default();
+        Action::Tenant { tenant: self.caller.tenant.clone(), op }
     }
 
     /// The request's id.
@@ -272,6 +284,9 @@ impl Session {
 
     /// Make an attempt at the current target after `delay_ms`.
     fn attempt(&mut self, delay_ms: u32, now_ms: u64) -> Action {
+        if let Some(stop) = self.attempts_spent() {
+            return stop;
+        }
         self.attempts += 1;
         self.attempt_started_ms = now_ms + delay_ms as u64;
         if self.retries_here == 0 {
@@ -372,6 +387,9 @@ impl Session {
             }
             if let Some(note) = self.fit_note() {
                 r.headers.push(("x-switchyard-context".into(), note.into()));
+            }
+            if let Some(reason) = &self.route_reason {
+                r.headers.push((plans::ROUTE_REASON_HEADER.into(), reason.clone()));
             }
             self.status = r.status;
             self.error_code = self.exchange.failure.as_ref().map(|e| e.code);

@@ -111,7 +111,14 @@ pub struct Plans {
     pub fit: Option<FitPlan>,
     /// A cascade route's gates (`None`: not a cascade route).
     pub cascade: Option<CascadePlan>,
+    /// What every reply's `x-switchyard-route-reason` says (a `cheapest_capable` route's
+    /// choice; a cascade adds its own).
+    pub route_reason: Option<String>,
 }
+
+/// The reply header that says why a route chose its target: which cascade rung answered and
+/// why the ones before it did not, or a `cheapest_capable` route's choice.
+pub const ROUTE_REASON_HEADER: &str = "x-switchyard-route-reason";
 
 /// The request header naming a stored conversation (`new` starts one); replies carry it back.
 pub const SESSION_HEADER: &str = "x-switchyard-session";
@@ -195,6 +202,17 @@ pub struct CascadePlan {
     pub checked: Vec<bool>,
     /// The judge gate's settings and model, when the gates have one.
     pub judge: Option<Box<(Judge, TargetSpec)>>,
+    /// Per target, its public model name (for a capability's reply).
+    pub names: Vec<String>,
+    /// Answer in a capability's shape (`POST /v1/capabilities/NAME`), not the caller API's.
+    pub reply: bool,
+    /// The most upstream calls (0: no bound).
+    pub max_attempts: u32,
+    /// No re-prompt or escalation once this much is spent, in nano-USD (0: no bound).
+    pub max_nusd: u64,
+    /// Skip a rung whose recorded pass rate is below this, once it has `min_samples`
+    /// checked answers (`None`: the records are not read).
+    pub min_pass_rate: Option<(f64, u64)>,
 }
 
 /// A cascade under way.
@@ -223,6 +241,12 @@ pub(super) struct Cascade {
     pub(super) held: Option<Action>,
     /// The judge's call is under way.
     pub(super) judging: bool,
+    /// Each refused answer's rung, verdicts and cost in nano-USD, in order.
+    pub(super) refused: Vec<(usize, Vec<crate::core::pipeline::gates::Verdict>, u64)>,
+    /// Why the cascade stopped before its last rung (a limit), for the 422.
+    pub(super) stop: Option<String>,
+    /// The tenant's gate records were asked for: the next tenant answer is theirs.
+    pub(super) reading_rates: bool,
 }
 
 impl Cascade {
@@ -243,6 +267,9 @@ impl Cascade {
             spent_nusd: 0,
             held: None,
             judging: false,
+            refused: Vec::new(),
+            stop: None,
+            reading_rates: false,
         }))
     }
 }
