@@ -82,6 +82,7 @@ def add_gates_config(config):
         {"name": "r-gates-judge-open", "strategy": "cascade", "steps": rungs, "retry": {"max_retries": 0},
          "gates": {"judge": {**judge, "model": "gates-judge-garbled", "on_error": "pass"}}},
     ]
+    return config
 
 
 CAP_KEY = "sk-cap-only-" + secrets.token_hex(8)
