@@ -57,7 +57,7 @@ pub fn tenant_apply(stored: Option<String>, op: &str, now_ms: f64) -> String {
     let Ok(op) = serde_json::from_slice::<Op>(op.as_bytes()) else {
         return r#"{"reply":null,"rows":false}"#.into();
     };
-    let rows = matches!(op, Op::Usage(_));
+    let rows = matches!(op, Op::Usage(_) | Op::Stats);
     let applied = apply(&state, op, now_ms as u64);
     let mut out = serde_json::json!({"reply": applied.reply, "rows": rows, "sql": applied.sql});
     if let Some(s) = applied.state {
@@ -108,10 +108,11 @@ pub fn conversation_step(op: &str, rows: Option<String>, now_ms: f64) -> String 
     .to_json()
 }
 
-/// The ledger's table, for a tenant's Durable Object to create.
+/// The ledger's and the stats' tables, for a tenant's Durable Object to create: statements
+/// separated by `;`.
 #[wasm_bindgen]
 pub fn tenant_schema() -> String {
-    crate::core::state::ledger::SCHEMA.to_string()
+    crate::core::state::ledger::SCHEMA.to_string() + ";" + &crate::core::state::stats::schema()
 }
 
 /// Per-isolate gateway: config and secrets, built once.

@@ -30,7 +30,7 @@ export class TargetHealth extends DurableObject {
 export class Tenant extends DurableObject {
   constructor(ctx, env) {
     super(ctx, env);
-    ctx.storage.sql.exec(tenant_schema());
+    for (const s of tenant_schema().split(";")) ctx.storage.sql.exec(s);
     this.state = null;
     ctx.blockConcurrencyWhile(async () => {
       this.state = (await ctx.storage.get("state")) ?? null;

@@ -48,10 +48,16 @@ pub fn answer(then: UsageNext, rows: Option<&str>) -> Action {
     let result = rows
         .ok_or_else(|| GatewayError::new(Code::LedgerUnavailable, "the usage ledger did not answer").with_status(503))
         .and_then(|r| ledger::usage_reply(&tenant, &query, r));
+    respond(&request_id, cors_origin.as_deref(), result)
+}
+
+/// The reply to a read of the tenant's object (`/v1/usage`, `/v1/stats`): the body, or the
+/// error, with CORS headers for the caller's allowed origin.
+pub fn respond(request_id: &str, cors_origin: Option<&str>, result: Result<serde_json::Value, GatewayError>) -> Action {
     let mut reply = match result {
-        Ok(body) => Reply::json(&request_id, &body),
-        Err(e) => error_reply(&request_id, &e, Dialect::OpenAi),
+        Ok(body) => Reply::json(request_id, &body),
+        Err(e) => error_reply(request_id, &e, Dialect::OpenAi),
     };
-    reply.headers.extend(cors_origin.as_deref().map(cors_headers).unwrap_or_default());
+    reply.headers.extend(cors_origin.map(cors_headers).unwrap_or_default());
     Action::Respond(reply)
 }

@@ -23,3 +23,4 @@ pub mod recent;
 pub mod settle_queue;
 pub mod similar;
 pub mod spend;
+pub mod stats;

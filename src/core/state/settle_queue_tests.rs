@@ -280,7 +280,7 @@ proptest! {
 #[test]
 fn the_body_parses_as_the_tenant_ops_settle_many() {
     use crate::core::state::spend::{Op, Settle};
-    let settle = Settle { lease: Some("l1".into()), subjects: vec!["key:a".into()], tokens: 7, row: Default::default() };
+    let settle = Settle { lease: Some("l1".into()), subjects: vec!["key:a".into()], tokens: 7, row: Default::default(), latency_ms: 0 };
     let json = serde_json::to_string(&settle).unwrap();
     let op: Op = serde_json::from_str(&batch("t", 1, &[json.clone(), json]).body).expect("a settle-many op");
     let Op::SettleMany(many) = op else { panic!("{op:?}") };

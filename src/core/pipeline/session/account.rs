@@ -35,8 +35,9 @@ impl Session {
     /// The settlement of this request in its tenant's ledger (it releases the lease too), as
     /// JSON, once a reply was sent; `None` before that, or when admission refused it. The
     /// edge sends an isolate's settlements to each tenant's object in batches
-    /// ([`crate::core::state::spend::SettleMany`]).
-    pub fn settlement(&self) -> Option<(String, String)> {
+    /// ([`crate::core::state::spend::SettleMany`]). `now_ms`: the reply is done, for the
+    /// request's latency in the stats.
+    pub fn settlement(&self, now_ms: u64) -> Option<(String, String)> {
         if self.status == 0 || self.spend.refused {
             return None;
         }
@@ -56,8 +57,13 @@ impl Session {
             saved_nusd: self.saved_nusd,
         };
         let subjects = self.spend.subjects.iter().filter(|s| !s.id.starts_with("token:") || s.has_budget()).map(|s| s.id.clone());
-        let settle =
-            Settle { lease: self.spend.lease.clone(), subjects: subjects.collect(), tokens: usage.input_tokens + usage.output_tokens, row };
+        let settle = Settle {
+            lease: self.spend.lease.clone(),
+            subjects: subjects.collect(),
+            tokens: usage.input_tokens + usage.output_tokens,
+            row,
+            latency_ms: now_ms.saturating_sub(self.caller.now_ms),
+        };
         Some((self.caller.tenant.clone(), serde_json::to_string(&settle).unwrap_or_default()))
     }
 
