@@ -66,7 +66,7 @@ function slots(rows, stepMs, count, nowMs) {
 
 // One chart: bars and lines over the slots, a y axis from zero to the largest value.
 function chart(title, legend, data, series, format) {
-  const W = 420, H = 150, L = 48, R = 8, T = 8, B = 20;
+  const W = 420, H = 150, L = 60, R = 8, T = 8, B = 20;
   const max = Math.max(1e-12, ...series.flatMap((s) => s.values.filter((v) => v !== null)));
   const x = (i) => L + ((W - L - R) * i) / data.length;
   const y = (v) => T + (H - T - B) * (1 - v / max);
