@@ -67,7 +67,6 @@ def test_stats_buckets_count_what_the_ledger_counts(gateway, tenant):
     total = usage["total"]
     s = get(gateway, "/v1/stats", key)
     assert (s["object"], s["tenant"], s["queue_depth"]) == ("stats", name, 0)
-    assert len(s["latency_bounds_ms"]) == 12
     for scale in ("minutes", "hours"):
         # [start_ms, requests, errors, cache_hits, saved_nano_usd, cost_nano_usd, p50, p95, p99]
         rows = s[scale]

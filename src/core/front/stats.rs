@@ -38,15 +38,10 @@ pub fn start(
     cors_origin: Option<String>,
     breakers: Value,
 ) -> Result<(StatsNext, Action), GatewayError> {
-    if !ledger {
-        return Err(GatewayError::new(Code::LedgerDisabled, "stats need the TENANTS Durable Object namespace bound"));
-    }
-    if who.is_token {
-        return Err(GatewayError::new(Code::TokenCannotReadUsage, "a browser token cannot read stats"));
-    }
+    crate::core::front::usage::may_read(ledger, who)?;
     if !inb.query.is_empty() {
         // Only the admin key names a tenant (taken out of the query before this).
-        let e = GatewayError::new(Code::InvalidQuery, "/v1/stats takes no query parameters (but ?tenant= with the admin key)");
+        let e = GatewayError::new(Code::InvalidQuery, "no query parameters here but ?tenant= with the admin key");
         return Err(e.with_param(if inb.query.starts_with("tenant=") { "tenant" } else { "query" }));
     }
     let op = serde_json::to_string(&Op::Stats).unwrap_or_default();
@@ -57,9 +52,7 @@ pub fn start(
 /// Answer with the rows the tenant's object returned (`None`: it did not answer).
 pub fn answer(then: StatsNext, rows: Option<&str>, now_ms: u64) -> Action {
     let StatsNext { request_id, tenant, breakers, cors_origin } = then;
-    let result = rows
-        .ok_or_else(|| GatewayError::new(Code::LedgerUnavailable, "the stats did not answer").with_status(503))
-        .and_then(|r| stats::reply(&tenant, r, now_ms, breakers));
+    let result = rows.map(|r| stats::reply(&tenant, r, now_ms, breakers));
     crate::core::front::usage::respond(&request_id, cors_origin.as_deref(), result)
 }
 
@@ -77,7 +70,7 @@ pub fn as_admin(inb: &Inbound, admin_key: Option<&Secret>) -> Option<Result<(Pri
         }
     }
     let Some(tenant) = tenant.filter(|t| (1..=64).contains(&t.len())) else {
-        let e = GatewayError::new(Code::InvalidQuery, "with the admin key, name the tenant: ?tenant= (1 to 64 characters)");
+        let e = GatewayError::new(Code::InvalidQuery, "name the tenant: ?tenant= (1 to 64 characters)");
         return Some(Err(e.with_param("tenant")));
     };
     let who = Principal {

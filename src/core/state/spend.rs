@@ -327,13 +327,11 @@ pub fn apply(state: &TenantState, op: Op, now_ms: u64) -> Applied {
 /// Settlements applied in order: their ledger rows summed per group, then the stats' buckets.
 fn settle_all(state: &TenantState, settles: Vec<Settle>, now_ms: u64) -> Applied {
     let mut next = state.clone();
-    let rows: Vec<(LedgerRow, u64)> = settles
-        .into_iter()
-        .map(|s| {
-            let latency_ms = s.latency_ms;
-            (next.settle(s, now_ms), latency_ms)
-        })
-        .collect();
+    let mut rows: Vec<(LedgerRow, u64)> = Vec::with_capacity(settles.len());
+    for s in settles {
+        let latency_ms = s.latency_ms;
+        rows.push((next.settle(s, now_ms), latency_ms));
+    }
     let stats = stats::record(rows.iter().map(|(r, l)| (r, *l)), now_ms);
     let mut sql: Vec<Query> = ledger::merge(rows.into_iter().map(|(r, _)| r)).iter().map(ledger::upsert).collect();
     sql.extend(stats);

@@ -98,12 +98,11 @@ pub fn record<'a>(settled: impl IntoIterator<Item = (&'a LedgerRow, u64)>, now_m
         }
     }
     let mut out = vec![prune(now_ms)];
-    let sql = upsert_sql();
     for (scale, t) in [(0, now_ms / MINUTE_MS), (1, now_ms / HOUR_MS)] {
         for (dim, name, c) in &groups {
             let mut args = vec![Value::from(scale), Value::from(t), Value::from(*dim), Value::from(*name)];
             args.extend(c.iter().map(|&n| Value::from(n)));
-            out.push(Query { sql: sql.clone(), args });
+            out.push(Query { sql: UPSERT.to_string(), args });
         }
     }
     out
@@ -120,24 +119,22 @@ fn windows(now_ms: u64) -> Vec<Value> {
     vec![Value::from((now_ms / MINUTE_MS).saturating_sub(MINUTES)), Value::from((now_ms / HOUR_MS).saturating_sub(HOURS))]
 }
 
-/// Add a group's counters to its row (arguments: scale, bucket, dimension, name, counters); a
-/// name past the first [`TOP_N`] of its bucket and dimension goes to [`OTHER`].
-fn upsert_sql() -> String {
-    let (mut cols, mut vals, mut sums) = (String::new(), String::new(), String::new());
-    for c in COLUMNS {
-        cols += &format!(", ? AS {c}");
-        vals += &format!(", v.{c}");
-        sums += &format!(", {c} = {c} + excluded.{c}");
-    }
-    format!(
-        "INSERT INTO stats SELECT v.scale, v.t, v.dim, CASE WHEN v.dim = 0 \
-         OR EXISTS (SELECT 1 FROM stats s WHERE s.scale = v.scale AND s.t = v.t AND s.dim = v.dim AND s.name = v.name) \
-         OR (SELECT COUNT(*) FROM stats s WHERE s.scale = v.scale AND s.t = v.t AND s.dim = v.dim AND s.name <> '{OTHER}') < {TOP_N} \
-         THEN v.name ELSE '{OTHER}' END{vals} FROM (SELECT ? AS scale, ? AS t, ? AS dim, ? AS name{cols}) v WHERE true \
-         ON CONFLICT (scale, t, dim, name) DO UPDATE SET {}",
-        &sums[2..]
-    )
-}
+/// Add a group's counters to its row (arguments: scale, bucket, dimension, name, then the
+/// counters in [`COLUMNS`] order); a name past the first [`TOP_N`] (8) of its bucket and
+/// dimension goes to [`OTHER`].
+const UPSERT: &str = "INSERT INTO stats SELECT v.scale, v.t, v.dim, CASE WHEN v.dim = 0 \
+OR EXISTS (SELECT 1 FROM stats s WHERE s.scale = v.scale AND s.t = v.t AND s.dim = v.dim AND s.name = v.name) \
+OR (SELECT COUNT(*) FROM stats s WHERE s.scale = v.scale AND s.t = v.t AND s.dim = v.dim AND s.name <> '(other)') < 8 \
+THEN v.name ELSE '(other)' END, v.requests, v.errors, v.cache_hits, v.saved_nusd, v.cost_nusd, v.l0, v.l1, v.l2, \
+v.l3, v.l4, v.l5, v.l6, v.l7, v.l8, v.l9, v.l10, v.l11, v.l12 FROM (SELECT ? AS scale, ? AS t, ? AS dim, ? AS name, \
+? AS requests, ? AS errors, ? AS cache_hits, ? AS saved_nusd, ? AS cost_nusd, ? AS l0, ? AS l1, ? AS l2, ? AS l3, \
+? AS l4, ? AS l5, ? AS l6, ? AS l7, ? AS l8, ? AS l9, ? AS l10, ? AS l11, ? AS l12) v WHERE true \
+ON CONFLICT (scale, t, dim, name) DO UPDATE SET requests = requests + excluded.requests, \
+errors = errors + excluded.errors, cache_hits = cache_hits + excluded.cache_hits, \
+saved_nusd = saved_nusd + excluded.saved_nusd, cost_nusd = cost_nusd + excluded.cost_nusd, l0 = l0 + excluded.l0, \
+l1 = l1 + excluded.l1, l2 = l2 + excluded.l2, l3 = l3 + excluded.l3, l4 = l4 + excluded.l4, l5 = l5 + excluded.l5, \
+l6 = l6 + excluded.l6, l7 = l7 + excluded.l7, l8 = l8 + excluded.l8, l9 = l9 + excluded.l9, l10 = l10 + excluded.l10, \
+l11 = l11 + excluded.l11, l12 = l12 + excluded.l12";
 
 /// Change the jobs queue's depth by `delta` (+1 queued, −1 done); it never goes below zero.
 pub fn queue(delta: i64) -> Query {
@@ -179,14 +176,17 @@ pub fn reply(tenant: &str, rows: &str, now_ms: u64, breakers: Value) -> Result<V
     let rows: Vec<Map<String, Value>> = serde_json::from_slice(rows.as_bytes()).map_err(|_| GatewayError {
         kind: Kind::Internal,
         status: 500,
-        ..GatewayError::new(Code::LedgerUnavailable, "the stats did not answer")
+        ..GatewayError::new(Code::LedgerUnavailable, "the usage ledger did not answer")
     })?;
     let num = |r: &Map<String, Value>, c: &str| r.get(c).and_then(Value::as_f64).unwrap_or(0.0) as u64;
     let mut lists: [Vec<Value>; 6] = Default::default();
     let mut queue_depth = 0;
     for r in &rows {
         let (scale, t, dim) = (num(r, "scale"), num(r, "t"), num(r, "dim"));
-        let c: Vec<u64> = COLUMNS.iter().map(|col| num(r, col)).collect();
+        let mut c = [0u64; N];
+        for (v, col) in c.iter_mut().zip(COLUMNS) {
+            *v = num(r, col);
+        }
         if scale > 1 {
             queue_depth = c[0];
             continue;
@@ -207,7 +207,6 @@ pub fn reply(tenant: &str, rows: &str, now_ms: u64, breakers: Value) -> Result<V
     body.insert("object".into(), "stats".into());
     body.insert("tenant".into(), tenant.into());
     body.insert("now_ms".into(), now_ms.into());
-    body.insert("latency_bounds_ms".into(), LATENCY_BOUNDS_MS.iter().map(|&b| Value::from(b)).collect());
     for (name, list) in LISTS.iter().zip(lists.iter_mut()) {
         body.insert(name.to_string(), Value::Array(std::mem::take(list)));
     }
