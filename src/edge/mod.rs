@@ -57,7 +57,7 @@ pub fn tenant_apply(stored: Option<String>, op: &str, now_ms: f64) -> String {
     let Ok(op) = serde_json::from_slice::<Op>(op.as_bytes()) else {
         return r#"{"reply":null,"rows":false}"#.into();
     };
-    let rows = matches!(op, Op::Usage(_));
+    let rows = matches!(op, Op::Usage(_) | Op::Stats);
     let applied = apply(&state, op, now_ms as u64);
     let mut out = serde_json::json!({"reply": applied.reply, "rows": rows, "sql": applied.sql});
     if let Some(s) = applied.state {
@@ -119,12 +119,12 @@ pub fn job_apply(stored: Option<String>, op: &str, now_ms: f64) -> String {
     job::apply(state.as_ref(), &op, now_ms as u64).to_json()
 }
 
-/// The ledger's and the gate records' tables, for a tenant's Durable Object to create (two
-/// statements, `;` between them).
+/// The ledger's, the gate records' and the stats' tables, for a tenant's Durable Object to
+/// create: statements separated by `;`.
 #[wasm_bindgen]
 pub fn tenant_schema() -> String {
     use crate::core::state::ledger::{GATES_SCHEMA, SCHEMA};
-    format!("{SCHEMA};{GATES_SCHEMA}")
+    format!("{SCHEMA};{GATES_SCHEMA};{}", crate::core::state::stats::schema())
 }
 
 /// Per-isolate gateway: config and secrets, built once.

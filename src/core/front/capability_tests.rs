@@ -116,7 +116,7 @@ fn the_endpoint_sends_the_rendered_prompt_and_answers_in_the_capability_shape() 
     assert_eq!(r.header("x-switchyard-cost-usd"), Some("0.001520000"));
     assert!(r.header("x-switchyard-route-reason").unwrap().starts_with("cascade: rung 2 of 2"));
     // Every checked answer goes to the rungs' gate records with the settlement.
-    let (_, settle) = s.settlement().unwrap();
+    let (_, settle) = s.settlement(0).unwrap();
     let rows: Vec<(String, u64, u64)> = serde_json::from_str::<Value>(&settle).unwrap()["gates"]
         .as_array()
         .unwrap()

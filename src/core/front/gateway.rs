@@ -22,6 +22,7 @@ use crate::core::front::jobs;
 use crate::core::front::models;
 use crate::core::front::plan::{check_body, resolve, Planner};
 use crate::core::front::principal::{self, Principal};
+use crate::core::front::stats;
 use crate::core::front::stored;
 use crate::core::front::usage;
 use crate::core::pipeline::protocol::{error_reply, Action, Reply};
@@ -200,6 +201,15 @@ impl Gateway {
             Ok(c) => c,
             Err(e) => return reply(e, false),
         };
+        if matches!(inb.path, "/v1/usage" | "/v1/stats") {
+            // The admin key reads any tenant's usage and stats, named by `?tenant=`.
+            if let Some(admin) = stats::as_admin(inb, self.secrets.get(admin::ADMIN_SECRET)) {
+                return match admin {
+                    Ok((who, query)) => self.authenticated(config, &Inbound { query: &query, ..*inb }, &who, request_id),
+                    Err(e) => reply(e, false),
+                };
+            }
+        }
         match principal::identify(config, &self.secrets, inb) {
             Ok(who) => self.authenticated(config, inb, &who, request_id),
             Err(_) if self.keystore && principal::presented(inb).is_some_and(|c| !c.starts_with(browser_token::PREFIX)) => {
@@ -297,6 +307,8 @@ impl Gateway {
             "/v1/usage" => {
                 usage::start(self.ledger, who, inb, &request_id, cors_origin.clone()).map(|(u, a)| (Flow::Usage(Box::new(u)), a))
             }
+            "/v1/stats" => stats::start(self.ledger, who, inb, &request_id, cors_origin.clone(), self.breakers(config, inb.now_ms))
+                .map(|(s, a)| (Flow::Stats(Box::new(s)), a)),
             _ => {
                 let planner = self.planner(config);
                 let decoded = planner.decode(inb, dialect, request_id.clone(), cors_origin.clone()).and_then(|(asked, mut payload)| {
@@ -435,10 +447,13 @@ impl Gateway {
 
     /// `GET /v1/health`: this isolate's view of every configured target.
     fn health_report(&self, config: &Config, now_ms: u64, request_id: &str) -> Reply {
+        Reply::json(request_id, &json!({"object": "list", "scope": "isolate", "data": self.breakers(config, now_ms)}))
+    }
+
+    /// This isolate's view of every configured target's breaker (`/v1/health`'s entries).
+    fn breakers(&self, config: &Config, now_ms: u64) -> serde_json::Value {
         let health = self.health.borrow();
-        let data: Vec<serde_json::Value> =
-            config.models.iter().map(|m| health.report(&format!("{}/{}", m.provider, m.model), now_ms)).collect();
-        Reply::json(request_id, &json!({"object": "list", "scope": "isolate", "data": data}))
+        config.models.iter().map(|m| health.report(&format!("{}/{}", m.provider, m.model), now_ms)).collect()
     }
 }
 
@@ -458,7 +473,7 @@ fn route_of(path: &str) -> (Dialect, &'static str) {
         "/v1/completions" => (Dialect::Completions, "POST"),
         "/v1/responses" => (Dialect::Responses, "POST"),
         "/v1/messages" | "/v1/messages/count_tokens" => (Dialect::Anthropic, "POST"),
-        "/healthz" | "/v1/models" | "/v1/health" | "/v1/usage" => (Dialect::OpenAi, "GET"),
+        "/healthz" | "/v1/models" | "/v1/health" | "/v1/usage" | "/v1/stats" => (Dialect::OpenAi, "GET"),
         p if p.starts_with("/v1/messages/") => (Dialect::Anthropic, ""),
         p if p.starts_with(MODELS_PREFIX) => (Dialect::OpenAi, "GET"),
         p if p.starts_with(capability::PATH_PREFIX) => (Dialect::OpenAi, "POST"),

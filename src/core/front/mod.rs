@@ -1,5 +1,5 @@
 //! The front door: who is calling, what path they asked for, the small APIs (admin keys,
-//! browser tokens, usage) answered without an upstream, and a stored conversation's history
+//! browser tokens, usage and stats) answered without an upstream, and a stored conversation's history
 //! loaded before a chat request is planned (`converse`).
 
 pub mod admin;
@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod models;
 pub mod plan;
 pub mod principal;
+pub mod stats;
 pub mod step;
 pub mod stored;
 pub mod usage;

@@ -224,6 +224,7 @@ impl Gateway {
             },
             (Flow::Keys(pending), Event::Answer(v)) => self.resume_keys(pending, v),
             (Flow::Usage(next), Event::Answer(v)) => (Flow::Done, usage::answer(*next, v)),
+            (Flow::Stats(next), Event::Answer(v)) => (Flow::Done, crate::core::front::stats::answer(*next, v, now_ms)),
             (Flow::Count(next), Event::Called { status, body }) => (Flow::Done, count::answer(*next, status, body)),
             (Flow::Stored(next), Event::Answer(v)) => match next.background_lookup(v).filter(|_| self.jobs) {
                 Some((name, job)) => (Flow::Job(Box::new(job)), Action::Job { name, op: r#"{"op":"get"}"#.into() }),
@@ -287,7 +288,7 @@ impl Gateway {
         let (wake, report) = isolate.finished(*id, held, put);
         // Without the TENANTS namespace there is no one to send settlements to: queueing them
         // would only grow the isolate's memory.
-        let settlement = s.settlement().filter(|_| self.ledger);
+        let settlement = s.settlement(now_ms).filter(|_| self.ledger);
         let settle = settlement.and_then(|(tenant, settle)| isolate.settle(&tenant, settle, now_ms));
         After {
             analytics: s.analytics(now_ms),

@@ -30,28 +30,41 @@ pub fn start(
     request_id: &str,
     cors_origin: Option<String>,
 ) -> Result<(UsageNext, Action), GatewayError> {
-    if !ledger {
-        return Err(GatewayError::new(Code::LedgerDisabled, "usage needs the TENANTS Durable Object namespace bound"));
-    }
-    if who.is_token {
-        return Err(GatewayError::new(Code::TokenCannotReadUsage, "a browser token cannot read usage"));
-    }
+    may_read(ledger, who)?;
     let query = ledger::parse_query(inb.query, inb.now_ms)?;
     let op = serde_json::to_string(&Op::Usage(query.clone())).unwrap_or_default();
     let then = UsageNext { request_id: request_id.to_string(), tenant: who.tenant.clone(), query, cors_origin };
     Ok((then, Action::Tenant { tenant: who.tenant.clone(), op }))
 }
 
+/// Whether `who` may read its tenant's usage or stats: the `TENANTS` namespace is bound
+/// (`ledger`), and it is a key, not a browser token.
+pub fn may_read(ledger: bool, who: &Principal) -> Result<(), GatewayError> {
+    if !ledger {
+        return Err(GatewayError::new(Code::LedgerDisabled, "usage and stats need the TENANTS Durable Object namespace bound"));
+    }
+    if who.is_token {
+        return Err(GatewayError::new(Code::TokenCannotReadUsage, "a browser token cannot read usage or stats"));
+    }
+    Ok(())
+}
+
 /// Answer with the rows the tenant's object returned (`None`: it did not answer).
 pub fn answer(then: UsageNext, rows: Option<&str>) -> Action {
     let UsageNext { request_id, tenant, query, cors_origin } = then;
-    let result = rows
-        .ok_or_else(|| GatewayError::new(Code::LedgerUnavailable, "the usage ledger did not answer").with_status(503))
-        .and_then(|r| ledger::usage_reply(&tenant, &query, r));
+    respond(&request_id, cors_origin.as_deref(), rows.map(|r| ledger::usage_reply(&tenant, &query, r)))
+}
+
+/// The reply to a read of the tenant's object (`/v1/usage`, `/v1/stats`): the body, or the
+/// error (`None`: the object did not answer, a 503), with CORS headers for the caller's
+/// allowed origin.
+pub fn respond(request_id: &str, cors_origin: Option<&str>, result: Option<Result<serde_json::Value, GatewayError>>) -> Action {
+    let result =
+        result.unwrap_or_else(|| Err(GatewayError::new(Code::LedgerUnavailable, "the usage ledger did not answer").with_status(503)));
     let mut reply = match result {
-        Ok(body) => Reply::json(&request_id, &body),
-        Err(e) => error_reply(&request_id, &e, Dialect::OpenAi),
+        Ok(body) => Reply::json(request_id, &body),
+        Err(e) => error_reply(request_id, &e, Dialect::OpenAi),
     };
-    reply.headers.extend(cors_origin.as_deref().map(cors_headers).unwrap_or_default());
+    reply.headers.extend(cors_origin.map(cors_headers).unwrap_or_default());
     Action::Respond(reply)
 }

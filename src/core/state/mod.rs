@@ -1,5 +1,5 @@
 //! What the platform keeps, as pure state machines and their storage formats: spend control
-//! with its GCRA rate limiter and the ledger (tenant Durable Object), breakers (target Durable Object), the response
+//! with its GCRA rate limiter, the ledger and the recent stats (tenant Durable Object), breakers (target Durable Object), the response
 //! cache and the similar-prompt index, stored conversations (conversation Durable Objects),
 //! runtime keys (KV), cost and analytics points; and what
 //! one isolate keeps in memory: its recent cache entries ([`recent`]), the identical requests
@@ -24,3 +24,4 @@ pub mod recent;
 pub mod settle_queue;
 pub mod similar;
 pub mod spend;
+pub mod stats;

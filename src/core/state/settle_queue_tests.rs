@@ -286,6 +286,7 @@ fn the_body_parses_as_the_tenant_ops_settle_many() {
         tokens: 7,
         row: Default::default(),
         gates: serde_json::Value::Null,
+        latency_ms: 0,
     };
     let json = serde_json::to_string(&settle).unwrap();
     let op: Op = serde_json::from_str(&batch("t", 1, &[json.clone(), json]).body).expect("a settle-many op");

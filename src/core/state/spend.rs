@@ -16,6 +16,7 @@
 use crate::core::config::{usd_to_nano, Limits};
 use crate::core::state::gcra::{self, interval_ns, MINUTE_NS};
 use crate::core::state::ledger::{self, LedgerRow, Query, UsageQuery};
+use crate::core::state::stats;
 use crate::core::util::calendar::{self, DAY_MS};
 use crate::core::util::duration::reset_string;
 use crate::core::util::vecmap::VecMap;
@@ -97,9 +98,23 @@ pub enum Op {
     /// Read the ledger for `/v1/usage` (answers null; the object runs the select and returns its
     /// rows).
     Usage(UsageQuery),
+    /// Read the recent buckets for `/v1/stats` (the object returns the rows, as for `Usage`).
+    Stats,
+    /// A job was put on the jobs queue: its depth grows by one (answers null).
+    JobQueued,
+    /// A queued job is done (or dropped): the depth shrinks by one, never below zero.
+    JobDone,
 }
 
-crate::de_variants!(Op { Admit = "admit" (Admit), Settle = "settle" (Settle), SettleMany = "settle_many" (SettleMany), Usage = "usage" (UsageQuery) });
+crate::de_variants!(Op {
+    Admit = "admit" (Admit),
+    Settle = "settle" (Settle),
+    SettleMany = "settle_many" (SettleMany),
+    Usage = "usage" (UsageQuery),
+    Stats = "stats",
+    JobQueued = "job_queued",
+    JobDone = "job_done",
+});
 
 /// Settlements applied in order; their ledger rows are summed per group first.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -141,9 +156,12 @@ pub struct Settle {
     /// A cascade's checked answers, each a [`ledger::gate_row`], for the gate records (JSON
     /// `null` or an array).
     pub gates: serde_json::Value,
+    /// From the request's arrival to its settlement's hand-over, milliseconds (for the stats'
+    /// latency histogram; 0 from an isolate that predates it).
+    pub latency_ms: u64,
 }
 
-crate::de_struct!(Settle, required, skip { lease: default, subjects, tokens, row, gates: default });
+crate::de_struct!(Settle, required, skip { lease: default, subjects, tokens, row, gates: default, latency_ms: default });
 
 /// The state of one rate window, for OpenAI's `x-ratelimit-*` headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -303,24 +321,29 @@ pub fn apply(state: &TenantState, op: Op, now_ms: u64) -> Applied {
         Op::Settle(s) => settle_all(state, vec![s], now_ms),
         Op::SettleMany(many) => settle_all(state, many.settles, now_ms),
         Op::Usage(q) => Applied { state: None, reply: serde_json::Value::Null, sql: vec![ledger::select(&q)] },
+        Op::Stats => Applied { state: None, reply: serde_json::Value::Null, sql: vec![stats::select(now_ms)] },
+        Op::JobQueued => Applied { state: None, reply: serde_json::Value::Null, sql: vec![stats::queue(1)] },
+        Op::JobDone => Applied { state: None, reply: serde_json::Value::Null, sql: vec![stats::queue(-1)] },
     }
 }
 
-/// Settlements applied in order: one ledger upsert per group, one gate upsert per answer.
+/// Settlements applied in order: their ledger rows summed per group, one gate upsert per
+/// checked answer, then the stats' buckets.
 fn settle_all(state: &TenantState, settles: Vec<Settle>, now_ms: u64) -> Applied {
     let mut next = state.clone();
     let mut gates = Vec::new();
-    let rows: Vec<LedgerRow> = settles
-        .into_iter()
-        .map(|mut s| {
-            if let serde_json::Value::Array(g) = s.gates.take() {
-                gates.extend(g);
-            }
-            next.settle(s, now_ms)
-        })
-        .collect();
-    let mut sql: Vec<Query> = ledger::merge(rows).iter().map(ledger::upsert).collect();
+    let mut rows: Vec<(LedgerRow, u64)> = Vec::with_capacity(settles.len());
+    for mut s in settles {
+        if let serde_json::Value::Array(g) = s.gates.take() {
+            gates.extend(g);
+        }
+        let latency_ms = s.latency_ms;
+        rows.push((next.settle(s, now_ms), latency_ms));
+    }
+    let stats = stats::record(rows.iter().map(|(r, l)| (r, *l)), now_ms);
+    let mut sql: Vec<Query> = ledger::merge(rows.into_iter().map(|(r, _)| r)).iter().map(ledger::upsert).collect();
     sql.extend(gates.iter().map(ledger::gate_upsert));
+    sql.extend(stats);
     Applied { state: Some(next), reply: serde_json::Value::Null, sql }
 }
 

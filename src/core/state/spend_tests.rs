@@ -22,6 +22,7 @@ fn settle(lease: Option<&str>, subjects: &[&str], tokens: u64, cost: u64) -> Op 
         tokens,
         row,
         gates: serde_json::Value::Null,
+        latency_ms: 0,
     })
 }
 
@@ -143,9 +144,10 @@ fn monthly_and_total_budgets() {
 #[test]
 fn settle_writes_a_dated_ledger_row() {
     let applied = apply(&TenantState::default(), settle(None, &["tenant"], 5, 42), 86_400_000 + 1);
-    let [q] = &applied.sql[..] else { panic!("{:?}", applied.sql) };
+    let [q, stats @ ..] = &applied.sql[..] else { panic!("{:?}", applied.sql) };
     assert!(q.sql.starts_with("INSERT INTO ledger"));
     assert_eq!(q.args[0], "1970-01-02");
+    assert!(stats.len() == 7 && stats[0].sql.starts_with("DELETE FROM stats"), "the stats' prune and six bucket rows");
 }
 
 #[test]
@@ -222,8 +224,9 @@ proptest! {
         let applied = apply(&batched, Op::SettleMany(SettleMany { settles }), 5);
         batched = applied.state.unwrap();
         prop_assert_eq!(&batched, &one);
-        prop_assert_eq!(applied.sql.len(), expected.len());
-        for q in &applied.sql {
+        let ledger: Vec<_> = applied.sql.iter().filter(|q| !q.sql.contains(" stats ")).collect();
+        prop_assert_eq!(ledger.len(), expected.len());
+        for q in ledger {
             prop_assert!(q.sql.starts_with("INSERT INTO ledger"));
             let (model, calls, cost, tokens) = (q.args[2].as_str().unwrap(), q.args[4].as_u64(), q.args[9].as_u64(), q.args[6].as_u64());
             let (c, n, t) = expected.get(model).copied().unwrap();

@@ -39,8 +39,9 @@ impl Session {
     /// The settlement of this request in its tenant's ledger (it releases the lease too), as
     /// JSON, once a reply was sent; `None` before that, or when admission refused it. The
     /// edge sends an isolate's settlements to each tenant's object in batches
-    /// ([`crate::core::state::spend::SettleMany`]).
-    pub fn settlement(&self) -> Option<(String, String)> {
+    /// ([`crate::core::state::spend::SettleMany`]). `now_ms`: the reply is done, for the
+    /// request's latency in the stats.
+    pub fn settlement(&self, now_ms: u64) -> Option<(String, String)> {
         if self.status == 0 || self.spend.refused {
             return None;
         }
@@ -66,6 +67,7 @@ impl Session {
             tokens: usage.input_tokens + usage.output_tokens,
             row,
             gates: self.gate_rows(),
+            latency_ms: now_ms.saturating_sub(self.caller.now_ms),
         };
         Some((self.caller.tenant.clone(), serde_json::to_string(&settle).unwrap_or_default()))
     }

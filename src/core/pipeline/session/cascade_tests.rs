@@ -108,7 +108,7 @@ fn a_refused_answer_is_re_prompted_then_escalated_and_every_rung_is_billed() {
     assert_eq!(r.header("x-switchyard-input-tokens"), Some("300"));
     let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
     assert!(r.body_from_upstream || v["choices"][0]["message"]["content"] == "#### 4");
-    let (_, settle) = s.settlement().expect("settled");
+    let (_, settle) = s.settlement(0).expect("settled");
     assert!(settle.contains("\"cost_nusd\":1520000"), "{settle}");
 }
 

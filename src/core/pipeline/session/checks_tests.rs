@@ -133,7 +133,7 @@ fn a_judge_score_at_the_threshold_passes_and_its_call_is_billed() {
     assert_eq!(r.status, 200);
     // The rung: 110 tokens at $1/M; the judge: 60 tokens at $2/M.
     assert_eq!(r.header("x-switchyard-cost-usd"), Some("0.000230000"));
-    let (_, settle) = s.settlement().expect("settled");
+    let (_, settle) = s.settlement(0).expect("settled");
     assert!(settle.contains("\"cost_nusd\":230000"), "{settle}");
 }
 

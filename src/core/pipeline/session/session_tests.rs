@@ -329,7 +329,7 @@ mod spend {
             }
             other => other,
         };
-        if let Some((_, settle)) = s.settlement() {
+        if let Some((_, settle)) = s.settlement(0) {
             let applied = apply(state, Op::Settle(serde_json::from_str(&settle).unwrap()), 0);
             *state = applied.state.unwrap();
         }
@@ -358,7 +358,7 @@ mod spend {
         let mut s = s.into_session().unwrap();
         let r = reply(s.on_admit(None, 0));
         assert_eq!(r.status, 503);
-        assert!(s.settlement().is_none());
+        assert!(s.settlement(0).is_none());
     }
 
     #[test]
@@ -404,7 +404,7 @@ mod spend {
             // $10,000 per million input tokens: 10,000,000 nano-USD a token.
             per_call = tokens * 10_000_000;
             assert_eq!(r.header("x-switchyard-cost-usd"), Some(crate::core::state::cost::usd_string(per_call).as_str()));
-            let (_, settle) = s.settlement().unwrap();
+            let (_, settle) = s.settlement(0).unwrap();
             state = apply(&state, Op::Settle(serde_json::from_str(&settle).unwrap()), 0).state.unwrap();
             answered += 1;
         }
@@ -694,7 +694,7 @@ mod similar_prompts {
         // $1,000 per million input tokens: 1,000,000 nano-USD a token, 7 tokens.
         let lookup = 7_000_000;
         let row_cost = |s: &Session| {
-            let (_, settle) = s.settlement().unwrap();
+            let (_, settle) = s.settlement(0).unwrap();
             serde_json::from_str::<crate::core::state::spend::Settle>(&settle).unwrap().row.cost_nusd
         };
 
