@@ -178,6 +178,11 @@ export class Job extends DurableObject {
       // A failed send is not the caller's failure: the alarm sends the message again.
       await this.env.JOBS.send(r.send).catch((e) => console.error("switchyard: job message not sent", String(e)));
     }
+    if (r.tenant && this.env.TENANTS) {
+      // The tenant's queue depth (`/v1/stats`): one job in, or one out for good.
+      const tenants = this.env.TENANTS;
+      await tenants.get(tenants.idFromName(r.tenant.name)).call(r.tenant.op).catch((e) => console.error("switchyard: queue depth not counted", String(e)));
+    }
     return JSON.stringify(r.reply);
   }
 }

@@ -109,12 +109,19 @@ def test_a_429_requeues_the_job(http, upstream):
 def test_100_jobs_never_exceed_the_concurrency_limit(http, upstream):
     tag = uuid.uuid4().hex
     ids = [submit(http, chat("job-slow", f"{tag} {i}")) for i in range(100)]
+    # The tenant's queue depth (/v1/stats) counts every job not finished yet: at four at a
+    # time, most of the hundred are still waiting.
+    assert http.get("/v1/stats").json()["queue_depth"] >= 90
     done = wait_all(http, ids, timeout=240)
     assert all(v["status"] == "succeeded" for v in done.values()), [v for v in done.values() if v["status"] != "succeeded"][:2]
     peak = max_in_flight("slow-count-job-slow")
     assert 1 < peak <= 4, peak
     sent = [c for c in upstream.calls_for("slow-count-job-slow") if tag in str(c["body"])]
     assert len(sent) == 100, "each job called the upstream once"
+    deadline = time.time() + 30
+    while (depth := http.get("/v1/stats").json()["queue_depth"]) and time.time() < deadline:
+        time.sleep(0.5)  # another test's job may still be finishing
+    assert depth == 0, "every finished job left the count"
 
 
 def test_no_job_is_lost_across_a_restart(upstream, tmp_path):

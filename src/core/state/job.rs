@@ -29,10 +29,14 @@ pub struct Outcome {
     pub alarm_ms: Option<u64>,
     /// Send the job's queue message (`{tenant, id}`) now.
     pub send: Option<Value>,
+    /// The op for the tenant's object, when the job joined the queue (`job_queued`) or left
+    /// it for good (`job_done`): the queue depth `/v1/stats` shows.
+    pub depth: Option<&'static str>,
 }
 
 impl Outcome {
-    /// As the JSON the object reads: `{"state"?: string, "reply", "alarm"?, "send"?}`.
+    /// As the JSON the object reads: `{"state"?: string, "reply", "alarm"?, "send"?,
+    /// "tenant"?: {"name", "op"}}` (`tenant`: an op to send to the tenant's object).
     pub fn to_json(&self) -> String {
         let mut o = Map::new();
         if let Some(s) = &self.state {
@@ -44,6 +48,9 @@ impl Outcome {
         }
         if let Some(m) = &self.send {
             o.insert("send".into(), m.clone());
+        }
+        if let (Some(op), Some(tenant)) = (self.depth, self.state.as_ref().and_then(|s| s["tenant"].as_str())) {
+            o.insert("tenant".into(), json!({"name": tenant, "op": format!("\"{op}\"")}));
         }
         Value::Object(o).to_string()
     }
@@ -87,7 +94,7 @@ fn close(mut s: Value, status: &str, now_ms: u64, reply: impl Fn(&Value) -> Valu
     s["status"] = status.into();
     s["lease"] = Value::Null;
     s["completed_at"] = (now_ms / 1000).into();
-    Outcome { reply: reply(&s), state: Some(s), alarm_ms: Some(0), send: None }
+    Outcome { reply: reply(&s), state: Some(s), alarm_ms: Some(0), send: None, depth: Some("job_done") }
 }
 
 /// The job's lease token matches `op.token` and has not been taken over.
@@ -120,7 +127,7 @@ pub fn apply(stored: Option<&Value>, op: &Value, now_ms: u64) -> Outcome {
         s["object"] = "job".into();
         s["attempts"] = 0.into();
         let alarm = requeue(&mut s, now_ms, 0);
-        return Outcome { reply: view(&s), send: Some(message(&s)), state: Some(s), alarm_ms: Some(alarm) };
+        return Outcome { reply: view(&s), send: Some(message(&s)), state: Some(s), alarm_ms: Some(alarm), depth: Some("job_queued") };
     };
     let mut s = s.clone();
     let status = s["status"].as_str().unwrap_or_default().to_string();
@@ -139,7 +146,7 @@ pub fn apply(stored: Option<&Value>, op: &Value, now_ms: u64) -> Outcome {
             s["attempts"] = (attempts + 1).into();
             s["lease"] = json!({"token": op["token"], "until": until});
             let reply = json!({"claimed": true, "url": s["url"], "body": s["body"], "who": s["who"], "attempts": attempts + 1, "lease_ms": s["lease_ms"]});
-            Outcome { reply, state: Some(s), alarm_ms: Some(until), send: None }
+            Outcome { reply, state: Some(s), alarm_ms: Some(until), send: None, depth: None }
         }
         "claim" => unchanged(json!({"claimed": false, "status": status})),
         "release" if holds(&s, op) => {
@@ -147,7 +154,7 @@ pub fn apply(stored: Option<&Value>, op: &Value, now_ms: u64) -> Outcome {
                 s["attempts"] = num(&s, "attempts").saturating_sub(1).into();
             }
             let alarm = requeue(&mut s, now_ms, num(op, "delay_ms"));
-            Outcome { reply: json!({"ok": true}), state: Some(s), alarm_ms: Some(alarm), send: None }
+            Outcome { reply: json!({"ok": true}), state: Some(s), alarm_ms: Some(alarm), send: None, depth: None }
         }
         "finish" if holds(&s, op) => {
             let code = num(op, "status");
@@ -164,7 +171,7 @@ pub fn apply(stored: Option<&Value>, op: &Value, now_ms: u64) -> Outcome {
         }
         "alarm" if status == "queued" || status == "running" && lease_out => {
             let alarm = requeue(&mut s, now_ms, 0);
-            Outcome { reply: Value::Null, send: Some(message(&s)), state: Some(s), alarm_ms: Some(alarm) }
+            Outcome { reply: Value::Null, send: Some(message(&s)), state: Some(s), alarm_ms: Some(alarm), depth: None }
         }
         "alarm" if status == "running" => Outcome { alarm_ms: Some(num(&s["lease"], "until")), ..unchanged(Value::Null) },
         _ => unchanged(view(&s)),

@@ -135,3 +135,25 @@ fn create_keeps_an_existing_job() {
     assert!(out.state.is_none() && out.send.is_none());
     assert_eq!(out.reply["status"], "queued");
 }
+
+#[test]
+fn the_tenant_counts_a_job_once_in_and_once_out_of_the_queue() {
+    let job = json!({"id": "job_1", "tenant": "t", "url": "/v1/chat/completions", "body": {"model": "m"},
+        "who": {"key": "k"}, "created_at": 1000, "redeliver_ms": 60_000, "lease_ms": 300_000, "max_attempts": 2});
+    let first = apply(None, &json!({"op": "create", "job": job}), T0);
+    let sent: Value = serde_json::from_str(&first.to_json()).unwrap();
+    assert_eq!(sent["tenant"], json!({"name": "t", "op": "\"job_queued\""}));
+    let s = first.state.unwrap();
+    // A claim, a release for a full slot and a second claim move nothing.
+    let (s, out) = run(&s, json!({"op": "claim", "token": "a"}), T0);
+    let (s, released) = run(&s, json!({"op": "release", "token": "a", "delay_ms": 1000, "counted": false}), T0);
+    let (s, again) = run(&s, json!({"op": "claim", "token": "b"}), T0 + 2000);
+    assert_eq!((out.depth, released.depth, again.depth), (None, None, None));
+    let (s, done) = run(&s, json!({"op": "finish", "token": "b", "status": 200, "body": "{}"}), T0 + 3000);
+    let sent: Value = serde_json::from_str(&done.to_json()).unwrap();
+    assert_eq!(sent["tenant"], json!({"name": "t", "op": "\"job_done\""}));
+    // A finished job leaves nothing more to count: cancel and dead are no-ops.
+    for op in ["cancel", "dead", "get"] {
+        assert_eq!(run(&s, json!({"op": op}), T0 + 4000).1.depth, None, "{op}");
+    }
+}
