@@ -45,6 +45,9 @@ def test_a_refused_answer_is_re_prompted_then_escalated(gateway, upstream):
     assert r.headers["x-switchyard-route-reason"] == \
         "cascade: rung 2 of 2, rung 1 failed final_number, rung 1 re-prompt failed final_number"
     assert r.headers["x-switchyard-attempts"] == "3"
+    rungs = [part.split(" ") for part in r.headers["x-switchyard-rung-costs-usd"].split(", ")]
+    assert [p[:2] for p in rungs] == [["rung", "1"], ["rung", "1"], ["rung", "2"]]
+    assert round(sum(float(p[2]) for p in rungs), 9) == float(r.headers["x-switchyard-cost-usd"]), "the rungs add up"
     weak, strong = calls(upstream, "ok", marker), calls(upstream, "final-number", marker)
     assert (len(weak), len(strong)) == (2, 1)
     first, again = weak[0]["body"]["messages"], weak[1]["body"]["messages"]

@@ -64,7 +64,7 @@ pub fn error_reply(request_id: &str, err: &GatewayError, dialect: Dialect) -> Re
 
 /// Response headers a script may read.
 pub const CORS_EXPOSED: &str = "x-request-id, x-switchyard-provider, x-switchyard-model, x-switchyard-attempts, x-switchyard-cache, \
-x-switchyard-cost-usd, x-switchyard-saved-usd, x-switchyard-session, x-switchyard-route-reason, x-switchyard-input-tokens, x-switchyard-output-tokens, x-ratelimit-limit-requests, x-ratelimit-remaining-requests, x-ratelimit-reset-requests, \
+x-switchyard-cost-usd, x-switchyard-saved-usd, x-switchyard-session, x-switchyard-route-reason, x-switchyard-rung-costs-usd, x-switchyard-input-tokens, x-switchyard-output-tokens, x-ratelimit-limit-requests, x-ratelimit-remaining-requests, x-ratelimit-reset-requests, \
 x-ratelimit-limit-tokens, x-ratelimit-remaining-tokens, x-ratelimit-reset-tokens, retry-after, age";
 
 /// Headers for a reply to an allowed cross-origin request.

@@ -11,7 +11,7 @@
 //! rung's usage is billed to the request: refused answers are added to the accepted one's
 //! (`x-switchyard-cost-usd`, the ledger, analytics).
 
-use super::plans::{add_usage, ROUTE_REASON_HEADER};
+use super::plans::{add_usage, ROUTE_REASON_HEADER, RUNG_COSTS_HEADER};
 use super::Session;
 use crate::core::error::{Code, GatewayError};
 use crate::core::pipeline::gates::{self, Verdict};
@@ -113,9 +113,11 @@ impl Session {
     /// caller asked for one.
     fn accept(&mut self, mut action: Action) -> Action {
         let reason = self.route_reason(true);
+        let costs = self.rung_costs(self.attempt_usage_and_cost().map(|(_, n)| n));
         let Some(c) = self.cascade.as_deref() else { return action };
         let Action::Respond(r) = &mut action else { return action };
         r.headers.push((ROUTE_REASON_HEADER.into(), reason));
+        r.headers.push((RUNG_COSTS_HEADER.into(), costs));
         if c.plan.reply {
             r.body = self.capability_body();
             r.body_from_upstream = false;
@@ -157,6 +159,15 @@ impl Session {
         s
     }
 
+    /// Every answer's rung and cost in USD, in the order they came: `rung 1 0.000012000, rung 2
+    /// 0.000340000` (the refused ones, then `accepted`'s, in nano-USD, when there is one).
+    fn rung_costs(&self, accepted: Option<u64>) -> String {
+        let Some(c) = self.cascade.as_deref() else { return String::new() };
+        let refused = c.refused.iter().map(|(i, _, n)| (*i, *n));
+        let all = refused.chain(accepted.map(|n| (self.index, n)));
+        all.map(|(i, n)| format!("rung {} {}", i + 1, usd_string(n))).collect::<Vec<_>>().join(", ")
+    }
+
     /// No answer passed: a 422 listing every verdict, billed for every rung's answer.
     pub(super) fn refuse(&mut self) -> Action {
         let stop = self.cascade.as_ref().and_then(|c| c.stop.as_deref()).map_or(String::new(), |s| format!("{s}; "));
@@ -165,6 +176,7 @@ impl Session {
         let mut reply = error_reply(&self.caller.request_id, &err, self.caller.api);
         reply.headers.extend(self.caller.cors_origin.as_deref().map(cors_headers).unwrap_or_default());
         reply.headers.push((ROUTE_REASON_HEADER.into(), self.route_reason(false)));
+        reply.headers.push((RUNG_COSTS_HEADER.into(), self.rung_costs(None)));
         if self.exchange.failure.is_some() {
             let nusd = self.billed().map_or(0, |(_, n)| n);
             reply.headers.push(("x-switchyard-cost-usd".into(), usd_string(nusd + self.lookup_nusd)));

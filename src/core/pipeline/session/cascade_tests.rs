@@ -105,6 +105,7 @@ fn a_refused_answer_is_re_prompted_then_escalated_and_every_rung_is_billed() {
     assert_eq!(r.header("x-switchyard-attempts"), Some("3"));
     // Two weak calls at $1/M (220 tokens), one strong: 100 in at $10/M, 10 out at $30/M.
     assert_eq!(r.header("x-switchyard-cost-usd"), Some("0.001520000"));
+    assert_eq!(r.header("x-switchyard-rung-costs-usd"), Some("rung 1 0.000110000, rung 1 0.000110000, rung 2 0.001300000"));
     assert_eq!(r.header("x-switchyard-input-tokens"), Some("300"));
     let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
     assert!(r.body_from_upstream || v["choices"][0]["message"]["content"] == "#### 4");
@@ -158,6 +159,7 @@ fn a_rung_that_fails_outright_after_refusals_ends_in_a_422() {
     let text = String::from_utf8(r.body.clone()).unwrap();
     assert!(text.contains("a/strong-1: upstream_timeout"), "{text}");
     assert_eq!(r.header("x-switchyard-cost-usd"), Some("0.000220000"));
+    assert_eq!(r.header("x-switchyard-rung-costs-usd"), Some("rung 1 0.000110000, rung 1 0.000110000"), "the failed call cost nothing");
     assert_eq!(
         r.header("x-switchyard-route-reason"),
         Some("cascade: no rung of 2 passed, rung 1 failed final_number, rung 1 re-prompt failed final_number, rung 2 failed upstream_timeout")

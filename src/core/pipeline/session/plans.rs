@@ -120,6 +120,10 @@ pub struct Plans {
 /// why the ones before it did not, or a `cheapest_capable` route's choice.
 pub const ROUTE_REASON_HEADER: &str = "x-switchyard-route-reason";
 
+/// The reply header with a cascade's cost per answer: each rung's answers, refused ones first,
+/// in the order they came.
+pub const RUNG_COSTS_HEADER: &str = "x-switchyard-rung-costs-usd";
+
 /// The request header naming a stored conversation (`new` starts one); replies carry it back.
 pub const SESSION_HEADER: &str = "x-switchyard-session";
 
