@@ -100,6 +100,8 @@ impl Capability {
             strategy: Strategy::Cascade,
             gates: Some(gates),
             max_price: None,
+            min_pass_rate: self.min_pass_rate,
+            min_samples: self.min_samples,
         }
     }
 

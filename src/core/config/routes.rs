@@ -156,6 +156,11 @@ pub struct RouteConfig {
     /// A `cheapest_capable` route's price cap: candidates whose input plus output price (USD
     /// per million tokens) is above it are left out.
     pub max_price: Option<f64>,
+    /// A cascade route's floor: a rung whose recorded gate pass rate is below it, over at
+    /// least `min_samples` checked answers, is skipped (the last rung never is).
+    pub min_pass_rate: Option<f64>,
+    /// The checked answers a rung needs before `min_pass_rate` applies to it (default 10).
+    pub min_samples: u32,
 }
 
 crate::de_struct!(
@@ -170,7 +175,9 @@ crate::de_struct!(
         context: default,
         strategy: default,
         gates: default,
-        max_price: default
+        max_price: default,
+        min_pass_rate: default,
+        min_samples: default(10)
     }
 );
 

@@ -226,6 +226,9 @@ impl Config {
         if r.max_price.is_some_and(|m| !cheapest || !(0.0..1e6).contains(&m)) {
             p.add(format!("{path}.max_price"), "is a non-negative USD per million tokens, on a cheapest_capable route");
         }
+        if r.min_pass_rate.is_some_and(|m| r.strategy != Strategy::Cascade || !(0.0..=1.0).contains(&m)) {
+            p.add(format!("{path}.min_pass_rate"), "is a pass rate between 0 and 1, on a cascade route");
+        }
     }
 
     /// Each capability on its own and the models its rungs name; then each is compiled into

@@ -178,7 +178,9 @@ impl Planner<'_> {
         };
         let (max_attempts, max_nusd) =
             cap.map_or((0, 0), |c| (c.max_attempts.unwrap_or(0), c.max_cost_usd.and_then(usd_to_nano).unwrap_or(0)));
-        let min_pass_rate = cap.and_then(|c| c.min_pass_rate.filter(|_| self.ledger).map(|r| (r, c.min_samples as u64)));
+        // A capability's floor is its route's too (`Capability::route`).
+        let floor = self.config.route(&name).and_then(|r| r.min_pass_rate.map(|m| (m, u64::from(r.min_samples))));
+        let min_pass_rate = floor.filter(|_| self.ledger);
         let cascade = gates.map(|gates| CascadePlan {
             judge: judge(&gates).map(Box::new),
             gates,

@@ -106,7 +106,7 @@ mod tests {
         #[test]
         fn a_pool_plans_each_member_once(seed in any::<u64>(), weights in prop::collection::vec(1u32..10, 1..6)) {
             let pool: Vec<PoolMember> = weights.iter().enumerate().map(|(i, w)| PoolMember { model: format!("m{i}"), weight: *w }).collect();
-            let r = RouteConfig { name: "r".into(), steps: vec![StepConfig::Pool { pool }], retry: RetryPolicy::default(), cache: None, context: None, deadline_ms: 1000, strategy: Default::default(), gates: None, max_price: None };
+            let r = RouteConfig { name: "r".into(), steps: vec![StepConfig::Pool { pool }], retry: RetryPolicy::default(), cache: None, context: None, deadline_ms: 1000, strategy: Default::default(), gates: None, max_price: None, min_pass_rate: None, min_samples: 10 };
             let mut names: Vec<String> = r.plan(seed).into_iter().map(|t| t.model).collect();
             names.sort();
             let mut want: Vec<String> = (0..weights.len()).map(|i| format!("m{i}")).collect();

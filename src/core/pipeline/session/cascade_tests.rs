@@ -13,12 +13,17 @@ fn gateway() -> Gateway {
 }
 
 fn gateway_with(last_step: &str) -> Gateway {
+    gateway_of(last_step, "")
+}
+
+/// With `route_extra` (`,"field":value…`) added to the route.
+fn gateway_of(last_step: &str, route_extra: &str) -> Gateway {
     let mut gw = Gateway::new(Some(&format!(
         r#"{{"providers":{{"a":{{"kind":"openai","base_url":"http://a.test/v1","api_key_secret":"A_KEY"}}}},
            "models":[{{"name":"weak","provider":"a","model":"weak-1","prices":{{"input":1,"output":1}}}},
                      {{"name":"strong","provider":"a","model":"strong-1","prices":{{"input":10,"output":30}}}}],
            "routes":[{{"name":"maths","strategy":"cascade","steps":[{{"model":"weak"}},{last_step}],
-                      "gates":{{"final_number":true}}}}],
+                      "gates":{{"final_number":true}}{route_extra}}}],
            "keys":[{{"name":"dev","sha256":"8edd8fc603d1de18ee8dcf261109b9486994e9fd6b674a0177e29b88128a7ef3"}}]}}"#
     )));
     gw.set_secret("A_KEY", "sk-a-secret-value");
@@ -180,4 +185,25 @@ fn a_trusted_rung_is_not_checked() {
         Some("cascade: rung 2 of 2 (unchecked), rung 1 failed final_number, rung 1 re-prompt failed final_number")
     );
     assert_eq!(r.header("x-switchyard-attempts"), Some("3"));
+}
+
+#[test]
+fn a_cascade_route_skips_a_rung_below_its_pass_rate_floor() {
+    let mut gw = gateway_of(r#"{"model":"strong"}"#, r#","min_pass_rate":0.5,"min_samples":4"#);
+    gw.set_ledger(true);
+    let (mut s, first) = start(&gw, false);
+    let Action::Tenant { op, .. } = &first else { panic!("the gate records are read first: {first:?}") };
+    assert!(op.contains("capability"), "{op}");
+    let rows = r#"[{"route":"maths","model":"weak","calls":8,"passes":1,"cost_nusd":9}]"#;
+    let next = s.on_admit(Some(rows), 0);
+    assert_eq!(sent(&next).0, "strong-1", "weak passed 1 of 8, below 0.5");
+    let r = reply(answer(&mut s, "#### 4"));
+    assert_eq!(r.header("x-switchyard-route-reason"), Some("cascade: rung 1 of 1, weak skipped: pass rate 0.13 < 0.50"));
+    // Without the ledger there is nothing to read: no rung is skipped.
+    let (_, first) = start(&gateway_of(r#"{"model":"strong"}"#, r#","min_pass_rate":0.5"#), false);
+    assert_eq!(sent(&first).0, "weak-1");
+    // The floor is a rate.
+    let gw = gateway_of(r#"{"model":"strong"}"#, r#","min_pass_rate":1.5"#);
+    let err = gw.config().err().map(|e| e.message).unwrap_or_default();
+    assert!(err.contains("routes[0].min_pass_rate"), "{err}");
 }
