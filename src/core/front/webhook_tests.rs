@@ -45,7 +45,7 @@ fn only_listed_hosts_with_a_secret() {
     }
     assert_eq!(check(&c, &Map::new()).unwrap_err().param.as_deref(), Some("webhook.url"));
     let extra = json!({"url": "https://hooks.example.com/", "headers": {}});
-    assert_eq!(check(&c, extra.as_object().unwrap()).unwrap_err().param.as_deref(), Some("webhook.headers"));
+    assert_eq!(check(&c, extra.as_object().unwrap()).unwrap_err().param.as_deref(), Some("webhook"));
     let e = check(&config(r#"{"webhook_hosts":["hooks.example.com"]}"#), &hook("https://hooks.example.com/")).unwrap_err();
     assert_eq!(e.code, Code::Unsupported);
     assert!(e.message.contains("webhook_secret"), "{}", e.message);
