@@ -63,6 +63,13 @@ fn a_finished_job_sends_its_view_once() {
     assert_eq!(body, cancelled.reply);
     assert_eq!(body["status"], "cancelled");
     assert_eq!(apply(cancelled.state.as_ref(), &json!({"op": "cancel"}), 6000).webhook, None);
+    let dead = apply(created.state.as_ref(), &json!({"op": "dead"}), 5000).webhook.expect("a dead letter's webhook");
+    assert!(dead["body"].as_str().unwrap().contains("dead-lettered"), "{dead}");
+    let claimed = apply(created.state.as_ref(), &json!({"op": "claim", "token": "t1"}), 2000);
+    assert_eq!(claimed.webhook, None);
+    let done = apply(claimed.state.as_ref(), &json!({"op": "finish", "token": "t1", "status": 200, "body": "{\"x\":1}"}), 3000);
+    let body: Value = serde_json::from_str(done.webhook.expect("a finished job's webhook")["body"].as_str().unwrap()).unwrap();
+    assert_eq!((&body["status"], &body["result"]), (&json!("succeeded"), &json!({"status": 200, "body": {"x": 1}})));
     let plain = apply(None, &json!({"op": "create", "job": {"id": "job_2", "tenant": "t"}}), 1000);
     assert_eq!(apply(plain.state.as_ref(), &json!({"op": "dead"}), 2000).webhook, None);
 }
