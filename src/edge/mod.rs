@@ -119,6 +119,13 @@ pub fn job_apply(stored: Option<String>, op: &str, now_ms: f64) -> String {
     job::apply(state.as_ref(), &op, now_ms as u64).to_json()
 }
 
+/// For a queued job's Durable Object: the `webhook-signature` of a finished job's webhook
+/// (see `core::front::webhook::signature`); `undefined` for a malformed secret.
+#[wasm_bindgen]
+pub fn webhook_signature(secret: &str, id: &str, timestamp: f64, body: &str) -> Option<String> {
+    crate::core::front::webhook::signature(secret, id, timestamp as u64, body)
+}
+
 /// The ledger's, the gate records' and the stats' tables, for a tenant's Durable Object to
 /// create: statements separated by `;`.
 #[wasm_bindgen]

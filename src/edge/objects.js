@@ -12,6 +12,7 @@ import {
   conversation_schema,
   conversation_step,
   job_apply,
+  webhook_signature,
 } from "../../build/switchyard.js";
 
 // One breaker per target, in SQLite-backed storage: a thin shell around the core's
@@ -183,8 +184,38 @@ export class Job extends DurableObject {
       const tenants = this.env.TENANTS;
       await tenants.get(tenants.idFromName(r.tenant.name)).call(r.tenant.op).catch((e) => console.error("switchyard: queue depth not counted", String(e)));
     }
+    if (r.webhook) {
+      // Not awaited: the webhook never holds up, nor changes, the job's own outcome.
+      const sent = deliver(r.webhook, this.env[r.webhook.secret]);
+      if (this.ctx.waitUntil) this.ctx.waitUntil(sent);
+    }
     return JSON.stringify(r.reply);
   }
+}
+
+// A finished job's webhook (README, "Jobs"): POST the job, signed per Standard Webhooks,
+// tried up to WEBHOOK_TRIES times (backoff 1 s, 4 s, 16 s) until a 2xx. Each try has a fresh
+// timestamp and signature under the same `webhook-id`. Failures are logged only.
+const WEBHOOK_TRIES = 4;
+
+async function deliver(w, secret) {
+  let last = "";
+  for (let i = 0; i < WEBHOOK_TRIES; i++) {
+    if (i) await new Promise((resolve) => setTimeout(resolve, 1000 * 4 ** (i - 1)));
+    const timestamp = Math.floor(Date.now() / 1000);
+    const signature = typeof secret === "string" ? webhook_signature(secret, w.id, timestamp, w.body) : undefined;
+    if (!signature) return console.error("switchyard: webhook not sent: the secret is missing or not whsec_ + base64", w.secret);
+    const headers = { "content-type": "application/json", "webhook-id": w.id, "webhook-timestamp": String(timestamp), "webhook-signature": signature };
+    try {
+      const r = await fetch(w.url, { method: "POST", headers, body: w.body, redirect: "manual" });
+      await r.body?.cancel();
+      if (r.ok) return;
+      last = `HTTP ${r.status}`;
+    } catch (e) {
+      last = String(e);
+    }
+  }
+  console.error("switchyard: webhook not delivered", w.id, last);
 }
 
 // One per model named by queued jobs: at most `limit` holders at once. Plain JavaScript on

@@ -1,6 +1,7 @@
 """End-to-end fixtures: the real worker on workerd (`wrangler dev`, local KV and Durable
 Objects, fresh state per run) in front of a mock OpenAI upstream that the tests start."""
 
+import base64
 import hashlib
 import json
 import os
@@ -233,17 +234,27 @@ def add_jobs_config(cfg):
     return cfg
 
 
+WEBHOOK_SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def add_webhook_config(cfg, upstream_port):
+    """Job webhooks (test_jobs.py) go to the mock upstream, signed with WEBHOOK_SECRET."""
+    cfg["jobs"]["webhook_hosts"] = [f"127.0.0.1:{upstream_port}"]
+    cfg["jobs"]["webhook_secret"] = "HOOK_KEY"
+    return cfg
+
+
 class Gateway:
     def __init__(self, tmp: Path, upstream_port: int):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp / "wrangler.log"
         self.state_dir = tmp / "state"
-        config = json.dumps(add_jobs_config(add_gates_config(test_config(upstream_port))))
+        config = json.dumps(add_webhook_config(add_jobs_config(add_gates_config(test_config(upstream_port))), upstream_port))
         cmd = [str(ROOT / "node_modules/.bin/wrangler"), "dev", "--ip", "127.0.0.1", "--port", str(self.port),
                "--persist-to", str(tmp / "state"), "--inspector-port", str(free_port()), "--show-interactive-dev-session=false", "--test-scheduled",
                "--var", f"SWITCHYARD_CONFIG:{config}", "--var", f"UPSTREAM_KEY:{CANARY_KEY}", "--var", "TOKEN_KEY:" + secrets.token_hex(16),
-               "--var", f"SWITCHYARD_ADMIN_KEY:{ADMIN_KEY}"]
+               "--var", f"SWITCHYARD_ADMIN_KEY:{ADMIN_KEY}", "--var", f"HOOK_KEY:{WEBHOOK_SECRET}"]
         env = dict(os.environ, WRANGLER_SEND_METRICS="false", NO_COLOR="1")
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)

@@ -2,13 +2,17 @@
 isolation, cancel, a per-model concurrency limit that holds under 100 jobs, a 429 that
 re-queues the job, and no job lost (nor run twice once done) across a gateway restart."""
 
+import base64
+import hashlib
+import hmac
+import json
 import time
 import uuid
 
 import httpx
 import pytest
 
-from conftest import DEV_KEY, Gateway
+from conftest import DEV_KEY, WEBHOOK_SECRET, Gateway
 from upstream import max_in_flight
 
 NARROW_KEY = "sk-narrow-test"
@@ -77,6 +81,9 @@ def test_another_tenants_job_is_not_found(http, gateway):
     ({"url": "/v1/chat/completions", "body": "hi"}, "body"),
     ({"url": "/v1/chat/completions", "body": {"model": "mock", "stream": True, "messages": []}}, "body.stream"),
     ({"url": "/v1/embeddings", "body": {"input": "x"}}, "body.model"),
+    ({**chat("mock", "x"), "webhook": {"url": "https://example.com/hook"}}, "webhook.url"),
+    ({**chat("mock", "x"), "webhook": {"url": "ftp://127.0.0.1/hook"}}, "webhook.url"),
+    ({**chat("mock", "x"), "webhook": "https://example.com/hook"}, "webhook"),
 ])
 def test_bad_submissions_are_400(http, job, param):
     r = http.post("/v1/jobs", json=job)
@@ -153,3 +160,55 @@ def test_no_job_is_lost_across_a_restart(upstream, tmp_path):
         # A job cut off mid-call by the restart may be sent once more; one that succeeded never is.
         assert 1 <= n <= 2, (i, n)
     assert max_in_flight("slow-count-job-slow-restart") <= 4
+
+
+def wait_webhooks(upstream, path, n, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        hooks = upstream.webhooks_to(path)
+        if len(hooks) >= n:
+            return hooks
+        time.sleep(0.2)
+    raise AssertionError(f"{len(upstream.webhooks_to(path))} webhooks to {path}, expected {n}")
+
+
+def verify(hook):
+    """The Standard Webhooks check a receiver makes, with Python's hmac."""
+    h = hook["headers"]
+    key = base64.b64decode(WEBHOOK_SECRET.removeprefix("whsec_"))
+    signed = f"{h['webhook-id']}.{h['webhook-timestamp']}.".encode() + hook["raw"]
+    expected = "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    assert hmac.compare_digest(h["webhook-signature"], expected), (h, expected)
+    assert abs(int(h["webhook-timestamp"]) - time.time()) < 60
+
+
+@pytest.mark.parametrize("kind", ["once", "flaky"])
+def test_a_finished_job_posts_a_signed_webhook(http, upstream, kind):
+    path = f"/webhook/{kind}-{uuid.uuid4().hex}"
+    job = chat("up-ok", f"hook {path}")
+    job["webhook"] = {"url": f"http://127.0.0.1:{upstream.port}{path}"}
+    jid = submit(http, job)
+    v = wait_all(http, [jid])[jid]
+    assert v["status"] == "succeeded", v
+    hooks = wait_webhooks(upstream, path, 1 if kind == "once" else 2)
+    for hook in hooks:
+        verify(hook)
+        assert hook["headers"]["webhook-id"] == jid
+        assert json.loads(hook["raw"]) == http.get(f"/v1/jobs/{jid}").json()
+    if kind == "flaky":
+        assert hooks[1]["received"] - hooks[0]["received"] >= 0.9, "the retry waits"
+    time.sleep(2)
+    assert len(upstream.webhooks_to(path)) == len(hooks), "no webhook after a 2xx"
+
+
+def test_a_cancelled_job_posts_its_webhook(http, upstream):
+    path = f"/webhook/cancel-{uuid.uuid4().hex}"
+    job = chat("job-slow", "cancel me")
+    job["webhook"] = {"url": f"http://127.0.0.1:{upstream.port}{path}"}
+    jid = submit(http, job)
+    r = http.post(f"/v1/jobs/{jid}/cancel")
+    assert r.status_code == 200 and r.json()["status"] == "cancelled", r.text
+    (hook,) = wait_webhooks(upstream, path, 1)
+    verify(hook)
+    body = json.loads(hook["raw"])
+    assert body["id"] == jid and body["status"] == "cancelled" and body == http.get(f"/v1/jobs/{jid}").json()

@@ -68,6 +68,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class Upstream:
     def __init__(self):
         self.calls = []
+        self.webhooks = []
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -80,6 +81,21 @@ class Upstream:
 
     def stop(self):
         self.server.shutdown()
+
+    def webhook(self, h, raw):
+        """Record a webhook POST; a path holding "flaky" answers 503 to its first POST."""
+        hook = {"path": h.path, "headers": {k.lower(): v for k, v in h.headers.items()}, "raw": raw, "received": time.time()}
+        with self.lock:
+            first = not any(w["path"] == h.path for w in self.webhooks)
+            self.webhooks.append(hook)
+        status = 503 if first and "flaky" in h.path else 204
+        h.send_response(status)
+        h.send_header("content-length", "0")
+        h.end_headers()
+
+    def webhooks_to(self, path):
+        with self.lock:
+            return [w for w in self.webhooks if w["path"] == path]
 
     def calls_for(self, model):
         with self.lock:
@@ -97,6 +113,8 @@ class Upstream:
             def do_POST(self):
                 length = int(self.headers.get("content-length", 0))
                 raw = self.rfile.read(length)
+                if self.path.startswith("/webhook/"):
+                    return upstream.webhook(self, raw)
                 try:
                     body = json.loads(raw)
                 except ValueError:

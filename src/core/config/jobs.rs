@@ -19,13 +19,30 @@ pub struct JobsConfig {
     /// A queued job whose message has not been taken within this many seconds is sent again
     /// (1..3600, default 60).
     pub redeliver_seconds: u32,
+    /// The hosts (`host`, or `host:port` for a URL naming a port) a job's webhook may go to.
+    pub webhook_hosts: Vec<String>,
+    /// The Worker secret holding the Standard Webhooks key (`whsec_` + base64) that signs
+    /// webhooks; absent: a job cannot ask for one.
+    pub webhook_secret: Option<String>,
 }
 
-crate::de_struct!(JobsConfig, default, deny { concurrency, default_concurrency, max_attempts, lease_seconds, redeliver_seconds });
+crate::de_struct!(
+    JobsConfig,
+    default,
+    deny { concurrency, default_concurrency, max_attempts, lease_seconds, redeliver_seconds, webhook_hosts, webhook_secret }
+);
 
 impl Default for JobsConfig {
     fn default() -> Self {
-        JobsConfig { concurrency: VecMap::new(), default_concurrency: 4, max_attempts: 5, lease_seconds: 300, redeliver_seconds: 60 }
+        JobsConfig {
+            concurrency: VecMap::new(),
+            default_concurrency: 4,
+            max_attempts: 5,
+            lease_seconds: 300,
+            redeliver_seconds: 60,
+            webhook_hosts: Vec::new(),
+            webhook_secret: None,
+        }
     }
 }
 
@@ -42,7 +59,8 @@ impl JobsConfig {
             || self.concurrency.values().any(|&n| bad(n, 1, 1000))
             || bad(self.max_attempts, 1, 100)
             || bad(self.lease_seconds, 10, 3600)
-            || bad(self.redeliver_seconds, 1, 3600))
-        .then_some("concurrency values must be 1..1000, max_attempts 1..100, lease_seconds 10..3600 and redeliver_seconds 1..3600")
+            || bad(self.redeliver_seconds, 1, 3600)
+            || self.webhook_secret.as_ref().is_some_and(|s| s.is_empty()))
+        .then_some("concurrency values must be 1..1000, max_attempts 1..100, lease_seconds 10..3600, redeliver_seconds 1..3600, and webhook_secret must name a Worker secret")
     }
 }

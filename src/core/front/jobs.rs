@@ -141,13 +141,17 @@ fn submission(config: &Config, who: &Principal, inb: &Inbound) -> Result<(String
     }
     req_str(body, "model", "body.model")?;
     opt_obj(&sent, "metadata", "metadata")?;
-    if let Some(k) = sent.keys().find(|k| !matches!(k.as_str(), "url" | "body" | "metadata" | "custom_id")) {
+    let webhook = opt_obj(&sent, "webhook", "webhook")?.map(|w| crate::core::front::webhook::check(config, w)).transpose()?;
+    if let Some(k) = sent.keys().find(|k| !matches!(k.as_str(), "url" | "body" | "metadata" | "custom_id" | "webhook")) {
         return Err(GatewayError::new(Code::Unsupported, format!("'{k}' is not supported on jobs")).with_param(k.clone()));
     }
     let id = inb.entropy.get(..16).map(|b| format!("job_{}", hex::encode(b)));
     let id = id.ok_or_else(|| GatewayError::new(Code::NoEntropy, "no randomness for a job id"))?;
     let body = sent.remove("body").unwrap_or_default();
-    let job = job_json(config, who, inb, &id, &url, body, sent.remove("metadata"));
+    let mut job = job_json(config, who, inb, &id, &url, body, sent.remove("metadata"));
+    if let Some(w) = webhook {
+        job["webhook"] = w;
+    }
     Ok((id, job))
 }
 

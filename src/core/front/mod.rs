@@ -22,3 +22,4 @@ pub mod stats;
 pub mod step;
 pub mod stored;
 pub mod usage;
+pub mod webhook;

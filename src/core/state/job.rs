@@ -32,6 +32,9 @@ pub struct Outcome {
     /// The op for the tenant's object, when the job joined the queue (`job_queued`) or left
     /// it for good (`job_done`): the queue depth `/v1/stats` shows.
     pub depth: Option<&'static str>,
+    /// The webhook to POST now that the job finished: `{"url", "secret", "id", "body"}`
+    /// (`secret` by name; `body`: the job's view, as sent and signed).
+    pub webhook: Option<Value>,
 }
 
 impl Outcome {
@@ -51,6 +54,9 @@ impl Outcome {
         }
         if let (Some(op), Some(tenant)) = (self.depth, self.state.as_ref().and_then(|s| s["tenant"].as_str())) {
             o.insert("tenant".into(), json!({"name": tenant, "op": format!("\"{op}\"")}));
+        }
+        if let Some(w) = &self.webhook {
+            o.insert("webhook".into(), w.clone());
         }
         Value::Object(o).to_string()
     }
@@ -89,12 +95,16 @@ fn requeue(s: &mut Value, now_ms: u64, delay_ms: u64) -> u64 {
     now_ms + delay_ms + num(s, "redeliver_ms")
 }
 
-/// The job finished with `status` (and `result` or `error`): its alarm is deleted.
+/// The job finished with `status` (and `result` or `error`): its alarm is deleted, and its
+/// webhook, if it asked for one, is sent with the job's id as `webhook-id` (a job finishes
+/// once, so every retry of that one message carries the same id).
 fn close(mut s: Value, status: &str, now_ms: u64, reply: impl Fn(&Value) -> Value) -> Outcome {
     s["status"] = status.into();
     s["lease"] = Value::Null;
     s["completed_at"] = (now_ms / 1000).into();
-    Outcome { reply: reply(&s), state: Some(s), alarm_ms: Some(0), send: None, depth: Some("job_done") }
+    let w = &s["webhook"];
+    let webhook = w.is_object().then(|| json!({"url": w["url"], "secret": w["secret"], "id": s["id"], "body": view(&s).to_string()}));
+    Outcome { reply: reply(&s), state: Some(s), alarm_ms: Some(0), send: None, depth: Some("job_done"), webhook }
 }
 
 /// The job's lease token matches `op.token` and has not been taken over.
@@ -127,7 +137,14 @@ pub fn apply(stored: Option<&Value>, op: &Value, now_ms: u64) -> Outcome {
         s["object"] = "job".into();
         s["attempts"] = 0.into();
         let alarm = requeue(&mut s, now_ms, 0);
-        return Outcome { reply: view(&s), send: Some(message(&s)), state: Some(s), alarm_ms: Some(alarm), depth: Some("job_queued") };
+        return Outcome {
+            reply: view(&s),
+            send: Some(message(&s)),
+            state: Some(s),
+            alarm_ms: Some(alarm),
+            depth: Some("job_queued"),
+            webhook: None,
+        };
     };
     let mut s = s.clone();
     let status = s["status"].as_str().unwrap_or_default().to_string();
@@ -146,7 +163,7 @@ pub fn apply(stored: Option<&Value>, op: &Value, now_ms: u64) -> Outcome {
             s["attempts"] = (attempts + 1).into();
             s["lease"] = json!({"token": op["token"], "until": until});
             let reply = json!({"claimed": true, "url": s["url"], "body": s["body"], "who": s["who"], "attempts": attempts + 1, "lease_ms": s["lease_ms"]});
-            Outcome { reply, state: Some(s), alarm_ms: Some(until), send: None, depth: None }
+            Outcome { reply, state: Some(s), alarm_ms: Some(until), send: None, depth: None, webhook: None }
         }
         "claim" => unchanged(json!({"claimed": false, "status": status})),
         "release" if holds(&s, op) => {
@@ -154,7 +171,7 @@ pub fn apply(stored: Option<&Value>, op: &Value, now_ms: u64) -> Outcome {
                 s["attempts"] = num(&s, "attempts").saturating_sub(1).into();
             }
             let alarm = requeue(&mut s, now_ms, num(op, "delay_ms"));
-            Outcome { reply: json!({"ok": true}), state: Some(s), alarm_ms: Some(alarm), send: None, depth: None }
+            Outcome { reply: json!({"ok": true}), state: Some(s), alarm_ms: Some(alarm), send: None, depth: None, webhook: None }
         }
         "finish" if holds(&s, op) => {
             let code = num(op, "status");
@@ -171,7 +188,7 @@ pub fn apply(stored: Option<&Value>, op: &Value, now_ms: u64) -> Outcome {
         }
         "alarm" if status == "queued" || status == "running" && lease_out => {
             let alarm = requeue(&mut s, now_ms, 0);
-            Outcome { reply: Value::Null, send: Some(message(&s)), state: Some(s), alarm_ms: Some(alarm), depth: None }
+            Outcome { reply: Value::Null, send: Some(message(&s)), state: Some(s), alarm_ms: Some(alarm), depth: None, webhook: None }
         }
         "alarm" if status == "running" => Outcome { alarm_ms: Some(num(&s["lease"], "until")), ..unchanged(Value::Null) },
         _ => unchanged(view(&s)),

@@ -1,4 +1,4 @@
-//! Base64 (standard, padded) and base64url (unpadded) encoding, and base64url decoding.
+//! Base64 (standard, padded) and base64url (unpadded) encoding and decoding.
 
 const STD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -32,13 +32,25 @@ pub fn encode_url(bytes: &[u8]) -> String {
 
 /// Decode unpadded base64url; `None` for anything else.
 pub fn decode_url(text: &str) -> Option<Vec<u8>> {
+    decode_with(text, URL)
+}
+
+/// Decode standard base64 (alphabet `+/`), padded or not; `None` for anything else.
+pub fn decode(text: &str) -> Option<Vec<u8>> {
+    let bare = text.trim_end_matches('=');
+    let padded = text.len().is_multiple_of(4) && text.len() - bare.len() <= 2;
+    (padded || bare.len() == text.len()).then_some(())?;
+    decode_with(bare, STD)
+}
+
+fn decode_with(text: &str, alphabet: &[u8; 64]) -> Option<Vec<u8>> {
     if text.len() % 4 == 1 {
         return None;
     }
     let mut out = Vec::with_capacity(text.len() * 3 / 4);
     let (mut acc, mut bits) = (0u32, 0u32);
     for c in text.bytes() {
-        let v = URL.iter().position(|&a| a == c)? as u32;
+        let v = alphabet.iter().position(|&a| a == c)? as u32;
         acc = acc << 6 | v;
         bits += 6;
         if bits >= 8 {
@@ -63,12 +75,18 @@ mod tests {
         assert_eq!(decode_url("-_8"), Some(vec![0xfb, 0xff]));
         assert_eq!(decode_url("a+b"), None);
         assert_eq!(decode_url("a"), None);
+        assert_eq!(decode("Zm8="), Some(b"fo".to_vec()));
+        assert_eq!(decode("Zm8"), Some(b"fo".to_vec()));
+        assert_eq!(decode("+/8="), Some(vec![0xfb, 0xff]));
+        assert_eq!(decode("Zm8=="), None);
+        assert_eq!(decode("-_8"), None);
     }
 
     proptest! {
         #[test]
         fn url_round_trip(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
-            prop_assert_eq!(decode_url(&encode_url(&bytes)), Some(bytes));
+            prop_assert_eq!(decode_url(&encode_url(&bytes)), Some(bytes.clone()));
+            prop_assert_eq!(decode(&encode(&bytes)), Some(bytes));
         }
     }
 }
