@@ -388,7 +388,7 @@ async function runJob(env, ctx, m) {
   const c = await jobCall(env, tenant, id, { op: "claim", token });
   if (!c?.claimed) return m.ack();
   const gw = getGateway(env);
-  const model = String(c.body?.model ?? "");
+  const model = String(c.model ?? c.body?.model ?? "");
   const slot = env.SEMAPHORES.get(env.SEMAPHORES.idFromName(model));
   if (!(await slot.acquire(token, gw.job_limit(model), c.lease_ms))) {
     await requeue(env, tenant, id, { op: "release", token, counted: false }, BUSY_S);

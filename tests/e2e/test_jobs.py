@@ -65,6 +65,18 @@ def test_a_job_runs_and_its_result_is_kept(http, upstream):
     assert len(sent) == 1
 
 
+def test_a_capability_runs_as_a_job(http):
+    # conftest's `maths` capability: the weak rung echoes (no `####` line), the strong one
+    # answers `#### 42`.
+    jid = submit(http, {"url": "/v1/capabilities/maths", "body": {"input": {"input": "What is 6*7?"}}})
+    v = wait_all(http, [jid])[jid]
+    assert v["status"] == "succeeded", v
+    out = v["result"]["body"]
+    assert out["model"] == "cascade-strong" and out["output"].endswith("#### 42"), out
+    r = http.post("/v1/jobs", json={"url": "/v1/capabilities/nothing", "body": {"input": {}}})
+    assert (r.status_code, r.json()["error"]["param"]) == (400, "url")
+
+
 def test_another_tenants_job_is_not_found(http, gateway):
     jid = submit(http, chat("mock", "mine"))
     with httpx.Client(base_url=gateway.url, headers={"authorization": f"Bearer {NARROW_KEY}"}) as other:

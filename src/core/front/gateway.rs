@@ -349,7 +349,7 @@ impl Gateway {
             Err(e) => return respond_error(&request_id, &e, dialect_of(inb.path), None),
         };
         match jobs::principal_of(config, who) {
-            Some(p) if jobs::URLS.contains(&inb.path) => self.authenticated(config, inb, &p, request_id),
+            Some(p) if jobs::is_job_path(inb.path) => self.authenticated(config, inb, &p, request_id),
             Some(_) => respond_error(&request_id, &GatewayError::new(Code::UnknownRoute, "not a job's url"), Dialect::OpenAi, None),
             None => respond_error(&request_id, &principal::no_key(), dialect_of(inb.path), None),
         }

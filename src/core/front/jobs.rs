@@ -11,8 +11,9 @@
 //!
 //! Reference: <https://platform.openai.com/docs/api-reference/batch/request-input>.
 
-use crate::core::config::Config;
+use crate::core::config::{Config, CAP_PREFIX};
 use crate::core::error::{Code, GatewayError};
+use crate::core::front::capability;
 use crate::core::front::converse::link_not_found;
 use crate::core::front::inbound::Inbound;
 use crate::core::front::plan::check_body;
@@ -131,15 +132,18 @@ fn submission(config: &Config, who: &Principal, inb: &Inbound) -> Result<(String
     check_body(config, inb)?;
     let mut sent = parse_object(inb.body)?;
     let url = req_str(&sent, "url", "url")?;
-    if !URLS.contains(&url.as_str()) {
-        return Err(invalid_value("url", &format!("must be one of {}", URLS.join(", "))));
-    }
     let body = opt_obj(&sent, "body", "body")?
         .ok_or_else(|| GatewayError::new(Code::MissingRequiredParameter, "'body' is required").with_param("body"))?;
     if body.get("stream").is_some_and(|s| s == true) {
         return Err(invalid_value("body.stream", "a job cannot stream; its result is read with GET /v1/jobs/{id}"));
     }
-    req_str(body, "model", "body.model")?;
+    // The model the job's concurrency slot is counted under: a capability's `cap:NAME`.
+    let model = match url.strip_prefix(capability::PATH_PREFIX) {
+        Some(name) if config.capabilities.get(name).is_some() => format!("{CAP_PREFIX}{name}"),
+        Some(_) => return Err(invalid_value("url", "names no capability of this gateway")),
+        None if URLS.contains(&url.as_str()) => req_str(body, "model", "body.model")?,
+        None => return Err(invalid_value("url", &format!("must be one of {}, or /v1/capabilities/NAME", URLS.join(", ")))),
+    };
     opt_obj(&sent, "metadata", "metadata")?;
     let webhook = opt_obj(&sent, "webhook", "webhook")?.map(|w| crate::core::front::webhook::check(config, w)).transpose()?;
     if let Some(k) = sent.keys().find(|k| !matches!(k.as_str(), "url" | "body" | "metadata" | "custom_id" | "webhook")) {
@@ -149,6 +153,7 @@ fn submission(config: &Config, who: &Principal, inb: &Inbound) -> Result<(String
     let id = id.ok_or_else(|| GatewayError::new(Code::NoEntropy, "no randomness for a job id"))?;
     let body = sent.remove("body").unwrap_or_default();
     let mut job = job_json(config, who, inb, &id, &url, body, sent.remove("metadata"));
+    job["model"] = model.into();
     if let Some(w) = webhook {
         job["webhook"] = w;
     }
@@ -163,6 +168,11 @@ fn job_json(config: &Config, who: &Principal, inb: &Inbound, id: &str, url: &str
         "who": who_json(who), "created_at": inb.now_ms / 1000, "redeliver_ms": u64::from(j.redeliver_seconds) * 1000,
         "lease_ms": u64::from(j.lease_seconds) * 1000, "max_attempts": j.max_attempts,
     })
+}
+
+/// Whether the gateway runs a job sent to `path`: a route of [`URLS`] or a capability's.
+pub fn is_job_path(path: &str) -> bool {
+    URLS.contains(&path) || path.starts_with(capability::PATH_PREFIX)
 }
 
 /// Whether a Responses body asks for `background: true` (a cheap look first: most do not).

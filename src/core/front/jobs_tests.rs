@@ -15,6 +15,7 @@ fn config() -> String {
         r#"{{"providers":{{"up":{{"kind":"openai","base_url":"http://127.0.0.1:9/v1"}}}},
            "models":[{{"name":"fast","provider":"up","model":"llama-3"}},{{"name":"slow","provider":"up","model":"l2"}}],
            "keys":[{{"name":"dev","sha256":"{}","tenant":"acme"}},{{"name":"o","sha256":"{}","tenant":"globex","models":["slow"]}}],
+           "capabilities":{{"sum":{{"user":"Question: {{{{input}}}}","gates":{{"final_number":true}},"ladder":["fast","slow"]}}}},
            "jobs":{{"concurrency":{{"fast":2}},"max_attempts":3}}}}"#,
         key("sk-dev"),
         key("sk-other")
@@ -207,4 +208,30 @@ fn a_background_response_is_a_job_under_the_responses_own_id() {
     }
     let (r, _) = World::new(false).call("sk-dev", "POST", "/v1/responses", r#"{"model":"fast","input":"hi","background":true}"#);
     assert_eq!(body(&r)["error"]["code"], "unsupported");
+}
+
+#[test]
+fn a_capability_runs_as_a_job_counted_under_its_own_name() {
+    let mut w = World::new(true);
+    let (r, names) = w.call("sk-dev", "POST", "/v1/jobs", r#"{"url":"/v1/capabilities/sum","body":{"input":{"input":"6*7?"}}}"#);
+    assert_eq!(r.status, 202, "{}", body(&r));
+    let claim = job::apply(w.objects.get(&names[0]), &json!({"op": "claim", "token": "t"}), 5_000_002).reply;
+    assert_eq!((claim["model"].as_str(), claim["url"].as_str()), (Some("cap:sum"), Some("/v1/capabilities/sum")));
+    let (who, sent) = (claim["who"].to_string(), claim["body"].to_string());
+    let inb = Inbound {
+        method: "POST",
+        path: "/v1/capabilities/sum",
+        query: "",
+        headers: &[],
+        body: sent.as_bytes(),
+        declared_len: None,
+        now_ms: 1,
+        seed: 1,
+        entropy: &[],
+    };
+    let step = w.gw.begin_job(&who, &inb);
+    let Action::Fetch { request, .. } = step.action().clone() else { panic!("{:?}", step.action()) };
+    assert!(String::from_utf8_lossy(&request.body).contains("Question: 6*7?"));
+    let (r, names) = w.call("sk-dev", "POST", "/v1/jobs", r#"{"url":"/v1/capabilities/none","body":{"input":"x"}}"#);
+    assert_eq!((r.status, body(&r)["error"]["param"].as_str(), names.len()), (400, Some("url"), 0));
 }

@@ -118,7 +118,8 @@ fn holds(s: &Value, op: &Value) -> bool {
 ///   metadata, who, created_at, redeliver_ms, lease_ms, max_attempts), queued and sent; its
 ///   view (an existing job's, unchanged, when the id is taken).
 /// - `get`: the view; `cancel`: a job not finished is cancelled; the view.
-/// - `claim {"token"}`: `{"claimed": true, "url", "body", "who", "attempts", "lease_ms"}`, or
+/// - `claim {"token"}`: `{"claimed": true, "url", "model", "body", "who", "attempts",
+///   "lease_ms"}`, or
 ///   `{"claimed": false, "status"}` when the job is not queued (nor its lease expired).
 /// - `release {"token", "delay_ms", "counted"}`: the holder puts it back in the queue (a
 ///   full concurrency slot, not `counted` as an attempt; or a 429); `{"ok"}`.
@@ -162,7 +163,7 @@ pub fn apply(stored: Option<&Value>, op: &Value, now_ms: u64) -> Outcome {
             s["status"] = "running".into();
             s["attempts"] = (attempts + 1).into();
             s["lease"] = json!({"token": op["token"], "until": until});
-            let reply = json!({"claimed": true, "url": s["url"], "body": s["body"], "who": s["who"], "attempts": attempts + 1, "lease_ms": s["lease_ms"]});
+            let reply = json!({"claimed": true, "url": s["url"], "model": s["model"], "body": s["body"], "who": s["who"], "attempts": attempts + 1, "lease_ms": s["lease_ms"]});
             Outcome { reply, state: Some(s), alarm_ms: Some(until), send: None, depth: None, webhook: None }
         }
         "claim" => unchanged(json!({"claimed": false, "status": status})),
