@@ -86,16 +86,7 @@ pub fn principal_of(config: &Config, who: &str) -> Option<Principal> {
         return Some(Principal::from(record));
     }
     let key = config.keys.iter().find(|k| k.name == record.name && k.tenant == record.tenant)?;
-    Some(Principal {
-        tenant: key.tenant.clone(),
-        key_name: key.name.clone(),
-        models: key.models.clone(),
-        origins: key.origins.clone(),
-        is_token: false,
-        limits: key.limits,
-        runtime: false,
-        token: None,
-    })
+    Some(Principal::of_key(key))
 }
 
 /// `POST /v1/jobs`, `GET /v1/jobs/{id}`, `POST /v1/jobs/{id}/cancel`: the job object's op.

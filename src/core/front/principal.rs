@@ -1,7 +1,7 @@
 //! Who is calling: a configured gateway key, or a browser token minted with one. Both become
 //! a [`Principal`] with the same scope checks (models, origin).
 
-use crate::core::config::{Config, Limits, Model};
+use crate::core::config::{ClientKey, Config, Limits, Model};
 use crate::core::error::{Code, GatewayError};
 use crate::core::front::auth::{authenticate, bearer};
 use crate::core::front::browser_token::{self, Claims};
@@ -63,16 +63,23 @@ pub fn identify(config: &Config, secrets: &VecMap<String, Secret>, inb: &Inbound
         };
     }
     let key = authenticate(config, credential).ok_or((no_key(), false))?;
-    Ok(Principal {
-        tenant: key.tenant.clone(),
-        key_name: key.name.clone(),
-        models: key.models.clone(),
-        origins: key.origins.clone(),
-        is_token: false,
-        limits: key.limits,
-        runtime: false,
-        token: None,
-    })
+    Ok(Principal::of_key(key))
+}
+
+impl Principal {
+    /// The caller a key of the config file names.
+    pub fn of_key(key: &ClientKey) -> Principal {
+        Principal {
+            tenant: key.tenant.clone(),
+            key_name: key.name.clone(),
+            models: key.models.clone(),
+            origins: key.origins.clone(),
+            is_token: false,
+            limits: key.limits,
+            runtime: false,
+            token: None,
+        }
+    }
 }
 
 fn from_claims(config: &Config, c: Claims, token: &str) -> Principal {
