@@ -15,6 +15,7 @@ use crate::core::translate::dialect::{self, StreamEncoder};
 use crate::core::translate::embeddings::{self, EmbeddingsRequest};
 use crate::core::translate::providers::{self, StreamDecoder, UpstreamRequest};
 use crate::core::types::{ChatResponse, Dialect, StreamEvent, Usage};
+use crate::core::util::decimal::parse_f64;
 use crate::core::util::redact::Redactor;
 use std::rc::Rc;
 
@@ -225,8 +226,8 @@ impl Exchange {
         let header = |name: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim());
         self.retry_after = header("retry-after").map(str::to_string);
         self.retry_after_ms = header("retry-after-ms")
-            .and_then(|v| v.parse::<f64>().ok())
-            .or_else(|| header("retry-after").and_then(|v| v.parse::<f64>().ok()).map(|s| s * 1000.0))
+            .and_then(parse_f64)
+            .or_else(|| header("retry-after").and_then(parse_f64).map(|s| s * 1000.0))
             .filter(|ms| ms.is_finite() && *ms >= 0.0)
             .map(|ms| ms.min(86_400_000.0) as u64);
         self.quota_exhausted_ms = [

@@ -16,7 +16,19 @@ pub fn nano_usd(usage: &Usage, prices: &Prices) -> u64 {
         + usage.cached_input_tokens as u128 * prices.cached_input as u128
         + usage.cache_write_tokens as u128 * prices.cache_write as u128
         + usage.output_tokens as u128 * prices.output as u128;
-    (micro_per_m_times_tokens / 1000).min(u64::MAX as u128) as u64
+    thousandth(micro_per_m_times_tokens)
+}
+
+/// `x / 1000` (rounded down), capped at `u64::MAX`: a long division in 32-bit digits, since
+/// a `u128` division would bring the compiler's 128-bit division routine into the module.
+fn thousandth(x: u128) -> u64 {
+    if x >> 64 >= 1000 {
+        return u64::MAX;
+    }
+    // x < 1000 × 2⁶⁴, so x >> 32 < 1000 × 2³² and every step below fits in a u64.
+    let high = (x >> 32) as u64;
+    let rest = ((high % 1000) << 32) | (x as u64 & 0xffff_ffff);
+    ((high / 1000) << 32) + rest / 1000
 }
 
 /// Nano-USD as a decimal USD string (`0.000123450`), for headers and logs.
@@ -38,6 +50,16 @@ pub fn estimate(input_text_chars: u64, messages: u64, output_text_chars: u64) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_thousandth_is_the_u128_division_capped() {
+        let edges = [0u128, 1, 999, 1000, 1001, u64::MAX as u128, 1000 * u64::MAX as u128, 1000 * u64::MAX as u128 + 999];
+        let more =
+            [1000 * (u64::MAX as u128 + 1) - 1, 1000 * (u64::MAX as u128 + 1), u128::MAX, (1 << 74) + 12_345, 987_654_321_987_654_321_987];
+        for x in edges.into_iter().chain(more) {
+            assert_eq!(thousandth(x), (x / 1000).min(u64::MAX as u128) as u64, "{x}");
+        }
+    }
     use proptest::prelude::*;
 
     const PRICES: Prices = Prices { input: 2_500_000, output: 10_000_000, cached_input: 1_250_000, cache_write: 3_125_000 };

@@ -26,7 +26,7 @@ pub fn parse_duration_ms(s: &str) -> Option<u64> {
     }
     while !rest.is_empty() {
         let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
-        let value: f64 = rest[..digits].parse().ok()?;
+        let value = super::decimal::parse_f64(&rest[..digits])?;
         rest = &rest[digits..];
         let (unit_ms, len) = match rest.as_bytes() {
             [b'm', b's', ..] => (1.0, 2),

@@ -7,6 +7,7 @@
 pub mod b64;
 pub mod calendar;
 pub mod de;
+pub mod decimal;
 pub mod duration;
 pub mod json_member;
 pub mod percent;

@@ -86,7 +86,11 @@ pub fn input_items(obj: &Map<String, Value>, response: &str) -> Vec<Value> {
     let hex = response.strip_prefix("resp_").unwrap_or(response);
     let items = match obj.get("input") {
         Some(Value::String(s)) => {
-            vec![Value::Object(Map::from_iter([("role".into(), "user".into()), ("content".into(), s.as_str().into())]))]
+            // Built by insertion: `Map::from_iter` would add a sort's code to the module.
+            let mut m = Map::new();
+            m.insert("role".into(), "user".into());
+            m.insert("content".into(), s.as_str().into());
+            vec![Value::Object(m)]
         }
         Some(Value::Array(items)) => items.clone(),
         _ => Vec::new(),
@@ -99,7 +103,9 @@ pub fn input_items(obj: &Map<String, Value>, response: &str) -> Vec<Value> {
             }
             if let Some(Value::String(text)) = o.get("content") {
                 let kind = if o.get("role").and_then(Value::as_str) == Some("assistant") { "output_text" } else { "input_text" };
-                let part = Map::from_iter([("type".into(), kind.into()), ("text".into(), text.as_str().into())]);
+                let mut part = Map::new();
+                part.insert("type".into(), kind.into());
+                part.insert("text".into(), text.as_str().into());
                 o.insert("content".into(), Value::Array(vec![Value::Object(part)]));
             }
             if !o.get("id").is_some_and(Value::is_string) {
