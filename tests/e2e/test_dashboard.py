@@ -51,6 +51,10 @@ def tenant(gateway):
     assert hits == 2, "the first answer was cached"
     failures = [chat(gateway, key, "up-status-400", f"{marker} bad {i}") for i in range(2)]
     sent += 2
+    # One cascade answer, for the gates' table: its weak rung refused twice, its strong one passed.
+    r = chat(gateway, key, "r-cascade", f"{marker}: what is 6*7?")
+    sent += 1
+    assert r.status_code == 200, r.text
     assert [f.status_code for f in failures] == [400, 400]
     # Settlements reach the tenant's object after the replies.
     deadline = time.time() + 15
@@ -78,7 +82,7 @@ def test_stats_buckets_count_what_the_ledger_counts(gateway, tenant):
         for dim in ("_by_model", "_by_key"):
             named = s[scale + dim]
             assert sum(r[2] for r in named) == total["calls"] and sum(r[6] for r in named) == total["cost_nano_usd"], scale + dim
-        assert {r[1] for r in s[scale + "_by_model"]} == {"up-priced", "up-status-400"}
+        assert {r[1] for r in s[scale + "_by_model"]} == {"up-priced", "up-status-400", "r-cascade"}
         assert {r[1] for r in s[scale + "_by_key"]} == {name}
     assert s["hours"][-1][0] <= s["now_ms"] < s["hours"][-1][0] + 3_600_000
     assert {"target", "state"} <= set(s["breakers"][0]), s["breakers"][:1]
@@ -130,6 +134,7 @@ def test_the_page_shows_the_usage_totals_in_chromium(gateway, tenant, tmp_path):
         charts = page.locator("figure[data-chart] svg").count()
         models = page.text_content("#by-model")
         breakers = page.locator("#breakers tr").count()
+        gates = page.text_content("#gates")
 
         # Signed out, then in with the admin key and the tenant's name: the same totals.
         page.click("#signout")
@@ -137,7 +142,7 @@ def test_the_page_shows_the_usage_totals_in_chromium(gateway, tenant, tmp_path):
         page.fill("#tenant", name)
         page.click("#signin button[type=submit]")
         page.wait_for_selector("body[data-state=ready]", timeout=15_000)
-        by_admin = page.text_content("#total-requests"), page.text_content("#total-cost")
+        by_admin = page.text_content("#total-requests"), page.text_content("#total-cost"), page.text_content("#gates")
         # A refused key is reported in the page.
         page.click("#signout")
         page.fill("#key", "sk-not-a-key")
@@ -156,7 +161,9 @@ def test_the_page_shows_the_usage_totals_in_chromium(gateway, tenant, tmp_path):
         "total-saved": total["saved_usd"],
         "queue-depth": "0",
     }
-    assert by_admin == (str(total["calls"]), total["cost_usd"])
+    assert by_admin == (str(total["calls"]), total["cost_usd"], gates)
+    # The gates' records: the weak rung checked twice and never passed, the strong one passed.
+    assert "r-cascade" in gates and "cascade-weak2" in gates.replace(" ", "") and "cascade-strong11100%" in gates.replace(" ", ""), gates
     assert charts == 6 and "up-priced" in models and breakers > 1
     assert "401" in error and "invalid_api_key" in error
     # Nothing left for another origin, and the strict CSP refused nothing the page does.

@@ -1,6 +1,7 @@
 // The Switchyard dashboard: signs in with a gateway key (its tenant) or the admin key (the
-// tenant named in the form), reads /v1/usage and /v1/stats from this same origin, and draws
-// small SVG charts by hand (no charting library, no third-party request). Errors are shown
+// tenant named in the form), reads /v1/usage (totals, and the gates' pass rates) and
+// /v1/stats from this same origin, and draws small SVG charts by hand (no charting library,
+// no third-party request). Errors are shown
 // in the page. `document.body.dataset.state` is "ready" once a load rendered, "error" after
 // a failed one (the end-to-end test waits on it).
 "use strict";
@@ -29,7 +30,7 @@ window.addEventListener("unhandledrejection", (e) => showError("The page failed:
 // GET a gateway path with the signed-in key; the gateway's error message on failure.
 async function get(path) {
   const tenant = sessionStorage.getItem(TENANT);
-  const url = tenant ? `${path}?tenant=${encodeURIComponent(tenant)}` : path;
+  const url = tenant ? `${path}${path.includes("?") ? "&" : "?"}tenant=${encodeURIComponent(tenant)}` : path;
   const r = await fetch(url, { headers: { authorization: "Bearer " + sessionStorage.getItem(KEY) }, cache: "no-store" });
   let body = null;
   try {
@@ -146,6 +147,17 @@ function row(cells) {
   return tr;
 }
 
+// The cascades' and capabilities' gate records (`/v1/usage?group_by=capability`, all time):
+// per route and rung, checked answers, passes, pass rate and cost.
+function gateTable(data) {
+  const table = $("gates");
+  table.replaceChildren(head(["Capability or route", "Rung", "Checked", "Passed", "Pass rate", "Cost (USD)"]));
+  for (const g of data) {
+    table.append(row([g.capability, g.model, g.calls, g.passes, (g.pass_rate * 100).toFixed(0) + "%", g.cost_usd]));
+  }
+  if (!data.length) table.append(row(["no checked answers yet", "", "", "", "", ""]));
+}
+
 function breakers(list) {
   const table = $("breakers");
   table.replaceChildren(head(["Target", "State", "Failure rate", "Recent calls", "p50 (ms)", "Last error"]));
@@ -175,12 +187,13 @@ function totals(usage, stats) {
 async function load() {
   clearTimeout(timer);
   try {
-    const [usage, stats] = await Promise.all([get("/v1/usage"), get("/v1/stats")]);
+    const [usage, stats, gates] = await Promise.all([get("/v1/usage"), get("/v1/stats"), get("/v1/usage?group_by=capability")]);
     totals(usage, stats);
     charts("charts-minutes", stats.minutes, MINUTE_MS, 60, stats.now_ms);
     charts("charts-hours", stats.hours, HOUR_MS, 48, stats.now_ms);
     costTable("by-model", stats.hours_by_model);
     costTable("by-key", stats.hours_by_key);
+    gateTable(gates.data);
     breakers(stats.breakers);
     $("updated").textContent = "Updated " + new Date(stats.now_ms).toISOString() + "; refreshes every 30 s.";
     showError("");
