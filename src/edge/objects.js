@@ -169,6 +169,12 @@ export class Job extends DurableObject {
   async run(op) {
     const { storage } = this.ctx;
     const r = JSON.parse(job_apply(this.state, op, Date.now()));
+    if (r.drop) {
+      // A finished job past its retention: the object keeps nothing, and answers as unknown.
+      this.state = undefined;
+      await storage.deleteAll();
+      return JSON.stringify(r.reply);
+    }
     if (r.state !== undefined) {
       this.state = r.state;
       storage.put("state", r.state);

@@ -24,12 +24,24 @@ pub struct JobsConfig {
     /// The Worker secret holding the Standard Webhooks key (`whsec_` + base64) that signs
     /// webhooks; absent: a job cannot ask for one.
     pub webhook_secret: Option<String>,
+    /// How long a finished job's object is kept, so `GET /v1/jobs/{id}` still answers, before
+    /// its alarm deletes it (1..365 days, default 7).
+    pub retention_days: u32,
 }
 
 crate::de_struct!(
     JobsConfig,
     default,
-    deny { concurrency, default_concurrency, max_attempts, lease_seconds, redeliver_seconds, webhook_hosts, webhook_secret }
+    deny {
+        concurrency,
+        default_concurrency,
+        max_attempts,
+        lease_seconds,
+        redeliver_seconds,
+        webhook_hosts,
+        webhook_secret,
+        retention_days
+    }
 );
 
 impl Default for JobsConfig {
@@ -42,6 +54,7 @@ impl Default for JobsConfig {
             redeliver_seconds: 60,
             webhook_hosts: Vec::new(),
             webhook_secret: None,
+            retention_days: 7,
         }
     }
 }
@@ -60,7 +73,8 @@ impl JobsConfig {
             || bad(self.max_attempts, 1, 100)
             || bad(self.lease_seconds, 10, 3600)
             || bad(self.redeliver_seconds, 1, 3600)
+            || bad(self.retention_days, 1, 365)
             || self.webhook_secret.as_ref().is_some_and(|s| s.is_empty()))
-        .then_some("concurrency values must be 1..1000, max_attempts 1..100, lease_seconds 10..3600, redeliver_seconds 1..3600, and webhook_secret must name a Worker secret")
+        .then_some("concurrency values must be 1..1000, max_attempts 1..100, lease_seconds 10..3600, redeliver_seconds 1..3600, retention_days 1..365, and webhook_secret must name a Worker secret")
     }
 }

@@ -158,6 +158,7 @@ fn job_json(config: &Config, who: &Principal, inb: &Inbound, id: &str, url: &str
         "id": id, "tenant": who.tenant, "url": url, "model": body["model"], "body": body, "metadata": metadata,
         "who": who_json(who), "created_at": inb.now_ms / 1000, "redeliver_ms": u64::from(j.redeliver_seconds) * 1000,
         "lease_ms": u64::from(j.lease_seconds) * 1000, "max_attempts": j.max_attempts,
+        "retention_ms": u64::from(j.retention_days) * 86_400_000,
     })
 }
 

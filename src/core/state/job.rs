@@ -35,6 +35,8 @@ pub struct Outcome {
     /// The webhook to POST now that the job finished: `{"url", "secret", "id", "body"}`
     /// (`secret` by name; `body`: the job's view, as sent and signed).
     pub webhook: Option<Value>,
+    /// The job's retention ran out: delete the object's storage (it answers as unknown then).
+    pub drop: bool,
 }
 
 impl Outcome {
@@ -57,6 +59,9 @@ impl Outcome {
         }
         if let Some(w) = &self.webhook {
             o.insert("webhook".into(), w.clone());
+        }
+        if self.drop {
+            o.insert("drop".into(), true.into());
         }
         Value::Object(o).to_string()
     }
@@ -95,7 +100,8 @@ fn requeue(s: &mut Value, now_ms: u64, delay_ms: u64) -> u64 {
     now_ms + delay_ms + num(s, "redeliver_ms")
 }
 
-/// The job finished with `status` (and `result` or `error`): its alarm is deleted, and its
+/// The job finished with `status` (and `result` or `error`): its alarm is set to when its
+/// retention runs out (deleted for a job stored without one), and its
 /// webhook, if it asked for one, is sent with the job's id as `webhook-id` (a job finishes
 /// once, so every retry of that one message carries the same id).
 fn close(mut s: Value, status: &str, now_ms: u64, reply: impl Fn(&Value) -> Value) -> Outcome {
@@ -104,7 +110,17 @@ fn close(mut s: Value, status: &str, now_ms: u64, reply: impl Fn(&Value) -> Valu
     s["completed_at"] = (now_ms / 1000).into();
     let w = &s["webhook"];
     let webhook = w.is_object().then(|| json!({"url": w["url"], "secret": w["secret"], "id": s["id"], "body": view(&s).to_string()}));
-    Outcome { reply: reply(&s), state: Some(s), alarm_ms: Some(0), send: None, depth: Some("job_done"), webhook }
+    let expires = expiry(&s);
+    Outcome { reply: reply(&s), state: Some(s), alarm_ms: Some(expires), send: None, depth: Some("job_done"), webhook, drop: false }
+}
+
+/// When a finished job's object goes (Unix ms; 0: never, for a job stored without a
+/// retention).
+fn expiry(s: &Value) -> u64 {
+    match num(s, "retention_ms") {
+        0 => 0,
+        keep => num(s, "completed_at") * 1000 + keep,
+    }
 }
 
 /// The job's lease token matches `op.token` and has not been taken over.
@@ -126,7 +142,8 @@ fn holds(s: &Value, op: &Value) -> bool {
 /// - `finish {"token", "status", "body"}`: the holder's result (2xx: succeeded, else
 ///   failed); `{"ok"}`, false for a stale holder (the result is dropped).
 /// - `dead`: the dead-letter queue's verdict: a job not finished fails.
-/// - `alarm`: a queued job, or a running one whose lease ran out, is sent again.
+/// - `alarm`: a queued job, or a running one whose lease ran out, is sent again; a finished
+///   one past its retention is dropped (its storage deleted).
 pub fn apply(stored: Option<&Value>, op: &Value, now_ms: u64) -> Outcome {
     let name = op["op"].as_str().unwrap_or_default();
     let Some(s) = stored.filter(|s| s.is_object()) else {
@@ -145,6 +162,7 @@ pub fn apply(stored: Option<&Value>, op: &Value, now_ms: u64) -> Outcome {
             alarm_ms: Some(alarm),
             depth: Some("job_queued"),
             webhook: None,
+            drop: false,
         };
     };
     let mut s = s.clone();
@@ -164,7 +182,7 @@ pub fn apply(stored: Option<&Value>, op: &Value, now_ms: u64) -> Outcome {
             s["attempts"] = (attempts + 1).into();
             s["lease"] = json!({"token": op["token"], "until": until});
             let reply = json!({"claimed": true, "url": s["url"], "model": s["model"], "body": s["body"], "who": s["who"], "attempts": attempts + 1, "lease_ms": s["lease_ms"]});
-            Outcome { reply, state: Some(s), alarm_ms: Some(until), send: None, depth: None, webhook: None }
+            Outcome { reply, state: Some(s), alarm_ms: Some(until), send: None, depth: None, webhook: None, drop: false }
         }
         "claim" => unchanged(json!({"claimed": false, "status": status})),
         "release" if holds(&s, op) => {
@@ -172,7 +190,15 @@ pub fn apply(stored: Option<&Value>, op: &Value, now_ms: u64) -> Outcome {
                 s["attempts"] = num(&s, "attempts").saturating_sub(1).into();
             }
             let alarm = requeue(&mut s, now_ms, num(op, "delay_ms"));
-            Outcome { reply: json!({"ok": true}), state: Some(s), alarm_ms: Some(alarm), send: None, depth: None, webhook: None }
+            Outcome {
+                reply: json!({"ok": true}),
+                state: Some(s),
+                alarm_ms: Some(alarm),
+                send: None,
+                depth: None,
+                webhook: None,
+                drop: false,
+            }
         }
         "finish" if holds(&s, op) => {
             let code = num(op, "status");
@@ -189,9 +215,21 @@ pub fn apply(stored: Option<&Value>, op: &Value, now_ms: u64) -> Outcome {
         }
         "alarm" if status == "queued" || status == "running" && lease_out => {
             let alarm = requeue(&mut s, now_ms, 0);
-            Outcome { reply: Value::Null, send: Some(message(&s)), state: Some(s), alarm_ms: Some(alarm), depth: None, webhook: None }
+            Outcome {
+                reply: Value::Null,
+                send: Some(message(&s)),
+                state: Some(s),
+                alarm_ms: Some(alarm),
+                depth: None,
+                webhook: None,
+                drop: false,
+            }
         }
         "alarm" if status == "running" => Outcome { alarm_ms: Some(num(&s["lease"], "until")), ..unchanged(Value::Null) },
+        "alarm" if is_final(&status) && expiry(&s) > 0 => match expiry(&s) {
+            at if at <= now_ms => Outcome { drop: true, ..unchanged(Value::Null) },
+            at => Outcome { alarm_ms: Some(at), ..unchanged(Value::Null) },
+        },
         _ => unchanged(view(&s)),
     }
 }

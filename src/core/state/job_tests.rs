@@ -157,3 +157,25 @@ fn the_tenant_counts_a_job_once_in_and_once_out_of_the_queue() {
         assert_eq!(run(&s, json!({"op": op}), T0 + 4000).1.depth, None, "{op}");
     }
 }
+
+#[test]
+fn a_finished_job_is_kept_for_its_retention_then_dropped() {
+    const DAY: u64 = 86_400_000;
+    let job = json!({"id": "job_1", "tenant": "t", "url": "/v1/chat/completions", "body": {"model": "m"},
+        "who": {"key": "k"}, "created_at": 1000, "redeliver_ms": 60_000, "lease_ms": 300_000, "max_attempts": 2,
+        "retention_ms": DAY});
+    let s = apply(None, &json!({"op": "create", "job": job}), T0).state.unwrap();
+    let (s, _) = run(&s, json!({"op": "claim", "token": "a"}), T0);
+    let (s, done) = run(&s, json!({"op": "finish", "token": "a", "status": 200, "body": "{}"}), T0 + 5_000);
+    let expires = (T0 + 5_000) / 1000 * 1000 + DAY;
+    assert_eq!(done.alarm_ms, Some(expires), "the alarm waits for the retention");
+    let early = apply(Some(&s), &json!({"op": "alarm"}), expires - 1);
+    assert_eq!((early.drop, early.alarm_ms), (false, Some(expires)), "an early alarm is set again");
+    let due = apply(Some(&s), &json!({"op": "alarm"}), expires);
+    assert!(due.drop && due.state.is_none());
+    assert_eq!(serde_json::from_str::<Value>(&due.to_json()).unwrap()["drop"], true);
+    // A job stored without a retention is kept, as before.
+    let (old, _) = run(&created(), json!({"op": "cancel"}), T0);
+    let kept = apply(Some(&old), &json!({"op": "alarm"}), T0 + 400 * DAY);
+    assert!(!kept.drop);
+}
