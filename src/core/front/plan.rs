@@ -126,7 +126,9 @@ impl Planner<'_> {
             return Err(GatewayError::new(Code::ModelNotAllowed, format!("this key may not use '{name}'")).with_param("model"));
         }
         let embeddings_call = matches!(payload, Payload::Embeddings(_));
-        let (mut planned, policy, deadline_ms) = match self.config.route(&name) {
+        // The route is looked up once: its strategy, steps, gates and floor are read below.
+        let route_cfg = self.config.route(&name);
+        let (mut planned, policy, deadline_ms) = match route_cfg {
             Some(route) => (route.plan(inb.seed), route.retry, route.deadline_ms),
             None => {
                 let model = resolve(self.config, who, &name)?;
@@ -139,8 +141,7 @@ impl Planner<'_> {
             }
         };
         let mut route_reason = None;
-        if let (Some(route), Payload::Chat(req)) = (self.config.route(&name).filter(|r| r.strategy == Strategy::CheapestCapable), &payload)
-        {
+        if let (Some(route), Payload::Chat(req)) = (route_cfg.filter(|r| r.strategy == Strategy::CheapestCapable), &payload) {
             let (ordered, reason) =
                 cheapest::order(self.config, route, req, planned).map_err(|m| GatewayError::new(Code::NoCapableModel, m))?;
             (planned, route_reason) = (ordered, Some(reason));
@@ -160,7 +161,7 @@ impl Planner<'_> {
                     continue;
                 }
             }
-            checked.push(self.config.route(&name).is_none_or(|r| r.checked(i)));
+            checked.push(route_cfg.is_none_or(|r| r.checked(i)));
             names.push(model.name.clone());
             targets.push(self.target_spec(model, p));
         }
@@ -170,7 +171,7 @@ impl Planner<'_> {
         let mut payload = payload;
         let fit = self.fit_plan(&name, &mut payload, &windows)?;
         let run = inb.header("x-switchyard-run").filter(|r| r.len() <= 64).unwrap_or_default().to_string();
-        let gates = self.config.route(&name).filter(|r| r.strategy == Strategy::Cascade).and_then(|r| r.gates.clone());
+        let gates = route_cfg.filter(|r| r.strategy == Strategy::Cascade).and_then(|r| r.gates.clone());
         let judge = |g: &Gates| {
             let judge = g.judge()?;
             let m = self.config.model(&judge.model)?;
@@ -179,7 +180,7 @@ impl Planner<'_> {
         let (max_attempts, max_nusd) =
             cap.map_or((0, 0), |c| (c.max_attempts.unwrap_or(0), c.max_cost_usd.and_then(usd_to_nano).unwrap_or(0)));
         // A capability's floor is its route's too (`Capability::route`).
-        let floor = self.config.route(&name).and_then(|r| r.min_pass_rate.map(|m| (m, u64::from(r.min_samples))));
+        let floor = route_cfg.and_then(|r| r.min_pass_rate.map(|m| (m, u64::from(r.min_samples))));
         let min_pass_rate = floor.filter(|_| self.ledger);
         let cascade = gates.map(|gates| CascadePlan {
             judge: judge(&gates).map(Box::new),
