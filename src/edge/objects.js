@@ -2,6 +2,7 @@
 // keeping state in SQLite-backed storage.
 
 import { DurableObject } from "cloudflare:workers";
+import { objectCall } from "./io.js";
 import {
   health_apply,
   tenant_apply,
@@ -185,11 +186,8 @@ export class Job extends DurableObject {
       // A failed send is not the caller's failure: the alarm sends the message again.
       await this.env.JOBS.send(r.send).catch((e) => console.error("switchyard: job message not sent", String(e)));
     }
-    if (r.tenant && this.env.TENANTS) {
-      // The tenant's queue depth (`/v1/stats`): one job in, or one out for good.
-      const tenants = this.env.TENANTS;
-      await tenants.get(tenants.idFromName(r.tenant.name)).call(r.tenant.op).catch((e) => console.error("switchyard: queue depth not counted", String(e)));
-    }
+    // The tenant's queue depth (`/v1/stats`): one job in, or one out for good.
+    if (r.tenant && this.env.TENANTS) await objectCall(this.env.TENANTS, r.tenant.name, r.tenant.op, "tenant object (queue depth)");
     if (r.webhook) {
       // Not awaited: the webhook never holds up, nor changes, the job's own outcome.
       const sent = deliver(r.webhook, this.env[r.webhook.secret]);
