@@ -15,6 +15,9 @@
 //! the end of a file, test helpers). Comments, strings and `pub(crate)`-style visibilities
 //! are not paths. The folder-root `src/core/mod.rs` only declares the layers and is skipped.
 //!
+//! Also checked here, with the same tokenizer: the module's code reads JSON only from bytes
+//! (`json_is_read_from_bytes_only`).
+//!
 //! Std only: a small tokenizer, not a Rust parser. It is tested on synthetic sources below.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -33,6 +36,28 @@ fn core_modules_respect_the_layers_and_have_no_cycles() {
     let problems = check(&files);
     let count = problems.iter().filter(|p| !p.starts_with(' ')).count();
     assert!(problems.is_empty(), "{count} layer problems in src/core:\n{}", problems.join("\n"));
+}
+
+/// The module's code reads JSON through one deserializer type, serde_json's reader of bytes:
+/// every type read with `from_str` as well as `from_slice` is compiled twice into the module
+/// (4 KB gzipped when `Value` and a few records were read both ways). Test code may use either.
+#[test]
+fn json_is_read_from_bytes_only() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    read_dir(&root, &root, &mut files);
+    let mut found = Vec::new();
+    for (file, source) in files.iter().filter(|(f, _)| !f.ends_with("_tests.rs")) {
+        let toks = without_test_items(tokens(&strip(source)));
+        for w in toks.windows(3) {
+            if let [(Tok::Ident(a), line), (Tok::Colons, _), (Tok::Ident(b), _)] = w {
+                if a == "serde_json" && (b == "from_str" || b == "from_reader" || b == "from_value") {
+                    found.push(format!("src/{file}:{line}: serde_json::{b} (use serde_json::from_slice)"));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
 }
 
 /// Every `.rs` file under `dir`, as (path relative to `root`, source).

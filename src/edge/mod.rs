@@ -99,7 +99,7 @@ pub fn conversation_schema() -> String {
 #[wasm_bindgen]
 pub fn conversation_step(op: &str, rows: Option<String>, now_ms: f64) -> String {
     use crate::core::state::conversation::store;
-    let parse = |s: &str| serde_json::from_str::<serde_json::Value>(s).ok();
+    let parse = |s: &str| serde_json::from_slice::<serde_json::Value>(s.as_bytes()).ok();
     match (parse(op), rows.as_deref().map(parse)) {
         (Some(op), None) => store::step(&op, None, now_ms as u64),
         (Some(op), Some(Some(rows))) => store::step(&op, Some(&rows), now_ms as u64),
@@ -114,8 +114,8 @@ pub fn conversation_step(op: &str, rows: Option<String>, now_ms: f64) -> String 
 #[wasm_bindgen]
 pub fn job_apply(stored: Option<String>, op: &str, now_ms: f64) -> String {
     use crate::core::state::job;
-    let state = stored.as_deref().and_then(|s| serde_json::from_str(s).ok());
-    let op = serde_json::from_str(op).unwrap_or_default();
+    let state = stored.as_deref().and_then(|s| serde_json::from_slice(s.as_bytes()).ok());
+    let op = serde_json::from_slice(op.as_bytes()).unwrap_or_default();
     job::apply(state.as_ref(), &op, now_ms as u64).to_json()
 }
 

@@ -31,7 +31,7 @@ pub const PATH_PREFIX: &str = "/v1/capabilities/";
 pub fn rewrite(config: &Config, req: &mut ChatRequest) -> Result<(), GatewayError> {
     let Some(cap) = config.capability(&req.model) else { return Ok(()) };
     let text = req.messages.iter().rev().find(|m| m.role == Role::User).map(|m| m.content.text()).unwrap_or_default();
-    let input = match serde_json::from_str::<Value>(&text) {
+    let input = match serde_json::from_slice::<Value>(text.as_bytes()) {
         Ok(v @ Value::Object(_)) => v,
         _ => {
             let mut m = Map::new();

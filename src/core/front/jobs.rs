@@ -80,8 +80,8 @@ fn who_json(who: &Principal) -> Value {
 
 /// The caller a stored identity names now: `None` for a config key no longer in the config.
 pub fn principal_of(config: &Config, who: &str) -> Option<Principal> {
-    let v: Value = serde_json::from_str(who).ok()?;
-    let record: KeyRecord = serde_json::from_str(who).ok()?;
+    let v: Value = serde_json::from_slice(who.as_bytes()).ok()?;
+    let record: KeyRecord = serde_json::from_slice(who.as_bytes()).ok()?;
     if v["config"] != true {
         return Some(Principal::from(record));
     }
@@ -242,7 +242,7 @@ fn as_response(id: &str, job: &Value) -> Value {
 
 /// The job object's answer (`None`: unreachable) as the reply.
 pub fn answer(p: Pending, reply: Option<&str>) -> Action {
-    let v = reply.and_then(|r| serde_json::from_str::<Value>(r).ok());
+    let v = reply.and_then(|r| serde_json::from_slice::<Value>(r.as_bytes()).ok());
     let mut r = match v {
         Some(v) if v.is_object() && p.response => Reply::json(&p.request_id, &as_response(&p.id, &v)),
         Some(v) if v.is_object() => {

@@ -63,7 +63,7 @@ pub fn check(gates: &Gates, answer: &ChatResponse) -> Vec<Verdict> {
         }
     }
     if let Some(schema @ (Value::Bool(true) | Value::Object(_))) = &gates.json {
-        match serde_json::from_str::<Value>(text.trim()) {
+        match serde_json::from_slice::<Value>(text.trim().as_bytes()) {
             Ok(v) => {
                 if let Err(why) = conforms(&v, schema, "$", 0) {
                     fail("json", format!("its JSON does not fit the schema: {why}"));

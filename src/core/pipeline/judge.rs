@@ -32,7 +32,7 @@ pub fn request(model: &str, judge: &Judge, question: &str, answer: &str) -> Chat
 /// re-prompt (the score as the judge wrote it, and its reason).
 pub fn grade(text: &str, threshold: f64) -> Option<Option<String>> {
     let (start, end) = (text.find('{')?, text.rfind('}')?);
-    let v: Value = serde_json::from_str(text.get(start..=end)?).ok()?;
+    let v: Value = serde_json::from_slice(text.get(start..=end)?.as_bytes()).ok()?;
     let score = v.get("score").filter(|s| s.as_f64().is_some_and(|s| (0.0..=1.0).contains(&s)))?;
     if score.as_f64() >= Some(threshold) {
         return Some(None);

@@ -203,7 +203,7 @@ pub fn apply(stored: Option<&Value>, op: &Value, now_ms: u64) -> Outcome {
         "finish" if holds(&s, op) => {
             let code = num(op, "status");
             let text = op["body"].as_str().unwrap_or_default();
-            let body = serde_json::from_str::<Value>(text).unwrap_or_else(|_| text.into());
+            let body = serde_json::from_slice::<Value>(text.as_bytes()).unwrap_or_else(|_| text.into());
             s["result"] = json!({"status": code, "body": body});
             let done = if (200..300).contains(&code) { "succeeded" } else { "failed" };
             close(s, done, now_ms, |_| json!({"ok": true}))

@@ -39,7 +39,7 @@ impl Session {
         let Some(c) = self.cascade.as_deref_mut() else { return };
         c.reading_rates = false;
         let Some((min, samples)) = c.plan.min_pass_rate else { return };
-        let rows: Vec<Value> = rows.and_then(|r| serde_json::from_str(r).ok()).unwrap_or_default();
+        let rows: Vec<Value> = rows.and_then(|r| serde_json::from_slice(r.as_bytes()).ok()).unwrap_or_default();
         let mut i = 0;
         while i + 1 < self.targets.len() {
             let name = c.plan.names.get(i).map_or("", String::as_str);
@@ -78,7 +78,7 @@ impl Session {
         let name = |i: usize| c.plan.names.get(i).cloned().unwrap_or_default();
         let text = self.exchange.answer.as_ref().and_then(|a| a.choices.first()).and_then(|ch| ch.content.as_deref()).unwrap_or("");
         let output = match c.plan.gates.json {
-            Some(Value::Object(_) | Value::Bool(true)) => serde_json::from_str(text.trim()).unwrap_or_else(|_| text.into()),
+            Some(Value::Object(_) | Value::Bool(true)) => serde_json::from_slice(text.trim().as_bytes()).unwrap_or_else(|_| text.into()),
             _ => Value::from(text),
         };
         let mut gates: Vec<Value> = c

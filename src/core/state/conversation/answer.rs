@@ -42,7 +42,7 @@ impl StoreError {
 
 /// An answer (`None`: the object could not be reached) as JSON, or the refusal it carries.
 pub fn check(answer: Option<&str>) -> Result<Value, StoreError> {
-    let v: Value = answer.and_then(|a| serde_json::from_str(a).ok()).ok_or(StoreError::Unavailable)?;
+    let v: Value = answer.and_then(|a| serde_json::from_slice(a.as_bytes()).ok()).ok_or(StoreError::Unavailable)?;
     Err(match v.get("error").and_then(Value::as_str) {
         None => return Ok(v),
         Some("not_found") => StoreError::NotFound,
