@@ -209,19 +209,23 @@ macro_rules! de_struct {
                 $( pub const $f: usize = $crate::core::util::de::index_of(FIELDS, $crate::de_key!($f $(, $key)?)); )*
             }
 
-            struct Read;
+            /// Reads the object's fields into a value made beforehand. The visitor yields
+            /// `()`, so serde_json's `deserialize_map` made for it moves no record and drops
+            /// none: its copies for every record type differ only in the functions they call,
+            /// and the build's `--merge-similar-functions` folds them into one.
+            struct Read<'a>(&'a mut $ty);
 
-            impl<'de> serde::de::Visitor<'de> for Read {
-                type Value = $ty;
+            impl<'de> serde::de::Visitor<'de> for Read<'_> {
+                type Value = ();
 
                 fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                     f.write_str($crate::de_struct!(@expecting $ty $(, $expecting)?))
                 }
 
                 #[allow(unused_mut, unused_variables)]
-                fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<$ty, A::Error> {
+                fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
                     use $crate::core::util::de::{next_key, skip, Unknown};
-                    let mut out: $ty = $init;
+                    let out = self.0;
                     let mut $seen = 0u64;
                     while let Some(i) = next_key(&mut map, index::FIELDS, $crate::de_struct!(@unknown $unknown), &mut $seen)? {
                         match i {
@@ -230,13 +234,15 @@ macro_rules! de_struct {
                         }
                     }
                     $($check)*
-                    Ok(out)
+                    Ok(())
                 }
             }
 
             impl<'de> serde::Deserialize<'de> for $ty {
                 fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                    d.deserialize_map(Read)
+                    let mut out: $ty = $init;
+                    d.deserialize_map(Read(&mut out))?;
+                    Ok(out)
                 }
             }
         };
