@@ -90,6 +90,79 @@ pub fn skip<'de, A: MapAccess<'de>>(map: &mut A) -> Result<(), A::Error> {
     map.next_value::<de::IgnoredAny>().map(|_| ())
 }
 
+/// A field's place, which the record's reader fills with [`ReadPlain`] or, for an `Option`,
+/// [`ReadOption`]: `(&mut &mut Slot(&mut out.field)).read(&mut map)` picks the second when the
+/// field is an `Option` (method lookup tries `&mut &mut Slot<_>` before `&mut Slot<_>`).
+/// Both yield `()` and write in place, so serde_json's code made for each field type moves no
+/// value and drops none: the copies differ only in the functions they call, and the build's
+/// `--merge-similar-functions` folds them into one.
+pub struct Slot<'a, T>(pub &'a mut T);
+
+/// Reads a field's value into its place.
+pub trait ReadPlain<'de> {
+    /// Reads the map's next value into the place.
+    fn read<A: MapAccess<'de>>(self, map: &mut A) -> Result<(), A::Error>;
+}
+
+impl<'de, T: de::Deserialize<'de>> ReadPlain<'de> for &mut Slot<'_, T> {
+    fn read<A: MapAccess<'de>>(self, map: &mut A) -> Result<(), A::Error> {
+        map.next_value_seed(Slot(&mut *self.0))
+    }
+}
+
+impl<'de, T: de::Deserialize<'de>> DeserializeSeed<'de> for Slot<'_, T> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        *self.0 = T::deserialize(d)?;
+        Ok(())
+    }
+}
+
+/// Reads an `Option` field's value into its place: `null` is `None`, as with serde's own
+/// `Option` reader (whose `expecting` text, `option`, it keeps).
+pub trait ReadOption<'de> {
+    /// Reads the map's next value into the place, `null` as `None`.
+    fn read<A: MapAccess<'de>>(self, map: &mut A) -> Result<(), A::Error>;
+}
+
+impl<'de, T: de::Deserialize<'de>> ReadOption<'de> for &mut &mut Slot<'_, Option<T>> {
+    fn read<A: MapAccess<'de>>(self, map: &mut A) -> Result<(), A::Error> {
+        map.next_value_seed(OptionSlot(&mut *self.0))
+    }
+}
+
+struct OptionSlot<'a, T>(&'a mut Option<T>);
+
+impl<'de, T: de::Deserialize<'de>> DeserializeSeed<'de> for OptionSlot<'_, T> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de, T: de::Deserialize<'de>> Visitor<'de> for OptionSlot<'_, T> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("option")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        *self.0 = None;
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        *self.0 = None;
+        Ok(())
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        *self.0 = Some(T::deserialize(d)?);
+        Ok(())
+    }
+}
+
 /// Serde's `missing field` error for field `i` when it was not seen.
 pub fn require<E: de::Error>(seen: u64, i: usize, fields: &'static [&'static str]) -> Result<(), E> {
     if seen & (1 << i) == 0 {
@@ -225,11 +298,13 @@ macro_rules! de_struct {
                 #[allow(unused_mut, unused_variables)]
                 fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
                     use $crate::core::util::de::{next_key, skip, Unknown};
+                    #[allow(unused_imports)]
+                    use $crate::core::util::de::{ReadOption as _, ReadPlain as _};
                     let out = self.0;
                     let mut $seen = 0u64;
                     while let Some(i) = next_key(&mut map, index::FIELDS, $crate::de_struct!(@unknown $unknown), &mut $seen)? {
                         match i {
-                            $( index::$f => out.$f = map.next_value()?, )*
+                            $( index::$f => (&mut &mut $crate::core::util::de::Slot(&mut out.$f)).read(&mut map)?, )*
                             _ => skip(&mut map)?,
                         }
                     }
