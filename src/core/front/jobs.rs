@@ -62,7 +62,9 @@ fn not_found(id: &str) -> GatewayError {
 }
 
 /// The identity a job runs as: the key record a runtime key or token had (its scope as it
-/// was), or for a config key its name alone (`"config": true`).
+/// was), or for a config key its name alone (`"config": true`). A token's own spend subject
+/// and limits go with it (`"token": {"subject", "limits"}`), so its job spends under them as
+/// its requests do.
 fn who_json(who: &Principal) -> Value {
     let config = !who.runtime && !who.is_token;
     let record = KeyRecord {
@@ -75,15 +77,35 @@ fn who_json(who: &Principal) -> Value {
     };
     let mut v = serde_json::to_value(record).unwrap_or_default();
     v["config"] = config.into();
+    if let Some((subject, limits)) = &who.token {
+        v["token"] = json!({"subject": subject, "limits": limits});
+    }
     v
 }
 
+/// What a stored identity holds beside its key record.
+struct Who {
+    config: bool,
+    token: Option<TokenWho>,
+}
+
+crate::de_struct!(Who, required, skip { config: default, token: default });
+
+/// A token's own spend subject and limits.
+struct TokenWho {
+    subject: String,
+    limits: crate::core::config::Limits,
+}
+
+crate::de_struct!(TokenWho, required, skip { subject, limits: default });
+
 /// The caller a stored identity names now: `None` for a config key no longer in the config.
 pub fn principal_of(config: &Config, who: &str) -> Option<Principal> {
-    let v: Value = serde_json::from_slice(who.as_bytes()).ok()?;
+    let extra: Who = serde_json::from_slice(who.as_bytes()).ok()?;
     let record: KeyRecord = serde_json::from_slice(who.as_bytes()).ok()?;
-    if v["config"] != true {
-        return Some(Principal::from(record));
+    if !extra.config {
+        let token = extra.token.map(|t| (t.subject, t.limits));
+        return Some(Principal { token, ..Principal::from(record) });
     }
     let key = config.keys.iter().find(|k| k.name == record.name && k.tenant == record.tenant)?;
     Some(Principal::of_key(key))

@@ -235,3 +235,28 @@ fn a_capability_runs_as_a_job_counted_under_its_own_name() {
     let (r, names) = w.call("sk-dev", "POST", "/v1/jobs", r#"{"url":"/v1/capabilities/none","body":{"input":"x"}}"#);
     assert_eq!((r.status, body(&r)["error"]["param"].as_str(), names.len()), (400, Some("url"), 0));
 }
+
+#[test]
+fn a_token_keeps_its_own_subject_and_limits_in_the_job() {
+    use crate::core::config::Limits;
+    use crate::core::front::principal::Principal;
+    let w = World::new(true);
+    let own = Limits { requests_per_minute: Some(3), total_usd: Some(0.5), ..Limits::default() };
+    let token = Principal {
+        tenant: "acme".into(),
+        key_name: "dev".into(),
+        models: Some(vec!["fast".into()]),
+        origins: Some(vec!["https://app.example".into()]),
+        is_token: true,
+        limits: Limits { daily_usd: Some(9.0), ..Limits::default() },
+        runtime: false,
+        token: Some(("token:00ff".into(), own)),
+    };
+    let who = super::who_json(&token).to_string();
+    let p = super::principal_of(w.gw.config().unwrap(), &who).unwrap();
+    assert_eq!(p.token, Some(("token:00ff".to_string(), own)), "{who}");
+    assert_eq!((p.tenant.as_str(), p.limits.daily_usd, p.models), ("acme", Some(9.0), Some(vec!["fast".to_string()])));
+    // A key's job has no token part.
+    let key = Principal { token: None, is_token: false, runtime: true, ..token };
+    assert_eq!(super::principal_of(w.gw.config().unwrap(), &super::who_json(&key).to_string()).unwrap().token, None);
+}
