@@ -11,7 +11,11 @@
 //! - A job claimed `max_attempts` times without an answer fails instead of running again.
 //! - While a job is not finished its alarm is set: when it rings and the job is still queued,
 //!   or its lease ran out, the queue message is sent again (at-least-once delivery even if a
-//!   message is lost). A finished job has no alarm.
+//!   message is lost). A finished job's alarm rings for its webhook's next try while one is
+//!   due, then at the end of its retention.
+//! - A webhook's tries are counted in the stored state before each is sent, and the next one
+//!   is set as the alarm: an object evicted mid-delivery tries again when the alarm rings, and
+//!   a webhook is tried at most [`WEBHOOK_TRIES`] times.
 //!
 //! The job's payload stays here (queue messages carry only `{tenant, id}`: they are capped at
 //! 128 KB, <https://developers.cloudflare.com/queues/platform/limits/>).
@@ -32,8 +36,8 @@ pub struct Outcome {
     /// The op for the tenant's object, when the job joined the queue (`job_queued`) or left
     /// it for good (`job_done`): the queue depth `/v1/stats` shows.
     pub depth: Option<&'static str>,
-    /// The webhook to POST now that the job finished: `{"url", "secret", "id", "body"}`
-    /// (`secret` by name; `body`: the job's view, as sent and signed).
+    /// The webhook to POST now: `{"url", "secret", "id", "body", "try"}` (`secret` by name;
+    /// `body`: the job's view, as sent and signed; `try`: its number, to report with).
     pub webhook: Option<Value>,
     /// The job's retention ran out: delete the object's storage (it answers as unknown then).
     pub drop: bool,
@@ -66,6 +70,13 @@ impl Outcome {
         Value::Object(o).to_string()
     }
 }
+
+/// The wait, in seconds, after a webhook's try `n` (1-based) failed before try `n + 1`; after
+/// the last try, the last wait is how long its report is awaited before giving up.
+pub const WEBHOOK_RETRY_S: [u64; 5] = [5, 30, 120, 600, 3600];
+
+/// How many times a webhook is tried in all.
+pub const WEBHOOK_TRIES: u64 = WEBHOOK_RETRY_S.len() as u64 + 1;
 
 /// Whether a status is final.
 fn is_final(status: &str) -> bool {
@@ -100,18 +111,42 @@ fn requeue(s: &mut Value, now_ms: u64, delay_ms: u64) -> u64 {
     now_ms + delay_ms + num(s, "redeliver_ms")
 }
 
-/// The job finished with `status` (and `result` or `error`): its alarm is set to when its
-/// retention runs out (deleted for a job stored without one), and its
-/// webhook, if it asked for one, is sent with the job's id as `webhook-id` (a job finishes
-/// once, so every retry of that one message carries the same id).
+/// The job finished with `status` (and `result` or `error`): its webhook, if it asked for
+/// one, is sent with the job's id as `webhook-id` (a job finishes once, so every try of that
+/// one message carries the same id), and its alarm set for the webhook's next try or the end
+/// of its retention (deleted for a job stored without one).
 fn close(mut s: Value, status: &str, now_ms: u64, reply: impl Fn(&Value) -> Value) -> Outcome {
     s["status"] = status.into();
     s["lease"] = Value::Null;
     s["completed_at"] = (now_ms / 1000).into();
+    let webhook = s["webhook"].is_object().then(|| webhook_try(&mut s, now_ms));
+    let alarm = finished_alarm(&s);
+    Outcome { reply: reply(&s), state: Some(s), alarm_ms: Some(alarm), send: None, depth: Some("job_done"), webhook, drop: false }
+}
+
+/// One more try of the finished job's webhook: counted, and the next one's time set
+/// (`hook: {"tries", "next"}`), before it is sent.
+fn webhook_try(s: &mut Value, now_ms: u64) -> Value {
+    let tries = num(&s["hook"], "tries") + 1;
+    let wait = WEBHOOK_RETRY_S[(tries as usize - 1).min(WEBHOOK_RETRY_S.len() - 1)];
+    s["hook"] = json!({"tries": tries, "next": now_ms + wait * 1000});
     let w = &s["webhook"];
-    let webhook = w.is_object().then(|| json!({"url": w["url"], "secret": w["secret"], "id": s["id"], "body": view(&s).to_string()}));
-    let expires = expiry(&s);
-    Outcome { reply: reply(&s), state: Some(s), alarm_ms: Some(expires), send: None, depth: Some("job_done"), webhook, drop: false }
+    json!({"url": w["url"], "secret": w["secret"], "id": s["id"], "body": view(s).to_string(), "try": tries})
+}
+
+/// The webhook is done with: `delivered`, or given up on.
+fn webhook_done(mut s: Value, delivered: bool) -> Outcome {
+    s["hook"] = json!({"tries": s["hook"]["tries"], "delivered": delivered});
+    Outcome { reply: json!({"ok": true, "delivered": delivered}), alarm_ms: Some(expiry(&s)), state: Some(s), ..Outcome::default() }
+}
+
+/// A finished job's alarm: its webhook's next try while one is pending, else when its
+/// retention runs out (0: none).
+fn finished_alarm(s: &Value) -> u64 {
+    match num(&s["hook"], "next") {
+        0 => expiry(s),
+        next => next,
+    }
 }
 
 /// When a finished job's object goes (Unix ms; 0: never, for a job stored without a
@@ -142,8 +177,12 @@ fn holds(s: &Value, op: &Value) -> bool {
 /// - `finish {"token", "status", "body"}`: the holder's result (2xx: succeeded, else
 ///   failed); `{"ok"}`, false for a stale holder (the result is dropped).
 /// - `dead`: the dead-letter queue's verdict: a job not finished fails.
+/// - `webhook {"try", "ok", "fatal"?}`: how a webhook try went. A 2xx (`ok`) ends the
+///   webhook, from any try; a failure of the latest try ends it when it was the last try or
+///   `fatal` (retrying cannot help), else the alarm tries again. `{"ok", "delivered"?}`.
 /// - `alarm`: a queued job, or a running one whose lease ran out, is sent again; a finished
-///   one past its retention is dropped (its storage deleted).
+///   one's webhook is tried again when due (given up after the last try); a finished one
+///   past its retention is dropped (its storage deleted).
 pub fn apply(stored: Option<&Value>, op: &Value, now_ms: u64) -> Outcome {
     let name = op["op"].as_str().unwrap_or_default();
     let Some(s) = stored.filter(|s| s.is_object()) else {
@@ -226,6 +265,22 @@ pub fn apply(stored: Option<&Value>, op: &Value, now_ms: u64) -> Outcome {
             }
         }
         "alarm" if status == "running" => Outcome { alarm_ms: Some(num(&s["lease"], "until")), ..unchanged(Value::Null) },
+        "webhook" if is_final(&status) && num(&s["hook"], "next") > 0 => {
+            let latest = op["try"] == s["hook"]["tries"];
+            match op["ok"] == true {
+                true => webhook_done(s, true),
+                false if latest && (op["fatal"] == true || num(&s["hook"], "tries") >= WEBHOOK_TRIES) => webhook_done(s, false),
+                false => unchanged(json!({"ok": true})),
+            }
+        }
+        "alarm" if is_final(&status) && num(&s["hook"], "next") > 0 => match num(&s["hook"], "next") {
+            at if at > now_ms => Outcome { alarm_ms: Some(at), ..unchanged(Value::Null) },
+            _ if num(&s["hook"], "tries") >= WEBHOOK_TRIES => Outcome { reply: Value::Null, ..webhook_done(s, false) },
+            _ => {
+                let webhook = Some(webhook_try(&mut s, now_ms));
+                Outcome { alarm_ms: Some(finished_alarm(&s)), webhook, state: Some(s), ..unchanged(Value::Null) }
+            }
+        },
         "alarm" if is_final(&status) && expiry(&s) > 0 => match expiry(&s) {
             at if at <= now_ms => Outcome { drop: true, ..unchanged(Value::Null) },
             at => Outcome { alarm_ms: Some(at), ..unchanged(Value::Null) },

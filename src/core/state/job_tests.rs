@@ -179,3 +179,65 @@ fn a_finished_job_is_kept_for_its_retention_then_dropped() {
     let kept = apply(Some(&old), &json!({"op": "alarm"}), T0 + 400 * DAY);
     assert!(!kept.drop);
 }
+
+/// A finished job with a webhook, and the outcome that finished it.
+fn finished_with_webhook(retention_ms: u64) -> (Value, Outcome) {
+    let job = json!({"id": "job_1", "tenant": "t", "url": "/v1/chat/completions", "body": {"model": "m"},
+        "who": {"key": "k"}, "created_at": 1000, "redeliver_ms": 60_000, "lease_ms": 300_000, "max_attempts": 2,
+        "retention_ms": retention_ms, "webhook": {"url": "https://h.example/x", "secret": "HOOK"}});
+    let s = apply(None, &json!({"op": "create", "job": job}), T0).state.unwrap();
+    let (s, _) = run(&s, json!({"op": "claim", "token": "a"}), T0);
+    run(&s, json!({"op": "finish", "token": "a", "status": 200, "body": "{}"}), T0 + 1_000)
+}
+
+#[test]
+fn a_webhook_is_tried_again_by_the_alarm_until_a_2xx() {
+    let (s, done) = finished_with_webhook(86_400_000);
+    let hook = done.webhook.clone().unwrap();
+    assert_eq!((hook["id"].as_str(), hook["try"].as_u64(), hook["secret"].as_str()), (Some("job_1"), Some(1), Some("HOOK")));
+    assert_eq!(hook["body"], view(&s).to_string());
+    assert_eq!(done.alarm_ms, Some(T0 + 1_000 + 5_000), "the alarm is set for the second try before the first is sent");
+    // The first try fails: nothing changes, the alarm stands.
+    let (s, failed) = run(&s, json!({"op": "webhook", "try": 1, "ok": false}), T0 + 1_200);
+    assert_eq!((failed.state, failed.alarm_ms, failed.webhook), (None, None, None));
+    // An early alarm sets itself again; a due one sends try 2 and sets the third's time.
+    let (_, early) = run(&s, json!({"op": "alarm"}), T0 + 5_999);
+    assert_eq!((early.webhook, early.alarm_ms), (None, Some(T0 + 6_000)));
+    let (s, second) = run(&s, json!({"op": "alarm"}), T0 + 6_000);
+    assert_eq!(second.webhook.unwrap()["try"], 2);
+    assert_eq!(second.alarm_ms, Some(T0 + 6_000 + 30_000));
+    // A 2xx ends it: the alarm goes back to the retention, and later alarms send nothing.
+    let (s, ok) = run(&s, json!({"op": "webhook", "try": 2, "ok": true}), T0 + 6_100);
+    assert_eq!(ok.reply, json!({"ok": true, "delivered": true}));
+    assert_eq!(ok.alarm_ms, Some((T0 + 1_000) / 1000 * 1000 + 86_400_000));
+    let (_, later) = run(&s, json!({"op": "alarm"}), T0 + 100_000);
+    assert_eq!((later.webhook, later.drop), (None, false));
+    assert_eq!(s["status"], "succeeded", "a webhook never changes the job");
+}
+
+#[test]
+fn a_webhook_is_given_up_after_its_last_try_or_a_fatal_failure() {
+    let (mut s, _) = finished_with_webhook(0);
+    let mut now = T0 + 1_000;
+    for n in 2..=WEBHOOK_TRIES {
+        let (_, failed) = run(&s, json!({"op": "webhook", "try": n - 1, "ok": false}), now);
+        assert!(failed.state.is_none(), "try {} failed, one more to come", n - 1);
+        now += WEBHOOK_RETRY_S[n as usize - 2] * 1000;
+        let (next, out) = run(&s, json!({"op": "alarm"}), now);
+        assert_eq!(out.webhook.unwrap()["try"], n);
+        s = next;
+    }
+    // The last try's failure ends it; with no retention, the alarm is deleted.
+    let (end, out) = run(&s, json!({"op": "webhook", "try": WEBHOOK_TRIES, "ok": false}), now + 10);
+    assert_eq!((out.reply, out.alarm_ms), (json!({"ok": true, "delivered": false}), Some(0)));
+    assert_eq!(run(&end, json!({"op": "alarm"}), now + 10_000_000).1.webhook, None);
+    // A last try that never reports is given up when its wait runs out.
+    let (_, silent) = run(&s, json!({"op": "alarm"}), now + 3_600_000);
+    assert_eq!((silent.webhook, silent.alarm_ms, silent.reply), (None, Some(0), Value::Null));
+    // A stale try's failure counts for nothing; a fatal one on the latest try ends it at once.
+    let (s, _) = finished_with_webhook(0);
+    let (s, _) = run(&s, json!({"op": "alarm"}), T0 + 6_000);
+    assert!(run(&s, json!({"op": "webhook", "try": 1, "ok": false, "fatal": true}), T0 + 6_001).1.state.is_none());
+    let (_, fatal) = run(&s, json!({"op": "webhook", "try": 2, "ok": false, "fatal": true}), T0 + 6_001);
+    assert_eq!(fatal.reply["delivered"], false);
+}
