@@ -234,6 +234,7 @@ def add_jobs_config(cfg):
     return cfg
 
 
+RESPONSE_EVENTS_PATH = "/webhook/response-events"
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
@@ -241,6 +242,8 @@ def add_webhook_config(cfg, upstream_port):
     """Job webhooks (test_jobs.py) go to the mock upstream, signed with WEBHOOK_SECRET."""
     cfg["jobs"]["webhook_hosts"] = [f"127.0.0.1:{upstream_port}"]
     cfg["jobs"]["webhook_secret"] = "HOOK_KEY"
+    # The dev tenant's background responses send OpenAI's response.* events here.
+    cfg["tenants"]["dev"] = {"response_events_url": f"http://127.0.0.1:{upstream_port}{RESPONSE_EVENTS_PATH}"}
     return cfg
 
 

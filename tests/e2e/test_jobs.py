@@ -12,7 +12,7 @@ import uuid
 import httpx
 import pytest
 
-from conftest import DEV_KEY, WEBHOOK_SECRET, Gateway
+from conftest import DEV_KEY, RESPONSE_EVENTS_PATH, WEBHOOK_SECRET, Gateway
 from upstream import max_in_flight
 
 NARROW_KEY = "sk-narrow-test"
@@ -253,3 +253,33 @@ def test_a_webhook_retry_survives_a_restart(upstream, tmp_path):
         assert len(upstream.webhooks_to(path)) == 2, "no webhook after a 2xx"
     finally:
         g.stop()
+
+
+def test_a_background_response_sends_openai_events(http, upstream):
+    """A tenant's background responses send OpenAI's response.* webhook events to the
+    tenant's response_events_url; the openai SDK's own verifier accepts them."""
+    import openai
+
+    base = str(http.base_url).rstrip("/") + "/v1"
+    client = openai.OpenAI(base_url=base, api_key=DEV_KEY, webhook_secret=WEBHOOK_SECRET)
+    done = client.responses.create(model="up-ok", input=f"event {uuid.uuid4().hex}", background=True)
+    slow = client.responses.create(model="up-sleep-3000", input=f"cancel {uuid.uuid4().hex}", background=True)
+    assert client.responses.cancel(slow.id).status == "cancelled"
+
+    def event_for(rid):
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            for hook in upstream.webhooks_to(RESPONSE_EVENTS_PATH):
+                event = client.webhooks.unwrap(hook["raw"].decode(), hook["headers"])
+                if event.data.id == rid:
+                    assert hook["headers"]["webhook-id"] == event.id
+                    return event
+            time.sleep(0.2)
+        raise AssertionError(f"no event for {rid}")
+
+    event = event_for(done.id)
+    assert event.type == "response.completed" and event.object == "event" and event.id.startswith("evt_"), event
+    assert client.responses.retrieve(done.id).status == "completed"
+    assert event_for(slow.id).type == "response.cancelled"
+    # A plain job of the same tenant still posts only its own webhook, not an event.
+    assert all(json.loads(h["raw"])["object"] == "event" for h in upstream.webhooks_to(RESPONSE_EVENTS_PATH))

@@ -212,3 +212,25 @@ fn a_cascade_route_is_validated() {
         assert!(Config::parse(&route(fields)).is_err(), "{fields}");
     }
 }
+
+#[test]
+fn a_tenants_response_events_go_only_to_a_listed_host_with_a_secret() {
+    let cfg = |events: &str, jobs: &str| {
+        format!(
+            r#"{{"providers": {{"m": {{"kind": "mock"}}}}, "models": [{{"name": "mock", "provider": "m", "model": "x"}}],
+                "tenants": {{"acme": {{"response_events_url": "{events}"}}}}, "jobs": {jobs}}}"#
+        )
+    };
+    let listed = r#"{"webhook_hosts": ["hooks.example"], "webhook_secret": "HOOK"}"#;
+    let ok = Config::parse(&cfg("https://hooks.example/openai", listed)).unwrap_or_else(|p| panic!("{p:?}"));
+    assert_eq!(ok.tenants.get("acme").unwrap().response_events_url.as_deref(), Some("https://hooks.example/openai"));
+    for (events, jobs) in [
+        ("https://elsewhere.example/x", listed),
+        ("ftp://hooks.example/x", listed),
+        ("https://user@hooks.example/x", listed),
+        ("https://hooks.example/x", r#"{"webhook_hosts": ["hooks.example"]}"#),
+    ] {
+        let p = Config::parse(&cfg(events, jobs)).unwrap_err();
+        assert_eq!(p[0].path, "tenants.acme.response_events_url", "{events} {jobs}: {p:?}");
+    }
+}

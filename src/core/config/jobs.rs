@@ -59,7 +59,21 @@ impl Default for JobsConfig {
     }
 }
 
+/// The URL's authority (`host` or `host:port`, lowercased) when it is `http(s)://` with
+/// neither user info nor an empty host.
+pub fn authority(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let auth = &rest[..end];
+    (!auth.is_empty() && !auth.contains(['@', ' ', '\\'])).then(|| auth.to_ascii_lowercase())
+}
+
 impl JobsConfig {
+    /// Whether a webhook may go to `authority` (see [`authority`]): it is in `webhook_hosts`.
+    pub fn allows(&self, authority: &str) -> bool {
+        self.webhook_hosts.iter().any(|h| h.eq_ignore_ascii_case(authority))
+    }
+
     /// The concurrency limit of jobs naming `model`.
     pub fn limit(&self, model: &str) -> u32 {
         self.concurrency.get(model).copied().unwrap_or(self.default_concurrency)

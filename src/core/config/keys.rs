@@ -29,6 +29,9 @@ pub struct ClientKey {
 pub struct TenantConfig {
     /// The tenant's rate limits and budgets.
     pub limits: Limits,
+    /// Where the tenant's background responses send OpenAI's `response.*` webhook events
+    /// when they end (README, "Background responses"); a host of `jobs.webhook_hosts`.
+    pub response_events_url: Option<String>,
 }
 
 /// Browser tokens (`POST /v1/tokens`).
@@ -54,6 +57,6 @@ crate::de_struct!(
     deny { name, sha256, tenant: default(default_tenant()), models: default, origins: default, limits: default }
 );
 
-crate::de_struct!(TenantConfig, required, deny { limits: default });
+crate::de_struct!(TenantConfig, required, deny { limits: default, response_events_url: default });
 
 crate::de_struct!(TokensConfig, required, deny { secret, max_ttl_seconds: default(default_max_ttl()) });

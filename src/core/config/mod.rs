@@ -31,7 +31,7 @@ pub use capabilities::{render, Capability, CAP_PREFIX};
 pub use context::{ContextConfig, Fit};
 pub use gates::{Gates, Strategy, DEFAULT_SCRIPT_SHARE};
 pub use health::{BreakerConfig, HealthChecks};
-pub use jobs::JobsConfig;
+pub use jobs::{authority, JobsConfig};
 pub use judge::{Judge, OnError};
 pub use keys::{ClientKey, TenantConfig, TokensConfig};
 pub use limits::{usd_to_nano, BodyLimits, Limits, DEFAULT_MAX_BODY_BYTES};

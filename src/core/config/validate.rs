@@ -3,7 +3,7 @@
 //! similar-prompt cache naming an embedding model) are made here; a section's own ranges are
 //! checked by its type's `problem`.
 
-use crate::core::config::{Config, Prices, Problem, ProviderKind, RouteConfig, StepConfig, Strategy, CAP_PREFIX};
+use crate::core::config::{authority, Config, Prices, Problem, ProviderKind, RouteConfig, StepConfig, Strategy, CAP_PREFIX};
 use crate::core::util::secret::is_sha256_hex;
 
 /// USD per million tokens to integer micro-USD per million, for prices below a million USD.
@@ -60,6 +60,11 @@ impl Config {
         for (name, t) in &self.tenants {
             if let Some(problem) = t.limits.problem() {
                 p.add(format!("tenants.{name}.limits"), problem);
+            }
+            let events = t.response_events_url.as_deref();
+            if events.is_some_and(|u| self.jobs.webhook_secret.is_none() || !authority(u).is_some_and(|a| self.jobs.allows(&a))) {
+                let problem = "must be an http(s) URL whose host is in jobs.webhook_hosts, with jobs.webhook_secret set";
+                p.add(format!("tenants.{name}.response_events_url"), problem);
             }
         }
         if self.limits.max_body_bytes < 1024 || self.limits.max_body_bytes > 100 << 20 {

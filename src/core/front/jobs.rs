@@ -223,7 +223,12 @@ pub fn background(
     };
     let id = new_response_id(&conv, inb.seed);
     body.remove("background");
-    let job = job_json(config, who, inb, &id, "/v1/responses", Value::Object(body), None);
+    let mut job = job_json(config, who, inb, &id, "/v1/responses", Value::Object(body), None);
+    // The tenant's endpoint for OpenAI's `response.*` events (checked at config load).
+    let events = config.tenants.get(&who.tenant).and_then(|t| t.response_events_url.as_ref());
+    if let (Some(url), Some(secret)) = (events, &config.jobs.webhook_secret) {
+        job["webhook"] = json!({"url": url, "secret": secret, "event": "response"});
+    }
     let pending = Pending { request_id: request_id.to_string(), cors_origin: cors, id: id.clone(), created: true, response: true };
     Ok((pending, Action::Job { name: object_name(&who.tenant, &id), op: json!({"op": "create", "job": job}).to_string() }))
 }

@@ -9,7 +9,7 @@
 //!
 //! Reference: <https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md>.
 
-use crate::core::config::Config;
+use crate::core::config::{authority, Config};
 use crate::core::error::GatewayError;
 use crate::core::front::browser_token::hmac_sha256;
 use crate::core::translate::dialect::fields::{invalid_value, req_str, unsupported};
@@ -24,15 +24,6 @@ pub fn signature(secret: &str, id: &str, timestamp: u64, body: &str) -> Option<S
     Some(format!("v1,{}", b64::encode(&mac)))
 }
 
-/// The URL's authority (`host` or `host:port`, lowercased) when it is `http(s)://` with
-/// neither user info nor an empty host.
-fn authority(url: &str) -> Option<String> {
-    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let auth = &rest[..end];
-    (!auth.is_empty() && !auth.contains(['@', ' ', '\\'])).then(|| auth.to_ascii_lowercase())
-}
-
 /// A submission's `webhook` member checked against the config: what the job stores
 /// (`{"url", "secret"}`, the secret by name).
 pub fn check(config: &Config, webhook: &Map<String, Value>) -> Result<Value, GatewayError> {
@@ -44,7 +35,7 @@ pub fn check(config: &Config, webhook: &Map<String, Value>) -> Result<Value, Gat
     }
     let url = req_str(webhook, "url", "webhook.url")?;
     let auth = authority(&url).ok_or_else(|| invalid_value("webhook.url", "must be an http(s) URL"))?;
-    if !config.jobs.webhook_hosts.iter().any(|h| h.eq_ignore_ascii_case(&auth)) {
+    if !config.jobs.allows(&auth) {
         return Err(invalid_value("webhook.url", "its host is not in the config's jobs.webhook_hosts"));
     }
     Ok(json!({"url": url, "secret": secret}))

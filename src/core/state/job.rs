@@ -13,6 +13,8 @@
 //!   or its lease ran out, the queue message is sent again (at-least-once delivery even if a
 //!   message is lost). A finished job's alarm rings for its webhook's next try while one is
 //!   due, then at the end of its retention.
+//! - A job's webhook POSTs the job's view under the job's id; a background response's (its
+//!   tenant's `response_events_url`) POSTs OpenAI's `response.*` event instead.
 //! - A webhook's tries are counted in the stored state before each is sent, and the next one
 //!   is set as the alarm: an object evicted mid-delivery tries again when the alarm rings, and
 //!   a webhook is tried at most [`WEBHOOK_TRIES`] times.
@@ -130,8 +132,30 @@ fn webhook_try(s: &mut Value, now_ms: u64) -> Value {
     let tries = num(&s["hook"], "tries") + 1;
     let wait = WEBHOOK_RETRY_S[(tries as usize - 1).min(WEBHOOK_RETRY_S.len() - 1)];
     s["hook"] = json!({"tries": tries, "next": now_ms + wait * 1000});
+    let (id, body) = match s["webhook"]["event"] == "response" {
+        true => response_event(s),
+        false => (s["id"].clone(), view(s)),
+    };
     let w = &s["webhook"];
-    json!({"url": w["url"], "secret": w["secret"], "id": s["id"], "body": view(s).to_string(), "try": tries})
+    json!({"url": w["url"], "secret": w["secret"], "id": id, "body": body.to_string(), "try": tries})
+}
+
+/// A background response's end as OpenAI's webhook event (`response.completed`,
+/// `response.incomplete`, `response.failed` or `response.cancelled`, with `data.id` the
+/// response's id), and its id, made from the response's so that every try carries the same.
+/// Reference: <https://platform.openai.com/docs/api-reference/webhook-events>.
+fn response_event(s: &Value) -> (Value, Value) {
+    let kind = match (s["status"].as_str(), s["result"]["body"]["status"].as_str()) {
+        (Some("succeeded"), Some(k @ ("incomplete" | "failed"))) => k,
+        (Some("succeeded"), _) => "completed",
+        (Some("cancelled"), _) => "cancelled",
+        _ => "failed",
+    };
+    let response = s["id"].as_str().unwrap_or_default();
+    let id = format!("evt_{}", &crate::core::util::secret::sha256_hex(response.as_bytes())[..32]);
+    let event =
+        json!({"id": id, "object": "event", "type": format!("response.{kind}"), "created_at": s["completed_at"], "data": {"id": response}});
+    (id.into(), event)
 }
 
 /// The webhook is done with: `delivered`, or given up on.

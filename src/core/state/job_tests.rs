@@ -241,3 +241,27 @@ fn a_webhook_is_given_up_after_its_last_try_or_a_fatal_failure() {
     let (_, fatal) = run(&s, json!({"op": "webhook", "try": 2, "ok": false, "fatal": true}), T0 + 6_001);
     assert_eq!(fatal.reply["delivered"], false);
 }
+
+#[test]
+fn a_background_response_sends_openai_events() {
+    let job = json!({"id": "resp_1", "tenant": "t", "url": "/v1/responses", "body": {"model": "m"},
+        "who": {"key": "k"}, "created_at": 1000, "redeliver_ms": 60_000, "lease_ms": 300_000, "max_attempts": 2,
+        "webhook": {"url": "https://h.example/e", "secret": "HOOK", "event": "response"}});
+    let s = apply(None, &json!({"op": "create", "job": job}), T0).state.unwrap();
+    let (s, _) = run(&s, json!({"op": "claim", "token": "a"}), T0);
+    let event = |answer: &str, status: u64| {
+        let (_, done) = run(&s, json!({"op": "finish", "token": "a", "status": status, "body": answer}), T0 + 2_000);
+        let hook = done.webhook.unwrap();
+        let body: Value = serde_json::from_str(hook["body"].as_str().unwrap()).unwrap();
+        assert_eq!(hook["id"], body["id"], "webhook-id is the event's id");
+        assert!(body["id"].as_str().unwrap().starts_with("evt_") && body["id"].as_str().unwrap().len() == 36);
+        assert_eq!((&body["object"], &body["created_at"], &body["data"]), (&json!("event"), &json!(1002), &json!({"id": "resp_1"})));
+        body["type"].as_str().unwrap().to_string()
+    };
+    assert_eq!(event(r#"{"id":"resp_1","status":"completed"}"#, 200), "response.completed");
+    assert_eq!(event(r#"{"id":"resp_1","status":"incomplete"}"#, 200), "response.incomplete");
+    assert_eq!(event(r#"{"error":{"message":"no"}}"#, 500), "response.failed");
+    let (_, cancelled) = run(&s, json!({"op": "cancel"}), T0 + 2_000);
+    let body: Value = serde_json::from_str(cancelled.webhook.unwrap()["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["type"], "response.cancelled");
+}
