@@ -20,7 +20,7 @@ use crate::core::front::plan::check_body;
 use crate::core::front::principal::Principal;
 use crate::core::pipeline::protocol::{error_reply, Action, Reply};
 use crate::core::state::conversation::{conversation_of, is_conversation_id, new_conversation_id, new_response_id, object_name};
-use crate::core::state::job::view;
+use crate::core::state::job::{view, MAX_JOB_BYTES};
 use crate::core::state::keystore::KeyRecord;
 use crate::core::translate::dialect::fields::{invalid_value, opt_obj, parse_object, req_str, unsupported};
 use crate::core::translate::dialect::responses::{self, Link};
@@ -140,9 +140,18 @@ pub fn route(
     Ok((pending, Action::Job { name, op: op.to_string() }))
 }
 
+/// The config's body checks, and a job's own size limit (its object keeps the request).
+fn check_job_body(config: &Config, inb: &Inbound) -> Result<(), GatewayError> {
+    check_body(config, inb)?;
+    if inb.body.len() > MAX_JOB_BYTES {
+        return Err(GatewayError::new(Code::BodyTooLarge, format!("a job's request may hold at most {MAX_JOB_BYTES} bytes")));
+    }
+    Ok(())
+}
+
 /// A submission's id and the job to create, once its body is checked.
 fn submission(config: &Config, who: &Principal, inb: &Inbound) -> Result<(String, Value), GatewayError> {
-    check_body(config, inb)?;
+    check_job_body(config, inb)?;
     let mut sent = parse_object(inb.body)?;
     let url = req_str(&sent, "url", "url")?;
     let body = opt_obj(&sent, "body", "body")?
@@ -206,7 +215,7 @@ pub fn background(
     request_id: &str,
     cors: Option<String>,
 ) -> Result<(Pending, Action), GatewayError> {
-    check_body(config, inb)?;
+    check_job_body(config, inb)?;
     let mut body = parse_object(inb.body)?;
     if body.get("store") == Some(&Value::Bool(false)) {
         return Err(invalid_value("store", "must be true with background: a background response is stored"));

@@ -260,3 +260,23 @@ fn a_token_keeps_its_own_subject_and_limits_in_the_job() {
     let key = Principal { token: None, is_token: false, runtime: true, ..token };
     assert_eq!(super::principal_of(w.gw.config().unwrap(), &super::who_json(&key).to_string()).unwrap().token, None);
 }
+
+#[test]
+fn a_job_request_over_the_job_limit_is_refused_whatever_the_body_limit() {
+    let text = config().replace(r#""jobs":"#, r#""limits":{"max_body_bytes":4194304},"jobs":"#);
+    let mut gw = Gateway::new(Some(&text));
+    gw.set_jobs(true);
+    gw.set_conversations(true);
+    let mut w = World { gw, objects: BTreeMap::new(), seed: 0 };
+    let pad = "a".repeat(crate::core::state::job::MAX_JOB_BYTES);
+    let job = format!(r#"{{"url":"/v1/chat/completions","body":{{"model":"fast","messages":[{{"role":"user","content":"{pad}"}}]}}}}"#);
+    let (r, names) = w.call("sk-dev", "POST", "/v1/jobs", &job);
+    assert_eq!(r.status, 413, "{}", String::from_utf8_lossy(&r.body));
+    assert!(String::from_utf8_lossy(&r.body).contains("a job's request may hold at most"));
+    assert!(names.is_empty(), "no job object was called");
+    let background = format!(r#"{{"model":"fast","input":"{pad}","background":true}}"#);
+    assert_eq!(w.call("sk-dev", "POST", "/v1/responses", &background).0.status, 413);
+    // Under the limit, the same request is queued.
+    let small = job.replace(&pad, "hi");
+    assert_eq!(w.call("sk-dev", "POST", "/v1/jobs", &small).0.status, 202);
+}

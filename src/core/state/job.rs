@@ -80,6 +80,12 @@ pub const WEBHOOK_RETRY_S: [u64; 5] = [5, 30, 120, 600, 3600];
 /// How many times a webhook is tried in all.
 pub const WEBHOOK_TRIES: u64 = WEBHOOK_RETRY_S.len() as u64 + 1;
 
+/// The most a job's request, and apart from it its answer, may hold (bytes). The object keeps
+/// both in one stored value, which a SQLite-backed Durable Object caps at 2 MB
+/// (<https://developers.cloudflare.com/durable-objects/platform/limits/>): a larger answer
+/// fails the job rather than the store.
+pub const MAX_JOB_BYTES: usize = 1 << 20;
+
 /// Whether a status is final.
 fn is_final(status: &str) -> bool {
     matches!(status, "succeeded" | "failed" | "cancelled")
@@ -266,6 +272,11 @@ pub fn apply(stored: Option<&Value>, op: &Value, now_ms: u64) -> Outcome {
         "finish" if holds(&s, op) => {
             let code = num(op, "status");
             let text = op["body"].as_str().unwrap_or_default();
+            if text.len() > MAX_JOB_BYTES {
+                s["error"] = format!("the answer ({} bytes) is larger than a job keeps ({MAX_JOB_BYTES} bytes)", text.len()).into();
+                s["result"] = json!({"status": code, "body": null});
+                return close(s, "failed", now_ms, |_| json!({"ok": true}));
+            }
             let body = serde_json::from_slice::<Value>(text.as_bytes()).unwrap_or_else(|_| text.into());
             s["result"] = json!({"status": code, "body": body});
             let done = if (200..300).contains(&code) { "succeeded" } else { "failed" };

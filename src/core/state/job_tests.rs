@@ -265,3 +265,19 @@ fn a_background_response_sends_openai_events() {
     let body: Value = serde_json::from_str(cancelled.webhook.unwrap()["body"].as_str().unwrap()).unwrap();
     assert_eq!(body["type"], "response.cancelled");
 }
+
+#[test]
+fn an_answer_larger_than_a_job_keeps_fails_the_job() {
+    let s = created();
+    let (s, _) = run(&s, json!({"op": "claim", "token": "a"}), T0);
+    let big = format!("{{\"x\":\"{}\"}}", "a".repeat(MAX_JOB_BYTES));
+    let (done, out) = run(&s, json!({"op": "finish", "token": "a", "status": 200, "body": big}), T0 + 1);
+    assert_eq!(out.reply, json!({"ok": true}));
+    assert_eq!((done["status"].as_str(), &done["result"]), (Some("failed"), &json!({"status": 200, "body": null})));
+    assert!(done["error"].as_str().unwrap().contains("larger than a job keeps"), "{}", done["error"]);
+    assert!(done.to_string().len() < 4096, "nothing of the answer is stored");
+    // One that fits is kept whole.
+    let fits = format!("{{\"x\":\"{}\"}}", "a".repeat(MAX_JOB_BYTES - 16));
+    let (done, _) = run(&s, json!({"op": "finish", "token": "a", "status": 200, "body": fits}), T0 + 1);
+    assert_eq!(done["status"], "succeeded");
+}
