@@ -147,7 +147,7 @@ function row(cells) {
   return tr;
 }
 
-// The cascades' and capabilities' gate records (`/v1/usage?group_by=capability`, all time):
+// The cascades' and capabilities' gate records (`/v1/usage?group_by=capability`, this month):
 // per route and rung, checked answers, passes, pass rate and cost.
 function gateTable(data) {
   const table = $("gates");

@@ -22,11 +22,17 @@ output_tokens INTEGER NOT NULL, cached_tokens INTEGER NOT NULL, cost_nusd INTEGE
 cache_hits INTEGER NOT NULL, saved_nusd INTEGER NOT NULL, \
 PRIMARY KEY (day, key, model, run)) WITHOUT ROWID";
 
-/// Gate outcomes per cascade route (a capability's is `cap:NAME`) and rung model, over the
-/// tenant's whole life: one row per pair the config names, so it stays small.
-pub const GATES_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS gate_rates (\
-route TEXT NOT NULL, model TEXT NOT NULL, calls INTEGER NOT NULL, passes INTEGER NOT NULL, \
-cost_nusd INTEGER NOT NULL, PRIMARY KEY (route, model)) WITHOUT ROWID";
+/// Gate outcomes per UTC day, cascade route (a capability's is `cap:NAME`) and rung model:
+/// one row a day per pair the config names, so it stays small, and a rung's record can be
+/// read over recent days only (see [`PASS_RATE_DAYS`]).
+pub const GATES_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS gate_days (\
+day TEXT NOT NULL, route TEXT NOT NULL, model TEXT NOT NULL, calls INTEGER NOT NULL, passes INTEGER NOT NULL, \
+cost_nusd INTEGER NOT NULL, PRIMARY KEY (day, route, model)) WITHOUT ROWID";
+
+/// The days (today included) over which a rung's pass rate decides whether a cascade skips
+/// it: a skipped rung gets no new records, so once its old ones age out it is tried again
+/// and earns its place anew.
+pub const PASS_RATE_DAYS: u64 = 7;
 
 /// One checked answer of a cascade rung, as a settlement carries it: `[route, model, passed
 /// (0 or 1), cost in nano-USD]` (a JSON array, read without a derived deserializer).
@@ -34,12 +40,21 @@ pub fn gate_row(route: &str, model: &str, passed: bool, cost_nusd: u64) -> Value
     json!([route, model, u64::from(passed), cost_nusd])
 }
 
-/// Add one checked answer (a [`gate_row`]) to its rung's record.
-pub fn gate_upsert(r: &Value) -> Query {
-    let sql = "INSERT INTO gate_rates (route, model, calls, passes, cost_nusd) VALUES (?, ?, 1, ?, ?) ON CONFLICT (route, model) \
+/// Add one checked answer (a [`gate_row`]) to its rung's record of `day` (`YYYY-MM-DD`).
+pub fn gate_upsert(r: &Value, day: &str) -> Query {
+    let sql = "INSERT INTO gate_days (day, route, model, calls, passes, cost_nusd) VALUES (?, ?, ?, 1, ?, ?) \
+               ON CONFLICT (day, route, model) \
                DO UPDATE SET calls = calls + 1, passes = passes + excluded.passes, cost_nusd = cost_nusd + excluded.cost_nusd";
     let at = |i: usize| r.get(i).cloned().unwrap_or_else(|| json!(0));
-    Query { sql: sql.into(), args: vec![json!(r[0].as_str().unwrap_or("")), json!(r[1].as_str().unwrap_or("")), at(2), at(3)] }
+    Query { sql: sql.into(), args: vec![json!(day), json!(r[0].as_str().unwrap_or("")), json!(r[1].as_str().unwrap_or("")), at(2), at(3)] }
+}
+
+/// The usage query a cascade asks before choosing its rungs: its tenant's gate records of
+/// the last [`PASS_RATE_DAYS`] days.
+pub fn recent_gates(now_ms: u64) -> UsageQuery {
+    let today = now_ms / DAY_MS;
+    let from = day_string(today.saturating_sub(PASS_RATE_DAYS - 1));
+    UsageQuery { from, to: day_string(today), group_by: Some(GroupBy::Capability), run: None }
 }
 
 /// One settled request's numbers (or, summed, a group's).
@@ -152,7 +167,7 @@ pub enum GroupBy {
     Day,
     /// Per run tag.
     Run,
-    /// Per cascade route (or capability) and rung, from the gate records (all time).
+    /// Per cascade route (or capability) and rung, from the gate records of the query's days.
     Capability,
 }
 
@@ -188,8 +203,9 @@ crate::de_struct!(UsageQuery, required, skip { from, to, group_by: default, run:
 /// Sum the ledger per group over the query's days.
 pub fn select(q: &UsageQuery) -> Query {
     if q.group_by == Some(GroupBy::Capability) {
-        let sql = "SELECT route, model, calls, passes, cost_nusd FROM gate_rates ORDER BY route, model";
-        return Query { sql: sql.into(), args: Vec::new() };
+        let sql = "SELECT route, model, SUM(calls) AS calls, SUM(passes) AS passes, SUM(cost_nusd) AS cost_nusd FROM gate_days \
+                   WHERE day >= ? AND day <= ? GROUP BY route, model ORDER BY route, model";
+        return Query { sql: sql.into(), args: vec![json!(q.from), json!(q.to)] };
     }
     let group = q.group_by.map_or("''", GroupBy::column);
     let sums: Vec<String> = COUNTERS.iter().map(|c| format!("SUM({c}) AS {c}")).collect();
@@ -358,11 +374,15 @@ mod tests {
 
     #[test]
     fn gate_records_are_upserted_and_read_with_their_pass_rates() {
-        let up = gate_upsert(&gate_row("cap:x", "m", true, 5));
-        assert_eq!(up.args, vec![json!("cap:x"), json!("m"), json!(1), json!(5)]);
+        let up = gate_upsert(&gate_row("cap:x", "m", true, 5), "2025-11-28");
+        assert_eq!(up.args, vec![json!("2025-11-28"), json!("cap:x"), json!("m"), json!(1), json!(5)]);
         assert_eq!(up.sql.matches('?').count(), up.args.len());
         let q = parse_query("group_by=capability", 20_420 * 86_400_000).unwrap();
-        assert!(select(&q).sql.contains("FROM gate_rates"));
+        let s = select(&q);
+        assert!(s.sql.contains("FROM gate_days"));
+        assert_eq!((s.sql.matches('?').count(), &s.args), (2, &vec![json!(q.from), json!(q.to)]), "over the query's days");
+        let recent = recent_gates(20_420 * 86_400_000 + 5);
+        assert_eq!((recent.from.as_str(), recent.to.as_str(), recent.group_by), ("2025-11-22", "2025-11-28", Some(GroupBy::Capability)));
         let rows = r#"[{"route":"cap:x","model":"m","calls":4,"passes":1,"cost_nusd":2500}]"#;
         let v = usage_reply("acme", &q, rows).unwrap();
         assert_eq!(

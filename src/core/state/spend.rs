@@ -342,7 +342,8 @@ fn settle_all(state: &TenantState, settles: Vec<Settle>, now_ms: u64) -> Applied
     }
     let stats = stats::record(rows.iter().map(|(r, l)| (r, *l)), now_ms);
     let mut sql: Vec<Query> = ledger::merge(rows.into_iter().map(|(r, _)| r)).iter().map(ledger::upsert).collect();
-    sql.extend(gates.iter().map(ledger::gate_upsert));
+    let today = crate::core::util::calendar::day_string(now_ms / crate::core::util::calendar::DAY_MS);
+    sql.extend(gates.iter().map(|g| ledger::gate_upsert(g, &today)));
     sql.extend(stats);
     Applied { state: Some(next), reply: serde_json::Value::Null, sql }
 }

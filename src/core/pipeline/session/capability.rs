@@ -7,7 +7,7 @@
 
 use super::Session;
 use crate::core::pipeline::protocol::Action;
-use crate::core::state::ledger::{gate_row, GroupBy, UsageQuery};
+use crate::core::state::ledger::{gate_row, recent_gates};
 use crate::core::state::spend::Op;
 use serde_json::{json, Value};
 
@@ -27,8 +27,7 @@ impl Session {
     pub(super) fn read_rates(&mut self) -> Option<Action> {
         let c = self.cascade.as_deref_mut().filter(|c| c.plan.min_pass_rate.is_some() && self.targets.len() > 1)?;
         c.reading_rates = true;
-        let q = UsageQuery { from: String::new(), to: String::new(), group_by: Some(GroupBy::Capability), run: None };
-        let op = serde_json::to_string(&Op::Usage(q)).unwrap_or_default();
+        let op = serde_json::to_string(&Op::Usage(recent_gates(self.caller.now_ms))).unwrap_or_default();
         Some(Action::Tenant { tenant: self.caller.tenant.clone(), op })
     }
 
