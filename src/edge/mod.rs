@@ -222,9 +222,10 @@ impl Gateway {
 
     /// The semaphores a job naming `model` holds while it runs, in order, as a JSON array of
     /// `[name, limit]` (config `jobs.concurrency`, `jobs.provider_concurrency`; see
-    /// `Config::job_slots`).
+    /// `Config::job_slots`); none when the config is broken (the job then fails without an
+    /// upstream call).
     pub fn job_slots(&self, model: &str) -> String {
-        let slots = self.inner.config().map_or_else(|_| vec![(format!("model:{model}"), 1)], |c| c.job_slots(model));
+        let slots = self.inner.config().map(|c| c.job_slots(model)).unwrap_or_default();
         serde_json::to_string(&slots).unwrap_or_default()
     }
 

@@ -134,7 +134,8 @@ impl Config {
         let jobs = &self.jobs;
         let mut slots = vec![(format!("model:{model}"), jobs.limit(model))];
         let first = self.route(model).and_then(|r| r.first_model()).unwrap_or(model);
-        if let Some((p, &n)) = self.model(first).and_then(|m| jobs.provider_concurrency.get(&m.provider).map(|n| (&m.provider, n))) {
+        let provider = self.model(first).map(|m| m.provider.as_str());
+        if let Some((p, &n)) = provider.and_then(|p| Some((p, jobs.provider_concurrency.get(p)?))) {
             slots.push((format!("provider:{p}"), n));
         }
         slots

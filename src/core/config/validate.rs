@@ -58,7 +58,7 @@ impl Config {
             p.add("jobs".into(), problem);
         }
         for name in self.jobs.provider_concurrency.keys().filter(|n| !self.providers.contains_key(*n)) {
-            p.add(format!("jobs.provider_concurrency.{name}"), &format!("unknown provider '{name}'"));
+            p.add(format!("jobs.provider_concurrency.{name}"), "names no provider");
         }
         for (name, t) in &self.tenants {
             if let Some(problem) = t.limits.problem() {
