@@ -378,9 +378,33 @@ async function requeue(env, tenant, id, op, seconds) {
   await env.JOBS.send({ tenant, id }, { delaySeconds: seconds });
 }
 
-// One delivery: claim the job (a duplicate of a running or finished job stops here), take a
-// slot for its model, run it through the gateway as its caller, store the result as the
-// claim's holder (a stale holder's result is dropped by the job).
+// Take every slot a job holds (`[[name, limit], ...]`: its model's, then its provider's), in
+// order, each a `Semaphore` object named by the slot; if one is full (or fails), give back
+// those taken and answer null (or throw).
+async function takeSlots(env, slots, token, leaseMs) {
+  const held = [];
+  try {
+    for (const [name, limit] of slots) {
+      const slot = env.SEMAPHORES.get(env.SEMAPHORES.idFromName(name));
+      if (!(await slot.acquire(token, limit, leaseMs))) break;
+      held.push(slot);
+    }
+  } catch (e) {
+    await releaseSlots(held, token);
+    throw e;
+  }
+  if (held.length === slots.length) return held;
+  await releaseSlots(held, token);
+  return null;
+}
+
+async function releaseSlots(held, token) {
+  await Promise.all(held.map((slot) => slot.release(token).catch(() => {})));
+}
+
+// One delivery: claim the job (a duplicate of a running or finished job stops here), take the
+// slots of its model and provider, run it through the gateway as its caller, store the result
+// as the claim's holder (a stale holder's result is dropped by the job).
 async function runJob(env, ctx, m) {
   const { tenant, id } = m.body ?? {};
   if (typeof tenant !== "string" || typeof id !== "string") return m.ack();
@@ -389,8 +413,8 @@ async function runJob(env, ctx, m) {
   if (!c?.claimed) return m.ack();
   const gw = getGateway(env);
   const model = String(c.model ?? c.body?.model ?? "");
-  const slot = env.SEMAPHORES.get(env.SEMAPHORES.idFromName(model));
-  if (!(await slot.acquire(token, gw.job_limit(model), c.lease_ms))) {
+  const held = await takeSlots(env, JSON.parse(gw.job_slots(model)), token, c.lease_ms);
+  if (!held) {
     await requeue(env, tenant, id, { op: "release", token, counted: false }, BUSY_S);
     return m.ack();
   }
@@ -405,7 +429,7 @@ async function runJob(env, ctx, m) {
     await jobCall(env, tenant, id, { op: "release", token, counted: true, delay_ms: 0 }).catch(() => {});
     return m.retry();
   } finally {
-    await slot.release(token).catch(() => {});
+    await releaseSlots(held, token);
   }
   if (response.status === 429) {
     const seconds = Math.min(Math.max(Math.ceil(Number(response.headers.get("retry-after")) || 1), 1), 3600);

@@ -220,9 +220,13 @@ impl Gateway {
         self.inner.set_jobs(bound);
     }
 
-    /// How many jobs naming `model` may run at once (config `jobs.concurrency`).
-    pub fn job_limit(&self, model: &str) -> u32 {
-        self.inner.config().map_or(1, |c| c.jobs.limit(model))
+    /// The semaphores a job naming `model` holds while it runs, in order, as a JSON array of
+    /// `[name, limit]` (config `jobs.concurrency`, `jobs.provider_concurrency`; see
+    /// `Config::job_slots`); none when the config is broken (the job then fails without an
+    /// upstream call).
+    pub fn job_slots(&self, model: &str) -> String {
+        let slots = self.inner.config().map(|c| c.job_slots(model)).unwrap_or_default();
+        serde_json::to_string(&slots).unwrap_or_default()
     }
 
     /// Begin a queued job's request (the queue consumer's; HTTP cannot reach it): `body`

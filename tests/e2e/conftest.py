@@ -234,6 +234,19 @@ def add_jobs_config(cfg):
     return cfg
 
 
+def add_provider_quota_config(cfg, upstream_port):
+    """A provider quota (test_jobs.py): two models on provider `up-pq`, each limited to 4 jobs at
+    once, the provider to 2. Both call the same counting upstream model, so its peak in flight
+    is the provider's."""
+    cfg["providers"]["up-pq"] = {"kind": "openai", "base_url": f"http://127.0.0.1:{upstream_port}/v1",
+                                 "api_key_secret": "UPSTREAM_KEY", "timeout_ms": 10000}
+    for name in ("job-pq-a", "job-pq-b"):
+        cfg["models"].append({"name": name, "provider": "up-pq", "model": "slow-count-pq"})
+        cfg["jobs"]["concurrency"][name] = 4
+    cfg["jobs"]["provider_concurrency"] = {"up-pq": 2}
+    return cfg
+
+
 RESPONSE_EVENTS_PATH = "/webhook/response-events"
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
@@ -253,7 +266,8 @@ class Gateway:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp / "wrangler.log"
         self.state_dir = tmp / "state"
-        config = json.dumps(add_webhook_config(add_jobs_config(add_gates_config(test_config(upstream_port))), upstream_port))
+        config = add_webhook_config(add_jobs_config(add_gates_config(test_config(upstream_port))), upstream_port)
+        config = json.dumps(add_provider_quota_config(config, upstream_port))
         cmd = [str(ROOT / "node_modules/.bin/wrangler"), "dev", "--ip", "127.0.0.1", "--port", str(self.port),
                "--persist-to", str(tmp / "state"), "--inspector-port", str(free_port()), "--show-interactive-dev-session=false", "--test-scheduled",
                "--var", f"SWITCHYARD_CONFIG:{config}", "--var", f"UPSTREAM_KEY:{CANARY_KEY}", "--var", "TOKEN_KEY:" + secrets.token_hex(16),

@@ -1,6 +1,7 @@
 """Queued jobs on Cloudflare Queues (README, "Jobs"): submission and its validation, tenant
-isolation, cancel, a per-model concurrency limit that holds under 100 jobs, a 429 that
-re-queues the job, and no job lost (nor run twice once done) across a gateway restart."""
+isolation, cancel, a per-model concurrency limit that holds under 100 jobs, a provider quota
+shared by two models, a 429 that re-queues the job, and no job lost (nor run twice once done)
+across a gateway restart."""
 
 import base64
 import hashlib
@@ -141,6 +142,19 @@ def test_100_jobs_never_exceed_the_concurrency_limit(http, upstream):
     while (depth := http.get("/v1/stats").json()["queue_depth"]) and time.time() < deadline:
         time.sleep(0.5)  # another test's job may still be finishing
     assert depth == 0, "every finished job left the count"
+
+
+def test_a_provider_quota_holds_across_its_models(http, upstream):
+    # Two models on one provider, each allowed 4 jobs at once, the provider 2: the upstream
+    # (one counting model id behind both) never sees more than 2 calls at once.
+    tag = uuid.uuid4().hex
+    ids = [submit(http, chat(("job-pq-a", "job-pq-b")[i % 2], f"{tag} {i}")) for i in range(20)]
+    done = wait_all(http, ids, timeout=180)
+    assert all(v["status"] == "succeeded" for v in done.values()), [v for v in done.values() if v["status"] != "succeeded"][:2]
+    peak = max_in_flight("slow-count-pq")
+    assert 1 < peak <= 2, peak
+    sent = [c for c in upstream.calls_for("slow-count-pq") if tag in str(c["body"])]
+    assert len(sent) == 20, "each job called the upstream once"
 
 
 def test_no_job_is_lost_across_a_restart(upstream, tmp_path):

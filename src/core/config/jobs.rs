@@ -1,6 +1,12 @@
 //! Queued jobs (config `jobs`; README, "Jobs"): how many of one model's jobs may call
 //! upstream at once, how often a job is tried, and how long a claim holds. The job store is
 //! [`crate::core::state::job`]; this is only what the config says.
+//!
+//! [`super::Config::job_slots`] names the semaphores a job holds while it runs: its model's, then its
+//! provider's when `provider_concurrency` lists it. The provider is the one of the first target
+//! the model resolves to (a route's or capability's first step), so a job that falls back to
+//! another provider mid-run still holds the first one's slot: an approximation, stated in
+//! README ("Jobs").
 
 use crate::core::util::vecmap::VecMap;
 
@@ -11,6 +17,10 @@ pub struct JobsConfig {
     pub concurrency: VecMap<String, u32>,
     /// The same for a model not listed (1..1000, default 4).
     pub default_concurrency: u32,
+    /// The most jobs served by a provider that run at once, by provider name (1..1000); a
+    /// provider not listed has no limit of its own. A job counts against the provider of the
+    /// first target its model resolves to ([`super::Config::job_slots`]).
+    pub provider_concurrency: VecMap<String, u32>,
     /// A job claimed this many times without an answer fails (1..100, default 5).
     pub max_attempts: u32,
     /// How long a claim (and its concurrency slot) holds before another delivery may take the
@@ -35,6 +45,7 @@ crate::de_struct!(
     deny {
         concurrency,
         default_concurrency,
+        provider_concurrency,
         max_attempts,
         lease_seconds,
         redeliver_seconds,
@@ -49,6 +60,7 @@ impl Default for JobsConfig {
         JobsConfig {
             concurrency: VecMap::new(),
             default_concurrency: 4,
+            provider_concurrency: VecMap::new(),
             max_attempts: 5,
             lease_seconds: 300,
             redeliver_seconds: 60,
@@ -83,7 +95,7 @@ impl JobsConfig {
     pub fn problem(&self) -> Option<&'static str> {
         let bad = |n: u32, lo, hi| !(lo..=hi).contains(&n);
         (bad(self.default_concurrency, 1, 1000)
-            || self.concurrency.values().any(|&n| bad(n, 1, 1000))
+            || self.concurrency.values().chain(self.provider_concurrency.values()).any(|&n| bad(n, 1, 1000))
             || bad(self.max_attempts, 1, 100)
             || bad(self.lease_seconds, 10, 3600)
             || bad(self.redeliver_seconds, 1, 3600)
@@ -92,3 +104,7 @@ impl JobsConfig {
         .then_some("concurrency values must be 1..1000, max_attempts 1..100, lease_seconds 10..3600, redeliver_seconds 1..3600, retention_days 1..365, and webhook_secret must name a Worker secret")
     }
 }
+
+#[cfg(test)]
+#[path = "jobs_tests.rs"]
+mod tests;

@@ -125,6 +125,22 @@ impl Config {
         self.capabilities.get(name.strip_prefix(CAP_PREFIX)?)
     }
 
+    /// The semaphores a job naming `model` (a public model name, alias, route or `cap:NAME`)
+    /// must hold while it runs, each with its limit, in the order they are taken:
+    /// `model:NAME`, then `provider:P` when `jobs.provider_concurrency` lists the provider of
+    /// the first target `model` resolves to (a route's first step; a pool's first member
+    /// with a weight). A name that resolves to no model has only its model slot.
+    pub fn job_slots(&self, model: &str) -> Vec<(String, u32)> {
+        let jobs = &self.jobs;
+        let mut slots = vec![(format!("model:{model}"), jobs.limit(model))];
+        let first = self.route(model).and_then(|r| r.first_model()).unwrap_or(model);
+        let provider = self.model(first).map(|m| m.provider.as_str());
+        if let Some((p, &n)) = provider.and_then(|p| Some((p, jobs.provider_concurrency.get(p)?))) {
+            slots.push((format!("provider:{p}"), n));
+        }
+        slots
+    }
+
     /// The model entry for a public name or alias.
     pub fn model(&self, name: &str) -> Option<&Model> {
         self.index.get(name).map(|&i| &self.models[i])

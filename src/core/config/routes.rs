@@ -192,6 +192,15 @@ impl RouteConfig {
         !matches!(self.steps.get(i), Some(StepConfig::Model { gates: false, .. }))
     }
 
+    /// The model the route tries first when nothing is skipped: its first step's model, or
+    /// for a pool its first member with a weight (the draw may pick another).
+    pub fn first_model(&self) -> Option<&str> {
+        match self.steps.first()? {
+            StepConfig::Model { model, .. } => Some(model),
+            StepConfig::Pool { pool } => pool.iter().find(|m| m.weight > 0).map(|m| m.model.as_str()),
+        }
+    }
+
     /// Every model a route names, with its JSON path, for validation.
     pub fn models(&self) -> Vec<(String, &str)> {
         let mut out = Vec::new();

@@ -57,6 +57,9 @@ impl Config {
         if let Some(problem) = self.jobs.problem() {
             p.add("jobs".into(), problem);
         }
+        for name in self.jobs.provider_concurrency.keys().filter(|n| !self.providers.contains_key(*n)) {
+            p.add(format!("jobs.provider_concurrency.{name}"), "names no provider");
+        }
         for (name, t) in &self.tenants {
             if let Some(problem) = t.limits.problem() {
                 p.add(format!("tenants.{name}.limits"), problem);
