@@ -126,18 +126,23 @@ def test_a_429_requeues_the_job(http, upstream):
     assert len([c for c in upstream.calls_for("once-429") if marker in str(c["body"])]) == 2
 
 
+def run_once_each(http, upstream, ids, tag, counting_model, timeout):
+    """Wait for the jobs, check each succeeded and called the upstream once; the peak in flight."""
+    done = wait_all(http, ids, timeout=timeout)
+    assert all(v["status"] == "succeeded" for v in done.values()), [v for v in done.values() if v["status"] != "succeeded"][:2]
+    sent = [c for c in upstream.calls_for(counting_model) if tag in str(c["body"])]
+    assert len(sent) == len(ids), "each job called the upstream once"
+    return max_in_flight(counting_model)
+
+
 def test_100_jobs_never_exceed_the_concurrency_limit(http, upstream):
     tag = uuid.uuid4().hex
     ids = [submit(http, chat("job-slow", f"{tag} {i}")) for i in range(100)]
     # The tenant's queue depth (/v1/stats) counts every job not finished yet: at four at a
     # time, many of the hundred are still waiting once the last is submitted.
     assert http.get("/v1/stats").json()["queue_depth"] >= 20
-    done = wait_all(http, ids, timeout=240)
-    assert all(v["status"] == "succeeded" for v in done.values()), [v for v in done.values() if v["status"] != "succeeded"][:2]
-    peak = max_in_flight("slow-count-job-slow")
+    peak = run_once_each(http, upstream, ids, tag, "slow-count-job-slow", timeout=240)
     assert 1 < peak <= 4, peak
-    sent = [c for c in upstream.calls_for("slow-count-job-slow") if tag in str(c["body"])]
-    assert len(sent) == 100, "each job called the upstream once"
     deadline = time.time() + 30
     while (depth := http.get("/v1/stats").json()["queue_depth"]) and time.time() < deadline:
         time.sleep(0.5)  # another test's job may still be finishing
@@ -149,12 +154,8 @@ def test_a_provider_quota_holds_across_its_models(http, upstream):
     # (one counting model id behind both) never sees more than 2 calls at once.
     tag = uuid.uuid4().hex
     ids = [submit(http, chat(("job-pq-a", "job-pq-b")[i % 2], f"{tag} {i}")) for i in range(20)]
-    done = wait_all(http, ids, timeout=180)
-    assert all(v["status"] == "succeeded" for v in done.values()), [v for v in done.values() if v["status"] != "succeeded"][:2]
-    peak = max_in_flight("slow-count-pq")
+    peak = run_once_each(http, upstream, ids, tag, "slow-count-pq", timeout=180)
     assert 1 < peak <= 2, peak
-    sent = [c for c in upstream.calls_for("slow-count-pq") if tag in str(c["body"])]
-    assert len(sent) == 20, "each job called the upstream once"
 
 
 def test_no_job_is_lost_across_a_restart(upstream, tmp_path):
