@@ -1,7 +1,7 @@
 // The Switchyard dashboard: signs in with a gateway key (its tenant) or the admin key (the
 // tenant named in the form), reads /v1/usage (totals, and the gates' pass rates) and
-// /v1/stats from this same origin, and draws small SVG charts by hand (no charting library,
-// no third-party request). Errors are shown
+// /v1/stats from this same origin, and draws its charts with chart.js (this dashboard's own
+// small SVG charting library: no third-party code, no third-party request). Errors are shown
 // in the page. `document.body.dataset.state` is "ready" once a load rendered, "error" after
 // a failed one (the end-to-end test waits on it).
 "use strict";
@@ -12,7 +12,6 @@ const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
 const REFRESH_MS = 30_000;
 const COLORS = { req: "#2e6fdb", err: "#d92d20", p50: "#12b76a", p95: "#f79009", cost: "#7a5af8" };
-const SVG = "http://www.w3.org/2000/svg";
 
 const $ = (id) => document.getElementById(id);
 let timer = null;
@@ -45,12 +44,8 @@ async function get(path) {
   return body;
 }
 
-function el(tag, attrs = {}, text) {
-  const node = tag.startsWith("svg:") ? document.createElementNS(SVG, tag.slice(4)) : document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
+// An element (`svg:` names one in the SVG namespace) with attributes and text.
+const el = SwitchyardChart.el;
 
 const usd = (nano) => (nano / 1e9).toFixed(nano > 0 && nano < 1e7 ? 6 : 4);
 
@@ -65,51 +60,11 @@ function slots(rows, stepMs, count, nowMs) {
   });
 }
 
-// One chart: bars and lines over the slots, a y axis from zero to the largest value.
-function chart(title, legend, data, series, format) {
-  const W = 420, H = 150, L = 60, R = 8, T = 8, B = 20;
-  const max = Math.max(1e-12, ...series.flatMap((s) => s.values.filter((v) => v !== null)));
-  const x = (i) => L + ((W - L - R) * i) / data.length;
-  const y = (v) => T + (H - T - B) * (1 - v / max);
-  const bw = Math.max(1, (W - L - R) / data.length - 1);
-  const svg = el("svg:svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": title });
-  for (const f of [0, 0.5, 1]) {
-    svg.append(el("svg:line", { x1: L, x2: W - R, y1: y(max * f), y2: y(max * f), stroke: "#eaecf0" }));
-    svg.append(el("svg:text", { x: L - 4, y: y(max * f) + 3, "text-anchor": "end" }, format(max * f)));
-  }
-  for (const s of series) {
-    if (s.kind === "bar") {
-      s.values.forEach((v, i) => {
-        if (v > 0) svg.append(el("svg:rect", { x: x(i), y: y(v), width: bw, height: y(0) - y(v), fill: s.color }));
-      });
-    } else {
-      let d = "";
-      s.values.forEach((v, i) => {
-        if (v === null) return;
-        d += `${d && s.values[i - 1] !== null ? "L" : "M"}${(x(i) + bw / 2).toFixed(1)},${y(v).toFixed(1)}`;
-        svg.append(el("svg:circle", { cx: x(i) + bw / 2, cy: y(v), r: 1.8, fill: s.color }));
-      });
-      if (d) svg.append(el("svg:path", { d, fill: "none", stroke: s.color, "stroke-width": 1.5 }));
-    }
-  }
-  const label = (i) => new Date(data[i].start).toISOString().slice(11, 16);
-  const ends = [[0, "start"], [Math.floor(data.length / 2), "middle"], [data.length - 1, "end"]];
-  for (const [i, anchor] of ends) {
-    svg.append(el("svg:text", { x: x(i) + (anchor === "end" ? bw : 0), y: H - 6, "text-anchor": anchor }, label(i)));
-  }
-  const cap = el("figcaption", {}, title);
-  for (const [cls, name] of legend) {
-    cap.append(el("span", { class: "key k-" + cls }), document.createTextNode(name));
-  }
-  const fig = el("figure", { "data-chart": title });
-  fig.append(cap, svg);
-  return fig;
-}
-
 function charts(target, rows, stepMs, count, nowMs) {
   const data = slots(rows, stepMs, count, nowMs);
   const col = (i, empty) => data.map((d) => (d.row ? d.row[i] : empty));
   const int = (v) => String(Math.round(v));
+  const chart = SwitchyardChart.chart;
   $(target).replaceChildren(
     chart("Requests and errors", [["req", "requests"], ["err", "errors"]], data,
       [{ kind: "bar", color: COLORS.req, values: col(1, 0) }, { kind: "bar", color: COLORS.err, values: col(2, 0) }], int),
