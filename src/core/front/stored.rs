@@ -28,7 +28,8 @@ use crate::core::state::conversation::{self as store, parse_page, Item, Op, Page
 use crate::core::translate::dialect::fields::{opt_array, opt_obj, parse_object};
 use crate::core::translate::dialect::responses::{self, Link};
 use crate::core::types::Dialect;
-use serde_json::{json, Map, Value};
+use crate::json;
+use serde_json::{Map, Value};
 
 /// `/v1/responses/`: the path before a stored response's id.
 pub const RESPONSES_PREFIX: &str = "/v1/responses/";

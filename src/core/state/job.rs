@@ -16,7 +16,8 @@
 //! The job's payload stays here (queue messages carry only `{tenant, id}`: they are capped at
 //! 128 KB, <https://developers.cloudflare.com/queues/platform/limits/>).
 
-use serde_json::{json, Map, Value};
+use crate::json;
+use serde_json::{Map, Value};
 
 /// What the object does after an op.
 #[derive(Debug, Clone, Default, PartialEq)]

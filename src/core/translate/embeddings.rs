@@ -14,7 +14,8 @@ use crate::core::error::{Code, GatewayError};
 use crate::core::translate::dialect::fields::*;
 use crate::core::translate::providers::{malformed, Target, UpstreamRequest};
 use crate::core::types::{Dialect, Usage};
-use serde_json::{json, Map, Value};
+use crate::json;
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 /// A caller's `POST /v1/embeddings` request, in OpenAI's shape, checked.

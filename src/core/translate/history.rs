@@ -12,7 +12,8 @@ use crate::core::error::GatewayError;
 use crate::core::translate::dialect::openai;
 use crate::core::translate::providers::anthropic;
 use crate::core::types::{ChatRequest, ChatResponse, Content, Dialect, Message, Role};
-use serde_json::{json, Map, Value};
+use crate::json;
+use serde_json::{Map, Value};
 
 /// How many of the request's first messages are its own instructions (system or developer):
 /// a stored history goes after them, and they are not stored.

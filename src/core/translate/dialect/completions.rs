@@ -14,7 +14,8 @@ use super::fields::*;
 use super::openai::{decode_object, encode_usage};
 use crate::core::error::GatewayError;
 use crate::core::types::{ChatRequest, ChatResponse, Dialect};
-use serde_json::{json, Map, Value};
+use crate::json;
+use serde_json::{Map, Value};
 
 /// `max_tokens` when the caller gives none, per the reference.
 pub const DEFAULT_MAX_TOKENS: u32 = 16;

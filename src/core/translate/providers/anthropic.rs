@@ -20,7 +20,8 @@ use crate::core::translate::tool_id;
 use crate::core::translate::wire::anthropic as wire;
 use crate::core::types::*;
 use crate::core::util::vecmap::VecMap;
-use serde_json::{json, Map, Value};
+use crate::json;
+use serde_json::{Map, Value};
 
 /// The `anthropic-version` header sent with every request.
 /// Reference: <https://docs.anthropic.com/en/api/versioning>

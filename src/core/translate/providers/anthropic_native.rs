@@ -24,7 +24,8 @@
 use crate::core::error::{Code, GatewayError};
 use crate::core::types::ChatRequest;
 use crate::core::util::sse::{frame, SseEvent};
-use serde_json::{json, Map, Value};
+use crate::json;
+use serde_json::{Map, Value};
 
 /// The upstream body for an Anthropic caller's `raw` request object (see the module doc).
 pub(super) fn request_body(

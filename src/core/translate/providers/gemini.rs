@@ -20,7 +20,8 @@ use crate::core::error::{Code, GatewayError};
 use crate::core::translate::wire::gemini as wire;
 use crate::core::types::*;
 use crate::core::util::vecmap::VecMap;
-use serde_json::{json, Map, Value};
+use crate::json;
+use serde_json::{Map, Value};
 
 /// The canonical reason for a Gemini `finishReason`; `has_calls` turns `STOP` into tool calls
 /// (Gemini has no reason of its own for them). Unknown values are kept, lowercased.

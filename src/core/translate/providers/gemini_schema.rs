@@ -132,7 +132,7 @@ fn convert_object<'a>(cx: &mut Ctx<'a>, o: &Map<String, Value>, this: &'a Value,
                             out.insert("type".into(), one.to_ascii_lowercase().into());
                         }
                         many => {
-                            let alts = many.iter().map(|t| serde_json::json!({"type": t.to_ascii_lowercase()})).collect();
+                            let alts = many.iter().map(|t| crate::json!({"type": t.to_ascii_lowercase()})).collect();
                             out.insert("anyOf".into(), Value::Array(alts));
                         }
                     }

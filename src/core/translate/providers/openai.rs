@@ -16,7 +16,8 @@ use crate::core::error::GatewayError;
 use crate::core::translate::dialect::openai::encode_request;
 use crate::core::translate::wire::openai as wire;
 use crate::core::types::*;
-use serde_json::{json, Value};
+use crate::json;
+use serde_json::Value;
 
 /// Build the upstream call, applying the preset's quirks. The gateway always asks for usage
 /// on streams (cost accounting needs it); the exchange strips it if the caller did not ask.

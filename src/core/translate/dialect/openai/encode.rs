@@ -4,7 +4,8 @@
 //! Reference: <https://platform.openai.com/docs/api-reference/chat/object>.
 
 use crate::core::types::*;
-use serde_json::{json, Map, Value};
+use crate::json;
+use serde_json::{Map, Value};
 
 /// Encode a canonical request as an OpenAI request for `upstream_model`, with `extra` merged in.
 pub fn encode_request(r: &ChatRequest, upstream_model: &str) -> Map<String, Value> {
