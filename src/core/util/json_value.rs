@@ -16,7 +16,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-/// Sets `map[key] = value`: one member of an object literal.
+/// Sets `map[key] = value`: one member of an object literal, or of an object built by hand.
 #[inline(never)]
 pub fn put(map: &mut Map<String, Value>, key: &str, value: Value) {
     map.insert(key.to_owned(), value);

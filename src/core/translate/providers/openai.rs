@@ -16,6 +16,7 @@ use crate::core::error::GatewayError;
 use crate::core::translate::dialect::openai::encode_request;
 use crate::core::translate::wire::openai as wire;
 use crate::core::types::*;
+use crate::core::util::json_value::put;
 use crate::json;
 use serde_json::Value;
 
@@ -28,12 +29,12 @@ pub fn build_request(req: &ChatRequest, t: &Target) -> UpstreamRequest {
         if quirks.no_stream_options {
             body.remove("stream_options");
         } else {
-            body.insert("stream_options".into(), json!({"include_usage": true}));
+            put(&mut body, "stream_options", json!({"include_usage": true}));
         }
     }
     if quirks.legacy_max_tokens {
         if let Some(v) = body.remove("max_completion_tokens") {
-            body.insert("max_tokens".into(), v);
+            put(&mut body, "max_tokens", v);
         }
     }
     if quirks.developer_as_system {
