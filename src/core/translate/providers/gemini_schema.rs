@@ -244,7 +244,7 @@ fn finish(out: &mut Map<String, Value>, nullable: bool) {
         if values.iter().any(|v| !v.is_string()) {
             for v in values.iter_mut() {
                 if !v.is_string() {
-                    *v = Value::String(v.to_string());
+                    *v = Value::String(serde_json::to_string(v).unwrap_or_default());
                 }
             }
             put(out, "type", "string".into());
