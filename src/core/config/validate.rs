@@ -211,29 +211,29 @@ impl Config {
         match (r.strategy, &r.gates) {
             (Strategy::Cascade, Some(g)) if !g.is_empty() => {
                 if let Some(problem) = g.problem() {
-                    p.at(&path, ".gates", problem);
+                    p.at(path, ".gates", problem);
                 }
                 if let Some(m) = g.judge().map(|j| j.model).filter(|m| self.model(m).is_none()) {
-                    p.at(&path, ".gates.judge.model", &format!("unknown model '{m}'"));
+                    p.at(path, ".gates.judge.model", &format!("unknown model '{m}'"));
                 }
                 if r.steps.iter().any(|s| matches!(s, StepConfig::Pool { .. })) {
-                    p.at(&path, ".steps", "a cascade's steps are its rungs: each one model, not a pool");
+                    p.at(path, ".steps", "a cascade's steps are its rungs: each one model, not a pool");
                 }
             }
-            (Strategy::Cascade, _) => p.at(&path, ".gates", "a cascade route needs at least one gate"),
-            (_, Some(_)) => p.at(&path, ".gates", "gates need \"strategy\": \"cascade\""),
+            (Strategy::Cascade, _) => p.at(path, ".gates", "a cascade route needs at least one gate"),
+            (_, Some(_)) => p.at(path, ".gates", "gates need \"strategy\": \"cascade\""),
             (_, None) if (0..r.steps.len()).all(|i| r.checked(i)) => {}
-            (_, None) => p.at(&path, ".steps", "a step's \"gates\" needs \"strategy\": \"cascade\""),
+            (_, None) => p.at(path, ".steps", "a step's \"gates\" needs \"strategy\": \"cascade\""),
         }
         let cheapest = r.strategy == Strategy::CheapestCapable;
         if cheapest && r.steps.iter().any(|s| matches!(s, StepConfig::Pool { .. })) {
-            p.at(&path, ".steps", "a cheapest_capable route's steps are its candidates: each one model, not a pool");
+            p.at(path, ".steps", "a cheapest_capable route's steps are its candidates: each one model, not a pool");
         }
         if r.max_price.is_some_and(|m| !cheapest || !(0.0..1e6).contains(&m)) {
-            p.at(&path, ".max_price", "is a non-negative USD per million tokens, on a cheapest_capable route");
+            p.at(path, ".max_price", "is a non-negative USD per million tokens, on a cheapest_capable route");
         }
         if r.min_pass_rate.is_some_and(|m| r.strategy != Strategy::Cascade || !(0.0..=1.0).contains(&m)) {
-            p.at(&path, ".min_pass_rate", "is a pass rate between 0 and 1, on a cascade route");
+            p.at(path, ".min_pass_rate", "is a pass rate between 0 and 1, on a cascade route");
         }
     }
 
