@@ -11,7 +11,7 @@ pub use code::{Code, Disposition, Fault, Kind};
 
 use crate::core::types::Dialect;
 use crate::core::util::redact::Redactor;
-use serde_json::json;
+use crate::json;
 
 /// An error the gateway answers with: the HTTP status, the stable code and a message for the
 /// caller, rendered in the caller's dialect by [`GatewayError::body_for`].

@@ -59,7 +59,7 @@ pub fn tenant_apply(stored: Option<String>, op: &str, now_ms: f64) -> String {
     };
     let rows = matches!(op, Op::Usage(_) | Op::Stats);
     let applied = apply(&state, op, now_ms as u64);
-    let mut out = serde_json::json!({"reply": applied.reply, "rows": rows, "sql": applied.sql});
+    let mut out = crate::json!({"reply": applied.reply, "rows": rows, "sql": applied.sql});
     if let Some(s) = applied.state {
         out["state"] = serde_json::Value::String(serde_json::to_string(&s).unwrap_or_default());
     }
@@ -168,7 +168,7 @@ impl Gateway {
             .probes()
             .into_iter()
             .map(|(target, r, timeout_ms)| {
-                serde_json::json!({"target": target, "url": r.url, "headers": r.headers, "body": String::from_utf8_lossy(&r.body), "timeout_ms": timeout_ms})
+                crate::json!({"target": target, "url": r.url, "headers": r.headers, "body": String::from_utf8_lossy(&r.body), "timeout_ms": timeout_ms})
             })
             .collect();
         serde_json::to_string(&list).unwrap_or_else(|_| "[]".into())

@@ -13,7 +13,8 @@ use crate::core::pipeline::protocol::Reply;
 use crate::core::state::keystore::{kv_key, KeyRecord, KvOp, KEY_PREFIX};
 use crate::core::translate::dialect::fields::{as_str, invalid_value, opt_array, parse_object, req_str};
 use crate::core::util::secret::{ct_eq, sha256_hex, Secret};
-use serde_json::{json, Value};
+use crate::json;
+use serde_json::Value;
 
 /// Name of the Worker secret holding the admin key; unset or empty, the admin API answers
 /// 404 `admin_disabled`.

@@ -17,6 +17,7 @@ use crate::core::pipeline::session::Session;
 use crate::core::pipeline::target::Payload;
 use crate::core::translate::dialect::fields::parse_object;
 use crate::core::types::{ChatRequest, Content, Dialect, Message, ResponseFormat, Role};
+use crate::core::util::json_value::put;
 use serde_json::{Map, Value};
 
 /// A chat request whose model and messages the capability's fill in.
@@ -35,7 +36,7 @@ pub fn rewrite(config: &Config, req: &mut ChatRequest) -> Result<(), GatewayErro
         Ok(v @ Value::Object(_)) => v,
         _ => {
             let mut m = Map::new();
-            m.insert("input".into(), Value::String(text));
+            put(&mut m, "input", Value::String(text));
             Value::Object(m)
         }
     };

@@ -22,7 +22,7 @@ use crate::core::state::cost;
 use crate::core::translate::dialect::anthropic::decode_count_request;
 use crate::core::translate::providers::forwarded_headers;
 use crate::core::types::{ChatRequest, Message};
-use serde_json::json;
+use crate::json;
 
 /// Bound on the sub-request to an Anthropic target (and never more than the target's own).
 pub const COUNT_TIMEOUT_MS: u32 = 10_000;

@@ -38,7 +38,7 @@ use crate::core::types::Dialect;
 use crate::core::util::redact::Redactor;
 use crate::core::util::secret::{sha256_hex, Secret};
 use crate::core::util::vecmap::VecMap;
-use serde_json::json;
+use crate::json;
 use std::cell::RefCell;
 use std::fmt::Write;
 

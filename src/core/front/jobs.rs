@@ -25,7 +25,8 @@ use crate::core::state::keystore::KeyRecord;
 use crate::core::translate::dialect::fields::{invalid_value, opt_obj, parse_object, req_str, unsupported};
 use crate::core::translate::dialect::responses::{self, Link};
 use crate::core::types::Dialect;
-use serde_json::{json, Value};
+use crate::json;
+use serde_json::Value;
 
 /// `/v1/jobs`: where jobs are submitted, and the prefix of a job's path.
 pub const JOBS_PATH: &str = "/v1/jobs";

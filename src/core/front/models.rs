@@ -8,7 +8,8 @@ use crate::core::error::{Code, GatewayError};
 use crate::core::front::principal::Principal;
 use crate::core::pipeline::protocol::Reply;
 use crate::core::util::percent;
-use serde_json::{json, Value};
+use crate::json;
+use serde_json::Value;
 
 /// OpenAI's model object for the public name `id` of `m` (the gateway knows no creation time).
 fn object(id: &str, m: &Model) -> Value {

@@ -25,6 +25,7 @@ use crate::core::translate::dialect::responses::Echo;
 use crate::core::translate::embeddings;
 use crate::core::translate::providers;
 use crate::core::types::{ChatRequest, Content, Dialect, Part, ResponseFormat, Usage};
+use crate::core::util::json_value::put;
 use crate::core::util::redact::Redactor;
 use crate::core::util::secret::Secret;
 use crate::core::util::vecmap::VecMap;
@@ -292,8 +293,8 @@ impl Planner<'_> {
         let fingerprint = cache::route_fingerprint(targets.iter().map(|t| (t.provider.as_str(), t.model.as_str())));
         let scope = cache::KeyScope { tenant: &who.tenant, public_model: &req.model, route: &fingerprint };
         let mut raw = serde_json::Map::new();
-        raw.insert("model".into(), model.name.clone().into());
-        raw.insert("input".into(), text.clone().into());
+        put(&mut raw, "model", model.name.clone().into());
+        put(&mut raw, "input", text.clone().into());
         Some(SimilarPlan {
             index: serde_json::to_string(&[&who.tenant, &route.name]).unwrap_or_default(),
             prefix: cache::prefix_hash(&scope, req),

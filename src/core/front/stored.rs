@@ -28,7 +28,9 @@ use crate::core::state::conversation::{self as store, parse_page, Item, Op, Page
 use crate::core::translate::dialect::fields::{opt_array, opt_obj, parse_object};
 use crate::core::translate::dialect::responses::{self, Link};
 use crate::core::types::Dialect;
-use serde_json::{json, Map, Value};
+use crate::core::util::json_value::put;
+use crate::json;
+use serde_json::{Map, Value};
 
 /// `/v1/responses/`: the path before a stored response's id.
 pub const RESPONSES_PREFIX: &str = "/v1/responses/";
@@ -196,7 +198,7 @@ fn create(p: &Planner, who: &Principal, inb: &Inbound, mut pending: Pending) -> 
     } else {
         let response = store::new_response_id(&conv, inb.seed);
         let mut input = Map::new();
-        input.insert("input".into(), Value::Array(items));
+        put(&mut input, "input", Value::Array(items));
         let input: Vec<Item> = responses::input_items(&input, &response)
             .into_iter()
             .map(|body| Item { id: body["id"].as_str().unwrap_or_default().to_string(), body })

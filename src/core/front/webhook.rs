@@ -14,7 +14,8 @@ use crate::core::error::GatewayError;
 use crate::core::front::browser_token::hmac_sha256;
 use crate::core::translate::dialect::fields::{invalid_value, req_str, unsupported};
 use crate::core::util::b64;
-use serde_json::{json, Map, Value};
+use crate::json;
+use serde_json::{Map, Value};
 
 /// The `webhook-signature` header's value for message `id` sent at `timestamp` (Unix
 /// seconds) with `body`, under `secret` (`whsec_` + base64); `None` for a malformed secret.

@@ -343,7 +343,7 @@ impl HealthView {
         for &l in &stats.latencies {
             lat.insert(lat.partition_point(|&x| x <= l), l);
         }
-        serde_json::json!({
+        crate::json!({
             "target": target,
             "state": state,
             "failure_rate": failure_rate,

@@ -22,7 +22,9 @@
 //! The job's payload stays here (queue messages carry only `{tenant, id}`: they are capped at
 //! 128 KB, <https://developers.cloudflare.com/queues/platform/limits/>).
 
-use serde_json::{json, Map, Value};
+use crate::core::util::json_value::put;
+use crate::json;
+use serde_json::{Map, Value};
 
 /// What the object does after an op.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -51,23 +53,23 @@ impl Outcome {
     pub fn to_json(&self) -> String {
         let mut o = Map::new();
         if let Some(s) = &self.state {
-            o.insert("state".into(), Value::String(s.to_string()));
+            put(&mut o, "state", Value::String(s.to_string()));
         }
-        o.insert("reply".into(), self.reply.clone());
+        put(&mut o, "reply", self.reply.clone());
         if let Some(a) = self.alarm_ms {
-            o.insert("alarm".into(), a.into());
+            put(&mut o, "alarm", a.into());
         }
         if let Some(m) = &self.send {
-            o.insert("send".into(), m.clone());
+            put(&mut o, "send", m.clone());
         }
         if let (Some(op), Some(tenant)) = (self.depth, self.state.as_ref().and_then(|s| s["tenant"].as_str())) {
-            o.insert("tenant".into(), json!({"name": tenant, "op": format!("\"{op}\"")}));
+            put(&mut o, "tenant", json!({"name": tenant, "op": format!("\"{op}\"")}));
         }
         if let Some(w) = &self.webhook {
-            o.insert("webhook".into(), w.clone());
+            put(&mut o, "webhook", w.clone());
         }
         if self.drop {
-            o.insert("drop".into(), true.into());
+            put(&mut o, "drop", true.into());
         }
         Value::Object(o).to_string()
     }

@@ -11,8 +11,9 @@
 use crate::core::error::{Code, GatewayError, Kind};
 use crate::core::state::cost::usd_string;
 use crate::core::util::calendar::{day_string, month_start_string, parse_day, DAY_MS};
+use crate::json;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// The table, created by the object before its first statement.
 pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS ledger (\

@@ -14,8 +14,9 @@ use crate::core::state::cache;
 use crate::core::state::ledger::Query;
 use crate::core::translate::embeddings;
 use crate::core::types::Dialect;
+use crate::json;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// The index's table.
 pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS entries (prefix TEXT NOT NULL, key TEXT NOT NULL, \

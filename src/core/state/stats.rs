@@ -19,6 +19,7 @@
 
 use crate::core::error::{Code, GatewayError, Kind};
 use crate::core::state::ledger::{LedgerRow, Query};
+use crate::core::util::json_value::put;
 use serde_json::{Map, Value};
 
 /// The table, created by the tenant's object with the ledger's: the key, then the counters
@@ -204,14 +205,14 @@ pub fn reply(tenant: &str, rows: &str, now_ms: u64, breakers: Value) -> Result<V
         }
     }
     let mut body = Map::new();
-    body.insert("object".into(), "stats".into());
-    body.insert("tenant".into(), tenant.into());
-    body.insert("now_ms".into(), now_ms.into());
+    put(&mut body, "object", "stats".into());
+    put(&mut body, "tenant", tenant.into());
+    put(&mut body, "now_ms", now_ms.into());
     for (name, list) in LISTS.iter().zip(lists.iter_mut()) {
         body.insert(name.to_string(), Value::Array(std::mem::take(list)));
     }
-    body.insert("breakers".into(), breakers);
-    body.insert("queue_depth".into(), queue_depth.into());
+    put(&mut body, "breakers", breakers);
+    put(&mut body, "queue_depth", queue_depth.into());
     Ok(Value::Object(body))
 }
 

@@ -14,7 +14,9 @@ use crate::core::error::{Code, GatewayError};
 use crate::core::translate::dialect::fields::*;
 use crate::core::translate::providers::{malformed, Target, UpstreamRequest};
 use crate::core::types::{Dialect, Usage};
-use serde_json::{json, Map, Value};
+use crate::core::util::json_value::put;
+use crate::json;
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 /// A caller's `POST /v1/embeddings` request, in OpenAI's shape, checked.
@@ -92,7 +94,7 @@ pub fn build_requests(req: &EmbeddingsRequest, t: &Target) -> Result<Vec<Upstrea
                 headers.extend(t.api_key.map(|key| ("api-key".to_string(), key.to_string())));
                 format!("{base}/openai/deployments/{}/embeddings?api-version={}", t.model, t.api_version)
             } else {
-                body.insert("model".into(), t.model.into());
+                put(&mut body, "model", t.model.into());
                 headers.extend(t.api_key.map(|key| ("authorization".to_string(), format!("Bearer {key}"))));
                 format!("{base}/embeddings")
             };

@@ -12,7 +12,9 @@ use crate::core::error::GatewayError;
 use crate::core::translate::dialect::openai;
 use crate::core::translate::providers::anthropic;
 use crate::core::types::{ChatRequest, ChatResponse, Content, Dialect, Message, Role};
-use serde_json::{json, Map, Value};
+use crate::core::util::json_value::put;
+use crate::json;
+use serde_json::{Map, Value};
 
 /// How many of the request's first messages are its own instructions (system or developer):
 /// a stored history goes after them, and they are not stored.
@@ -52,8 +54,8 @@ pub fn decode(items: Vec<Value>) -> Result<Vec<Message>, GatewayError> {
         return Ok(Vec::new());
     }
     let mut o = Map::new();
-    o.insert("model".into(), "history".into());
-    o.insert("messages".into(), Value::Array(items));
+    put(&mut o, "model", "history".into());
+    put(&mut o, "messages", Value::Array(items));
     Ok(openai::decode_object(o)?.messages)
 }
 
@@ -72,7 +74,7 @@ pub fn splice(req: &mut ChatRequest, history: Vec<Message>) -> Result<(), Gatewa
         if let Some(Value::Array(own)) = raw.get_mut("messages") {
             list.append(own);
         }
-        raw.insert("messages".into(), Value::Array(list));
+        put(raw, "messages", Value::Array(list));
     }
     let new = req.messages.split_off(instructions(req));
     req.messages.extend(history);

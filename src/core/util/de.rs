@@ -328,6 +328,38 @@ macro_rules! de_struct {
     (@unknown skip) => { Unknown::Skip };
 }
 
+/// An enum of unit variants read as the index of its variant's name in `names`: one visitor
+/// type for every [`de_enum!`](crate::de_enum) enum, so serde_json's `deserialize_enum` is made
+/// once for all of them rather than once for each.
+#[derive(Clone, Copy)]
+pub struct UnitVariant {
+    /// The variants' JSON names, in the order of the enum's table of values.
+    pub names: &'static [&'static str],
+    /// The `expecting` text: `enum Name`.
+    pub expecting: &'static str,
+}
+
+impl UnitVariant {
+    /// Reads the variant's index in `names`.
+    pub fn read<'de, D: Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
+        d.deserialize_enum(&self.expecting["enum ".len()..], self.names, self)
+    }
+}
+
+impl<'de> Visitor<'de> for UnitVariant {
+    type Value = usize;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.expecting)
+    }
+
+    fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<usize, A::Error> {
+        let (i, variant) = data.variant_seed(Key(self.names, Unknown::Variant))?;
+        de::VariantAccess::unit_variant(variant)?;
+        Ok(i)
+    }
+}
+
 /// Writes the `Deserialize` impl of an enum of unit variants, each read from its JSON name
 /// (`de_enum!(Type { Variant = "name", … })`); the enum must be `Copy`. As with serde's
 /// derive, the externally tagged form `{"name": null}` is read too.
@@ -335,29 +367,13 @@ macro_rules! de_struct {
 macro_rules! de_enum {
     ($ty:ident { $( $v:ident = $name:literal ),* $(,)? }) => {
         const _: () = {
-            const NAMES: &[&str] = &[$( $name ),*];
             const VALUES: &[$ty] = &[$( $ty::$v ),*];
-
-            struct Read;
-
-            impl<'de> serde::de::Visitor<'de> for Read {
-                type Value = $ty;
-
-                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                    f.write_str(concat!("enum ", stringify!($ty)))
-                }
-
-                fn visit_enum<A: serde::de::EnumAccess<'de>>(self, data: A) -> Result<$ty, A::Error> {
-                    use $crate::core::util::de::{Key, Unknown};
-                    let (i, variant) = data.variant_seed(Key(NAMES, Unknown::Variant))?;
-                    serde::de::VariantAccess::unit_variant(variant)?;
-                    Ok(VALUES[i])
-                }
-            }
 
             impl<'de> serde::Deserialize<'de> for $ty {
                 fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                    d.deserialize_enum(stringify!($ty), NAMES, Read)
+                    let names = &[$( $name ),*];
+                    let i = $crate::core::util::de::UnitVariant { names, expecting: concat!("enum ", stringify!($ty)) }.read(d)?;
+                    Ok(VALUES[i])
                 }
             }
         };

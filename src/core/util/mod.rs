@@ -10,6 +10,7 @@ pub mod de;
 pub mod decimal;
 pub mod duration;
 pub mod json_member;
+pub mod json_value;
 pub mod percent;
 pub mod redact;
 pub mod script;

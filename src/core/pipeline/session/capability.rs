@@ -9,7 +9,8 @@ use super::Session;
 use crate::core::pipeline::protocol::Action;
 use crate::core::state::ledger::{gate_row, recent_gates};
 use crate::core::state::spend::Op;
-use serde_json::{json, Value};
+use crate::json;
+use serde_json::Value;
 
 impl Session {
     /// Before an upstream call: a 422 when the capability's `max_attempts` calls were made.

@@ -4,7 +4,8 @@
 
 use crate::core::types::*;
 use crate::core::util::secret::sha256_hex;
-use serde_json::{json, Map, Value};
+use crate::json;
+use serde_json::{Map, Value};
 
 /// Version of the key's canonical form; bump it when the form changes.
 const KEY_VERSION: &str = "switchyard-cache-key-v1";

@@ -7,6 +7,7 @@
 //! alone finds the object that holds it ([`conversation_of`]). The object reads an op's JSON
 //! as a `serde_json::Value` (no derived deserializers, which cost the module size).
 
+use crate::core::util::json_value::put;
 use serde_json::{Map, Value};
 
 /// One stored item: an id (unique within its response; what `after` names when paging) and
@@ -172,8 +173,8 @@ pub fn object_name(tenant: &str, conv: &str) -> String {
 fn items_json(items: &[Item]) -> Value {
     let item = |i: &Item| {
         let mut o = Map::new();
-        o.insert("id".into(), i.id.as_str().into());
-        o.insert("body".into(), i.body.clone());
+        put(&mut o, "id", i.id.as_str().into());
+        put(&mut o, "body", i.body.clone());
         Value::Object(o)
     };
     items.iter().map(item).collect()

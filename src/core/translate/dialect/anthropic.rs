@@ -22,7 +22,8 @@ use crate::core::error::GatewayError;
 use crate::core::translate::providers::anthropic::stop_reason_from_finish;
 use crate::core::translate::tool_id;
 use crate::core::types::*;
-use serde_json::{json, Map, Value};
+use crate::json;
+use serde_json::{Map, Value};
 
 const KNOWN: &[&str] = &[
     "model",

@@ -10,7 +10,8 @@ use super::anthropic::encode_usage;
 use crate::core::translate::providers::anthropic::stop_reason_from_finish;
 use crate::core::translate::tool_id;
 use crate::core::types::{FinishReason, StreamEvent, Usage};
-use serde_json::{json, Value};
+use crate::json;
+use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Block {

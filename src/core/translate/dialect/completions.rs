@@ -14,7 +14,9 @@ use super::fields::*;
 use super::openai::{decode_object, encode_usage};
 use crate::core::error::GatewayError;
 use crate::core::types::{ChatRequest, ChatResponse, Dialect};
-use serde_json::{json, Map, Value};
+use crate::core::util::json_value::put;
+use crate::json;
+use serde_json::{Map, Value};
 
 /// `max_tokens` when the caller gives none, per the reference.
 pub const DEFAULT_MAX_TOKENS: u32 = 16;
@@ -62,9 +64,9 @@ pub fn decode_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
         return Err(invalid_value("n", "only 1 is supported"));
     }
     if opt(&obj, "max_tokens").is_none() {
-        obj.insert("max_tokens".into(), DEFAULT_MAX_TOKENS.into());
+        put(&mut obj, "max_tokens", DEFAULT_MAX_TOKENS.into());
     }
-    obj.insert("messages".into(), json!([{"role": "user", "content": prompt}]));
+    put(&mut obj, "messages", json!([{"role": "user", "content": prompt}]));
     let req = decode_object(obj)?;
     Ok(ChatRequest { dialect: Dialect::Completions, ..req })
 }

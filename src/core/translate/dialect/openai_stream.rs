@@ -11,7 +11,8 @@ use super::openai::encode_usage;
 use crate::core::error::Code;
 use crate::core::types::{StreamEvent, Usage};
 use crate::core::util::sse::frame;
-use serde_json::{json, Value};
+use crate::json;
+use serde_json::Value;
 
 /// Canonical stream events to `chat.completion.chunk` SSE frames. Remembers the id, model and
 /// creation time from `Start` for every chunk, adds `role: "assistant"` to each choice's first

@@ -19,8 +19,10 @@ use crate::core::error::{Code, GatewayError};
 use crate::core::translate::tool_id;
 use crate::core::translate::wire::anthropic as wire;
 use crate::core::types::*;
+use crate::core::util::json_value::put;
 use crate::core::util::vecmap::VecMap;
-use serde_json::{json, Map, Value};
+use crate::json;
+use serde_json::{Map, Value};
 
 /// The `anthropic-version` header sent with every request.
 /// Reference: <https://docs.anthropic.com/en/api/versioning>
@@ -209,31 +211,31 @@ fn request_body(req: &ChatRequest, t: &Target) -> Result<Map<String, Value>, Gat
     if !o.contains_key("output_config") {
         system.extend(req.response_format.as_ref().and_then(json_instruction));
     }
-    o.insert("model".into(), t.model.into());
-    o.insert("max_tokens".into(), req.max_output_tokens.unwrap_or(t.max_output_tokens).into());
-    o.insert("messages".into(), Value::Array(messages));
+    put(&mut o, "model", t.model.into());
+    put(&mut o, "max_tokens", req.max_output_tokens.unwrap_or(t.max_output_tokens).into());
+    put(&mut o, "messages", Value::Array(messages));
     if !system.is_empty() {
-        o.insert("system".into(), system.join("\n\n").into());
+        put(&mut o, "system", system.join("\n\n").into());
     }
     let s = &req.sampling;
     if let Some(temp) = s.temperature {
-        o.insert("temperature".into(), temp.min(1.0).into());
+        put(&mut o, "temperature", temp.min(1.0).into());
     }
     if let Some(p) = s.top_p {
-        o.insert("top_p".into(), p.into());
+        put(&mut o, "top_p", p.into());
     }
     if let Some(k) = s.top_k {
-        o.insert("top_k".into(), k.into());
+        put(&mut o, "top_k", k.into());
     }
     if !s.stop.is_empty() {
-        o.insert("stop_sequences".into(), json!(s.stop));
+        put(&mut o, "stop_sequences", json!(s.stop));
     }
     encode_tools(req, &mut o);
     if let Some(user) = &req.user {
-        o.insert("metadata".into(), json!({"user_id": user}));
+        put(&mut o, "metadata", json!({"user_id": user}));
     }
     if req.stream {
-        o.insert("stream".into(), true.into());
+        put(&mut o, "stream", true.into());
     }
     Ok(o)
 }
@@ -253,7 +255,7 @@ fn encode_tools(req: &ChatRequest, o: &mut Map<String, Value>) {
                 d
             })
             .collect();
-        o.insert("tools".into(), Value::Array(tools));
+        put(o, "tools", Value::Array(tools));
     }
     let mut choice = match &req.tool_choice {
         None => None,
@@ -266,7 +268,7 @@ fn encode_tools(req: &ChatRequest, o: &mut Map<String, Value>) {
         choice.get_or_insert_with(|| json!({"type": "auto"}))["disable_parallel_tool_use"] = true.into();
     }
     if let Some(c) = choice {
-        o.insert("tool_choice".into(), c);
+        put(o, "tool_choice", c);
     }
 }
 

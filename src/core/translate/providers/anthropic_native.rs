@@ -23,8 +23,10 @@
 
 use crate::core::error::{Code, GatewayError};
 use crate::core::types::ChatRequest;
+use crate::core::util::json_value::put;
 use crate::core::util::sse::{frame, SseEvent};
-use serde_json::{json, Map, Value};
+use crate::json;
+use serde_json::{Map, Value};
 
 /// The upstream body for an Anthropic caller's `raw` request object (see the module doc).
 pub(super) fn request_body(
@@ -34,11 +36,11 @@ pub(super) fn request_body(
     max_tokens: u32,
 ) -> Result<Map<String, Value>, GatewayError> {
     let mut o = raw.clone();
-    o.insert("model".into(), model.into());
-    o.insert("max_tokens".into(), req.max_output_tokens.unwrap_or(max_tokens).into());
+    put(&mut o, "model", model.into());
+    put(&mut o, "max_tokens", req.max_output_tokens.unwrap_or(max_tokens).into());
     o.remove("stream");
     if req.stream {
-        o.insert("stream".into(), true.into());
+        put(&mut o, "stream", true.into());
     }
     fold_system_messages(&mut o);
     if let Some(Value::Array(messages)) = o.get_mut("messages") {
@@ -66,7 +68,7 @@ fn fold_system_messages(o: &mut Map<String, Value>) {
     if parts.iter().all(Value::is_string) {
         let texts: Vec<&str> = parts.iter().filter_map(Value::as_str).collect();
         if !texts.is_empty() {
-            o.insert("system".into(), texts.join("\n\n").into());
+            put(o, "system", texts.join("\n\n").into());
         }
         return;
     }
@@ -78,7 +80,7 @@ fn fold_system_messages(o: &mut Map<String, Value>) {
             _ => {}
         }
     }
-    o.insert("system".into(), Value::Array(blocks));
+    put(o, "system", Value::Array(blocks));
 }
 
 fn is_empty_text(b: &Value) -> bool {

@@ -19,8 +19,10 @@ use super::upstream::{malformed, Cause, ErrorParts, Target, UpstreamRequest};
 use crate::core::error::{Code, GatewayError};
 use crate::core::translate::wire::gemini as wire;
 use crate::core::types::*;
+use crate::core::util::json_value::put;
 use crate::core::util::vecmap::VecMap;
-use serde_json::{json, Map, Value};
+use crate::json;
+use serde_json::{Map, Value};
 
 /// The canonical reason for a Gemini `finishReason`; `has_calls` turns `STOP` into tool calls
 /// (Gemini has no reason of its own for them). Unknown values are kept, lowercased.
@@ -175,9 +177,9 @@ pub fn build_request(req: &ChatRequest, t: &Target) -> Result<UpstreamRequest, G
         );
     }
     let mut o = if req.dialect == Dialect::Gemini { req.extra.clone() } else { Map::new() };
-    o.insert("contents".into(), Value::Array(contents));
+    put(&mut o, "contents", Value::Array(contents));
     if !system.is_empty() {
-        o.insert("systemInstruction".into(), json!({"parts": [{"text": system.join("\n\n")}]}));
+        put(&mut o, "systemInstruction", json!({"parts": [{"text": system.join("\n\n")}]}));
     }
     if !req.tools.is_empty() {
         let mut decls = Vec::new();
@@ -191,7 +193,7 @@ pub fn build_request(req: &ChatRequest, t: &Target) -> Result<UpstreamRequest, G
             }
             decls.push(d);
         }
-        o.insert("tools".into(), json!([{"functionDeclarations": decls}]));
+        put(&mut o, "tools", json!([{"functionDeclarations": decls}]));
     }
     let mode = match &req.tool_choice {
         None => None,
@@ -201,11 +203,11 @@ pub fn build_request(req: &ChatRequest, t: &Target) -> Result<UpstreamRequest, G
         Some(ToolChoice::Function(name)) => Some(json!({"mode": "ANY", "allowedFunctionNames": [name]})),
     };
     if let Some(m) = mode {
-        o.insert("toolConfig".into(), json!({"functionCallingConfig": m}));
+        put(&mut o, "toolConfig", json!({"functionCallingConfig": m}));
     }
     let g = generation_config(req)?;
     if !g.is_empty() {
-        o.insert("generationConfig".into(), Value::Object(g));
+        put(&mut o, "generationConfig", Value::Object(g));
     }
     let base = t.base_url.trim_end_matches('/');
     let url = if req.stream {

@@ -26,6 +26,7 @@
 //! conversion is done once here, where it is tested.
 
 use crate::core::error::{Code, GatewayError};
+use crate::core::util::json_value::put;
 use serde_json::{Map, Value};
 
 /// The keywords of Gemini's `Schema` object; nothing else is ever sent.
@@ -120,7 +121,7 @@ fn convert_object<'a>(cx: &mut Ctx<'a>, o: &Map<String, Value>, this: &'a Value,
             "type" => match val {
                 Value::String(t) if t == "null" => nullable = true,
                 Value::String(t) => {
-                    out.insert("type".into(), t.to_ascii_lowercase().into());
+                    put(&mut out, "type", t.to_ascii_lowercase().into());
                 }
                 Value::Array(ts) => {
                     let names: Vec<&str> = ts.iter().filter_map(Value::as_str).collect();
@@ -129,11 +130,11 @@ fn convert_object<'a>(cx: &mut Ctx<'a>, o: &Map<String, Value>, this: &'a Value,
                     match kept.as_slice() {
                         [] => {}
                         [one] => {
-                            out.insert("type".into(), one.to_ascii_lowercase().into());
+                            put(&mut out, "type", one.to_ascii_lowercase().into());
                         }
                         many => {
-                            let alts = many.iter().map(|t| serde_json::json!({"type": t.to_ascii_lowercase()})).collect();
-                            out.insert("anyOf".into(), Value::Array(alts));
+                            let alts = many.iter().map(|t| crate::json!({"type": t.to_ascii_lowercase()})).collect();
+                            put(&mut out, "anyOf", Value::Array(alts));
                         }
                     }
                 }
@@ -145,7 +146,7 @@ fn convert_object<'a>(cx: &mut Ctx<'a>, o: &Map<String, Value>, this: &'a Value,
                 for (name, s) in props {
                     m.insert(name.clone(), Value::Object(convert(cx, s, depth + 1)?));
                 }
-                out.insert("properties".into(), Value::Object(m));
+                put(&mut out, "properties", Value::Object(m));
             }
             "items" | "prefixItems" => {
                 // A tuple (`prefixItems`, or draft-4 `items: [...]`) keeps its first member's
@@ -155,7 +156,7 @@ fn convert_object<'a>(cx: &mut Ctx<'a>, o: &Map<String, Value>, this: &'a Value,
                     other => Some(other),
                 };
                 if let (Some(item), false) = (item, out.contains_key("items") && k == "prefixItems") {
-                    out.insert("items".into(), Value::Object(convert(cx, item, depth + 1)?));
+                    put(&mut out, "items", Value::Object(convert(cx, item, depth + 1)?));
                 }
             }
             "anyOf" | "oneOf" => {
@@ -173,7 +174,7 @@ fn convert_object<'a>(cx: &mut Ctx<'a>, o: &Map<String, Value>, this: &'a Value,
                         out.entry(ak).or_insert(av);
                     }
                 } else if !alts.is_empty() {
-                    out.insert("anyOf".into(), Value::Array(alts.into_iter().map(Value::Object).collect()));
+                    put(&mut out, "anyOf", Value::Array(alts.into_iter().map(Value::Object).collect()));
                 }
             }
             "allOf" => {
@@ -182,10 +183,10 @@ fn convert_object<'a>(cx: &mut Ctx<'a>, o: &Map<String, Value>, this: &'a Value,
                 }
             }
             "const" => {
-                out.insert("enum".into(), Value::Array(vec![val.clone()]));
+                put(&mut out, "enum", Value::Array(vec![val.clone()]));
             }
             "enum" => {
-                out.insert("enum".into(), val.clone());
+                put(&mut out, "enum", val.clone());
             }
             "nullable" => nullable |= val.as_bool() == Some(true),
             "required" | "propertyOrdering" => {
@@ -237,18 +238,18 @@ fn finish(out: &mut Map<String, Value>, nullable: bool) {
         nullable |= values.len() < before;
     }
     if nullable {
-        out.insert("nullable".into(), true.into());
+        put(out, "nullable", true.into());
     }
     if let Some(Value::Array(values)) = out.get_mut("enum") {
         if values.iter().any(|v| !v.is_string()) {
             for v in values.iter_mut() {
                 if !v.is_string() {
-                    *v = Value::String(v.to_string());
+                    *v = Value::String(serde_json::to_string(v).unwrap_or_default());
                 }
             }
-            out.insert("type".into(), "string".into());
+            put(out, "type", "string".into());
         } else if !out.contains_key("type") {
-            out.insert("type".into(), "string".into());
+            put(out, "type", "string".into());
         }
     }
     let format_ok = match (out.get("type").and_then(Value::as_str), out.get("format").and_then(Value::as_str)) {

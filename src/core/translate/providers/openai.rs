@@ -16,7 +16,9 @@ use crate::core::error::GatewayError;
 use crate::core::translate::dialect::openai::encode_request;
 use crate::core::translate::wire::openai as wire;
 use crate::core::types::*;
-use serde_json::{json, Value};
+use crate::core::util::json_value::put;
+use crate::json;
+use serde_json::Value;
 
 /// Build the upstream call, applying the preset's quirks. The gateway always asks for usage
 /// on streams (cost accounting needs it); the exchange strips it if the caller did not ask.
@@ -27,12 +29,12 @@ pub fn build_request(req: &ChatRequest, t: &Target) -> UpstreamRequest {
         if quirks.no_stream_options {
             body.remove("stream_options");
         } else {
-            body.insert("stream_options".into(), json!({"include_usage": true}));
+            put(&mut body, "stream_options", json!({"include_usage": true}));
         }
     }
     if quirks.legacy_max_tokens {
         if let Some(v) = body.remove("max_completion_tokens") {
-            body.insert("max_tokens".into(), v);
+            put(&mut body, "max_tokens", v);
         }
     }
     if quirks.developer_as_system {

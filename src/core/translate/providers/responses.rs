@@ -12,6 +12,7 @@ use super::anthropic_native::reframe;
 use super::upstream::{malformed, Target, UpstreamRequest};
 use crate::core::error::{Code, GatewayError};
 use crate::core::types::*;
+use crate::core::util::json_value::put;
 use crate::core::util::sse::SseEvent;
 use crate::core::util::strict_json::parse;
 use serde_json::Value;
@@ -23,7 +24,7 @@ pub fn build_request(req: &ChatRequest, t: &Target) -> UpstreamRequest {
     let mut body = req.raw.clone().unwrap_or_default();
     body.remove("previous_response_id");
     body.remove("conversation");
-    body.insert("model".into(), t.model.into());
+    put(&mut body, "model", t.model.into());
     let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
     if req.stream {
         headers.push(("accept".into(), "text/event-stream".into()));

@@ -4,60 +4,62 @@
 //! Reference: <https://platform.openai.com/docs/api-reference/chat/object>.
 
 use crate::core::types::*;
-use serde_json::{json, Map, Value};
+use crate::core::util::json_value::put;
+use crate::json;
+use serde_json::{Map, Value};
 
 /// Encode a canonical request as an OpenAI request for `upstream_model`, with `extra` merged in.
 pub fn encode_request(r: &ChatRequest, upstream_model: &str) -> Map<String, Value> {
     let mut o = if r.dialect == Dialect::OpenAi { r.extra.clone() } else { Map::new() };
-    o.insert("model".into(), upstream_model.into());
+    put(&mut o, "model", upstream_model.into());
     let foreign = r.dialect != Dialect::OpenAi;
-    o.insert("messages".into(), r.messages.iter().map(|m| encode_message(m, foreign)).collect());
+    put(&mut o, "messages", r.messages.iter().map(|m| encode_message(m, foreign)).collect());
     if !r.tools.is_empty() {
-        o.insert("tools".into(), r.tools.iter().map(encode_tool).collect());
+        put(&mut o, "tools", r.tools.iter().map(encode_tool).collect());
     }
     if let Some(tc) = &r.tool_choice {
-        o.insert("tool_choice".into(), encode_tool_choice(tc));
+        put(&mut o, "tool_choice", encode_tool_choice(tc));
     }
-    put(&mut o, "parallel_tool_calls", r.parallel_tool_calls.map(Value::from));
+    put_some(&mut o, "parallel_tool_calls", r.parallel_tool_calls.map(Value::from));
     if let Some(rf) = &r.response_format {
-        o.insert("response_format".into(), encode_response_format(rf));
+        put(&mut o, "response_format", encode_response_format(rf));
     }
     let s = &r.sampling;
-    put(&mut o, "temperature", s.temperature.map(Value::from));
-    put(&mut o, "top_p", s.top_p.map(Value::from));
-    put(&mut o, "presence_penalty", s.presence_penalty.map(Value::from));
-    put(&mut o, "frequency_penalty", s.frequency_penalty.map(Value::from));
-    put(&mut o, "seed", s.seed.map(Value::from));
-    put(&mut o, "n", s.n.map(Value::from));
+    put_some(&mut o, "temperature", s.temperature.map(Value::from));
+    put_some(&mut o, "top_p", s.top_p.map(Value::from));
+    put_some(&mut o, "presence_penalty", s.presence_penalty.map(Value::from));
+    put_some(&mut o, "frequency_penalty", s.frequency_penalty.map(Value::from));
+    put_some(&mut o, "seed", s.seed.map(Value::from));
+    put_some(&mut o, "n", s.n.map(Value::from));
     if !s.stop.is_empty() {
         let stop = if s.stop_was_string && s.stop.len() == 1 { json!(s.stop[0]) } else { json!(s.stop) };
-        o.insert("stop".into(), stop);
+        put(&mut o, "stop", stop);
     }
     if !s.logit_bias.is_empty() {
-        o.insert("logit_bias".into(), json!(s.logit_bias));
+        put(&mut o, "logit_bias", json!(s.logit_bias));
     }
     let max_key = match r.max_tokens_field {
         MaxTokensField::MaxTokens => "max_tokens",
         MaxTokensField::MaxCompletionTokens => "max_completion_tokens",
     };
-    put(&mut o, max_key, r.max_output_tokens.map(Value::from));
-    put(&mut o, "reasoning_effort", r.reasoning_effort.map(|e| Value::from(e.as_str())));
+    put_some(&mut o, max_key, r.max_output_tokens.map(Value::from));
+    put_some(&mut o, "reasoning_effort", r.reasoning_effort.map(|e| Value::from(e.as_str())));
     if r.stream {
-        o.insert("stream".into(), Value::Bool(true));
+        put(&mut o, "stream", Value::Bool(true));
         if r.include_usage {
-            o.insert("stream_options".into(), json!({"include_usage": true}));
+            put(&mut o, "stream_options", json!({"include_usage": true}));
         }
     }
-    put(&mut o, "user", r.user.clone().map(Value::from));
+    put_some(&mut o, "user", r.user.clone().map(Value::from));
     if !r.metadata.is_empty() {
-        o.insert("metadata".into(), json!(r.metadata));
+        put(&mut o, "metadata", json!(r.metadata));
     }
     o
 }
 
-fn put(o: &mut Map<String, Value>, key: &str, v: Option<Value>) {
+fn put_some(o: &mut Map<String, Value>, key: &str, v: Option<Value>) {
     if let Some(v) = v {
-        o.insert(key.into(), v);
+        put(o, key, v);
     }
 }
 
@@ -65,7 +67,7 @@ fn put(o: &mut Map<String, Value>, key: &str, v: Option<Value>) {
 /// reasoning blocks.
 pub fn encode_message(m: &Message, foreign: bool) -> Value {
     let mut o = Map::new();
-    o.insert("role".into(), m.role.as_str().into());
+    put(&mut o, "role", m.role.as_str().into());
     let content = match &m.content {
         Content::None => Value::Null,
         Content::Text(t) => Value::String(t.clone()),
@@ -81,14 +83,14 @@ pub fn encode_message(m: &Message, foreign: bool) -> Value {
         }
     };
     if !content.is_null() || m.role == Role::Assistant {
-        o.insert("content".into(), content);
+        put(&mut o, "content", content);
     }
-    put(&mut o, "name", m.name.clone().map(Value::from));
+    put_some(&mut o, "name", m.name.clone().map(Value::from));
     if !m.tool_calls.is_empty() {
-        o.insert("tool_calls".into(), m.tool_calls.iter().map(encode_tool_call).collect());
+        put(&mut o, "tool_calls", m.tool_calls.iter().map(encode_tool_call).collect());
     }
-    put(&mut o, "tool_call_id", m.tool_call_id.clone().map(Value::from));
-    put(&mut o, "refusal", m.refusal.clone().map(Value::from));
+    put_some(&mut o, "tool_call_id", m.tool_call_id.clone().map(Value::from));
+    put_some(&mut o, "refusal", m.refusal.clone().map(Value::from));
     Value::Object(o)
 }
 
@@ -108,10 +110,10 @@ pub fn encode_tool_call(c: &ToolCall) -> Value {
 
 fn encode_tool(t: &Tool) -> Value {
     let mut f = Map::new();
-    f.insert("name".into(), t.name.clone().into());
-    put(&mut f, "description", t.description.clone().map(Value::from));
-    put(&mut f, "parameters", t.parameters.clone());
-    put(&mut f, "strict", t.strict.map(Value::from));
+    put(&mut f, "name", t.name.clone().into());
+    put_some(&mut f, "description", t.description.clone().map(Value::from));
+    put_some(&mut f, "parameters", t.parameters.clone());
+    put_some(&mut f, "strict", t.strict.map(Value::from));
     json!({"type": "function", "function": f})
 }
 
@@ -130,10 +132,10 @@ fn encode_response_format(rf: &ResponseFormat) -> Value {
         ResponseFormat::JsonObject => json!({"type": "json_object"}),
         ResponseFormat::JsonSchema { name, schema, strict, description } => {
             let mut s = Map::new();
-            s.insert("name".into(), name.clone().into());
-            put(&mut s, "schema", schema.clone());
-            put(&mut s, "strict", strict.map(Value::from));
-            put(&mut s, "description", description.clone().map(Value::from));
+            put(&mut s, "name", name.clone().into());
+            put_some(&mut s, "schema", schema.clone());
+            put_some(&mut s, "strict", strict.map(Value::from));
+            put_some(&mut s, "description", description.clone().map(Value::from));
             json!({"type": "json_schema", "json_schema": s})
         }
     }

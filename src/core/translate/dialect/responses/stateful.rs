@@ -15,6 +15,7 @@
 
 use crate::core::error::GatewayError;
 use crate::core::translate::dialect::fields::{invalid_value, opt, unsupported};
+use crate::core::util::json_value::put;
 use serde_json::{Map, Value};
 
 /// Refuse `background: true` (400 `unsupported`) when it reaches decoding: a background
@@ -88,8 +89,8 @@ pub fn input_items(obj: &Map<String, Value>, response: &str) -> Vec<Value> {
         Some(Value::String(s)) => {
             // Built by insertion: `Map::from_iter` would add a sort's code to the module.
             let mut m = Map::new();
-            m.insert("role".into(), "user".into());
-            m.insert("content".into(), s.as_str().into());
+            put(&mut m, "role", "user".into());
+            put(&mut m, "content", s.as_str().into());
             vec![Value::Object(m)]
         }
         Some(Value::Array(items)) => items.clone(),
@@ -99,17 +100,17 @@ pub fn input_items(obj: &Map<String, Value>, response: &str) -> Vec<Value> {
     for (i, mut item) in items.into_iter().enumerate() {
         if let Value::Object(o) = &mut item {
             if !o.contains_key("type") {
-                o.insert("type".into(), "message".into());
+                put(o, "type", "message".into());
             }
             if let Some(Value::String(text)) = o.get("content") {
                 let kind = if o.get("role").and_then(Value::as_str) == Some("assistant") { "output_text" } else { "input_text" };
                 let mut part = Map::new();
-                part.insert("type".into(), kind.into());
-                part.insert("text".into(), text.as_str().into());
-                o.insert("content".into(), Value::Array(vec![Value::Object(part)]));
+                put(&mut part, "type", kind.into());
+                put(&mut part, "text", text.as_str().into());
+                put(o, "content", Value::Array(vec![Value::Object(part)]));
             }
             if !o.get("id").is_some_and(Value::is_string) {
-                o.insert("id".into(), format!("msg_{hex}_in{i}").into());
+                put(o, "id", format!("msg_{hex}_in{i}").into());
             }
         }
         out.push(item);
@@ -124,6 +125,6 @@ pub fn with_history(obj: &Map<String, Value>, history: Vec<Value>, input: &[Valu
     let mut o = obj.clone();
     let mut items = history;
     items.extend(input.iter().cloned());
-    o.insert("input".into(), Value::Array(items));
+    put(&mut o, "input", Value::Array(items));
     Value::Object(o).to_string().into_bytes()
 }

@@ -19,7 +19,8 @@
 use super::schema;
 use super::values::WORDS;
 use crate::core::types::*;
-use serde_json::{json, Value};
+use crate::json;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// Characters of one tool result repeated in the answer after it.

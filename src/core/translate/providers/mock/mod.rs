@@ -24,7 +24,7 @@ use crate::core::error::{Code, GatewayError};
 use crate::core::translate::dialect::openai::encode_response;
 use crate::core::translate::dialect::openai_stream::OpenAiStreamEncoder;
 use crate::core::types::*;
-use serde_json::json;
+use crate::json;
 
 /// What the mock upstream answers, for the edge to play back with its timers.
 #[derive(Debug, Clone, PartialEq)]
