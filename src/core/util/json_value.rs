@@ -1,22 +1,28 @@
-//! The [`json!`](crate::json) macro: serde_json's `json!`, same syntax and same values, with
-//! less code at each use.
+//! The crate's [`json!`](crate::json) macro: the syntax of serde_json's `json!`, and the same
+//! values, in less code at each use.
 //!
-//! Why: serde_json's macro spells out, for every member of every object literal, a copy of the
-//! key into a new `String`, a `BTreeMap::insert` and the drop of the value it returns, and for
-//! every embedded expression a `to_value(..).unwrap()` with a panic location of its own; with
-//! a few hundred members in the gateway's wire formats that came to kilobytes of wasm. Here a
-//! member is one call of [`put`], and an expression one call of [`to_value`], shared by every
-//! use of the same type.
+//! Why: serde_json's macro writes out, at every member of every object literal, a copy of the
+//! key into a new `String`, an `insert` and the drop of what it returns, and at every embedded
+//! expression a `to_value(..).unwrap()` with a panic location of its own. With a few hundred
+//! members in the gateway's wire formats, that came to kilobytes of wasm. Here a member is one
+//! call of [`put`], and an expression one call of [`to_value`], shared by every use of a type.
 //!
-//! Invariants: `json!(…)` here builds exactly the `Value` serde_json's `json!(…)` builds for
-//! the same tokens (a later duplicate key replaces an earlier one, as `insert` does);
-//! `json_value_tests.rs` compares the two.
+//! How: a literal list or object is split at its top-level commas (and an object's members at
+//! their first top-level colon) by taking one token tree at a time; each element, and each
+//! member's value, is then made by `json!` again. Commas and colons inside brackets, braces or
+//! parentheses belong to one token tree, so they never split. Two limits follow: a value's
+//! expression may not hold a top-level comma outside such a group (a closure's `|a, b|`, a
+//! turbofish's `::<A, B>`: wrap it in parentheses), and a key may not hold a top-level `:`
+//! (paths are fine: `::` is one token).
+//!
+//! Invariants: for the same tokens, `json!` here builds the `Value` serde_json's builds (a
+//! later duplicate key replaces an earlier one); `json_value_tests.rs` compares the two.
 //! Reference: <https://docs.rs/serde_json/latest/serde_json/macro.json.html>.
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-/// Sets `map[key] = value`: one member of an object literal, or of an object built by hand.
+/// Sets `map[key] = value`: one member of an object literal.
 #[inline(never)]
 pub fn put(map: &mut Map<String, Value>, key: &str, value: Value) {
     map.insert(key.to_owned(), value);
@@ -32,166 +38,68 @@ pub fn to_value<T: Serialize + ?Sized>(value: &T) -> Value {
 /// Builds a `serde_json::Value` from JSON-like syntax, as `serde_json::json!` does.
 #[macro_export]
 macro_rules! json {
-    ($($json:tt)+) => {
-        $crate::json_lean!($($json)+)
-    };
-}
-
-/// The token muncher behind [`json!`](crate::json) (serde_json's `json_internal!`, whose
-/// inserts and conversions call [`put`] and [`to_value`]).
-#[doc(hidden)]
-#[macro_export]
-macro_rules! json_lean {
-
-    (@array [$($elems:expr,)*]) => {
-        ::std::vec![$($elems,)*]
-    };
-
-    (@array [$($elems:expr),*]) => {
-        ::std::vec![$($elems),*]
-    };
-
-    (@array [$($elems:expr,)*] null $($rest:tt)*) => {
-        $crate::json_lean!(@array [$($elems,)* $crate::json_lean!(null)] $($rest)*)
-    };
-
-    (@array [$($elems:expr,)*] true $($rest:tt)*) => {
-        $crate::json_lean!(@array [$($elems,)* $crate::json_lean!(true)] $($rest)*)
-    };
-
-    (@array [$($elems:expr,)*] false $($rest:tt)*) => {
-        $crate::json_lean!(@array [$($elems,)* $crate::json_lean!(false)] $($rest)*)
-    };
-
-    (@array [$($elems:expr,)*] [$($array:tt)*] $($rest:tt)*) => {
-        $crate::json_lean!(@array [$($elems,)* $crate::json_lean!([$($array)*])] $($rest)*)
-    };
-
-    (@array [$($elems:expr,)*] {$($map:tt)*} $($rest:tt)*) => {
-        $crate::json_lean!(@array [$($elems,)* $crate::json_lean!({$($map)*})] $($rest)*)
-    };
-
-    (@array [$($elems:expr,)*] $next:expr, $($rest:tt)*) => {
-        $crate::json_lean!(@array [$($elems,)* $crate::json_lean!($next),] $($rest)*)
-    };
-
-    (@array [$($elems:expr,)*] $last:expr) => {
-        $crate::json_lean!(@array [$($elems,)* $crate::json_lean!($last)])
-    };
-
-    (@array [$($elems:expr),*] , $($rest:tt)*) => {
-        $crate::json_lean!(@array [$($elems,)*] $($rest)*)
-    };
-
-    (@array [$($elems:expr),*] $unexpected:tt $($rest:tt)*) => {
-        ::serde_json::json_unexpected!($unexpected)
-    };
-
-    (@object $object:ident () () ()) => {};
-
-    (@object $object:ident [$($key:tt)+] ($value:expr) , $($rest:tt)*) => {
-        $crate::core::util::json_value::put(&mut $object, ::core::convert::AsRef::<str>::as_ref(&($($key)+)), $value);
-        $crate::json_lean!(@object $object () ($($rest)*) ($($rest)*));
-    };
-
-    (@object $object:ident [$($key:tt)+] ($value:expr) $unexpected:tt $($rest:tt)*) => {
-        ::serde_json::json_unexpected!($unexpected);
-    };
-
-    (@object $object:ident [$($key:tt)+] ($value:expr)) => {
-        $crate::core::util::json_value::put(&mut $object, ::core::convert::AsRef::<str>::as_ref(&($($key)+)), $value);
-    };
-
-    (@object $object:ident ($($key:tt)+) (: null $($rest:tt)*) $copy:tt) => {
-        $crate::json_lean!(@object $object [$($key)+] ($crate::json_lean!(null)) $($rest)*);
-    };
-
-    (@object $object:ident ($($key:tt)+) (: true $($rest:tt)*) $copy:tt) => {
-        $crate::json_lean!(@object $object [$($key)+] ($crate::json_lean!(true)) $($rest)*);
-    };
-
-    (@object $object:ident ($($key:tt)+) (: false $($rest:tt)*) $copy:tt) => {
-        $crate::json_lean!(@object $object [$($key)+] ($crate::json_lean!(false)) $($rest)*);
-    };
-
-    (@object $object:ident ($($key:tt)+) (: [$($array:tt)*] $($rest:tt)*) $copy:tt) => {
-        $crate::json_lean!(@object $object [$($key)+] ($crate::json_lean!([$($array)*])) $($rest)*);
-    };
-
-    (@object $object:ident ($($key:tt)+) (: {$($map:tt)*} $($rest:tt)*) $copy:tt) => {
-        $crate::json_lean!(@object $object [$($key)+] ($crate::json_lean!({$($map)*})) $($rest)*);
-    };
-
-    (@object $object:ident ($($key:tt)+) (: $value:expr , $($rest:tt)*) $copy:tt) => {
-        $crate::json_lean!(@object $object [$($key)+] ($crate::json_lean!($value)) , $($rest)*);
-    };
-
-    (@object $object:ident ($($key:tt)+) (: $value:expr) $copy:tt) => {
-        $crate::json_lean!(@object $object [$($key)+] ($crate::json_lean!($value)));
-    };
-
-    (@object $object:ident ($($key:tt)+) (:) $copy:tt) => {
-        $crate::json_lean!();
-    };
-
-    (@object $object:ident ($($key:tt)+) () $copy:tt) => {
-        $crate::json_lean!();
-    };
-
-    (@object $object:ident () (: $($rest:tt)*) ($colon:tt $($copy:tt)*)) => {
-        ::serde_json::json_unexpected!($colon);
-    };
-
-    (@object $object:ident ($($key:tt)*) (, $($rest:tt)*) ($comma:tt $($copy:tt)*)) => {
-        ::serde_json::json_unexpected!($comma);
-    };
-
-    (@object $object:ident () (($key:expr) : $($rest:tt)*) $copy:tt) => {
-        $crate::json_lean!(@object $object ($key) (: $($rest)*) (: $($rest)*));
-    };
-
-    (@object $object:ident ($($key:tt)*) (: $($unexpected:tt)+) $copy:tt) => {
-        ::serde_json::json_expect_expr_comma!($($unexpected)+);
-    };
-
-    (@object $object:ident ($($key:tt)*) ($tt:tt $($rest:tt)*) $copy:tt) => {
-        $crate::json_lean!(@object $object ($($key)* $tt) ($($rest)*) ($($rest)*));
-    };
-
     (null) => {
         ::serde_json::Value::Null
     };
-
     (true) => {
         ::serde_json::Value::Bool(true)
     };
-
     (false) => {
         ::serde_json::Value::Bool(false)
     };
-
     ([]) => {
-        ::serde_json::Value::Array(::std::vec![])
+        ::serde_json::Value::Array(::std::vec::Vec::new())
     };
-
-    ([ $($tt:tt)+ ]) => {
-        ::serde_json::Value::Array($crate::json_lean!(@array [] $($tt)+))
-    };
-
     ({}) => {
         ::serde_json::Value::Object(::serde_json::Map::new())
     };
-
-    ({ $($tt:tt)+ }) => {
-        ::serde_json::Value::Object({
-            let mut object = ::serde_json::Map::new();
-            $crate::json_lean!(@object object () ($($tt)+) ($($tt)+));
-            object
-        })
+    ([ $($t:tt)* ]) => {
+        ::serde_json::Value::Array($crate::json_split!(@items [] [] $($t)*))
     };
+    ({ $($t:tt)* }) => {{
+        let mut map = ::serde_json::Map::new();
+        $crate::json_split!(@key map [] $($t)*);
+        ::serde_json::Value::Object(map)
+    }};
+    ($e:expr) => {
+        $crate::core::util::json_value::to_value(&$e)
+    };
+}
 
-    ($other:expr) => {
-        $crate::core::util::json_value::to_value(&$other)
+/// The splitter behind [`json!`](crate::json): `@items [done] [current] tokens` gathers a
+/// list's elements, `@key map [key] tokens` and `@value map [key] [value] tokens` an object's
+/// members, one token tree at a time.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! json_split {
+    (@items [$($done:expr,)*] []) => {
+        ::std::vec![$($done,)*]
+    };
+    (@items [$($done:expr,)*] [$($item:tt)+]) => {
+        ::std::vec![$($done,)* $crate::json!($($item)+)]
+    };
+    (@items [$($done:expr,)*] [$($item:tt)+] , $($rest:tt)*) => {
+        $crate::json_split!(@items [$($done,)* $crate::json!($($item)+),] [] $($rest)*)
+    };
+    (@items $done:tt [$($item:tt)*] $next:tt $($rest:tt)*) => {
+        $crate::json_split!(@items $done [$($item)* $next] $($rest)*)
+    };
+    (@key $map:ident []) => {};
+    (@key $map:ident [$($key:tt)+] : $($rest:tt)*) => {
+        $crate::json_split!(@value $map [$($key)+] [] $($rest)*)
+    };
+    (@key $map:ident [$($key:tt)*] $next:tt $($rest:tt)*) => {
+        $crate::json_split!(@key $map [$($key)* $next] $($rest)*)
+    };
+    (@value $map:ident [$($key:tt)+] [$($value:tt)+]) => {
+        $crate::core::util::json_value::put(&mut $map, ::core::convert::AsRef::<str>::as_ref(&($($key)+)), $crate::json!($($value)+));
+    };
+    (@value $map:ident [$($key:tt)+] [$($value:tt)+] , $($rest:tt)*) => {
+        $crate::core::util::json_value::put(&mut $map, ::core::convert::AsRef::<str>::as_ref(&($($key)+)), $crate::json!($($value)+));
+        $crate::json_split!(@key $map [] $($rest)*);
+    };
+    (@value $map:ident $key:tt [$($value:tt)*] $next:tt $($rest:tt)*) => {
+        $crate::json_split!(@value $map $key [$($value)* $next] $($rest)*)
     };
 }
 
