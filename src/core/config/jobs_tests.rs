@@ -69,3 +69,12 @@ fn a_provider_not_listed_adds_no_slot() {
     let c = config(json!({})).unwrap();
     assert_eq!(slots(&c, "mb"), vec![slot("model:mb", 4)]);
 }
+
+#[test]
+fn model_limits_must_name_something_a_job_can_ask_for() {
+    let ok = json!({"concurrency": {"ma": 1, "ma-alias": 2, "r-ba": 3, "r-pool": 4, "cap:sum": 5}});
+    assert!(config(ok).is_ok(), "models, aliases, routes and capabilities");
+    let problems = config(json!({"concurrency": {"ma": 1, "gpt-typo": 2, "cap:nope": 3}})).unwrap_err();
+    let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(paths, ["jobs.concurrency.cap:nope", "jobs.concurrency.gpt-typo"], "{problems:?}");
+}

@@ -66,6 +66,9 @@ impl Config {
         for name in self.jobs.provider_concurrency.keys().filter(|n| !self.providers.contains_key(*n)) {
             p.add(format!("jobs.provider_concurrency.{name}"), "names no provider");
         }
+        for name in self.jobs.concurrency.keys().filter(|n| self.model(n).is_none() && self.route(n).is_none()) {
+            p.add(format!("jobs.concurrency.{name}"), "names no model, alias, route or capability (cap:NAME)");
+        }
         for (name, t) in &self.tenants {
             if let Some(problem) = t.limits.problem() {
                 p.add(format!("tenants.{name}.limits"), problem);
