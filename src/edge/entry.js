@@ -204,6 +204,26 @@ async function reportOne(gw, env, o) {
   }
 }
 
+// The stored breakers of these targets' objects, read in parallel, as a JSON array in order
+// (null: none stored, or no answer within HEALTH_READ_MS); undefined without the namespace.
+const HEALTH_READ_MS = 500;
+async function healthStates(env, targets) {
+  if (!env.HEALTH) return undefined;
+  const read = async (target) => {
+    let timer;
+    const late = new Promise((resolve) => (timer = setTimeout(resolve, HEALTH_READ_MS, null)));
+    try {
+      return await Promise.race([env.HEALTH.get(env.HEALTH.idFromName(target)).state(), late]);
+    } catch (e) {
+      console.error("switchyard: health read failed", String(e));
+      return null;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  return JSON.stringify(await Promise.all(targets.map(read)));
+}
+
 async function reportHealth(gw, env, outcomes) {
   for (const o of outcomes) await reportOne(gw, env, o);
 }
@@ -338,6 +358,9 @@ async function drive(job, gw, step) {
         break;
       case "job":
         a = resume(ANSWER, 0, await objectCall(env.JOB, a.name, a.op, "job"));
+        break;
+      case "health":
+        a = resume(ANSWER, 0, await healthStates(env, a.targets));
         break;
       default:
         throw new Error("unknown action " + a.do);

@@ -17,13 +17,17 @@ import {
 } from "../../build/switchyard.js";
 
 // One breaker per target, in SQLite-backed storage: a thin shell around the core's
-// `health_apply`.
+// `health_apply`. `state` reads the stored breaker (JSON, or null) for GET /v1/health.
 export class TargetHealth extends DurableObject {
   async record(target, config, nowMs, ok, elapsedMs) {
     const stored = await this.ctx.storage.get("state");
     const next = health_apply(stored ?? undefined, target, config, nowMs, ok, elapsedMs);
     await this.ctx.storage.put("state", next);
     return next;
+  }
+
+  async state() {
+    return (await this.ctx.storage.get("state")) ?? null;
   }
 }
 

@@ -4,6 +4,7 @@
 use crate::core::front::admin::Pending;
 use crate::core::front::converse::Loading;
 use crate::core::front::count::CountNext;
+use crate::core::front::health::HealthRead;
 use crate::core::front::jobs::Pending as JobPending;
 use crate::core::front::stats::StatsNext;
 use crate::core::front::stored::Pending as StoredPending;
@@ -21,6 +22,8 @@ pub enum Flow {
     Keys(Pending),
     /// `GET /v1/usage` waiting on the tenant's object.
     Usage(Box<UsageNext>),
+    /// `GET /v1/health` or `GET /v1/stats` waiting on the targets' health objects.
+    Health(Box<HealthRead>),
     /// `GET /v1/stats` waiting on the tenant's object.
     Stats(Box<StatsNext>),
     /// `POST /v1/messages/count_tokens` waiting on the Anthropic target's count.

@@ -16,6 +16,7 @@ use crate::core::front::converse::{self, Started};
 use crate::core::front::cors;
 use crate::core::front::count;
 use crate::core::front::flow::Flow;
+use crate::core::front::health;
 use crate::core::front::inbound::{Inbound, OwnedInbound};
 use crate::core::front::isolate::Isolate;
 use crate::core::front::jobs;
@@ -298,7 +299,7 @@ impl Gateway {
             p if p.starts_with(MODELS_PREFIX) => {
                 models::retrieve(config, who, &p[MODELS_PREFIX.len()..], &request_id).map(|r| (Flow::Done, Action::Respond(r)))
             }
-            "/v1/health" => Ok((Flow::Done, Action::Respond(self.health_report(config, inb.now_ms, &request_id)))),
+            "/v1/health" => Ok(health_read(health::start(config, &request_id, None))),
             "/v1/tokens" => self.mint_token(config, who, inb, &request_id).map(|r| (Flow::Done, Action::Respond(r))),
             p if p.starts_with(capability::PATH_PREFIX) => {
                 capability::start(&self.planner(config), who, inb, request_id.clone(), cors_origin.clone())
@@ -307,8 +308,8 @@ impl Gateway {
             "/v1/usage" => {
                 usage::start(self.ledger, who, inb, &request_id, cors_origin.clone()).map(|(u, a)| (Flow::Usage(Box::new(u)), a))
             }
-            "/v1/stats" => stats::start(self.ledger, who, inb, &request_id, cors_origin.clone(), self.breakers(config, inb.now_ms))
-                .map(|(s, a)| (Flow::Stats(Box::new(s)), a)),
+            "/v1/stats" => stats::start(self.ledger, who, inb, &request_id, cors_origin.clone())
+                .map(|then| health_read(health::start(config, &request_id, Some(then)))),
             _ => {
                 let planner = self.planner(config);
                 let decoded = planner.decode(inb, dialect, request_id.clone(), cors_origin.clone()).and_then(|(asked, mut payload)| {
@@ -445,16 +446,15 @@ impl Gateway {
         news.then(|| Outcome { target: target.to_string(), ok, now_ms, elapsed_ms })
     }
 
-    /// `GET /v1/health`: this isolate's view of every configured target.
-    fn health_report(&self, config: &Config, now_ms: u64, request_id: &str) -> Reply {
-        Reply::json(request_id, &json!({"object": "list", "scope": "isolate", "data": self.breakers(config, now_ms)}))
+    /// This isolate's view of target health, read-only.
+    pub fn health_view(&self) -> std::cell::Ref<'_, crate::core::state::health::HealthView> {
+        self.health.borrow()
     }
+}
 
-    /// This isolate's view of every configured target's breaker (`/v1/health`'s entries).
-    fn breakers(&self, config: &Config, now_ms: u64) -> serde_json::Value {
-        let health = self.health.borrow();
-        config.models.iter().map(|m| health.report(&format!("{}/{}", m.provider, m.model), now_ms)).collect()
-    }
+/// The step of a `/v1/health` or `/v1/stats` request that reads the targets' health objects.
+fn health_read((read, action): (health::HealthRead, Action)) -> (Flow, Action) {
+    (Flow::Health(Box::new(read)), action)
 }
 
 /// The caller dialect a path speaks: Anthropic for `/v1/messages` and anything under it

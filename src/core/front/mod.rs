@@ -12,6 +12,7 @@ pub mod cors;
 pub mod count;
 pub mod flow;
 pub mod gateway;
+pub mod health;
 pub mod inbound;
 pub mod isolate;
 pub mod jobs;

@@ -1,6 +1,7 @@
 //! `GET /v1/stats`: the calling key's tenant's recent traffic (per minute for the last hour,
-//! per hour for the last two days, from the buckets in the tenant's Durable Object), this
-//! isolate's view of the targets' breakers, and the jobs queue's depth. Browser tokens may not
+//! per hour for the last two days, from the buckets in the tenant's Durable Object), the
+//! targets' breakers (`/v1/health`'s entries, read first: [`crate::core::front::health`]),
+//! and the jobs queue's depth. Browser tokens may not
 //! read it.
 //!
 //! Also the admin key's way into `/v1/usage` and `/v1/stats`: with the admin key, the query
@@ -23,7 +24,7 @@ pub struct StatsNext {
     pub request_id: String,
     /// Whose stats.
     pub tenant: String,
-    /// The breakers as this isolate sees them (`/v1/health`'s entries), taken at the start.
+    /// The breakers (`/v1/health`'s entries), filled in once the health objects are read.
     pub breakers: Value,
     /// The caller's allowed browser origin, for CORS headers.
     pub cors_origin: Option<String>,
@@ -36,7 +37,6 @@ pub fn start(
     inb: &Inbound,
     request_id: &str,
     cors_origin: Option<String>,
-    breakers: Value,
 ) -> Result<(StatsNext, Action), GatewayError> {
     crate::core::front::usage::may_read(ledger, who)?;
     if !inb.query.is_empty() {
@@ -45,7 +45,7 @@ pub fn start(
         return Err(e.with_param(if inb.query.starts_with("tenant=") { "tenant" } else { "query" }));
     }
     let op = serde_json::to_string(&Op::Stats).unwrap_or_default();
-    let then = StatsNext { request_id: request_id.to_string(), tenant: who.tenant.clone(), breakers, cors_origin };
+    let then = StatsNext { request_id: request_id.to_string(), tenant: who.tenant.clone(), breakers: Value::Null, cors_origin };
     Ok((then, Action::Tenant { tenant: who.tenant.clone(), op }))
 }
 

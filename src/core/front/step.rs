@@ -224,6 +224,10 @@ impl Gateway {
             },
             (Flow::Keys(pending), Event::Answer(v)) => self.resume_keys(pending, v),
             (Flow::Usage(next), Event::Answer(v)) => (Flow::Done, usage::answer(*next, v)),
+            (Flow::Health(read), Event::Answer(v)) => {
+                let (next, action) = crate::core::front::health::answer(*read, &self.health_view(), v, now_ms);
+                (next.map_or(Flow::Done, |n| Flow::Stats(Box::new(n))), action)
+            }
             (Flow::Stats(next), Event::Answer(v)) => (Flow::Done, crate::core::front::stats::answer(*next, v, now_ms)),
             (Flow::Count(next), Event::Called { status, body }) => (Flow::Done, count::answer(*next, status, body)),
             (Flow::Stored(next), Event::Answer(v)) => match next.background_lookup(v).filter(|_| self.jobs) {

@@ -171,6 +171,14 @@ pub enum Action {
         /// The op, JSON.
         op: String,
     },
+    /// Read the stored breaker of each target's `TargetHealth` Durable Object, all at once
+    /// with a short timeout; report [`Event::Answer`] with a JSON array, one entry per target
+    /// in order: the stored state (a JSON string) or `null` (none stored, or no answer in
+    /// time). `None` when the `HEALTH` namespace is not bound.
+    Health {
+        /// The targets, as `<provider id>/<upstream model>` (the objects' names).
+        targets: Vec<String>,
+    },
 }
 
 /// What happened, reported by the driver for the action it performed.
@@ -190,7 +198,7 @@ pub enum Event<'a> {
         /// It was a timeout.
         timed_out: bool,
     },
-    /// The answer of a KV, tenant, cache, follow, index, conversation or regex step (`None`: nothing,
+    /// The answer of a KV, tenant, cache, follow, index, conversation, regex or health step (`None`: nothing,
     /// or no answer).
     Answer(Option<&'a str>),
     /// A sub-request's result (status 0: it could not be reached).
@@ -270,9 +278,12 @@ impl Action {
                 o.push_str(r#","op":"#);
                 string(&mut o, op);
             }
-            Action::Regex { patterns, .. } => {
-                o.push_str(r#"{"do":"regex","patterns":["#);
-                for (i, p) in patterns.iter().enumerate() {
+            Action::Regex { patterns: list, .. } | Action::Health { targets: list } => {
+                o.push_str(match self {
+                    Action::Health { .. } => r#"{"do":"health","targets":["#,
+                    _ => r#"{"do":"regex","patterns":["#,
+                });
+                for (i, p) in list.iter().enumerate() {
                     if i > 0 {
                         o.push(',');
                     }

@@ -186,6 +186,29 @@ pub fn apply_outcome(stored: Option<&str>, target: &str, cfg: &BreakerConfig, no
     serde_json::to_string(&shared).unwrap_or_default()
 }
 
+/// Whether `GET /v1/health` shows a target's stored (shared) breaker rather than this
+/// isolate's: when there is one and it is open or half-open, unless this isolate's opened
+/// later than the stored one did (a failure-rate opening, which the object cannot see). A
+/// closed or missing stored breaker leaves the isolate's, which holds the window of calls.
+pub fn shared_wins(local: &Breaker, shared: Option<&Breaker>) -> bool {
+    match (local.state, shared.map(|s| s.state)) {
+        (_, None | Some(State::Closed)) => false,
+        (State::Open { since_ms: mine }, Some(State::Open { since_ms })) => since_ms >= mine,
+        _ => true,
+    }
+}
+
+/// The stored breakers of `targets`, in order, from the driver's answer to
+/// [`Action::Health`](crate::core::pipeline::protocol::Action::Health): a JSON array with one
+/// entry per target, the object's stored state (a JSON string) or `null`. `None` (no
+/// answer), a malformed entry, or a state stored under another target reads as no breaker.
+pub fn stored_breakers(answer: Option<&str>, targets: &[String]) -> Vec<Option<Breaker>> {
+    let list = answer.and_then(|a| serde_json::from_slice::<serde_json::Value>(a.as_bytes()).ok()).unwrap_or_default();
+    let entry = |i: usize| list.get(i).and_then(serde_json::Value::as_str);
+    let read = |i: usize, t: &String| serde_json::from_slice::<Shared>(entry(i)?.as_bytes()).ok().filter(|s| s.target == *t);
+    targets.iter().enumerate().map(|(i, t)| read(i, t).map(|s| s.breaker)).collect()
+}
+
 /// An attempt's outcome, to be reported to its target's Durable Object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Outcome {
@@ -327,15 +350,27 @@ impl HealthView {
         }
     }
 
-    /// A report of one target for `GET /v1/health`.
-    pub fn report(&self, target: &str, now_ms: u64) -> serde_json::Value {
+    /// A report of one target for `GET /v1/health`, given its stored (shared) breaker if its
+    /// Durable Object answered with one: the state shown is the one [`shared_wins`] picks; the
+    /// rest (failure rate, recent calls, last error, latency) is this isolate's.
+    pub fn report(&self, target: &str, shared: Option<&Breaker>, now_ms: u64) -> serde_json::Value {
         let b = self.breakers.get(target).cloned().unwrap_or_default();
         let stats = self.stats.get(target).cloned().unwrap_or_default();
-        let (state, half_open_in_ms) = match b.state {
+        let from_shared = shared_wins(&b, shared);
+        let shown = match shared {
+            Some(s) if from_shared => s.state,
+            _ => b.state,
+        };
+        let (state, half_open_in_ms) = match shown {
             State::Closed => ("closed", None),
             State::Open { since_ms } => ("open", Some((since_ms + self.config.cooldown_ms).saturating_sub(now_ms))),
             State::HalfOpen { .. } => ("half_open", None),
         };
+        let shared_state = shared.map(|s| match s.state {
+            State::Closed => "closed",
+            State::Open { .. } => "open",
+            State::HalfOpen { .. } => "half_open",
+        });
         let recent: Vec<bool> = b.recent.iter().filter(|(t, _)| t + self.config.window_ms >= now_ms).map(|(_, f)| *f).collect();
         let failure_rate = if recent.is_empty() { 0.0 } else { recent.iter().filter(|f| **f).count() as f64 / recent.len() as f64 };
         // At most 64, sorted by inserting in place (a sort would add a sort's code).
@@ -351,6 +386,8 @@ impl HealthView {
             "last_error": stats.last_error,
             "latency_p50_ms": lat.get(lat.len() / 2),
             "half_open_in_ms": half_open_in_ms,
+            "state_from": if from_shared { "shared" } else { "isolate" },
+            "shared_state": shared_state,
         })
     }
 
@@ -422,7 +459,7 @@ mod tests {
         h.record("p/m", 0, Ok(()), 120);
         h.record("p/m", 10, Ok(()), 80);
         h.record("p/m", 20, Err("upstream_error"), 5);
-        let r = h.report("p/m", 30);
+        let r = h.report("p/m", None, 30);
         assert_eq!(
             (r["state"].as_str(), r["last_error"].as_str(), r["latency_p50_ms"].as_u64()),
             (Some("closed"), Some("upstream_error"), Some(120))
@@ -431,7 +468,7 @@ mod tests {
         for t in 0..5 {
             h.record("p/x", t, Err("upstream_timeout"), 5);
         }
-        assert_eq!(h.report("p/x", 1000)["half_open_in_ms"], 29_004);
+        assert_eq!(h.report("p/x", None, 1000)["half_open_in_ms"], 29_004);
     }
 
     #[test]
@@ -464,6 +501,25 @@ mod tests {
         // Another target's state is never applied under this name.
         let fresh = apply_outcome(Some(&stored), "q/n", &BreakerConfig::default(), 10, true, 5);
         assert!(fresh.contains("Closed"));
+    }
+
+    #[test]
+    fn the_shared_breaker_wins_when_open_unless_the_isolate_opened_later() {
+        let at = |state| Breaker { state, ..Breaker::default() };
+        let (closed, half) = (at(State::Closed), at(State::HalfOpen { admitted: 1, succeeded: 0 }));
+        let (early, late) = (at(State::Open { since_ms: 10 }), at(State::Open { since_ms: 20 }));
+        assert!(!shared_wins(&late, None), "no stored breaker");
+        assert!(!shared_wins(&late, Some(&closed)), "a closed stored breaker leaves the isolate's rate trips");
+        assert!(shared_wins(&closed, Some(&early)) && shared_wins(&closed, Some(&half)));
+        assert!(shared_wins(&early, Some(&late)) && shared_wins(&late, Some(&late)), "the newer opening, or the same one");
+        assert!(!shared_wins(&late, Some(&early)), "this isolate opened after the object did");
+        assert!(shared_wins(&half, Some(&late)));
+        let stored = apply_outcome(None, "p/m", &CFG, 7, false, 5);
+        let answer = serde_json::json!([stored, null, 3, stored]).to_string();
+        let names = ["p/m", "p/m", "p/m", "q/n", "p/m"].map(String::from);
+        let read = stored_breakers(Some(&answer), &names);
+        assert_eq!(read.iter().map(Option::is_some).collect::<Vec<_>>(), [true, false, false, false, false], "{read:?}");
+        assert_eq!(stored_breakers(None, &names[..1]), [None]);
     }
 
     #[test]
