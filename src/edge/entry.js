@@ -211,7 +211,7 @@ async function healthStates(env, targets) {
   if (!env.HEALTH) return undefined;
   const read = async (target) => {
     let timer;
-    const late = new Promise((resolve) => (timer = setTimeout(resolve, HEALTH_READ_MS, null)));
+    const late = new Promise((resolve) => (timer = setTimeout(() => resolve(null), HEALTH_READ_MS)));
     try {
       return await Promise.race([env.HEALTH.get(env.HEALTH.idFromName(target)).state(), late]);
     } catch (e) {
