@@ -118,7 +118,8 @@ function breakers(list) {
   table.replaceChildren(head(["Target", "State", "Failure rate", "Recent calls", "p50 (ms)", "Last error"]));
   for (const b of list) {
     const tr = row([b.target, "", (b.failure_rate * 100).toFixed(0) + "%", b.recent_calls, b.latency_p50_ms ?? "–", b.last_error ?? ""]);
-    tr.children[1].textContent = b.state;
+    // `state_from`: "shared" when the target's object holds the state shown, else "isolate".
+    tr.children[1].textContent = b.state_from === "shared" ? `${b.state} (shared)` : b.state;
     tr.children[1].className = "state-" + b.state;
     table.append(tr);
   }
