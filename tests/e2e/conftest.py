@@ -67,6 +67,18 @@ def free_port():
         return s.getsockname()[1]
 
 
+def post_chat(gateway, model, content, **extra):
+    """One user message to /v1/chat/completions with the dev key (`extra`: more body fields)."""
+    body = {"model": model, "messages": [{"role": "user", "content": content}], **extra}
+    return httpx.post(gateway.url + "/v1/chat/completions", json=body, timeout=30,
+                      headers={"authorization": f"Bearer {DEV_KEY}"})
+
+
+def upstream_calls(upstream, model, marker):
+    """The mock upstream's calls for `model` whose body holds `marker`."""
+    return [c for c in upstream.calls if c["body"].get("model") == model and marker in json.dumps(c["body"])]
+
+
 def add_gates_config(config):
     """The regex and judge gates' routes (tests/e2e/test_gates.py): the cascade's rungs, and a
     judge that scores by a rule (upstream.py's `judge`) or gives no score (`judge-garbled`)."""

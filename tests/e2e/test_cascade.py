@@ -7,21 +7,10 @@ echoes the last user message (so it passes the `final_number` gate only when the
 import json
 import secrets
 
-import httpx
 import openai
 import pytest
 
-from conftest import DEV_KEY
-
-
-def post(gateway, model, content, **extra):
-    body = {"model": model, "messages": [{"role": "user", "content": content}], **extra}
-    return httpx.post(gateway.url + "/v1/chat/completions", json=body, timeout=30,
-                      headers={"authorization": f"Bearer {DEV_KEY}"})
-
-
-def calls(upstream, model, marker):
-    return [c for c in upstream.calls if c["body"].get("model") == model and marker in json.dumps(c["body"])]
+from conftest import DEV_KEY, post_chat as post, upstream_calls as calls
 
 
 def test_a_passing_first_rung_is_one_upstream_call(gateway, upstream):

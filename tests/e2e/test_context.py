@@ -9,7 +9,7 @@ import secrets
 import anthropic
 import httpx
 
-from conftest import DEV_KEY
+from conftest import DEV_KEY, upstream_calls as calls
 
 SUMMARY_PREFIX = "Summary of the earlier part of this conversation"
 
@@ -17,10 +17,6 @@ SUMMARY_PREFIX = "Summary of the earlier part of this conversation"
 def post(gateway, body):
     return httpx.post(gateway.url + "/v1/chat/completions", json=body, timeout=60,
                       headers={"authorization": f"Bearer {DEV_KEY}"})
-
-
-def calls(upstream, model, marker):
-    return [c for c in upstream.calls if c["body"].get("model") == model and marker in json.dumps(c["body"])]
 
 
 def turn_text(marker, i):

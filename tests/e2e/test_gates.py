@@ -3,22 +3,9 @@ in the JavaScript driver (the core has no regex engine); the judge is upstream.p
 model, which scores 1.0 when the graded answer has "####" and 0.1 otherwise. The cascade's
 weak rung (`ok`) echoes the last user message; the strong one ends with `#### 42`."""
 
-import json
 import secrets
 
-import httpx
-
-from conftest import DEV_KEY
-
-
-def post(gateway, model, content):
-    body = {"model": model, "messages": [{"role": "user", "content": content}]}
-    return httpx.post(gateway.url + "/v1/chat/completions", json=body, timeout=30,
-                      headers={"authorization": f"Bearer {DEV_KEY}"})
-
-
-def calls(upstream, model, marker):
-    return [c for c in upstream.calls if c["body"].get("model") == model and marker in json.dumps(c["body"])]
+from conftest import post_chat as post, upstream_calls as calls
 
 
 def test_an_answer_matching_the_patterns_passes_on_the_first_rung(gateway, upstream):
