@@ -158,7 +158,7 @@ mod tests {
     use crate::core::config::DEFAULT_CONFIG;
 
     fn inb<'a>(method: &'a str, path: &'a str, headers: &'a [(String, String)], body: &'a str) -> Inbound<'a> {
-        Inbound { method, path, query: "", headers, body: body.as_bytes(), declared_len: None, now_ms: 5_000, seed: 0, entropy: &[7; 24] }
+        Inbound { now_ms: 5_000, seed: 0, entropy: &[7; 24], ..Inbound::test(method, path, headers, body.as_bytes()) }
     }
 
     #[test]

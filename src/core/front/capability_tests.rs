@@ -28,17 +28,7 @@ fn gateway(cap_extra: &str, key_models: &str) -> Gateway {
 
 fn go(gw: &Gateway, path: &str, body: &str) -> (Option<Session>, Action) {
     let h = vec![("authorization".to_string(), KEY.to_string())];
-    let inb = Inbound {
-        method: "POST",
-        path,
-        query: "",
-        headers: &h,
-        body: body.as_bytes(),
-        declared_len: None,
-        now_ms: 0,
-        seed: 9,
-        entropy: &[],
-    };
+    let inb = Inbound::test("POST", path, &h, body.as_bytes());
     let (s, a) = gw.start(&inb);
     (s.into_session(), a)
 }

@@ -110,16 +110,13 @@ impl World {
         let mut h = vec![("authorization".to_string(), format!("Bearer {key}"))];
         h.extend(session.map(|s| ("x-switchyard-session".to_string(), s.to_string())));
         self.seed += 1;
+        let entropy = self.seed.to_le_bytes().repeat(2);
         let inb = Inbound {
-            method: self.method,
-            path,
             query: self.query,
-            headers: &h,
-            body: body.as_bytes(),
-            declared_len: None,
             now_ms: self.now_ms,
             seed: self.seed,
-            entropy: &self.seed.to_le_bytes().repeat(2),
+            entropy: &entropy,
+            ..Inbound::test(self.method, path, &h, body.as_bytes())
         };
         let mut step = self.gw.begin(&inb);
         let mut ops = Vec::new();

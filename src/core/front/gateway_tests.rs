@@ -15,17 +15,7 @@ fn hdrs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 fn inbound<'a>(method: &'a str, path: &'a str, headers: &'a [(String, String)], body: &'a str) -> Inbound<'a> {
-    Inbound {
-        method,
-        path,
-        query: "",
-        headers,
-        body: body.as_bytes(),
-        declared_len: None,
-        now_ms: 1_700_000_000_000,
-        seed: 0xabc,
-        entropy: &[],
-    }
+    Inbound { now_ms: 1_700_000_000_000, seed: 0xabc, ..Inbound::test(method, path, headers, body.as_bytes()) }
 }
 
 fn run(gw: &Gateway, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (Flow, Action) {
@@ -308,35 +298,9 @@ fn oversized_body_is_413_before_decoding() {
     let gw = Gateway::new(None);
     let h = hdrs(&[("authorization", KEY)]);
     let big = vec![b' '; 2 << 20];
-    let r = reply(
-        gw.start(&Inbound {
-            method: "POST",
-            path: "/v1/chat/completions",
-            query: "",
-            headers: &h,
-            body: &big,
-            declared_len: None,
-            now_ms: 0,
-            seed: 1,
-            entropy: &[],
-        })
-        .1,
-    );
+    let r = reply(gw.start(&Inbound { seed: 1, ..Inbound::test("POST", "/v1/chat/completions", &h, &big) }).1);
     assert_eq!(r.status, 413);
-    let r = reply(
-        gw.start(&Inbound {
-            method: "POST",
-            path: "/v1/chat/completions",
-            query: "",
-            headers: &h,
-            body: b"",
-            declared_len: Some(5 << 20),
-            now_ms: 0,
-            seed: 1,
-            entropy: &[],
-        })
-        .1,
-    );
+    let r = reply(gw.start(&Inbound { declared_len: Some(5 << 20), seed: 1, ..Inbound::test("POST", "/v1/chat/completions", &h, b"") }).1);
     assert_eq!(r.status, 413);
 }
 

@@ -27,6 +27,15 @@ pub struct Inbound<'a> {
     pub entropy: &'a [u8],
 }
 
+#[cfg(test)]
+impl<'a> Inbound<'a> {
+    /// A request for tests: no query, no declared length, at time 0, seed 9, no entropy
+    /// (set other fields with `Inbound { now_ms: .., ..Inbound::test(..) }`).
+    pub fn test(method: &'a str, path: &'a str, headers: &'a [(String, String)], body: &'a [u8]) -> Inbound<'a> {
+        Inbound { method, path, query: "", headers, body, declared_len: None, now_ms: 0, seed: 9, entropy: &[] }
+    }
+}
+
 impl Inbound<'_> {
     /// The first header of that name (case-insensitive), its value as received.
     pub fn header(&self, name: &str) -> Option<&str> {

@@ -40,17 +40,7 @@ impl World {
         let h = vec![("authorization".to_string(), format!("Bearer {key}"))];
         self.seed += 1;
         let entropy = self.seed.to_le_bytes().repeat(2);
-        let inb = Inbound {
-            method,
-            path,
-            query: "",
-            headers: &h,
-            body: body.as_bytes(),
-            declared_len: None,
-            now_ms: 5_000_000,
-            seed: self.seed,
-            entropy: &entropy,
-        };
+        let inb = Inbound { now_ms: 5_000_000, seed: self.seed, entropy: &entropy, ..Inbound::test(method, path, &h, body.as_bytes()) };
         let mut step = self.gw.begin(&inb);
         let mut names = Vec::new();
         loop {
@@ -137,17 +127,7 @@ fn a_job_runs_as_its_stored_identity_through_the_normal_path() {
     let who = claim["who"].to_string();
     let body = claim["body"].to_string();
     let h = vec![("x-request-id".to_string(), "job_1".to_string())];
-    let inb = Inbound {
-        method: "POST",
-        path: "/v1/chat/completions",
-        query: "",
-        headers: &h,
-        body: body.as_bytes(),
-        declared_len: None,
-        now_ms: 1,
-        seed: 1,
-        entropy: &[],
-    };
+    let inb = Inbound { now_ms: 1, seed: 1, ..Inbound::test("POST", "/v1/chat/completions", &h, body.as_bytes()) };
     let mut step = w.gw.begin_job(&who, &inb);
     let Action::Fetch { request, .. } = step.action().clone() else { panic!("{:?}", step.action()) };
     assert!(request.url.ends_with("/chat/completions"));
@@ -218,17 +198,7 @@ fn a_capability_runs_as_a_job_counted_under_its_own_name() {
     let claim = job::apply(w.objects.get(&names[0]), &json!({"op": "claim", "token": "t"}), 5_000_002).reply;
     assert_eq!((claim["model"].as_str(), claim["url"].as_str()), (Some("cap:sum"), Some("/v1/capabilities/sum")));
     let (who, sent) = (claim["who"].to_string(), claim["body"].to_string());
-    let inb = Inbound {
-        method: "POST",
-        path: "/v1/capabilities/sum",
-        query: "",
-        headers: &[],
-        body: sent.as_bytes(),
-        declared_len: None,
-        now_ms: 1,
-        seed: 1,
-        entropy: &[],
-    };
+    let inb = Inbound { now_ms: 1, seed: 1, ..Inbound::test("POST", "/v1/capabilities/sum", &[], sent.as_bytes()) };
     let step = w.gw.begin_job(&who, &inb);
     let Action::Fetch { request, .. } = step.action().clone() else { panic!("{:?}", step.action()) };
     assert!(String::from_utf8_lossy(&request.body).contains("Question: 6*7?"));

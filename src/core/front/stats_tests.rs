@@ -16,17 +16,7 @@ fn gateway() -> Gateway {
 
 fn start(gw: &Gateway, path: &str, query: &str, auth: &str) -> (Flow, Action) {
     let headers = vec![("authorization".to_string(), format!("Bearer {auth}"))];
-    let inb = Inbound {
-        method: "GET",
-        path,
-        query,
-        headers: &headers,
-        body: b"",
-        declared_len: None,
-        now_ms: 1_700_000_000_000,
-        seed: 7,
-        entropy: &[],
-    };
+    let inb = Inbound { query, now_ms: 1_700_000_000_000, seed: 7, ..Inbound::test("GET", path, &headers, b"") };
     gw.start(&inb)
 }
 

@@ -33,17 +33,7 @@ fn gateway_of(last_step: &str, route_extra: &str) -> Gateway {
 fn start(gw: &Gateway, stream: bool) -> (Session, Action) {
     let h = vec![("authorization".to_string(), KEY.to_string())];
     let body = format!(r#"{{"model":"maths","messages":[{{"role":"user","content":"What is 2+2?"}}],"stream":{stream}}}"#);
-    let inb = Inbound {
-        method: "POST",
-        path: "/v1/chat/completions",
-        query: "",
-        headers: &h,
-        body: body.as_bytes(),
-        declared_len: None,
-        now_ms: 0,
-        seed: 9,
-        entropy: &[],
-    };
+    let inb = Inbound::test("POST", "/v1/chat/completions", &h, body.as_bytes());
     let (s, a) = gw.start(&inb);
     (s.into_session().expect("a session"), a)
 }

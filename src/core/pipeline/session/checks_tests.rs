@@ -25,17 +25,7 @@ fn gateway(gates: &str) -> Gateway {
 fn start(gw: &Gateway) -> Session {
     let h = vec![("authorization".to_string(), KEY.to_string())];
     let body = r#"{"model":"maths","messages":[{"role":"user","content":"What is 2+2?"}]}"#;
-    let inb = Inbound {
-        method: "POST",
-        path: "/v1/chat/completions",
-        query: "",
-        headers: &h,
-        body: body.as_bytes(),
-        declared_len: None,
-        now_ms: 0,
-        seed: 9,
-        entropy: &[],
-    };
+    let inb = Inbound::test("POST", "/v1/chat/completions", &h, body.as_bytes());
     let (s, _) = gw.start(&inb);
     s.into_session().expect("a session")
 }

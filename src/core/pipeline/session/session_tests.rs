@@ -10,7 +10,7 @@ const OK: &[u8] = br#"{"id":"x","object":"chat.completion","created":1,"model":"
 
 /// A chat completion request as the edge would hand it over.
 fn chat_inbound<'a>(h: &'a [(String, String)], body: &'a [u8], now_ms: u64, seed: u64) -> Inbound<'a> {
-    Inbound { method: "POST", path: "/v1/chat/completions", query: "", headers: h, body, declared_len: None, now_ms, seed, entropy: &[] }
+    Inbound { now_ms, seed, ..Inbound::test("POST", "/v1/chat/completions", h, body) }
 }
 
 fn gateway(steps: &str, retry: &str, deadline_ms: u32) -> Gateway {
