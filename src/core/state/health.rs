@@ -209,6 +209,15 @@ pub fn stored_breakers(answer: Option<&str>, targets: &[String]) -> Vec<Option<B
     targets.iter().enumerate().map(|(i, t)| read(i, t).map(|s| s.breaker)).collect()
 }
 
+/// A breaker state as `GET /v1/health` names it.
+fn state_name(state: State) -> &'static str {
+    match state {
+        State::Closed => "closed",
+        State::Open { .. } => "open",
+        State::HalfOpen { .. } => "half_open",
+    }
+}
+
 /// An attempt's outcome, to be reported to its target's Durable Object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Outcome {
@@ -361,16 +370,11 @@ impl HealthView {
             Some(s) if from_shared => s.state,
             _ => b.state,
         };
-        let (state, half_open_in_ms) = match shown {
-            State::Closed => ("closed", None),
-            State::Open { since_ms } => ("open", Some((since_ms + self.config.cooldown_ms).saturating_sub(now_ms))),
-            State::HalfOpen { .. } => ("half_open", None),
+        let half_open_in_ms = match shown {
+            State::Open { since_ms } => Some((since_ms + self.config.cooldown_ms).saturating_sub(now_ms)),
+            _ => None,
         };
-        let shared_state = shared.map(|s| match s.state {
-            State::Closed => "closed",
-            State::Open { .. } => "open",
-            State::HalfOpen { .. } => "half_open",
-        });
+        let (state, shared_state) = (state_name(shown), shared.map(|s| state_name(s.state)));
         let recent: Vec<bool> = b.recent.iter().filter(|(t, _)| t + self.config.window_ms >= now_ms).map(|(_, f)| *f).collect();
         let failure_rate = if recent.is_empty() { 0.0 } else { recent.iter().filter(|f| **f).count() as f64 / recent.len() as f64 };
         // At most 64, sorted by inserting in place (a sort would add a sort's code).
